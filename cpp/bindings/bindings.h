@@ -1,0 +1,25 @@
+// Shared pieces of the _core module's bindings.
+#pragma once
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <array>
+
+#include "convnet/convnet.h"
+
+namespace py = pybind11;
+
+namespace convnet::bindings {
+
+void bind_tensor(py::module_& m);
+void bind_ops(py::module_& m);
+void bind_nn(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_io(py::module_& m);
+
+// An int or a pair of ints (PyTorch's `_pair`), for kernel sizes, strides, paddings.
+std::array<int64_t, 2> to_pair(const py::handle& v, const char* what);
+// A tensor from any array-like, copying; dtype None keeps NumPy's (Python floats become float32).
+Tensor tensor_from_object(const py::handle& obj, const py::object& dtype);
+
+}  // namespace convnet::bindings

@@ -1,0 +1,30 @@
+// PYBIND11_MODULE(_core): the compiled half of the convnet package.
+#include "bindings.h"
+
+namespace convnet::bindings {
+
+std::array<int64_t, 2> to_pair(const py::handle& v, const char* what) {
+  if (py::isinstance<py::int_>(v) && !py::isinstance<py::bool_>(v)) {
+    int64_t x = v.cast<int64_t>();
+    return {x, x};
+  }
+  if (py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v)) {
+    py::sequence s = py::reinterpret_borrow<py::sequence>(v);
+    if (s.size() == 2 && py::isinstance<py::int_>(s[0]) && py::isinstance<py::int_>(s[1]))
+      return {s[0].cast<int64_t>(), s[1].cast<int64_t>()};
+  }
+  throw py::type_error(cat_str(what, " must be an int or a pair of ints, got ",
+                               std::string(py::str(py::repr(v)))));
+}
+
+}  // namespace convnet::bindings
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "convnet's C++ core";
+  using namespace convnet::bindings;
+  bind_tensor(m);
+  bind_ops(m);
+  bind_nn(m);
+  bind_optim(m);
+  bind_io(m);
+}

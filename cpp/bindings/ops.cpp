@@ -1,0 +1,229 @@
+// Tensor arithmetic and the functional ops (convnet.functional). Every op
+// runs with the GIL released.
+#include "bindings.h"
+
+namespace convnet::bindings {
+
+using namespace pybind11::literals;
+using nogil = py::call_guard<py::gil_scoped_release>;
+
+namespace {
+
+// Operand of an arithmetic operator: a Tensor or a Python number.
+using Operand = std::variant<Tensor, double>;
+
+template <typename TT, typename TS>
+Tensor binary(const Tensor& a, const Operand& b, TT tt, TS ts) {
+  py::gil_scoped_release nogil;
+  if (auto* t = std::get_if<Tensor>(&b)) return tt(a, *t);
+  return ts(a, std::get<double>(b));
+}
+
+Conv2dOptions conv_options(const py::object& stride, const py::object& padding,
+                           const py::object& dilation, int64_t groups) {
+  Conv2dOptions o;
+  o.stride = to_pair(stride, "conv2d: stride");
+  o.dilation = to_pair(dilation, "conv2d: dilation");
+  o.groups = groups;
+  if (py::isinstance<py::str>(padding)) {
+    std::string p = padding.cast<std::string>();
+    if (p == "same")
+      o.same = true;
+    else if (p != "valid")
+      throw py::value_error("conv2d: padding must be an int, a pair, 'same' or 'valid', got '" + p + "'");
+  } else {
+    o.padding = to_pair(padding, "conv2d: padding");
+  }
+  return o;
+}
+
+Pool2dOptions pool_options(const py::object& k, const py::object& stride, const py::object& padding,
+                           const py::object& dilation, bool ceil_mode, bool count_include_pad) {
+  Pool2dOptions o;
+  o.kernel_size = to_pair(k, "pool2d: kernel_size");
+  o.stride = stride.is_none() || (py::isinstance<py::sequence>(stride) && py::len(stride) == 0)
+                 ? o.kernel_size
+                 : to_pair(stride, "pool2d: stride");
+  o.padding = to_pair(padding, "pool2d: padding");
+  o.dilation = to_pair(dilation, "pool2d: dilation");
+  o.ceil_mode = ceil_mode;
+  o.count_include_pad = count_include_pad;
+  return o;
+}
+
+std::vector<int64_t> dims_of(const py::object& dim) {
+  if (dim.is_none()) return {};
+  if (py::isinstance<py::int_>(dim)) return {dim.cast<int64_t>()};
+  return dim.cast<std::vector<int64_t>>();
+}
+
+py::object max_impl(const Tensor& x, py::object dim, bool keepdim) {
+  if (dim.is_none()) {
+    py::gil_scoped_release r;
+    Tensor v = max(x);
+    py::gil_scoped_acquire a;
+    return py::cast(v);
+  }
+  std::pair<Tensor, Tensor> r;
+  {
+    py::gil_scoped_release g;
+    r = max(x, dim.cast<int64_t>(), keepdim);
+  }
+  py::object nt = py::module_::import("collections").attr("namedtuple")("max", "values indices");
+  return nt(r.first, r.second);
+}
+
+Tensor argmax_impl(const Tensor& x, py::object dim, bool keepdim) {
+  if (dim.is_none()) return argmax(x.reshape({-1}), 0, false);
+  return argmax(x, dim.cast<int64_t>(), keepdim);
+}
+
+}  // namespace
+
+void bind_ops(py::module_& m) {
+  py::class_<Tensor> t = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
+  auto cmp = [](CompareOp op) {
+    return [op](const Tensor& a, const py::object& b) -> py::object {
+      if (py::isinstance<Tensor>(b)) {
+        Tensor bt = b.cast<Tensor>();
+        py::gil_scoped_release r;
+        Tensor out = compare(a, bt, op);
+        py::gil_scoped_acquire g;
+        return py::cast(out);
+      }
+      if (py::isinstance<py::float_>(b) || py::isinstance<py::int_>(b)) {
+        double s = b.cast<double>();
+        return py::cast(compare(a, s, op));
+      }
+      return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+    };
+  };
+  t.def("__add__", [](const Tensor& a, const Operand& b) {
+     return binary(a, b, [](auto& x, auto& y) { return add(x, y); }, [](auto& x, double s) { return add(x, s); });
+   })
+      .def("__radd__", [](const Tensor& a, double s) { return add(a, s); }, nogil())
+      .def("__sub__", [](const Tensor& a, const Operand& b) {
+        return binary(a, b, [](auto& x, auto& y) { return sub(x, y); }, [](auto& x, double s) { return sub(x, s); });
+      })
+      .def("__rsub__", [](const Tensor& a, double s) { return rsub(a, s); }, nogil())
+      .def("__mul__", [](const Tensor& a, const Operand& b) {
+        return binary(a, b, [](auto& x, auto& y) { return mul(x, y); }, [](auto& x, double s) { return mul(x, s); });
+      })
+      .def("__rmul__", [](const Tensor& a, double s) { return mul(a, s); }, nogil())
+      .def("__truediv__", [](const Tensor& a, const Operand& b) {
+        return binary(a, b, [](auto& x, auto& y) { return div(x, y); }, [](auto& x, double s) { return div(x, s); });
+      })
+      .def("__rtruediv__", [](const Tensor& a, double s) { return rdiv(a, s); }, nogil())
+      .def("__neg__", [](const Tensor& a) { return neg(a); }, nogil())
+      .def("__pow__", [](const Tensor& a, double e) { return pow(a, e); }, nogil())
+      .def("__matmul__", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, nogil())
+      .def("__eq__", cmp(CompareOp::Eq))
+      .def("__ne__", cmp(CompareOp::Ne))
+      .def("__lt__", cmp(CompareOp::Lt))
+      .def("__le__", cmp(CompareOp::Le))
+      .def("__gt__", cmp(CompareOp::Gt))
+      .def("__ge__", cmp(CompareOp::Ge))
+      .def("sum", [](const Tensor& x, py::object dim, bool keepdim) { return sum(x, dims_of(dim), keepdim); },
+           "dim"_a = py::none(), "keepdim"_a = false)
+      .def("mean", [](const Tensor& x, py::object dim, bool keepdim) { return mean(x, dims_of(dim), keepdim); },
+           "dim"_a = py::none(), "keepdim"_a = false)
+      .def("max", &max_impl, "dim"_a = py::none(), "keepdim"_a = false)
+      .def("argmax", &argmax_impl, "dim"_a = py::none(), "keepdim"_a = false)
+      .def("matmul", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, nogil())
+      .def("exp", [](const Tensor& a) { return exp(a); }, nogil())
+      .def("log", [](const Tensor& a) { return log(a); }, nogil())
+      .def("sqrt", [](const Tensor& a) { return sqrt(a); }, nogil())
+      .def("abs", [](const Tensor& a) { return abs(a); }, nogil())
+      .def("pow", [](const Tensor& a, double e) { return pow(a, e); }, nogil())
+      .def("relu", [](const Tensor& a) { return relu(a); }, nogil())
+      .def("sigmoid", [](const Tensor& a) { return sigmoid(a); }, nogil())
+      .def("tanh", [](const Tensor& a) { return tanh(a); }, nogil())
+      .def("softmax", [](const Tensor& a, int64_t d) { return softmax(a, d); }, "dim"_a, nogil())
+      .def("log_softmax", [](const Tensor& a, int64_t d) { return log_softmax(a, d); }, "dim"_a, nogil());
+
+  m.def("add", [](const Tensor& a, const Operand& b) {
+    return binary(a, b, [](auto& x, auto& y) { return add(x, y); }, [](auto& x, double s) { return add(x, s); });
+  }, "input"_a, "other"_a);
+  m.def("mul", [](const Tensor& a, const Operand& b) {
+    return binary(a, b, [](auto& x, auto& y) { return mul(x, y); }, [](auto& x, double s) { return mul(x, s); });
+  }, "input"_a, "other"_a);
+  m.def("matmul", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, "input"_a, "other"_a, nogil());
+  m.def("exp", [](const Tensor& a) { return exp(a); }, "input"_a, nogil());
+  m.def("log", [](const Tensor& a) { return log(a); }, "input"_a, nogil());
+  m.def("sum", [](const Tensor& x, py::object dim, bool keepdim) { return sum(x, dims_of(dim), keepdim); },
+        "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
+  m.def("mean", [](const Tensor& x, py::object dim, bool keepdim) { return mean(x, dims_of(dim), keepdim); },
+        "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
+  m.def("max", &max_impl, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
+  m.def("argmax", &argmax_impl, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
+  m.def("flatten", [](const Tensor& x, int64_t s, int64_t e) { return nn::flatten(x, s, e); }, "input"_a,
+        "start_dim"_a = 0, "end_dim"_a = -1);
+
+  // ---- convnet.functional --------------------------------------------------------------
+  py::module_ f = m.def_submodule("functional", "Functional forms of the layers");
+  f.def("conv2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, py::object stride,
+                     py::object padding, py::object dilation, int64_t groups) {
+    Conv2dOptions o = conv_options(stride, padding, dilation, groups);
+    py::gil_scoped_release r;
+    return conv2d(x, w, b ? *b : Tensor(), o);
+  }, "input"_a, "weight"_a, "bias"_a = py::none(), "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1,
+        "groups"_a = 1);
+  f.def("max_pool2d", [](const Tensor& x, py::object k, py::object stride, py::object padding,
+                         py::object dilation, bool ceil_mode, bool return_indices) {
+    if (return_indices) throw py::value_error("max_pool2d: return_indices=True is not supported");
+    Pool2dOptions o = pool_options(k, stride, padding, dilation, ceil_mode, true);
+    py::gil_scoped_release r;
+    return max_pool2d(x, o);
+  }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1,
+        "ceil_mode"_a = false, "return_indices"_a = false);
+  f.def("avg_pool2d", [](const Tensor& x, py::object k, py::object stride, py::object padding,
+                         bool ceil_mode, bool count_include_pad, py::object divisor_override) {
+    if (!divisor_override.is_none()) throw py::value_error("avg_pool2d: divisor_override is not supported");
+    Pool2dOptions o = pool_options(k, stride, padding, py::int_(1), ceil_mode, count_include_pad);
+    py::gil_scoped_release r;
+    return avg_pool2d(x, o);
+  }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "ceil_mode"_a = false,
+        "count_include_pad"_a = true, "divisor_override"_a = py::none());
+  f.def("adaptive_avg_pool2d", [](const Tensor& x, py::object size) {
+    auto s = to_pair(size, "adaptive_avg_pool2d: output_size");
+    py::gil_scoped_release r;
+    return adaptive_avg_pool2d(x, s);
+  }, "input"_a, "output_size"_a);
+  f.def("linear", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
+    return linear(x, w, b ? *b : Tensor());
+  }, "input"_a, "weight"_a, "bias"_a = py::none(), nogil());
+  f.def("relu", [](const Tensor& x, bool) { return relu(x); }, "input"_a, "inplace"_a = false, nogil());
+  f.def("leaky_relu", [](const Tensor& x, double s, bool) { return leaky_relu(x, s); }, "input"_a,
+        "negative_slope"_a = 0.01, "inplace"_a = false, nogil());
+  f.def("sigmoid", [](const Tensor& x) { return sigmoid(x); }, "input"_a, nogil());
+  f.def("tanh", [](const Tensor& x) { return tanh(x); }, "input"_a, nogil());
+  f.def("softmax", [](const Tensor& x, int64_t d) { return softmax(x, d); }, "input"_a, "dim"_a, nogil());
+  f.def("log_softmax", [](const Tensor& x, int64_t d) { return log_softmax(x, d); }, "input"_a, "dim"_a, nogil());
+  f.def("dropout", [](const Tensor& x, double p, bool training, bool) { return dropout(x, p, training); },
+        "input"_a, "p"_a = 0.5, "training"_a = true, "inplace"_a = false, nogil());
+  f.def("flatten", [](const Tensor& x, int64_t s, int64_t e) { return nn::flatten(x, s, e); }, "input"_a,
+        "start_dim"_a = 0, "end_dim"_a = -1, nogil());
+  f.def("cross_entropy", [](const Tensor& x, const Tensor& y, py::object weight, int64_t ignore_index,
+                            const std::string& reduction, double label_smoothing) {
+    if (!weight.is_none()) throw py::value_error("cross_entropy: class weights are not supported yet");
+    if (label_smoothing != 0) throw py::value_error("cross_entropy: label_smoothing is not supported yet");
+    Reduction r = parse_reduction(reduction, "cross_entropy");
+    py::gil_scoped_release g;
+    return cross_entropy(x, y, r, ignore_index);
+  }, "input"_a, "target"_a, "weight"_a = py::none(), "ignore_index"_a = -100, "reduction"_a = "mean",
+        "label_smoothing"_a = 0.0);
+  f.def("nll_loss", [](const Tensor& x, const Tensor& y, py::object weight, int64_t ignore_index,
+                       const std::string& reduction) {
+    if (!weight.is_none()) throw py::value_error("nll_loss: class weights are not supported yet");
+    Reduction r = parse_reduction(reduction, "nll_loss");
+    py::gil_scoped_release g;
+    return nll_loss(x, y, r, ignore_index);
+  }, "input"_a, "target"_a, "weight"_a = py::none(), "ignore_index"_a = -100, "reduction"_a = "mean");
+  f.def("mse_loss", [](const Tensor& x, const Tensor& y, const std::string& reduction) {
+    Reduction r = parse_reduction(reduction, "mse_loss");
+    py::gil_scoped_release g;
+    return mse_loss(x, y, r);
+  }, "input"_a, "target"_a, "reduction"_a = "mean");
+}
+
+}  // namespace convnet::bindings

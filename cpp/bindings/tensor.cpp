@@ -1,0 +1,378 @@
+// Tensor, dtype, device, NumPy interop, autograd switches, seeds, threads, factories.
+#include <pybind11/numpy.h>
+#include <pybind11/operators.h>
+
+#include "bindings.h"
+
+namespace convnet::bindings {
+
+using namespace pybind11::literals;
+
+namespace {
+
+DType dtype_of_numpy(const py::dtype& dt, bool& ok) {
+  ok = true;
+  switch (dt.kind()) {
+    case 'f':
+      if (dt.itemsize() == 4) return DType::Float32;
+      if (dt.itemsize() == 8) return DType::Float64;
+      break;
+    case 'i':
+      if (dt.itemsize() == 8) return DType::Int64;
+      break;
+    case 'u':
+      if (dt.itemsize() == 1) return DType::UInt8;
+      break;
+    case 'b':
+      return DType::Bool;
+  }
+  ok = false;
+  return DType::Float32;
+}
+
+py::dtype numpy_dtype(DType t) {
+  switch (t) {
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Float64: return py::dtype::of<double>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::UInt8: return py::dtype::of<uint8_t>();
+    case DType::Bool: return py::dtype::of<bool>();
+  }
+  return py::dtype::of<float>();
+}
+
+// Keeps a Python object alive from C++; released with the GIL held.
+std::shared_ptr<void> keep_alive(py::object o) {
+  auto* p = new py::object(std::move(o));
+  return std::shared_ptr<void>(p, [](void* q) {
+    py::gil_scoped_acquire gil;
+    delete static_cast<py::object*>(q);
+  });
+}
+
+// Zero-copy view of a C-contiguous array of a supported dtype.
+Tensor from_numpy(py::array arr) {
+  bool ok;
+  DType dt = dtype_of_numpy(arr.dtype(), ok);
+  if (!ok)
+    throw py::type_error(cat_str("from_numpy: unsupported NumPy dtype ", std::string(py::str(arr.dtype())),
+                                 "; supported: float32, float64, int64, uint8, bool"));
+  if (!(arr.flags() & py::array::c_style))
+    throw py::value_error(
+        "from_numpy: the array is not C-contiguous (a transposed or strided view); pass "
+        "numpy.ascontiguousarray(a), or use convnet.tensor(a), which copies");
+  if (!arr.dtype().attr("isnative").cast<bool>())
+    throw py::value_error("from_numpy: the array is not in native byte order; use a.astype(a.dtype.newbyteorder('='))");
+  Shape shape(arr.shape(), arr.shape() + arr.ndim());
+  void* data = arr.mutable_data();
+  return Tensor::from_blob(data, shape, dt, keep_alive(arr));
+}
+
+py::array to_numpy(const Tensor& t) {
+  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(shape.size());
+  py::ssize_t s = dtype_size(t.dtype());
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  // the capsule owns a handle to the storage, so the array outlives the tensor safely
+  auto* owner = new Tensor(t.detach());
+  py::capsule base(owner, [](void* p) { delete static_cast<Tensor*>(p); });
+  return py::array(numpy_dtype(t.dtype()), shape, strides, t.raw_data(), base);
+}
+
+DType parse_dtype(const py::object& o, DType fallback) {
+  if (o.is_none()) return fallback;
+  if (py::isinstance<DType>(o)) return o.cast<DType>();
+  if (py::isinstance<py::str>(o)) {
+    std::string s = o.cast<std::string>();
+    for (DType t : {DType::Float32, DType::Float64, DType::Int64, DType::UInt8, DType::Bool})
+      if (s == dtype_name(t)) return t;
+    if (s == "float") return DType::Float32;
+    if (s == "double") return DType::Float64;
+    if (s == "long") return DType::Int64;
+  }
+  throw py::type_error(cat_str("dtype: expected a convnet dtype such as convnet.float32, got ",
+                               std::string(py::str(py::repr(o)))));
+}
+
+Shape shape_from_args(const py::args& args, const char* op) {
+  if (args.size() == 1 && (py::isinstance<py::tuple>(args[0]) || py::isinstance<py::list>(args[0])))
+    return args[0].cast<Shape>();
+  Shape s;
+  for (auto a : args) {
+    if (!py::isinstance<py::int_>(a))
+      throw py::type_error(cat_str(op, ": sizes must be ints, got ", std::string(py::str(py::repr(a)))));
+    s.push_back(a.cast<int64_t>());
+  }
+  return s;
+}
+
+Tensor finish(Tensor t, bool requires_grad) {
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
+// t[i], t[a:b], t[::k] along the first dimension.
+Tensor getitem(const Tensor& t, const py::object& key) {
+  if (t.dim() == 0) throw py::index_error("invalid index of a 0-dim tensor");
+  const int64_t n = t.size(0);
+  if (py::isinstance<py::int_>(key)) {
+    int64_t i = key.cast<int64_t>();
+    if (i < -n || i >= n)
+      throw py::index_error(cat_str("index ", i, " is out of bounds for dimension 0 with size ", n));
+    if (i < 0) i += n;
+    Shape rest(t.shape().begin() + 1, t.shape().end());
+    return t.narrow0(i, i + 1).reshape(rest);
+  }
+  if (py::isinstance<py::slice>(key)) {
+    py::ssize_t start, stop, step, len;
+    if (!key.cast<py::slice>().compute(n, &start, &stop, &step, &len)) throw py::error_already_set();
+    if (step == 1) return t.narrow0(start, start + len);
+    if (step < 0) throw py::value_error("slice: negative steps are not supported");
+    std::vector<Tensor> rows;
+    Shape s = t.shape();
+    s[0] = len;
+    Tensor out = Tensor::empty(s, t.dtype());
+    size_t row = t.nbytes() / n;
+    for (py::ssize_t k = 0; k < len; ++k)
+      std::memcpy(static_cast<char*>(out.raw_data()) + k * row,
+                  static_cast<const char*>(t.raw_data()) + (start + k * step) * row, row);
+    if (t.requires_grad())
+      throw py::value_error("slice: strided slices of tensors that require grad are not supported");
+    return out;
+  }
+  throw py::index_error(cat_str("tensor indexing supports an int or a slice along the first dimension, got ",
+                                std::string(py::str(py::repr(key)))));
+}
+
+std::string tensor_repr(const Tensor& t) {
+  py::object np = py::module_::import("numpy");
+  py::object arr = to_numpy(t);
+  std::string body = py::str(np.attr("array2string")(arr, "separator"_a = ", ", "prefix"_a = "tensor("));
+  std::string r = "tensor(" + body;
+  if (t.dtype() != DType::Float32 && t.dtype() != DType::Int64 && t.dtype() != DType::Bool)
+    r += cat_str(", dtype=convnet.", dtype_name(t.dtype()));
+  if (t.grad_fn())
+    r += cat_str(", grad_fn=<", t.grad_fn()->name, "_backward>");
+  else if (t.requires_grad())
+    r += ", requires_grad=True";
+  return r + ")";
+}
+
+}  // namespace
+
+Tensor tensor_from_object(const py::handle& obj, const py::object& dtype) {
+  py::module_ np = py::module_::import("numpy");
+  if (py::isinstance<Tensor>(obj)) {
+    Tensor t = obj.cast<Tensor>().detach().clone();
+    return dtype.is_none() ? t : t.to(parse_dtype(dtype, t.dtype()));
+  }
+  bool from_python = !py::isinstance<py::array>(obj);
+  py::array arr = np.attr("asarray")(obj);
+  if (from_python && arr.dtype().kind() == 'f') arr = np.attr("asarray")(arr, "float32");
+  if (from_python && arr.dtype().kind() == 'i') arr = np.attr("asarray")(arr, "int64");
+  if (!dtype.is_none()) arr = np.attr("asarray")(arr, numpy_dtype(parse_dtype(dtype, DType::Float32)));
+  bool ok;
+  DType dt = dtype_of_numpy(arr.dtype(), ok);
+  if (!ok) {
+    // other integer widths widen to int64, float16 to float32
+    if (arr.dtype().kind() == 'i' || arr.dtype().kind() == 'u')
+      arr = np.attr("asarray")(arr, "int64");
+    else if (arr.dtype().kind() == 'f')
+      arr = np.attr("asarray")(arr, "float32");
+    else
+      throw py::type_error(cat_str("tensor: unsupported data of dtype ", std::string(py::str(arr.dtype()))));
+    dt = dtype_of_numpy(arr.dtype(), ok);
+  }
+  arr = np.attr("ascontiguousarray")(arr);
+  Tensor view = from_numpy(arr);
+  return view.clone();
+}
+
+void bind_tensor(py::module_& m) {
+  py::enum_<DType>(m, "dtype")
+      .value("float32", DType::Float32)
+      .value("float64", DType::Float64)
+      .value("int64", DType::Int64)
+      .value("uint8", DType::UInt8)
+      .value("bool", DType::Bool)
+      .def_property_readonly("is_floating_point", [](DType t) { return is_floating(t); })
+      .def_property_readonly("itemsize", [](DType t) { return dtype_size(t); })
+      .def("__repr__", [](DType t) { return cat_str("convnet.", dtype_name(t)); })
+      .def("__str__", [](DType t) { return cat_str("convnet.", dtype_name(t)); });
+
+  py::class_<Device>(m, "device")
+      .def(py::init([](const std::string& s) { return Device::parse(s); }), "type"_a)
+      .def_property_readonly("type", [](const Device& d) { return d.is_cpu() ? "cpu" : "cuda"; })
+      .def_property_readonly("index", [](const Device& d) -> py::object {
+        return d.is_cpu() ? py::object(py::none()) : py::object(py::int_(d.index));
+      })
+      .def("__repr__", [](const Device& d) {
+        return d.is_cpu() ? std::string("device(type='cpu')") : cat_str("device(type='cuda', index=", d.index, ")");
+      })
+      .def("__str__", &Device::str)
+      .def("__eq__", [](const Device& a, const py::object& b) {
+        if (py::isinstance<Device>(b)) return a == b.cast<Device>();
+        if (py::isinstance<py::str>(b)) return a.str() == b.cast<std::string>() || (a.is_cpu() && b.cast<std::string>() == "cpu");
+        return false;
+      })
+      .def("__hash__", [](const Device& d) { return std::hash<std::string>()(d.str()); });
+
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node")
+      .def("name", [](const Node& n) { return std::string(n.name) + "_backward"; })
+      .def("__repr__", [](const Node& n) { return cat_str("<", n.name, "_backward>"); });
+
+  py::class_<Tensor> t(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
+  t.def(py::init([](const Tensor& other) { return other.detach(); }), "data"_a)
+      .def_buffer([](Tensor& self) -> py::buffer_info {
+        std::vector<py::ssize_t> shape(self.shape().begin(), self.shape().end()), strides(shape.size());
+        py::ssize_t s = dtype_size(self.dtype());
+        for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+          strides[i] = s;
+          s *= shape[i];
+        }
+        return py::buffer_info(self.raw_data(), dtype_size(self.dtype()),
+                               std::string(py::str(numpy_dtype(self.dtype()).attr("char"))),
+                               static_cast<py::ssize_t>(shape.size()), shape, strides);
+      })
+      .def_property_readonly("shape", [](const Tensor& x) { return py::tuple(py::cast(x.shape())); })
+      .def("size", [](const Tensor& x, py::object dim) -> py::object {
+        if (dim.is_none()) return py::tuple(py::cast(x.shape()));
+        return py::int_(x.size(dim.cast<int64_t>()));
+      }, "dim"_a = py::none())
+      .def_property_readonly("dtype", &Tensor::dtype)
+      .def_property_readonly("device", &Tensor::device)
+      .def_property_readonly("ndim", &Tensor::dim)
+      .def("dim", &Tensor::dim)
+      .def("numel", &Tensor::numel)
+      .def("__len__", [](const Tensor& x) {
+        if (x.dim() == 0) throw py::type_error("len() of a 0-d tensor");
+        return x.size(0);
+      })
+      .def("item", [](const Tensor& x) -> py::object {
+        double v = x.item();
+        if (is_floating(x.dtype())) return py::float_(v);
+        if (x.dtype() == DType::Bool) return py::bool_(v != 0);
+        return py::int_(static_cast<int64_t>(v));
+      })
+      .def("numpy", [](const Tensor& x) {
+        if (x.requires_grad())
+          throw py::value_error("numpy: can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()");
+        return to_numpy(x);
+      })
+      .def("tolist", [](const Tensor& x) { return to_numpy(x.detach()).attr("tolist")(); })
+      .def("__array__", [](const Tensor& x, py::object dtype, py::object) {
+        py::object a = to_numpy(x.detach());
+        return dtype.is_none() ? a : a.attr("astype")(dtype);
+      }, "dtype"_a = py::none(), "copy"_a = py::none())
+      .def("reshape", [](const Tensor& x, py::args a) { return x.reshape(shape_from_args(a, "reshape")); })
+      .def("view", [](const Tensor& x, py::args a) { return x.reshape(shape_from_args(a, "view")); })
+      .def("flatten", [](const Tensor& x, int64_t s, int64_t e) { return nn::flatten(x, s, e); },
+           "start_dim"_a = 0, "end_dim"_a = -1)
+      .def("clone", &Tensor::clone)
+      .def("detach", &Tensor::detach)
+      .def_property_readonly("data", &Tensor::detach)
+      .def("contiguous", [](const Tensor& x) { return x; })
+      .def("is_contiguous", [](const Tensor&) { return true; })
+      .def("to", [](const Tensor& x, py::object target) {
+        if (py::isinstance<DType>(target)) return x.to(target.cast<DType>());
+        Device d = py::isinstance<Device>(target) ? target.cast<Device>() : Device::parse(target.cast<std::string>());
+        if (d != x.device()) throw std::runtime_error(cat_str("to: device ", d.str(), " is not available in this build"));
+        return x;
+      }, "target"_a)
+      .def("cpu", [](const Tensor& x) { return x; })
+      .def("float", [](const Tensor& x) { return x.to(DType::Float32); })
+      .def("double", [](const Tensor& x) { return x.to(DType::Float64); })
+      .def("long", [](const Tensor& x) { return x.to(DType::Int64); })
+      .def("byte", [](const Tensor& x) { return x.to(DType::UInt8); })
+      .def("bool", [](const Tensor& x) { return x.to(DType::Bool); })
+      .def("is_floating_point", [](const Tensor& x) { return is_floating(x.dtype()); })
+      // autograd
+      .def_property("requires_grad", &Tensor::requires_grad,
+                    [](Tensor& x, bool on) { x.set_requires_grad(on); })
+      .def("requires_grad_", [](Tensor& x, bool on) { return x.set_requires_grad(on); }, "requires_grad"_a = true)
+      .def_property("grad", [](const Tensor& x) -> py::object {
+        Tensor g = x.grad();
+        return g.defined() ? py::cast(g) : py::none();
+      }, [](Tensor& x, py::object g) { x.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); })
+      .def_property_readonly("grad_fn", [](const Tensor& x) -> py::object {
+        return x.grad_fn() ? py::cast(x.grad_fn()) : py::none();
+      })
+      .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def("backward", [](const Tensor& x, py::object gradient, bool retain_graph, py::object grad) {
+        if (gradient.is_none()) gradient = grad;
+        Tensor g = gradient.is_none() ? Tensor() : gradient.cast<Tensor>();
+        py::gil_scoped_release nogil;
+        x.backward(g, retain_graph);
+      }, "gradient"_a = py::none(), "retain_graph"_a = false, py::kw_only(), "grad"_a = py::none())
+      // in place, outside autograd
+      .def("zero_", [](Tensor& x) { fill_(x, 0); return x; })
+      .def("fill_", [](Tensor& x, double v) { fill_(x, v); return x; })
+      .def("copy_", [](Tensor& x, const Tensor& src) {
+        CONVNET_CHECK(src.shape() == x.shape(), "copy_: source shape ", shape_str(src.shape()),
+                      " does not match destination shape ", shape_str(x.shape()));
+        Tensor s = src.detach().to(x.dtype());
+        std::memcpy(x.raw_data(), s.raw_data(), x.nbytes());
+        return x;
+      })
+      .def("__getitem__", &getitem)
+      .def("__repr__", &tensor_repr)
+      .def("__hash__", [](const Tensor& x) { return reinterpret_cast<intptr_t>(x.impl().get()); })
+      .def("__bool__", [](const Tensor& x) {
+        CONVNET_CHECK(x.numel() == 1, "bool: the truth value of a tensor with ", x.numel(),
+                      " elements is ambiguous; shape ", shape_str(x.shape()));
+        return x.item() != 0;
+      })
+      .def("__float__", [](const Tensor& x) { return x.item(); })
+      .def("__int__", [](const Tensor& x) { return static_cast<int64_t>(x.item()); })
+      .def("__index__", [](const Tensor& x) {
+        CONVNET_CHECK(!is_floating(x.dtype()) && x.numel() == 1, "only integer tensors of a single element can be converted to an index");
+        return static_cast<int64_t>(x.item());
+      });
+
+  m.def("from_numpy", &from_numpy, "array"_a);
+  m.def("tensor", &tensor_from_object, "data"_a, "dtype"_a = py::none());
+  m.def("is_grad_enabled", &autograd::grad_enabled);
+  m.def("set_grad_enabled", &autograd::set_grad_enabled, "mode"_a);
+  m.def("manual_seed", [](int64_t s) { manual_seed(static_cast<uint64_t>(s)); }, "seed"_a);
+  m.def("initial_seed", &initial_seed);
+  m.def("_draw_seed", [] { return random_u64() >> 1; });
+  m.def("set_num_threads", &set_num_threads, "n"_a);
+  m.def("get_num_threads", &get_num_threads);
+  m.def("memory_stats", [] {
+    AllocatorStats s = cpu_allocator_stats();
+    py::dict d;
+    d["allocated_bytes"] = s.allocated_bytes;
+    d["peak_allocated_bytes"] = s.peak_allocated_bytes;
+    d["cached_bytes"] = s.cached_bytes;
+    return d;
+  });
+  m.def("reset_peak_memory_stats", &cpu_reset_peak_stats);
+  m.def("empty_cache", &cpu_empty_cache);
+
+  auto factory = [&](const char* name, auto make) {
+    m.def(name, [make, name](py::args a, py::object dtype, bool requires_grad) {
+      return finish(make(shape_from_args(a, name), parse_dtype(dtype, DType::Float32)), requires_grad);
+    }, py::kw_only(), "dtype"_a = py::none(), "requires_grad"_a = false);
+  };
+  factory("zeros", [](const Shape& s, DType d) { return zeros(s, d); });
+  factory("ones", [](const Shape& s, DType d) { return ones(s, d); });
+  factory("empty", [](const Shape& s, DType d) { return Tensor::empty(s, d); });
+  factory("rand", [](const Shape& s, DType d) { return rand(s, d); });
+  factory("randn", [](const Shape& s, DType d) { return randn(s, d); });
+  m.def("full", [](const Shape& s, double v, py::object dtype, bool rg) {
+    return finish(full(s, v, parse_dtype(dtype, DType::Float32)), rg);
+  }, "size"_a, "fill_value"_a, py::kw_only(), "dtype"_a = py::none(), "requires_grad"_a = false);
+  m.def("arange", [](double a, py::object b, double step, py::object dtype, bool rg) {
+    double start = b.is_none() ? 0 : a, end = b.is_none() ? a : b.cast<double>();
+    bool all_int = std::floor(start) == start && std::floor(end) == end && std::floor(step) == step;
+    return finish(arange(start, end, step, parse_dtype(dtype, all_int ? DType::Int64 : DType::Float32)), rg);
+  }, "start"_a, "end"_a = py::none(), "step"_a = 1, py::kw_only(), "dtype"_a = py::none(),
+        "requires_grad"_a = false);
+  m.def("randperm", &randperm, "n"_a);
+  m.def("zeros_like", [](const Tensor& x) { return zeros_like(x); });
+  m.def("ones_like", [](const Tensor& x) { return ones(x.shape(), x.dtype()); });
+}
+
+}  // namespace convnet::bindings

@@ -1,0 +1,73 @@
+// Define-by-run autograd. A differentiable op that sees an input requiring
+// grad records a Node on its output; the node holds what its backward needs.
+// backward() walks the graph once in reverse topological order; gradients of
+// leaves accumulate (+=) into .grad. The graph's saved tensors are freed after
+// backward unless retain_graph is set.
+#pragma once
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tensor.h"
+
+namespace convnet {
+
+// Where a node sends the gradient of one of its inputs: to the node that made
+// that input, or into the .grad of a leaf; neither when the input needs no grad.
+struct Edge {
+  std::shared_ptr<Node> fn;
+  std::shared_ptr<TensorImpl> leaf;
+  bool active() const { return fn != nullptr || leaf != nullptr; }
+};
+
+struct Node {
+  // Gradients with respect to each input, given the output's gradient dy;
+  // `needs[i]` says whether input i wants one (undefined Tensor otherwise).
+  using BackwardFn =
+      std::function<std::vector<Tensor>(const Tensor& dy, const std::vector<bool>& needs)>;
+
+  const char* name;  // op name, for error messages and grad_fn's repr
+  std::vector<Edge> next;
+  std::vector<bool> needs;
+  BackwardFn fn;  // reset after backward unless the graph is retained
+  Shape out_shape;
+  DType out_dtype;
+};
+
+namespace autograd {
+
+bool grad_enabled();
+void set_grad_enabled(bool on);
+
+// True when grad mode is on and one of the inputs requires grad.
+inline bool needs_record(std::initializer_list<Tensor> inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+// Makes `out` a non-leaf whose gradient flows to `inputs` through `fn`.
+// Call only when needs_record(inputs) is true; undefined inputs get no edge.
+void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
+            Node::BackwardFn fn);
+
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+
+}  // namespace autograd
+
+// Disables recording in its scope (inference, optimizer updates).
+class NoGradGuard {
+ public:
+  NoGradGuard() : prev_(autograd::grad_enabled()) { autograd::set_grad_enabled(false); }
+  ~NoGradGuard() { autograd::set_grad_enabled(prev_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+
+}  // namespace convnet

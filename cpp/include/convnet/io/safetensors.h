@@ -1,0 +1,29 @@
+// Named tensors in the safetensors layout: an 8-byte little-endian header
+// length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__":
+// {str: str}}, then the raw little-endian data. Files are written atomically
+// (a temporary file in the same folder, then rename).
+#pragma once
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convnet/tensor.h"
+
+namespace convnet::io {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+void save_safetensors(const NamedTensors& tensors, const std::string& path,
+                      const std::map<std::string, std::string>& metadata = {});
+
+struct SafetensorsFile {
+  NamedTensors tensors;  // in file order
+  std::map<std::string, std::string> metadata;
+};
+
+// Throws std::runtime_error naming the file and the problem for a missing,
+// truncated or foreign file.
+SafetensorsFile load_safetensors(const std::string& path);
+
+}  // namespace convnet::io

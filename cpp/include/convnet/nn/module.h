@@ -1,0 +1,97 @@
+// Module: parameters, buffers and children in registration order, train/eval,
+// state_dict, forward hooks. Python subclasses of convnet.nn.Module are
+// Modules too: what they assign as attributes is registered here, so C++ and
+// Python see the same model.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convnet/tensor.h"
+
+namespace convnet::nn {
+
+template <typename V>
+using Named = std::vector<std::pair<std::string, V>>;
+
+struct LoadResult {
+  std::vector<std::string> missing_keys;
+  std::vector<std::string> unexpected_keys;
+};
+
+class Module : public std::enable_shared_from_this<Module> {
+ public:
+  // hook(module, input, output) may return a replacement output (or undefined).
+  using ForwardHook = std::function<Tensor(Module&, const Tensor&, const Tensor&)>;
+
+  Module() = default;
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  virtual Tensor forward(const Tensor& x);
+  // forward, then the forward hooks. Containers call their children through this.
+  Tensor operator()(const Tensor& x) { return run_hooks(x, forward(x)); }
+  // The forward hooks on (input, output); returns the output they leave.
+  Tensor run_hooks(const Tensor& x, Tensor y);
+
+  // The class name ("Conv2d"); Python subclasses report their own.
+  virtual std::string type_name() const { return "Module"; }
+  // Arguments shown in repr: "1, 6, kernel_size=(5, 5), stride=(1, 1)".
+  virtual std::string extra_repr() const { return ""; }
+
+  // Registration replaces an entry of the same name in place (keeping its order).
+  void register_parameter(const std::string& name, const Tensor& t);
+  void register_buffer(const std::string& name, const Tensor& t);
+  void register_module(const std::string& name, std::shared_ptr<Module> m);
+  // Removes a parameter, buffer or child; false if there was none.
+  bool unregister(const std::string& name);
+
+  // Direct members only.
+  Tensor* find_parameter(const std::string& name);
+  Tensor* find_buffer(const std::string& name);
+  std::shared_ptr<Module> find_child(const std::string& name) const;
+
+  Named<Tensor> named_parameters(bool recurse = true) const;
+  Named<Tensor> named_buffers(bool recurse = true) const;
+  const Named<std::shared_ptr<Module>>& named_children() const { return children_; }
+  // This module first (name ""), then every descendant, depth first.
+  Named<std::shared_ptr<Module>> named_modules(const std::string& prefix = "");
+  std::vector<Tensor> parameters(bool recurse = true) const;
+
+  virtual void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  void zero_grad(bool set_to_none = true);
+  void requires_grad_(bool on);
+
+  // Parameters then buffers of each module, depth first, with dotted names.
+  Named<Tensor> state_dict() const;
+  // Copies values into the existing tensors (shapes must match); with strict,
+  // missing or unexpected keys raise an error naming them.
+  LoadResult load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
+
+  // Returns an id for remove_forward_hook.
+  int64_t register_forward_hook(ForwardHook hook);
+  void remove_forward_hook(int64_t id);
+
+  // Multi-line repr in PyTorch's layout.
+  std::string repr() const;
+
+ protected:
+  Named<Tensor> params_;
+  Named<Tensor> buffers_;
+  Named<std::shared_ptr<Module>> children_;
+  bool training_ = true;
+
+ private:
+  void collect(const std::string& prefix, bool params, bool buffers, bool recurse, Named<Tensor>& out) const;
+  std::vector<std::pair<int64_t, ForwardHook>> hooks_;
+  int64_t next_hook_id_ = 0;
+};
+
+}  // namespace convnet::nn

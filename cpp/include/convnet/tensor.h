@@ -1,0 +1,148 @@
+// Tensor: shape, dtype, device and ref-counted storage from the caching
+// allocator. Always contiguous and row-major; images are NCHW. A view
+// (reshape, slicing along the first dimension) shares storage at an offset.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "check.h"
+#include "device.h"
+
+namespace convnet {
+
+struct Node;
+
+// A block of memory. Owned blocks return to the caching allocator when the
+// last reference goes; external blocks (NumPy arrays) release their owner.
+class Storage {
+ public:
+  Storage(size_t nbytes, Device device);
+  Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* data_;
+  size_t nbytes_;
+  Device device_;
+  std::shared_ptr<void> owner_;  // null for blocks from the allocator
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  size_t offset = 0;  // bytes into storage
+  Shape shape;
+  int64_t numel = 0;
+  DType dtype = DType::Float32;
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;
+  std::shared_ptr<Node> grad_fn;  // null for leaves
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // Uninitialized tensor from the caching allocator.
+  static Tensor empty(const Shape& shape, DType dtype = DType::Float32, Device device = {});
+  // Wraps external memory (zero-copy); `owner` keeps it alive.
+  static Tensor from_blob(void* data, const Shape& shape, DType dtype,
+                          std::shared_ptr<void> owner, Device device = {});
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl_->shape; }
+  int64_t dim() const { return static_cast<int64_t>(impl_->shape.size()); }
+  // Size of dimension d; negative d counts from the end.
+  int64_t size(int64_t d) const;
+  int64_t numel() const { return impl_->numel; }
+  DType dtype() const { return impl_->dtype; }
+  Device device() const { return impl_->storage->device(); }
+  size_t nbytes() const { return impl_->numel * dtype_size(impl_->dtype); }
+
+  void* raw_data() const {
+    return static_cast<char*>(impl_->storage->data()) + impl_->offset;
+  }
+  template <typename T>
+  T* data() const {
+    return static_cast<T*>(raw_data());
+  }
+
+  // Autograd state.
+  bool requires_grad() const { return impl_->requires_grad; }
+  // Only leaves may change requires_grad; throws otherwise.
+  Tensor& set_requires_grad(bool on);
+  bool is_leaf() const { return impl_->grad_fn == nullptr; }
+  Tensor grad() const { return Tensor(impl_->grad); }
+  void set_grad(const Tensor& g);
+  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
+  // Runs backpropagation from this tensor (autograd.cpp).
+  void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
+  // Same storage, cut from the graph.
+  Tensor detach() const;
+
+  // A view with another shape (one dimension may be -1); differentiable.
+  Tensor reshape(Shape shape) const;
+  // Rows [begin, end) of the first dimension as a view; differentiable.
+  Tensor narrow0(int64_t begin, int64_t end) const;
+  // Deep copy (differentiable).
+  Tensor clone() const;
+  // Conversion; returns *this when the dtype already matches.
+  Tensor to(DType dtype) const;
+  // Scalar value of a one-element tensor, as double.
+  double item() const;
+  bool shares_storage(const Tensor& o) const { return impl_->storage == o.impl_->storage; }
+
+  const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+int64_t numel_of(const Shape& shape);
+
+// Factories. Random ones draw from the global generator (random.h).
+Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
+Tensor ones(const Shape& shape, DType dtype = DType::Float32);
+Tensor full(const Shape& shape, double value, DType dtype = DType::Float32);
+Tensor zeros_like(const Tensor& t);
+Tensor arange(double start, double end, double step = 1, DType dtype = DType::Int64);
+Tensor scalar_tensor(double value, DType dtype = DType::Float32);
+
+// Fills in place (no autograd).
+void fill_(const Tensor& t, double value);
+// dst += src element by element, same shape and dtype (no autograd).
+void add_(const Tensor& dst, const Tensor& src);
+
+// Calls f with a typed null pointer for the floating dtype of t, e.g.
+// dispatch_floating(t.dtype(), "conv2d", [&](auto* tag) { using T = ...; });
+template <typename F>
+void dispatch_floating(DType dtype, const char* op, const F& f) {
+  switch (dtype) {
+    case DType::Float32: f(static_cast<float*>(nullptr)); break;
+    case DType::Float64: f(static_cast<double*>(nullptr)); break;
+    default:
+      throw std::invalid_argument(cat_str(op, ": expected a float32 or float64 tensor, got ",
+                                          dtype_name(dtype)));
+  }
+}
+
+template <typename F>
+void dispatch_all(DType dtype, const F& f) {
+  switch (dtype) {
+    case DType::Float32: f(static_cast<float*>(nullptr)); break;
+    case DType::Float64: f(static_cast<double*>(nullptr)); break;
+    case DType::Int64: f(static_cast<int64_t*>(nullptr)); break;
+    case DType::UInt8: f(static_cast<uint8_t*>(nullptr)); break;
+    case DType::Bool: f(static_cast<bool*>(nullptr)); break;
+  }
+}
+
+}  // namespace convnet

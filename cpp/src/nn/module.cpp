@@ -1,0 +1,216 @@
+#include "convnet/nn/module.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "convnet/autograd.h"
+
+namespace convnet::nn {
+
+namespace {
+template <typename V>
+V* find_named(Named<V>& list, const std::string& name) {
+  for (auto& [n, v] : list)
+    if (n == name) return &v;
+  return nullptr;
+}
+template <typename V>
+void put_named(Named<V>& list, const std::string& name, V v) {
+  if (V* slot = find_named(list, name))
+    *slot = std::move(v);
+  else
+    list.emplace_back(name, std::move(v));
+}
+template <typename V>
+bool erase_named(Named<V>& list, const std::string& name) {
+  auto it = std::find_if(list.begin(), list.end(), [&](const auto& p) { return p.first == name; });
+  if (it == list.end()) return false;
+  list.erase(it);
+  return true;
+}
+void check_name(const std::string& name, const char* what) {
+  CONVNET_CHECK(!name.empty() && name.find('.') == std::string::npos, "Module.", what,
+                ": name must be non-empty and contain no \".\", got \"", name, "\"");
+}
+}  // namespace
+
+Tensor Module::forward(const Tensor&) {
+  throw std::runtime_error(cat_str(type_name(), ": forward() is not implemented"));
+}
+
+Tensor Module::run_hooks(const Tensor& x, Tensor y) {
+  for (auto& [id, hook] : hooks_) {
+    Tensor r = hook(*this, x, y);
+    if (r.defined()) y = r;
+  }
+  return y;
+}
+
+void Module::register_parameter(const std::string& name, const Tensor& t) {
+  check_name(name, "register_parameter");
+  CONVNET_CHECK(t.defined(), "Module.register_parameter: parameter \"", name, "\" is undefined");
+  put_named(params_, name, t);
+}
+
+void Module::register_buffer(const std::string& name, const Tensor& t) {
+  check_name(name, "register_buffer");
+  put_named(buffers_, name, t);
+}
+
+void Module::register_module(const std::string& name, std::shared_ptr<Module> m) {
+  check_name(name, "register_module");
+  CONVNET_CHECK(m != nullptr, "Module.register_module: module \"", name, "\" is null");
+  CONVNET_CHECK(m.get() != this, "Module.register_module: a module cannot be its own child");
+  put_named(children_, name, std::move(m));
+}
+
+bool Module::unregister(const std::string& name) {
+  return erase_named(params_, name) || erase_named(buffers_, name) || erase_named(children_, name);
+}
+
+Tensor* Module::find_parameter(const std::string& name) { return find_named(params_, name); }
+Tensor* Module::find_buffer(const std::string& name) { return find_named(buffers_, name); }
+std::shared_ptr<Module> Module::find_child(const std::string& name) const {
+  for (auto& [n, m] : children_)
+    if (n == name) return m;
+  return nullptr;
+}
+
+void Module::collect(const std::string& prefix, bool params, bool buffers, bool recurse,
+                     Named<Tensor>& out) const {
+  if (params)
+    for (auto& [n, t] : params_) out.emplace_back(prefix + n, t);
+  if (buffers)
+    for (auto& [n, t] : buffers_) out.emplace_back(prefix + n, t);
+  if (recurse)
+    for (auto& [n, m] : children_) m->collect(prefix + n + ".", params, buffers, true, out);
+}
+
+Named<Tensor> Module::named_parameters(bool recurse) const {
+  Named<Tensor> out;
+  collect("", true, false, recurse, out);
+  // a parameter shared by two modules is listed once
+  std::set<TensorImpl*> seen;
+  Named<Tensor> unique;
+  for (auto& p : out)
+    if (seen.insert(p.second.impl().get()).second) unique.push_back(p);
+  return unique;
+}
+
+Named<Tensor> Module::named_buffers(bool recurse) const {
+  Named<Tensor> out;
+  collect("", false, true, recurse, out);
+  return out;
+}
+
+Named<std::shared_ptr<Module>> Module::named_modules(const std::string& prefix) {
+  Named<std::shared_ptr<Module>> out;
+  out.emplace_back(prefix, shared_from_this());
+  for (auto& [n, m] : children_) {
+    auto sub = m->named_modules(prefix.empty() ? n : prefix + "." + n);
+    out.insert(out.end(), sub.begin(), sub.end());
+  }
+  return out;
+}
+
+std::vector<Tensor> Module::parameters(bool recurse) const {
+  std::vector<Tensor> out;
+  for (auto& p : named_parameters(recurse)) out.push_back(p.second);
+  return out;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [n, m] : children_) m->train(on);
+}
+
+void Module::zero_grad(bool set_to_none) {
+  for (auto& t : parameters()) {
+    if (!t.grad().defined()) continue;
+    if (set_to_none)
+      t.set_grad(Tensor());
+    else
+      fill_(t.grad(), 0);
+  }
+}
+
+void Module::requires_grad_(bool on) {
+  for (auto& t : parameters()) t.set_requires_grad(on);
+}
+
+Named<Tensor> Module::state_dict() const {
+  Named<Tensor> out;
+  collect("", true, true, true, out);
+  return out;
+}
+
+LoadResult Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict) {
+  LoadResult r;
+  Named<Tensor> own = state_dict();
+  std::set<std::string> own_names;
+  for (auto& [name, t] : own) {
+    own_names.insert(name);
+    auto it = state.find(name);
+    if (it == state.end()) {
+      r.missing_keys.push_back(name);
+      continue;
+    }
+    const Tensor& src = it->second;
+    CONVNET_CHECK(src.shape() == t.shape(), "load_state_dict: size mismatch for ", name,
+                  ": copying a tensor of shape ", shape_str(src.shape()),
+                  ", the shape in the current model is ", shape_str(t.shape()));
+  }
+  for (auto& [name, t] : state)
+    if (!own_names.count(name)) r.unexpected_keys.push_back(name);
+  if (strict && (!r.missing_keys.empty() || !r.unexpected_keys.empty())) {
+    std::string msg = "load_state_dict: error(s) in loading state_dict for " + type_name() + ":";
+    if (!r.missing_keys.empty()) {
+      msg += " missing key(s): ";
+      for (size_t i = 0; i < r.missing_keys.size(); ++i) msg += (i ? ", \"" : "\"") + r.missing_keys[i] + "\"";
+      msg += ".";
+    }
+    if (!r.unexpected_keys.empty()) {
+      msg += " unexpected key(s): ";
+      for (size_t i = 0; i < r.unexpected_keys.size(); ++i)
+        msg += (i ? ", \"" : "\"") + r.unexpected_keys[i] + "\"";
+      msg += ".";
+    }
+    throw std::runtime_error(msg);
+  }
+  NoGradGuard g;
+  for (auto& [name, t] : own) {
+    auto it = state.find(name);
+    if (it == state.end()) continue;
+    Tensor src = it->second.to(t.dtype());
+    std::memcpy(t.raw_data(), src.raw_data(), t.nbytes());
+  }
+  return r;
+}
+
+int64_t Module::register_forward_hook(ForwardHook hook) {
+  hooks_.emplace_back(next_hook_id_, std::move(hook));
+  return next_hook_id_++;
+}
+
+void Module::remove_forward_hook(int64_t id) {
+  hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(), [id](const auto& h) { return h.first == id; }),
+               hooks_.end());
+}
+
+std::string Module::repr() const {
+  std::string s = type_name() + "(" + extra_repr();
+  if (children_.empty()) return s + ")";
+  s += "\n";
+  for (auto& [n, m] : children_) {
+    std::string child = m->repr(), indented;
+    for (char c : child) {
+      indented += c;
+      if (c == '\n') indented += "  ";
+    }
+    s += "  (" + n + "): " + indented + "\n";
+  }
+  return s + ")";
+}
+
+}  // namespace convnet::nn

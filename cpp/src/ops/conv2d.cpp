@@ -1,0 +1,145 @@
+// conv2d: N batch, C in channels, H W input size, K out channels, R S kernel,
+// P Q output size, G groups. x (N,C,H,W), w (K,C/G,R,S), b (K), y (N,K,P,Q).
+// Backward saves x and w (the columns are recomputed, not stored) and returns
+// only the gradients that are needed (no dx for a network's input, no dw for a
+// frozen layer); autograd accumulates them (+=) into .grad.
+#include "convnet/ops/conv2d.h"
+
+#include "convnet/autograd.h"
+#include "cpu/kernels.h"
+
+namespace convnet {
+
+int64_t conv_output_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil, bool ceil_mode) {
+  int64_t span = in + 2 * pad - dil * (k - 1) - 1;
+  if (span < 0) return 0;
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+namespace {
+
+// The one check for conv2d: validates everything and computes the kernel's shape.
+cpu::Conv2dShape conv2d_check(const Tensor& x, const Tensor& w, const Tensor& b,
+                              const Conv2dOptions& o) {
+  CONVNET_CHECK(w.dim() == 4, "conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got shape ",
+                shape_str(w.shape()));
+  const int64_t K = w.size(0), Cg = w.size(1), R = w.size(2), S = w.size(3), G = o.groups;
+  auto name = cat_str("Conv2d(in_channels=", Cg * G, ", out_channels=", K, ", kernel_size=(", R, ", ", S,
+                      "), stride=(", o.stride[0], ", ", o.stride[1], "), padding=",
+                      o.same ? std::string("'same'") : cat_str("(", o.padding[0], ", ", o.padding[1], ")"),
+                      ", dilation=(", o.dilation[0], ", ", o.dilation[1], "), groups=", G, ")");
+  CONVNET_CHECK(x.dim() == 4, name, ": expected a 4-D input (N, C, H, W), got a ", x.dim(),
+                "-D input of shape ", shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()) && x.dtype() == w.dtype(), name, ": input dtype ",
+                dtype_name(x.dtype()), " must match weight dtype ", dtype_name(w.dtype()),
+                " (float32 or float64); input shape ", shape_str(x.shape()));
+  CONVNET_CHECK(G >= 1, name, ": groups must be positive, got ", G);
+  CONVNET_CHECK(o.stride[0] > 0 && o.stride[1] > 0, name, ": stride must be positive");
+  CONVNET_CHECK(o.dilation[0] > 0 && o.dilation[1] > 0, name, ": dilation must be positive");
+  CONVNET_CHECK(o.padding[0] >= 0 && o.padding[1] >= 0, name, ": padding must be non-negative");
+  CONVNET_CHECK(K % G == 0, name, ": out_channels (", K, ") must be divisible by groups (", G, ")");
+  CONVNET_CHECK(R > 0 && S > 0 && Cg > 0, name, ": kernel size and channels must be positive, weight shape ",
+                shape_str(w.shape()));
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  CONVNET_CHECK(C == Cg * G, name, ": input has ", C, " channel(s), expected ", Cg * G,
+                "; input shape ", shape_str(x.shape()));
+  CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == K && b.dtype() == w.dtype()), name,
+                ": bias must have shape (", K, ",), got ", shape_str(b.shape()));
+  int64_t ph = o.padding[0], pw = o.padding[1];
+  if (o.same) {
+    CONVNET_CHECK(o.stride[0] == 1 && o.stride[1] == 1, name,
+                  ": padding='same' is not supported for strided convolutions");
+    ph = o.dilation[0] * (R - 1) / 2;
+    pw = o.dilation[1] * (S - 1) / 2;
+  }
+  const int64_t eff_r = o.dilation[0] * (R - 1) + 1, eff_s = o.dilation[1] * (S - 1) + 1;
+  CONVNET_CHECK(H + 2 * ph >= eff_r && W + 2 * pw >= eff_s, name, ": kernel size (", eff_r, ", ",
+                eff_s, ") (with dilation) is larger than the padded input (", H + 2 * ph, ", ",
+                W + 2 * pw, "); input shape ", shape_str(x.shape()));
+  cpu::Conv2dShape s{N, C, H, W, K, R, S, 0, 0, o.stride[0], o.stride[1], ph, pw,
+                     o.dilation[0], o.dilation[1], G};
+  s.P = conv_output_size(H, R, s.stride_h, ph, s.dil_h, false);
+  s.Q = conv_output_size(W, S, s.stride_w, pw, s.dil_w, false);
+  return s;
+}
+
+// "same" with an even kernel pads one more cell at the bottom/right: done by
+// padding the input explicitly; otherwise returns x unchanged.
+Tensor pad_for_same(const Tensor& x, const Tensor& w, const Conv2dOptions& o, Conv2dOptions& eff) {
+  eff = o;
+  if (!o.same || x.dim() != 4 || w.dim() != 4) return x;
+  int64_t th = o.dilation[0] * (w.size(2) - 1), tw = o.dilation[1] * (w.size(3) - 1);
+  if (th % 2 == 0 && tw % 2 == 0) return x;
+  // asymmetric: pad left th/2, right th - th/2 by copying into a larger input
+  int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  int64_t top = th / 2, left = tw / 2, H2 = H + th, W2 = W + tw;
+  Tensor xp = zeros({N, C, H2, W2}, x.dtype());
+  dispatch_floating(x.dtype(), "conv2d", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* s = x.data<T>();
+    T* d = xp.data<T>();
+    for (int64_t nc = 0; nc < N * C; ++nc)
+      for (int64_t h = 0; h < H; ++h)
+        std::copy(s + (nc * H + h) * W, s + (nc * H + h + 1) * W, d + (nc * H2 + h + top) * W2 + left);
+  });
+  if (autograd::needs_record({x})) {
+    autograd::record(xp, "pad", {x}, [N, C, H, W, H2, W2, top, left](const Tensor& dy,
+                                                                     const std::vector<bool>&) {
+      Tensor dx = Tensor::empty({N, C, H, W}, dy.dtype());
+      dispatch_floating(dy.dtype(), "conv2d", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        const T* s = dy.data<T>();
+        T* d = dx.data<T>();
+        for (int64_t nc = 0; nc < N * C; ++nc)
+          for (int64_t h = 0; h < H; ++h)
+            std::copy(s + (nc * H2 + h + top) * W2 + left, s + (nc * H2 + h + top) * W2 + left + W,
+                      d + (nc * H + h) * W);
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  eff.same = false;
+  eff.padding = {0, 0};
+  return xp;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2dOptions& opt) {
+  // an unbatched (C,H,W) input is a batch of one
+  if (x_in.dim() == 3) {
+    Tensor y = conv2d(x_in.reshape({1, x_in.size(0), x_in.size(1), x_in.size(2)}), w, b, opt);
+    return y.reshape({y.size(1), y.size(2), y.size(3)});
+  }
+  Conv2dOptions o;
+  Tensor x = pad_for_same(x_in, w, opt, o);
+  cpu::Conv2dShape s = conv2d_check(x, w, b, o);
+  Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype());
+  dispatch_floating(x.dtype(), "conv2d", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    cpu::conv2d_forward_cpu<T>(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
+                               y.data<T>());
+  });
+  if (autograd::needs_record({x, w, b})) {
+    autograd::record(y, "conv2d", {x, w, b}, [x = x.detach(), w = w.detach(), has_b = b.defined(), s](
+                                                 const Tensor& dy, const std::vector<bool>& need) {
+      Tensor dx, dw, db;
+      if (need[0]) dx = Tensor::empty(x.shape(), x.dtype());
+      if (need[1]) dw = Tensor::empty(w.shape(), w.dtype());
+      if (need[2] && has_b) db = Tensor::empty({s.K}, w.dtype());
+      dispatch_floating(dy.dtype(), "conv2d", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        cpu::conv2d_backward_cpu<T>(s, x.data<T>(), w.data<T>(), dy.data<T>(),
+                                    dx.defined() ? dx.data<T>() : nullptr,
+                                    dw.defined() ? dw.data<T>() : nullptr,
+                                    db.defined() ? db.data<T>() : nullptr);
+      });
+      return std::vector<Tensor>{dx, dw, db};
+    });
+  }
+  return y;
+}
+
+}  // namespace convnet

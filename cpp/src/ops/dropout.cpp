@@ -1,0 +1,27 @@
+// Dropout, x and y of the same shape. The mask (0 or 1/(1-p) per element) is
+// drawn serially from the global generator and saved for backward:
+// dx = dy * mask. Autograd accumulates (+=) the gradient into .grad.
+#include "convnet/ops/dropout.h"
+
+#include "convnet/autograd.h"
+#include "convnet/ops/elementwise.h"
+#include "convnet/random.h"
+
+namespace convnet {
+
+Tensor dropout(const Tensor& x, double p, bool training) {
+  CONVNET_CHECK(p >= 0 && p <= 1, "dropout: probability has to be between 0 and 1, but got ", p);
+  if (!training || p == 0) return x;
+  CONVNET_CHECK(is_floating(x.dtype()), "dropout: expected a floating point input, got ",
+                dtype_name(x.dtype()));
+  Tensor mask = rand(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "dropout", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* m = mask.data<T>();
+    const T keep = p == 1 ? T(0) : static_cast<T>(1 / (1 - p));
+    for (int64_t i = 0; i < mask.numel(); ++i) m[i] = m[i] < static_cast<T>(p) ? T(0) : keep;
+  });
+  return mul(x, mask);
+}
+
+}  // namespace convnet

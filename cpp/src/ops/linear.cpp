@@ -1,0 +1,153 @@
+// Matrix products. Shapes: matmul a (B,n,k) @ b (B,k,m) → (B,n,m); linear
+// x (M,in), w (out,in), b (out) → y (M,out). Backward returns gradients;
+// autograd accumulates them (+=) into .grad.
+#include "convnet/ops/linear.h"
+
+#include "convnet/autograd.h"
+#include "convnet/ops/elementwise.h"
+#include "convnet/ops/reduce.h"
+#include "cpu/blas.h"
+#include "cpu/parallel.h"
+
+namespace convnet {
+
+namespace {
+
+// c (n,m) = op(a) @ op(b) for each of `batch` matrices; a_batch/b_batch say whether
+// the operand steps with the batch (a 2-D operand is shared).
+void bmm_into(const Tensor& a, bool ta, bool a_batch, const Tensor& b, bool tb, bool b_batch,
+              Tensor& c, int64_t batch, int64_t n, int64_t k, int64_t m) {
+  dispatch_floating(c.dtype(), "matmul", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* pc = c.data<T>();
+    const int64_t lda = ta ? n : k, ldb = tb ? k : m;
+    if (batch == 1) {
+      cpu::gemm_parallel<T>(ta, tb, n, m, k, T(1), pa, lda, pb, ldb, T(0), pc, m);
+      return;
+    }
+    cpu::parallel_for(batch, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        cpu::gemm<T>(ta, tb, n, m, k, T(1), pa + (a_batch ? i * n * k : 0), lda,
+                     pb + (b_batch ? i * k * m : 0), ldb, T(0), pc + i * n * m, m);
+    });
+  });
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  CONVNET_CHECK(a_in.dim() >= 1 && a_in.dim() <= 3 && b_in.dim() >= 1 && b_in.dim() <= 2 + (a_in.dim() == 3),
+                "matmul: unsupported ranks: shapes ", shape_str(a_in.shape()), " and ",
+                shape_str(b_in.shape()), " (expected 1-D or 2-D operands, or a 3-D batch on the left)");
+  CONVNET_CHECK(a_in.dtype() == b_in.dtype() && is_floating(a_in.dtype()),
+                "matmul: expected two float32 or two float64 tensors, got ", dtype_name(a_in.dtype()),
+                " and ", dtype_name(b_in.dtype()));
+  // 1-D operands become matrices and the added dimension is dropped from the result
+  Tensor a = a_in.dim() == 1 ? a_in.reshape({1, a_in.size(0)}) : a_in;
+  Tensor b = b_in.dim() == 1 ? b_in.reshape({b_in.size(0), 1}) : b_in;
+  const bool batched = a.dim() == 3;
+  const bool b_batch = b.dim() == 3;
+  const int64_t batch = batched ? a.size(0) : 1;
+  const int64_t n = a.size(-2), k = a.size(-1), m = b.size(-1);
+  CONVNET_CHECK(b.size(-2) == k, "matmul: shapes ", shape_str(a_in.shape()), " and ",
+                shape_str(b_in.shape()), " cannot be multiplied (", k, " vs ", b.size(-2), ")");
+  CONVNET_CHECK(!b_batch || b.size(0) == batch, "matmul: batch sizes differ: shapes ",
+                shape_str(a_in.shape()), " and ", shape_str(b_in.shape()));
+  Shape out_shape = batched ? Shape{batch, n, m} : Shape{n, m};
+  Tensor out = Tensor::empty(out_shape, a.dtype());
+  bmm_into(a, false, batched, b, false, b_batch, out, batch, n, k, m);
+  if (autograd::needs_record({a, b})) {
+    // both operands saved: da = dy bᵀ, db = aᵀ dy
+    autograd::record(out, "matmul", {a, b}, [a = a.detach(), b = b.detach(), batched, b_batch, batch,
+                                            n, k, m](const Tensor& dy, const std::vector<bool>& need) {
+      Tensor da, db;
+      if (need[0]) {
+        da = Tensor::empty(a.shape(), a.dtype());
+        bmm_into(dy, false, true, b, true, b_batch, da, batch, n, m, k);
+      }
+      if (need[1]) {
+        if (b_batch) {
+          db = Tensor::empty(b.shape(), b.dtype());
+          bmm_into(a, true, true, dy, false, true, db, batch, k, n, m);
+        } else {
+          // shared b: sum over the batch = one product of the stacked rows
+          db = Tensor::empty(b.shape(), b.dtype());
+          bmm_into(a.reshape({batch * n, k}), true, false, dy.reshape({batch * n, m}), false,
+                   false, db, 1, k, batch * n, m);
+        }
+      }
+      return std::vector<Tensor>{da, db};
+    });
+  }
+  Shape final_shape = out_shape;
+  if (a_in.dim() == 1) final_shape.erase(final_shape.end() - 2);
+  if (b_in.dim() == 1) final_shape.pop_back();
+  return final_shape == out_shape ? out : out.reshape(final_shape);
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  CONVNET_CHECK(w.dim() == 2, "linear: weight must be 2-D (out_features, in_features), got shape ",
+                shape_str(w.shape()));
+  const int64_t out_f = w.size(0), in_f = w.size(1);
+  CONVNET_CHECK(x.dim() >= 1 && x.size(-1) == in_f, "Linear(in_features=", in_f,
+                ", out_features=", out_f, "): input has ", x.dim() ? x.size(-1) : 0,
+                " features in its last dimension, expected ", in_f, "; input shape ",
+                shape_str(x.shape()));
+  CONVNET_CHECK(x.dtype() == w.dtype() && is_floating(x.dtype()), "Linear: input dtype ",
+                dtype_name(x.dtype()), " does not match weight dtype ", dtype_name(w.dtype()),
+                " (expected floating point)");
+  CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == out_f && b.dtype() == w.dtype()),
+                "Linear: bias must have shape (", out_f, ",), got ", shape_str(b.shape()));
+  const int64_t M = x.numel() / in_f;
+  Shape out_shape = x.shape();
+  out_shape.back() = out_f;
+  Tensor y = Tensor::empty(out_shape, x.dtype());
+  dispatch_floating(x.dtype(), "linear", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* py = y.data<T>();
+    T beta = T(0);
+    if (b.defined()) {
+      // the bias is the GEMM's initial C
+      const T* pb = b.data<T>();
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < out_f; ++j) py[i * out_f + j] = pb[j];
+      beta = T(1);
+    }
+    cpu::gemm_parallel<T>(false, true, M, out_f, in_f, T(1), x.data<T>(), in_f, w.data<T>(), in_f,
+                          beta, py, out_f);
+  });
+  if (autograd::needs_record({x, w, b})) {
+    // x and w saved: dx = dy w, dw = dyᵀ x, db = Σ dy
+    autograd::record(y, "linear", {x, w, b}, [x = x.detach(), w = w.detach(), M, in_f, out_f](
+                                                 const Tensor& dy, const std::vector<bool>& need) {
+      Tensor dx, dw, db;
+      dispatch_floating(dy.dtype(), "linear", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        const T* g = dy.data<T>();
+        if (need[0]) {
+          dx = Tensor::empty(x.shape(), x.dtype());
+          cpu::gemm_parallel<T>(false, false, M, in_f, out_f, T(1), g, out_f, w.data<T>(), in_f,
+                                T(0), dx.data<T>(), in_f);
+        }
+        if (need[1]) {
+          dw = Tensor::empty(w.shape(), w.dtype());
+          cpu::gemm_parallel<T>(true, false, out_f, in_f, M, T(1), g, out_f, x.data<T>(), in_f,
+                                T(0), dw.data<T>(), in_f);
+        }
+        if (need[2]) {
+          db = Tensor::empty({out_f}, dy.dtype());
+          T* pb = db.data<T>();
+          for (int64_t j = 0; j < out_f; ++j) pb[j] = 0;
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < out_f; ++j) pb[j] += g[i * out_f + j];
+        }
+      });
+      return std::vector<Tensor>{dx, dw, db};
+    });
+  }
+  return y;
+}
+
+}  // namespace convnet

@@ -1,0 +1,198 @@
+// Losses. Classification inputs are viewed as (N, C, L): N batch, C classes,
+// L the product of any trailing dimensions (1 for plain (N,C) logits); targets
+// (N, L) int64. Backward returns gradients; autograd accumulates (+=) them.
+#include "convnet/ops/loss.h"
+
+#include <cmath>
+
+#include "convnet/autograd.h"
+#include "convnet/ops/elementwise.h"
+#include "convnet/ops/reduce.h"
+#include "cpu/parallel.h"
+
+namespace convnet {
+
+Reduction parse_reduction(const std::string& s, const char* op) {
+  if (s == "mean") return Reduction::Mean;
+  if (s == "sum") return Reduction::Sum;
+  if (s == "none") return Reduction::None;
+  throw std::invalid_argument(cat_str(op, ": reduction must be \"mean\", \"sum\" or \"none\", got \"", s, "\""));
+}
+
+namespace {
+
+struct ClassShape {
+  int64_t N, C, L;
+  Shape per_sample;  // the shape of the unreduced loss: (N, d1, ...)
+};
+
+// Validates input (N,C,d...) against target (N,d...) and the target values.
+ClassShape check_classification(const Tensor& input, const Tensor& target, int64_t ignore_index,
+                                const char* op) {
+  CONVNET_CHECK(is_floating(input.dtype()), op, ": input must be float32 or float64, got ",
+                dtype_name(input.dtype()), "; input shape ", shape_str(input.shape()));
+  CONVNET_CHECK(input.dim() >= 2, op, ": input must have shape (N, C) or (N, C, d1, ...), got ",
+                shape_str(input.shape()));
+  CONVNET_CHECK(target.dtype() == DType::Int64, op,
+                ": target must hold int64 class indices, got dtype ", dtype_name(target.dtype()),
+                " (target shape ", shape_str(target.shape()), "); convert with .long()");
+  ClassShape s;
+  s.N = input.size(0);
+  s.C = input.size(1);
+  s.L = 1;
+  for (int64_t d = 2; d < input.dim(); ++d) s.L *= input.size(d);
+  s.per_sample = input.shape();
+  s.per_sample.erase(s.per_sample.begin() + 1);
+  CONVNET_CHECK(target.shape() == s.per_sample, op, ": target shape ", shape_str(target.shape()),
+                " does not match input shape ", shape_str(input.shape()), " (expected target shape ",
+                shape_str(s.per_sample), ")");
+  const int64_t* t = target.data<int64_t>();
+  for (int64_t i = 0; i < target.numel(); ++i) {
+    if (t[i] == ignore_index) continue;
+    if (t[i] < 0 || t[i] >= s.C)
+      throw std::invalid_argument(cat_str(op, ": target ", t[i], " at position ", i,
+                                          " is out of range for ", s.C,
+                                          " classes (expected 0 <= target < ", s.C,
+                                          "); input shape ", shape_str(input.shape())));
+  }
+  return s;
+}
+
+int64_t count_valid(const Tensor& target, int64_t ignore_index) {
+  int64_t n = 0;
+  const int64_t* t = target.data<int64_t>();
+  for (int64_t i = 0; i < target.numel(); ++i) n += t[i] != ignore_index;
+  return n;
+}
+
+// Applies the reduction to per-sample losses `l` (valid ones counted in `count`).
+Tensor reduce_loss(const Tensor& l, Reduction r, int64_t count) {
+  if (r == Reduction::None) return l;
+  Tensor s = sum(l);
+  return r == Reduction::Sum ? s : div(s, static_cast<double>(count));
+}
+
+// The weight each sample's gradient gets: dy per sample (none), or the broadcast scalar.
+template <typename T>
+T sample_weight(const Tensor& dy, Reduction r, int64_t i, int64_t count) {
+  const T* g = dy.data<T>();
+  if (r == Reduction::None) return g[i];
+  return r == Reduction::Sum ? g[0] : g[0] / static_cast<T>(count);
+}
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction,
+                     int64_t ignore_index) {
+  ClassShape s = check_classification(input, target, ignore_index, "cross_entropy");
+  const int64_t count = count_valid(target, ignore_index);
+  // per-sample losses and the log-sum-exp of each sample, saved for backward
+  Tensor losses = Tensor::empty(s.per_sample, input.dtype());
+  Tensor lse = Tensor::empty(s.per_sample, input.dtype());
+  dispatch_floating(input.dtype(), "cross_entropy", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* x = input.data<T>();
+    const int64_t* t = target.data<int64_t>();
+    T* pl = losses.data<T>();
+    T* ps = lse.data<T>();
+    const int64_t C = s.C, L = s.L;
+    cpu::parallel_for(s.N * L, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(C, 1)),
+                      [&](int64_t b, int64_t e) {
+                        for (int64_t i = b; i < e; ++i) {
+                          const T* p = x + (i / L) * C * L + i % L;
+                          T m = p[0];
+                          for (int64_t c = 1; c < C; ++c) m = std::max(m, p[c * L]);
+                          T acc = 0;
+                          for (int64_t c = 0; c < C; ++c) acc += std::exp(p[c * L] - m);
+                          ps[i] = m + std::log(acc);
+                          pl[i] = t[i] == ignore_index ? T(0) : ps[i] - p[t[i] * L];
+                        }
+                      });
+  });
+  Tensor out;
+  {
+    NoGradGuard g;
+    out = reduce_loss(losses, reduction, count);
+  }
+  if (autograd::needs_record({input})) {
+    // input saved (the softmax is recomputed from it and the saved log-sum-exp)
+    autograd::record(out, "cross_entropy", {input},
+                     [x = input.detach(), target, lse, s, reduction, count, ignore_index](
+                         const Tensor& dy, const std::vector<bool>&) {
+                       Tensor dx = Tensor::empty(x.shape(), x.dtype());
+                       dispatch_floating(x.dtype(), "cross_entropy", [&](auto* tag) {
+                         using T = std::remove_pointer_t<decltype(tag)>;
+                         const T* px = x.data<T>();
+                         const T* ps = lse.data<T>();
+                         const int64_t* t = target.data<int64_t>();
+                         T* pd = dx.data<T>();
+                         const int64_t C = s.C, L = s.L;
+                         cpu::parallel_for(s.N * L, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(C, 1)),
+                                           [&](int64_t b, int64_t e) {
+                                             for (int64_t i = b; i < e; ++i) {
+                                               int64_t base = (i / L) * C * L + i % L;
+                                               if (t[i] == ignore_index) {
+                                                 for (int64_t c = 0; c < C; ++c) pd[base + c * L] = 0;
+                                                 continue;
+                                               }
+                                               T w = sample_weight<T>(dy, reduction, i, count);
+                                               for (int64_t c = 0; c < C; ++c)
+                                                 pd[base + c * L] = w * std::exp(px[base + c * L] - ps[i]);
+                                               pd[base + t[i] * L] -= w;
+                                             }
+                                           });
+                       });
+                       return std::vector<Tensor>{dx};
+                     });
+  }
+  return out;
+}
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, int64_t ignore_index) {
+  ClassShape s = check_classification(input, target, ignore_index, "nll_loss");
+  const int64_t count = count_valid(target, ignore_index);
+  Tensor losses = Tensor::empty(s.per_sample, input.dtype());
+  dispatch_floating(input.dtype(), "nll_loss", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* x = input.data<T>();
+    const int64_t* t = target.data<int64_t>();
+    T* pl = losses.data<T>();
+    for (int64_t i = 0; i < s.N * s.L; ++i)
+      pl[i] = t[i] == ignore_index ? T(0) : -x[(i / s.L) * s.C * s.L + t[i] * s.L + i % s.L];
+  });
+  Tensor out;
+  {
+    NoGradGuard g;
+    out = reduce_loss(losses, reduction, count);
+  }
+  if (autograd::needs_record({input})) {
+    // only the targets are saved: dx is -w at each target position
+    autograd::record(out, "nll_loss", {input}, [shape = input.shape(), target, s, reduction, count,
+                                               ignore_index](const Tensor& dy, const std::vector<bool>&) {
+      Tensor dx = zeros(shape, dy.dtype());
+      dispatch_floating(dy.dtype(), "nll_loss", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        const int64_t* t = target.data<int64_t>();
+        T* pd = dx.data<T>();
+        for (int64_t i = 0; i < s.N * s.L; ++i)
+          if (t[i] != ignore_index)
+            pd[(i / s.L) * s.C * s.L + t[i] * s.L + i % s.L] = -sample_weight<T>(dy, reduction, i, count);
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return out;
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  CONVNET_CHECK(input.shape() == target.shape(), "mse_loss: input shape ", shape_str(input.shape()),
+                " and target shape ", shape_str(target.shape()), " must be equal");
+  CONVNET_CHECK(is_floating(input.dtype()) && input.dtype() == target.dtype(),
+                "mse_loss: input and target must both be float32 or both float64, got ",
+                dtype_name(input.dtype()), " and ", dtype_name(target.dtype()));
+  Tensor diff = sub(input, target);
+  Tensor sq = mul(diff, diff);
+  return reduce_loss(sq, reduction, input.numel());
+}
+
+}  // namespace convnet

@@ -1,0 +1,128 @@
+// Pooling: N batch, C channels, H W input size, P Q output size, R S window.
+// x (N,C,H,W), y (N,C,P,Q). Max pooling saves the argmax of each window for
+// backward; average pooling saves nothing but the shapes. Autograd
+// accumulates (+=) the returned gradients into .grad.
+#include "convnet/ops/pool2d.h"
+
+#include "convnet/autograd.h"
+#include "convnet/ops/conv2d.h"
+#include "cpu/kernels.h"
+
+namespace convnet {
+
+namespace {
+
+// The one check for max/avg pooling: validates and computes the output size.
+cpu::Pool2dShape pool2d_check(const Tensor& x, const Pool2dOptions& o, const char* layer) {
+  auto name = cat_str(layer, "(kernel_size=(", o.kernel_size[0], ", ", o.kernel_size[1], "), stride=(",
+                      o.stride[0], ", ", o.stride[1], "), padding=(", o.padding[0], ", ",
+                      o.padding[1], "), ceil_mode=", o.ceil_mode ? "True" : "False", ")");
+  CONVNET_CHECK(x.dim() == 4, name, ": expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ",
+                shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ",
+                dtype_name(x.dtype()));
+  CONVNET_CHECK(o.kernel_size[0] > 0 && o.kernel_size[1] > 0, name, ": kernel_size must be positive");
+  CONVNET_CHECK(o.stride[0] > 0 && o.stride[1] > 0, name, ": stride must be positive");
+  CONVNET_CHECK(o.dilation[0] > 0 && o.dilation[1] > 0, name, ": dilation must be positive");
+  CONVNET_CHECK(o.padding[0] >= 0 && o.padding[1] >= 0 && o.padding[0] * 2 <= o.kernel_size[0] &&
+                    o.padding[1] * 2 <= o.kernel_size[1],
+                name, ": padding must be non-negative and at most half the kernel size");
+  cpu::Pool2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), 0, 0, o.kernel_size[0],
+                     o.kernel_size[1], o.stride[0], o.stride[1], o.padding[0], o.padding[1],
+                     o.dilation[0], o.dilation[1], o.count_include_pad};
+  s.P = conv_output_size(s.H, s.R, s.stride_h, s.pad_h, s.dil_h, o.ceil_mode);
+  s.Q = conv_output_size(s.W, s.S, s.stride_w, s.pad_w, s.dil_w, o.ceil_mode);
+  CONVNET_CHECK(s.P > 0 && s.Q > 0, name, ": output size is too small: the window (",
+                s.dil_h * (s.R - 1) + 1, ", ", s.dil_w * (s.S - 1) + 1,
+                ") is larger than the padded input (", s.H + 2 * s.pad_h, ", ", s.W + 2 * s.pad_w,
+                "); input shape ", shape_str(x.shape()));
+  return s;
+}
+
+// Runs f on a 4-D view of a 3-D (C,H,W) input and drops the batch dimension again.
+template <typename F>
+Tensor unbatched(const Tensor& x, F f) {
+  if (x.dim() != 3) return f(x);
+  Tensor y = f(x.reshape({1, x.size(0), x.size(1), x.size(2)}));
+  return y.reshape({y.size(1), y.size(2), y.size(3)});
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
+  return unbatched(x_in, [&](const Tensor& x) {
+    cpu::Pool2dShape s = pool2d_check(x, o, "MaxPool2d");
+    Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype());
+    Tensor argmax = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Int64);
+    dispatch_floating(x.dtype(), "max_pool2d", [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      cpu::max_pool2d_forward_cpu<T>(s, x.data<T>(), y.data<T>(), argmax.data<int64_t>());
+    });
+    if (autograd::needs_record({x})) {
+      autograd::record(y, "max_pool2d", {x}, [argmax, s](const Tensor& dy, const std::vector<bool>&) {
+        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype());
+        dispatch_floating(dy.dtype(), "max_pool2d", [&](auto* tag) {
+          using T = std::remove_pointer_t<decltype(tag)>;
+          cpu::max_pool2d_backward_cpu<T>(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
+        });
+        return std::vector<Tensor>{dx};
+      });
+    }
+    return y;
+  });
+}
+
+Tensor avg_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
+  return unbatched(x_in, [&](const Tensor& x) {
+    cpu::Pool2dShape s = pool2d_check(x, o, "AvgPool2d");
+    Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype());
+    dispatch_floating(x.dtype(), "avg_pool2d", [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      cpu::avg_pool2d_forward_cpu<T>(s, x.data<T>(), y.data<T>());
+    });
+    if (autograd::needs_record({x})) {
+      autograd::record(y, "avg_pool2d", {x}, [s](const Tensor& dy, const std::vector<bool>&) {
+        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype());
+        dispatch_floating(dy.dtype(), "avg_pool2d", [&](auto* tag) {
+          using T = std::remove_pointer_t<decltype(tag)>;
+          cpu::avg_pool2d_backward_cpu<T>(s, dy.data<T>(), dx.data<T>());
+        });
+        return std::vector<Tensor>{dx};
+      });
+    }
+    return y;
+  });
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x_in, std::array<int64_t, 2> out) {
+  return unbatched(x_in, [&](const Tensor& x) {
+    CONVNET_CHECK(x.dim() == 4, "AdaptiveAvgPool2d(output_size=(", out[0], ", ", out[1],
+                  ")): expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ", shape_str(x.shape()));
+    CONVNET_CHECK(is_floating(x.dtype()), "AdaptiveAvgPool2d: expected a float32 or float64 input, got ",
+                  dtype_name(x.dtype()));
+    CONVNET_CHECK(out[0] > 0 && out[1] > 0, "AdaptiveAvgPool2d: output_size must be positive, got (",
+                  out[0], ", ", out[1], ")");
+    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), P = out[0], Q = out[1];
+    CONVNET_CHECK(H > 0 && W > 0, "AdaptiveAvgPool2d: input spatial size must be positive; input shape ",
+                  shape_str(x.shape()));
+    Tensor y = Tensor::empty({N, C, P, Q}, x.dtype());
+    dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      cpu::adaptive_avg_pool2d_forward_cpu<T>(N, C, H, W, P, Q, x.data<T>(), y.data<T>());
+    });
+    if (autograd::needs_record({x})) {
+      autograd::record(y, "adaptive_avg_pool2d", {x}, [N, C, H, W, P, Q](const Tensor& dy,
+                                                                          const std::vector<bool>&) {
+        Tensor dx = Tensor::empty({N, C, H, W}, dy.dtype());
+        dispatch_floating(dy.dtype(), "adaptive_avg_pool2d", [&](auto* tag) {
+          using T = std::remove_pointer_t<decltype(tag)>;
+          cpu::adaptive_avg_pool2d_backward_cpu<T>(N, C, H, W, P, Q, dy.data<T>(), dx.data<T>());
+        });
+        return std::vector<Tensor>{dx};
+      });
+    }
+    return y;
+  });
+}
+
+}  // namespace convnet

@@ -1,0 +1,207 @@
+// Reductions. A reduction over one dimension views x as (outer, D, inner);
+// several dimensions reduce one after another. Backward broadcasts dy back
+// (sum, mean) or routes it to the saved argmax (max); autograd accumulates (+=).
+#include "convnet/ops/reduce.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "convnet/autograd.h"
+#include "convnet/ops/elementwise.h"
+#include "cpu/parallel.h"
+
+namespace convnet {
+
+namespace {
+
+int64_t wrap_dim(int64_t d, int64_t ndim, const char* op, const Shape& shape) {
+  int64_t n = std::max<int64_t>(ndim, 1);
+  if (d < -n || d >= n)
+    throw std::out_of_range(cat_str(op, ": dimension ", d, " out of range for a tensor of shape ",
+                                    shape_str(shape), " (expected in [", -n, ", ", n - 1, "])"));
+  return d < 0 ? d + n : d;
+}
+
+// Sorted, unique, wrapped dims; empty input means all dims.
+std::vector<int64_t> norm_dims(std::vector<int64_t> dims, const Tensor& x, const char* op) {
+  if (dims.empty()) {
+    for (int64_t i = 0; i < x.dim(); ++i) dims.push_back(i);
+    return dims;
+  }
+  for (auto& d : dims) d = wrap_dim(d, x.dim(), op, x.shape());
+  std::sort(dims.begin(), dims.end());
+  CONVNET_CHECK(std::adjacent_find(dims.begin(), dims.end()) == dims.end(), op,
+                ": a dimension appears twice in the list of dimensions");
+  return dims;
+}
+
+Shape reduced_shape(const Shape& s, const std::vector<int64_t>& dims, bool keepdim) {
+  Shape out;
+  for (int64_t i = 0; i < static_cast<int64_t>(s.size()); ++i) {
+    bool r = std::find(dims.begin(), dims.end(), i) != dims.end();
+    if (!r)
+      out.push_back(s[i]);
+    else if (keepdim)
+      out.push_back(1);
+  }
+  return out;
+}
+
+void split(const Shape& s, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
+  outer = 1;
+  inner = 1;
+  for (int64_t i = 0; i < dim; ++i) outer *= s[i];
+  D = s.empty() ? 1 : s[dim];
+  for (int64_t i = dim + 1; i < static_cast<int64_t>(s.size()); ++i) inner *= s[i];
+}
+
+// Sum over one dimension, keeping it as size 1. x (outer, D, inner) → y (outer, 1, inner).
+template <typename T, typename A>
+void sum_dim_kernel(const T* x, A* y, int64_t outer, int64_t D, int64_t inner) {
+  if (inner == 1) {
+    cpu::parallel_for(outer, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(D, 1)),
+                      [&](int64_t o0, int64_t o1) {
+                        for (int64_t o = o0; o < o1; ++o) {
+                          A acc = 0;
+                          const T* p = x + o * D;
+                          for (int64_t d = 0; d < D; ++d) acc += p[d];
+                          y[o] = acc;
+                        }
+                      });
+    return;
+  }
+  cpu::parallel_for(outer * inner, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(D, 1)),
+                    [&](int64_t b, int64_t e) {
+                      // walk rows of `inner` contiguously
+                      for (int64_t i = b; i < e;) {
+                        int64_t o = i / inner, j0 = i % inner;
+                        int64_t j1 = std::min(inner, j0 + (e - i));
+                        A* yo = y + o * inner;
+                        for (int64_t j = j0; j < j1; ++j) yo[j] = 0;
+                        for (int64_t d = 0; d < D; ++d) {
+                          const T* p = x + (o * D + d) * inner;
+                          for (int64_t j = j0; j < j1; ++j) yo[j] += p[j];
+                        }
+                        i += j1 - j0;
+                      }
+                    });
+}
+
+Tensor sum_values(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
+  Tensor cur = x;
+  Shape cur_shape = x.shape();
+  // reduce the highest dims first so lower indices stay valid
+  for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
+    int64_t outer, D, inner;
+    split(cur_shape, *it, outer, D, inner);
+    Shape next_shape = cur_shape;
+    if (!next_shape.empty()) next_shape[*it] = 1;
+    Tensor next = Tensor::empty(next_shape, out_dtype);
+    dispatch_all(cur.dtype(), [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      dispatch_all(out_dtype, [&](auto* otag) {
+        using A = std::remove_pointer_t<decltype(otag)>;
+        if constexpr (std::is_same_v<A, T> || (std::is_same_v<A, int64_t> && !std::is_floating_point_v<T>))
+          sum_dim_kernel(cur.data<T>(), next.data<A>(), outer, D, inner);
+      });
+    });
+    cur = next;
+    cur_shape = next_shape;
+  }
+  if (dims.empty()) cur = cur.to(out_dtype).clone();  // 0-d or no reduced dims: a copy
+  return cur.reshape(reduced_shape(x.shape(), dims, keepdim));
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim) {
+  std::vector<int64_t> dims = norm_dims(std::move(dims_in), x, "sum");
+  Tensor out;
+  {
+    NoGradGuard g;
+    out = sum_values(x, dims, keepdim);
+  }
+  if (autograd::needs_record({x})) {
+    Shape in_shape = x.shape(), kept = reduced_shape(x.shape(), dims, true);
+    autograd::record(out, "sum", {x}, [in_shape, kept](const Tensor& dy, const std::vector<bool>&) {
+      Tensor g = Tensor::empty(in_shape, dy.dtype());
+      fill_(g, 0);
+      // broadcast dy (kept shape) over the reduced dims
+      return std::vector<Tensor>{add(g, dy.reshape(kept))};
+    });
+  }
+  return out;
+}
+
+Tensor mean(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim) {
+  CONVNET_CHECK(is_floating(x.dtype()), "mean: expected a floating point tensor, got ",
+                dtype_name(x.dtype()), "; convert with .float() first");
+  std::vector<int64_t> dims = norm_dims(std::move(dims_in), x, "mean");
+  int64_t count = 1;
+  for (int64_t d : dims) count *= x.shape()[d];
+  return div(sum(x, dims, keepdim), static_cast<double>(count));
+}
+
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim_in, bool keepdim) {
+  int64_t dim = wrap_dim(dim_in, x.dim(), "max", x.shape());
+  CONVNET_CHECK(x.numel() > 0, "max: cannot reduce an empty tensor of shape ", shape_str(x.shape()));
+  int64_t outer, D, inner;
+  split(x.shape(), dim, outer, D, inner);
+  Shape kept = x.shape();
+  if (!kept.empty()) kept[dim] = 1;
+  Tensor values = Tensor::empty(kept, x.dtype()), indices = Tensor::empty(kept, DType::Int64);
+  dispatch_all(x.dtype(), [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* px = x.data<T>();
+    T* pv = values.data<T>();
+    int64_t* pi = indices.data<int64_t>();
+    cpu::parallel_for(outer * inner, std::max<int64_t>(1, cpu::kGrainSize / D), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        int64_t o = i / inner, j = i % inner;
+        const T* p = px + o * D * inner + j;
+        T best = p[0];
+        int64_t arg = 0;
+        for (int64_t d = 1; d < D; ++d) {
+          T v = p[d * inner];
+          if (v > best || (v != v && best == best)) {  // NaN propagates, as PyTorch
+            best = v;
+            arg = d;
+          }
+        }
+        pv[i] = best;
+        pi[i] = arg;
+      }
+    });
+  });
+  Shape out_shape = reduced_shape(x.shape(), {dim}, keepdim);
+  Tensor v = values.reshape(out_shape), idx = indices.reshape(out_shape);
+  if (autograd::needs_record({x})) {
+    Shape in_shape = x.shape();
+    // indices saved: dy goes to the position of each maximum
+    autograd::record(v, "max", {x}, [in_shape, kept, indices, outer, D, inner](
+                                        const Tensor& dy, const std::vector<bool>&) {
+      Tensor dx = zeros(in_shape, dy.dtype());
+      dispatch_floating(dy.dtype(), "max", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        const T* g = dy.data<T>();
+        const int64_t* pi = indices.data<int64_t>();
+        T* px = dx.data<T>();
+        for (int64_t i = 0; i < outer * inner; ++i)
+          px[(i / inner) * D * inner + pi[i] * inner + i % inner] = g[i];
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return {v, idx};
+}
+
+Tensor max(const Tensor& x) { return max(x.reshape({-1}), 0, false).first; }
+
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  NoGradGuard g;
+  return max(x, dim, keepdim).second;
+}
+
+}  // namespace convnet

@@ -1,0 +1,323 @@
+#include "convnet/tensor.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "convnet/allocator.h"
+#include "convnet/autograd.h"
+#include "cpu/parallel.h"
+
+namespace convnet {
+
+// ---- devices and dtypes ----------------------------------------------------
+
+Device Device::parse(const std::string& s) {
+  if (s == "cpu") return Device(DeviceType::CPU);
+  if (s.rfind("cuda", 0) == 0) {
+    if (s == "cuda") return Device(DeviceType::CUDA, 0);
+    if (s.size() > 5 && s[4] == ':') {
+      try {
+        return Device(DeviceType::CUDA, std::stoi(s.substr(5)));
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  throw std::invalid_argument(cat_str("device: expected \"cpu\", \"cuda\" or \"cuda:N\", got \"", s, "\""));
+}
+
+std::string Device::str() const {
+  return type == DeviceType::CPU ? "cpu" : cat_str("cuda:", index);
+}
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::Float32: return 4;
+    case DType::Float64: return 8;
+    case DType::Int64: return 8;
+    case DType::UInt8: return 1;
+    case DType::Bool: return 1;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+    case DType::Int64: return "int64";
+    case DType::UInt8: return "uint8";
+    case DType::Bool: return "bool";
+  }
+  return "?";
+}
+
+bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
+
+std::string shape_str(const Shape& s) {
+  std::string r = "(";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) r += ", ";
+    r += std::to_string(s[i]);
+  }
+  if (s.size() == 1) r += ",";
+  return r + ")";
+}
+
+int64_t numel_of(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    CONVNET_CHECK(d >= 0, "tensor: negative dimension in shape ", shape_str(shape));
+    n *= d;
+  }
+  return n;
+}
+
+// ---- storage -----------------------------------------------------------------
+
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  if (!device.is_cpu())
+    throw std::runtime_error(cat_str("tensor: device ", device.str(), " is not available in this build"));
+  data_ = cpu_alloc(nbytes);
+}
+
+Storage::Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner)
+    : data_(data), nbytes_(nbytes), device_(device), owner_(std::move(owner)) {}
+
+Storage::~Storage() {
+  if (!owner_) cpu_free(data_, nbytes_);
+}
+
+// ---- tensor ------------------------------------------------------------------
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->numel = numel_of(shape);
+  impl->shape = shape;
+  impl->dtype = dtype;
+  impl->storage = std::make_shared<Storage>(impl->numel * dtype_size(dtype), device);
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::from_blob(void* data, const Shape& shape, DType dtype, std::shared_ptr<void> owner,
+                         Device device) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->numel = numel_of(shape);
+  impl->shape = shape;
+  impl->dtype = dtype;
+  impl->storage =
+      std::make_shared<Storage>(data, impl->numel * dtype_size(dtype), device, std::move(owner));
+  return Tensor(std::move(impl));
+}
+
+int64_t Tensor::size(int64_t d) const {
+  int64_t n = dim();
+  if (d < 0) d += n;
+  if (d < 0 || d >= n)
+    throw std::out_of_range(cat_str("size: dimension ", d, " out of range for a tensor of shape ",
+                                    shape_str(shape())));
+  return impl_->shape[d];
+}
+
+Tensor& Tensor::set_requires_grad(bool on) {
+  if (!is_leaf())
+    throw std::runtime_error(
+        "requires_grad_: only leaf tensors can change requires_grad; use detach() for a non-leaf");
+  if (on && !is_floating(dtype()))
+    throw std::runtime_error(cat_str("requires_grad_: only floating point tensors can require "
+                                     "gradients, got dtype ", dtype_name(dtype())));
+  impl_->requires_grad = on;
+  return *this;
+}
+
+void Tensor::set_grad(const Tensor& g) {
+  if (g.defined()) {
+    CONVNET_CHECK(g.shape() == shape() && g.dtype() == dtype(), "grad: assigned gradient of shape ",
+                  shape_str(g.shape()), " and dtype ", dtype_name(g.dtype()),
+                  " does not match the tensor's shape ", shape_str(shape()), " and dtype ",
+                  dtype_name(dtype()));
+  }
+  impl_->grad = g.impl();
+}
+
+void Tensor::backward(const Tensor& grad, bool retain_graph) const {
+  autograd::backward(*this, grad, retain_graph);
+}
+
+Tensor Tensor::detach() const {
+  auto impl = std::make_shared<TensorImpl>(*impl_);
+  impl->requires_grad = false;
+  impl->grad = nullptr;
+  impl->grad_fn = nullptr;
+  return Tensor(std::move(impl));
+}
+
+namespace {
+// A new impl sharing storage with `t` at byte offset `offset`.
+Tensor view_of(const Tensor& t, Shape shape, size_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = t.impl()->storage;
+  impl->offset = offset;
+  impl->numel = numel_of(shape);
+  impl->shape = std::move(shape);
+  impl->dtype = t.dtype();
+  return Tensor(std::move(impl));
+}
+}  // namespace
+
+Tensor Tensor::reshape(Shape shape) const {
+  int64_t infer = -1, known = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      CONVNET_CHECK(infer < 0, "reshape: only one dimension can be -1, got ", shape_str(shape));
+      infer = static_cast<int64_t>(i);
+    } else {
+      CONVNET_CHECK(shape[i] >= 0, "reshape: invalid shape ", shape_str(shape));
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    CONVNET_CHECK(known != 0 && numel() % known == 0, "reshape: shape ", shape_str(shape),
+                  " is invalid for input of shape ", shape_str(this->shape()), " (", numel(),
+                  " elements)");
+    shape[infer] = numel() / known;
+  }
+  CONVNET_CHECK(numel_of(shape) == numel(), "reshape: shape ", shape_str(shape),
+                " is invalid for input of shape ", shape_str(this->shape()), " (", numel(),
+                " elements)");
+  Tensor out = view_of(*this, shape, impl_->offset);
+  if (autograd::needs_record({*this})) {
+    Shape in_shape = this->shape();
+    autograd::record(out, "reshape", {*this},
+                     [in_shape](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+                       return {dy.reshape(in_shape)};
+                     });
+  }
+  return out;
+}
+
+Tensor Tensor::narrow0(int64_t begin, int64_t end) const {
+  CONVNET_CHECK(dim() >= 1, "slice: cannot slice a 0-dimensional tensor");
+  int64_t n = shape()[0];
+  CONVNET_CHECK(0 <= begin && begin <= end && end <= n, "slice: rows [", begin, ", ", end,
+                ") out of range for shape ", shape_str(shape()));
+  Shape s = shape();
+  s[0] = end - begin;
+  int64_t row = n ? numel() / n : 0;
+  Tensor out = view_of(*this, s, impl_->offset + begin * row * dtype_size(dtype()));
+  if (autograd::needs_record({*this})) {
+    Shape in_shape = shape();
+    DType dt = dtype();
+    autograd::record(out, "slice", {*this},
+                     [in_shape, dt, begin, row](const Tensor& dy,
+                                               const std::vector<bool>&) -> std::vector<Tensor> {
+                       Tensor dx = zeros(in_shape, dt);
+                       std::memcpy(static_cast<char*>(dx.raw_data()) + begin * row * dtype_size(dt),
+                                   dy.raw_data(), dy.nbytes());
+                       return {dx};
+                     });
+  }
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = Tensor::empty(shape(), dtype(), device());
+  std::memcpy(out.raw_data(), raw_data(), nbytes());
+  if (autograd::needs_record({*this})) {
+    autograd::record(out, "clone", {*this},
+                     [](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+                       return {dy};
+                     });
+  }
+  return out;
+}
+
+Tensor Tensor::to(DType target) const {
+  if (target == dtype()) return *this;
+  Tensor out = Tensor::empty(shape(), target, device());
+  dispatch_all(dtype(), [&](auto* src_tag) {
+    using S = std::remove_pointer_t<decltype(src_tag)>;
+    dispatch_all(target, [&](auto* dst_tag) {
+      using D = std::remove_pointer_t<decltype(dst_tag)>;
+      const S* s = data<S>();
+      D* d = out.data<D>();
+      cpu::parallel_for(numel(), cpu::kGrainSize, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) d[i] = static_cast<D>(s[i]);
+      });
+    });
+  });
+  if (is_floating(target) && is_floating(dtype()) && autograd::needs_record({*this})) {
+    DType src = dtype();
+    autograd::record(out, "to", {*this},
+                     [src](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+                       return {dy.to(src)};
+                     });
+  }
+  return out;
+}
+
+double Tensor::item() const {
+  CONVNET_CHECK(numel() == 1, "item: a Tensor with ", numel(),
+                " elements cannot be converted to a scalar; shape ", shape_str(shape()));
+  double v = 0;
+  dispatch_all(dtype(), [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    v = static_cast<double>(*data<T>());
+  });
+  return v;
+}
+
+// ---- factories ---------------------------------------------------------------
+
+void fill_(const Tensor& t, double value) {
+  dispatch_all(t.dtype(), [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* p = t.data<T>();
+    T v = static_cast<T>(value);
+    if (value == 0) {
+      std::memset(p, 0, t.nbytes());
+      return;
+    }
+    cpu::parallel_for(t.numel(), cpu::kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) p[i] = v;
+    });
+  });
+}
+
+void add_(const Tensor& dst, const Tensor& src) {
+  CONVNET_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype(), "add_: shapes ",
+                shape_str(dst.shape()), " and ", shape_str(src.shape()), " must match");
+  dispatch_floating(dst.dtype(), "add_", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* d = dst.data<T>();
+    const T* s = src.data<T>();
+    cpu::parallel_for(dst.numel(), cpu::kGrainSize, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) d[i] += s[i];
+    });
+  });
+}
+
+Tensor full(const Shape& shape, double value, DType dtype) {
+  Tensor t = Tensor::empty(shape, dtype);
+  fill_(t, value);
+  return t;
+}
+Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0, dtype); }
+Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1, dtype); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
+Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
+
+Tensor arange(double start, double end, double step, DType dtype) {
+  CONVNET_CHECK(step != 0, "arange: step must be nonzero");
+  CONVNET_CHECK((end - start) / step >= 0, "arange: upper bound and step are inconsistent: start=",
+                start, " end=", end, " step=", step);
+  int64_t n = static_cast<int64_t>(std::ceil((end - start) / step));
+  Tensor t = Tensor::empty({n}, dtype);
+  dispatch_all(dtype, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + i * step);
+  });
+  return t;
+}
+
+}  // namespace convnet

@@ -1,0 +1,66 @@
+"""convnet: convolutional neural networks with a C++ core and a PyTorch-like API."""
+
+import scipy_openblas32 as _openblas  # noqa: F401  (loads the BLAS the core links against)
+
+from . import _core
+from ._core import (
+    Tensor,
+    arange,
+    argmax,
+    device,
+    dtype,
+    empty,
+    empty_cache,
+    exp,
+    flatten,
+    from_numpy,
+    full,
+    get_num_threads,
+    initial_seed,
+    is_grad_enabled,
+    log,
+    manual_seed,
+    matmul,
+    max,
+    mean,
+    memory_stats,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    randperm,
+    reset_peak_memory_stats,
+    set_grad_enabled,
+    set_num_threads,
+    sum,
+    zeros,
+    zeros_like,
+)
+from ._tensor import no_grad, tensor, enable_grad
+from .serialization import load, save
+
+float32 = dtype.float32
+float64 = dtype.float64
+int64 = dtype.int64
+uint8 = dtype.uint8
+bool = dtype.bool  # noqa: A001  (as torch.bool)
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+from . import functional, nn, optim  # noqa: E402
+from . import data, datasets, models  # noqa: E402
+from .summary import summary  # noqa: E402
+from .train import evaluate, fit, predict  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "arange", "argmax", "bool", "data", "datasets", "device", "double", "dtype", "empty",
+    "empty_cache", "enable_grad", "evaluate", "exp", "fit", "flatten", "float", "float32", "float64",
+    "from_numpy", "full", "functional", "get_num_threads", "initial_seed", "int64", "is_grad_enabled",
+    "load", "log", "long", "manual_seed", "matmul", "max", "mean", "memory_stats", "models", "nn",
+    "no_grad", "ones", "ones_like", "optim", "predict", "rand", "randn", "randperm",
+    "reset_peak_memory_stats", "save", "set_grad_enabled", "set_num_threads", "sum", "summary",
+    "tensor", "uint8", "zeros", "zeros_like",
+]

@@ -1,0 +1,26 @@
+"""Functional forms of the layers and losses (as torch.nn.functional)."""
+
+from ._core.functional import (  # noqa: F401
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv2d,
+    cross_entropy,
+    dropout,
+    flatten,
+    leaky_relu,
+    linear,
+    log_softmax,
+    max_pool2d,
+    mse_loss,
+    nll_loss,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+
+__all__ = [
+    "adaptive_avg_pool2d", "avg_pool2d", "conv2d", "cross_entropy", "dropout", "flatten",
+    "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "relu",
+    "sigmoid", "softmax", "tanh",
+]

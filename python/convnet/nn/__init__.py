@@ -1,0 +1,45 @@
+"""Modules (as torch.nn). The built-in layers are C++ classes; `Module` can be
+subclassed in Python, and what a subclass assigns as attributes (modules,
+`Parameter`s) is registered in the C++ module tree."""
+
+from .. import _core
+from .._core.nn import (  # noqa: F401
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    Module,
+    ReLU,
+    RemovableHandle,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from . import functional, init  # noqa: F401
+from .loss import CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
+
+
+class Parameter(_core.Tensor):
+    """A tensor that a Module registers as a parameter when assigned as an attribute.
+
+    It shares `data`'s memory and requires grad by default.
+    """
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = _core.empty(0)
+        super().__init__(data)
+        self.requires_grad_(requires_grad)
+
+
+__all__ = [
+    "AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten",
+    "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "NLLLoss", "Parameter",
+    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init",
+]

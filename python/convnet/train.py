@@ -1,0 +1,167 @@
+"""Keras-style conveniences over the C++ training step: fit, evaluate, predict."""
+
+import math
+import time
+
+import numpy as np
+
+from . import _core
+from . import functional as F
+from ._tensor import no_grad
+
+
+class History:
+    """Per-epoch metrics of `fit`: `history.history["loss"]`, `["accuracy"]`, `["val_loss"]`, …"""
+
+    def __init__(self):
+        self.history = {}
+        self.epoch = []
+
+    def _log(self, epoch, metrics):
+        self.epoch.append(epoch)
+        for k, v in metrics.items():
+            self.history.setdefault(k, []).append(v)
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __repr__(self):
+        return f"History({self.history})"
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+def _loss_fn(loss):
+    if loss is None or loss == "cross_entropy":
+        return F.cross_entropy
+    if loss == "mse":
+        return F.mse_loss
+    if callable(loss):
+        return loss
+    raise ValueError(f"fit: loss must be a callable (such as nn.CrossEntropyLoss()) or "
+                     f"'cross_entropy'/'mse', got {loss!r}")
+
+
+def _batch(batch):
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise ValueError("fit: each batch must be an (inputs, targets) pair")
+    x, y = batch
+    if not isinstance(x, _core.Tensor):
+        x = _core.tensor(x)
+    if not isinstance(y, _core.Tensor):
+        y = _core.tensor(y)
+    return x, y
+
+
+def _correct(out, y):
+    """Number of rows of `out` whose argmax equals the integer target."""
+    if y.dtype != _core.dtype.int64 or out.ndim != 2:
+        return None
+    return int((out.argmax(1) == y).sum().item())
+
+
+def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, verbose=True,
+        callbacks=None):
+    """Trains `model` for `epochs` passes over `train_loader` and returns a History.
+
+    Each step runs forward, loss, backward and `optimizer.step()` in C++. A tqdm bar
+    shows the running loss, accuracy and images/s when `verbose`. Raises
+    NonFiniteLossError naming the epoch and step if the loss becomes NaN or infinite.
+    `callbacks` are called as `cb(epoch, metrics)` after each epoch.
+    """
+    from tqdm.auto import tqdm
+
+    criterion = _loss_fn(loss)
+    history = History()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        total_loss, total_correct, seen, counted = 0.0, 0, 0, 0
+        start = time.perf_counter()
+        bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not verbose,
+                   leave=True, dynamic_ncols=True)
+        for step, batch in enumerate(bar, 1):
+            x, y = _batch(batch)
+            optimizer.zero_grad()
+            out = model(x)
+            l = criterion(out, y)
+            value = l.item()
+            if not math.isfinite(value):
+                bar.close()
+                raise NonFiniteLossError(
+                    f"fit: the loss became {value} at epoch {epoch}, step {step} "
+                    f"(batch shape {tuple(x.shape)}); lower the learning rate or check the data")
+            l.backward()
+            optimizer.step()
+            n = x.shape[0]
+            total_loss += value * n
+            seen += n
+            c = _correct(out, y)
+            if c is not None:
+                total_correct += c
+                counted += n
+            if verbose and (step % 20 == 0 or step == len(train_loader)):
+                post = {"loss": f"{total_loss / seen:.4f}",
+                        "img/s": f"{seen / (time.perf_counter() - start):.0f}"}
+                if counted:
+                    post["acc"] = f"{total_correct / counted:.4f}"
+                bar.set_postfix(post, refresh=False)
+        metrics = {"loss": total_loss / max(seen, 1)}
+        if counted:
+            metrics["accuracy"] = total_correct / counted
+        metrics["time"] = time.perf_counter() - start
+        if val_loader is not None:
+            v = evaluate(model, val_loader, loss=criterion)
+            metrics["val_loss"] = v["loss"]
+            metrics["val_accuracy"] = v["accuracy"]
+            if verbose:
+                print(f"epoch {epoch}/{epochs}: loss {metrics['loss']:.4f}, val_loss {v['loss']:.4f}, "
+                      f"val_accuracy {v['accuracy']:.4f}")
+        history._log(epoch, metrics)
+        for cb in callbacks or ():
+            cb(epoch, metrics)
+    return history
+
+
+def evaluate(model, loader, loss=None):
+    """Loss, top-1 `accuracy` and `top5` accuracy of `model` over `loader` (in eval mode)."""
+    criterion = _loss_fn(loss)
+    was_training = model.training
+    model.eval()
+    total_loss, top1, top5, seen = 0.0, 0, 0, 0
+    try:
+        with no_grad():
+            for batch in loader:
+                x, y = _batch(batch)
+                out = model(x)
+                total_loss += criterion(out, y).item() * x.shape[0]
+                seen += x.shape[0]
+                if y.dtype == _core.dtype.int64 and out.ndim == 2:
+                    scores, labels = out.numpy(), y.numpy()
+                    k = min(5, scores.shape[1])
+                    best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+                    top5 += int((best == labels[:, None]).any(axis=1).sum())
+                    top1 += int((scores.argmax(1) == labels).sum())
+    finally:
+        model.train(was_training)
+    if seen == 0:
+        raise ValueError("evaluate: the loader yielded no batches")
+    return {"loss": total_loss / seen, "accuracy": top1 / seen, "top5": top5 / seen}
+
+
+def predict(model, x, batch_size=256):
+    """Outputs of `model` for inputs `x` (array or tensor), batched, in eval mode, as a NumPy array."""
+    if isinstance(x, _core.Tensor):
+        x = x.detach().numpy()
+    x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+    was_training = model.training
+    model.eval()
+    outs = []
+    try:
+        with no_grad():
+            for i in range(0, len(x), batch_size):
+                outs.append(model(_core.from_numpy(x[i:i + batch_size])).numpy().copy())
+    finally:
+        model.train(was_training)
+    return np.concatenate(outs) if outs else np.empty((0,), np.float32)
