@@ -65,9 +65,10 @@ py::object max_impl(const Tensor& x, py::object dim, bool keepdim) {
     return py::cast(v);
   }
   std::pair<Tensor, Tensor> r;
+  const int64_t d = dim.cast<int64_t>();
   {
     py::gil_scoped_release g;
-    r = max(x, dim.cast<int64_t>(), keepdim);
+    r = max(x, d, keepdim);
   }
   py::object nt = py::module_::import("collections").attr("namedtuple")("max", "values indices");
   return nt(r.first, r.second);

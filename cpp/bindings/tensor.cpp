@@ -185,7 +185,7 @@ Tensor tensor_from_object(const py::handle& obj, const py::object& dtype) {
       throw py::type_error(cat_str("tensor: unsupported data of dtype ", std::string(py::str(arr.dtype()))));
     dt = dtype_of_numpy(arr.dtype(), ok);
   }
-  arr = np.attr("ascontiguousarray")(arr);
+  arr = np.attr("asarray")(arr, "order"_a = "C");  // ascontiguousarray would make 0-d arrays 1-d
   Tensor view = from_numpy(arr);
   return view.clone();
 }

@@ -1,0 +1,1 @@
+"""Plain NumPy reference ops that the library's ops are tested against."""
