@@ -99,7 +99,7 @@ def check_op(name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None
         for np_dtype, t_dtype in ((np.float64, torch.float64), (np.float32, torch.float32)):
             ts = []
             for i, a in enumerate(inputs):
-                t = torch.from_numpy(np.ascontiguousarray(a.astype(np_dtype) if a.dtype.kind == "f" else a))
+                t = torch.from_numpy(np.array(a.astype(np_dtype) if a.dtype.kind == "f" else a))
                 if i in diff:
                     t.requires_grad_(True)
                 ts.append(t)

@@ -1,13 +1,5 @@
-"""Data sets (as torchvision.datasets)."""
+"""Data sets (as torchvision.datasets). Pure NumPy: nothing here needs convnet's compiled core."""
 
-import os
-
-from .mnist import MNIST  # noqa: F401
-
-
-def default_root():
-    """$CONVNET_DATA if set, else ./data."""
-    return os.environ.get("CONVNET_DATA", "./data")
-
+from .mnist import MNIST, default_root
 
 __all__ = ["MNIST", "default_root"]

@@ -1,0 +1,433 @@
+// CPU conv2d kernels: im2col + GEMM, and a direct loop for depthwise.
+// N batch, C in channels, H W input size, K out channels, R S kernel,
+// P Q output size, G groups; Cg = C/G and Kg = K/G channels per group.
+// The column matrix of one image and group is (Cg*R*S, P*Q): row (c,r,s)
+// holds the input pixel that tap (r,s) of channel c sees at each output (p,q),
+// 0 where it falls in the padding. Kernels overwrite their outputs; autograd
+// accumulates (+=) the returned gradients into .grad.
+//
+// Threads: over images, each parallel chunk with its own column buffer and
+// single-threaded GEMMs; when there are fewer images than threads, images go
+// one at a time and the GEMM and im2col/col2im are split over the threads.
+// dw and db are summed per chunk and the chunks added in a fixed order, so a
+// given thread count always gives bit-identical gradients.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "blas.h"
+#include "kernels.h"
+#include "parallel.h"
+
+namespace convnet::cpu {
+
+namespace {
+
+// [lo, hi): the outputs o in [0, out) whose tap at offset `off` (= r*dil)
+// lands inside the input: 0 <= o*stride - pad + off < in.
+void valid_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t off, int64_t& lo,
+                 int64_t& hi) {
+  const int64_t a = pad - off, b = in + pad - off;
+  lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+  hi = b <= 0 ? 0 : (b + stride - 1) / stride;
+  lo = std::min(lo, out);
+  hi = std::max(lo, std::min(hi, out));
+}
+
+// Sizes derived from the shape, and for each tap row r (column s) the range
+// of output rows p (columns q) that read the input rather than the padding.
+struct ConvGeom {
+  int64_t Cg, Kg, HW, PQ, RS, CgRS;
+  bool one_by_one;  // 1x1, stride 1, no padding: the input plane is the column matrix
+  bool depthwise;   // one input channel per group: direct loop, no GEMM
+  std::vector<int64_t> p_lo, p_hi, q_lo, q_hi;  // (R), (R), (S), (S)
+
+  explicit ConvGeom(const Conv2dShape& s)
+      : Cg(s.C / s.groups),
+        Kg(s.K / s.groups),
+        HW(s.H * s.W),
+        PQ(s.P * s.Q),
+        RS(s.R * s.S),
+        CgRS(s.C / s.groups * s.R * s.S),
+        one_by_one(s.R == 1 && s.S == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
+                   s.pad_w == 0),
+        depthwise(s.groups > 1 && s.C == s.groups && !one_by_one),
+        p_lo(s.R), p_hi(s.R), q_lo(s.S), q_hi(s.S) {
+    for (int64_t r = 0; r < s.R; ++r)
+      valid_range(s.H, s.P, s.stride_h, s.pad_h, r * s.dil_h, p_lo[r], p_hi[r]);
+    for (int64_t c = 0; c < s.S; ++c)
+      valid_range(s.W, s.Q, s.stride_w, s.pad_w, c * s.dil_w, q_lo[c], q_hi[c]);
+  }
+  // Input offset (within a plane) of tap (r,c) at the first in-bounds output (p_lo, q_lo).
+  int64_t in_offset(const Conv2dShape& s, int64_t r, int64_t c) const {
+    return (p_lo[r] * s.stride_h - s.pad_h + r * s.dil_h) * s.W +
+           (q_lo[c] * s.stride_w - s.pad_w + c * s.dil_w);
+  }
+};
+
+// ---- im2col / col2im ------------------------------------------------------
+// For tap (r,t) of channel c, the outputs that read the input form the
+// rectangle [p_lo,p_hi) x [q_lo,q_hi): rows of n = q_hi - q_lo columns, Q apart
+// in the column matrix and stride_h*W apart in the input, where consecutive
+// columns are stride_w apart. Everything outside the rectangle reads padding.
+// The rows are short (Q elements), so per-row cost matters: the row loops
+// below keep their state in registers, choose the block size once per tap,
+// and copy with a few fixed-size moves instead of a memcpy call or a
+// vectorised loop's scalar tail.
+
+// B <= n < 2B: every row is two overlapping fixed-size blocks.
+template <typename T, int64_t B>
+void copy_rows_fixed(T* dst, int64_t dstep, const T* src, int64_t sstep, int64_t rows, int64_t n) {
+  for (; rows > 0; --rows, dst += dstep, src += sstep) {
+    std::memcpy(dst, src, B * sizeof(T));
+    std::memcpy(dst + n - B, src + n - B, B * sizeof(T));
+  }
+}
+
+// dst[i*dstep + j] = src[i*sstep + j*sw] for i < rows, j < n
+template <typename T>
+void copy_rows(T* dst, int64_t dstep, const T* src, int64_t sstep, int64_t sw, int64_t rows,
+               int64_t n) {
+  if (n <= 0) return;
+  if (sw != 1) {
+    for (; rows > 0; --rows, dst += dstep, src += sstep)
+      for (int64_t j = 0; j < n; ++j) dst[j] = src[j * sw];
+  } else if (n == 1) {
+    for (; rows > 0; --rows, dst += dstep, src += sstep) *dst = *src;
+  } else if (n < 4) {
+    copy_rows_fixed<T, 2>(dst, dstep, src, sstep, rows, n);
+  } else if (n < 8) {
+    copy_rows_fixed<T, 4>(dst, dstep, src, sstep, rows, n);
+  } else if (n < 16) {
+    copy_rows_fixed<T, 8>(dst, dstep, src, sstep, rows, n);
+  } else if (n < 32) {
+    copy_rows_fixed<T, 16>(dst, dstep, src, sstep, rows, n);
+  } else {
+    for (; rows > 0; --rows, dst += dstep, src += sstep) std::memcpy(dst, src, n * sizeof(T));
+  }
+}
+
+// d[0,B) += s[0,B), through registers (the compiler may not assume d and s apart)
+template <typename T, int64_t B>
+inline void add_block(T* d, const T* s) {
+  T a[B], b[B];
+  std::memcpy(a, d, sizeof a);
+  std::memcpy(b, s, sizeof b);
+  for (int64_t j = 0; j < B; ++j) a[j] += b[j];
+  std::memcpy(d, a, sizeof a);
+}
+
+// dst[i*dstep + j*sw] += src[i*sstep + j] for i < rows, j < n
+template <typename T>
+void add_rows(T* dst, int64_t dstep, int64_t sw, const T* src, int64_t sstep, int64_t rows,
+              int64_t n) {
+  if (n <= 0) return;
+  if (sw != 1) {
+    for (; rows > 0; --rows, dst += dstep, src += sstep)
+      for (int64_t j = 0; j < n; ++j) dst[j * sw] += src[j];
+    return;
+  }
+  for (; rows > 0; --rows, dst += dstep, src += sstep) {  // n in blocks of 16, 8, 4, 2, 1
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) add_block<T, 16>(dst + j, src + j);
+    if (n & 8) add_block<T, 8>(dst + j, src + j), j += 8;
+    if (n & 4) add_block<T, 4>(dst + j, src + j), j += 4;
+    if (n & 2) add_block<T, 2>(dst + j, src + j), j += 2;
+    if (n & 1) dst[j] += src[j];
+  }
+}
+
+// x (Cg,H,W) of one image and group, col (Cg*R*S, P*Q): writes the entries of
+// channels [c0, c1) that read the input. The entries that read padding are
+// never written: the caller zeroes col once and uses it for im2col only.
+template <typename T>
+void im2col(const Conv2dShape& s, const ConvGeom& g, const T* x, T* col, int64_t c0, int64_t c1) {
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t r = 0; r < s.R; ++r)
+      for (int64_t t = 0; t < s.S; ++t)
+        copy_rows(col + ((c * s.R + r) * s.S + t) * g.PQ + g.p_lo[r] * s.Q + g.q_lo[t], s.Q,
+                  x + c * g.HW + g.in_offset(s, r, t), s.stride_h * s.W, s.stride_w,
+                  g.p_hi[r] - g.p_lo[r], g.q_hi[t] - g.q_lo[t]);
+}
+
+// col (Cg*R*S, P*Q), dx (Cg,H,W) of one image and group, already zeroed: adds
+// every entry of channels [c0, c1) that read the input back to its pixel, in a
+// fixed order.
+template <typename T>
+void col2im(const Conv2dShape& s, const ConvGeom& g, const T* col, T* dx, int64_t c0, int64_t c1) {
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t r = 0; r < s.R; ++r)
+      for (int64_t t = 0; t < s.S; ++t)
+        add_rows(dx + c * g.HW + g.in_offset(s, r, t), s.stride_h * s.W, s.stride_w,
+                 col + ((c * s.R + r) * s.S + t) * g.PQ + g.p_lo[r] * s.Q + g.q_lo[t], s.Q,
+                 g.p_hi[r] - g.p_lo[r], g.q_hi[t] - g.q_lo[t]);
+}
+
+// Grain (in channels) for splitting im2col/col2im of one image over threads.
+int64_t channel_grain(const ConvGeom& g) {
+  return std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, g.RS * g.PQ));
+}
+
+// v[0] + ... + v[n-1] in 16 interleaved partial sums (so it vectorises), in
+// the same order on every call.
+template <typename T>
+T sum(const T* v, int64_t n) {
+  constexpr int64_t L = 16;
+  T part[L] = {};
+  int64_t i = 0;
+  for (; i + L <= n; i += L)
+    for (int64_t j = 0; j < L; ++j) part[j] += v[i + j];
+  T acc = 0;
+  for (int64_t j = 0; j < L; ++j) acc += part[j];
+  for (; i < n; ++i) acc += v[i];
+  return acc;
+}
+
+// ---- depthwise: direct loops over the taps --------------------------------
+// Each output plane k reads input plane k / Kg. For tap (r,t) the in-bounds
+// outputs form the rectangle [p_lo,p_hi) x [q_lo,q_hi), and the input pixels
+// they read are a strided rectangle at in_offset: one helper walks it.
+template <typename T, typename F>
+void for_each_tap_row(const Conv2dShape& s, const ConvGeom& g, const F& f) {
+  const int64_t in_step = s.stride_h * s.W;
+  for (int64_t r = 0; r < s.R; ++r)
+    for (int64_t t = 0; t < s.S; ++t) {
+      const int64_t n = g.q_hi[t] - g.q_lo[t];
+      int64_t out = g.p_lo[r] * s.Q + g.q_lo[t], in = g.in_offset(s, r, t);
+      for (int64_t p = g.p_lo[r]; p < g.p_hi[r]; ++p, out += s.Q, in += in_step)
+        f(r * s.S + t, out, in, n);
+    }
+}
+
+// x (N,C,H,W), w (K,1,R,S), b (K) or null, y (N,K,P,Q)
+template <typename T>
+void depthwise_forward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* w, const T* b,
+                       T* y) {
+  const int64_t sw = s.stride_w;
+  parallel_for(s.N * s.K, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, g.RS * g.PQ)),
+               [&](int64_t i0, int64_t i1) {
+                 for (int64_t i = i0; i < i1; ++i) {
+                   const int64_t k = i % s.K, n = i / s.K;
+                   const T* xp = x + (n * s.C + k / g.Kg) * g.HW;
+                   const T* wk = w + k * g.RS;
+                   T* yp = y + i * g.PQ;
+                   std::fill(yp, yp + g.PQ, b ? b[k] : T(0));
+                   for_each_tap_row<T>(s, g, [&](int64_t tap, int64_t out, int64_t in, int64_t len) {
+                     const T wv = wk[tap];
+                     T* yo = yp + out;
+                     const T* xi = xp + in;
+                     for (int64_t q = 0; q < len; ++q) yo[q] += wv * xi[q * sw];
+                   });
+                 }
+               });
+}
+
+// x (N,C,H,W), w (K,1,R,S), dy (N,K,P,Q); dx (N,C,H,W), dw (K,1,R,S), db (K), each may be null
+template <typename T>
+void depthwise_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* w,
+                        const T* dy, T* dx, T* dw, T* db) {
+  const int64_t sw = s.stride_w;
+  const int64_t grain = std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, g.Kg * g.RS * g.PQ));
+  if (dx) {
+    // one input plane (n,c) at a time: its Kg output planes scatter into it
+    parallel_for(s.N * s.C, grain, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t c = i % s.C, n = i / s.C;
+        T* dxp = dx + i * g.HW;
+        std::fill(dxp, dxp + g.HW, T(0));
+        for (int64_t k = c * g.Kg; k < (c + 1) * g.Kg; ++k) {
+          const T* wk = w + k * g.RS;
+          const T* dyp = dy + (n * s.K + k) * g.PQ;
+          for_each_tap_row<T>(s, g, [&](int64_t tap, int64_t out, int64_t in, int64_t len) {
+            const T wv = wk[tap];
+            const T* go = dyp + out;
+            T* gi = dxp + in;
+            for (int64_t q = 0; q < len; ++q) gi[q * sw] += wv * go[q];
+          });
+        }
+      }
+    });
+  }
+  if (dw || db) {
+    // one filter k at a time, summed over the images in order: deterministic
+    parallel_for(s.K, std::max<int64_t>(1, grain / std::max<int64_t>(1, s.N)),
+                 [&](int64_t k0, int64_t k1) {
+                   for (int64_t k = k0; k < k1; ++k) {
+                     T* dwk = dw ? dw + k * g.RS : nullptr;
+                     if (dwk) std::fill(dwk, dwk + g.RS, T(0));
+                     T bsum = 0;
+                     for (int64_t n = 0; n < s.N; ++n) {
+                       const T* dyp = dy + (n * s.K + k) * g.PQ;
+                       if (db) bsum += sum(dyp, g.PQ);
+                       if (!dwk) continue;
+                       const T* xp = x + (n * s.C + k / g.Kg) * g.HW;
+                       for_each_tap_row<T>(s, g, [&](int64_t tap, int64_t out, int64_t in, int64_t len) {
+                         const T* go = dyp + out;
+                         const T* xi = xp + in;
+                         T acc = 0;
+                         for (int64_t q = 0; q < len; ++q) acc += go[q] * xi[q * sw];
+                         dwk[tap] += acc;
+                       });
+                     }
+                     if (db) db[k] = bsum;
+                   }
+                 });
+  }
+}
+
+// How the work of one image is run: inside a per-image parallel chunk
+// (single-threaded GEMM and im2col), or alone with every thread on it.
+struct ImageRunner {
+  const Conv2dShape& s;
+  const ConvGeom& g;
+  bool alone;
+
+  template <typename T>
+  void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc) const {
+    if (alone)
+      gemm_parallel(ta, tb, M, N, K, T(1), A, lda, B, ldb, beta, C, ldc);
+    else
+      gemm(ta, tb, M, N, K, T(1), A, lda, B, ldb, beta, C, ldc);
+  }
+  // x (Cg,H,W) -> col (Cg*R*S, P*Q)
+  template <typename T>
+  void to_col(const T* x, T* col) const {
+    if (!alone) return im2col(s, g, x, col, 0, g.Cg);
+    parallel_for(g.Cg, channel_grain(g), [&](int64_t c0, int64_t c1) { im2col(s, g, x, col, c0, c1); });
+  }
+  // col (Cg*R*S, P*Q) -> dx (Cg,H,W), overwritten
+  template <typename T>
+  void from_col(const T* col, T* dx) const {
+    auto f = [&](int64_t c0, int64_t c1) {
+      std::fill(dx + c0 * g.HW, dx + c1 * g.HW, T(0));
+      col2im(s, g, col, dx, c0, c1);
+    };
+    if (!alone) return f(0, g.Cg);
+    parallel_for(g.Cg, channel_grain(g), f);
+  }
+};
+
+// Runs image(n, runner, chunk) for every image: chunks of images in parallel
+// when there are at least as many images as threads, else one image at a time
+// with all threads on it (chunk 0).
+template <typename F>
+void for_each_image(const Conv2dShape& s, const ConvGeom& g, const F& image) {
+  const int64_t chunks = std::min<int64_t>(num_threads(), s.N);
+  if (chunks <= 1 || s.N < num_threads()) {
+    const ImageRunner run{s, g, num_threads() > 1};
+    for (int64_t n = 0; n < s.N; ++n) image(n, run, int64_t(0));
+    return;
+  }
+  const ImageRunner run{s, g, false};
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t n = s.N * c / chunks; n < s.N * (c + 1) / chunks; ++n) image(n, run, c);
+  });
+}
+
+}  // namespace
+
+// x (N,C,H,W), w (K,C/G,R,S), b (K) or null, y (N,K,P,Q)
+template <typename T>
+void conv2d_forward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  const ConvGeom g(s);
+  if (g.depthwise) return depthwise_forward(s, g, x, w, b, y);
+  // one zeroed column buffer per chunk (its padding entries stay 0, see im2col)
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(num_threads(), s.N));
+  std::vector<std::vector<T>> cols(chunks, std::vector<T>(g.one_by_one ? 0 : g.CgRS * g.PQ));
+  // y[n,g] (Kg, P*Q) = w_g (Kg, Cg*R*S) x col (Cg*R*S, P*Q) + b_g
+  for_each_image(s, g, [&](int64_t n, const ImageRunner& run, int64_t chunk) {
+    T* col = cols[chunk].data();
+    for (int64_t gi = 0; gi < s.groups; ++gi) {
+      const T* xg = x + (n * s.C + gi * g.Cg) * g.HW;
+      T* yg = y + (n * s.K + gi * g.Kg) * g.PQ;
+      if (!g.one_by_one) run.to_col(xg, col);
+      run.mm(false, false, g.Kg, g.PQ, g.CgRS, w + gi * g.Kg * g.CgRS, g.CgRS,
+             g.one_by_one ? xg : col, g.PQ, T(0), yg, g.PQ);
+      if (b)
+        for (int64_t k = 0; k < g.Kg; ++k) {
+          const T bk = b[gi * g.Kg + k];
+          T* yk = yg + k * g.PQ;
+          for (int64_t j = 0; j < g.PQ; ++j) yk[j] += bk;
+        }
+    }
+  });
+}
+
+// x (N,C,H,W), w (K,C/G,R,S), dy (N,K,P,Q); dx (N,C,H,W), dw (K,C/G,R,S), db (K),
+// each overwritten, each may be null
+template <typename T>
+void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw,
+                         T* db) {
+  const ConvGeom g(s);
+  if (g.depthwise) return depthwise_backward(s, g, x, w, dy, dx, dw, db);
+  // Per chunk: a zeroed buffer for im2col (its padding entries stay 0) and
+  // one for the columns of dx, which the GEMM writes in full.
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(num_threads(), s.N));
+  const int64_t col_size = g.one_by_one ? 0 : g.CgRS * g.PQ;
+  std::vector<std::vector<T>> cols(chunks, std::vector<T>(dw ? col_size : 0));
+  std::vector<std::vector<T>> dcols(chunks, std::vector<T>(dx ? col_size : 0));
+  // Per chunk sums: dw transposed, (G, Cg*R*S, Kg), which OpenBLAS computes
+  // faster for short P*Q than dw itself; then db (K).
+  const int64_t dw_size = dw ? s.K * g.CgRS : 0, part_size = dw_size + (db ? s.K : 0);
+  std::vector<T> parts(chunks * part_size);
+  for_each_image(s, g, [&](int64_t n, const ImageRunner& run, int64_t chunk) {
+    T* col = cols[chunk].data();
+    T* dcol = dcols[chunk].data();
+    T* dwt = parts.data() + chunk * part_size;
+    T* dbc = dwt + dw_size;
+    for (int64_t gi = 0; gi < s.groups; ++gi) {
+      const T* xg = x + (n * s.C + gi * g.Cg) * g.HW;
+      const T* wg = w + gi * g.Kg * g.CgRS;
+      const T* dyg = dy + (n * s.K + gi * g.Kg) * g.PQ;
+      if (db)  // db += sum over (p,q) of dy[n,g]
+        for (int64_t k = 0; k < g.Kg; ++k) dbc[gi * g.Kg + k] += sum(dyg + k * g.PQ, g.PQ);
+      if (dw) {  // dw_g^T (Cg*R*S, Kg) += col (Cg*R*S, P*Q) x dy[n,g]^T (P*Q, Kg)
+        if (!g.one_by_one) run.to_col(xg, col);
+        run.mm(false, true, g.CgRS, g.Kg, g.PQ, g.one_by_one ? xg : col, g.PQ, dyg, g.PQ, T(1),
+               dwt + gi * g.CgRS * g.Kg, g.Kg);
+      }
+      if (dx) {  // col (Cg*R*S, P*Q) = w_g^T (Cg*R*S, Kg) x dy[n,g] (Kg, P*Q); dx[n,g] = col2im(col)
+        T* dxg = dx + (n * s.C + gi * g.Cg) * g.HW;
+        if (g.one_by_one) {
+          run.mm(true, false, g.Cg, g.PQ, g.Kg, wg, g.CgRS, dyg, g.PQ, T(0), dxg, g.HW);
+        } else {
+          run.mm(true, false, g.CgRS, g.PQ, g.Kg, wg, g.CgRS, dyg, g.PQ, T(0), dcol, g.PQ);
+          run.from_col(dcol, dxg);
+        }
+      }
+    }
+  });
+  // Sum the chunks in a fixed order, ((chunk 0 + chunk 1) + chunk 2) + ...,
+  // transposing dw back to (K, Cg*R*S).
+  if (dw)
+    parallel_for(s.K, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, chunks * g.CgRS)),
+                 [&](int64_t k0, int64_t k1) {
+                   for (int64_t k = k0; k < k1; ++k) {
+                     const int64_t gi = k / g.Kg, kk = k % g.Kg;
+                     for (int64_t j = 0; j < g.CgRS; ++j) {
+                       const int64_t at = (gi * g.CgRS + j) * g.Kg + kk;
+                       T acc = parts[at];
+                       for (int64_t c = 1; c < chunks; ++c) acc += parts[c * part_size + at];
+                       dw[k * g.CgRS + j] = acc;
+                     }
+                   }
+                 });
+  if (db)
+    for (int64_t k = 0; k < s.K; ++k) {
+      T acc = parts[dw_size + k];
+      for (int64_t c = 1; c < chunks; ++c) acc += parts[c * part_size + dw_size + k];
+      db[k] = acc;
+    }
+}
+
+#define CONVNET_INSTANTIATE(T)                                                              \
+  template void conv2d_forward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
+  template void conv2d_backward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*, \
+                                       T*, T*);
+CONVNET_INSTANTIATE(float)
+CONVNET_INSTANTIATE(double)
+#undef CONVNET_INSTANTIATE
+
+}  // namespace convnet::cpu
