@@ -10,14 +10,21 @@ def _default_data():
     return os.environ.get("CONVNET_DATA", "./data")
 
 
-def _mnist_loaders(root, batch_size, seed):
+def _mnist_loaders(root, batch_size, seed, download):
+    """Train and test loaders over MNIST scaled to [0, 1], then normalized by the training mean and std."""
+    import numpy as np
+
     from .data import DataLoader
     from .datasets import MNIST
 
-    train = MNIST(root, train=True)
-    test = MNIST(root, train=False)
-    return (DataLoader(train, batch_size=batch_size, shuffle=True, seed=seed),
-            DataLoader(test, batch_size=1000))
+    loaders = []
+    for train in (True, False):
+        ds = MNIST(root, train=train, download=download)
+        x, y = ds.arrays()
+        x = (x - np.float32(MNIST.mean)) / np.float32(MNIST.std)
+        loaders.append(DataLoader((x, y), batch_size=batch_size if train else 1000, shuffle=train,
+                                  seed=seed if train else None))
+    return loaders
 
 
 def cmd_train(args):
@@ -28,16 +35,21 @@ def cmd_train(args):
     if args.threads:
         cn.set_num_threads(args.threads)
     cn.manual_seed(args.seed)
-    train_loader, test_loader = _mnist_loaders(args.data, args.batch_size, args.seed)
+    train_loader, test_loader = _mnist_loaders(args.data, args.batch_size, args.seed, args.download)
     model = cn.models.get_model(args.model, num_classes=10)
     optimizer = cn.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                              weight_decay=args.weight_decay)
+    callbacks = []
+    if args.lr_schedule == "cosine":
+        schedule = cn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
+        callbacks.append(lambda epoch, metrics: schedule.step())
     print(f"training {args.model} on MNIST ({len(train_loader.dataset)} images) for {args.epochs} "
-          f"epoch(s), batch {args.batch_size}, lr {args.lr}, momentum {args.momentum}, "
+          f"epoch(s), batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), momentum "
+          f"{args.momentum}, weight decay {args.weight_decay}, "
           f"{cn.get_num_threads()} thread(s)")
     start = time.perf_counter()
     history = cn.fit(model, train_loader, optimizer, cn.nn.CrossEntropyLoss(), epochs=args.epochs,
-                     val_loader=test_loader, verbose=not args.quiet)
+                     val_loader=test_loader, verbose=not args.quiet, callbacks=callbacks)
     wall = time.perf_counter() - start
     result = cn.evaluate(model, test_loader)
     print(f"test accuracy {result['accuracy'] * 100:.2f}% (top-5 {result['top5'] * 100:.2f}%), "
@@ -68,11 +80,15 @@ def main(argv=None):
     t.add_argument("--dataset", default="mnist", help="data set (mnist)")
     t.add_argument("--data", default=_default_data(),
                    help="folder holding the data set files (default: $CONVNET_DATA or ./data)")
+    t.add_argument("--download", action="store_true",
+                   help="fetch missing data set files from the standard mirrors into --data")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--lr", type=float, default=0.01)
+    t.add_argument("--lr", type=float, default=0.02)
+    t.add_argument("--lr-schedule", choices=["cosine", "constant"], default="cosine",
+                   help="cosine annealing to 0 over the epochs (default), or a constant rate")
     t.add_argument("--momentum", type=float, default=0.9)
-    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--weight-decay", type=float, default=5e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     t.add_argument("--output", help="where to save the weights (default: MODEL_DATASET.safetensors)")

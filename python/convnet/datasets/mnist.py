@@ -169,6 +169,9 @@ class MNIST:
 
     mirrors = MIRRORS
     resources = FILES
+    # mean and standard deviation of the training pixels scaled to [0, 1], for normalizing
+    mean = 0.1307
+    std = 0.3081
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
                "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"]
 
