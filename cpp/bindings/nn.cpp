@@ -61,15 +61,29 @@ std::shared_ptr<py::object> hold(py::object o) {
   });
 }
 
+// Holds its module weakly: through the module's shared_ptr owner, or for a module subclassed in
+// Python (owned by its Python object, with no shared_ptr owner of its own) through that object.
 class HookHandle {
  public:
-  HookHandle(std::weak_ptr<Module> m, int64_t id) : module_(std::move(m)), id_(id) {}
+  HookHandle(const py::object& self, int64_t id) : id_(id) {
+    Module& m = self.cast<Module&>();
+    if (dynamic_cast<PyModule*>(&m))
+      py_module_ = py::weakref(self);
+    else
+      module_ = m.weak_from_this();
+  }
   void remove() {
-    if (auto m = module_.lock()) m->remove_forward_hook(id_);
+    if (py_module_) {
+      py::object self = py_module_();
+      if (!self.is_none()) self.cast<Module&>().remove_forward_hook(id_);
+    } else if (auto m = module_.lock()) {
+      m->remove_forward_hook(id_);
+    }
   }
 
  private:
   std::weak_ptr<Module> module_;
+  py::weakref py_module_;
   int64_t id_;
 };
 
@@ -130,7 +144,7 @@ void bind_nn(py::module_& m) {
         Module& mod = self.cast<Module&>();
         py::object generic = py::module_::import("builtins").attr("object").attr("__setattr__");
         if (py::isinstance<Module>(value)) {
-          mod.unregister(name);
+          if (!mod.find_child(name)) mod.unregister(name);  // a replaced child keeps its place
           mod.register_module(name, value.cast<std::shared_ptr<Module>>());
           if (py::hasattr(self, "__dict__") && self.attr("__dict__").contains(name))
             self.attr("__dict__").attr("pop")(name);
@@ -232,14 +246,15 @@ void bind_nn(py::module_& m) {
             "IncompatibleKeys", "missing_keys unexpected_keys");
         return nt(r.missing_keys, r.unexpected_keys);
       }, "state_dict"_a, "strict"_a = true)
-      .def("register_forward_hook", [](Module& mod, py::function hook) {
+      .def("register_forward_hook", [](py::object self, py::function hook) {
+        Module& mod = self.cast<Module&>();
         auto h = hold(hook);
         int64_t id = mod.register_forward_hook([h](Module& self, const Tensor& in, const Tensor& out) {
           py::gil_scoped_acquire gil;
           py::object r = (*h)(py::cast(&self, py::return_value_policy::reference), py::make_tuple(in), out);
           return r.is_none() ? Tensor() : r.cast<Tensor>();
         });
-        return HookHandle(mod.weak_from_this(), id);
+        return HookHandle(self, id);
       }, "hook"_a)
       .def("to", [](py::object self, py::object target) {
         if (py::isinstance<DType>(target)) {
@@ -251,6 +266,8 @@ void bind_nn(py::module_& m) {
               if (p.requires_grad()) c.set_requires_grad(true);
               sub.second->register_parameter(n, c);
             }
+            for (auto& [n, b] : sub.second->named_buffers(false))  // floating buffers only, as torch
+              if (is_floating(b.dtype())) sub.second->register_buffer(n, b.to(dt));
           }
           return self;
         }

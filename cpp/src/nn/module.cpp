@@ -106,7 +106,10 @@ Named<Tensor> Module::named_buffers(bool recurse) const {
 
 Named<std::shared_ptr<Module>> Module::named_modules(const std::string& prefix) {
   Named<std::shared_ptr<Module>> out;
-  out.emplace_back(prefix, shared_from_this());
+  // A module subclassed in Python is owned by its Python object and has no shared_ptr owner
+  // until a parent holds it; its own entry then does not own it (the caller does).
+  std::shared_ptr<Module> self = weak_from_this().lock();
+  out.emplace_back(prefix, self ? self : std::shared_ptr<Module>(std::shared_ptr<Module>(), this));
   for (auto& [n, m] : children_) {
     auto sub = m->named_modules(prefix.empty() ? n : prefix + "." + n);
     out.insert(out.end(), sub.begin(), sub.end());
