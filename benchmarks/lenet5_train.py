@@ -19,24 +19,30 @@ import time
 import numpy as np
 
 
+def _step_fn(model, opt, cross_entropy, x, y):
+    """One training step: forward, cross-entropy, backward, SGD."""
+    def step():
+        opt.zero_grad()
+        loss = cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _batch(batch):
+    rng = np.random.default_rng(0)
+    return rng.random((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, batch).astype(np.int64)
+
+
 def convnet_step_fn(batch, threads):
     import convnet as cn
     cn.set_num_threads(threads)
     cn.manual_seed(0)
     model = cn.models.lenet5()
     opt = cn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    rng = np.random.default_rng(0)
-    x = cn.from_numpy(rng.random((batch, 1, 28, 28), dtype=np.float32))
-    y = cn.from_numpy(rng.integers(0, 10, batch).astype(np.int64))
-    F = cn.functional
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    x, y = _batch(batch)
+    return _step_fn(model, opt, cn.functional.cross_entropy, cn.from_numpy(x), cn.from_numpy(y))
 
 
 def torch_step_fn(batch, threads):
@@ -49,18 +55,8 @@ def torch_step_fn(batch, threads):
         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    rng = np.random.default_rng(0)
-    x = torch.from_numpy(rng.random((batch, 1, 28, 28), dtype=np.float32))
-    y = torch.from_numpy(rng.integers(0, 10, batch).astype(np.int64))
-    F = nn.functional
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    x, y = _batch(batch)
+    return _step_fn(model, opt, nn.functional.cross_entropy, torch.from_numpy(x), torch.from_numpy(y))
 
 
 def time_steps(step, steps):

@@ -10,7 +10,7 @@ def data_root():
     """Folder holding the MNIST files: $CONVNET_DATA or ../shared/data beside the project."""
     env = os.environ.get("CONVNET_DATA")
     if env:
-        return pathlib.Path(env)
+        return pathlib.Path(env).resolve()
     return ROOT.parent / "shared" / "data"
 
 

@@ -3,13 +3,10 @@
 The real files are looked for in $CONVNET_DATA, else in <repo>/../shared/data (directly
 or in its mnist/ folder); those tests skip with a reason where they are missing. The
 malformed-file and download tests use tiny files in the exact IDX gzip layout and always run.
-None of this needs the compiled convnet core: where `convnet` cannot be imported, the
-module is loaded from python/convnet/datasets/mnist.py by path.
 """
 
 import gzip
 import hashlib
-import importlib.util
 import io
 import os
 import pathlib
@@ -20,26 +17,11 @@ import urllib.error
 import numpy as np
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-MNIST_PY = REPO / "python" / "convnet" / "datasets" / "mnist.py"
+import convnet.datasets.mnist as mnist
 
+from conftest import data_root as _data_root
 
-def _load_mnist_module():
-    """convnet.datasets.mnist from this repository: through the package where it imports (compiled
-    core built), otherwise straight from the file."""
-    try:
-        import convnet.datasets.mnist as mod
-        if pathlib.Path(mod.__file__).resolve() == MNIST_PY.resolve():
-            return mod
-    except Exception:  # no compiled core (ImportError, or a load error of the extension)
-        pass
-    spec = importlib.util.spec_from_file_location("_convnet_test_mnist", MNIST_PY)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-mnist = _load_mnist_module()
+MNIST_PY = pathlib.Path(mnist.__file__)
 MNIST = mnist.MNIST
 
 TRAIN_HIST = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -55,11 +37,6 @@ GZ_MD5 = {"train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
 
 
 # ---- the real files --------------------------------------------------------------------------------
-
-def _data_root():
-    env = os.environ.get("CONVNET_DATA")
-    return pathlib.Path(env) if env else REPO.parent / "shared" / "data"
-
 
 def _real_folder():
     """The folder that holds the four real .gz files, or None."""

@@ -96,18 +96,20 @@ Conv2dOptions padding_of(const py::object& padding, std::string& padding_str) {
   return o;
 }
 
-Pool2dOptions pool_of(const py::object& k, const py::object& stride, const py::object& padding,
-                      const py::object& dilation, bool ceil_mode, bool count_include_pad) {
+// `layer` names the module in error messages.
+Pool2dOptions pool_of(const char* layer, const py::object& k, const py::object& stride,
+                      const py::object& padding, const py::object& dilation, bool ceil_mode,
+                      bool count_include_pad) {
   Pool2dOptions o;
-  o.kernel_size = to_pair(k, "pooling: kernel_size");
-  o.stride = stride.is_none() ? o.kernel_size : to_pair(stride, "pooling: stride");
-  o.padding = to_pair(padding, "pooling: padding");
-  o.dilation = to_pair(dilation, "pooling: dilation");
+  o.kernel_size = to_pair(k, cat_str(layer, ": kernel_size").c_str());
+  o.stride = stride.is_none() ? o.kernel_size : to_pair(stride, cat_str(layer, ": stride").c_str());
+  o.padding = to_pair(padding, cat_str(layer, ": padding").c_str());
+  o.dilation = to_pair(dilation, cat_str(layer, ": dilation").c_str());
   o.ceil_mode = ceil_mode;
   o.count_include_pad = count_include_pad;
-  CONVNET_CHECK(o.kernel_size[0] > 0 && o.kernel_size[1] > 0, "pooling: kernel_size must be positive, got (",
+  CONVNET_CHECK(o.kernel_size[0] > 0 && o.kernel_size[1] > 0, layer, ": kernel_size must be positive, got (",
                 o.kernel_size[0], ", ", o.kernel_size[1], ")");
-  CONVNET_CHECK(o.stride[0] > 0 && o.stride[1] > 0, "pooling: stride must be positive, got (", o.stride[0],
+  CONVNET_CHECK(o.stride[0] > 0 && o.stride[1] > 0, layer, ": stride must be positive, got (", o.stride[0],
                 ", ", o.stride[1], ")");
   return o;
 }
@@ -314,7 +316,7 @@ void bind_nn(py::module_& m) {
       .def(py::init([](py::object k, py::object stride, py::object padding, py::object dilation,
                        bool return_indices, bool ceil_mode) {
              if (return_indices) throw py::value_error("MaxPool2d: return_indices=True is not supported");
-             return std::make_shared<nn::MaxPool2d>(pool_of(k, stride, padding, dilation, ceil_mode, true));
+             return std::make_shared<nn::MaxPool2d>(pool_of("MaxPool2d", k, stride, padding, dilation, ceil_mode, true));
            }),
            "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1,
            "return_indices"_a = false, "ceil_mode"_a = false)
@@ -327,7 +329,7 @@ void bind_nn(py::module_& m) {
       .def(py::init([](py::object k, py::object stride, py::object padding, bool ceil_mode,
                        bool count_include_pad, py::object divisor_override) {
              if (!divisor_override.is_none()) throw py::value_error("AvgPool2d: divisor_override is not supported");
-             return std::make_shared<nn::AvgPool2d>(pool_of(k, stride, padding, py::int_(1), ceil_mode, count_include_pad));
+             return std::make_shared<nn::AvgPool2d>(pool_of("AvgPool2d", k, stride, padding, py::int_(1), ceil_mode, count_include_pad));
            }),
            "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "ceil_mode"_a = false,
            "count_include_pad"_a = true, "divisor_override"_a = py::none())
@@ -336,7 +338,10 @@ void bind_nn(py::module_& m) {
 
   py::classh<nn::AdaptiveAvgPool2d, Module>(nn, "AdaptiveAvgPool2d")
       .def(py::init([](py::object size) {
-             return std::make_shared<nn::AdaptiveAvgPool2d>(to_pair(size, "AdaptiveAvgPool2d: output_size"));
+             auto s = to_pair(size, "AdaptiveAvgPool2d: output_size");
+             CONVNET_CHECK(s[0] > 0 && s[1] > 0, "AdaptiveAvgPool2d: output_size must be positive, got (", s[0],
+                           ", ", s[1], ")");
+             return std::make_shared<nn::AdaptiveAvgPool2d>(s);
            }),
            "output_size"_a)
       .def_property_readonly("output_size", [](const nn::AdaptiveAvgPool2d& p) { return py::make_tuple(p.output_size[0], p.output_size[1]); });

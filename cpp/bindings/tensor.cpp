@@ -50,8 +50,9 @@ std::shared_ptr<void> keep_alive(py::object o) {
   });
 }
 
-// Zero-copy view of a C-contiguous array of a supported dtype.
-Tensor from_numpy(py::array arr) {
+// Zero-copy view of a C-contiguous array of a supported dtype; a read-only array is accepted
+// only by callers that never write to the view (`read_only_ok`).
+Tensor numpy_view(py::array arr, bool read_only_ok) {
   bool ok;
   DType dt = dtype_of_numpy(arr.dtype(), ok);
   if (!ok)
@@ -63,10 +64,16 @@ Tensor from_numpy(py::array arr) {
         "numpy.ascontiguousarray(a), or use convnet.tensor(a), which copies");
   if (!arr.dtype().attr("isnative").cast<bool>())
     throw py::value_error("from_numpy: the array is not in native byte order; use a.astype(a.dtype.newbyteorder('='))");
+  if (!read_only_ok && !arr.writeable())
+    throw py::value_error(
+        "from_numpy: the array is read-only (the tensor would share and could write its memory); pass "
+        "a.copy(), or use convnet.tensor(a), which copies");
   Shape shape(arr.shape(), arr.shape() + arr.ndim());
-  void* data = arr.mutable_data();
+  void* data = const_cast<void*>(arr.data());
   return Tensor::from_blob(data, shape, dt, keep_alive(arr));
 }
+
+Tensor from_numpy(py::array arr) { return numpy_view(arr, false); }
 
 py::array to_numpy(const Tensor& t) {
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(shape.size());
@@ -185,8 +192,10 @@ Tensor tensor_from_object(const py::handle& obj, const py::object& dtype) {
       throw py::type_error(cat_str("tensor: unsupported data of dtype ", std::string(py::str(arr.dtype()))));
     dt = dtype_of_numpy(arr.dtype(), ok);
   }
-  arr = np.attr("asarray")(arr, "order"_a = "C");  // ascontiguousarray would make 0-d arrays 1-d
-  Tensor view = from_numpy(arr);
+  // C-contiguous in native byte order, copied only where needed (ascontiguousarray would make
+  // 0-d arrays 1-d); the view is only read, so a read-only array is fine
+  arr = np.attr("asarray")(arr, numpy_dtype(dt), "order"_a = "C");
+  Tensor view = numpy_view(arr, true);
   return view.clone();
 }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "convnet/allocator.h"
 #include "convnet/autograd.h"
@@ -64,9 +65,18 @@ std::string shape_str(const Shape& s) {
 }
 
 int64_t numel_of(const Shape& shape) {
-  int64_t n = 1;
+  // at most this many elements, so that the bytes of any dtype fit in an int64 (no overflow)
+  constexpr int64_t kMaxNumel = std::numeric_limits<int64_t>::max() / 8;
+  bool empty = false;
   for (int64_t d : shape) {
     CONVNET_CHECK(d >= 0, "tensor: negative dimension in shape ", shape_str(shape));
+    empty |= d == 0;
+  }
+  if (empty) return 0;
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    CONVNET_CHECK(n <= kMaxNumel / d, "tensor: shape ", shape_str(shape),
+                  " has too many elements (expected at most ", kMaxNumel, ")");
     n *= d;
   }
   return n;

@@ -1,7 +1,10 @@
 #include "convnet/io/safetensors.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -136,6 +139,7 @@ class Parser {
       size_t start = i_;
       if (s_[i_] == '-') ++i_;
       while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) ++i_;
+      if (i_ == start || (s_[start] == '-' && i_ == start + 1)) fail("expected digits");
       if (i_ - start > 18) fail("integer too large");
       j.num = std::stoll(s_.substr(start, i_ - start));
       return j;
@@ -159,7 +163,10 @@ class Parser {
           case 'b': r += '\b'; break;
           case 'f': r += '\f'; break;
           case 'u': {
-            if (i_ + 4 > s_.size()) fail("bad \\u escape");
+            if (i_ + 4 > s_.size() || !std::all_of(s_.begin() + i_, s_.begin() + i_ + 4, [](char h) {
+                  return std::isxdigit(static_cast<unsigned char>(h));
+                }))
+              fail("bad \\u escape");
             unsigned v = std::stoul(s_.substr(i_, 4), nullptr, 16);
             i_ += 4;
             if (v < 0x80) {
@@ -244,6 +251,8 @@ void save_safetensors(const NamedTensors& tensors, const std::string& path,
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
+  if (std::filesystem::is_directory(path))
+    throw std::runtime_error(cat_str("load: ", path, " is a directory, expected a safetensors file"));
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) throw std::runtime_error(cat_str("load: cannot open ", path, " (no such file or not readable)"));
   const uint64_t size = static_cast<uint64_t>(f.tellg());
@@ -300,8 +309,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
       if (d.kind != Json::Number || d.num < 0 || d.num > (int64_t(1) << 40))
         throw bad(cat_str("entry \"", name, "\" has an invalid shape"));
       e.shape.push_back(d.num);
+      if (d.num > 0 && count > (int64_t(1) << 40) / d.num)  // checked before multiplying: no overflow
+        throw bad(cat_str("entry \"", name, "\" is too large"));
       count *= d.num;
-      if (count > (int64_t(1) << 40)) throw bad(cat_str("entry \"", name, "\" is too large"));
     }
     if (off->array[0].kind != Json::Number || off->array[1].kind != Json::Number || off->array[0].num < 0 ||
         off->array[1].num < off->array[0].num)

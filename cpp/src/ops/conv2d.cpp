@@ -66,10 +66,11 @@ cpu::Conv2dShape conv2d_check(const Tensor& x, const Tensor& w, const Tensor& b,
 }
 
 // "same" with an even kernel pads one more cell at the bottom/right: done by
-// padding the input explicitly; otherwise returns x unchanged.
+// padding the input explicitly; otherwise returns x unchanged (also an input that conv2d_check
+// rejects, so that its message shows the caller's shape, not the padded one).
 Tensor pad_for_same(const Tensor& x, const Tensor& w, const Conv2dOptions& o, Conv2dOptions& eff) {
   eff = o;
-  if (!o.same || x.dim() != 4 || w.dim() != 4) return x;
+  if (!o.same || x.dim() != 4 || w.dim() != 4 || x.size(1) != w.size(1) * o.groups) return x;
   int64_t th = o.dilation[0] * (w.size(2) - 1), tw = o.dilation[1] * (w.size(3) - 1);
   if (th % 2 == 0 && tw % 2 == 0) return x;
   // asymmetric: pad left th/2, right th - th/2 by copying into a larger input

@@ -43,7 +43,8 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
                 shape_str(b_in.shape()), " (expected 1-D or 2-D operands, or a 3-D batch on the left)");
   CONVNET_CHECK(a_in.dtype() == b_in.dtype() && is_floating(a_in.dtype()),
                 "matmul: expected two float32 or two float64 tensors, got ", dtype_name(a_in.dtype()),
-                " and ", dtype_name(b_in.dtype()));
+                " and ", dtype_name(b_in.dtype()), "; shapes ", shape_str(a_in.shape()), " and ",
+                shape_str(b_in.shape()));
   // 1-D operands become matrices and the added dimension is dropped from the result
   Tensor a = a_in.dim() == 1 ? a_in.reshape({1, a_in.size(0)}) : a_in;
   Tensor b = b_in.dim() == 1 ? b_in.reshape({b_in.size(0), 1}) : b_in;
@@ -95,9 +96,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
                 ", out_features=", out_f, "): input has ", x.dim() ? x.size(-1) : 0,
                 " features in its last dimension, expected ", in_f, "; input shape ",
                 shape_str(x.shape()));
-  CONVNET_CHECK(x.dtype() == w.dtype() && is_floating(x.dtype()), "Linear: input dtype ",
-                dtype_name(x.dtype()), " does not match weight dtype ", dtype_name(w.dtype()),
-                " (expected floating point)");
+  CONVNET_CHECK(x.dtype() == w.dtype() && is_floating(x.dtype()), "Linear(in_features=", in_f,
+                ", out_features=", out_f, "): input dtype ", dtype_name(x.dtype()),
+                " does not match weight dtype ", dtype_name(w.dtype()),
+                " (expected floating point); input shape ", shape_str(x.shape()));
   CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == out_f && b.dtype() == w.dtype()),
                 "Linear: bias must have shape (", out_f, ",), got ", shape_str(b.shape()));
   const int64_t M = x.numel() / in_f;

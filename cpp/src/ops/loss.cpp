@@ -189,7 +189,8 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
                 " and target shape ", shape_str(target.shape()), " must be equal");
   CONVNET_CHECK(is_floating(input.dtype()) && input.dtype() == target.dtype(),
                 "mse_loss: input and target must both be float32 or both float64, got ",
-                dtype_name(input.dtype()), " and ", dtype_name(target.dtype()));
+                dtype_name(input.dtype()), " and ", dtype_name(target.dtype()), "; shape ",
+                shape_str(input.shape()));
   Tensor diff = sub(input, target);
   Tensor sq = mul(diff, diff);
   return reduce_loss(sq, reduction, input.numel());
