@@ -19,6 +19,11 @@ void bind_io(py::module_& m);
 
 // An int or a pair of ints (PyTorch's `_pair`), for kernel sizes, strides, paddings.
 std::array<int64_t, 2> to_pair(const py::handle& v, const char* what);
+// Pooling options from Python arguments (stride None or empty: the kernel size); `who` names the
+// function or layer in error messages.
+Pool2dOptions pool_options(const char* who, const py::object& kernel_size, const py::object& stride,
+                           const py::object& padding, const py::object& dilation, bool ceil_mode,
+                           bool count_include_pad);
 // A tensor from any array-like, copying; dtype None keeps NumPy's (Python floats become float32).
 Tensor tensor_from_object(const py::handle& obj, const py::object& dtype);
 

@@ -100,13 +100,7 @@ Conv2dOptions padding_of(const py::object& padding, std::string& padding_str) {
 Pool2dOptions pool_of(const char* layer, const py::object& k, const py::object& stride,
                       const py::object& padding, const py::object& dilation, bool ceil_mode,
                       bool count_include_pad) {
-  Pool2dOptions o;
-  o.kernel_size = to_pair(k, cat_str(layer, ": kernel_size").c_str());
-  o.stride = stride.is_none() ? o.kernel_size : to_pair(stride, cat_str(layer, ": stride").c_str());
-  o.padding = to_pair(padding, cat_str(layer, ": padding").c_str());
-  o.dilation = to_pair(dilation, cat_str(layer, ": dilation").c_str());
-  o.ceil_mode = ceil_mode;
-  o.count_include_pad = count_include_pad;
+  Pool2dOptions o = pool_options(layer, k, stride, padding, dilation, ceil_mode, count_include_pad);
   CONVNET_CHECK(o.kernel_size[0] > 0 && o.kernel_size[1] > 0, layer, ": kernel_size must be positive, got (",
                 o.kernel_size[0], ", ", o.kernel_size[1], ")");
   CONVNET_CHECK(o.stride[0] > 0 && o.stride[1] > 0, layer, ": stride must be positive, got (", o.stride[0],

@@ -37,20 +37,6 @@ Conv2dOptions conv_options(const py::object& stride, const py::object& padding,
   return o;
 }
 
-Pool2dOptions pool_options(const py::object& k, const py::object& stride, const py::object& padding,
-                           const py::object& dilation, bool ceil_mode, bool count_include_pad) {
-  Pool2dOptions o;
-  o.kernel_size = to_pair(k, "pool2d: kernel_size");
-  o.stride = stride.is_none() || (py::isinstance<py::sequence>(stride) && py::len(stride) == 0)
-                 ? o.kernel_size
-                 : to_pair(stride, "pool2d: stride");
-  o.padding = to_pair(padding, "pool2d: padding");
-  o.dilation = to_pair(dilation, "pool2d: dilation");
-  o.ceil_mode = ceil_mode;
-  o.count_include_pad = count_include_pad;
-  return o;
-}
-
 std::vector<int64_t> dims_of(const py::object& dim) {
   if (dim.is_none()) return {};
   if (py::isinstance<py::int_>(dim)) return {dim.cast<int64_t>()};
@@ -80,6 +66,21 @@ Tensor argmax_impl(const Tensor& x, py::object dim, bool keepdim) {
 }
 
 }  // namespace
+
+Pool2dOptions pool_options(const char* who, const py::object& kernel_size, const py::object& stride,
+                           const py::object& padding, const py::object& dilation, bool ceil_mode,
+                           bool count_include_pad) {
+  Pool2dOptions o;
+  o.kernel_size = to_pair(kernel_size, cat_str(who, ": kernel_size").c_str());
+  o.stride = stride.is_none() || (py::isinstance<py::sequence>(stride) && py::len(stride) == 0)
+                 ? o.kernel_size
+                 : to_pair(stride, cat_str(who, ": stride").c_str());
+  o.padding = to_pair(padding, cat_str(who, ": padding").c_str());
+  o.dilation = to_pair(dilation, cat_str(who, ": dilation").c_str());
+  o.ceil_mode = ceil_mode;
+  o.count_include_pad = count_include_pad;
+  return o;
+}
 
 void bind_ops(py::module_& m) {
   py::class_<Tensor> t = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
@@ -172,7 +173,7 @@ void bind_ops(py::module_& m) {
   f.def("max_pool2d", [](const Tensor& x, py::object k, py::object stride, py::object padding,
                          py::object dilation, bool ceil_mode, bool return_indices) {
     if (return_indices) throw py::value_error("max_pool2d: return_indices=True is not supported");
-    Pool2dOptions o = pool_options(k, stride, padding, dilation, ceil_mode, true);
+    Pool2dOptions o = pool_options("max_pool2d", k, stride, padding, dilation, ceil_mode, true);
     py::gil_scoped_release r;
     return max_pool2d(x, o);
   }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1,
@@ -180,7 +181,7 @@ void bind_ops(py::module_& m) {
   f.def("avg_pool2d", [](const Tensor& x, py::object k, py::object stride, py::object padding,
                          bool ceil_mode, bool count_include_pad, py::object divisor_override) {
     if (!divisor_override.is_none()) throw py::value_error("avg_pool2d: divisor_override is not supported");
-    Pool2dOptions o = pool_options(k, stride, padding, py::int_(1), ceil_mode, count_include_pad);
+    Pool2dOptions o = pool_options("avg_pool2d", k, stride, padding, py::int_(1), ceil_mode, count_include_pad);
     py::gil_scoped_release r;
     return avg_pool2d(x, o);
   }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "ceil_mode"_a = false,
