@@ -1,6 +1,8 @@
 // CPU conv2d kernels: im2col + GEMM, and a direct loop for depthwise.
 // N batch, C in channels, H W input size, K out channels, R S kernel,
-// P Q output size, G groups; Cg = C/G and Kg = K/G channels per group.
+// P Q output size, G groups; Cg = C/G and Kg = K/G channels per group;
+// H2 W2 the size of an input zero-padded by pad2d (padding="same" with an even
+// kernel, which pads one more row or column at the bottom or right).
 // The column matrix of one image and group is (Cg*R*S, P*Q): row (c,r,s)
 // holds the input pixel that tap (r,s) of channel c sees at each output (p,q),
 // 0 where it falls in the padding. Kernels overwrite their outputs; autograd
@@ -422,10 +424,35 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
     }
 }
 
+// x (N,C,H,W), y (N,C,H2,W2): x at rows [top, top+H) and columns [left, left+W), 0 around it
+template <typename T>
+void pad2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t H2, int64_t W2,
+                       int64_t top, int64_t left, const T* x, T* y) {
+  std::fill(y, y + N * C * H2 * W2, T(0));
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t h = 0; h < H; ++h)
+      std::copy(x + (nc * H + h) * W, x + (nc * H + h + 1) * W,
+                y + (nc * H2 + h + top) * W2 + left);
+}
+
+// dy (N,C,H2,W2), dx (N,C,H,W): the window of dy at rows [top, top+H), columns [left, left+W)
+template <typename T>
+void pad2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t H2, int64_t W2,
+                        int64_t top, int64_t left, const T* dy, T* dx) {
+  for (int64_t nc = 0; nc < N * C; ++nc)
+    for (int64_t h = 0; h < H; ++h)
+      std::copy(dy + (nc * H2 + h + top) * W2 + left, dy + (nc * H2 + h + top) * W2 + left + W,
+                dx + (nc * H + h) * W);
+}
+
 #define CONVNET_INSTANTIATE(T)                                                              \
   template void conv2d_forward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
   template void conv2d_backward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*, \
-                                       T*, T*);
+                                       T*, T*);                                             \
+  template void pad2d_forward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                                     int64_t, int64_t, const T*, T*);                         \
+  template void pad2d_backward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+                                      int64_t, int64_t, const T*, T*);
 CONVNET_INSTANTIATE(float)
 CONVNET_INSTANTIATE(double)
 #undef CONVNET_INSTANTIATE

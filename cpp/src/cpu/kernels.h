@@ -1,7 +1,8 @@
 // Declarations of the CPU kernels. Kernels see raw pointers and sizes only: no
 // Tensor, no autograd. Inputs were validated by the op's check function, so a
 // kernel never throws (it may run inside an OpenMP region).
-// Every kernel is instantiated for float and double.
+// Every kernel is instantiated for float and double; sum_dim_cpu and
+// max_forward_cpu also for the integer and bool dtypes.
 #pragma once
 #include <cstdint>
 
@@ -28,7 +29,17 @@ template <typename T>
 void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* dy,
                          T* dx, T* dw, T* db);
 
-// ---- pooling (pool2d.cpp) -------------------------------------------------
+// Zero padding for padding="same" with an even kernel: H2 = H + top + bottom,
+// W2 = W + left + right. x (N,C,H,W), y (N,C,H2,W2) overwritten.
+template <typename T>
+void pad2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t H2, int64_t W2,
+                       int64_t top, int64_t left, const T* x, T* y);
+// dy (N,C,H2,W2), dx (N,C,H,W) overwritten: the window of dy the input was copied to.
+template <typename T>
+void pad2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t H2, int64_t W2,
+                        int64_t top, int64_t left, const T* dy, T* dx);
+
+// ---- pooling (pool2d.cpp) ------------------------------------------------
 // N batch, C channels, H W input size, P Q output size, R S window.
 struct Pool2dShape {
   int64_t N, C, H, W;
@@ -64,5 +75,89 @@ void adaptive_avg_pool2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W,
 template <typename T>
 void adaptive_avg_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
                                       int64_t Q, const T* dy, T* dx);
+
+// ---- matrix products (linear.cpp) ----------------------------------------
+// M rows of x, in_f in features, out_f out features; bmm: B batch,
+// a (B,n,k) @ b (B,k,m) -> c (B,n,m).
+
+// x (M,in_f), w (out_f,in_f), b (out_f) or null, y (M,out_f) overwritten.
+template <typename T>
+void linear_forward_cpu(int64_t M, int64_t in_f, int64_t out_f, const T* x, const T* w,
+                        const T* b, T* y);
+// dy (M,out_f); outputs are overwritten, and each may be null when not needed:
+// dx (M,in_f), dw (out_f,in_f), db (out_f).
+template <typename T>
+void linear_backward_cpu(int64_t M, int64_t in_f, int64_t out_f, const T* x, const T* w,
+                         const T* dy, T* dx, T* dw, T* db);
+
+// c (B,n,m) = op(a) @ op(b), op transposing when ta / tb: a (B,n,k), or (B,k,n)
+// when ta; b (B,k,m), or (B,m,k) when tb. An operand whose *_batch is false is
+// one matrix shared by the whole batch.
+template <typename T>
+void bmm_cpu(int64_t B, int64_t n, int64_t k, int64_t m, const T* a, bool ta, bool a_batch,
+             const T* b, bool tb, bool b_batch, T* c);
+
+// ---- softmax (softmax.cpp) -----------------------------------------------
+// x viewed as (outer, D, inner): D the size of the softmax dimension, outer
+// and inner the products of the dimensions before and after it.
+
+// x (outer,D,inner), y (outer,D,inner) overwritten; log selects log_softmax.
+template <typename T>
+void softmax_forward_cpu(int64_t outer, int64_t D, int64_t inner, bool log, const T* x, T* y);
+// y (outer,D,inner) the forward output, dy (outer,D,inner), dx (outer,D,inner) overwritten.
+template <typename T>
+void softmax_backward_cpu(int64_t outer, int64_t D, int64_t inner, bool log, const T* y,
+                          const T* dy, T* dx);
+
+// ---- losses (loss.cpp) ---------------------------------------------------
+// N batch, C classes, L positions per sample (the product of the trailing
+// dimensions, 1 for plain (N,C) logits). Targets equal to ignore_index get
+// loss 0 and gradient 0. The gradient of sample i is scaled by w[i * w_step]:
+// w is dy per sample (w_step 1) or one weight for every sample (w_step 0).
+
+// x (N,C,L) logits, target (N,L), loss (N,L) and lse (N,L) overwritten:
+// lse holds each sample's log-sum-exp, saved for backward.
+template <typename T>
+void cross_entropy_forward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index,
+                               const T* x, const int64_t* target, T* loss, T* lse);
+// x (N,C,L), target (N,L), lse (N,L), w (N,L) or (1), dx (N,C,L) overwritten.
+template <typename T>
+void cross_entropy_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index,
+                                const T* x, const int64_t* target, const T* lse, const T* w,
+                                int64_t w_step, T* dx);
+
+// x (N,C,L) log-probabilities, target (N,L), loss (N,L) overwritten.
+template <typename T>
+void nll_loss_forward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index, const T* x,
+                          const int64_t* target, T* loss);
+// target (N,L), w (N,L) or (1), dx (N,C,L) overwritten.
+template <typename T>
+void nll_loss_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index,
+                           const int64_t* target, const T* w, int64_t w_step, T* dx);
+
+// ---- reductions (reduce.cpp) ---------------------------------------------
+// x viewed as (outer, D, inner), reduced over D.
+
+// x (outer,D,inner), y (outer,inner) overwritten with the sums over D, each
+// added in order of d from 0. A is T for floating T, else int64_t.
+template <typename T, typename A>
+void sum_dim_cpu(int64_t outer, int64_t D, int64_t inner, const T* x, A* y);
+
+// x (outer,D,inner); y (outer,inner) and argmax (outer,inner) overwritten with
+// each maximum and its index d, saved for backward; the first NaN along D, if
+// any, counts as the maximum (as PyTorch).
+template <typename T>
+void max_forward_cpu(int64_t outer, int64_t D, int64_t inner, const T* x, T* y,
+                     int64_t* argmax);
+// dy (outer,inner), argmax (outer,inner), dx (outer,D,inner) overwritten.
+template <typename T>
+void max_backward_cpu(int64_t outer, int64_t D, int64_t inner, const T* dy,
+                      const int64_t* argmax, T* dx);
+
+// ---- dropout (dropout.cpp) -----------------------------------------------
+// mask (n): uniform draws in [0, 1) on entry, the dropout mask on return: 0
+// where the draw is below p, else 1/(1-p) (0 everywhere when p is 1).
+template <typename T>
+void dropout_mask_cpu(int64_t n, double p, T* mask);
 
 }  // namespace convnet::cpu

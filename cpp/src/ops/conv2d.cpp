@@ -76,14 +76,10 @@ Tensor pad_for_same(const Tensor& x, const Tensor& w, const Conv2dOptions& o, Co
   // asymmetric: pad left th/2, right th - th/2 by copying into a larger input
   int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   int64_t top = th / 2, left = tw / 2, H2 = H + th, W2 = W + tw;
-  Tensor xp = zeros({N, C, H2, W2}, x.dtype());
+  Tensor xp = Tensor::empty({N, C, H2, W2}, x.dtype());
   dispatch_floating(x.dtype(), "conv2d", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    const T* s = x.data<T>();
-    T* d = xp.data<T>();
-    for (int64_t nc = 0; nc < N * C; ++nc)
-      for (int64_t h = 0; h < H; ++h)
-        std::copy(s + (nc * H + h) * W, s + (nc * H + h + 1) * W, d + (nc * H2 + h + top) * W2 + left);
+    cpu::pad2d_forward_cpu<T>(N, C, H, W, H2, W2, top, left, x.data<T>(), xp.data<T>());
   });
   if (autograd::needs_record({x})) {
     autograd::record(xp, "pad", {x}, [N, C, H, W, H2, W2, top, left](const Tensor& dy,
@@ -91,12 +87,7 @@ Tensor pad_for_same(const Tensor& x, const Tensor& w, const Conv2dOptions& o, Co
       Tensor dx = Tensor::empty({N, C, H, W}, dy.dtype());
       dispatch_floating(dy.dtype(), "conv2d", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        const T* s = dy.data<T>();
-        T* d = dx.data<T>();
-        for (int64_t nc = 0; nc < N * C; ++nc)
-          for (int64_t h = 0; h < H; ++h)
-            std::copy(s + (nc * H2 + h + top) * W2 + left, s + (nc * H2 + h + top) * W2 + left + W,
-                      d + (nc * H + h) * W);
+        cpu::pad2d_backward_cpu<T>(N, C, H, W, H2, W2, top, left, dy.data<T>(), dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

@@ -6,6 +6,7 @@
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/random.h"
+#include "cpu/kernels.h"
 
 namespace convnet {
 
@@ -17,9 +18,7 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   Tensor mask = rand(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "dropout", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    T* m = mask.data<T>();
-    const T keep = p == 1 ? T(0) : static_cast<T>(1 / (1 - p));
-    for (int64_t i = 0; i < mask.numel(); ++i) m[i] = m[i] < static_cast<T>(p) ? T(0) : keep;
+    cpu::dropout_mask_cpu<T>(mask.numel(), p, mask.data<T>());
   });
   return mul(x, mask);
 }

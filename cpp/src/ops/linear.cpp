@@ -4,10 +4,7 @@
 #include "convnet/ops/linear.h"
 
 #include "convnet/autograd.h"
-#include "convnet/ops/elementwise.h"
-#include "convnet/ops/reduce.h"
-#include "cpu/blas.h"
-#include "cpu/parallel.h"
+#include "cpu/kernels.h"
 
 namespace convnet {
 
@@ -19,19 +16,7 @@ void bmm_into(const Tensor& a, bool ta, bool a_batch, const Tensor& b, bool tb, 
               Tensor& c, int64_t batch, int64_t n, int64_t k, int64_t m) {
   dispatch_floating(c.dtype(), "matmul", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    const T* pa = a.data<T>();
-    const T* pb = b.data<T>();
-    T* pc = c.data<T>();
-    const int64_t lda = ta ? n : k, ldb = tb ? k : m;
-    if (batch == 1) {
-      cpu::gemm_parallel<T>(ta, tb, n, m, k, T(1), pa, lda, pb, ldb, T(0), pc, m);
-      return;
-    }
-    cpu::parallel_for(batch, 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        cpu::gemm<T>(ta, tb, n, m, k, T(1), pa + (a_batch ? i * n * k : 0), lda,
-                     pb + (b_batch ? i * k * m : 0), ldb, T(0), pc + i * n * m, m);
-    });
+    cpu::bmm_cpu<T>(batch, n, k, m, a.data<T>(), ta, a_batch, b.data<T>(), tb, b_batch, c.data<T>());
   });
 }
 
@@ -108,43 +93,23 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Tensor y = Tensor::empty(out_shape, x.dtype());
   dispatch_floating(x.dtype(), "linear", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    T* py = y.data<T>();
-    T beta = T(0);
-    if (b.defined()) {
-      // the bias is the GEMM's initial C
-      const T* pb = b.data<T>();
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < out_f; ++j) py[i * out_f + j] = pb[j];
-      beta = T(1);
-    }
-    cpu::gemm_parallel<T>(false, true, M, out_f, in_f, T(1), x.data<T>(), in_f, w.data<T>(), in_f,
-                          beta, py, out_f);
+    cpu::linear_forward_cpu<T>(M, in_f, out_f, x.data<T>(), w.data<T>(),
+                               b.defined() ? b.data<T>() : nullptr, y.data<T>());
   });
   if (autograd::needs_record({x, w, b})) {
     // x and w saved: dx = dy w, dw = dyᵀ x, db = Σ dy
     autograd::record(y, "linear", {x, w, b}, [x = x.detach(), w = w.detach(), M, in_f, out_f](
                                                  const Tensor& dy, const std::vector<bool>& need) {
       Tensor dx, dw, db;
+      if (need[0]) dx = Tensor::empty(x.shape(), x.dtype());
+      if (need[1]) dw = Tensor::empty(w.shape(), w.dtype());
+      if (need[2]) db = Tensor::empty({out_f}, dy.dtype());
       dispatch_floating(dy.dtype(), "linear", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        const T* g = dy.data<T>();
-        if (need[0]) {
-          dx = Tensor::empty(x.shape(), x.dtype());
-          cpu::gemm_parallel<T>(false, false, M, in_f, out_f, T(1), g, out_f, w.data<T>(), in_f,
-                                T(0), dx.data<T>(), in_f);
-        }
-        if (need[1]) {
-          dw = Tensor::empty(w.shape(), w.dtype());
-          cpu::gemm_parallel<T>(true, false, out_f, in_f, M, T(1), g, out_f, x.data<T>(), in_f,
-                                T(0), dw.data<T>(), in_f);
-        }
-        if (need[2]) {
-          db = Tensor::empty({out_f}, dy.dtype());
-          T* pb = db.data<T>();
-          for (int64_t j = 0; j < out_f; ++j) pb[j] = 0;
-          for (int64_t i = 0; i < M; ++i)
-            for (int64_t j = 0; j < out_f; ++j) pb[j] += g[i * out_f + j];
-        }
+        cpu::linear_backward_cpu<T>(M, in_f, out_f, x.data<T>(), w.data<T>(), dy.data<T>(),
+                                    dx.defined() ? dx.data<T>() : nullptr,
+                                    dw.defined() ? dw.data<T>() : nullptr,
+                                    db.defined() ? db.data<T>() : nullptr);
       });
       return std::vector<Tensor>{dx, dw, db};
     });

@@ -3,12 +3,11 @@
 // (N, L) int64. Backward returns gradients; autograd accumulates (+=) them.
 #include "convnet/ops/loss.h"
 
-#include <cmath>
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"
-#include "cpu/parallel.h"
+#include "cpu/kernels.h"
 
 namespace convnet {
 
@@ -24,9 +23,11 @@ namespace {
 struct ClassShape {
   int64_t N, C, L;
   Shape per_sample;  // the shape of the unreduced loss: (N, d1, ...)
+  int64_t count;     // targets not equal to ignore_index
 };
 
-// Validates input (N,C,d...) against target (N,d...) and the target values.
+// Validates input (N,C,d...) against target (N,d...) and the target values,
+// and counts the targets that are not ignored.
 ClassShape check_classification(const Tensor& input, const Tensor& target, int64_t ignore_index,
                                 const char* op) {
   CONVNET_CHECK(is_floating(input.dtype()), op, ": input must be float32 or float64, got ",
@@ -47,8 +48,10 @@ ClassShape check_classification(const Tensor& input, const Tensor& target, int64
                 " does not match input shape ", shape_str(input.shape()), " (expected target shape ",
                 shape_str(s.per_sample), ")");
   const int64_t* t = target.data<int64_t>();
+  s.count = 0;
   for (int64_t i = 0; i < target.numel(); ++i) {
     if (t[i] == ignore_index) continue;
+    ++s.count;
     if (t[i] < 0 || t[i] >= s.C)
       throw std::invalid_argument(cat_str(op, ": target ", t[i], " at position ", i,
                                           " is out of range for ", s.C,
@@ -58,13 +61,6 @@ ClassShape check_classification(const Tensor& input, const Tensor& target, int64
   return s;
 }
 
-int64_t count_valid(const Tensor& target, int64_t ignore_index) {
-  int64_t n = 0;
-  const int64_t* t = target.data<int64_t>();
-  for (int64_t i = 0; i < target.numel(); ++i) n += t[i] != ignore_index;
-  return n;
-}
-
 // Applies the reduction to per-sample losses `l` (valid ones counted in `count`).
 Tensor reduce_loss(const Tensor& l, Reduction r, int64_t count) {
   if (r == Reduction::None) return l;
@@ -72,12 +68,16 @@ Tensor reduce_loss(const Tensor& l, Reduction r, int64_t count) {
   return r == Reduction::Sum ? s : div(s, static_cast<double>(count));
 }
 
-// The weight each sample's gradient gets: dy per sample (none), or the broadcast scalar.
+// The weights of the samples' gradients as the kernels read them, w[i * step]:
+// dy per sample for reduction none (step 1), else one weight for all samples
+// (step 0) kept in `one`: dy for sum, dy / count for mean.
 template <typename T>
-T sample_weight(const Tensor& dy, Reduction r, int64_t i, int64_t count) {
+const T* sample_weights(const Tensor& dy, Reduction r, int64_t count, T& one, int64_t& step) {
   const T* g = dy.data<T>();
-  if (r == Reduction::None) return g[i];
-  return r == Reduction::Sum ? g[0] : g[0] / static_cast<T>(count);
+  step = r == Reduction::None ? 1 : 0;
+  if (r == Reduction::None) return g;
+  one = r == Reduction::Sum ? g[0] : g[0] / static_cast<T>(count);
+  return &one;
 }
 
 }  // namespace
@@ -85,62 +85,33 @@ T sample_weight(const Tensor& dy, Reduction r, int64_t i, int64_t count) {
 Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction,
                      int64_t ignore_index) {
   ClassShape s = check_classification(input, target, ignore_index, "cross_entropy");
-  const int64_t count = count_valid(target, ignore_index);
   // per-sample losses and the log-sum-exp of each sample, saved for backward
   Tensor losses = Tensor::empty(s.per_sample, input.dtype());
   Tensor lse = Tensor::empty(s.per_sample, input.dtype());
   dispatch_floating(input.dtype(), "cross_entropy", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    const T* x = input.data<T>();
-    const int64_t* t = target.data<int64_t>();
-    T* pl = losses.data<T>();
-    T* ps = lse.data<T>();
-    const int64_t C = s.C, L = s.L;
-    cpu::parallel_for(s.N * L, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(C, 1)),
-                      [&](int64_t b, int64_t e) {
-                        for (int64_t i = b; i < e; ++i) {
-                          const T* p = x + (i / L) * C * L + i % L;
-                          T m = p[0];
-                          for (int64_t c = 1; c < C; ++c) m = std::max(m, p[c * L]);
-                          T acc = 0;
-                          for (int64_t c = 0; c < C; ++c) acc += std::exp(p[c * L] - m);
-                          ps[i] = m + std::log(acc);
-                          pl[i] = t[i] == ignore_index ? T(0) : ps[i] - p[t[i] * L];
-                        }
-                      });
+    cpu::cross_entropy_forward_cpu<T>(s.N, s.C, s.L, ignore_index, input.data<T>(),
+                                      target.data<int64_t>(), losses.data<T>(), lse.data<T>());
   });
   Tensor out;
   {
     NoGradGuard g;
-    out = reduce_loss(losses, reduction, count);
+    out = reduce_loss(losses, reduction, s.count);
   }
   if (autograd::needs_record({input})) {
     // input saved (the softmax is recomputed from it and the saved log-sum-exp)
     autograd::record(out, "cross_entropy", {input},
-                     [x = input.detach(), target, lse, s, reduction, count, ignore_index](
+                     [x = input.detach(), target, lse, s, reduction, ignore_index](
                          const Tensor& dy, const std::vector<bool>&) {
                        Tensor dx = Tensor::empty(x.shape(), x.dtype());
                        dispatch_floating(x.dtype(), "cross_entropy", [&](auto* tag) {
                          using T = std::remove_pointer_t<decltype(tag)>;
-                         const T* px = x.data<T>();
-                         const T* ps = lse.data<T>();
-                         const int64_t* t = target.data<int64_t>();
-                         T* pd = dx.data<T>();
-                         const int64_t C = s.C, L = s.L;
-                         cpu::parallel_for(s.N * L, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(C, 1)),
-                                           [&](int64_t b, int64_t e) {
-                                             for (int64_t i = b; i < e; ++i) {
-                                               int64_t base = (i / L) * C * L + i % L;
-                                               if (t[i] == ignore_index) {
-                                                 for (int64_t c = 0; c < C; ++c) pd[base + c * L] = 0;
-                                                 continue;
-                                               }
-                                               T w = sample_weight<T>(dy, reduction, i, count);
-                                               for (int64_t c = 0; c < C; ++c)
-                                                 pd[base + c * L] = w * std::exp(px[base + c * L] - ps[i]);
-                                               pd[base + t[i] * L] -= w;
-                                             }
-                                           });
+                         T one;
+                         int64_t step;
+                         const T* w = sample_weights(dy, reduction, s.count, one, step);
+                         cpu::cross_entropy_backward_cpu<T>(
+                             s.N, s.C, s.L, ignore_index, x.data<T>(), target.data<int64_t>(),
+                             lse.data<T>(), w, step, dx.data<T>());
                        });
                        return std::vector<Tensor>{dx};
                      });
@@ -150,33 +121,29 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduct
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, int64_t ignore_index) {
   ClassShape s = check_classification(input, target, ignore_index, "nll_loss");
-  const int64_t count = count_valid(target, ignore_index);
   Tensor losses = Tensor::empty(s.per_sample, input.dtype());
   dispatch_floating(input.dtype(), "nll_loss", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    const T* x = input.data<T>();
-    const int64_t* t = target.data<int64_t>();
-    T* pl = losses.data<T>();
-    for (int64_t i = 0; i < s.N * s.L; ++i)
-      pl[i] = t[i] == ignore_index ? T(0) : -x[(i / s.L) * s.C * s.L + t[i] * s.L + i % s.L];
+    cpu::nll_loss_forward_cpu<T>(s.N, s.C, s.L, ignore_index, input.data<T>(),
+                                 target.data<int64_t>(), losses.data<T>());
   });
   Tensor out;
   {
     NoGradGuard g;
-    out = reduce_loss(losses, reduction, count);
+    out = reduce_loss(losses, reduction, s.count);
   }
   if (autograd::needs_record({input})) {
     // only the targets are saved: dx is -w at each target position
-    autograd::record(out, "nll_loss", {input}, [shape = input.shape(), target, s, reduction, count,
+    autograd::record(out, "nll_loss", {input}, [shape = input.shape(), target, s, reduction,
                                                ignore_index](const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = zeros(shape, dy.dtype());
+      Tensor dx = Tensor::empty(shape, dy.dtype());
       dispatch_floating(dy.dtype(), "nll_loss", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        const int64_t* t = target.data<int64_t>();
-        T* pd = dx.data<T>();
-        for (int64_t i = 0; i < s.N * s.L; ++i)
-          if (t[i] != ignore_index)
-            pd[(i / s.L) * s.C * s.L + t[i] * s.L + i % s.L] = -sample_weight<T>(dy, reduction, i, count);
+        T one;
+        int64_t step;
+        const T* w = sample_weights(dy, reduction, s.count, one, step);
+        cpu::nll_loss_backward_cpu<T>(s.N, s.C, s.L, ignore_index, target.data<int64_t>(), w, step,
+                                      dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

@@ -4,12 +4,11 @@
 #include "convnet/ops/reduce.h"
 
 #include <algorithm>
-#include <cstring>
-#include <limits>
+#include <type_traits>
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
-#include "cpu/parallel.h"
+#include "cpu/kernels.h"
 
 namespace convnet {
 
@@ -56,38 +55,6 @@ void split(const Shape& s, int64_t dim, int64_t& outer, int64_t& D, int64_t& inn
   for (int64_t i = dim + 1; i < static_cast<int64_t>(s.size()); ++i) inner *= s[i];
 }
 
-// Sum over one dimension, keeping it as size 1. x (outer, D, inner) → y (outer, 1, inner).
-template <typename T, typename A>
-void sum_dim_kernel(const T* x, A* y, int64_t outer, int64_t D, int64_t inner) {
-  if (inner == 1) {
-    cpu::parallel_for(outer, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(D, 1)),
-                      [&](int64_t o0, int64_t o1) {
-                        for (int64_t o = o0; o < o1; ++o) {
-                          A acc = 0;
-                          const T* p = x + o * D;
-                          for (int64_t d = 0; d < D; ++d) acc += p[d];
-                          y[o] = acc;
-                        }
-                      });
-    return;
-  }
-  cpu::parallel_for(outer * inner, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(D, 1)),
-                    [&](int64_t b, int64_t e) {
-                      // walk rows of `inner` contiguously
-                      for (int64_t i = b; i < e;) {
-                        int64_t o = i / inner, j0 = i % inner;
-                        int64_t j1 = std::min(inner, j0 + (e - i));
-                        A* yo = y + o * inner;
-                        for (int64_t j = j0; j < j1; ++j) yo[j] = 0;
-                        for (int64_t d = 0; d < D; ++d) {
-                          const T* p = x + (o * D + d) * inner;
-                          for (int64_t j = j0; j < j1; ++j) yo[j] += p[j];
-                        }
-                        i += j1 - j0;
-                      }
-                    });
-}
-
 Tensor sum_values(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
   Tensor cur = x;
@@ -101,11 +68,8 @@ Tensor sum_values(const Tensor& x, const std::vector<int64_t>& dims, bool keepdi
     Tensor next = Tensor::empty(next_shape, out_dtype);
     dispatch_all(cur.dtype(), [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      dispatch_all(out_dtype, [&](auto* otag) {
-        using A = std::remove_pointer_t<decltype(otag)>;
-        if constexpr (std::is_same_v<A, T> || (std::is_same_v<A, int64_t> && !std::is_floating_point_v<T>))
-          sum_dim_kernel(cur.data<T>(), next.data<A>(), outer, D, inner);
-      });
+      using A = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;  // out_dtype
+      cpu::sum_dim_cpu<T, A>(outer, D, inner, cur.data<T>(), next.data<A>());
     });
     cur = next;
     cur_shape = next_shape;
@@ -154,42 +118,21 @@ std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim_in, bool keepdim) {
   Tensor values = Tensor::empty(kept, x.dtype()), indices = Tensor::empty(kept, DType::Int64);
   dispatch_all(x.dtype(), [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    const T* px = x.data<T>();
-    T* pv = values.data<T>();
-    int64_t* pi = indices.data<int64_t>();
-    cpu::parallel_for(outer * inner, std::max<int64_t>(1, cpu::kGrainSize / D), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        int64_t o = i / inner, j = i % inner;
-        const T* p = px + o * D * inner + j;
-        T best = p[0];
-        int64_t arg = 0;
-        for (int64_t d = 1; d < D; ++d) {
-          T v = p[d * inner];
-          if (v > best || (v != v && best == best)) {  // NaN propagates, as PyTorch
-            best = v;
-            arg = d;
-          }
-        }
-        pv[i] = best;
-        pi[i] = arg;
-      }
-    });
+    cpu::max_forward_cpu<T>(outer, D, inner, x.data<T>(), values.data<T>(),
+                            indices.data<int64_t>());
   });
   Shape out_shape = reduced_shape(x.shape(), {dim}, keepdim);
   Tensor v = values.reshape(out_shape), idx = indices.reshape(out_shape);
   if (autograd::needs_record({x})) {
     Shape in_shape = x.shape();
     // indices saved: dy goes to the position of each maximum
-    autograd::record(v, "max", {x}, [in_shape, kept, indices, outer, D, inner](
+    autograd::record(v, "max", {x}, [in_shape, indices, outer, D, inner](
                                         const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = zeros(in_shape, dy.dtype());
+      Tensor dx = Tensor::empty(in_shape, dy.dtype());
       dispatch_floating(dy.dtype(), "max", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        const T* g = dy.data<T>();
-        const int64_t* pi = indices.data<int64_t>();
-        T* px = dx.data<T>();
-        for (int64_t i = 0; i < outer * inner; ++i)
-          px[(i / inner) * D * inner + pi[i] * inner + i % inner] = g[i];
+        cpu::max_backward_cpu<T>(outer, D, inner, dy.data<T>(), indices.data<int64_t>(),
+                                 dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

@@ -4,10 +4,9 @@
 #include "convnet/ops/softmax.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "convnet/autograd.h"
-#include "cpu/parallel.h"
+#include "cpu/kernels.h"
 
 namespace convnet {
 
@@ -27,48 +26,6 @@ void split_dim(const Tensor& x, int64_t& dim, int64_t& outer, int64_t& D, int64_
   for (int64_t i = dim + 1; i < x.dim(); ++i) inner *= x.shape()[i];
 }
 
-// x, y (outer, D, inner); log selects log_softmax.
-template <typename T>
-void softmax_forward_cpu(const T* x, T* y, int64_t outer, int64_t D, int64_t inner, bool log) {
-  cpu::parallel_for(outer * inner, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(D, 1)),
-                    [&](int64_t b, int64_t e) {
-                      for (int64_t i = b; i < e; ++i) {
-                        const T* px = x + (i / inner) * D * inner + i % inner;
-                        T* py = y + (px - x);
-                        T m = px[0];
-                        for (int64_t d = 1; d < D; ++d) m = std::max(m, px[d * inner]);
-                        T s = 0;
-                        for (int64_t d = 0; d < D; ++d) s += std::exp(px[d * inner] - m);
-                        if (log) {
-                          T ls = m + std::log(s);
-                          for (int64_t d = 0; d < D; ++d) py[d * inner] = px[d * inner] - ls;
-                        } else {
-                          T inv = T(1) / s;
-                          for (int64_t d = 0; d < D; ++d) py[d * inner] = std::exp(px[d * inner] - m) * inv;
-                        }
-                      }
-                    });
-}
-
-// y, dy, dx (outer, D, inner)
-template <typename T>
-void softmax_backward_cpu(const T* y, const T* dy, T* dx, int64_t outer, int64_t D, int64_t inner,
-                          bool log) {
-  cpu::parallel_for(outer * inner, std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(D, 1)),
-                    [&](int64_t b, int64_t e) {
-                      for (int64_t i = b; i < e; ++i) {
-                        int64_t base = (i / inner) * D * inner + i % inner;
-                        T s = 0;
-                        for (int64_t d = 0; d < D; ++d)
-                          s += log ? dy[base + d * inner] : dy[base + d * inner] * y[base + d * inner];
-                        for (int64_t d = 0; d < D; ++d) {
-                          int64_t k = base + d * inner;
-                          dx[k] = log ? dy[k] - std::exp(y[k]) * s : y[k] * (dy[k] - s);
-                        }
-                      }
-                    });
-}
-
 Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   const char* name = log ? "log_softmax" : "softmax";
   int64_t outer, D, inner;
@@ -76,7 +33,7 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), name, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    softmax_forward_cpu(x.data<T>(), y.data<T>(), outer, D, inner, log);
+    cpu::softmax_forward_cpu<T>(outer, D, inner, log, x.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
     autograd::record(y, name, {x}, [y = y.detach(), outer, D, inner, log, name](
@@ -84,7 +41,8 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
       Tensor dx = Tensor::empty(dy.shape(), dy.dtype());
       dispatch_floating(dy.dtype(), name, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        softmax_backward_cpu(y.data<T>(), dy.data<T>(), dx.data<T>(), outer, D, inner, log);
+        cpu::softmax_backward_cpu<T>(outer, D, inner, log, y.data<T>(), dy.data<T>(),
+                                      dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });
