@@ -8,6 +8,7 @@
 #include "convnet/nn/init.h"
 #include "convnet/nn/layers.h"
 #include "convnet/nn/module.h"
+#include "convnet/nn/utils.h"
 #include "convnet/ops/activation.h"
 #include "convnet/ops/conv2d.h"
 #include "convnet/ops/dropout.h"
