@@ -1,5 +1,6 @@
 """Learning-rate schedules against torch.optim.lr_scheduler over 20+ epochs."""
 
+import numpy as np
 import pytest
 
 import convnet as cn
@@ -14,13 +15,40 @@ def _pair(groups_lr):
     return torch, copt, topt
 
 
-@pytest.mark.parametrize("make", [
-    lambda m, o: m.StepLR(o, step_size=3, gamma=0.5),
-    lambda m, o: m.StepLR(o, step_size=30),
-    lambda m, o: m.CosineAnnealingLR(o, T_max=7),
-    lambda m, o: m.CosineAnnealingLR(o, T_max=10, eta_min=1e-3),
-], ids=["step3", "step30", "cos7", "cos10-min"])
-def test_schedule_matches_torch(make):
+SCHEDULES = {
+    "step3": lambda m, o: m.StepLR(o, step_size=3, gamma=0.5),
+    "step30": lambda m, o: m.StepLR(o, step_size=30),
+    "cos7": lambda m, o: m.CosineAnnealingLR(o, T_max=7),
+    "cos10-min": lambda m, o: m.CosineAnnealingLR(o, T_max=10, eta_min=1e-3),
+    "multistep": lambda m, o: m.MultiStepLR(o, milestones=[3, 7, 7, 15], gamma=0.5),
+    "multistep-unsorted": lambda m, o: m.MultiStepLR(o, milestones=[20, 4]),
+    "exp": lambda m, o: m.ExponentialLR(o, gamma=0.9),
+    "linear": lambda m, o: m.LinearLR(o),
+    "linear-warmup": lambda m, o: m.LinearLR(o, start_factor=0.1, total_iters=8),
+    "linear-decay": lambda m, o: m.LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=30),
+    "onecycle": lambda m, o: m.OneCycleLR(o, max_lr=[0.5, 0.1], total_steps=40),
+    "onecycle-linear": lambda m, o: m.OneCycleLR(o, max_lr=0.3, epochs=4, steps_per_epoch=10,
+                                                 anneal_strategy="linear", pct_start=0.25),
+    "onecycle-3phase": lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=45, three_phase=True,
+                                                 base_momentum=[0.8, 0.7], max_momentum=0.9,
+                                                 div_factor=10.0, final_div_factor=100.0),
+    "onecycle-nomomentum": lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=40, cycle_momentum=False),
+    "seq-warmup-cos": lambda m, o: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.1, total_iters=5), m.CosineAnnealingLR(o, T_max=20)], milestones=[5]),
+    "seq-three": lambda m, o: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.5, total_iters=4), m.StepLR(o, step_size=3, gamma=0.5),
+            m.ExponentialLR(o, gamma=0.9)], milestones=[4, 12]),
+    "seq-multistep": lambda m, o: m.SequentialLR(
+        o, [m.ExponentialLR(o, gamma=0.8), m.MultiStepLR(o, milestones=[3, 9])], milestones=[6]),
+    "chained": lambda m, o: m.ChainedScheduler([m.ExponentialLR(o, gamma=0.95), m.MultiStepLR(o, [5, 10])]),
+    "chained-warmup": lambda m, o: m.ChainedScheduler(
+        [m.LinearLR(o, start_factor=0.2, total_iters=6), m.ExponentialLR(o, gamma=0.97)], optimizer=o),
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_schedule_matches_torch(name):
+    make = SCHEDULES[name]
     torch, copt, topt = _pair([0.1, 0.02])
     cs, ts = make(cn.optim.lr_scheduler, copt), make(torch.optim.lr_scheduler, topt)
     assert cs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12)
@@ -31,6 +59,102 @@ def test_schedule_matches_torch(make):
         ts.step()
         assert cs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-9, abs=1e-15), epoch
         assert [g["lr"] for g in copt.param_groups] == cs.get_last_lr()
+        for g, tg in zip(copt.param_groups, topt.param_groups):  # OneCycleLR cycles the momentum
+            assert g["momentum"] == pytest.approx(tg["momentum"], rel=1e-12), epoch
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_one_cycle_cycles_adams_beta1(name):
+    torch = pytest.importorskip("torch")
+    p, tp = cn.zeros(2, requires_grad=True), torch.zeros(2, requires_grad=True)
+    copt = getattr(cn.optim, name)([p], lr=0.01, betas=(0.9, 0.98))
+    topt = getattr(torch.optim, name)([tp], lr=0.01, betas=(0.9, 0.98))
+    cs = cn.optim.lr_scheduler.OneCycleLR(copt, max_lr=0.1, total_steps=30)
+    ts = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.1, total_steps=30)
+    for step in range(30):
+        b, tb = copt.param_groups[0]["betas"], topt.param_groups[0]["betas"]
+        assert b == pytest.approx(tb, rel=1e-12) and b[1] == 0.98, step
+        assert cs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12), step
+        copt.step()
+        topt.step()
+        cs.step()
+        ts.step()
+    with pytest.raises(ValueError, match="OneCycleLR: tried to step 31 times; total_steps is 30"):
+        cs.step()
+
+
+PLATEAUS = [
+    dict(),
+    dict(patience=0),
+    dict(patience=2, factor=0.5, cooldown=2),
+    dict(mode="max", patience=1, threshold=0.05, threshold_mode="abs"),
+    dict(mode="max", patience=1, threshold=0.01),
+    dict(mode="min", patience=1, threshold=0.3, threshold_mode="abs", min_lr=[0.01, 0.005]),
+    dict(patience=0, factor=0.5, min_lr=0.004, eps=1e-3),
+]
+
+
+@pytest.mark.parametrize("kw", PLATEAUS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "defaults")
+def test_reduce_lr_on_plateau_matches_torch(kw):
+    torch, copt, topt = _pair([0.1, 0.02])
+    cs = cn.optim.lr_scheduler.ReduceLROnPlateau(copt, **kw)
+    ts = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kw)
+    # a metric that improves, stalls, wobbles, improves again and stalls for good
+    metrics = [1.0, 0.8, 0.7, 0.7, 0.71, 0.69, 0.69, 0.7, 0.5, 0.5, 0.5, 0.5, 0.49, 0.6, 0.6, 0.4,
+               0.4, 0.41, 0.42, 0.3, 0.3, 0.3, 0.3, 0.3, 0.31, 0.2] + [0.25] * 14
+    if kw.get("mode") == "max":
+        metrics = [-m for m in metrics]
+    lrs = []
+    for epoch, metric in enumerate(metrics):
+        cs.step(cn.tensor(np.array(metric)) if epoch % 2 else metric)  # a 0-d tensor too
+        ts.step(metric)
+        assert cs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12), epoch
+        assert cs.num_bad_epochs == ts.num_bad_epochs and cs.best == ts.best, epoch
+        lrs.append(cs.get_last_lr()[0])
+    assert lrs[-1] < lrs[0]  # it reduced the rate at least once
+
+
+def _resumable(name):
+    """A schedule with a state_dict round trip: (scheduler, optimizer, step(scheduler, epoch))."""
+    _, copt, _ = _pair([0.1, 0.02])
+    if name == "plateau":
+        s = cn.optim.lr_scheduler.ReduceLROnPlateau(copt, patience=1, factor=0.5, cooldown=1)
+        return s, copt, lambda s, e: s.step([1.0, 0.9, 0.9, 0.95, 0.8, 0.85, 0.85][e % 7])
+    return SCHEDULES[name](cn.optim.lr_scheduler, copt), copt, lambda s, e: s.step()
+
+
+@pytest.mark.parametrize("name", ["cos7", "multistep", "exp", "linear-warmup", "onecycle-3phase",
+                                  "seq-warmup-cos", "chained-warmup", "plateau"])
+def test_schedule_state_dict_round_trip_resumes(name):
+    s, opt, step = _resumable(name)
+    for e in range(9):
+        step(s, e)
+    saved, saved_opt = s.state_dict(), opt.state_dict()
+    want = []
+    for e in range(9, 30):
+        step(s, e)
+        want.append((s.get_last_lr(), [g["momentum"] for g in opt.param_groups]))
+    s2, opt2, _ = _resumable(name)
+    opt2.load_state_dict(saved_opt)  # lr, initial_lr, momentum... of each group
+    s2.load_state_dict(saved)
+    for e in range(9, 30):
+        step(s2, e)
+        assert (s2.get_last_lr(), [g["momentum"] for g in opt2.param_groups]) == want[e - 9], e
+
+
+def test_resuming_with_last_epoch_matches_torch():
+    torch, copt, topt = _pair([0.1, 0.02])
+    for g, tg in zip(copt.param_groups, topt.param_groups):
+        g["initial_lr"] = tg["initial_lr"] = tg["lr"] * 2
+    cs = cn.optim.lr_scheduler.MultiStepLR(copt, milestones=[6, 9], gamma=0.5, last_epoch=4)
+    ts = torch.optim.lr_scheduler.MultiStepLR(topt, milestones=[6, 9], gamma=0.5, last_epoch=4)
+    assert cs.base_lrs == ts.base_lrs == [0.2, 0.04]
+    for epoch in range(12):
+        assert cs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12), epoch
+        copt.step()
+        topt.step()
+        cs.step()
+        ts.step()
 
 
 def test_schedule_state_dict_resumes():
@@ -55,7 +179,42 @@ def test_schedule_state_dict_resumes():
 
 def test_schedule_bad_arguments():
     _, copt, _ = _pair([0.1])
+    m = cn.optim.lr_scheduler
     with pytest.raises(ValueError, match="StepLR: step_size must be a positive int, got 0"):
-        cn.optim.lr_scheduler.StepLR(copt, step_size=0)
+        m.StepLR(copt, step_size=0)
     with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be positive"):
-        cn.optim.lr_scheduler.CosineAnnealingLR(copt, T_max=0)
+        m.CosineAnnealingLR(copt, T_max=0)
+    with pytest.raises(ValueError, match=r"LinearLR: start_factor must be in \(0, 1\], got 0"):
+        m.LinearLR(copt, start_factor=0)
+    with pytest.raises(ValueError, match=r"LinearLR: end_factor must be in \[0, 1\], got 1.5"):
+        m.LinearLR(copt, end_factor=1.5)
+    with pytest.raises(ValueError, match="OneCycleLR: give either total_steps or both"):
+        m.OneCycleLR(copt, max_lr=0.1, epochs=3)
+    with pytest.raises(ValueError, match="OneCycleLR: total_steps must be a positive int, got 0"):
+        m.OneCycleLR(copt, max_lr=0.1, total_steps=0)
+    with pytest.raises(ValueError, match="OneCycleLR: pct_start must be a float"):
+        m.OneCycleLR(copt, max_lr=0.1, total_steps=10, pct_start=1.5)
+    with pytest.raises(ValueError, match="OneCycleLR: anneal_strategy must be 'cos' or 'linear'"):
+        m.OneCycleLR(copt, max_lr=0.1, total_steps=10, anneal_strategy="exp")
+    with pytest.raises(ValueError, match="OneCycleLR: max_lr must have one value per parameter group"):
+        m.OneCycleLR(copt, max_lr=[0.1, 0.2], total_steps=10)
+    with pytest.raises(ValueError, match="OneCycleLR: cycle_momentum needs .* Adagrad has neither"):
+        m.OneCycleLR(cn.optim.Adagrad([cn.zeros(2, requires_grad=True)]), max_lr=0.1, total_steps=10)
+    with pytest.raises(ValueError, match="ReduceLROnPlateau: factor should be < 1.0"):
+        m.ReduceLROnPlateau(copt, factor=1.0)
+    with pytest.raises(ValueError, match="ReduceLROnPlateau: mode must be 'min' or 'max'"):
+        m.ReduceLROnPlateau(copt, mode="up")
+    with pytest.raises(ValueError, match="ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs'"):
+        m.ReduceLROnPlateau(copt, threshold_mode="x")
+    with pytest.raises(TypeError, match="list is not an Optimizer"):
+        m.ExponentialLR([], gamma=0.9)
+    a, b = m.ExponentialLR(copt, gamma=0.9), m.StepLR(copt, step_size=2)
+    with pytest.raises(ValueError, match="SequentialLR: expects one milestone fewer than schedulers"):
+        m.SequentialLR(copt, [a, b], milestones=[2, 4])
+    with pytest.raises(ValueError, match="SequentialLR: ReduceLROnPlateau \\(index 1\\) cannot be combined"):
+        m.SequentialLR(copt, [a, m.ReduceLROnPlateau(copt)], milestones=[2])
+    _, other, _ = _pair([0.1])
+    with pytest.raises(ValueError, match="ChainedScheduler: all schedulers must belong to the same optimizer"):
+        m.ChainedScheduler([a, m.ExponentialLR(other, gamma=0.5)])
+    with pytest.raises(ValueError, match="ChainedScheduler: expects at least one scheduler"):
+        m.ChainedScheduler([], optimizer=copt)

@@ -14,6 +14,7 @@ namespace convnet::bindings {
 void bind_tensor(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_nn(py::module_& m);
+void bind_nn_utils(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_io(py::module_& m);
 

@@ -21,7 +21,7 @@ from .._core.nn import (  # noqa: F401
     Softmax,
     Tanh,
 )
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .loss import CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
 
 
@@ -41,5 +41,5 @@ class Parameter(_core.Tensor):
 __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten",
     "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "NLLLoss", "Parameter",
-    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init",
+    "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init", "utils",
 ]
