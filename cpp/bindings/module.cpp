@@ -27,4 +27,5 @@ PYBIND11_MODULE(_core, m) {
   bind_nn(m);
   bind_optim(m);
   bind_io(m);
+  bind_data(m);
 }
