@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import convnet.datasets.mnist as mnist
+import convnet.datasets.utils as dsutils
 
 from conftest import data_root as _data_root
 
@@ -283,12 +284,16 @@ def test_default_root(monkeypatch):
     assert mnist.default_root() == "./data"
 
 
-def test_module_imports_no_compiled_code():
-    """mnist.py loads on its own with NumPy and the standard library only."""
+def test_package_imports_no_compiled_code():
+    """convnet.datasets loads on its own, as a package outside convnet, with NumPy and the standard
+    library only (Pillow is imported only when ImageFolder decodes an image)."""
+    folder = MNIST_PY.parent
     code = ("import importlib.util, sys\n"
-            f"spec = importlib.util.spec_from_file_location('m', {str(MNIST_PY)!r})\n"
-            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-            "bad = [k for k in sys.modules if k.startswith('convnet') or k.startswith('torch')]\n"
+            f"spec = importlib.util.spec_from_file_location('ds', {str(folder / '__init__.py')!r}, "
+            f"submodule_search_locations=[{str(folder)!r}])\n"
+            "m = importlib.util.module_from_spec(spec); sys.modules['ds'] = m; spec.loader.exec_module(m)\n"
+            "assert m.MNIST and m.CIFAR10 and m.ImageFolder\n"
+            "bad = [k for k in sys.modules if k.split('.')[0] in ('convnet', 'torch', 'PIL')]\n"
             "assert not bad, bad\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -318,7 +323,7 @@ def _serve(monkeypatch, files, calls, broken=()):
                     raise urllib.error.URLError("Temporary failure in name resolution")
                 return io.BytesIO(b"<html>not the file</html>")
         return io.BytesIO(files[url.rsplit("/", 1)[1]])
-    monkeypatch.setattr(mnist.urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(dsutils.urllib.request, "urlopen", fake_urlopen)
 
 
 def test_download_falls_back_to_second_mirror_and_writes_atomically(tmp_path, monkeypatch, tiny_remote):

@@ -28,4 +28,5 @@ PYBIND11_MODULE(_core, m) {
   bind_nn_utils(m);
   bind_optim(m);
   bind_io(m);
+  bind_data(m);
 }

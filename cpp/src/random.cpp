@@ -8,43 +8,9 @@ namespace convnet {
 
 namespace {
 
-// xoshiro256** seeded through splitmix64.
-struct Generator {
-  uint64_t s[4];
-  uint64_t seed;
-
-  static uint64_t splitmix(uint64_t& x) {
-    uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  void reseed(uint64_t v) {
-    seed = v;
-    uint64_t x = v;
-    for (auto& w : s) w = splitmix(x);
-  }
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t next() {
-    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
-  }
-  double uniform() { return (next() >> 11) * 0x1.0p-53; }
-};
-
 std::mutex g_mu;
 Generator& gen() {
-  static Generator g = [] {
-    Generator x;
-    x.reseed(5489);
-    return x;
-  }();
+  static Generator g(5489);
   return g;
 }
 
@@ -60,6 +26,11 @@ void fill_each(const Tensor& t, const char* op, F draw) {
 }
 
 }  // namespace
+
+double Generator::normal() {
+  double u1 = 1.0 - uniform(), u2 = uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
 
 void manual_seed(uint64_t seed) {
   std::lock_guard<std::mutex> lock(g_mu);
@@ -88,11 +59,7 @@ void uniform_(const Tensor& t, double low, double high) {
 
 void normal_(const Tensor& t, double mean, double std) {
   CONVNET_CHECK(std >= 0, "normal_: expected std >= 0, got ", std);
-  // Box–Muller, one value per pair of uniforms.
-  fill_each(t, "normal_", [&](Generator& g) {
-    double u1 = 1.0 - g.uniform(), u2 = g.uniform();
-    return mean + std * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-  });
+  fill_each(t, "normal_", [&](Generator& g) { return mean + std * g.normal(); });
 }
 
 Tensor rand(const Shape& shape, DType dtype) {
@@ -115,7 +82,7 @@ Tensor randperm(int64_t n) {
   std::lock_guard<std::mutex> lock(g_mu);
   Generator& g = gen();
   for (int64_t i = n - 1; i > 0; --i) {
-    int64_t j = static_cast<int64_t>(g.next() % static_cast<uint64_t>(i + 1));
+    int64_t j = g.below(i + 1);
     std::swap(p[i], p[j]);
   }
   return t;

@@ -49,7 +49,7 @@ double = float64
 long = int64
 
 from . import functional, nn, optim  # noqa: E402
-from . import data, datasets, models  # noqa: E402
+from . import data, datasets, models, transforms  # noqa: E402
 from .summary import summary  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
 
@@ -62,5 +62,5 @@ __all__ = [
     "load", "log", "long", "manual_seed", "matmul", "max", "mean", "memory_stats", "models", "nn",
     "no_grad", "ones", "ones_like", "optim", "predict", "rand", "randn", "randperm",
     "reset_peak_memory_stats", "save", "set_grad_enabled", "set_num_threads", "sum", "summary",
-    "tensor", "uint8", "zeros", "zeros_like",
+    "tensor", "transforms", "uint8", "zeros", "zeros_like",
 ]

@@ -55,6 +55,16 @@ def _batch(batch):
     return x, y
 
 
+def _forward(model, x):
+    """model(x); for (N, V, C, H, W) inputs (several views of each image, as TenCrop gives) the
+    model's outputs for the N*V views averaged over the views."""
+    if x.ndim != 5:
+        return model(x)
+    n, v = x.shape[0], x.shape[1]
+    out = model(x.reshape(n * v, *x.shape[2:]))
+    return out.reshape(n, v, *out.shape[1:]).mean(1)
+
+
 def _correct(out, y):
     """Number of rows of `out` whose argmax equals the integer target."""
     if y.dtype != _core.dtype.int64 or out.ndim != 2:
@@ -125,7 +135,9 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
 
 
 def evaluate(model, loader, loss=None):
-    """Loss, top-1 `accuracy` and `top5` accuracy of `model` over `loader` (in eval mode)."""
+    """Loss, top-1 `accuracy` and `top5` accuracy of `model` over `loader` (in eval mode).
+    Batches of several views per image (N, V, C, H, W), as TenCrop gives, are scored by the model's
+    outputs averaged over the views."""
     criterion = _loss_fn(loss)
     was_training = model.training
     model.eval()
@@ -134,7 +146,7 @@ def evaluate(model, loader, loss=None):
         with no_grad():
             for batch in loader:
                 x, y = _batch(batch)
-                out = model(x)
+                out = _forward(model, x)
                 total_loss += criterion(out, y).item() * x.shape[0]
                 seen += x.shape[0]
                 if y.dtype == _core.dtype.int64 and out.ndim == 2:
@@ -151,7 +163,8 @@ def evaluate(model, loader, loss=None):
 
 
 def predict(model, x, batch_size=256):
-    """Outputs of `model` for inputs `x` (array or tensor), batched, in eval mode, as a NumPy array."""
+    """Outputs of `model` for inputs `x` (array or tensor), batched, in eval mode, as a NumPy array.
+    Inputs (N, V, C, H, W) of several views per image give the outputs averaged over the views."""
     if isinstance(x, _core.Tensor):
         x = x.detach().numpy()
     x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
@@ -161,7 +174,7 @@ def predict(model, x, batch_size=256):
     try:
         with no_grad():
             for i in range(0, len(x), batch_size):
-                outs.append(model(_core.from_numpy(x[i:i + batch_size])).numpy().copy())
+                outs.append(_forward(model, _core.from_numpy(x[i:i + batch_size])).numpy().copy())
     finally:
         model.train(was_training)
     return np.concatenate(outs) if outs else np.empty((0,), np.float32)
