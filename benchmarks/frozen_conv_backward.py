@@ -18,13 +18,8 @@ import numpy as np
 CONVS = [("conv1 1->6 5x5 pad 2, 28x28", 1, 6, 5, 2, 28), ("conv2 6->16 5x5, 14x14", 6, 16, 5, 0, 14)]
 
 
-def convnet_backward(conv, x_np, frozen):
-    import convnet as cn
-    layer = cn.nn.Conv2d(*conv[1:4], padding=conv[4])
-    layer.requires_grad_(not frozen)
-    x = cn.tensor(x_np).requires_grad_()  # as when a layer before this one is trained
-    dy = cn.ones(*layer(x).shape)
-
+def _timed_backward(layer, x, dy):
+    """A pass of forward then backward that adds the backward's time to `run.elapsed`."""
     def run():
         x.grad = None
         layer.zero_grad()
@@ -33,6 +28,14 @@ def convnet_backward(conv, x_np, frozen):
         y.backward(dy)
         run.elapsed += time.perf_counter() - t0
     return run
+
+
+def convnet_backward(conv, x_np, frozen):
+    import convnet as cn
+    layer = cn.nn.Conv2d(*conv[1:4], padding=conv[4])
+    layer.requires_grad_(not frozen)
+    x = cn.tensor(x_np).requires_grad_()  # as when a layer before this one is trained
+    return _timed_backward(layer, x, cn.ones(*layer(x).shape))
 
 
 def torch_backward(conv, x_np, frozen):
@@ -40,16 +43,7 @@ def torch_backward(conv, x_np, frozen):
     layer = torch.nn.Conv2d(*conv[1:4], padding=conv[4])
     layer.requires_grad_(not frozen)
     x = torch.from_numpy(x_np).requires_grad_()
-    dy = torch.ones_like(layer(x))
-
-    def run():
-        x.grad = None
-        layer.zero_grad()
-        y = layer(x)
-        t0 = time.perf_counter()
-        y.backward(dy)
-        run.elapsed += time.perf_counter() - t0
-    return run
+    return _timed_backward(layer, x, torch.ones_like(layer(x)))
 
 
 def backward_ms(make, conv, x_np, frozen, iters, reps):

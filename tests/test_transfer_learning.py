@@ -8,7 +8,7 @@ import pytest
 import convnet as cn
 import convnet.functional as F
 from convnet import nn
-from test_optim import RTOL, _assert_same_params, _np
+from test_optim import RTOL, _assert_same_params, _cross_entropy_steps, _image_batch, _np
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
@@ -45,20 +45,12 @@ def _pair(classes=10, seed=0):
     return m, t
 
 
-def _data(classes, seed=1):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((8, 1, 10, 10)), rng.integers(0, classes, 8)
+def _data(classes):
+    return _image_batch("float64", shape=(8, 1, 10, 10), classes=classes, seed=1)
 
 
 def _train(m, t, opt, topt, steps, classes=10):
-    x, y = _data(classes)
-    for _ in range(steps):
-        opt.zero_grad()
-        topt.zero_grad()
-        F.cross_entropy(m(cn.tensor(x)), cn.tensor(y)).backward()
-        torch.nn.functional.cross_entropy(t(torch.from_numpy(x)), torch.from_numpy(y)).backward()
-        opt.step()
-        topt.step()
+    _cross_entropy_steps(m, t, opt, topt, *_data(classes), steps)
 
 
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.05, momentum=0.9, weight_decay=1e-2)),
