@@ -80,7 +80,7 @@ def test_clip_grad_norm_reference_values():
 def test_clip_grad_norm_non_finite():
     a = cn.zeros(3, requires_grad=True)
     a.grad = cn.tensor(np.array([1.0, np.nan, 2.0], np.float32))
-    with pytest.raises(RuntimeError, match=r"total norm of order 2(\.0)? for gradients from `parameters` is non-finite"):
+    with pytest.raises(RuntimeError, match=r"total norm of order 2(\.0)? for gradients .* is non-finite"):
         utils.clip_grad_norm_([a], 1.0, error_if_nonfinite=True)
     assert _np(a.grad)[0] == 1.0  # left alone
     ta = torch.zeros(3, requires_grad=True)

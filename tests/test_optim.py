@@ -56,6 +56,22 @@ def _assert_same_params(m, t, rtol, what):
         assert err <= rtol * scale, f"{what}: {n} differs by {err:.3g} (> {rtol:g} x {scale:.3g})"
 
 
+def _image_batch(dtype, shape=(8, 1, 8, 8), classes=5, seed=2):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape).astype(dtype), rng.integers(0, classes, shape[0])
+
+
+def _cross_entropy_steps(m, t, opt, topt, x, y, steps):
+    """`steps` training steps of both libraries on one batch of images x with labels y."""
+    for _ in range(steps):
+        opt.zero_grad()
+        topt.zero_grad()
+        F.cross_entropy(m(cn.tensor(x)), cn.tensor(y)).backward()
+        torch.nn.functional.cross_entropy(t(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        opt.step()
+        topt.step()
+
+
 def _mse_step(m, t, x, y):
     loss = F.mse_loss(m(cn.tensor(x)), cn.tensor(y))
     loss.backward()
@@ -104,16 +120,7 @@ def test_sgd_trajectory_of_a_conv_net_matches_torch(dtype):
     kw = dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
     opt = cn.optim.SGD(m.parameters(), **kw)
     topt = torch.optim.SGD(t.parameters(), **kw)
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((8, 1, 8, 8)).astype(dtype)
-    y = rng.integers(0, 5, 8)
-    for _ in range(STEPS):
-        opt.zero_grad()
-        topt.zero_grad()
-        F.cross_entropy(m(cn.tensor(x)), cn.tensor(y)).backward()
-        torch.nn.functional.cross_entropy(t(torch.from_numpy(x)), torch.from_numpy(y)).backward()
-        opt.step()
-        topt.step()
+    _cross_entropy_steps(m, t, opt, topt, *_image_batch(dtype), STEPS)
     _assert_same_params(m, t, RTOL[dtype], f"SGD conv net {dtype}")
 
 

@@ -7,7 +7,8 @@ import pytest
 
 import convnet as cn
 import convnet.functional as F
-from test_optim import RTOL, _assert_same_params, _convnet, _data, _mlp, _np, _pair
+from test_optim import (RTOL, _assert_same_params, _convnet, _cross_entropy_steps, _data, _image_batch, _mlp,
+                        _np, _pair)
 
 torch = pytest.importorskip("torch")
 
@@ -87,16 +88,7 @@ def test_trajectory_matches_torch(config, dtype):
 def test_conv_net_trajectory_matches_torch(name, dtype):
     m, t = _pair(_convnet, dtype)
     opt, topt = _optimizers(name, m.parameters(), t.parameters(), lr=0.01, weight_decay=1e-3)
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((8, 1, 8, 8)).astype(dtype)
-    y = rng.integers(0, 5, 8)
-    for _ in range(STEPS):
-        opt.zero_grad()
-        topt.zero_grad()
-        F.cross_entropy(m(cn.tensor(x)), cn.tensor(y)).backward()
-        torch.nn.functional.cross_entropy(t(torch.from_numpy(x)), torch.from_numpy(y)).backward()
-        opt.step()
-        topt.step()
+    _cross_entropy_steps(m, t, opt, topt, *_image_batch(dtype), STEPS)
     _assert_same_params(m, t, RTOL[dtype], f"{name} conv net {dtype}")
 
 

@@ -116,7 +116,8 @@ Tensor l1_penalty(const std::vector<Tensor>& params) {
   if (params.empty()) return scalar_tensor(0, DType::Float32);
   Tensor total;
   for (auto& p : params) {
-    CONVNET_CHECK(p.defined() && is_floating(p.dtype()), "l1_penalty: parameters must be floating point tensors");
+    CONVNET_CHECK(p.defined() && is_floating(p.dtype()),
+                  "l1_penalty: parameters must be floating point tensors");
     CONVNET_CHECK(p.dtype() == params[0].dtype(), "l1_penalty: parameters must share one dtype, got ",
                   dtype_name(params[0].dtype()), " and ", dtype_name(p.dtype()));
     Tensor s = sum(abs(p));
@@ -128,8 +129,9 @@ Tensor l1_penalty(const std::vector<Tensor>& params) {
 void max_norm_(const Tensor& weight, double max_norm, int64_t dim) {
   CONVNET_CHECK(weight.defined() && is_floating(weight.dtype()),
                 "max_norm_: the weight must be a floating point tensor");
-  CONVNET_CHECK(weight.dim() >= 2, "max_norm_: the weight needs at least 2 dimensions (one norm per slice along dim), got shape ",
-                shape_str(weight.shape()));
+  CONVNET_CHECK(weight.dim() >= 2,
+                "max_norm_: the weight needs at least 2 dimensions (one norm per slice along dim), "
+                "got shape ", shape_str(weight.shape()));
   CONVNET_CHECK(dim >= -weight.dim() && dim < weight.dim(), "max_norm_: dim ", dim,
                 " is out of range for a weight of shape ", shape_str(weight.shape()));
   CONVNET_CHECK(max_norm >= 0, "max_norm_: max_norm must be >= 0, got ", max_norm);

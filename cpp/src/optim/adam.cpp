@@ -28,7 +28,8 @@ Adam::Adam(const char* name, std::vector<ParamGroup> groups, double lr, double b
     : Optimizer(name,
                 {{"lr", lr}, {"beta1", beta1}, {"beta2", beta2}, {"eps", eps},
                  {"weight_decay", weight_decay}, {"amsgrad", double(amsgrad)},
-                 {"maximize", double(maximize)}, {"decoupled_weight_decay", double(decoupled_weight_decay)}},
+                 {"maximize", double(maximize)},
+                 {"decoupled_weight_decay", double(decoupled_weight_decay)}},
                 {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}) {
   CONVNET_CHECK(lr >= 0, name, ": invalid learning rate: ", lr);
   CONVNET_CHECK(eps >= 0, name, ": invalid epsilon value: ", eps);

@@ -15,7 +15,8 @@ SGD::SGD(std::vector<ParamGroup> groups, double lr, double momentum, double damp
          double weight_decay, bool nesterov, bool maximize)
     : Optimizer("SGD",
                 {{"lr", lr}, {"momentum", momentum}, {"dampening", dampening},
-                 {"weight_decay", weight_decay}, {"nesterov", double(nesterov)}, {"maximize", double(maximize)}},
+                 {"weight_decay", weight_decay}, {"nesterov", double(nesterov)},
+                 {"maximize", double(maximize)}},
                 {"momentum_buffer"}) {
   CONVNET_CHECK(lr >= 0, "SGD: invalid learning rate: ", lr);
   CONVNET_CHECK(momentum >= 0, "SGD: invalid momentum value: ", momentum);
