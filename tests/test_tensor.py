@@ -129,3 +129,12 @@ def test_threads_setting():
     cn.set_num_threads(n)
     with pytest.raises(ValueError, match="set_num_threads"):
         cn.set_num_threads(0)
+
+
+def test_python_numbers_with_an_explicit_dtype_and_numpy_scalars_keep_their_precision():
+    assert cn.tensor(0.8, dtype=cn.float64).item() == 0.8
+    assert cn.tensor([0.1, 0.7], dtype=cn.float64).numpy().tolist() == [0.1, 0.7]
+    t = cn.tensor(np.float64(0.8))
+    assert t.dtype == cn.float64 and t.item() == 0.8
+    assert cn.tensor(np.float32(0.5)).dtype == cn.float32
+    assert cn.tensor(0.8).dtype == cn.float32 and cn.tensor(3).dtype == cn.int64

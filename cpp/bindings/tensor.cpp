@@ -175,10 +175,12 @@ Tensor tensor_from_object(const py::handle& obj, const py::object& dtype) {
     Tensor t = obj.cast<Tensor>().detach().clone();
     return dtype.is_none() ? t : t.to(parse_dtype(dtype, t.dtype()));
   }
-  bool from_python = !py::isinstance<py::array>(obj);
+  // Python numbers and lists take torch's default dtypes (float32, int64) unless a dtype is given;
+  // NumPy arrays and scalars keep theirs
+  bool from_python = !py::isinstance<py::array>(obj) && !py::isinstance(obj, np.attr("generic"));
   py::array arr = np.attr("asarray")(obj);
-  if (from_python && arr.dtype().kind() == 'f') arr = np.attr("asarray")(arr, "float32");
-  if (from_python && arr.dtype().kind() == 'i') arr = np.attr("asarray")(arr, "int64");
+  if (dtype.is_none() && from_python && arr.dtype().kind() == 'f') arr = np.attr("asarray")(arr, "float32");
+  if (dtype.is_none() && from_python && arr.dtype().kind() == 'i') arr = np.attr("asarray")(arr, "int64");
   if (!dtype.is_none()) arr = np.attr("asarray")(arr, numpy_dtype(parse_dtype(dtype, DType::Float32)));
   bool ok;
   DType dt = dtype_of_numpy(arr.dtype(), ok);
