@@ -24,3 +24,19 @@ __all__ = [
     "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "relu",
     "sigmoid", "softmax", "tanh",
 ]
+
+# Normalization, transposed convolution, padding, adaptive/LP pooling, interpolation.
+from ._core.functional import (  # noqa: E402,F401
+    adaptive_max_pool2d,
+    batch_norm,
+    conv_transpose2d,
+    interpolate,
+    local_response_norm,
+    lp_pool2d,
+    pad,
+)
+
+__all__ += [
+    "adaptive_max_pool2d", "batch_norm", "conv_transpose2d", "interpolate", "local_response_norm",
+    "lp_pool2d", "pad",
+]
