@@ -72,8 +72,8 @@ def test_googlenet_count_from_the_papers_table():
     for cin, c1, r3, c3, r5, c5, pp in table:
         expected += (_conv(cin, c1, 1) + _conv(cin, r3, 1) + _conv(r3, c3, 3) + _conv(cin, r5, 1)
                      + _conv(r5, c5, 5) + _conv(cin, pp, 1))
-        assert c1 + c3 + c5 + pp == [t[0] for t in table[1:]][table.index((cin, c1, r3, c3, r5, c5, pp))] \
-            if (cin, c1, r3, c3, r5, c5, pp) != table[-1] else c1 + c3 + c5 + pp == 1024
+    outs = [c1 + c3 + c5 + pp for _, c1, _, c3, _, c5, pp in table]
+    assert outs[:-1] == [t[0] for t in table[1:]] and outs[-1] == 1024  # the table is consistent
     model = models.googlenet()
     assert n_params(model) == expected
     assert 6.7e6 < expected < 7.0e6  # the paper: "12 times fewer parameters than" AlexNet's ~60M
@@ -189,8 +189,7 @@ def _torch_resnet18(torch, tnn, num_classes):
 def _load_torch_weights(model, tmodel):
     """PyTorch's state dict (parameters and batch-norm buffers) into `model` by name."""
     state = {k: cn.tensor(v.detach().numpy()) for k, v in tmodel.state_dict().items()}
-    missing, unexpected = model.load_state_dict(state, strict=True) or ([], [])
-    assert not missing and not unexpected
+    model.load_state_dict(state, strict=True)
 
 
 def _close(a, b, rtol=1e-4):
