@@ -628,3 +628,37 @@ def test_interpolate_errors():
         F.interpolate(cn.tensor(np.zeros((1, 1, 2, 2), np.int64)), scale_factor=2)
     with pytest.raises(ValueError, match=msg("Upsample", "exactly one of size and scale_factor")):
         nn.Upsample()
+
+
+# ---- thread counts ------------------------------------------------------------------------------------
+
+THREAD_OPS = [
+    ("batch_norm", lambda x: F.batch_norm(x, None, None, training=True)),
+    ("local_response_norm", lambda x: F.local_response_norm(x, 5)),
+    ("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, (5, 7))),
+    ("interpolate bilinear", lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear")),
+    ("pad", lambda x: F.pad(x, (2, -1, 1, 3), value=0.5)),
+    ("lp_pool2d", lambda x: F.lp_pool2d(x, 2, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("name,fn", THREAD_OPS, ids=[n for n, _ in THREAD_OPS])
+def test_results_do_not_depend_on_the_thread_count(name, fn):
+    """Inputs large enough to run in parallel: bit-identical outputs and gradients at 1 and 3 threads."""
+    x_np = np.random.default_rng(9).standard_normal((6, 16, 24, 24)).astype(np.float32)
+    dy = None
+    results = []
+    before = cn.get_num_threads()
+    try:
+        for t in (1, 3):
+            cn.set_num_threads(t)
+            x = cn.tensor(x_np).requires_grad_(True)
+            y = fn(x)
+            if dy is None:
+                dy = np.random.default_rng(10).standard_normal(tuple(y.shape)).astype(np.float32)
+            y.backward(cn.tensor(dy))
+            results.append((_np(y), x.grad.numpy()))
+    finally:
+        cn.set_num_threads(before)
+    assert np.array_equal(results[0][0], results[1][0]), f"{name} forward"
+    assert np.array_equal(results[0][1], results[1][1]), f"{name} gradient"
