@@ -199,7 +199,16 @@ def test_batch_norm_module_buffers_and_attributes():
     assert int(m.num_batches_tracked.item()) == 2
     m.reset_running_stats()
     assert int(m.num_batches_tracked.item()) == 0 and np.all(m.running_var.numpy() == 1)
-    assert list(nn.BatchNorm1d(3, affine=False, track_running_stats=False).state_dict().keys()) == []
+    bare = nn.BatchNorm1d(3, affine=False, track_running_stats=False)
+    assert list(bare.state_dict().keys()) == []
+    assert bare.weight is None and bare.bias is None and bare.running_mean is None and bare.num_batches_tracked is None
+    assert nn.BatchNorm2d(3, bias=False).bias is None and tuple(nn.BatchNorm2d(3, bias=False).weight.shape) == (3,)
+    m.momentum = 0.5  # writable, as torch's: the next step moves the statistics halfway
+    m.eps = 0.0
+    x = np.random.default_rng(2).standard_normal((4, 5, 3, 3)).astype(np.float32)
+    m(cn.tensor(x))
+    _close(m.running_mean.numpy(), 0.5 * x.mean(axis=(0, 2, 3)), 1e-5, "running_mean after momentum=0.5")
+    assert m.momentum == 0.5 and m.eps == 0.0
     m64 = nn.BatchNorm2d(2).to(cn.float64)
     assert m64.running_mean.dtype == cn.float64 and m64.num_batches_tracked.dtype == cn.int64
 
@@ -473,6 +482,11 @@ def test_conv_transpose2d_default_init_matches_torch_bounds():
         t = torch.nn.ConvTranspose2d(16, 8, 3, groups=2)
         tb = float(t.weight.detach().abs().max())
         assert tb <= bound and abs(tb - np.abs(w).max()) < 0.2 * bound
+
+
+def test_conv_transpose2d_without_bias_reads_none():
+    assert nn.ConvTranspose2d(2, 3, 3, bias=False).bias is None
+    assert tuple(nn.ConvTranspose2d(2, 3, 3).bias.shape) == (3,)
 
 
 def test_conv_transpose2d_summary_counts_macs():
