@@ -25,6 +25,12 @@ class PyModule : public Module, public py::trampoline_self_life_support {
     if (f) return f().cast<std::string>();
     return Module::extra_repr();
   }
+  std::string repr() const override {
+    py::gil_scoped_acquire gil;
+    py::function f = py::get_override(static_cast<const Module*>(this), "__repr__");
+    if (f) return f().cast<std::string>();
+    return Module::repr();
+  }
 };
 
 // Whether a Python class between type(self) and the compiled classes defines forward.
@@ -356,6 +362,34 @@ void bind_nn(py::module_& m) {
       .def(py::init([](double p, bool) { return std::make_shared<nn::Dropout>(p); }), "p"_a = 0.5,
            "inplace"_a = false)
       .def_readonly("p", &nn::Dropout::p);
+
+  // ---- pass-through and more activations (inplace accepted, the result is a new tensor) ----
+  py::classh<nn::Identity, Module>(nn, "Identity")
+      .def(py::init([](py::args, py::kwargs) { return std::make_shared<nn::Identity>(); }));
+  py::classh<nn::Hardtanh, Module>(nn, "Hardtanh")
+      .def(py::init<double, double, bool>(), "min_val"_a = -1.0, "max_val"_a = 1.0, "inplace"_a = false)
+      .def_readonly("min_val", &nn::Hardtanh::min_val)
+      .def_readonly("max_val", &nn::Hardtanh::max_val)
+      .def_readonly("inplace", &nn::Hardtanh::inplace);
+  py::classh<nn::ReLU6, nn::Hardtanh>(nn, "ReLU6").def(py::init<bool>(), "inplace"_a = false);
+  py::classh<nn::ELU, Module>(nn, "ELU")
+      .def(py::init<double, bool>(), "alpha"_a = 1.0, "inplace"_a = false)
+      .def_readonly("alpha", &nn::ELU::alpha)
+      .def_readonly("inplace", &nn::ELU::inplace);
+  py::classh<nn::GELU, Module>(nn, "GELU")
+      .def(py::init<std::string>(), "approximate"_a = "none")
+      .def_readonly("approximate", &nn::GELU::approximate);
+  py::classh<nn::SiLU, Module>(nn, "SiLU")
+      .def(py::init<bool>(), "inplace"_a = false)
+      .def_readonly("inplace", &nn::SiLU::inplace);
+  py::classh<nn::Softplus, Module>(nn, "Softplus")
+      .def(py::init<double, double>(), "beta"_a = 1.0, "threshold"_a = 20.0)
+      .def_readonly("beta", &nn::Softplus::beta)
+      .def_readonly("threshold", &nn::Softplus::threshold);
+  py::classh<nn::PReLU, Module>(nn, "PReLU")
+      .def(py::init<int64_t, double>(), "num_parameters"_a = 1, "init"_a = 0.25)
+      .def_readonly("num_parameters", &nn::PReLU::num_parameters)
+      .def("reset_parameters", &nn::PReLU::reset_parameters);
 
   py::classh<nn::Sequential, Module>(nn, "Sequential")
       .def(py::init([](py::args mods) {

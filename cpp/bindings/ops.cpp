@@ -161,6 +161,15 @@ void bind_ops(py::module_& m) {
   m.def("flatten", [](const Tensor& x, int64_t s, int64_t e) { return nn::flatten(x, s, e); }, "input"_a,
         "start_dim"_a = 0, "end_dim"_a = -1);
 
+  m.def("cat", [](const std::vector<Tensor>& ts, int64_t dim) { return cat(ts, dim); }, "tensors"_a,
+        "dim"_a = 0, nogil());
+  m.def("concat", [](const std::vector<Tensor>& ts, int64_t dim) { return cat(ts, dim); }, "tensors"_a,
+        "dim"_a = 0, nogil());
+  m.def("concatenate", [](const std::vector<Tensor>& ts, int64_t dim) { return cat(ts, dim); },
+        "tensors"_a, "dim"_a = 0, nogil());
+  m.def("stack", [](const std::vector<Tensor>& ts, int64_t dim) { return stack(ts, dim); }, "tensors"_a,
+        "dim"_a = 0, nogil());
+
   // ---- convnet.functional --------------------------------------------------------------
   py::module_ f = m.def_submodule("functional", "Functional forms of the layers");
   f.def("conv2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, py::object stride,
@@ -199,6 +208,17 @@ void bind_ops(py::module_& m) {
         "negative_slope"_a = 0.01, "inplace"_a = false, nogil());
   f.def("sigmoid", [](const Tensor& x) { return sigmoid(x); }, "input"_a, nogil());
   f.def("tanh", [](const Tensor& x) { return tanh(x); }, "input"_a, nogil());
+  f.def("hardtanh", [](const Tensor& x, double lo, double hi, bool) { return hardtanh(x, lo, hi); },
+        "input"_a, "min_val"_a = -1.0, "max_val"_a = 1.0, "inplace"_a = false, nogil());
+  f.def("relu6", [](const Tensor& x, bool) { return relu6(x); }, "input"_a, "inplace"_a = false, nogil());
+  f.def("elu", [](const Tensor& x, double alpha, bool) { return elu(x, alpha); }, "input"_a,
+        "alpha"_a = 1.0, "inplace"_a = false, nogil());
+  f.def("gelu", [](const Tensor& x, const std::string& a) { return gelu(x, a); }, "input"_a,
+        "approximate"_a = "none", nogil());
+  f.def("silu", [](const Tensor& x, bool) { return silu(x); }, "input"_a, "inplace"_a = false, nogil());
+  f.def("softplus", [](const Tensor& x, double beta, double threshold) { return softplus(x, beta, threshold); },
+        "input"_a, "beta"_a = 1.0, "threshold"_a = 20.0, nogil());
+  f.def("prelu", [](const Tensor& x, const Tensor& w) { return prelu(x, w); }, "input"_a, "weight"_a, nogil());
   f.def("softmax", [](const Tensor& x, int64_t d) { return softmax(x, d); }, "input"_a, "dim"_a, nogil());
   f.def("log_softmax", [](const Tensor& x, int64_t d) { return log_softmax(x, d); }, "input"_a, "dim"_a, nogil());
   f.def("dropout", [](const Tensor& x, double p, bool training, bool) { return dropout(x, p, training); },

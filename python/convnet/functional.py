@@ -18,9 +18,11 @@ from ._core.functional import (  # noqa: F401
     softmax,
     tanh,
 )
+from ._core.functional import elu, gelu, hardtanh, prelu, relu6, silu, softplus  # noqa: F401
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "conv2d", "cross_entropy", "dropout", "flatten",
     "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "relu",
     "sigmoid", "softmax", "tanh",
 ]
+__all__ += ["elu", "gelu", "hardtanh", "prelu", "relu6", "silu", "softplus"]

@@ -10,6 +10,7 @@
 #include "convnet/nn/module.h"
 #include "convnet/nn/utils.h"
 #include "convnet/ops/activation.h"
+#include "convnet/ops/cat.h"
 #include "convnet/ops/conv2d.h"
 #include "convnet/ops/dropout.h"
 #include "convnet/ops/elementwise.h"

@@ -154,6 +154,29 @@ template <typename T>
 void max_backward_cpu(int64_t outer, int64_t D, int64_t inner, const T* dy,
                       const int64_t* argmax, T* dx);
 
+// ---- prelu (activation.cpp) -------------------------------------------------
+// x viewed as (N, R, inner): R weight rows (the channels, or 1 for one shared
+// weight), inner the elements of each row.
+
+// x (N,R,inner), w (R), y (N,R,inner) overwritten.
+template <typename T>
+void prelu_forward_cpu(int64_t N, int64_t R, int64_t inner, const T* x, const T* w, T* y);
+// dy (N,R,inner); dx (N,R,inner) and dw (R) overwritten unless null.
+template <typename T>
+void prelu_backward_cpu(int64_t N, int64_t R, int64_t inner, const T* x, const T* w, const T* dy,
+                        T* dx, T* dw);
+
+// ---- cat (cat.cpp) ---------------------------------------------------------
+// Byte copies for every dtype: part i viewed as (outer, b_i) bytes, b_i its
+// size along the cat dimension times the inner size times the element size.
+
+// parts k pointers to (outer, b_i), y (outer, sum b_i) overwritten.
+void cat_forward_cpu(int64_t outer, int64_t k, const char* const* parts, const int64_t* part_bytes,
+                     char* y);
+// dy (outer, sum b_i); dparts k pointers to (outer, b_i) overwritten, null ones skipped.
+void cat_backward_cpu(int64_t outer, int64_t k, const char* dy, const int64_t* part_bytes,
+                      char* const* dparts);
+
 // ---- dropout (dropout.cpp) -----------------------------------------------
 // mask (n): uniform draws in [0, 1) on entry, the dropout mask on return: 0
 // where the draw is below p, else 1/(1-p) (0 everywhere when p is 1).

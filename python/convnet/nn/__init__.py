@@ -7,21 +7,30 @@ from .._core.nn import (  # noqa: F401
     AdaptiveAvgPool2d,
     AvgPool2d,
     Conv2d,
+    ELU,
+    GELU,
     Dropout,
     Flatten,
+    Hardtanh,
+    Identity,
     LeakyReLU,
     Linear,
     LogSoftmax,
     MaxPool2d,
     Module,
+    PReLU,
     ReLU,
+    ReLU6,
     RemovableHandle,
     Sequential,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
     Tanh,
 )
 from . import functional, init, utils  # noqa: F401
+from .container import ModuleDict, ModuleList  # noqa: F401
 from .loss import CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
 
 
@@ -42,4 +51,8 @@ __all__ = [
     "AdaptiveAvgPool2d", "AvgPool2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten",
     "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "NLLLoss", "Parameter",
     "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init", "utils",
+]
+__all__ += [
+    "ELU", "GELU", "Hardtanh", "Identity", "ModuleDict", "ModuleList", "PReLU", "ReLU6", "SiLU",
+    "Softplus",
 ]
