@@ -328,3 +328,345 @@ def test_container_reprs_match_torch():
         tseq = torch.nn.Sequential(torch.nn.ModuleList([torch.nn.ReLU(), torch.nn.ReLU()]), torch.nn.Identity())
         assert repr(tseq) == nested
 
+
+# ---- losses ----------------------------------------------------------------------------------------
+
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def _targets(shape, C, ignore=None):
+    t = rng.integers(0, C, shape)
+    if ignore is not None:
+        t.reshape(-1)[::3] = ignore
+    return t
+
+
+CE_CASES = [  # input shape, weight?, ignore_index?, label_smoothing
+    ((4, 5), False, None, 0.0),
+    ((4, 5), True, None, 0.0),
+    ((4, 5), True, 2, 0.0),
+    ((4, 5), False, None, 0.2),
+    ((4, 5), True, None, 0.3),
+    ((6, 4), True, -100, 0.1),
+    ((2, 3, 2, 3), True, -100, 0.25),
+    ((2, 3, 4), False, 1, 0.1),
+]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", CE_CASES, ids=str)
+def test_cross_entropy_weight_ignore_index_label_smoothing(case, reduction):
+    shape, weighted, ignore, eps = case
+    C = shape[1]
+    x = randn(*shape)
+    ii = -100 if ignore is None else ignore
+    t = _targets(shape[:1] + shape[2:], C, ii if ignore is not None else None)
+    w = rng.uniform(0.2, 2.0, C) if weighted else None
+    inputs = [x, t] + ([w] if weighted else [])
+
+    def fn(x, t, w=None):
+        return F.cross_entropy(x, t, weight=w, ignore_index=ii, reduction=reduction, label_smoothing=eps)
+
+    def tfn(x, t, w=None):
+        return tF.cross_entropy(x, t, weight=w, ignore_index=ii, reduction=reduction, label_smoothing=eps)
+
+    check_op(f"cross_entropy(weight={weighted}, ignore_index={ii}, label_smoothing={eps}, {reduction})", fn,
+             inputs, (0,), ref=lambda x, t, w=None: R.cross_entropy(x, t, w, ii, reduction, eps),
+             ref_grad=lambda x, t, *rest: R.cross_entropy_backward(x, t, rest[-1], rest[0] if weighted else None,
+                                                                   ii, reduction, eps),
+             torch_fn=tfn)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted,ignore", [(True, None), (True, 1), (False, 0)])
+def test_nll_loss_weight_ignore_index(weighted, ignore, reduction):
+    x = np.log(rng.dirichlet(np.ones(4), 6))
+    ii = -100 if ignore is None else ignore
+    t = _targets((6,), 4, ignore)
+    w = rng.uniform(0.2, 2.0, 4)
+    inputs = [x, t] + ([w] if weighted else [])
+
+    def fn(x, t, w=None):
+        return F.nll_loss(x, t, weight=w, ignore_index=ii, reduction=reduction)
+
+    check_op(f"nll_loss(weight={weighted}, ignore_index={ii}, {reduction})", fn, inputs, (0,),
+             ref=lambda x, t, w=None: R.nll_loss(x, t, w, ii, reduction),
+             ref_grad=lambda x, t, *rest: R.nll_loss_backward(x, t, rest[-1], rest[0] if weighted else None, ii,
+                                                              reduction),
+             torch_fn=lambda x, t, w=None: tF.nll_loss(x, t, weight=w, ignore_index=ii, reduction=reduction))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weight_shape", [None, (3, 4), (4,)])
+def test_binary_cross_entropy(weight_shape, reduction):
+    x = rng.uniform(0.05, 0.95, (3, 4))
+    t = rng.uniform(0, 1, (3, 4))
+    inputs = [x, t] + ([rng.uniform(0.5, 2, weight_shape)] if weight_shape else [])
+    check_op(f"binary_cross_entropy(weight {weight_shape}, {reduction})",
+             lambda x, t, w=None: F.binary_cross_entropy(x, t, w, reduction=reduction), inputs, (0, 1),
+             ref=lambda x, t, w=None: R.binary_cross_entropy(x, t, w, reduction),
+             ref_grad=lambda x, t, *rest: R.binary_cross_entropy_backward(
+                 x, t, rest[-1], rest[0] if weight_shape else None, reduction),
+             torch_fn=lambda x, t, w=None: tF.binary_cross_entropy(x, t, w, reduction=reduction))
+
+
+def test_binary_cross_entropy_clamps_the_log_at_minus_100():
+    x = np.array([0.0, 1.0, 0.5, 1.0])
+    t = np.array([1.0, 0.0, 1.0, 1.0])
+    got = F.binary_cross_entropy(cn.tensor(x), cn.tensor(t), reduction="none").numpy()
+    np.testing.assert_allclose(got, R.binary_cross_entropy(x, t, reduction="none"), rtol=1e-6)
+    assert got[0] == 100 and got[1] == 100
+    if torch is not None:
+        want = tF.binary_cross_entropy(torch.tensor(x, dtype=torch.float32), torch.tensor(t, dtype=torch.float32),
+                                       reduction="none").numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weight_shape,pos_shape", [(None, None), ((3, 4), None), (None, (4,)), ((4,), (3, 4))])
+def test_binary_cross_entropy_with_logits(weight_shape, pos_shape, reduction):
+    x = randn(3, 4) * 3
+    x[0, 0], x[1, 1] = 40.0, -40.0  # the stable form holds at large |x|
+    t = rng.uniform(0, 1, (3, 4))
+    w = rng.uniform(0.5, 2, weight_shape) if weight_shape else None
+    pw = rng.uniform(0.5, 3, pos_shape) if pos_shape else None
+
+    def fn(x, t):
+        return F.binary_cross_entropy_with_logits(x, t, None if w is None else cn.tensor(w), reduction=reduction,
+                                                  pos_weight=None if pw is None else cn.tensor(pw))
+
+    def tfn(x, t):
+        return tF.binary_cross_entropy_with_logits(
+            x, t, None if w is None else torch.from_numpy(w).to(x.dtype), reduction=reduction,
+            pos_weight=None if pw is None else torch.from_numpy(pw).to(x.dtype))
+
+    check_op(f"binary_cross_entropy_with_logits(weight {weight_shape}, pos_weight {pos_shape}, {reduction})",
+             fn, [x, t], (0, 1), ref=lambda x, t: R.binary_cross_entropy_with_logits(x, t, w, reduction, pw),
+             ref_grad=lambda x, t, dy: R.binary_cross_entropy_with_logits_backward(x, t, dy, w, reduction, pw),
+             torch_fn=tfn)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_l1_loss(reduction):
+    x, t = randn(3, 5), randn(3, 5)
+    check_op(f"l1_loss({reduction})", lambda x, t: F.l1_loss(x, t, reduction=reduction), [x, t], (0, 1),
+             ref=lambda x, t: R.l1_loss(x, t, reduction),
+             ref_grad=lambda x, t, dy: R.l1_loss_backward(x, t, dy, reduction),
+             torch_fn=lambda x, t: tF.l1_loss(x, t, reduction=reduction))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("beta", [1.0, 0.5, 0.0])
+def test_smooth_l1_loss(beta, reduction):
+    x, t = randn(3, 5), randn(3, 5)
+    d = x - t
+    x[np.abs(np.abs(d) - beta) < 0.02] += 0.05  # away from the kink at |d| = beta
+    check_op(f"smooth_l1_loss(beta={beta}, {reduction})",
+             lambda x, t: F.smooth_l1_loss(x, t, reduction=reduction, beta=beta), [x, t], (0, 1),
+             ref=lambda x, t: R.smooth_l1_loss(x, t, reduction, beta),
+             ref_grad=lambda x, t, dy: R.smooth_l1_loss_backward(x, t, dy, reduction, beta),
+             torch_fn=lambda x, t: tF.smooth_l1_loss(x, t, reduction=reduction, beta=beta))
+
+
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")  # torch's notice
+@pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div(log_target, reduction):
+    x = np.log(rng.dirichlet(np.ones(5), 4))
+    p = rng.dirichlet(np.ones(5), 4)
+    t = np.log(p) if log_target else p
+    check_op(f"kl_div(log_target={log_target}, {reduction})",
+             lambda x, t: F.kl_div(x, t, reduction=reduction, log_target=log_target), [x, t], (0, 1),
+             ref=lambda x, t: R.kl_div(x, t, reduction, log_target),
+             ref_grad=lambda x, t, dy: R.kl_div_backward(x, t, dy, reduction, log_target),
+             torch_fn=lambda x, t: tF.kl_div(x, t, reduction=reduction, log_target=log_target))
+
+
+def test_kl_div_zero_target_contributes_nothing():
+    x = np.log(np.array([[0.2, 0.3, 0.5]]))
+    t = np.array([[0.0, 0.4, 0.6]])
+    got = F.kl_div(cn.tensor(x), cn.tensor(t), reduction="none").numpy()
+    assert got[0, 0] == 0
+    np.testing.assert_allclose(got, R.kl_div(x, t, "none"), rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("p,margin,weighted", [(1, 1.0, False), (2, 1.0, False), (1, 0.5, True), (2, 2.0, True)])
+def test_multi_margin_loss(p, margin, weighted, reduction):
+    x = randn(5, 4)
+    t = rng.integers(0, 4, 5)
+    w = rng.uniform(0.5, 2, 4)
+    inputs = [x, t] + ([w] if weighted else [])
+
+    def fn(x, t, w=None):
+        return F.multi_margin_loss(x, t, p=p, margin=margin, weight=w, reduction=reduction)
+
+    check_op(f"multi_margin_loss(p={p}, margin={margin}, weight={weighted}, {reduction})", fn, inputs, (0,),
+             ref=lambda x, t, w=None: R.multi_margin_loss(x, t, p, margin, w, reduction),
+             ref_grad=lambda x, t, *rest: R.multi_margin_loss_backward(x, t, rest[-1], p, margin,
+                                                                       rest[0] if weighted else None, reduction),
+             torch_fn=lambda x, t, w=None: tF.multi_margin_loss(x, t, p=p, margin=margin, weight=w,
+                                                                reduction=reduction))
+
+
+def test_multi_margin_loss_single_sample_shapes():
+    x = cn.tensor(randn(4))
+    assert F.multi_margin_loss(x, cn.tensor(np.int64(1)), reduction="none").shape == ()
+    assert F.multi_margin_loss(x, cn.tensor(np.array([1])), reduction="none").shape == (1,)
+
+
+LOSS_MODULES = [  # convnet module, torch module, inputs maker
+    (lambda: nn.BCELoss(), lambda: torch.nn.BCELoss(), "prob"),
+    (lambda: nn.BCELoss(weight=cn.tensor(np.linspace(0.5, 2, 4))), lambda: torch.nn.BCELoss(
+        weight=torch.linspace(0.5, 2, 4, dtype=torch.float64)), "prob"),
+    (lambda: nn.BCEWithLogitsLoss(pos_weight=cn.tensor(np.full(4, 2.0))),
+     lambda: torch.nn.BCEWithLogitsLoss(pos_weight=torch.full((4,), 2.0, dtype=torch.float64)), "real"),
+    (lambda: nn.L1Loss(reduction="sum"), lambda: torch.nn.L1Loss(reduction="sum"), "real"),
+    (lambda: nn.SmoothL1Loss(beta=0.5), lambda: torch.nn.SmoothL1Loss(beta=0.5), "real"),
+    (lambda: nn.KLDivLoss(reduction="batchmean"), lambda: torch.nn.KLDivLoss(reduction="batchmean"), "dist"),
+    (lambda: nn.MultiMarginLoss(p=2, margin=0.5), lambda: torch.nn.MultiMarginLoss(p=2, margin=0.5), "class"),
+    (lambda: nn.CrossEntropyLoss(weight=cn.tensor(np.linspace(0.5, 2, 4)), label_smoothing=0.1),
+     lambda: torch.nn.CrossEntropyLoss(weight=torch.linspace(0.5, 2, 4, dtype=torch.float64), label_smoothing=0.1),
+     "class"),
+    (lambda: nn.NLLLoss(None, None, 2), lambda: torch.nn.NLLLoss(None, None, 2), "class"),
+    (lambda: nn.MSELoss(None, False), lambda: torch.nn.MSELoss(None, False), "real"),
+]
+
+
+def _loss_inputs(kind):
+    if kind == "prob":
+        return rng.uniform(0.05, 0.95, (3, 4)), rng.uniform(0, 1, (3, 4))
+    if kind == "dist":
+        return np.log(rng.dirichlet(np.ones(4), 3)), rng.dirichlet(np.ones(4), 3)
+    if kind == "class":
+        return randn(3, 4), rng.integers(0, 4, 3)
+    return randn(3, 4), randn(3, 4)
+
+
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")  # torch's notice
+@pytest.mark.parametrize("case", LOSS_MODULES, ids=["BCELoss", "BCELoss(weight)", "BCEWithLogitsLoss(pos_weight)",
+                                                    "L1Loss(sum)", "SmoothL1Loss(beta)", "KLDivLoss(batchmean)",
+                                                    "MultiMarginLoss(p=2)", "CrossEntropyLoss(weight, smoothing)",
+                                                    "NLLLoss(ignore_index)", "MSELoss(reduce=False)"])
+def test_loss_modules_match_torch(case):
+    make, make_torch, kind = case
+    m = make()
+    x, t = _loss_inputs(kind)
+    xt = cn.tensor(x)
+    xt.requires_grad_(True)
+    loss = m(xt, cn.tensor(t))
+    loss.sum().backward()
+    if torch is None:
+        return
+    tm = make_torch()
+    assert repr(m) == repr(tm)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    assert m.reduction == tm.reduction
+    tx = torch.from_numpy(x)
+    tx.requires_grad_(True)
+    tloss = tm(tx, torch.from_numpy(t))
+    tloss.sum().backward()
+    np.testing.assert_allclose(loss.detach().numpy(), tloss.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_loss_errors():
+    x4, t4 = cn.zeros(2, 4), cn.zeros(2, 4)
+    with pytest.raises(ValueError, match=msg("cross_entropy", "weight has shape (3,)", "expected (4,)", "(2, 4)")):
+        F.cross_entropy(x4, cn.tensor(np.array([0, 1])), weight=cn.ones(3))
+    with pytest.raises(ValueError, match=msg("cross_entropy", "label_smoothing", "1.5")):
+        F.cross_entropy(x4, cn.tensor(np.array([0, 1])), label_smoothing=1.5)
+    with pytest.raises(ValueError, match=msg("nll_loss", "weight has shape (5,)", "expected (4,)")):
+        F.nll_loss(x4, cn.tensor(np.array([0, 1])), weight=cn.ones(5))
+    with pytest.raises(ValueError, match=msg("binary_cross_entropy", "input shape (2, 4)", "target shape (2, 3)")):
+        F.binary_cross_entropy(cn.rand(2, 4), cn.zeros(2, 3))
+    with pytest.raises(ValueError, match=msg("binary_cross_entropy", "between 0 and 1", "(2, 4)")):
+        F.binary_cross_entropy(cn.full((2, 4), 1.5), t4)
+    with pytest.raises(ValueError, match=msg("binary_cross_entropy_with_logits", "(3,)", "(2, 4)")):
+        F.binary_cross_entropy_with_logits(x4, t4, pos_weight=cn.ones(3))
+    with pytest.raises(ValueError, match=msg("binary_cross_entropy_with_logits", "weight", "(2, 2, 4)",
+                                             "cannot be broadcast", "(2, 4)")):
+        F.binary_cross_entropy_with_logits(x4, t4, weight=cn.ones(2, 2, 4))
+    with pytest.raises(ValueError, match=msg("l1_loss", "(2, 4)", "(4, 2)")):
+        F.l1_loss(x4, cn.zeros(4, 2))
+    with pytest.raises(ValueError, match=msg("smooth_l1_loss", "beta", "-1")):
+        F.smooth_l1_loss(x4, t4, beta=-1.0)
+    with pytest.raises(ValueError, match=msg("kl_div", "batchmean", "'avg'".replace("'", '"'))):
+        F.kl_div(x4, t4, reduction="avg")
+    with pytest.raises(ValueError, match=msg("multi_margin_loss", "p must be 1 or 2", "3")):
+        F.multi_margin_loss(x4, cn.tensor(np.array([0, 1])), p=3)
+    with pytest.raises(ValueError, match=msg("multi_margin_loss", "target 4", "out of range", "(2, 4)")):
+        F.multi_margin_loss(x4, cn.tensor(np.array([0, 4])))
+    with pytest.raises(ValueError, match=msg("multi_margin_loss", "target shape (3,)", "(2, 4)")):
+        F.multi_margin_loss(x4, cn.tensor(np.array([0, 1, 2])))
+    with pytest.raises(ValueError, match=msg("BCELoss", "reduction", "'avg'")):
+        nn.BCELoss(reduction="avg")
+
+
+def test_legacy_size_average_and_reduce_map_to_reduction():
+    x, t = cn.tensor(randn(3, 4)), cn.tensor(randn(3, 4))
+    assert nn.L1Loss(size_average=False).reduction == "sum"
+    assert nn.L1Loss(reduce=False).reduction == "none"
+    assert nn.L1Loss(True, True).reduction == "mean"
+    s = F.l1_loss(x, t, size_average=False).item()
+    assert abs(s - F.l1_loss(x, t, reduction="sum").item()) < 1e-5
+    assert F.l1_loss(x, t, reduce=False).shape == (3, 4)
+
+
+def test_l1_loss_weight_as_torch():
+    x, t, w = randn(3, 4), randn(3, 4), rng.uniform(0.1, 2, (3, 4))
+    got = F.l1_loss(cn.tensor(x), cn.tensor(t), weight=cn.tensor(w)).item()
+    want = (np.abs(x - t) * w).sum() / w.sum()
+    assert abs(got - want) < 1e-5 * abs(want)
+    if torch is not None:
+        tw = tF.l1_loss(torch.from_numpy(x), torch.from_numpy(t), weight=torch.from_numpy(w)).item()
+        assert abs(tw - want) < 1e-10
+
+
+# ---- using a Module subclass before Module.__init__() ----------------------------------------------
+
+BEFORE_INIT = {  # what __init__ does before super().__init__(), and the error it must raise
+    "self.fc = nn.Linear(2, 2)": "cannot assign module before Module.__init__() call",
+    "self.w = nn.Parameter(cn.zeros(2))": "cannot assign parameters before Module.__init__() call",
+    "self.parameters()": "cannot call parameters() before Module.__init__() call",
+    "self.state_dict()": "cannot call state_dict() before Module.__init__() call",
+    "self.train()": "cannot call train() before Module.__init__() call",
+    "self.missing": "cannot access attribute 'missing' before Module.__init__() call",
+    "self(cn.zeros(1))": "cannot call the module before Module.__init__() call",
+    "self.register_buffer('b', cn.zeros(1))": "cannot call register_buffer() before Module.__init__() call",
+    "repr(self)": "cannot call __repr__() before Module.__init__() call",
+}
+
+
+@pytest.mark.parametrize("statement", list(BEFORE_INIT))
+def test_module_used_before_init_raises_attribute_error(statement):
+    # in a child interpreter: before the fix, these statements crashed the process
+    code = textwrap.dedent(f"""
+        import convnet as cn
+        from convnet import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                {statement}
+                super().__init__()
+
+        try:
+            Net()
+        except AttributeError as e:
+            print("AttributeError:", e)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"{statement!r}: the interpreter exited with {r.returncode}: {r.stderr[-2000:]}"
+    assert f"AttributeError: {BEFORE_INIT[statement]}" in r.stdout, r.stdout + r.stderr
+    assert "Net.__init__ must call super().__init__() first" in r.stdout
+
+
+def test_plain_attributes_before_init_are_allowed_as_torch():
+    class Net(nn.Module):
+        def __init__(self):
+            self.width = 3
+            super().__init__()
+            self.fc = nn.Linear(self.width, 2)
+
+    net = Net()
+    assert net.width == 3 and list(net.state_dict()) == ["fc.weight", "fc.bias"]

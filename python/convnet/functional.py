@@ -19,6 +19,14 @@ from ._core.functional import (  # noqa: F401
     tanh,
 )
 from ._core.functional import elu, gelu, hardtanh, prelu, relu6, silu, softplus  # noqa: F401
+from ._core.functional import (  # noqa: F401
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    kl_div,
+    l1_loss,
+    multi_margin_loss,
+    smooth_l1_loss,
+)
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "conv2d", "cross_entropy", "dropout", "flatten",
@@ -26,3 +34,5 @@ __all__ = [
     "sigmoid", "softmax", "tanh",
 ]
 __all__ += ["elu", "gelu", "hardtanh", "prelu", "relu6", "silu", "softplus"]
+__all__ += ["binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "l1_loss", "multi_margin_loss",
+            "smooth_l1_loss"]

@@ -31,7 +31,17 @@ from .._core.nn import (  # noqa: F401
 )
 from . import functional, init, utils  # noqa: F401
 from .container import ModuleDict, ModuleList  # noqa: F401
-from .loss import CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
+from .loss import (  # noqa: F401
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    MultiMarginLoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 
 
 class Parameter(_core.Tensor):
@@ -56,3 +66,4 @@ __all__ += [
     "ELU", "GELU", "Hardtanh", "Identity", "ModuleDict", "ModuleList", "PReLU", "ReLU6", "SiLU",
     "Softplus",
 ]
+__all__ += ["BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "L1Loss", "MultiMarginLoss", "SmoothL1Loss"]
