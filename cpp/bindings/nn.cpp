@@ -25,6 +25,12 @@ class PyModule : public Module, public py::trampoline_self_life_support {
     if (f) return f().cast<std::string>();
     return Module::extra_repr();
   }
+  std::string repr() const override {
+    py::gil_scoped_acquire gil;
+    py::function f = py::get_override(static_cast<const Module*>(this), "__repr__");
+    if (f) return f().cast<std::string>();
+    return Module::repr();
+  }
 };
 
 // Whether a Python class between type(self) and the compiled classes defines forward.
@@ -44,6 +50,36 @@ bool python_forward(const py::handle& self) {
   type.inc_ref();  // classes are kept for the cache's lifetime
   cache[type.ptr()] = found;
   return found;
+}
+
+// Whether Module.__init__() has run for `self`: a Python subclass's __init__ may use `self` before
+// calling super().__init__(), when pybind11 would hand over a null pointer.
+bool module_ready(const py::handle& self) {
+  auto v_h = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder();
+  return v_h && v_h.holder_constructed();
+}
+
+// The C++ module behind `self`, or AttributeError (as torch) before Module.__init__().
+Module& module_of(const py::handle& self, const std::string& what) {
+  if (!module_ready(self))
+    throw py::attribute_error(cat_str("cannot ", what, " before Module.__init__() call (",
+                                      std::string(py::str(py::type::of(self).attr("__name__"))),
+                                      ".__init__ must call super().__init__() first)"));
+  return self.cast<Module&>();
+}
+
+// A member function of Module bound as a method that first checks `self` with module_of.
+template <typename R, typename... A>
+auto checked(const char* name, R (Module::*f)(A...)) {
+  return [name, f](py::handle self, A... a) -> R {
+    return (module_of(self, cat_str("call ", name, "()")).*f)(std::forward<A>(a)...);
+  };
+}
+template <typename R, typename... A>
+auto checked(const char* name, R (Module::*f)(A...) const) {
+  return [name, f](py::handle self, A... a) -> R {
+    return (module_of(self, cat_str("call ", name, "()")).*f)(std::forward<A>(a)...);
+  };
 }
 
 py::object lookup(Module& m, const std::string& name) {
@@ -120,9 +156,13 @@ void bind_nn(py::module_& m) {
 
   py::classh<Module, PyModule>(nn, "Module", py::dynamic_attr())
       .def(py::init<>())
-      .def("forward", &Module::forward, "input"_a, py::call_guard<py::gil_scoped_release>())
+      .def("forward", [](py::handle self, const Tensor& x) {
+        Module& mod = module_of(self, "call forward()");
+        py::gil_scoped_release nogil;
+        return mod.forward(x);
+      }, "input"_a)
       .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) -> py::object {
-        Module& mod = self.cast<Module&>();
+        Module& mod = module_of(self, "call the module");
         if (python_forward(self) || args.size() != 1 || kwargs.size() || !py::isinstance<Tensor>(args[0])) {
           py::object out = self.attr("forward")(*args, **kwargs);
           if (args.size() >= 1 && py::isinstance<Tensor>(args[0]) && py::isinstance<Tensor>(out)) {
@@ -140,8 +180,15 @@ void bind_nn(py::module_& m) {
         return py::cast(y);
       })
       .def("__setattr__", [](py::object self, const std::string& name, py::object value) {
-        Module& mod = self.cast<Module&>();
         py::object generic = py::module_::import("builtins").attr("object").attr("__setattr__");
+        bool is_param = py::isinstance(value, py::module_::import("convnet.nn").attr("Parameter"));
+        if (!module_ready(self)) {  // plain attributes may be set before Module.__init__(), as torch
+          if (py::isinstance<Module>(value)) module_of(self, "assign module");
+          if (is_param) module_of(self, "assign parameters");
+          generic(self, name, value);
+          return;
+        }
+        Module& mod = self.cast<Module&>();
         if (py::isinstance<Module>(value)) {
           if (!mod.find_child(name)) mod.unregister(name);  // a replaced child keeps its place
           mod.register_module(name, value.cast<std::shared_ptr<Module>>());
@@ -149,7 +196,6 @@ void bind_nn(py::module_& m) {
             self.attr("__dict__").attr("pop")(name);
           return;
         }
-        bool is_param = py::isinstance(value, py::module_::import("convnet.nn").attr("Parameter"));
         if (py::isinstance<Tensor>(value) && (is_param || mod.find_parameter(name) || mod.find_buffer(name))) {
           Tensor t = value.cast<Tensor>();
           if (mod.find_buffer(name) && !is_param) {
@@ -165,69 +211,83 @@ void bind_nn(py::module_& m) {
         }
         generic(self, name, value);
       })
-      .def("__getattr__", [](Module& mod, const std::string& name) {
+      .def("__getattr__", [](py::handle self, const std::string& name) {
+        Module& mod = module_of(self, "access attribute '" + name + "'");
         py::object o = lookup(mod, name);
         if (!o) throw py::attribute_error(cat_str("'", mod.type_name(), "' object has no attribute '", name, "'"));
         return o;
       })
       .def("__delattr__", [](py::object self, const std::string& name) {
-        if (!self.cast<Module&>().unregister(name))
+        if (!module_of(self, "delete attributes").unregister(name))
           py::module_::import("builtins").attr("object").attr("__delattr__")(self, name);
       })
-      .def("register_parameter", [](Module& mod, const std::string& name, std::optional<Tensor> t) {
+      .def("register_parameter", [](py::handle self, const std::string& name, std::optional<Tensor> t) {
+        Module& mod = module_of(self, "call register_parameter()");
         if (t) mod.register_parameter(name, *t); else mod.unregister(name);
       }, "name"_a, "param"_a)
-      .def("register_buffer", [](Module& mod, const std::string& name, const Tensor& t) {
+      .def("register_buffer", [](py::handle self, const std::string& name, const Tensor& t) {
+        Module& mod = module_of(self, "call register_buffer()");
         mod.register_buffer(name, t);
       }, "name"_a, "tensor"_a)
-      .def("add_module", &Module::register_module, "name"_a, "module"_a)
-      .def("register_module", &Module::register_module, "name"_a, "module"_a)
-      .def("parameters", &Module::parameters, "recurse"_a = true)
-      .def("named_parameters", [](const Module& mod, const std::string& prefix, bool recurse) {
+      .def("add_module", checked("add_module", &Module::register_module), "name"_a, "module"_a)
+      .def("register_module", checked("register_module", &Module::register_module), "name"_a, "module"_a)
+      .def("parameters", checked("parameters", &Module::parameters), "recurse"_a = true)
+      .def("named_parameters", [](py::handle self, const std::string& prefix, bool recurse) {
+        Module& mod = module_of(self, "call named_parameters()");
         py::list out;
         for (auto& [n, t] : mod.named_parameters(recurse))
           out.append(py::make_tuple(prefix.empty() ? n : prefix + "." + n, t));
         return out;
       }, "prefix"_a = "", "recurse"_a = true)
-      .def("buffers", [](const Module& mod, bool recurse) {
+      .def("buffers", [](py::handle self, bool recurse) {
+        Module& mod = module_of(self, "call buffers()");
         std::vector<Tensor> out;
         for (auto& p : mod.named_buffers(recurse)) out.push_back(p.second);
         return out;
       }, "recurse"_a = true)
-      .def("named_buffers", [](const Module& mod, bool recurse) { return mod.named_buffers(recurse); },
-           "recurse"_a = true)
-      .def("children", [](const Module& mod) {
+      .def("named_buffers", [](py::handle self, bool recurse) {
+        return module_of(self, "call named_buffers()").named_buffers(recurse);
+      }, "recurse"_a = true)
+      .def("children", [](py::handle self) {
+        Module& mod = module_of(self, "call children()");
         std::vector<std::shared_ptr<Module>> out;
         for (auto& p : mod.named_children()) out.push_back(p.second);
         return out;
       })
-      .def("named_children", [](const Module& mod) { return mod.named_children(); })
-      .def("modules", [](Module& mod) {
+      .def("named_children", [](py::handle self) {
+        return module_of(self, "call named_children()").named_children();
+      })
+      .def("modules", [](py::handle self) {
+        Module& mod = module_of(self, "call modules()");
         std::vector<std::shared_ptr<Module>> out;
         for (auto& p : mod.named_modules()) out.push_back(p.second);
         return out;
       })
-      .def("named_modules", [](Module& mod) { return mod.named_modules(); })
+      .def("named_modules", [](py::handle self) {
+        return module_of(self, "call named_modules()").named_modules();
+      })
       .def("train", [](py::object self, bool mode) {
-        self.cast<Module&>().train(mode);
+        module_of(self, "call train()").train(mode);
         return self;
       }, "mode"_a = true)
       .def("eval", [](py::object self) {
-        self.cast<Module&>().eval();
+        module_of(self, "call eval()").eval();
         return self;
       })
-      .def_property_readonly("training", &Module::is_training)
-      .def("zero_grad", &Module::zero_grad, "set_to_none"_a = true)
+      .def_property_readonly("training", checked("training", &Module::is_training))
+      .def("zero_grad", checked("zero_grad", &Module::zero_grad), "set_to_none"_a = true)
       .def("requires_grad_", [](py::object self, bool on) {
-        self.cast<Module&>().requires_grad_(on);
+        module_of(self, "call requires_grad_()").requires_grad_(on);
         return self;
       }, "requires_grad"_a = true)
-      .def("state_dict", [](const Module& mod) {
+      .def("state_dict", [](py::handle self) {
+        Module& mod = module_of(self, "call state_dict()");
         py::object od = py::module_::import("collections").attr("OrderedDict")();
         for (auto& [n, t] : mod.state_dict()) od[py::str(n)] = t.detach();
         return od;
       })
-      .def("load_state_dict", [](Module& mod, py::dict state, bool strict) {
+      .def("load_state_dict", [](py::handle self, py::dict state, bool strict) {
+        Module& mod = module_of(self, "call load_state_dict()");
         std::map<std::string, Tensor> s;
         for (auto [k, v] : state) {
           std::string key = py::str(k);
@@ -246,7 +306,7 @@ void bind_nn(py::module_& m) {
         return nt(r.missing_keys, r.unexpected_keys);
       }, "state_dict"_a, "strict"_a = true)
       .def("register_forward_hook", [](py::object self, py::function hook) {
-        Module& mod = self.cast<Module&>();
+        Module& mod = module_of(self, "call register_forward_hook()");
         auto h = hold(hook);
         int64_t id = mod.register_forward_hook([h](Module& self, const Tensor& in, const Tensor& out) {
           py::gil_scoped_acquire gil;
@@ -258,7 +318,7 @@ void bind_nn(py::module_& m) {
       .def("to", [](py::object self, py::object target) {
         if (py::isinstance<DType>(target)) {
           DType dt = target.cast<DType>();
-          Module& mod = self.cast<Module&>();
+          Module& mod = module_of(self, "call to()");
           for (auto& sub : mod.named_modules()) {
             for (auto& [n, p] : sub.second->named_parameters(false)) {
               Tensor c = p.to(dt).detach();
@@ -275,8 +335,8 @@ void bind_nn(py::module_& m) {
         return self;
       }, "target"_a)
       .def("cpu", [](py::object self) { return self; })
-      .def("extra_repr", &Module::extra_repr)
-      .def("__repr__", &Module::repr);
+      .def("extra_repr", checked("extra_repr", &Module::extra_repr))
+      .def("__repr__", checked("__repr__", &Module::repr));
 
   py::classh<nn::Conv2d, Module>(nn, "Conv2d")
       .def(py::init([](int64_t in, int64_t out, py::object k, py::object stride, py::object padding,
@@ -478,6 +538,34 @@ void bind_nn(py::module_& m) {
       .def(py::init([](double p, bool) { return std::make_shared<nn::Dropout>(p); }), "p"_a = 0.5,
            "inplace"_a = false)
       .def_readonly("p", &nn::Dropout::p);
+
+  // ---- pass-through and more activations (inplace accepted, the result is a new tensor) ----
+  py::classh<nn::Identity, Module>(nn, "Identity")
+      .def(py::init([](py::args, py::kwargs) { return std::make_shared<nn::Identity>(); }));
+  py::classh<nn::Hardtanh, Module>(nn, "Hardtanh")
+      .def(py::init<double, double, bool>(), "min_val"_a = -1.0, "max_val"_a = 1.0, "inplace"_a = false)
+      .def_readonly("min_val", &nn::Hardtanh::min_val)
+      .def_readonly("max_val", &nn::Hardtanh::max_val)
+      .def_readonly("inplace", &nn::Hardtanh::inplace);
+  py::classh<nn::ReLU6, nn::Hardtanh>(nn, "ReLU6").def(py::init<bool>(), "inplace"_a = false);
+  py::classh<nn::ELU, Module>(nn, "ELU")
+      .def(py::init<double, bool>(), "alpha"_a = 1.0, "inplace"_a = false)
+      .def_readonly("alpha", &nn::ELU::alpha)
+      .def_readonly("inplace", &nn::ELU::inplace);
+  py::classh<nn::GELU, Module>(nn, "GELU")
+      .def(py::init<std::string>(), "approximate"_a = "none")
+      .def_readonly("approximate", &nn::GELU::approximate);
+  py::classh<nn::SiLU, Module>(nn, "SiLU")
+      .def(py::init<bool>(), "inplace"_a = false)
+      .def_readonly("inplace", &nn::SiLU::inplace);
+  py::classh<nn::Softplus, Module>(nn, "Softplus")
+      .def(py::init<double, double>(), "beta"_a = 1.0, "threshold"_a = 20.0)
+      .def_readonly("beta", &nn::Softplus::beta)
+      .def_readonly("threshold", &nn::Softplus::threshold);
+  py::classh<nn::PReLU, Module>(nn, "PReLU")
+      .def(py::init<int64_t, double>(), "num_parameters"_a = 1, "init"_a = 0.25)
+      .def_readonly("num_parameters", &nn::PReLU::num_parameters)
+      .def("reset_parameters", &nn::PReLU::reset_parameters);
 
   py::classh<nn::Sequential, Module>(nn, "Sequential")
       .def(py::init([](py::args mods) {

@@ -60,6 +60,15 @@ py::object max_impl(const Tensor& x, py::object dim, bool keepdim) {
   return nt(r.first, r.second);
 }
 
+// torch's _Reduction.legacy_get_string: the deprecated size_average / reduce flags win when given.
+std::string legacy_reduction(const py::object& size_average, const py::object& reduce,
+                             const std::string& reduction) {
+  if (size_average.is_none() && reduce.is_none()) return reduction;
+  bool avg = size_average.is_none() || size_average.cast<bool>();
+  bool red = reduce.is_none() || reduce.cast<bool>();
+  return !red ? "none" : avg ? "mean" : "sum";
+}
+
 Tensor argmax_impl(const Tensor& x, py::object dim, bool keepdim) {
   if (dim.is_none()) return argmax(x.reshape({-1}), 0, false);
   return argmax(x, dim.cast<int64_t>(), keepdim);
@@ -207,6 +216,15 @@ void bind_ops(py::module_& m) {
   m.def("flatten", [](const Tensor& x, int64_t s, int64_t e) { return nn::flatten(x, s, e); }, "input"_a,
         "start_dim"_a = 0, "end_dim"_a = -1);
 
+  m.def("cat", [](const std::vector<Tensor>& ts, int64_t dim) { return cat(ts, dim); }, "tensors"_a,
+        "dim"_a = 0, nogil());
+  m.def("concat", [](const std::vector<Tensor>& ts, int64_t dim) { return cat(ts, dim); }, "tensors"_a,
+        "dim"_a = 0, nogil());
+  m.def("concatenate", [](const std::vector<Tensor>& ts, int64_t dim) { return cat(ts, dim); },
+        "tensors"_a, "dim"_a = 0, nogil());
+  m.def("stack", [](const std::vector<Tensor>& ts, int64_t dim) { return stack(ts, dim); }, "tensors"_a,
+        "dim"_a = 0, nogil());
+
   // ---- convnet.functional --------------------------------------------------------------
   py::module_ f = m.def_submodule("functional", "Functional forms of the layers");
   f.def("conv2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, py::object stride,
@@ -292,33 +310,93 @@ void bind_ops(py::module_& m) {
         "negative_slope"_a = 0.01, "inplace"_a = false, nogil());
   f.def("sigmoid", [](const Tensor& x) { return sigmoid(x); }, "input"_a, nogil());
   f.def("tanh", [](const Tensor& x) { return tanh(x); }, "input"_a, nogil());
+  f.def("hardtanh", [](const Tensor& x, double lo, double hi, bool) { return hardtanh(x, lo, hi); },
+        "input"_a, "min_val"_a = -1.0, "max_val"_a = 1.0, "inplace"_a = false, nogil());
+  f.def("relu6", [](const Tensor& x, bool) { return relu6(x); }, "input"_a, "inplace"_a = false, nogil());
+  f.def("elu", [](const Tensor& x, double alpha, bool) { return elu(x, alpha); }, "input"_a,
+        "alpha"_a = 1.0, "inplace"_a = false, nogil());
+  f.def("gelu", [](const Tensor& x, const std::string& a) { return gelu(x, a); }, "input"_a,
+        "approximate"_a = "none", nogil());
+  f.def("silu", [](const Tensor& x, bool) { return silu(x); }, "input"_a, "inplace"_a = false, nogil());
+  f.def("softplus", [](const Tensor& x, double beta, double threshold) { return softplus(x, beta, threshold); },
+        "input"_a, "beta"_a = 1.0, "threshold"_a = 20.0, nogil());
+  f.def("prelu", [](const Tensor& x, const Tensor& w) { return prelu(x, w); }, "input"_a, "weight"_a, nogil());
   f.def("softmax", [](const Tensor& x, int64_t d) { return softmax(x, d); }, "input"_a, "dim"_a, nogil());
   f.def("log_softmax", [](const Tensor& x, int64_t d) { return log_softmax(x, d); }, "input"_a, "dim"_a, nogil());
   f.def("dropout", [](const Tensor& x, double p, bool training, bool) { return dropout(x, p, training); },
         "input"_a, "p"_a = 0.5, "training"_a = true, "inplace"_a = false, nogil());
   f.def("flatten", [](const Tensor& x, int64_t s, int64_t e) { return nn::flatten(x, s, e); }, "input"_a,
         "start_dim"_a = 0, "end_dim"_a = -1, nogil());
-  f.def("cross_entropy", [](const Tensor& x, const Tensor& y, py::object weight, int64_t ignore_index,
+  // Losses: arguments in torch's order, with its deprecated size_average / reduce.
+  f.def("cross_entropy", [](const Tensor& x, const Tensor& y, std::optional<Tensor> weight,
+                            py::object size_average, int64_t ignore_index, py::object reduce,
                             const std::string& reduction, double label_smoothing) {
-    if (!weight.is_none()) throw py::value_error("cross_entropy: class weights are not supported yet");
-    if (label_smoothing != 0) throw py::value_error("cross_entropy: label_smoothing is not supported yet");
-    Reduction r = parse_reduction(reduction, "cross_entropy");
+    Reduction r = parse_reduction(legacy_reduction(size_average, reduce, reduction), "cross_entropy");
     py::gil_scoped_release g;
-    return cross_entropy(x, y, r, ignore_index);
-  }, "input"_a, "target"_a, "weight"_a = py::none(), "ignore_index"_a = -100, "reduction"_a = "mean",
-        "label_smoothing"_a = 0.0);
-  f.def("nll_loss", [](const Tensor& x, const Tensor& y, py::object weight, int64_t ignore_index,
-                       const std::string& reduction) {
-    if (!weight.is_none()) throw py::value_error("nll_loss: class weights are not supported yet");
-    Reduction r = parse_reduction(reduction, "nll_loss");
+    return cross_entropy(x, y, r, ignore_index, weight ? *weight : Tensor(), label_smoothing);
+  }, "input"_a, "target"_a, "weight"_a = py::none(), "size_average"_a = py::none(), "ignore_index"_a = -100,
+        "reduce"_a = py::none(), "reduction"_a = "mean", "label_smoothing"_a = 0.0);
+  f.def("nll_loss", [](const Tensor& x, const Tensor& y, std::optional<Tensor> weight, py::object size_average,
+                       int64_t ignore_index, py::object reduce, const std::string& reduction) {
+    Reduction r = parse_reduction(legacy_reduction(size_average, reduce, reduction), "nll_loss");
     py::gil_scoped_release g;
-    return nll_loss(x, y, r, ignore_index);
-  }, "input"_a, "target"_a, "weight"_a = py::none(), "ignore_index"_a = -100, "reduction"_a = "mean");
-  f.def("mse_loss", [](const Tensor& x, const Tensor& y, const std::string& reduction) {
-    Reduction r = parse_reduction(reduction, "mse_loss");
+    return nll_loss(x, y, r, ignore_index, weight ? *weight : Tensor());
+  }, "input"_a, "target"_a, "weight"_a = py::none(), "size_average"_a = py::none(), "ignore_index"_a = -100,
+        "reduce"_a = py::none(), "reduction"_a = "mean");
+  f.def("mse_loss", [](const Tensor& x, const Tensor& y, py::object size_average, py::object reduce,
+                       const std::string& reduction, py::object weight) {
+    if (!weight.is_none()) throw py::value_error("mse_loss: weight is not supported");
+    Reduction r = parse_reduction(legacy_reduction(size_average, reduce, reduction), "mse_loss");
     py::gil_scoped_release g;
     return mse_loss(x, y, r);
-  }, "input"_a, "target"_a, "reduction"_a = "mean");
+  }, "input"_a, "target"_a, "size_average"_a = py::none(), "reduce"_a = py::none(), "reduction"_a = "mean",
+        "weight"_a = py::none());
+  f.def("l1_loss", [](const Tensor& x, const Tensor& y, py::object size_average, py::object reduce,
+                      const std::string& reduction, std::optional<Tensor> weight) {
+    Reduction r = parse_reduction(legacy_reduction(size_average, reduce, reduction), "l1_loss");
+    py::gil_scoped_release g;
+    return l1_loss(x, y, r, weight ? *weight : Tensor());
+  }, "input"_a, "target"_a, "size_average"_a = py::none(), "reduce"_a = py::none(), "reduction"_a = "mean",
+        "weight"_a = py::none());
+  f.def("smooth_l1_loss", [](const Tensor& x, const Tensor& y, py::object size_average, py::object reduce,
+                             const std::string& reduction, double beta) {
+    Reduction r = parse_reduction(legacy_reduction(size_average, reduce, reduction), "smooth_l1_loss");
+    py::gil_scoped_release g;
+    return smooth_l1_loss(x, y, r, beta);
+  }, "input"_a, "target"_a, "size_average"_a = py::none(), "reduce"_a = py::none(), "reduction"_a = "mean",
+        "beta"_a = 1.0);
+  f.def("binary_cross_entropy", [](const Tensor& x, const Tensor& y, std::optional<Tensor> weight,
+                                   py::object size_average, py::object reduce, const std::string& reduction) {
+    Reduction r = parse_reduction(legacy_reduction(size_average, reduce, reduction), "binary_cross_entropy");
+    py::gil_scoped_release g;
+    return binary_cross_entropy(x, y, weight ? *weight : Tensor(), r);
+  }, "input"_a, "target"_a, "weight"_a = py::none(), "size_average"_a = py::none(), "reduce"_a = py::none(),
+        "reduction"_a = "mean");
+  f.def("binary_cross_entropy_with_logits", [](const Tensor& x, const Tensor& y, std::optional<Tensor> weight,
+                                               py::object size_average, py::object reduce,
+                                               const std::string& reduction, std::optional<Tensor> pos_weight) {
+    Reduction r = parse_reduction(legacy_reduction(size_average, reduce, reduction),
+                                  "binary_cross_entropy_with_logits");
+    py::gil_scoped_release g;
+    return binary_cross_entropy_with_logits(x, y, weight ? *weight : Tensor(), r,
+                                            pos_weight ? *pos_weight : Tensor());
+  }, "input"_a, "target"_a, "weight"_a = py::none(), "size_average"_a = py::none(), "reduce"_a = py::none(),
+        "reduction"_a = "mean", "pos_weight"_a = py::none());
+  f.def("kl_div", [](const Tensor& x, const Tensor& y, py::object size_average, py::object reduce,
+                     const std::string& reduction, bool log_target) {
+    std::string r = legacy_reduction(size_average, reduce, reduction);
+    py::gil_scoped_release g;
+    return kl_div(x, y, r, log_target);
+  }, "input"_a, "target"_a, "size_average"_a = py::none(), "reduce"_a = py::none(), "reduction"_a = "mean",
+        "log_target"_a = false);
+  f.def("multi_margin_loss", [](const Tensor& x, const Tensor& y, int64_t p, double margin,
+                                std::optional<Tensor> weight, py::object size_average, py::object reduce,
+                                const std::string& reduction) {
+    Reduction r = parse_reduction(legacy_reduction(size_average, reduce, reduction), "multi_margin_loss");
+    py::gil_scoped_release g;
+    return multi_margin_loss(x, y, p, margin, weight ? *weight : Tensor(), r);
+  }, "input"_a, "target"_a, "p"_a = 1, "margin"_a = 1.0, "weight"_a = py::none(), "size_average"_a = py::none(),
+        "reduce"_a = py::none(), "reduction"_a = "mean");
 }
 
 }  // namespace convnet::bindings

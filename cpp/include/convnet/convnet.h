@@ -11,6 +11,7 @@
 #include "convnet/nn/utils.h"
 #include "convnet/ops/activation.h"
 #include "convnet/ops/batch_norm.h"
+#include "convnet/ops/cat.h"
 #include "convnet/ops/conv2d.h"
 #include "convnet/ops/conv_transpose2d.h"
 #include "convnet/ops/dropout.h"

@@ -115,30 +115,69 @@ void softmax_backward_cpu(int64_t outer, int64_t D, int64_t inner, bool log, con
                           const T* dy, T* dx);
 
 // ---- losses (loss.cpp) ---------------------------------------------------
-// N batch, C classes, L positions per sample (the product of the trailing
-// dimensions, 1 for plain (N,C) logits). Targets equal to ignore_index get
-// loss 0 and gradient 0. The gradient of sample i is scaled by w[i * w_step]:
-// w is dy per sample (w_step 1) or one weight for every sample (w_step 0).
+// Classification: N batch, C classes, L positions per sample (the product of
+// the trailing dimensions, 1 for plain (N,C) logits); cw (C) class weights or
+// null (all 1). Targets equal to ignore_index get loss 0 and gradient 0.
+// Elementwise losses: n elements; w, pw per-element weights or null.
+// The gradient of sample i is scaled by w[i * w_step] (g[i * g_step]): dy per
+// sample (step 1) or one weight for every sample (step 0). dt, the target's
+// gradient, is skipped when null.
 
 // x (N,C,L) logits, target (N,L), loss (N,L) and lse (N,L) overwritten:
-// lse holds each sample's log-sum-exp, saved for backward.
+// lse holds each sample's log-sum-exp, saved for backward; smoothing in [0, 1].
 template <typename T>
 void cross_entropy_forward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index,
-                               const T* x, const int64_t* target, T* loss, T* lse);
+                               const T* x, const int64_t* target, const T* cw, T smoothing,
+                               T* loss, T* lse);
 // x (N,C,L), target (N,L), lse (N,L), w (N,L) or (1), dx (N,C,L) overwritten.
 template <typename T>
 void cross_entropy_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index,
-                                const T* x, const int64_t* target, const T* lse, const T* w,
-                                int64_t w_step, T* dx);
+                                const T* x, const int64_t* target, const T* cw, T smoothing,
+                                const T* lse, const T* w, int64_t w_step, T* dx);
 
 // x (N,C,L) log-probabilities, target (N,L), loss (N,L) overwritten.
 template <typename T>
 void nll_loss_forward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index, const T* x,
-                          const int64_t* target, T* loss);
+                          const int64_t* target, const T* cw, T* loss);
 // target (N,L), w (N,L) or (1), dx (N,C,L) overwritten.
 template <typename T>
 void nll_loss_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index,
-                           const int64_t* target, const T* w, int64_t w_step, T* dx);
+                           const int64_t* target, const T* cw, const T* w, int64_t w_step, T* dx);
+
+// x probabilities, t, loss (n).
+template <typename T>
+void bce_forward_cpu(int64_t n, const T* x, const T* t, const T* w, T* loss);
+template <typename T>
+void bce_backward_cpu(int64_t n, const T* x, const T* t, const T* w, const T* g, int64_t g_step,
+                      T* dx, T* dt);
+// x logits, t, loss (n); pw the weight of positive targets.
+template <typename T>
+void bce_logits_forward_cpu(int64_t n, const T* x, const T* t, const T* w, const T* pw, T* loss);
+template <typename T>
+void bce_logits_backward_cpu(int64_t n, const T* x, const T* t, const T* w, const T* pw,
+                             const T* g, int64_t g_step, T* dx, T* dt);
+// x, t, loss (n).
+template <typename T>
+void smooth_l1_forward_cpu(int64_t n, T beta, const T* x, const T* t, T* loss);
+template <typename T>
+void smooth_l1_backward_cpu(int64_t n, T beta, const T* x, const T* t, const T* g, int64_t g_step,
+                            T* dx, T* dt);
+// x log-probabilities, t probabilities (log-probabilities with log_target), loss (n).
+template <typename T>
+void kl_div_forward_cpu(int64_t n, bool log_target, const T* x, const T* t, T* loss);
+template <typename T>
+void kl_div_backward_cpu(int64_t n, bool log_target, const T* x, const T* t, const T* g,
+                         int64_t g_step, T* dx, T* dt);
+
+// x (N,C), target (N), loss (N) overwritten; p 1 or 2.
+template <typename T>
+void multi_margin_forward_cpu(int64_t N, int64_t C, int64_t p, T margin, const T* x,
+                              const int64_t* target, const T* cw, T* loss);
+// w (N) or (1), dx (N,C) overwritten.
+template <typename T>
+void multi_margin_backward_cpu(int64_t N, int64_t C, int64_t p, T margin, const T* x,
+                               const int64_t* target, const T* cw, const T* w, int64_t w_step,
+                               T* dx);
 
 // ---- reductions (reduce.cpp) ---------------------------------------------
 // x viewed as (outer, D, inner), reduced over D.
@@ -158,6 +197,29 @@ void max_forward_cpu(int64_t outer, int64_t D, int64_t inner, const T* x, T* y,
 template <typename T>
 void max_backward_cpu(int64_t outer, int64_t D, int64_t inner, const T* dy,
                       const int64_t* argmax, T* dx);
+
+// ---- prelu (activation.cpp) -------------------------------------------------
+// x viewed as (N, R, inner): R weight rows (the channels, or 1 for one shared
+// weight), inner the elements of each row.
+
+// x (N,R,inner), w (R), y (N,R,inner) overwritten.
+template <typename T>
+void prelu_forward_cpu(int64_t N, int64_t R, int64_t inner, const T* x, const T* w, T* y);
+// dy (N,R,inner); dx (N,R,inner) and dw (R) overwritten unless null.
+template <typename T>
+void prelu_backward_cpu(int64_t N, int64_t R, int64_t inner, const T* x, const T* w, const T* dy,
+                        T* dx, T* dw);
+
+// ---- cat (cat.cpp) ---------------------------------------------------------
+// Byte copies for every dtype: part i viewed as (outer, b_i) bytes, b_i its
+// size along the cat dimension times the inner size times the element size.
+
+// parts k pointers to (outer, b_i), y (outer, sum b_i) overwritten.
+void cat_forward_cpu(int64_t outer, int64_t k, const char* const* parts, const int64_t* part_bytes,
+                     char* y);
+// dy (outer, sum b_i); dparts k pointers to (outer, b_i) overwritten, null ones skipped.
+void cat_backward_cpu(int64_t outer, int64_t k, const char* dy, const int64_t* part_bytes,
+                      char* const* dparts);
 
 // ---- dropout (dropout.cpp) -----------------------------------------------
 // mask (n): uniform draws in [0, 1) on entry, the dropout mask on return: 0

@@ -1,8 +1,7 @@
 #include "convnet/nn/layers.h"
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
+#include <iomanip>
 
 #include "convnet/autograd.h"
 #include "convnet/nn/init.h"
@@ -18,17 +17,21 @@ namespace convnet::nn {
 
 namespace {
 std::string pair_str(const Pair& p) { return cat_str("(", p[0], ", ", p[1], ")"); }
-
-// A double as Python's repr writes it: the shortest form that reads back, "1.0" not "1".
+// A float as Python's repr writes it: "1.0", "20.0", "0.25", "1e-05".
 std::string py_float(double v) {
-  char buf[40];
-  for (int prec = 1; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v) break;
+  const double a = std::fabs(v);
+  if (a >= 1e-4 && a < 1e16) {  // positional, with the fewest decimals that read back as v
+    if (v == std::floor(v)) return cat_str(static_cast<int64_t>(v), ".0");
+    for (int d = 1; d < 17; ++d) {
+      std::string t = cat_str(std::fixed, std::setprecision(d), v);
+      if (std::stod(t) == v) return t;
+    }
   }
-  std::string s = buf;
-  if (std::isfinite(v) && s.find_first_of(".e") == std::string::npos) s += ".0";
-  return s;
+  for (int p = 1; p < 17; ++p) {
+    std::string t = cat_str(std::setprecision(p), v);
+    if (std::stod(t) == v) return t;
+  }
+  return cat_str(std::setprecision(17), v);
 }
 }  // namespace
 
@@ -271,6 +274,48 @@ Dropout::Dropout(double p) : p(p) {
 }
 Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, training_); }
 std::string Dropout::extra_repr() const { return cat_str("p=", p); }
+
+// ---- pass-through and more activations ------------------------------------------------
+
+Hardtanh::Hardtanh(double min_val, double max_val, bool inplace)
+    : min_val(min_val), max_val(max_val), inplace(inplace) {
+  CONVNET_CHECK(max_val > min_val, "Hardtanh: max_val (", max_val, ") must be greater than min_val (",
+                min_val, ")");
+}
+Tensor Hardtanh::forward(const Tensor& x) { return hardtanh(x, min_val, max_val); }
+std::string Hardtanh::extra_repr() const {
+  return cat_str("min_val=", py_float(min_val), ", max_val=", py_float(max_val), inplace ? ", inplace=True" : "");
+}
+
+Tensor ELU::forward(const Tensor& x) { return elu(x, alpha); }
+std::string ELU::extra_repr() const { return cat_str("alpha=", py_float(alpha), inplace ? ", inplace=True" : ""); }
+
+GELU::GELU(const std::string& approximate) : approximate(approximate) {
+  CONVNET_CHECK(approximate == "none" || approximate == "tanh",
+                "GELU: approximate must be 'none' or 'tanh', got '", approximate, "'");
+}
+Tensor GELU::forward(const Tensor& x) { return gelu(x, approximate); }
+
+Tensor SiLU::forward(const Tensor& x) { return silu(x); }
+
+Tensor Softplus::forward(const Tensor& x) { return softplus(x, beta, threshold); }
+std::string Softplus::extra_repr() const {
+  return cat_str("beta=", py_float(beta), ", threshold=", py_float(threshold));
+}
+
+PReLU::PReLU(int64_t num_parameters, double init) : num_parameters(num_parameters), init(init) {
+  CONVNET_CHECK(num_parameters >= 1, "PReLU: num_parameters must be positive, got ", num_parameters);
+  register_parameter("weight", Tensor::empty({num_parameters}).set_requires_grad(true));
+  reset_parameters();
+}
+void PReLU::reset_parameters() { init::constant_(*find_parameter("weight"), init); }
+Tensor PReLU::forward(const Tensor& x) {
+  try {
+    return prelu(x, *find_parameter("weight"));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(cat_str("PReLU(num_parameters=", num_parameters, "): ", e.what()));
+  }
+}
 
 // ---- Sequential ----------------------------------------------------------------------------
 

@@ -179,6 +179,82 @@ class Dropout : public Module {
   double p;
 };
 
+// ---- pass-through and more activations ----------------------------------------
+// `inplace` is accepted as PyTorch's and shown in repr; the result is a new tensor.
+
+class Identity : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return x; }
+  std::string type_name() const override { return "Identity"; }
+};
+
+class Hardtanh : public Module {
+ public:
+  explicit Hardtanh(double min_val = -1, double max_val = 1, bool inplace = false);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Hardtanh"; }
+  std::string extra_repr() const override;
+  double min_val, max_val;
+  bool inplace;
+};
+
+// Hardtanh(0, 6).
+class ReLU6 : public Hardtanh {
+ public:
+  explicit ReLU6(bool inplace = false) : Hardtanh(0, 6, inplace) {}
+  std::string type_name() const override { return "ReLU6"; }
+  std::string extra_repr() const override { return inplace ? "inplace=True" : ""; }
+};
+
+class ELU : public Module {
+ public:
+  explicit ELU(double alpha = 1, bool inplace = false) : alpha(alpha), inplace(inplace) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "ELU"; }
+  std::string extra_repr() const override;
+  double alpha;
+  bool inplace;
+};
+
+class GELU : public Module {
+ public:
+  explicit GELU(const std::string& approximate = "none");
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "GELU"; }
+  std::string extra_repr() const override { return "approximate='" + approximate + "'"; }
+  std::string approximate;
+};
+
+class SiLU : public Module {
+ public:
+  explicit SiLU(bool inplace = false) : inplace(inplace) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "SiLU"; }
+  std::string extra_repr() const override { return inplace ? "inplace=True" : ""; }
+  bool inplace;
+};
+
+class Softplus : public Module {
+ public:
+  explicit Softplus(double beta = 1, double threshold = 20) : beta(beta), threshold(threshold) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Softplus"; }
+  std::string extra_repr() const override;
+  double beta, threshold;
+};
+
+// Parameter "weight" (num_parameters), filled with `init`.
+class PReLU : public Module {
+ public:
+  explicit PReLU(int64_t num_parameters = 1, double init = 0.25);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "PReLU"; }
+  std::string extra_repr() const override { return cat_str("num_parameters=", num_parameters); }
+  void reset_parameters();
+  int64_t num_parameters;
+  double init;
+};
+
 // Children named "0", "1", … called in order.
 class Sequential : public Module {
  public:
