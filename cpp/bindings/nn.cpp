@@ -361,6 +361,7 @@ void bind_nn(py::module_& m) {
       })
       .def_property_readonly("dilation", [](const nn::Conv2d& c) { return py::make_tuple(c.options.dilation[0], c.options.dilation[1]); })
       .def_property_readonly("groups", [](const nn::Conv2d& c) { return c.options.groups; })
+      .def_property_readonly("bias", [](nn::Conv2d& m) { return optional_tensor(m.find_parameter("bias")); })
       .def("reset_parameters", &nn::Conv2d::reset_parameters);
 
   py::classh<nn::ConvTranspose2d, Module>(nn, "ConvTranspose2d")
@@ -391,6 +392,7 @@ void bind_nn(py::module_& m) {
       .def(py::init<int64_t, int64_t, bool>(), "in_features"_a, "out_features"_a, "bias"_a = true)
       .def_readonly("in_features", &nn::Linear::in_features)
       .def_readonly("out_features", &nn::Linear::out_features)
+      .def_property_readonly("bias", [](nn::Linear& m) { return optional_tensor(m.find_parameter("bias")); })
       .def("reset_parameters", &nn::Linear::reset_parameters);
 
   py::classh<nn::MaxPool2d, Module>(nn, "MaxPool2d")
