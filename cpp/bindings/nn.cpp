@@ -360,6 +360,29 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("groups", [](const nn::Conv2d& c) { return c.options.groups; })
       .def("reset_parameters", &nn::Conv2d::reset_parameters);
 
+  py::classh<nn::ConvTranspose2d, Module>(nn, "ConvTranspose2d")
+      .def(py::init([](int64_t in, int64_t out, py::object k, py::object stride, py::object padding,
+                       py::object output_padding, int64_t groups, bool bias, py::object dilation,
+                       const std::string& padding_mode) {
+             if (padding_mode != "zeros")
+               throw py::value_error("ConvTranspose2d: only padding_mode='zeros' is supported, got '" + padding_mode + "'");
+             return std::make_shared<nn::ConvTranspose2d>(
+                 in, out, to_pair(k, "ConvTranspose2d: kernel_size"), to_pair(stride, "ConvTranspose2d: stride"),
+                 to_pair(padding, "ConvTranspose2d: padding"), to_pair(output_padding, "ConvTranspose2d: output_padding"),
+                 groups, bias, to_pair(dilation, "ConvTranspose2d: dilation"));
+           }),
+           "in_channels"_a, "out_channels"_a, "kernel_size"_a, "stride"_a = 1, "padding"_a = 0,
+           "output_padding"_a = 0, "groups"_a = 1, "bias"_a = true, "dilation"_a = 1, "padding_mode"_a = "zeros")
+      .def_readonly("in_channels", &nn::ConvTranspose2d::in_channels)
+      .def_readonly("out_channels", &nn::ConvTranspose2d::out_channels)
+      .def_property_readonly("kernel_size", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.kernel_size[0], c.kernel_size[1]); })
+      .def_property_readonly("stride", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.stride[0], c.options.stride[1]); })
+      .def_property_readonly("padding", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.padding[0], c.options.padding[1]); })
+      .def_property_readonly("output_padding", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.output_padding[0], c.options.output_padding[1]); })
+      .def_property_readonly("dilation", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.dilation[0], c.options.dilation[1]); })
+      .def_property_readonly("groups", [](const nn::ConvTranspose2d& c) { return c.options.groups; })
+      .def("reset_parameters", &nn::ConvTranspose2d::reset_parameters);
+
   py::classh<nn::Linear, Module>(nn, "Linear")
       .def(py::init<int64_t, int64_t, bool>(), "in_features"_a, "out_features"_a, "bias"_a = true)
       .def_readonly("in_features", &nn::Linear::in_features)
@@ -390,15 +413,102 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("kernel_size", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })
       .def_property_readonly("stride", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); });
 
+  auto adaptive_tuple = [](const AdaptiveSize& s) -> py::object {
+    return py::make_tuple(s[0] ? py::object(py::int_(*s[0])) : py::object(py::none()),
+                          s[1] ? py::object(py::int_(*s[1])) : py::object(py::none()));
+  };
   py::classh<nn::AdaptiveAvgPool2d, Module>(nn, "AdaptiveAvgPool2d")
       .def(py::init([](py::object size) {
-             auto s = to_pair(size, "AdaptiveAvgPool2d: output_size");
-             CONVNET_CHECK(s[0] > 0 && s[1] > 0, "AdaptiveAvgPool2d: output_size must be positive, got (", s[0],
-                           ", ", s[1], ")");
-             return std::make_shared<nn::AdaptiveAvgPool2d>(s);
+             bool scalar = false;
+             AdaptiveSize s = adaptive_size(size, "AdaptiveAvgPool2d: output_size", &scalar);
+             return std::make_shared<nn::AdaptiveAvgPool2d>(s, scalar);
            }),
            "output_size"_a)
-      .def_property_readonly("output_size", [](const nn::AdaptiveAvgPool2d& p) { return py::make_tuple(p.output_size[0], p.output_size[1]); });
+      .def_property_readonly("output_size", [adaptive_tuple](const nn::AdaptiveAvgPool2d& p) { return adaptive_tuple(p.output_size); });
+  py::classh<nn::AdaptiveMaxPool2d, Module>(nn, "AdaptiveMaxPool2d")
+      .def(py::init([](py::object size, bool return_indices) {
+             if (return_indices) throw py::value_error("AdaptiveMaxPool2d: return_indices=True is not supported");
+             bool scalar = false;
+             AdaptiveSize s = adaptive_size(size, "AdaptiveMaxPool2d: output_size", &scalar);
+             return std::make_shared<nn::AdaptiveMaxPool2d>(s, scalar);
+           }),
+           "output_size"_a, "return_indices"_a = false)
+      .def_property_readonly("output_size", [adaptive_tuple](const nn::AdaptiveMaxPool2d& p) { return adaptive_tuple(p.output_size); });
+  py::classh<nn::LPPool2d, Module>(nn, "LPPool2d")
+      .def(py::init([](double norm_type, py::object k, py::object stride, bool ceil_mode) {
+             Pool2dOptions o = pool_of("LPPool2d", k, stride, py::int_(0), py::int_(1), ceil_mode, true);
+             return std::make_shared<nn::LPPool2d>(norm_type, o, !stride.is_none());
+           }),
+           "norm_type"_a, "kernel_size"_a, "stride"_a = py::none(), "ceil_mode"_a = false)
+      .def_readonly("norm_type", &nn::LPPool2d::norm_type)
+      .def_property_readonly("kernel_size", [](const nn::LPPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })
+      .def_property_readonly("stride", [](const nn::LPPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); })
+      .def_property_readonly("ceil_mode", [](const nn::LPPool2d& p) { return p.options.ceil_mode; });
+
+  py::classh<nn::BatchNorm, Module>(nn, "_BatchNorm")
+      .def_readonly("num_features", &nn::BatchNorm::num_features)
+      .def_readonly("eps", &nn::BatchNorm::eps)
+      .def_readonly("momentum", &nn::BatchNorm::momentum)
+      .def_readonly("affine", &nn::BatchNorm::affine)
+      .def_readonly("track_running_stats", &nn::BatchNorm::track_running_stats)
+      .def("reset_running_stats", &nn::BatchNorm::reset_running_stats)
+      .def("reset_parameters", &nn::BatchNorm::reset_parameters);
+  py::classh<nn::BatchNorm1d, nn::BatchNorm>(nn, "BatchNorm1d")
+      .def(py::init<int64_t, double, std::optional<double>, bool, bool, bool>(), "num_features"_a, "eps"_a = 1e-5,
+           "momentum"_a = 0.1, "affine"_a = true, "track_running_stats"_a = true, py::kw_only(), "bias"_a = true);
+  py::classh<nn::BatchNorm2d, nn::BatchNorm>(nn, "BatchNorm2d")
+      .def(py::init<int64_t, double, std::optional<double>, bool, bool, bool>(), "num_features"_a, "eps"_a = 1e-5,
+           "momentum"_a = 0.1, "affine"_a = true, "track_running_stats"_a = true, py::kw_only(), "bias"_a = true);
+
+  py::classh<nn::LocalResponseNorm, Module>(nn, "LocalResponseNorm")
+      .def(py::init<int64_t, double, double, double>(), "size"_a, "alpha"_a = 1e-4, "beta"_a = 0.75, "k"_a = 1.0)
+      .def_readonly("size", &nn::LocalResponseNorm::size)
+      .def_readonly("alpha", &nn::LocalResponseNorm::alpha)
+      .def_readonly("beta", &nn::LocalResponseNorm::beta)
+      .def_readonly("k", &nn::LocalResponseNorm::k);
+
+  py::classh<nn::ZeroPad2d, Module>(nn, "ZeroPad2d")
+      .def(py::init([](py::object padding) {
+             if (py::isinstance<py::int_>(padding) && !py::isinstance<py::bool_>(padding)) {
+               int64_t v = padding.cast<int64_t>();
+               return std::make_shared<nn::ZeroPad2d>(std::array<int64_t, 4>{v, v, v, v});
+             }
+             if ((py::isinstance<py::tuple>(padding) || py::isinstance<py::list>(padding)) && py::len(padding) == 4) {
+               try {
+                 return std::make_shared<nn::ZeroPad2d>(padding.cast<std::array<int64_t, 4>>());
+               } catch (const py::cast_error&) {
+               }
+             }
+             throw py::type_error("ZeroPad2d: padding must be an int or 4 ints (left, right, top, bottom), got " +
+                                  std::string(py::str(py::repr(padding))));
+           }),
+           "padding"_a)
+      .def_property_readonly("padding", [](const nn::ZeroPad2d& p) {
+        return py::make_tuple(p.padding[0], p.padding[1], p.padding[2], p.padding[3]);
+      });
+
+  py::classh<nn::Upsample, Module>(nn, "Upsample")
+      .def(py::init([](py::object size, py::object scale_factor, const std::string& mode, py::object align_corners,
+                       py::object recompute_scale_factor) {
+             bool scalar = false;
+             InterpolateOptions o =
+                 interpolate_options(size, scale_factor, mode, align_corners, recompute_scale_factor, &scalar);
+             return std::make_shared<nn::Upsample>(o, scalar);
+           }),
+           "size"_a = py::none(), "scale_factor"_a = py::none(), "mode"_a = "nearest", "align_corners"_a = py::none(),
+           "recompute_scale_factor"_a = py::none())
+      .def_property_readonly("mode", [](const nn::Upsample& u) { return u.options.mode; })
+      .def_property_readonly("align_corners", [](const nn::Upsample& u) { return u.options.align_corners; })
+      .def_property_readonly("size", [](const nn::Upsample& u) -> py::object {
+        if (!u.options.size) return py::none();
+        if (u.scalar) return py::int_((*u.options.size)[0]);
+        return py::make_tuple((*u.options.size)[0], (*u.options.size)[1]);
+      })
+      .def_property_readonly("scale_factor", [](const nn::Upsample& u) -> py::object {
+        if (!u.options.scale_factor) return py::none();
+        if (u.scalar) return py::float_((*u.options.scale_factor)[0]);
+        return py::make_tuple((*u.options.scale_factor)[0], (*u.options.scale_factor)[1]);
+      });
 
   py::classh<nn::Flatten, Module>(nn, "Flatten")
       .def(py::init<int64_t, int64_t>(), "start_dim"_a = 1, "end_dim"_a = -1);

@@ -91,6 +91,52 @@ Pool2dOptions pool_options(const char* who, const py::object& kernel_size, const
   return o;
 }
 
+AdaptiveSize adaptive_size(const py::handle& v, const char* what, bool* scalar) {
+  auto entry = [&](const py::handle& e) -> std::optional<int64_t> {
+    if (e.is_none()) return std::nullopt;
+    if (py::isinstance<py::int_>(e) && !py::isinstance<py::bool_>(e)) return e.cast<int64_t>();
+    throw py::type_error(cat_str(what, " must be an int, None or a pair of them, got ",
+                                 std::string(py::str(py::repr(v)))));
+  };
+  const bool one = !(py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v));
+  if (scalar) *scalar = one;
+  if (one) {
+    auto e = entry(v);
+    return {e, e};
+  }
+  py::sequence s = py::reinterpret_borrow<py::sequence>(v);
+  if (s.size() != 2)
+    throw py::type_error(cat_str(what, " must be an int, None or a pair of them, got ",
+                                 std::string(py::str(py::repr(v)))));
+  return {entry(s[0]), entry(s[1])};
+}
+
+InterpolateOptions interpolate_options(const py::object& size, const py::object& scale_factor,
+                                       const std::string& mode, const py::object& align_corners,
+                                       const py::object& recompute_scale_factor, bool* scalar) {
+  InterpolateOptions o;
+  o.mode = mode;
+  if (!align_corners.is_none()) o.align_corners = align_corners.cast<bool>();
+  o.recompute_scale_factor = !recompute_scale_factor.is_none() && recompute_scale_factor.cast<bool>();
+  const bool one_size = !size.is_none() && !py::isinstance<py::sequence>(size);
+  const bool one_scale = !scale_factor.is_none() && !py::isinstance<py::sequence>(scale_factor);
+  if (scalar) *scalar = one_size || one_scale;
+  if (!size.is_none()) o.size = to_pair(size, "interpolate: size");
+  if (!scale_factor.is_none()) {
+    if (one_scale) {
+      const double f = scale_factor.cast<double>();
+      o.scale_factor = std::array<double, 2>{f, f};
+    } else {
+      auto v = scale_factor.cast<std::vector<double>>();
+      if (v.size() != 2)
+        throw py::type_error(cat_str("interpolate: scale_factor must be a number or a pair, got ",
+                                     std::string(py::str(py::repr(scale_factor)))));
+      o.scale_factor = std::array<double, 2>{v[0], v[1]};
+    }
+  }
+  return o;
+}
+
 void bind_ops(py::module_& m) {
   py::class_<Tensor> t = py::reinterpret_borrow<py::class_<Tensor>>(m.attr("Tensor"));
   auto cmp = [](CompareOp op) {
@@ -188,6 +234,18 @@ void bind_ops(py::module_& m) {
     return conv2d(x, w, b ? *b : Tensor(), o);
   }, "input"_a, "weight"_a, "bias"_a = py::none(), "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1,
         "groups"_a = 1);
+  f.def("conv_transpose2d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, py::object stride,
+                               py::object padding, py::object output_padding, int64_t groups, py::object dilation) {
+    ConvTranspose2dOptions o;
+    o.stride = to_pair(stride, "conv_transpose2d: stride");
+    o.padding = to_pair(padding, "conv_transpose2d: padding");
+    o.output_padding = to_pair(output_padding, "conv_transpose2d: output_padding");
+    o.dilation = to_pair(dilation, "conv_transpose2d: dilation");
+    o.groups = groups;
+    py::gil_scoped_release r;
+    return conv_transpose2d(x, w, b ? *b : Tensor(), o);
+  }, "input"_a, "weight"_a, "bias"_a = py::none(), "stride"_a = 1, "padding"_a = 0, "output_padding"_a = 0,
+        "groups"_a = 1, "dilation"_a = 1);
   f.def("max_pool2d", [](const Tensor& x, py::object k, py::object stride, py::object padding,
                          py::object dilation, bool ceil_mode, bool return_indices) {
     if (return_indices) throw py::value_error("max_pool2d: return_indices=True is not supported");
@@ -205,10 +263,45 @@ void bind_ops(py::module_& m) {
   }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "ceil_mode"_a = false,
         "count_include_pad"_a = true, "divisor_override"_a = py::none());
   f.def("adaptive_avg_pool2d", [](const Tensor& x, py::object size) {
-    auto s = to_pair(size, "adaptive_avg_pool2d: output_size");
+    AdaptiveSize s = adaptive_size(size, "adaptive_avg_pool2d: output_size");
     py::gil_scoped_release r;
     return adaptive_avg_pool2d(x, s);
   }, "input"_a, "output_size"_a);
+  f.def("adaptive_max_pool2d", [](const Tensor& x, py::object size, bool return_indices) {
+    if (return_indices) throw py::value_error("adaptive_max_pool2d: return_indices=True is not supported");
+    AdaptiveSize s = adaptive_size(size, "adaptive_max_pool2d: output_size");
+    py::gil_scoped_release r;
+    return adaptive_max_pool2d(x, s);
+  }, "input"_a, "output_size"_a, "return_indices"_a = false);
+  f.def("lp_pool2d", [](const Tensor& x, double norm_type, py::object k, py::object stride, bool ceil_mode) {
+    Pool2dOptions o = pool_options("lp_pool2d", k, stride, py::int_(0), py::int_(1), ceil_mode, true);
+    py::gil_scoped_release r;
+    return lp_pool2d(x, norm_type, o);
+  }, "input"_a, "norm_type"_a, "kernel_size"_a, "stride"_a = py::none(), "ceil_mode"_a = false);
+  f.def("pad", [](const Tensor& x, std::vector<int64_t> pads, const std::string& mode, std::optional<double> value) {
+    if (mode != "constant") throw py::value_error("pad: only mode='constant' is supported, got '" + mode + "'");
+    py::gil_scoped_release r;
+    return pad(x, pads, value.value_or(0.0));
+  }, "input"_a, "pad"_a, "mode"_a = "constant", "value"_a = py::none());
+  f.def("interpolate", [](const Tensor& x, py::object size, py::object scale_factor, const std::string& mode,
+                          py::object align_corners, py::object recompute_scale_factor, bool antialias) {
+    if (antialias) throw py::value_error("interpolate: antialias=True is not supported");
+    InterpolateOptions o = interpolate_options(size, scale_factor, mode, align_corners, recompute_scale_factor);
+    py::gil_scoped_release r;
+    return interpolate(x, o);
+  }, "input"_a, "size"_a = py::none(), "scale_factor"_a = py::none(), "mode"_a = "nearest",
+        "align_corners"_a = py::none(), "recompute_scale_factor"_a = py::none(), "antialias"_a = false);
+  f.def("batch_norm", [](const Tensor& x, std::optional<Tensor> rm, std::optional<Tensor> rv,
+                         std::optional<Tensor> w, std::optional<Tensor> b, bool training, double momentum,
+                         double eps) {
+    py::gil_scoped_release r;
+    return batch_norm(x, rm ? *rm : Tensor(), rv ? *rv : Tensor(), w ? *w : Tensor(), b ? *b : Tensor(),
+                      training, momentum, eps);
+  }, "input"_a, "running_mean"_a, "running_var"_a, "weight"_a = py::none(), "bias"_a = py::none(),
+        "training"_a = false, "momentum"_a = 0.1, "eps"_a = 1e-5);
+  f.def("local_response_norm", [](const Tensor& x, int64_t size, double alpha, double beta, double k) {
+    return local_response_norm(x, size, alpha, beta, k);
+  }, "input"_a, "size"_a, "alpha"_a = 1e-4, "beta"_a = 0.75, "k"_a = 1.0, nogil());
   f.def("linear", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
     return linear(x, w, b ? *b : Tensor());
   }, "input"_a, "weight"_a, "bias"_a = py::none(), nogil());

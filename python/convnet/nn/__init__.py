@@ -62,6 +62,23 @@ __all__ = [
     "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "NLLLoss", "Parameter",
     "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init", "utils",
 ]
+
+# Normalization, transposed convolution, padding, adaptive/LP pooling, upsampling.
+from .._core.nn import (  # noqa: E402,F401
+    AdaptiveMaxPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    ConvTranspose2d,
+    LocalResponseNorm,
+    LPPool2d,
+    Upsample,
+    ZeroPad2d,
+)
+
+__all__ += [
+    "AdaptiveMaxPool2d", "BatchNorm1d", "BatchNorm2d", "ConvTranspose2d", "LocalResponseNorm",
+    "LPPool2d", "Upsample", "ZeroPad2d",
+]
 __all__ += [
     "ELU", "GELU", "Hardtanh", "Identity", "ModuleDict", "ModuleList", "PReLU", "ReLU6", "SiLU",
     "Softplus",
