@@ -661,6 +661,25 @@ def test_module_used_before_init_raises_attribute_error(statement):
     assert "Net.__init__ must call super().__init__() first" in r.stdout
 
 
+def test_sequential_subclass_used_before_init_raises_attribute_error():
+    code = textwrap.dedent("""
+        from convnet import nn
+
+        class Stack(nn.Sequential):
+            def __init__(self):
+                self.append(nn.ReLU())
+                super().__init__()
+
+        try:
+            Stack()
+        except AttributeError as e:
+            print("AttributeError:", e)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"the interpreter exited with {r.returncode}: {r.stderr[-2000:]}"
+    assert "AttributeError: cannot call append() before Module.__init__() call" in r.stdout, r.stdout + r.stderr
+
+
 def test_plain_attributes_before_init_are_allowed_as_torch():
     class Net(nn.Module):
         def __init__(self):
