@@ -59,13 +59,14 @@ bool module_ready(const py::handle& self) {
   return v_h && v_h.holder_constructed();
 }
 
-// The C++ module behind `self`, or AttributeError (as torch) before Module.__init__().
-Module& module_of(const py::handle& self, const std::string& what) {
+// The C++ module (as M) behind `self`, or AttributeError (as torch) before Module.__init__().
+template <typename M = Module>
+M& module_of(const py::handle& self, const std::string& what) {
   if (!module_ready(self))
     throw py::attribute_error(cat_str("cannot ", what, " before Module.__init__() call (",
                                       std::string(py::str(py::type::of(self).attr("__name__"))),
                                       ".__init__ must call super().__init__() first)"));
-  return self.cast<Module&>();
+  return self.cast<M&>();
 }
 
 // A member function of Module bound as a method that first checks `self` with module_of.
@@ -585,14 +586,17 @@ void bind_nn(py::module_& m) {
         return s;
       }))
       .def("append", [](py::object self, std::shared_ptr<Module> mod) {
-        self.cast<nn::Sequential&>().append(std::move(mod));
+        module_of<nn::Sequential>(self, "call append()").append(std::move(mod));
         return self;
       }, "module"_a)
-      .def("__len__", &nn::Sequential::size)
-      .def("__getitem__", &nn::Sequential::at, "index"_a)
-      .def("__iter__", [](const nn::Sequential& s) {
+      .def("__len__", [](py::handle self) { return module_of<nn::Sequential>(self, "call __len__()").size(); })
+      .def("__getitem__", [](py::handle self, int64_t i) {
+        return module_of<nn::Sequential>(self, "call __getitem__()").at(i);
+      }, "index"_a)
+      .def("__iter__", [](py::handle self) {
         py::list l;
-        for (auto& p : s.named_children()) l.append(py::cast(p.second));
+        for (auto& p : module_of<nn::Sequential>(self, "call __iter__()").named_children())
+          l.append(py::cast(p.second));
         return py::iter(l);
       });
 
