@@ -684,7 +684,24 @@ void collate_into(const std::vector<Image>& views, const std::vector<Image>& ref
   }
 }
 
-Tensor Pipeline::batch(const std::vector<Image>& images, uint64_t base, int64_t first, bool parallel) const {
+namespace {
+// Rethrows e with `prefix` before its message, keeping its kind (ValueError, IndexError, RuntimeError).
+void rethrow_prefixed(const std::exception_ptr& e, const std::string& prefix) {
+  if (prefix.empty()) std::rethrow_exception(e);
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::invalid_argument& x) {
+    throw std::invalid_argument(prefix + x.what());
+  } catch (const std::out_of_range& x) {
+    throw std::out_of_range(prefix + x.what());
+  } catch (const std::exception& x) {
+    throw std::runtime_error(prefix + x.what());
+  }
+}
+}  // namespace
+
+Tensor Pipeline::batch(std::vector<Image> images, uint64_t base, int64_t first, bool parallel,
+                       const int64_t* indices) const {
   const int64_t n = static_cast<int64_t>(images.size());
   CONVNET_CHECK(n > 0, "Pipeline: empty batch");
   std::vector<std::vector<Image>> out(static_cast<size_t>(n));
@@ -692,7 +709,7 @@ Tensor Pipeline::batch(const std::vector<Image>& images, uint64_t base, int64_t 
   auto work = [&](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) {
       try {
-        out[k] = run(images[k], image_seed(base, first + k));
+        out[k] = run(std::move(images[k]), image_seed(base, first + k));
       } catch (...) {
         errors[k] = std::current_exception();
       }
@@ -702,10 +719,17 @@ Tensor Pipeline::batch(const std::vector<Image>& images, uint64_t base, int64_t 
     cpu::parallel_for(n, 1, work);
   else
     work(0, n);
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  auto who = [&](int64_t k) { return indices ? cat_str("DataLoader: data set index ", indices[k], ": ") : std::string(); };
+  for (int64_t k = 0; k < n; ++k)
+    if (errors[k]) rethrow_prefixed(errors[k], who(k));
   Tensor t = batch_tensor(n, out[0]);
-  for (int64_t k = 0; k < n; ++k) collate_into(out[k], out[0], k, t);
+  for (int64_t k = 0; k < n; ++k) {
+    try {
+      collate_into(out[k], out[0], k, t);
+    } catch (...) {
+      rethrow_prefixed(std::current_exception(), who(k));
+    }
+  }
   return t;
 }
 
