@@ -72,17 +72,64 @@ std::vector<T> fill_values(const std::vector<double>& fill, int64_t c, const std
   return out;
 }
 
+// A stretch [x0, x1) of output columns of one kind: all fill (cols[x] == -1), a copy of consecutive
+// input columns (cols[x] == cols[x0] + x - x0), or any other gather (a mirrored row).
+struct Run {
+  enum Kind { Fill, Copy, Gather };
+  int64_t x0, x1;
+  Kind kind;
+};
+
+std::vector<Run> runs_of(const int64_t* cols, int64_t w) {
+  auto starts_copy = [&](int64_t x) { return x + 1 < w && cols[x] >= 0 && cols[x + 1] == cols[x] + 1; };
+  std::vector<Run> runs;
+  for (int64_t x = 0, e; x < w; x = e) {
+    e = x + 1;
+    Run::Kind kind;
+    if (cols[x] < 0) {
+      kind = Run::Fill;
+      while (e < w && cols[e] < 0) ++e;
+    } else if (starts_copy(x)) {
+      kind = Run::Copy;
+      while (e < w && cols[e] == cols[e - 1] + 1) ++e;
+    } else {
+      kind = Run::Gather;
+      while (e < w && cols[e] >= 0 && !starts_copy(e)) ++e;
+    }
+    runs.push_back({x, e, kind});
+  }
+  return runs;
+}
+
 // in (H, W, C) by strides si; out (h, w, C) by strides so: out(y, x) = in(rows[y], cols[x]), or the
-// fill where rows[y] or cols[x] is -1.
+// fill where rows[y] or cols[x] is -1. A run of consecutive columns is one memcpy per row when both
+// layouts interleave the channels (uint8 (H, W, C)), one per row and channel when both are planar
+// (float32 (C, H, W)).
 template <typename T>
 void remap_kernel(const T* in, Strides si, T* out, Strides so, const int64_t* rows, int64_t h,
                   const int64_t* cols, int64_t w, int64_t c, const T* fill) {
-  for (int64_t ch = 0; ch < c; ++ch)
-    for (int64_t y = 0; y < h; ++y)
-      for (int64_t x = 0; x < w; ++x) {
-        T* o = out + y * so.y + x * so.x + ch * so.c;
-        *o = (rows[y] < 0 || cols[x] < 0) ? fill[ch] : in[rows[y] * si.y + cols[x] * si.x + ch * si.c];
+  const std::vector<Run> runs = runs_of(cols, w);
+  const bool interleaved = si.c == 1 && so.c == 1 && si.x == c && so.x == c;
+  const bool planar = si.x == 1 && so.x == 1;
+  for (int64_t y = 0; y < h; ++y) {
+    T* o = out + y * so.y;
+    const T* r = rows[y] < 0 ? nullptr : in + rows[y] * si.y;
+    for (const Run& run : runs) {
+      const int64_t n = run.x1 - run.x0;
+      if (!r || run.kind == Run::Fill) {
+        for (int64_t x = run.x0; x < run.x1; ++x)
+          for (int64_t ch = 0; ch < c; ++ch) o[x * so.x + ch * so.c] = fill[ch];
+      } else if (run.kind == Run::Copy && interleaved) {
+        std::memcpy(o + run.x0 * so.x, r + cols[run.x0] * si.x, static_cast<size_t>(n * c) * sizeof(T));
+      } else if (run.kind == Run::Copy && planar) {
+        for (int64_t ch = 0; ch < c; ++ch)
+          std::memcpy(o + run.x0 + ch * so.c, r + cols[run.x0] + ch * si.c, static_cast<size_t>(n) * sizeof(T));
+      } else {
+        for (int64_t x = run.x0; x < run.x1; ++x)
+          for (int64_t ch = 0; ch < c; ++ch) o[x * so.x + ch * so.c] = r[cols[x] * si.x + ch * si.c];
       }
+    }
+  }
 }
 
 Image remap(const Image& im, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
@@ -269,14 +316,25 @@ void Transform::apply(std::vector<Image>& views, Generator& g) const {
 
 void ToTensor::apply_one(Image& img, Generator&) const {
   if (img.is_float) return;
-  Image out = like(img, img.h, img.w, img.c);
+  // v / 255 for each byte value: the quotient as the division gives it, without dividing per pixel
+  static const std::array<float, 256> scaled = [] {
+    std::array<float, 256> t{};
+    for (int v = 0; v < 256; ++v) t[v] = static_cast<float>(v) / 255.0f;
+    return t;
+  }();
+  Image out;
+  out.h = img.h;
+  out.w = img.w;
+  out.c = img.c;
   out.is_float = true;
-  out.u8.clear();
   out.f.resize(img.u8.size());
-  const int64_t hw = img.h * img.w;
+  const int64_t hw = img.h * img.w, c = img.c;
   // in (H, W, C) uint8, out (C, H, W) float32
-  for (int64_t p = 0; p < hw; ++p)
-    for (int64_t ch = 0; ch < img.c; ++ch) out.f[ch * hw + p] = static_cast<float>(img.u8[p * img.c + ch]) / 255.0f;
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const uint8_t* src = img.u8.data() + ch;
+    float* dst = out.f.data() + ch * hw;
+    for (int64_t p = 0; p < hw; ++p) dst[p] = scaled[src[p * c]];
+  }
   img = std::move(out);
 }
 
