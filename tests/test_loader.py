@@ -2,6 +2,7 @@
 
 import gc
 import os
+import time
 
 import numpy as np
 import pytest
@@ -102,9 +103,27 @@ def test_python_dataset_runs_in_the_main_thread_with_the_loader_transform():
     assert same(runs[0], runs[1]) and same(runs[0], arrays)
 
 
-def test_prefetching_stays_within_the_bound_and_delivers_in_order():
+def test_batches_arrive_in_order():
     loader = DataLoader((IMAGES, LABELS), 1, num_workers=2, prefetch_factor=3, transform=CIFAR)
     assert [int(y.numpy()[0]) for _, y in loader] == list(range(37))
+
+
+def test_prefetching_stays_within_prefetch_factor_times_num_workers():
+    def held_after_first(workers, factor):
+        """Bytes of tensors alive once the first batch is out and the workers have had time to fill up."""
+        gc.collect()
+        before = cn.memory_stats()["allocated_bytes"]
+        it = iter(DataLoader((IMAGES, LABELS), 1, num_workers=workers, prefetch_factor=factor, transform=CIFAR))
+        first = next(it)
+        time.sleep(0.3)
+        held = cn.memory_stats()["allocated_bytes"] - before
+        del first, it
+        return held
+
+    one = held_after_first(0, 2)  # the delivered batch alone
+    assert one > 0
+    assert held_after_first(2, 1) <= 3 * one  # the delivered batch and at most 2 ahead
+    assert held_after_first(2, 8) > 3 * one  # a larger factor does prefetch more
 
 
 def test_worker_error_names_the_data_set_index():
@@ -150,6 +169,33 @@ def test_break_shuts_the_workers_down():
     del it
     gc.collect()
     assert threads() == before
+
+
+def test_no_tensor_outlives_an_abandoned_epoch():
+    """Batches prefetched when the loop stops, the image buffers and the workers' batches are freed."""
+    loader = DataLoader((IMAGES, LABELS), 4, shuffle=True, num_workers=2, prefetch_factor=4, transform=CIFAR)
+    gc.collect()
+    before = cn.memory_stats()["allocated_bytes"]
+    for stop in (0, 2, 5, 9):
+        for k, batch in enumerate(loader):
+            if k == stop:
+                break
+        del batch
+    gc.collect()
+    assert cn.memory_stats()["allocated_bytes"] == before
+
+
+def test_python_path_transform_error_names_the_index():
+    class Py:
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return IMAGES[i], i
+
+    loader = DataLoader(Py(), 3, sampler=[4, 1, 2], transform=T.Compose([T.RandomCrop(40), T.ToTensor()]))
+    with pytest.raises(ValueError, match="DataLoader: data set index 4: RandomCrop"):
+        list(loader)
 
 
 def test_argument_errors():

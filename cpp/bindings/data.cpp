@@ -2,6 +2,8 @@
 // and batches (Python's convnet.transforms wraps these with PyTorch's argument conventions).
 #include <pybind11/numpy.h>
 
+#include <optional>
+
 #include "bindings.h"
 #include "convnet/data/loader.h"
 #include "convnet/data/transforms.h"
@@ -129,14 +131,18 @@ void bind_data(py::module_& root) {
            "stages"_a)
       .def(
           "batch",
-          [](const Pipeline& p, const py::object& images, uint64_t base, int64_t first, bool parallel) {
+          [](const Pipeline& p, const py::object& images, uint64_t base, int64_t first, bool parallel,
+             const std::optional<std::vector<int64_t>>& indices) {
             std::vector<Image> ims = images_from_object(images, "transform");
             if (ims.empty()) throw py::value_error("transform: empty batch");
+            if (indices && indices->size() != ims.size())
+              throw py::value_error("transform: one data set index per image is required");
             py::gil_scoped_release nogil;
-            return p.batch(std::move(ims), base, first, parallel);
+            return p.batch(std::move(ims), base, first, parallel, indices ? indices->data() : nullptr);
           },
-          "images"_a, "base"_a, "first"_a = 0, "parallel"_a = true,
-          "Transforms images[k] with the generator of image_seed(base, first + k) and collates them.")
+          "images"_a, "base"_a, "first"_a = 0, "parallel"_a = true, "indices"_a = py::none(),
+          "Transforms images[k] with the generator of image_seed(base, first + k) and collates them; "
+          "errors name indices[k], the image's data set index, when given.")
       .def_static("image_seed", &image_seed, "base"_a, "k"_a);
 
   py::class_<BatchIterator>(m, "BatchIterator", "One epoch of a DataLoader over arrays (convnet/data/loader.h)")

@@ -210,7 +210,7 @@ class DataLoader:
                 samples = [(s,) for s in samples]
             fields = [[s[k] for s in samples] for k in range(len(samples[0]))]
             if pipe is not None:
-                fields[0] = pipe.batch([np.asarray(a) for a in fields[0]], base, first, True)
+                fields[0] = pipe.batch([np.asarray(a) for a in fields[0]], base, first, True, [int(i) for i in idx])
             elif self.transform is not None:
                 fields[0] = [self.transform(a) for a in fields[0]]
             first += len(idx)
