@@ -103,6 +103,31 @@ def test_python_dataset_runs_in_the_main_thread_with_the_loader_transform():
     assert same(runs[0], runs[1]) and same(runs[0], arrays)
 
 
+def test_datasets_with_load_run_in_threads_and_match_the_array_path():
+    class Folder:  # ImageFolder's protocol: load(i) gives the decoded uint8 image and the label
+        transform = CIFAR
+
+        def __len__(self):
+            return 37
+
+        def load(self, i):
+            return IMAGES[i], int(LABELS[i])
+
+        def __getitem__(self, i):
+            raise AssertionError("the DataLoader should call load()")
+
+    runs = [epochs(DataLoader(Folder(), 8, shuffle=True, seed=4, num_workers=w)) for w in (0, 1, 2)]
+    arrays = epochs(DataLoader(Images(IMAGES, LABELS, CIFAR), 8, shuffle=True, seed=4))
+    assert same(runs[0], runs[1]) and same(runs[0], runs[2]) and same(runs[0], arrays)
+    loader = DataLoader(Folder(), 2, num_workers=2)
+    before = threads()
+    for k, _ in enumerate(loader):
+        if k == 2:
+            break
+    gc.collect()
+    assert threads() == before
+
+
 def test_batches_arrive_in_order():
     loader = DataLoader((IMAGES, LABELS), 1, num_workers=2, prefetch_factor=3, transform=CIFAR)
     assert [int(y.numpy()[0]) for _, y in loader] == list(range(37))

@@ -10,6 +10,10 @@ Two paths:
   `num_workers=0` makes each batch when it is asked for, its images split over the OpenMP threads;
   `num_workers=n` starts n C++ threads for the epoch that make whole batches ahead (at most
   `prefetch_factor * n` beyond the one last delivered), delivered in order.
+- A data set with `load(i)` (decoded uint8 image and label, as `ImageFolder`) whose transform is a
+  convnet transform or None: `num_workers` Python threads call `load` (Pillow decodes with the GIL
+  released) and run the transform over each batch in C++, at most `prefetch_factor * num_workers`
+  batches ahead, delivered in order; with `num_workers=0` the main thread does it.
 - Any other data set (arbitrary Python `__getitem__`, or a transform with Python callables): samples
   are read in the main thread, whatever `num_workers` is, and stacked; a convnet transform passed to
   the DataLoader itself still runs over the whole batch in C++.
@@ -20,8 +24,10 @@ epoch is transformed with `image_seed(base, k)`, so the batches are bit-identica
 num_workers. A transform set on a Python data set draws from convnet's generator in `__getitem__`.
 """
 
+import collections
 import itertools
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -189,32 +195,64 @@ class DataLoader:
         finally:
             it.close()
 
-    def _item(self, i):
-        try:
-            return self.dataset[int(i)]
-        except Exception as e:
-            msg = f"DataLoader: data set index {int(i)}: {e}"
-            try:
-                err = type(e)(msg)
-            except Exception:
-                raise RuntimeError(msg) from e
-            raise err from e
+    def _per_sample(self):
+        """(get item, C++ pipeline for field 0 or None, Python transform for field 0 or None, threaded)."""
+        ds, t = self.dataset, self.transform
+        load = getattr(ds, "load", None)
+        own = getattr(ds, "transform", None)
+        if callable(load) and (own is None or _native(own)) and (t is None or _native(t)):
+            from ..transforms import ToTensor
+            return load, _pipeline([s for s in (own, t) if s is not None] or [ToTensor()]), None, True
+        if t is not None and _native(t):
+            return ds.__getitem__, _pipeline([t]), None, False
+        return ds.__getitem__, None, t, False
 
     def _sample_batches(self, batches, base):
-        pipe = _pipeline([self.transform]) if self.transform is not None and _native(self.transform) else None
-        first = 0
-        for idx in batches:
-            samples = [self._item(i) for i in idx]
+        get, pipe, py_transform, threaded = self._per_sample()
+
+        def item(i):
+            try:
+                return get(int(i))
+            except Exception as e:
+                msg = f"DataLoader: data set index {int(i)}: {e}"
+                try:
+                    err = type(e)(msg)
+                except Exception:
+                    raise RuntimeError(msg) from e
+                raise err from e
+
+        def make(idx, first):
+            samples = [item(i) for i in idx]
             single = not isinstance(samples[0], (tuple, list))
             if single:
                 samples = [(s,) for s in samples]
             fields = [[s[k] for s in samples] for k in range(len(samples[0]))]
             if pipe is not None:
                 fields[0] = pipe.batch([np.asarray(a) for a in fields[0]], base, first, True, [int(i) for i in idx])
-            elif self.transform is not None:
-                fields[0] = [self.transform(a) for a in fields[0]]
-            first += len(idx)
+            elif py_transform is not None:
+                fields[0] = [py_transform(a) for a in fields[0]]
             out = tuple(f if isinstance(f, _core.Tensor) else _core.from_numpy(_as_batch_array(
                 np.stack([a.numpy() if isinstance(a, _core.Tensor) else np.asarray(a) for a in f])))
                         for f in fields)
-            yield out[0] if single else out
+            return out[0] if single else out
+
+        firsts = itertools.accumulate((len(b) for b in batches), initial=0)
+        jobs = zip(batches, firsts)
+        if not (threaded and self.num_workers > 0):
+            for idx, first in jobs:
+                yield make(idx, first)
+            return
+        pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="DataLoader")
+        pending = collections.deque(pool.submit(make, *job)
+                                    for job in itertools.islice(jobs, self.prefetch_factor * self.num_workers))
+        try:
+            while pending:
+                batch = pending.popleft().result()
+                job = next(jobs, None)
+                if job is not None:
+                    pending.append(pool.submit(make, *job))
+                yield batch
+        finally:
+            for f in pending:
+                f.cancel()
+            pool.shutdown(wait=True)
