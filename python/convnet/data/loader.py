@@ -88,7 +88,7 @@ def _pipeline(transforms):
     return Compose(transforms)._pipeline()
 
 
-def _check_int(v, who, what, low):
+def _check_int(v, what, low):
     if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < low:
         bound = "a positive int" if low == 1 else "a non-negative int"
         raise ValueError(f"DataLoader: {what} must be {bound}, got {v!r}")
@@ -103,7 +103,8 @@ class DataLoader:
     shuffle: a RandomSampler (seeded by `seed` when given) instead of the sequential order; sampler: any
     iterable of indices with a length (exclusive with shuffle); batch_sampler: an iterable of lists of
     indices (exclusive with batch_size, shuffle, sampler and drop_last).
-    num_workers, prefetch_factor: C++ threads making batches ahead on the array path (see the module).
+    num_workers, prefetch_factor: threads making batches ahead, at most prefetch_factor * num_workers
+    (C++ threads on the array path, Python threads for data sets with `load`; see the module).
     seed: makes the shuffle and the augmentation of every epoch reproducible.
     transform: a transform applied to the first field of each sample (the image), after the data set's
     own; a convnet transform runs on the whole batch in C++.
@@ -119,8 +120,8 @@ class DataLoader:
             raise TypeError(
                 f"DataLoader: expected a tuple of arrays or a data set with __len__ and "
                 f"__getitem__, got {type(dataset).__name__}")
-        self.num_workers = _check_int(num_workers, "DataLoader", "num_workers", 0)
-        self.prefetch_factor = _check_int(prefetch_factor, "DataLoader", "prefetch_factor", 1)
+        self.num_workers = _check_int(num_workers, "num_workers", 0)
+        self.prefetch_factor = _check_int(prefetch_factor, "prefetch_factor", 1)
         if transform is not None and not callable(transform):
             raise TypeError(f"DataLoader: transform must be callable, got {type(transform).__name__}")
         if batch_sampler is not None:
@@ -129,7 +130,7 @@ class DataLoader:
                                  "shuffle, sampler, and drop_last")
             batch_size = None
         else:
-            _check_int(batch_size, "DataLoader", "batch_size", 1)
+            _check_int(batch_size, "batch_size", 1)
             if sampler is not None and shuffle:
                 raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
             if sampler is None:
