@@ -10,7 +10,8 @@ Training (images/s of forward, cross-entropy, backward and an SGD step, median o
   CIFAR CNN. The ratio loader / training says how many times faster than the model the loader runs
   (above 1: the loader keeps up). Peak RSS is the process's VmHWM at the end.
 
-    python benchmarks/loader.py [--threads 1] [--batch 128] [--reps 5] [--json out.json]
+    python benchmarks/loader.py [--threads 1] [--batch 128] [--reps 5] [--recipes cifar alexnet]
+                                [--no-training] [--json out.json]
 """
 
 import argparse
@@ -64,6 +65,14 @@ def small_cifar_cnn():
                          nn.Linear(128 * 4 * 4, 10))
 
 
+def cifar_model():
+    """resnet20 from the zoo where it exists and builds, else a small CIFAR CNN."""
+    try:
+        return "resnet20", cn.models.resnet20()
+    except AttributeError:  # no resnet20, or a build without the layers it needs (BatchNorm2d)
+        return "small CIFAR CNN", small_cifar_cnn()
+
+
 def train_rate(model, shape, batch, steps, reps):
     """Median images/s of training steps on random input of `shape` per image."""
     rng = np.random.default_rng(0)
@@ -97,6 +106,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="OpenMP threads (the 0-worker loader and training)")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--recipes", nargs="+", default=["mnist", "cifar", "alexnet"])
+    ap.add_argument("--no-training", action="store_true", help="measure the loader only")
     ap.add_argument("--n-small", type=int, default=10000, help="images in the MNIST and CIFAR sets")
     ap.add_argument("--n-large", type=int, default=512, help="images in the AlexNet set")
     ap.add_argument("--steps", type=int, default=5)
@@ -107,14 +118,18 @@ def main():
     cn.manual_seed(0)
     results = {"threads": args.threads, "batch": args.batch, "loader_img_s": {}, "train_img_s": {}}
     for name, (images, transform) in recipes(args.n_small, args.n_large).items():
+        if name not in args.recipes:
+            continue
         rates = {w: loader_rate(images, transform, args.batch, w, args.reps) for w in args.workers}
         results["loader_img_s"][name] = rates
         print(f"loader {name:8s} {images.shape[1:]}: " +
               ", ".join(f"{w} workers {r:9.0f} img/s" for w, r in rates.items()), flush=True)
-    cifar_model = ("resnet20", cn.models.resnet20()) if hasattr(cn.models, "resnet20") else \
-        ("small CIFAR CNN", small_cifar_cnn())
-    for key, (label, model, shape) in {"mnist": ("LeNet-5", cn.models.lenet5(), (1, 28, 28)),
-                                       "cifar": (cifar_model[0], cifar_model[1], (3, 32, 32))}.items():
+    models = {"mnist": (lambda: ("LeNet-5", cn.models.lenet5()), (1, 28, 28)),
+              "cifar": (cifar_model, (3, 32, 32))}
+    for key, (build, shape) in models.items():
+        if args.no_training or key not in args.recipes:
+            continue
+        label, model = build()
         rate = train_rate(model, shape, args.batch, args.steps, args.reps)
         results["train_img_s"][key] = {"model": label, "img_s": rate}
         best = max(results["loader_img_s"][key].values())
