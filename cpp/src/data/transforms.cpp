@@ -104,10 +104,12 @@ std::vector<Run> runs_of(const int64_t* cols, int64_t w) {
 // in (H, W, C) by strides si; out (h, w, C) by strides so: out(y, x) = in(rows[y], cols[x]), or the
 // fill where rows[y] or cols[x] is -1. A run of consecutive columns is one memcpy per row when both
 // layouts interleave the channels (uint8 (H, W, C)), one per row and channel when both are planar
-// (float32 (C, H, W)).
-template <typename T>
+// (float32 (C, H, W)). C > 0 fixes the channel count at compile time (unrolling the per-pixel loops
+// of a mirrored row); C == 0 takes c.
+template <typename T, int64_t C>
 void remap_kernel(const T* in, Strides si, T* out, Strides so, const int64_t* rows, int64_t h,
-                  const int64_t* cols, int64_t w, int64_t c, const T* fill) {
+                  const int64_t* cols, int64_t w, int64_t channels, const T* fill) {
+  const int64_t c = C > 0 ? C : channels;
   const std::vector<Run> runs = runs_of(cols, w);
   const bool interleaved = si.c == 1 && so.c == 1 && si.x == c && so.x == c;
   const bool planar = si.x == 1 && so.x == 1;
@@ -138,8 +140,9 @@ Image remap(const Image& im, const std::vector<int64_t>& rows, const std::vector
   dispatch(im, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     std::vector<T> f = fill_values<T>(fill, im.c, who, im);
-    remap_kernel<T>(pixels<T>(im), strides_of(im), pixels<T>(out), strides_of(out), rows.data(), out.h,
-                    cols.data(), out.w, im.c, f.data());
+    auto kernel = im.c == 3 ? remap_kernel<T, 3> : im.c == 1 ? remap_kernel<T, 1> : remap_kernel<T, 0>;
+    kernel(pixels<T>(im), strides_of(im), pixels<T>(out), strides_of(out), rows.data(), out.h, cols.data(), out.w,
+           im.c, f.data());
   });
   return out;
 }
