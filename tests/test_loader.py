@@ -332,3 +332,16 @@ def test_batch_sampler_as_torch():
         ours = BatchSampler(range(10), 3, drop_last)
         ref = TorchBS(range(10), 3, drop_last)
         assert list(ours) == list(ref) and len(ours) == len(ref)
+
+
+def test_real_mnist_with_augmentation_is_identical_across_workers(mnist_root):
+    from convnet.datasets import MNIST
+    aug = T.Compose([T.RandomAffine(10, translate=(0.1, 0.1)), T.ToTensor(), T.Normalize((0.1307,), (0.3081,))])
+    ds = MNIST(str(mnist_root), train=False, transform=aug)
+    runs = [epochs(DataLoader(ds, 500, shuffle=True, seed=9, num_workers=w), 1) for w in (0, 2)]
+    assert same(runs[0], runs[1])
+    x, y = runs[0][0][0]
+    assert x.shape == (500, 1, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
+    plain = next(iter(DataLoader(MNIST(str(mnist_root), train=False), 10000, num_workers=1)))
+    ref_x, ref_y = MNIST(str(mnist_root), train=False).arrays()
+    assert np.array_equal(plain[0].numpy(), ref_x) and np.array_equal(plain[1].numpy(), ref_y)
