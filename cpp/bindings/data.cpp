@@ -153,8 +153,10 @@ void bind_data(py::module_& root) {
              if (pipelines.size() != arrays.size())
                throw py::value_error("BatchIterator: one pipeline (or None) per array is required");
              std::vector<Column> columns;
-             for (size_t c = 0; c < arrays.size(); ++c)
-               columns.push_back({arrays[c], pipelines[c].is_none() ? nullptr : pipelines[c].cast<std::shared_ptr<Pipeline>>()});
+             for (size_t c = 0; c < arrays.size(); ++c) {
+               py::handle p = pipelines[c];
+               columns.push_back({arrays[c], p.is_none() ? nullptr : p.cast<std::shared_ptr<Pipeline>>()});
+             }
              std::vector<std::vector<int64_t>> batches;
              const int64_t* idx = indices.data();
              int64_t at = 0;

@@ -780,7 +780,9 @@ Tensor Pipeline::batch(std::vector<Image> images, uint64_t base, int64_t first, 
     cpu::parallel_for(n, 1, work);
   else
     work(0, n);
-  auto who = [&](int64_t k) { return indices ? cat_str("DataLoader: data set index ", indices[k], ": ") : std::string(); };
+  auto who = [&](int64_t k) {
+    return indices ? cat_str("DataLoader: data set index ", indices[k], ": ") : std::string();
+  };
   for (int64_t k = 0; k < n; ++k)
     if (errors[k]) rethrow_prefixed(errors[k], who(k));
   Tensor t = batch_tensor(n, out[0]);

@@ -5,8 +5,9 @@
 Two paths:
 
 - Arrays (a tuple of arrays, `TensorDataset`, a data set with `arrays()`, or an `ArrayImageDataset`
-  whose transform is a convnet transform): C++ gathers each batch's rows from the arrays and runs the
-  image transform pipeline over the batch's uint8 images and collates them, with the GIL released.
+  whose transform is a convnet transform and whose `__getitem__` is not overridden): C++ gathers each
+  batch's rows from the arrays and runs the image transform pipeline over the batch's uint8 images
+  and collates them, with the GIL released.
   `num_workers=0` makes each batch when it is asked for, its images split over the OpenMP threads;
   `num_workers=n` starts n C++ threads for the epoch that make whole batches ahead (at most
   `prefetch_factor * n` beyond the one last delivered), delivered in order.
@@ -152,7 +153,7 @@ class DataLoader:
         ds, t = self.dataset, self.transform
         if t is not None and not _native(t):
             return None
-        if isinstance(ds, ArrayImageDataset):
+        if isinstance(ds, ArrayImageDataset) and type(ds).__getitem__ is ArrayImageDataset.__getitem__:
             data = getattr(ds, "data", None)
             if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim in (3, 4)):
                 return None
