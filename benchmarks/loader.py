@@ -8,13 +8,17 @@ Loader (images/s, median of `--reps` epochs over random uint8 data, at 0, 1 and 
 Training (images/s of forward, cross-entropy, backward and an SGD step, median of `--reps`):
   LeNet-5 on (B, 1, 28, 28); resnet20 on (B, 3, 32, 32) when convnet.models has it, else a small
   CIFAR CNN. The ratio loader / training says how many times faster than the model the loader runs
-  (above 1: the loader keeps up). Peak RSS is the process's VmHWM at the end.
+  (above 1: the loader keeps up). Peak RSS is the process's VmHWM after the convnet loaders and at
+  the end.
+Side by side (where torch is installed): torch.utils.data.DataLoader on the CIFAR recipe written in
+torch ops per sample (torchvision is not a dependency), at the same worker counts (processes there).
 
     python benchmarks/loader.py [--threads 1] [--batch 128] [--reps 5] [--recipes cifar alexnet]
                                 [--no-training] [--json out.json]
 """
 
 import argparse
+import importlib.util
 import json
 import statistics
 import time
@@ -48,6 +52,46 @@ def loader_rate(images, transform, batch, workers, reps):
     labels = np.zeros(len(images), np.int64)
     dl = DataLoader((images, labels), batch, shuffle=True, num_workers=workers, seed=0, transform=transform)
     next(iter(dl))  # warm up
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        for _ in dl:
+            pass
+        times.append(time.perf_counter() - t)
+    return len(images) / statistics.median(times)
+
+
+class TorchCifar:
+    """The CIFAR recipe per sample in torch ops (torchvision is not installed here), for torch's
+    DataLoader: ToTensor, pad 4, random 32 crop, random mirror, Normalize."""
+
+    def __init__(self, images):
+        import torch
+        self.torch = torch
+        self.x = torch.from_numpy(images)
+        self.mean = torch.tensor(CIFAR_MEAN).view(3, 1, 1)
+        self.std = torch.tensor(CIFAR_STD).view(3, 1, 1)
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        torch = self.torch
+        img = torch.nn.functional.pad(self.x[i].permute(2, 0, 1).float().div_(255), (4, 4, 4, 4))
+        top, left = torch.randint(0, 9, (2,)).tolist()
+        img = img[:, top:top + 32, left:left + 32]
+        if torch.rand(1).item() < 0.5:
+            img = img.flip(-1)
+        return (img - self.mean) / self.std, 0
+
+
+def torch_loader_rate(images, batch, workers, reps):
+    """Median images/s of torch.utils.data.DataLoader epochs over TorchCifar (worker processes)."""
+    import torch
+    torch.set_num_threads(1)
+    dl = torch.utils.data.DataLoader(TorchCifar(images), batch, shuffle=True, num_workers=workers,
+                                     persistent_workers=workers > 0)
+    next(iter(dl))
     times = []
     for _ in range(reps):
         t = time.perf_counter()
@@ -108,6 +152,8 @@ def main():
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--recipes", nargs="+", default=["mnist", "cifar", "alexnet"])
     ap.add_argument("--no-training", action="store_true", help="measure the loader only")
+    ap.add_argument("--no-torch", action="store_true", help="skip torch's DataLoader on the CIFAR recipe")
+    ap.add_argument("--n-torch", type=int, default=2000, help="images for torch's (slower) loader")
     ap.add_argument("--n-small", type=int, default=10000, help="images in the MNIST and CIFAR sets")
     ap.add_argument("--n-large", type=int, default=512, help="images in the AlexNet set")
     ap.add_argument("--steps", type=int, default=5)
@@ -117,13 +163,25 @@ def main():
     cn.set_num_threads(args.threads)
     cn.manual_seed(0)
     results = {"threads": args.threads, "batch": args.batch, "loader_img_s": {}, "train_img_s": {}}
-    for name, (images, transform) in recipes(args.n_small, args.n_large).items():
+    sets = recipes(args.n_small, args.n_large)
+    for name, (images, transform) in sets.items():
         if name not in args.recipes:
             continue
         rates = {w: loader_rate(images, transform, args.batch, w, args.reps) for w in args.workers}
         results["loader_img_s"][name] = rates
         print(f"loader {name:8s} {images.shape[1:]}: " +
               ", ".join(f"{w} workers {r:9.0f} img/s" for w, r in rates.items()), flush=True)
+    results["peak_rss_mib_loaders"] = peak_rss_mib()
+    print(f"peak RSS after the convnet loaders {results['peak_rss_mib_loaders']:.0f} MiB", flush=True)
+    if "cifar" in args.recipes and not args.no_torch and importlib.util.find_spec("torch"):
+        small = sets["cifar"][0][:args.n_torch]
+        trates = {w: torch_loader_rate(small, args.batch, w, args.reps) for w in args.workers}
+        results["torch_loader_img_s"] = {"cifar": trates}
+        w = max(args.workers)
+        print(f"torch  cifar    {small.shape[1:]}: " +
+              ", ".join(f"{k} workers {r:9.0f} img/s" for k, r in trates.items()) +
+              f" (torch.utils.data.DataLoader, the recipe in torch ops per sample, {len(small)} images); "
+              f"convnet/torch at {w} workers {results['loader_img_s']['cifar'][w] / trates[w]:.1f}", flush=True)
     models = {"mnist": (lambda: ("LeNet-5", cn.models.lenet5()), (1, 28, 28)),
               "cifar": (cifar_model, (3, 32, 32))}
     for key, (build, shape) in models.items():
@@ -136,7 +194,7 @@ def main():
         print(f"training {label} on {shape}: {rate:8.0f} img/s; loader ({key} recipe, best of "
               f"{args.workers} workers) / training = {best / rate:.1f}", flush=True)
     results["peak_rss_mib"] = peak_rss_mib()
-    print(f"peak RSS {results['peak_rss_mib']:.0f} MiB")
+    print(f"peak RSS of the whole run {results['peak_rss_mib']:.0f} MiB")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
