@@ -53,7 +53,13 @@ def test_batches_are_bit_identical_for_any_num_workers(source):
             return DataLoader((IMAGES, LABELS), 8, shuffle=True, num_workers=w, seed=5, transform=CIFAR)
         return DataLoader(Images(IMAGES, LABELS, CIFAR), 8, shuffle=True, num_workers=w, seed=5)
     runs = [epochs(make(w)) for w in (0, 1, 2)]
-    assert same(runs[0], runs[1]) and same(runs[0], runs[2])
+    threads_before = cn.get_num_threads()
+    cn.set_num_threads(3)  # num_workers=0 splits each batch's images over the OpenMP threads
+    try:
+        runs.append(epochs(make(0)))
+    finally:
+        cn.set_num_threads(threads_before)
+    assert same(runs[0], runs[1]) and same(runs[0], runs[2]) and same(runs[0], runs[3])
     first, second = runs[0]
     assert first[0][0].dtype == np.float32 and first[0][0].shape == (8, 3, 32, 32)
     assert [b[0].shape[0] for b in first] == [8, 8, 8, 8, 5]
