@@ -211,6 +211,7 @@ void bind_nn(py::module_& m) {
       .def("__getattr__", [](py::handle self, const std::string& name) {
         Module& mod = module_of(self, "access attribute '" + name + "'");
         py::object o = lookup(mod, name);
+        if (!o && mod.is_none_slot(name)) return py::object(py::none());
         if (!o) throw py::attribute_error(cat_str("'", mod.type_name(), "' object has no attribute '", name, "'"));
         return o;
       })
@@ -220,7 +221,7 @@ void bind_nn(py::module_& m) {
       })
       .def("register_parameter", [](py::handle self, const std::string& name, std::optional<Tensor> t) {
         Module& mod = module_of(self, "call register_parameter()");
-        if (t) mod.register_parameter(name, *t); else mod.unregister(name);
+        if (t) mod.register_parameter(name, *t); else mod.register_none(name);
       }, "name"_a, "param"_a)
       .def("register_buffer", [](py::handle self, const std::string& name, const Tensor& t) {
         Module& mod = module_of(self, "call register_buffer()");

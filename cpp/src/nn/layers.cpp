@@ -67,6 +67,7 @@ Conv2d::Conv2d(int64_t in_ch, int64_t out_ch, Pair k, Pair stride, Pair padding,
   }
   register_parameter("weight", Tensor::empty({out_ch, in_ch / groups, k[0], k[1]}).set_requires_grad(true));
   if (bias) register_parameter("bias", Tensor::empty({out_ch}).set_requires_grad(true));
+  else register_none("bias");
   reset_parameters();
 }
 
@@ -125,6 +126,7 @@ ConvTranspose2d::ConvTranspose2d(int64_t in_ch, int64_t out_ch, Pair k, Pair str
   options.groups = groups;
   register_parameter("weight", Tensor::empty({in_ch, out_ch / groups, k[0], k[1]}).set_requires_grad(true));
   if (bias) register_parameter("bias", Tensor::empty({out_ch}).set_requires_grad(true));
+  else register_none("bias");
   reset_parameters();
 }
 
@@ -162,6 +164,7 @@ Linear::Linear(int64_t in_f, int64_t out_f, bool bias) : in_features(in_f), out_
                 "): feature counts must be positive");
   register_parameter("weight", Tensor::empty({out_f, in_f}).set_requires_grad(true));
   if (bias) register_parameter("bias", Tensor::empty({out_f}).set_requires_grad(true));
+  else register_none("bias");
   reset_parameters();
 }
 
@@ -345,11 +348,17 @@ BatchNorm::BatchNorm(int64_t num_features, double eps, std::optional<double> mom
   if (affine) {
     register_parameter("weight", Tensor::empty({num_features}).set_requires_grad(true));
     if (bias) register_parameter("bias", Tensor::empty({num_features}).set_requires_grad(true));
+    else register_none("bias");
+  } else {
+    register_none("weight");
+    register_none("bias");
   }
   if (track_running_stats) {
     register_buffer("running_mean", Tensor::empty({num_features}));
     register_buffer("running_var", Tensor::empty({num_features}));
     register_buffer("num_batches_tracked", Tensor::empty({}, DType::Int64));
+  } else {
+    for (const char* name : {"running_mean", "running_var", "num_batches_tracked"}) register_none(name);
   }
   reset_parameters();
 }
