@@ -33,9 +33,9 @@ def test_rng_state_round_trip_and_errors():
     cn.rand(3)
     cn.set_rng_state(state)
     np.testing.assert_array_equal(cn.rand(7).numpy(), a)
-    with pytest.raises(ValueError, match=r"set_rng_state: expected a uint8 tensor of 40 bytes .* float32 of shape \(40\)"):
+    with pytest.raises(ValueError, match=r"set_rng_state: expected a uint8 tensor of 40 bytes .* float32 of shape \(40,\)"):
         cn.set_rng_state(cn.zeros(40))
-    with pytest.raises(ValueError, match=r"shape \(39\)"):
+    with pytest.raises(ValueError, match=r"shape \(39,\)"):
         cn.set_rng_state(cn.from_numpy(np.zeros(39, np.uint8)))
     with pytest.raises(ValueError, match="all zero"):
         cn.set_rng_state(cn.from_numpy(np.zeros(40, np.uint8)))

@@ -2,10 +2,11 @@
 CSVLogger and LambdaCallback.
 
 Epochs are numbered from 1, as in the History that `fit` returns. At the end of each epoch `fit`
-logs the epoch's metrics (`loss`, `accuracy`, `val_loss`, `val_accuracy`, `lr`, `time`) into the
-History, then calls `on_epoch_end(epoch, logs)` of every callback, ordered by their `order`
-(schedules first, checkpoints last, so a checkpoint holds the other callbacks' updated state),
-then stops if a callback set `self.trainer.stop_training`. A callback's `state_dict()` goes into
+calls `on_epoch_end(epoch, logs)` of every callback, ordered by their `order` (schedules first,
+checkpoints last, so a checkpoint holds the other callbacks' updated state), with the epoch's
+metrics (`loss`, `accuracy`, `val_loss`, `val_accuracy`, `lr`, `time`) as `logs`; the History
+logs them after the callbacks of negative order (which may add metrics of their own) and before
+the others. Training stops after the epoch if a callback set `self.trainer.stop_training`. A callback's `state_dict()` goes into
 the checkpoints that ModelCheckpoint writes and comes back through `fit(..., resume_from=path)`."""
 
 import math

@@ -200,6 +200,9 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
         trainer.load_state_dict(load_checkpoint(resume_from))
         trainer.resumed = resume_from
     history = trainer.history
+    # callbacks of negative order (schedules, metrics of their own) see an epoch before the History logs it
+    cbs_before_log = [cb for cb in cbs if cb.order < 0]
+    cbs_after_log = [cb for cb in cbs if cb.order >= 0]
     batch_cbs = [cb for cb in cbs if type(cb).on_train_batch_end is not Callback.on_train_batch_end]
     for cb in cbs:
         cb.set_trainer(trainer)
@@ -255,8 +258,10 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
                       f"val_accuracy {v['accuracy']:.4f}")
         if lr is not None:
             metrics["lr"] = lr
+        for cb in cbs_before_log:
+            cb.on_epoch_end(epoch, metrics)
         history._log(epoch, metrics)
-        for cb in cbs:
+        for cb in cbs_after_log:
             cb.on_epoch_end(epoch, metrics)
         if trainer.stop_training:
             break
