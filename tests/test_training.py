@@ -255,12 +255,12 @@ def test_cli_train_resume_and_evaluate_on_an_image_folder(tmp_path):
     _image_folder(tmp_path / "imgs")
     ck = tmp_path / "ck"
     common = ["--dataset", f"folder:{tmp_path / 'imgs'}", "--grayscale", "--image-size", "28",
-              "--batch-size", "8", "--quiet", "--threads", "1"]
-    r = _run_cli("train", "lenet5", *common, "--epochs", "2", "--augment", "affine", "--checkpoint-dir",
+              "--batch-size", "8", "--threads", "1"]
+    r = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "2", "--augment", "affine", "--checkpoint-dir",
                  str(ck), "--output", str(tmp_path / "a.safetensors"), "--lr-schedule", "constant")
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(ck)) == ["best.ckpt", "last.ckpt"]
-    r2 = _run_cli("train", "lenet5", *common, "--epochs", "3", "--augment", "affine", "--checkpoint-dir",
+    r2 = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "3", "--augment", "affine", "--checkpoint-dir",
                   str(ck), "--resume", str(ck / "last.ckpt"), "--output", str(tmp_path / "b.safetensors"),
                   "--csv-log", str(tmp_path / "log.csv"), "--plot", str(tmp_path / "h.png"),
                   "--lr-schedule", "constant")
@@ -270,6 +270,13 @@ def test_cli_train_resume_and_evaluate_on_an_image_folder(tmp_path):
     with open(tmp_path / "log.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2", "3"]
     assert (tmp_path / "h.png").stat().st_size > 1000
+    # the same three epochs in one run (augmentation and shuffling drawn alike) give the same weights
+    r = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "3", "--augment", "affine",
+                 "--output", str(tmp_path / "c.safetensors"), "--lr-schedule", "constant")
+    assert r.returncode == 0, r.stderr
+    straight, resumed = cn.load(tmp_path / "c.safetensors"), cn.load(tmp_path / "b.safetensors")
+    for k in straight:
+        np.testing.assert_array_equal(resumed[k].numpy(), straight[k].numpy(), err_msg=k)
     r3 = _run_cli("evaluate", "lenet5", "--weights", str(ck / "last.ckpt"), *common,
                   "--confusion-matrix", str(tmp_path / "cm.png"))
     assert r3.returncode == 0, r3.stderr
