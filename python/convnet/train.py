@@ -93,23 +93,52 @@ def _as_callbacks(callbacks, scheduler, scheduler_monitor):
     return sorted(cbs, key=lambda cb: cb.order)
 
 
+def _rng_holders(loader):
+    """The loader and what decides its epochs' draws (its samplers and their epoch generators), in a
+    fixed order."""
+    out, stack, seen = [], [loader], set()
+    while stack:
+        obj = stack.pop()
+        if obj is None or id(obj) in seen or isinstance(obj, (int, float, str, np.ndarray)):
+            continue
+        seen.add(id(obj))
+        out.append(obj)
+        stack += [getattr(obj, a, None) for a in ("_rng", "batch_sampler", "sampler")]
+    return out
+
+
 def _loader_state(loader):
-    """What a loader needs to repeat its next epochs: its own state_dict(), or the epoch counter
-    that seeds its shuffle."""
+    """What a loader needs to repeat its next epochs: its own `state_dict()` where it has one, else
+    the epoch counters (which seed the shuffles and augmentations of seeded loaders and samplers) and
+    NumPy generators of the loader and its samplers."""
     if hasattr(loader, "state_dict"):
-        return loader.state_dict()
-    if hasattr(loader, "_epoch"):
-        return {"epoch": loader._epoch}
-    return None
+        return {"state_dict": loader.state_dict()}
+    state = []
+    for obj in _rng_holders(loader):
+        entry = {a: getattr(obj, a) for a in ("_epoch", "epoch")
+                 if isinstance(getattr(obj, a, None), int) and not isinstance(getattr(obj, a), bool)}
+        if isinstance(getattr(obj, "generator", None), np.random.Generator):
+            entry["generator"] = obj.generator.bit_generator.state
+        state.append(entry)
+    return {"counters": state}
 
 
 def _load_loader_state(loader, state):
     if state is None:
         return
-    if hasattr(loader, "load_state_dict"):
-        loader.load_state_dict(state)
-    elif hasattr(loader, "_epoch"):
-        loader._epoch = state["epoch"]
+    if "state_dict" in state:
+        loader.load_state_dict(state["state_dict"])
+        return
+    holders = _rng_holders(loader)
+    if len(holders) != len(state["counters"]):
+        raise ValueError("fit: the train loader is not built as the one whose state the checkpoint holds "
+                         f"({len(holders)} loader/sampler objects, the checkpoint has {len(state['counters'])})")
+    for obj, entry in zip(holders, state["counters"]):
+        for a, v in entry.items():
+            if a == "generator":
+                obj.generator.bit_generator.state = v
+            else:
+                setattr(obj, a, v)
 
 
 class Trainer:
