@@ -304,3 +304,21 @@ def test_cli_evaluate_prints_what_metrics_compute(mnist_root, tmp_path):
     assert f"{want:7.2f}%" in row and f"{(yt == 3).sum():6d}" in row
     r = _run_cli("evaluate", "lenet5", "--weights", str(tmp_path / "nope.safetensors"))
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_callback_argument_errors_and_missing_metrics(tmp_path):
+    with pytest.raises(ValueError, match="ModelCheckpoint: give a filepath or a dirpath"):
+        C.ModelCheckpoint()
+    with pytest.raises(ValueError, match="EarlyStopping: mode must be 'min', 'max' or 'auto', got 'up'"):
+        C.EarlyStopping(mode="up")
+    with pytest.raises(ValueError, match="EarlyStopping: patience must be an int >= 0"):
+        C.EarlyStopping(patience=-1)
+    with pytest.raises(ValueError, match="interval must be 'epoch' or 'step'"):
+        C.LRSchedulerCallback(None, interval="batch")
+    with pytest.raises(TypeError, match="fit: callbacks must be Callback objects or functions"):
+        _small_fit([3], epochs=1)
+    es = C.EarlyStopping(monitor="val_loss", patience=0)
+    ck = C.ModelCheckpoint(dirpath=tmp_path, save_best_only=True)
+    with pytest.warns(UserWarning, match=r"EarlyStopping: metric 'val_loss' is not available \(have: accuracy, loss"):
+        _, hist = _small_fit([es, ck], epochs=2)
+    assert hist.epoch == [1, 2] and es.stopped_epoch == 0 and os.listdir(tmp_path) == []
