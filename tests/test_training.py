@@ -319,6 +319,7 @@ def test_callback_argument_errors_and_missing_metrics(tmp_path):
         _small_fit([3], epochs=1)
     es = C.EarlyStopping(monitor="val_loss", patience=0)
     ck = C.ModelCheckpoint(dirpath=tmp_path, save_best_only=True)
-    with pytest.warns(UserWarning, match=r"EarlyStopping: metric 'val_loss' is not available \(have: accuracy, loss"):
+    with pytest.warns(UserWarning, match=r"EarlyStopping: metric 'val_loss' is not available \(have: accuracy, loss"), \
+            pytest.warns(UserWarning, match="ModelCheckpoint: metric 'val_loss' is not available"):
         _, hist = _small_fit([es, ck], epochs=2)
     assert hist.epoch == [1, 2] and es.stopped_epoch == 0 and os.listdir(tmp_path) == []
