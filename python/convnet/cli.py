@@ -97,12 +97,12 @@ def _datasets(args, train_augment):
     raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(_ARRAY_DATASETS)} or folder:PATH")
 
 
-def _loaders(args, train_augment="none"):
+def _loaders(args, train_augment="none", test_batch_size=1000):
     from .data import DataLoader
 
     train, test, classes, shape = _datasets(args, train_augment)
     train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed)
-    test_loader = DataLoader(test, batch_size=1000)
+    test_loader = DataLoader(test, batch_size=test_batch_size)
     return train_loader, test_loader, classes, shape
 
 
@@ -176,7 +176,7 @@ def cmd_evaluate(args):
 
     if args.threads:
         cn.set_num_threads(args.threads)
-    _, test_loader, classes, shape = _loaders(args)
+    _, test_loader, classes, shape = _loaders(args, test_batch_size=args.batch_size)
     model = _model(cn, args.model, len(classes), shape)
     if cn.checkpoint.is_checkpoint(args.weights):
         weights = cn.load_checkpoint(args.weights)["model"]
@@ -212,7 +212,7 @@ def cmd_summary(args):
     return 0
 
 
-def _data_arguments(p):
+def _data_arguments(p, training):
     p.add_argument("--dataset", default="mnist",
                    help="mnist, fashion-mnist, kmnist, cifar10, or folder:PATH (PATH/<class>/<image>, "
                         "with train/ and val/ sub-folders or split 90/10) (default: mnist)")
@@ -220,7 +220,9 @@ def _data_arguments(p):
                    help="folder holding the data set files (default: $CONVNET_DATA or ./data)")
     p.add_argument("--download", action="store_true",
                    help="fetch missing data set files from the standard mirrors into --data")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64 if training else 1000,
+                   help="images per training batch (default: 64)" if training else
+                   "images per batch (default: 1000)")
     p.add_argument("--image-size", type=int, default=32, help="folder:PATH images are resized to this")
     p.add_argument("--grayscale", action="store_true", help="folder:PATH images converted to one channel")
 
@@ -231,7 +233,7 @@ def main(argv=None):
 
     t = sub.add_parser("train", help="train a model from the zoo and save its weights")
     t.add_argument("model", help="model name, e.g. lenet5")
-    _data_arguments(t)
+    _data_arguments(t, training=True)
     t.add_argument("--augment", choices=AUGMENTATIONS, default="none",
                    help="random transforms of the training images (default: none)")
     t.add_argument("--epochs", type=int, default=10)
@@ -257,7 +259,7 @@ def main(argv=None):
     e = sub.add_parser("evaluate", help="top-1/top-5 and per-class accuracy of saved weights")
     e.add_argument("model")
     e.add_argument("--weights", required=True, help="a weights file (convnet train --output) or a checkpoint")
-    _data_arguments(e)
+    _data_arguments(e, training=False)
     e.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     e.add_argument("--seed", type=int, default=0, help="seed of the folder:PATH 90/10 split")
     e.add_argument("--confusion-matrix", metavar="PNG", help="draw the confusion matrix into a PNG")
