@@ -251,10 +251,8 @@ def _series_color(key):
 
 
 def _history_matplotlib(epochs, panels):
-    import matplotlib
-    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # no pyplot: the user's backend stays
     from matplotlib.figure import Figure
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = Figure(figsize=(4.5 * len(panels), 4), dpi=100)
     canvas = FigureCanvasAgg(fig)
@@ -374,8 +372,6 @@ def _cell_text(v, normalize):
 
 
 def _cm_matplotlib(values, names, normalize, title):
-    import matplotlib
-    matplotlib.use("Agg", force=False)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import LinearSegmentedColormap
     from matplotlib.figure import Figure
