@@ -253,6 +253,7 @@ def _series_color(key):
 def _history_matplotlib(epochs, panels):
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # no pyplot: the user's backend stays
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(4.5 * len(panels), 4), dpi=100)
     canvas = FigureCanvasAgg(fig)
@@ -264,6 +265,7 @@ def _history_matplotlib(epochs, panels):
             ax.plot(epochs[:len(values)], values, color=np.array(colors[key]) / 255, marker="o",
                     markersize=3, linewidth=2, label=key)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
         ax.grid(True, color="#dddddd")
         ax.legend(loc="best")
