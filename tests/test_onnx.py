@@ -1,0 +1,431 @@
+"""ONNX export (checked in onnxruntime), import (checked against convnet and PyTorch), round
+trips and the errors for bad files."""
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+
+import convnet  # noqa: E402
+import convnet.onnx  # noqa: E402
+from convnet import nn  # noqa: E402
+from convnet.nn import functional as F  # noqa: E402
+
+
+def _ort_run(path, *xs):
+    ort = pytest.importorskip("onnxruntime")
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {i.name: x for i, x in zip(sess.get_inputs(), xs)}
+    return sess.run(None, feeds)
+
+
+def _out(model, *xs):
+    with convnet.no_grad():
+        y = model(*[convnet.from_numpy(x) for x in xs])
+    return y.numpy()
+
+
+def _check_export(model, x, tmp_path, name="m.onnx", batches=(3,)):
+    """Exports `model` on x, compares onnxruntime with convnet (1e-4) for x and for other batch
+    sizes, and the imported model with convnet exactly. Returns the path."""
+    model.eval()
+    path = tmp_path / name
+    convnet.onnx.export(model, convnet.from_numpy(x), path)
+    rng = np.random.default_rng(1)
+    for xb in [x] + [rng.standard_normal((b,) + x.shape[1:]).astype(np.float32) for b in batches]:
+        want = _out(model, xb)
+        (got,) = _ort_run(path, xb)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        back = convnet.onnx.load(path)
+        np.testing.assert_array_equal(_out(back, xb), want)
+    return path
+
+
+def _randn(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+# ---- export -------------------------------------------------------------------------------------
+
+def test_lenet5_exports_and_runs_in_onnxruntime(tmp_path):
+    convnet.manual_seed(0)
+    path = _check_export(convnet.models.lenet5(), _randn(4, 1, 28, 28), tmp_path, batches=(1, 7))
+    m = onnx.load(path)
+    assert [n.op_type for n in m.graph.node if n.op_type != "Identity"] == [
+        "Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Relu", "Gemm", "Relu", "Gemm"]
+    assert sorted(i.name for i in m.graph.initializer) == sorted(n for n, _ in convnet.models.lenet5().named_parameters())
+    assert m.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv1 = nn.Conv2d(8, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding="same", bias=False)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        y = self.conv2(F.relu(self.conv1(x)))
+        x = F.relu(x + y)                      # residual add
+        x = F.max_pool2d(x, 2) * 0.5 - 1.0     # functional pool, scalar arithmetic
+        x = self.pool(x)
+        x = x.view(x.size(0), -1)              # view with the batch size
+        return F.log_softmax(self.fc(x), 1)
+
+
+def test_residual_network_exports(tmp_path):
+    convnet.manual_seed(1)
+    path = _check_export(Residual(), _randn(2, 3, 12, 12), tmp_path)
+    ops = [n.op_type for n in onnx.load(path).graph.node]
+    assert "Add" in ops and "Reshape" in ops and "LogSoftmax" in ops
+
+
+@pytest.mark.skipif(not hasattr(convnet, "cat"), reason="convnet.cat is not in this build yet")
+def test_concatenation_exports(tmp_path):
+    class Inception(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(3, 4, 1)
+            self.b = nn.Conv2d(3, 6, 3, padding=1)
+            self.p = nn.MaxPool2d(3, stride=1, padding=1)
+            self.fc = nn.Linear(13 * 8 * 8, 4)
+
+        def forward(self, x):
+            y = convnet.cat([F.relu(self.a(x)), F.relu(self.b(x)), self.p(x)], 1)
+            return self.fc(convnet.flatten(y, 1))
+
+    convnet.manual_seed(2)
+    path = _check_export(Inception(), _randn(2, 3, 8, 8), tmp_path)
+    assert "Concat" in [n.op_type for n in onnx.load(path).graph.node]
+
+
+CORE_LAYERS = {
+    "conv_stride_pad": lambda: nn.Conv2d(3, 6, 3, stride=2, padding=1),
+    "conv_groups_dilation": lambda: nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2),
+    "conv_depthwise": lambda: nn.Conv2d(4, 4, 3, groups=4, bias=False),
+    "conv_rect_same": lambda: nn.Conv2d(4, 3, (2, 3), padding="same"),
+    "conv_even_same_dilated": lambda: nn.Conv2d(4, 3, 4, padding="same", dilation=2),
+    "conv_valid": lambda: nn.Conv2d(4, 3, 3, padding="valid"),
+    "maxpool": lambda: nn.MaxPool2d(2),
+    "maxpool_ceil_pad": lambda: nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+    "maxpool_dilation": lambda: nn.MaxPool2d(2, stride=1, dilation=2),
+    "avgpool": lambda: nn.AvgPool2d(3, stride=2),
+    "avgpool_pad_exclude": lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
+    "avgpool_pad_include": lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=True),
+    "avgpool_ceil": lambda: nn.AvgPool2d(2, stride=2, ceil_mode=True),
+    "adaptive_avg_global": lambda: nn.AdaptiveAvgPool2d(1),
+    "adaptive_avg_3": lambda: nn.AdaptiveAvgPool2d((3, 3)),
+    "relu": lambda: nn.ReLU(),
+    "leaky_relu": lambda: nn.LeakyReLU(0.25),
+    "sigmoid": lambda: nn.Sigmoid(),
+    "tanh": lambda: nn.Tanh(),
+    "softmax": lambda: nn.Softmax(dim=1),
+    "log_softmax": lambda: nn.LogSoftmax(dim=1),
+    "dropout": lambda: nn.Dropout(0.5),
+    "flatten": lambda: nn.Flatten(),
+    "flatten_2": lambda: nn.Flatten(2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORE_LAYERS))
+def test_core_layer_exports(name, tmp_path):
+    convnet.manual_seed(3)
+    _check_export(nn.Sequential(CORE_LAYERS[name]()), _randn(2, 4 if name.startswith("conv_") and name != "conv_stride_pad" else 3, 9, 9), tmp_path)
+
+
+# Layers of the toolbox: checked once convnet has them (a missing class skips its case).
+TOOLBOX_LAYERS = {
+    "BatchNorm2d": lambda: nn.BatchNorm2d(3),
+    "LocalResponseNorm": lambda: nn.LocalResponseNorm(3, alpha=1e-2, beta=0.75, k=2.0),
+    "ConvTranspose2d": lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
+    "AdaptiveMaxPool2d": lambda: nn.AdaptiveMaxPool2d(1),
+    "ZeroPad2d": lambda: nn.ZeroPad2d((1, 2, 0, 1)),
+    "Upsample": lambda: nn.Upsample(scale_factor=2, mode="nearest"),
+    "ELU": lambda: nn.ELU(0.5),
+    "GELU": lambda: nn.GELU(),
+    "SiLU": lambda: nn.SiLU(),
+    "Softplus": lambda: nn.Softplus(),
+    "Hardtanh": lambda: nn.Hardtanh(-0.5, 0.5),
+    "ReLU6": lambda: nn.ReLU6(),
+    "PReLU": lambda: nn.PReLU(3),
+    "Identity": lambda: nn.Identity(),
+    "LPPool2d": lambda: nn.LPPool2d(2, 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TOOLBOX_LAYERS))
+def test_toolbox_layer_exports(name, tmp_path):
+    if not hasattr(nn, name):
+        pytest.skip(f"nn.{name} is not in this build yet")
+    convnet.manual_seed(4)
+    layer = TOOLBOX_LAYERS[name]()
+    if name == "BatchNorm2d":  # non-trivial statistics
+        layer.running_mean.copy_(convnet.from_numpy(_randn(3, seed=5)))
+        layer.running_var.copy_(convnet.from_numpy(np.abs(_randn(3, seed=6)) + 0.5))
+    model = nn.Sequential(nn.Conv2d(3, 3, 1), layer)
+    path = tmp_path / "m.onnx"
+    x = _randn(2, 3, 8, 8)
+    model.eval()
+    convnet.onnx.export(model, convnet.from_numpy(x), path)
+    (got,) = _ort_run(path, x)
+    np.testing.assert_allclose(got, _out(model, x), rtol=1e-4, atol=1e-4)
+
+
+def test_functional_forward_exports(tmp_path):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(convnet.from_numpy(_randn(4, 3, 3, 3, seed=7)))
+            self.fc = nn.Linear(4 * 4 * 4, 3)
+
+        def forward(self, x):
+            x = F.conv2d(x, self.w, None, 1, 1)
+            x = F.avg_pool2d(F.leaky_relu(x, 0.125), 2, count_include_pad=False)
+            x = (x.sigmoid() + x.tanh()) / 2.0
+            x = convnet.flatten(x, 1)
+            return F.softmax(F.linear(x, self.fc.weight, self.fc.bias) - x.mean(1, keepdim=True), 1)
+
+    convnet.manual_seed(8)
+    _check_export(Net(), _randn(2, 3, 8, 8), tmp_path)
+
+
+def test_export_restores_training_mode_and_names(tmp_path):
+    model = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5))
+    model.train()
+    convnet.onnx.export(model, convnet.randn(2, 4), tmp_path / "m.onnx", input_names=["x"], output_names=["y"],
+                        dynamic_batch=False)
+    assert model.training and model[1].training
+    m = onnx.load(tmp_path / "m.onnx")
+    assert m.graph.input[0].name == "x" and m.graph.output[0].name == "y"
+    assert [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim] == [2, 4]
+
+
+def test_export_names_an_untraced_operation(tmp_path):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.fc(x.clone())  # clone is not traced
+
+    with pytest.raises(convnet.onnx.OnnxError, match=r"Linear 'fc'.*does not trace"):
+        convnet.onnx.export(Net(), convnet.randn(2, 4), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_export_unsupported_options_are_errors(tmp_path):
+    with pytest.raises(convnet.onnx.OnnxError, match=r"AdaptiveAvgPool2d.*\(3, 3\).*\(4, 5\)"):
+        convnet.onnx.export(nn.Sequential(nn.AdaptiveAvgPool2d(3)), convnet.randn(1, 2, 4, 5), tmp_path / "m.onnx")
+    with pytest.raises(convnet.onnx.OnnxError, match="opset 9"):
+        convnet.onnx.export(nn.Sequential(nn.ReLU()), convnet.randn(1, 2), tmp_path / "m.onnx", opset=9)
+
+
+# Models of the zoo exported and run in onnxruntime; an entry runs once the zoo has the model.
+ZOO = [
+    ("lenet5", (2, 1, 28, 28)),
+    ("vgg11", (1, 3, 32, 32)),
+    ("resnet18", (1, 3, 64, 64)),
+    ("googlenet", (1, 3, 64, 64)),
+]
+
+
+@pytest.mark.parametrize("name,shape", ZOO, ids=[z[0] for z in ZOO])
+def test_zoo_model_exports(name, shape, tmp_path):
+    if not hasattr(convnet.models, name):
+        pytest.skip(f"convnet.models.{name} is not in this build yet")
+    convnet.manual_seed(9)
+    model = getattr(convnet.models, name)()
+    model.eval()
+    x = _randn(*shape)
+    path = tmp_path / f"{name}.onnx"
+    convnet.onnx.export(model, convnet.from_numpy(x), path)
+    (got,) = _ort_run(path, x)
+    np.testing.assert_allclose(got, _out(model, x), rtol=1e-4, atol=1e-4)
+
+
+# ---- import -------------------------------------------------------------------------------------
+
+def test_imported_model_fine_tunes(tmp_path):
+    convnet.manual_seed(10)
+    model = Residual()
+    convnet.onnx.export(model, convnet.randn(2, 3, 12, 12), tmp_path / "r.onnx")
+    back = convnet.onnx.load(tmp_path / "r.onnx")
+    assert sorted(back.state_dict()) == sorted(model.state_dict())
+    back.load_state_dict(model.state_dict())
+    x = convnet.randn(4, 3, 12, 12)
+    y = convnet.tensor([0, 1, 2, 3])
+    loss = F.nll_loss(back(x), y)
+    loss.backward()
+    assert all(p.grad is not None for p in back.parameters())
+    opt = convnet.optim.SGD(back.parameters(), lr=0.1)
+    opt.step()
+    with convnet.no_grad():
+        assert F.nll_loss(back(x), y).item() < loss.item()
+
+
+def _torch_export(model, x, path, **kw):
+    torch = pytest.importorskip("torch")
+    model.eval()
+    with torch.no_grad():
+        torch.onnx.export(model, (x,), str(path), opset_version=17, input_names=["x"],
+                          dynamic_axes={"x": {0: "N"}}, dynamo=False, **kw)
+        return model(x).numpy()
+
+
+def test_torch_lenet_imports(tmp_path):
+    torch = pytest.importorskip("torch")
+
+    class LeNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = torch.nn.Conv2d(1, 6, 5, padding=2)
+            self.c2 = torch.nn.Conv2d(6, 16, 5)
+            self.f1 = torch.nn.Linear(400, 120)
+            self.f2 = torch.nn.Linear(120, 10)
+
+        def forward(self, x):
+            x = torch.nn.functional.max_pool2d(torch.relu(self.c1(x)), 2)
+            x = torch.nn.functional.avg_pool2d(torch.tanh(self.c2(x)), 2)
+            x = x.view(x.size(0), -1)  # Shape/Gather/Unsqueeze/Concat/Reshape
+            return torch.log_softmax(self.f2(torch.sigmoid(self.f1(x))), dim=1)
+
+    torch.manual_seed(0)
+    lenet = LeNet()
+    x = torch.randn(3, 1, 28, 28)
+    want = _torch_export(lenet, x, tmp_path / "t.onnx", do_constant_folding=False)
+    ops = {n.op_type for n in onnx.load(tmp_path / "t.onnx").graph.node}
+    assert {"Shape", "Gather", "Unsqueeze", "Concat", "Reshape"} <= ops
+    model = convnet.onnx.load(tmp_path / "t.onnx")
+    np.testing.assert_allclose(_out(model, x.numpy()), want, rtol=1e-4, atol=1e-5)
+    x5 = torch.randn(5, 1, 28, 28)  # another batch size through the shape computations
+    with torch.no_grad():
+        np.testing.assert_allclose(_out(model, x5.numpy()), lenet(x5).numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("fold", [False, True], ids=["batchnorm", "folded"])
+def test_torch_resnet_block_imports(fold, tmp_path):
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+
+    class Block(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(3, 8, 3, padding=1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(8)
+            self.conv2 = tnn.Conv2d(8, 8, 3, padding=1, bias=False)
+            self.bn2 = tnn.BatchNorm2d(8)
+            self.down = tnn.Sequential(tnn.Conv2d(3, 8, 1, bias=False), tnn.BatchNorm2d(8))
+            self.fc = tnn.Linear(8, 4)
+
+        def forward(self, x):
+            y = torch.relu(self.bn1(self.conv1(x)))
+            y = self.bn2(self.conv2(y))
+            y = torch.relu(y + self.down(x))
+            y = tnn.functional.adaptive_avg_pool2d(y, 1).flatten(1)
+            return self.fc(y)
+
+    torch.manual_seed(1)
+    block = Block()
+    for m in block.modules():  # non-trivial statistics
+        if isinstance(m, tnn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+    x = torch.randn(2, 3, 10, 10)
+    path = tmp_path / "b.onnx"
+    want = _torch_export(block, x, path, do_constant_folding=fold)
+    ops = {n.op_type for n in onnx.load(path).graph.node}
+    assert ("BatchNormalization" in ops) != fold
+    model = convnet.onnx.load(path)
+    np.testing.assert_allclose(_out(model, x.numpy()), want, rtol=1e-4, atol=1e-5)
+    if not fold:
+        keys = set(model.state_dict())
+        assert {"bn1.running_mean", "bn1.weight", "conv1.weight", "fc.bias"} <= keys
+        assert "bn1.running_mean" not in {n for n, _ in model.named_parameters()}
+
+
+# ---- errors -------------------------------------------------------------------------------------
+
+def _graph(nodes, inits=(), in_shape=("N", 3, 8, 8), out_name="y"):
+    h = onnx.helper
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(in_shape))],
+                     [h.make_tensor_value_info(out_name, onnx.TensorProto.FLOAT, ["n", "c", "h", "w"])],
+                     [onnx.numpy_helper.from_array(a, n) for n, a in inits])
+    return h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+
+
+def test_malformed_file_is_an_error(tmp_path):
+    path = tmp_path / "bad.onnx"
+    path.write_bytes(b"\x08\x07garbage that is not protobuf \xff\xff\xff")
+    with pytest.raises(convnet.onnx.OnnxError, match="bad.onnx"):
+        convnet.onnx.load(path)
+    with pytest.raises(FileNotFoundError):
+        convnet.onnx.load(tmp_path / "missing.onnx")
+
+
+def test_dangling_input_is_an_error(tmp_path):
+    m = _graph([onnx.helper.make_node("Relu", ["nowhere"], ["y"], name="r1")])
+    onnx.save(m, tmp_path / "d.onnx")
+    with pytest.raises(convnet.onnx.OnnxError, match="nowhere"):
+        convnet.onnx.load(tmp_path / "d.onnx")
+
+
+def test_unsupported_operator_names_the_node(tmp_path):
+    m = _graph([onnx.helper.make_node("Relu", ["x"], ["r"], name="first"),
+                onnx.helper.make_node("HardSwish", ["r"], ["y"], name="mystery_node")])
+    onnx.save(m, tmp_path / "u.onnx")
+    with pytest.raises(convnet.onnx.OnnxError, match=r"'mystery_node' \(HardSwish\).*not supported"):
+        convnet.onnx.load(tmp_path / "u.onnx")
+
+
+def test_weight_shape_mismatch_names_the_node(tmp_path):
+    w, b = _randn(4, 3, 3, 3), _randn(5)
+    m = _graph([onnx.helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv_a", pads=[1, 1, 1, 1])],
+               [("w", w), ("b", b)])
+    onnx.save(m, tmp_path / "s.onnx")
+    with pytest.raises(convnet.onnx.OnnxError, match=r"conv_a.*Conv.*\(5,\)"):
+        convnet.onnx.load(tmp_path / "s.onnx")
+
+
+def test_static_shape_mismatch_names_the_node(tmp_path):
+    # 4 channels in, the weight expects 3: caught by shape inference at load time
+    w = _randn(2, 3, 3, 3)
+    m = _graph([onnx.helper.make_node("Conv", ["x", "w"], ["y"], name="conv_b")], [("w", w)],
+               in_shape=("N", 4, 8, 8))
+    onnx.save(m, tmp_path / "s.onnx")
+    with pytest.raises(convnet.onnx.OnnxError, match="conv_b"):
+        convnet.onnx.load(tmp_path / "s.onnx")
+
+
+def test_runtime_shape_mismatch_names_the_node(tmp_path):
+    w = _randn(2, 3, 3, 3)
+    m = _graph([onnx.helper.make_node("Relu", ["x"], ["r"], name="act"),
+                onnx.helper.make_node("Conv", ["r", "w"], ["y"], name="conv_c")], [("w", w)],
+               in_shape=("N", "C", "H", "W"))
+    onnx.save(m, tmp_path / "s.onnx")
+    model = convnet.onnx.load(tmp_path / "s.onnx")
+    assert tuple(model(convnet.randn(1, 3, 5, 5)).shape) == (1, 2, 3, 3)
+    with pytest.raises(convnet.onnx.OnnxError, match=r"'conv_c' \(Conv\).*\(1, 4, 5, 5\)"):
+        model(convnet.randn(1, 4, 5, 5))
+
+
+def test_input_shape_mismatch_is_an_error(tmp_path):
+    convnet.onnx.export(convnet.models.lenet5(), convnet.randn(2, 1, 28, 28), tmp_path / "l.onnx")
+    model = convnet.onnx.load(tmp_path / "l.onnx")
+    with pytest.raises(convnet.onnx.OnnxError, match=r"input 'input'.*\(2, 1, 32, 32\)"):
+        model(convnet.randn(2, 1, 32, 32))
+
+
+def test_export_writes_atomically(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"old")
+    with pytest.raises(convnet.onnx.OnnxError):
+        convnet.onnx.export(nn.Sequential(nn.AdaptiveAvgPool2d(3)), convnet.randn(1, 2, 4, 5), path)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
