@@ -12,7 +12,9 @@ What is recorded:
   the module's own nodes replace them as the producer of its output and the unused ones are
   dropped at the end;
 - the functions and Tensor methods listed in `_exporters.FUNCTIONS`, patched for the duration
-  of the trace (in `convnet`, `convnet.functional`, `convnet.nn.functional` and on `Tensor`).
+  of the trace (in `convnet`, `convnet._core`, `convnet.functional`, `convnet.nn.functional` and
+  on `Tensor`); a function called through a name bound before the trace (`from
+  convnet.functional import relu`) is not seen.
 A failure to export one call is kept as an error that is raised only if that call's output is
 used by the graph.
 """
@@ -162,7 +164,7 @@ def _patched(tracer, functions):
     from ..nn import functional as NF
 
     saved = []
-    targets = {"convnet": convnet, "F": F, "NF": NF, "Tensor": _core.Tensor}
+    targets = {"convnet": convnet, "core": _core, "F": F, "NF": NF, "Tensor": _core.Tensor}
 
     def wrap(orig, exporter, label):
         def traced(*args, **kwargs):

@@ -14,7 +14,7 @@ import numpy as np
 from . import OnnxError
 
 MODULES = {}  # nn class name -> module exporter
-FUNCTIONS = []  # (where, attribute, function exporter); where: "convnet", "F", "NF", "Tensor"
+FUNCTIONS = []  # (where, attribute, function exporter); where: "convnet", "core", "F", "NF", "Tensor"
 
 
 def register_module(*names):
@@ -119,6 +119,10 @@ def _adaptive(g, label, op, global_op, x, out, output_size):
     _, _, h, w = x.shape
     if (oh, ow) == (1, 1):
         return g.node(global_op, [g.name(x, label)], hint=label_hint(label))
+    if oh % h == 0 and ow % w == 0:  # every window is one input cell: nearest upsampling
+        return g.node("Resize", [g.name(x, label), "", g.const([1.0, 1.0, oh / h, ow / w], np.float32, "scales")],
+                      hint=label_hint(label), mode="nearest", coordinate_transformation_mode="asymmetric",
+                      nearest_mode="floor")
     if h % oh or w % ow:
         raise OnnxError(f"{label}: output size ({oh}, {ow}) does not divide the input size ({h}, {w}); "
                         "ONNX has no adaptive pooling with uneven windows")
@@ -590,7 +594,7 @@ def lrn_fn(g, out, label, x, size, alpha=1e-4, beta=0.75, k=1.0):
                   beta=float(beta), bias=float(k))
 
 
-@register_function("convnet.cat", "convnet.concat", "convnet.concatenate")
+@register_function("convnet.cat", "convnet.concat", "core.cat", "core.concat")
 def cat_fn(g, out, label, tensors, dim=0):
     names = [g.name(t, label) for t in tensors]
     return g.node("Concat", names, hint=label_hint(label), axis=int(dim))

@@ -395,6 +395,33 @@ def pad_op(node, x, pads=None, value=None, axes=None):
         F.pad(x, tuple(torch_pad), mode=torch_mode)
 
 
+@register_op("Resize")
+def resize_op(node, x, roi=None, scales=None, sizes=None):
+    """Nearest-neighbour upsampling by whole factors (each input cell repeated), the form that
+    exporters write for Upsample(mode='nearest') and for adaptive pooling to a multiple."""
+    _check_2d(node, x)
+    n, c, h, w = _shape(x)
+    if sizes is not None and np.asarray(sizes).size:
+        oh, ow = _ints(sizes)[-2:]
+    elif scales is not None and np.asarray(scales).size:
+        sc = np.asarray(scales, dtype=np.float64).reshape(-1)
+        oh, ow = int(math.floor(h * sc[-2])), int(math.floor(w * sc[-1]))
+    else:
+        raise node.error("needs scales or sizes")
+    mode = node.attrs.get("mode", "nearest")
+    ctm = node.attrs.get("coordinate_transformation_mode", "half_pixel")
+    nearest = node.attrs.get("nearest_mode", "round_prefer_floor")
+    floor_like = (ctm == "asymmetric" and nearest == "floor") or (
+        ctm in ("half_pixel", "pytorch_half_pixel") and nearest.startswith("round_prefer"))
+    if mode != "nearest" or oh % h or ow % w or not floor_like:
+        raise node.error(f"only nearest upsampling by whole factors is supported (mode={mode!r}, "
+                         f"coordinate_transformation_mode={ctm!r}, nearest_mode={nearest!r}, "
+                         f"{(h, w)} -> {(oh, ow)})")
+    sh, sw = oh // h, ow // w
+    ones = _core.ones([1, 1, 1, sh, 1, sw], dtype=x.dtype)
+    return (x.reshape(n, c, h, 1, w, 1) * ones).reshape(n, c, oh, ow)
+
+
 # ---- shapes -------------------------------------------------------------------------------------
 
 @register_op("Flatten")
@@ -465,8 +492,7 @@ def concat_op(node, *xs):
     axis = int(node.attrs["axis"])
     if all(_is_np(v) for v in xs):
         return np.concatenate(xs, axis=axis)
-    import convnet
-    cat = getattr(convnet, "cat", None)
+    cat = getattr(_core, "cat", None)
     if cat is None:
         raise node.error("concatenating tensors needs convnet.cat, which this convnet lacks")
     like = next(v for v in xs if not _is_np(v))
