@@ -433,3 +433,124 @@ def test_export_writes_atomically(tmp_path):
         convnet.onnx.export(nn.Sequential(nn.AdaptiveAvgPool2d(3)), convnet.randn(1, 2, 4, 5), path)
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+# ---- import of single operators, checked against onnxruntime on the same file ---------------------
+
+def _init(name, *shape, seed=11, positive=False):
+    a = _randn(*shape, seed=seed)
+    return onnx.numpy_helper.from_array(np.abs(a) + 0.5 if positive else a, name)
+
+
+def _const(name, values, dtype=np.int64):
+    return onnx.helper.make_node("Constant", [], [name], name=f"const_{name}",
+                                 value=onnx.numpy_helper.from_array(np.asarray(values, dtype=dtype), name))
+
+
+def _op_graph(nodes, inits, in_shape, opset=17, out_shape=None):
+    h = onnx.helper
+    g = h.make_graph(nodes, "g", [h.make_tensor_value_info("x", onnx.TensorProto.FLOAT, list(in_shape))],
+                     [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, out_shape)], inits)
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m if out_shape else onnx.shape_inference.infer_shapes(m)  # fills in the output's shape
+
+
+N = onnx.helper.make_node
+OP_GRAPHS = {
+    "matmul_add": ([N("MatMul", ["x", "w"], ["m"]), N("Add", ["m", "b"], ["y"])],
+                   [_init("w", 6, 4), _init("b", 4)], (3, 6)),
+    "gemm_alpha_beta": ([N("Gemm", ["x", "w", "b"], ["y"], alpha=0.5, beta=2.0)],
+                        [_init("w", 6, 4), _init("b", 1, 4)], (3, 6)),
+    "gemm_transB": ([N("Gemm", ["x", "w", "b"], ["y"], transB=1)], [_init("w", 4, 6), _init("b", 4)], (3, 6)),
+    "conv_auto_pad": ([N("Conv", ["x", "w"], ["y"], auto_pad="SAME_UPPER", strides=[2, 2])],
+                      [_init("w", 4, 2, 3, 3)], (2, 2, 7, 7)),
+    "conv_group_bias": ([N("Conv", ["x", "w", "b"], ["y"], group=2, pads=[1, 0, 1, 0], dilations=[1, 2])],
+                        [_init("w", 4, 1, 3, 3), _init("b", 4)], (2, 2, 7, 7)),
+    "maxpool_default_stride": ([N("MaxPool", ["x"], ["y"], kernel_shape=[2, 2])], [], (2, 3, 5, 5)),
+    "averagepool_exclude_pad": ([N("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                  strides=[2, 2])], [], (2, 3, 6, 6)),
+    "global_pools": ([N("GlobalAveragePool", ["x"], ["a"]), N("GlobalMaxPool", ["x"], ["b"]),
+                      N("Sub", ["a", "b"], ["y"])], [], (2, 3, 5, 4)),
+    "batchnorm": ([N("BatchNormalization", ["x", "s", "bb", "mu", "var"], ["y"], epsilon=1e-3)],
+                  [_init("s", 3), _init("bb", 3, seed=12), _init("mu", 3, seed=13),
+                   _init("var", 3, seed=14, positive=True)], (2, 3, 4, 4)),
+    "lrn_odd": ([N("LRN", ["x"], ["y"], size=5, alpha=0.01, beta=0.75, bias=2.0)], [], (2, 7, 3, 3)),
+    "softmax_opset11_coerced": ([N("Softmax", ["x"], ["y"], axis=1)], [], (2, 3, 2, 2)),
+    "log_softmax_axis": ([N("LogSoftmax", ["x"], ["y"], axis=1)], [], (2, 3, 2, 2)),
+    "activations": ([N("Relu", ["x"], ["a"]), N("LeakyRelu", ["x"], ["b"], alpha=0.3), N("Sigmoid", ["x"], ["c"]),
+                     N("Tanh", ["x"], ["d"]), N("Elu", ["x"], ["e"], alpha=0.7), N("Softplus", ["x"], ["f"]),
+                     N("PRelu", ["x", "slope"], ["g"]), N("Add", ["a", "b"], ["ab"]), N("Mul", ["ab", "c"], ["abc"]),
+                     N("Sub", ["abc", "d"], ["abcd"]), N("Div", ["abcd", "two"], ["h"]), N("Add", ["h", "e"], ["he"]),
+                     N("Add", ["he", "f"], ["hef"]), N("Add", ["hef", "g"], ["y"])],
+                    [_init("slope", 3, 1, 1), onnx.numpy_helper.from_array(np.array(2.0, np.float32), "two")],
+                    (2, 3, 4, 4)),
+    "clip_neg_exp": ([_const("lo", -0.5, np.float32), _const("hi", 0.7, np.float32),
+                      N("Clip", ["x", "lo", "hi"], ["c"]), N("Neg", ["c"], ["n"]), N("Exp", ["n"], ["y"])],
+                     [], (2, 5)),
+    "flatten_axis2": ([N("Flatten", ["x"], ["y"], axis=2)], [], (2, 3, 4, 5)),
+    "reshape_zero_minus_one": ([_const("s", [0, -1, 2]), N("Reshape", ["x", "s"], ["y"])], [], (2, 3, 4, 2)),
+    "shape_arithmetic": ([N("Shape", ["x"], ["sh"]), _const("i", 0), N("Gather", ["sh", "i"], ["n"], axis=0),
+                          _const("ax", [0]), N("Unsqueeze", ["n", "ax"], ["nu"]), _const("m1", [-1]),
+                          N("Concat", ["nu", "m1"], ["s"], axis=0), N("Reshape", ["x", "s"], ["y"])], [], (2, 3, 4)),
+    "unsqueeze_squeeze": ([_const("ax", [1]), N("Unsqueeze", ["x", "ax"], ["u"]), N("Squeeze", ["u", "ax"], ["y"])],
+                          [], (2, 3)),
+    "resize_nearest": ([N("Resize", ["x", "", "sc"], ["y"], mode="nearest",
+                          coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
+                       [onnx.numpy_helper.from_array(np.array([1, 1, 2, 3], np.float32), "sc")], (1, 2, 3, 2)),
+    "reduce_mean_dropout_identity": ([N("ReduceMean", ["x"], ["r"], axes=[2, 3], keepdims=1),
+                                      N("Dropout", ["r"], ["d"]), N("Identity", ["d"], ["y"])], [], (2, 3, 4, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OP_GRAPHS))
+def test_operator_imports_like_onnxruntime(name, tmp_path):
+    nodes, inits, shape = OP_GRAPHS[name]
+    for i, n in enumerate(nodes):
+        n.name = n.name or f"{name}_{i}"
+    opset = 11 if "opset11" in name else 17
+    if opset == 11:
+        nodes[0].attribute[0].i = 1
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(_op_graph(nodes, list(inits), shape, opset), path)
+    x = _randn(*shape, seed=15)
+    (want,) = _ort_run(path, x)
+    got = _out(convnet.onnx.load(path), x)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_load_accepts_a_model_proto_and_checks_gemm_features(tmp_path):
+    m = _op_graph([N("Gemm", ["x", "w"], ["y"], name="fc_bad", transB=1)], [_init("w", 4, 5)], (3, 6),
+                  out_shape=[3, 4])
+    with pytest.raises(convnet.onnx.OnnxError, match=r"'fc_bad' \(Gemm\).*expects 5 features"):
+        convnet.onnx.load(m)
+    ok = _op_graph([N("Gemm", ["x", "w"], ["y"], name="fc", transB=1)], [_init("w", 4, 6)], (3, 6))
+    model = convnet.onnx.load(ok)
+    assert [n for n, _ in model.named_parameters()] == ["w"]
+
+
+def test_export_of_two_inputs_two_outputs_and_shared_weights(tmp_path):
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, a, b):
+            h = self.fc(a) + self.fc(b)  # one Linear called twice
+            return h, F.relu(self.fc(h))
+
+    convnet.manual_seed(12)
+    model = Two()
+    a, b = _randn(2, 4, seed=1), _randn(2, 4, seed=2)
+    path = tmp_path / "two.onnx"
+    convnet.onnx.export(model, (convnet.from_numpy(a), convnet.from_numpy(b)), path)
+    assert sorted(i.name for i in onnx.load(path).graph.initializer) == ["fc.bias", "fc.weight"]
+    with convnet.no_grad():
+        want = [t.numpy() for t in model(convnet.from_numpy(a), convnet.from_numpy(b))]
+    back = convnet.onnx.load(path)
+    with convnet.no_grad():
+        mine = [t.numpy() for t in back(convnet.from_numpy(a), convnet.from_numpy(b))]
+    for got in (_ort_run(path, a, b), mine):
+        for g_, w_ in zip(got, want):
+            np.testing.assert_allclose(g_, w_, rtol=1e-5, atol=1e-6)

@@ -689,17 +689,22 @@ def load(path):
                             f"{(proto.domain + '.') if proto.domain else ''}{n.op_type} is not supported "
                             f"(supported: {', '.join(sorted(OPS))})")
 
+    # Own checks first (their messages name the weights), on the shapes that lenient inference
+    # finds; then ONNX's strict inference for everything else.
+    init_arrays = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
     try:
-        inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:
+        inferred = model
+    shapes = {v.name: _dims(onnx, v) for v in list(inferred.graph.value_info) + list(graph.input)}
+    _check_weights(nodes, init_arrays, shapes, source)
+    try:
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except Exception as e:
         msg = str(e).replace("\n", " ")
         raise OnnxError(f"convnet.onnx.load: {source}: shapes do not agree: {msg}") from e
-    shapes = {v.name: _dims(onnx, v) for v in list(inferred.graph.value_info) + list(graph.input)}
-
-    init_arrays = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
     buffer_names = {n.inputs[i] for n in nodes if n.op_type == "BatchNormalization"
                     for i in (3, 4) if i < len(n.inputs)}
-    _check_weights(nodes, init_arrays, shapes, source)
 
     g = _Graph()
     g.source = source
