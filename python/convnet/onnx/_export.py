@@ -331,8 +331,9 @@ def export(model, example_input, path, opset=17, input_names=None, output_names=
         inits)
     model_proto = onnx.helper.make_model_gen_version(
         graph, producer_name="convnet", opset_imports=[onnx.helper.make_opsetid("", int(opset))])
+    from ._import import weightless
     try:
-        onnx.checker.check_model(model_proto, full_check=True)
+        onnx.checker.check_model(weightless(onnx, model_proto), full_check=True)
     except onnx.checker.ValidationError as e:
         raise OnnxError(f"convnet.onnx.export: the traced graph is not valid ONNX: {e}") from e
     _write_atomic(path, model_proto.SerializeToString())

@@ -398,7 +398,8 @@ def pad_op(node, x, pads=None, value=None, axes=None):
 @register_op("Resize")
 def resize_op(node, x, roi=None, scales=None, sizes=None):
     """Nearest-neighbour upsampling by whole factors (each input cell repeated), the form that
-    exporters write for Upsample(mode='nearest') and for adaptive pooling to a multiple."""
+    exporters write for Upsample(mode='nearest') and for adaptive pooling to a multiple; linear
+    modes through functional.interpolate where convnet has it."""
     _check_2d(node, x)
     n, c, h, w = _shape(x)
     if sizes is not None and np.asarray(sizes).size:
@@ -413,6 +414,9 @@ def resize_op(node, x, roi=None, scales=None, sizes=None):
     nearest = node.attrs.get("nearest_mode", "round_prefer_floor")
     floor_like = (ctm == "asymmetric" and nearest == "floor") or (
         ctm in ("half_pixel", "pytorch_half_pixel") and nearest.startswith("round_prefer"))
+    F = _F()
+    if mode == "linear" and ctm in ("align_corners", "half_pixel", "pytorch_half_pixel") and hasattr(F, "interpolate"):
+        return F.interpolate(x, size=(oh, ow), mode="bilinear", align_corners=ctm == "align_corners")
     if mode != "nearest" or oh % h or ow % w or not floor_like:
         raise node.error(f"only nearest upsampling by whole factors is supported (mode={mode!r}, "
                          f"coordinate_transformation_mode={ctm!r}, nearest_mode={nearest!r}, "
@@ -420,6 +424,17 @@ def resize_op(node, x, roi=None, scales=None, sizes=None):
     sh, sw = oh // h, ow // w
     ones = _core.ones([1, 1, 1, sh, 1, sw], dtype=x.dtype)
     return (x.reshape(n, c, h, 1, w, 1) * ones).reshape(n, c, oh, ow)
+
+
+@register_op("LpPool")
+def lp_pool_op(node, x):
+    F = _F()
+    if not hasattr(F, "lp_pool2d"):
+        raise node.error("needs functional.lp_pool2d, which this convnet lacks")
+    kernel, strides, _, pads, ceil = _pool_args(node, x)
+    if any(pads):
+        raise node.error(f"pads {pads} are not supported")
+    return F.lp_pool2d(x, float(node.attrs.get("p", 2)), kernel, strides, ceil)
 
 
 # ---- shapes -------------------------------------------------------------------------------------
@@ -673,8 +688,9 @@ def load(path):
             model = onnx.load(source)
         except Exception as e:  # protobuf's DecodeError and friends
             raise OnnxError(f"convnet.onnx.load: {source} is not a valid ONNX file ({type(e).__name__}: {e})") from e
+    light = weightless(onnx, model)
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(light)
     except Exception as e:
         raise OnnxError(f"convnet.onnx.load: {source} is not a valid ONNX model: {e}") from e
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
@@ -691,15 +707,18 @@ def load(path):
 
     # Own checks first (their messages name the weights), on the shapes that lenient inference
     # finds; then ONNX's strict inference for everything else.
-    init_arrays = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
     try:
-        inferred = onnx.shape_inference.infer_shapes(model)
+        init_arrays = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
+    except Exception as e:
+        raise OnnxError(f"convnet.onnx.load: {source}: unreadable initializer ({e})") from e
+    try:
+        inferred = onnx.shape_inference.infer_shapes(light)
     except Exception:
-        inferred = model
-    shapes = {v.name: _dims(onnx, v) for v in list(inferred.graph.value_info) + list(graph.input)}
+        inferred = light
+    shapes = {v.name: _dims(onnx, v) for v in list(inferred.graph.value_info) + list(light.graph.input)}
     _check_weights(nodes, init_arrays, shapes, source)
     try:
-        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+        onnx.shape_inference.infer_shapes(light, check_type=True, strict_mode=True)
     except Exception as e:
         msg = str(e).replace("\n", " ")
         raise OnnxError(f"convnet.onnx.load: {source}: shapes do not agree: {msg}") from e
@@ -718,9 +737,10 @@ def load(path):
         if arr.dtype.kind != "f":
             g.consts[name] = arr
             continue
-        arr = np.ascontiguousarray(arr.astype(np.float64 if arr.dtype == np.float64 else np.float32))
+        # one copy at most: an owned, writable, contiguous float32 (float64 kept) array
+        arr = np.require(arr, np.float64 if arr.dtype == np.float64 else np.float32, ["C", "W", "O"])
         mod, attr = _attach(module, name, used)
-        t = _core.from_numpy(arr.copy())
+        t = _core.from_numpy(arr)
         if name in buffer_names:
             mod.register_buffer(attr, t)
         else:
@@ -728,6 +748,32 @@ def load(path):
             setattr(mod, attr, Parameter(t))
         g.params[name] = (mod, attr)
     return module
+
+
+def weightless(onnx, model, limit=64):
+    """A copy of `model` in which initializers of more than `limit` elements are graph inputs of
+    the same type and shape: what the checker and shape inference need, without copying weights."""
+    if not model.graph.initializer:
+        return model
+    light = onnx.ModelProto()
+    graph = model.graph
+    for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version", "doc_string"):
+        setattr(light, field, getattr(model, field))
+    light.opset_import.extend(model.opset_import)
+    light.functions.extend(model.functions)
+    g = light.graph
+    g.name = graph.name
+    g.node.extend(graph.node)
+    g.input.extend(graph.input)
+    g.output.extend(graph.output)
+    g.value_info.extend(graph.value_info)
+    declared = {i.name for i in graph.input}
+    for t in graph.initializer:
+        if int(np.prod(t.dims, dtype=np.int64)) <= limit:
+            g.initializer.append(t)
+        elif t.name not in declared:
+            g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    return light
 
 
 def _check_weights(nodes, inits, shapes, source):
