@@ -554,3 +554,15 @@ def test_export_of_two_inputs_two_outputs_and_shared_weights(tmp_path):
     for got in (_ort_run(path, a, b), mine):
         for g_, w_ in zip(got, want):
             np.testing.assert_allclose(g_, w_, rtol=1e-5, atol=1e-6)
+
+
+def test_initializer_names_become_nested_modules(tmp_path):
+    inits = [_init("fc", 6, 4), _init("fc.b", 4, seed=3), _init("onnx::MatMul_7", 4, 4, seed=4)]
+    m = _op_graph([N("MatMul", ["x", "fc"], ["a"], name="mm"), N("Add", ["a", "fc.b"], ["c"], name="add"),
+                   N("MatMul", ["c", "onnx::MatMul_7"], ["y"], name="mm2")], inits, (3, 6))
+    path = tmp_path / "n.onnx"
+    onnx.save(m, path)
+    model = convnet.onnx.load(path)
+    assert sorted(model.state_dict()) == ["fc", "fc_.b", "onnx__MatMul_7"]
+    x = _randn(3, 6)
+    np.testing.assert_allclose(_out(model, x), _ort_run(path, x)[0], rtol=1e-5, atol=1e-6)

@@ -116,9 +116,8 @@ class Graph:
 class _Tracer:
     current = None  # the active trace (a trace is not re-entrant)
 
-    def __init__(self, graph, exporters):
+    def __init__(self, graph):
         self.g = graph
-        self.exporters = exporters
         self.busy = False
 
     def record(self, who, fn, inputs, output):
@@ -285,7 +284,7 @@ def export(model, example_input, path, opset=17, input_names=None, output_names=
         if hash(b) not in g.values:
             g.bind(b, g.initializer(bname, b.detach().numpy()))
 
-    tracer = _Tracer(g, _exporters)
+    tracer = _Tracer(g)
     handles = []
     modes = [(m, m.training) for m in model.modules()]
     try:

@@ -653,14 +653,13 @@ def _attach(root, name, used):
     """The submodule and attribute that initializer `name` lives at (dots make nested modules)."""
     from .. import nn
     parts = [(_IDENT.sub("_", p) or "_") for p in name.split(".")]
-    mod, path = root, ""
+    mod = root
     for p in parts[:-1]:
-        path = f"{path}.{p}" if path else p
-        child = dict(mod.named_children()).get(p)
+        children = dict(mod.named_children())
+        while p not in children and p in used.get(id(mod), ()):  # the name is a parameter's
+            p += "_"
+        child = children.get(p)
         if child is None:
-            if p in used.get(id(mod), set()):
-                p = p + "_"
-                path = path + "_"
             child = nn.Module()
             mod.add_module(p, child)
             used.setdefault(id(mod), set()).add(p)
