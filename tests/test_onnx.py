@@ -1,6 +1,8 @@
 """ONNX export (checked in onnxruntime), import (checked against convnet and PyTorch), round
 trips and the errors for bad files."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -273,9 +275,12 @@ def test_imported_model_fine_tunes(tmp_path):
 
 
 def _torch_export(model, x, path, **kw):
+    """torch.onnx.export with the TorchScript exporter (dynamo=False): torch 2.13's default
+    exporter needs the onnxscript package."""
     torch = pytest.importorskip("torch")
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(model, (x,), str(path), opset_version=17, input_names=["x"],
                           dynamic_axes={"x": {0: "N"}}, dynamo=False, **kw)
         return model(x).numpy()
