@@ -175,7 +175,9 @@ def test_toolbox_layer_exports(name, tmp_path):
     model.eval()
     convnet.onnx.export(model, convnet.from_numpy(x), path)
     (got,) = _ort_run(path, x)
-    np.testing.assert_allclose(got, _out(model, x), rtol=1e-4, atol=1e-4)
+    want = _out(model, x)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(_out(convnet.onnx.load(path), x), want, rtol=1e-5, atol=1e-6)
 
 
 def test_functional_forward_exports(tmp_path):
@@ -493,6 +495,7 @@ OP_GRAPHS = {
     "clip_neg_exp": ([_const("lo", -0.5, np.float32), _const("hi", 0.7, np.float32),
                       N("Clip", ["x", "lo", "hi"], ["c"]), N("Neg", ["c"], ["n"]), N("Exp", ["n"], ["y"])],
                      [], (2, 5)),
+    "erf": ([_const("k", 3.0, np.float32), N("Mul", ["x", "k"], ["x3"]), N("Erf", ["x3"], ["y"])], [], (4, 50)),
     "flatten_axis2": ([N("Flatten", ["x"], ["y"], axis=2)], [], (2, 3, 4, 5)),
     "reshape_zero_minus_one": ([_const("s", [0, -1, 2]), N("Reshape", ["x", "s"], ["y"])], [], (2, 3, 4, 2)),
     "shape_arithmetic": ([N("Shape", ["x"], ["sh"]), _const("i", 0), N("Gather", ["sh", "i"], ["n"], axis=0),

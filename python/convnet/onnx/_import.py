@@ -166,6 +166,27 @@ def elu_op(node, x):
     return x.relu() + alpha * ((-(-x).relu()).exp() - 1.0)
 
 
+@register_op("Erf")
+def erf_op(node, x):
+    """Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7) from differentiable ops; the
+    form exporters write GELU in below opset 20."""
+    if _is_np(x):
+        return np.vectorize(math.erf)(x).astype(x.dtype)
+    a = x.abs()
+    t = (a * 0.3275911 + 1.0) ** -1.0
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    sign = (x > 0).to(x.dtype) - (x < 0).to(x.dtype)
+    return (1.0 - poly * (-(a * a)).exp()) * sign
+
+
+@register_op("Gelu")
+def gelu_op(node, x):
+    F = _F()
+    if not hasattr(F, "gelu"):
+        raise node.error("needs functional.gelu, which this convnet lacks")
+    return F.gelu(x, approximate=node.attrs.get("approximate", "none"))
+
+
 @register_op("Softplus")
 def softplus_op(node, x):
     return x.relu() + ((-x.abs()).exp() + 1.0).log()
