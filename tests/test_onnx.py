@@ -87,6 +87,23 @@ def test_residual_network_exports(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(convnet._core, "cat"), reason="cat is not in this build yet")
+def test_concatenation_with_created_zeros_exports(tmp_path):
+    class Shortcut(nn.Module):  # the option-A shortcut of the CIFAR ResNets: zero channels around x
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 2, 1)
+
+        def forward(self, x):
+            n, _, h, w = x.shape
+            zeros = convnet._core.zeros(n, 1, h, w, dtype=x.dtype)
+            y = convnet._core.cat([zeros, self.conv(x), zeros], 1)
+            return y + convnet.ones_like(y)
+
+    convnet.manual_seed(13)
+    _check_export(Shortcut(), _randn(2, 2, 4, 4), tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(convnet._core, "cat"), reason="cat is not in this build yet")
 def test_concatenation_exports(tmp_path):
     class Inception(nn.Module):
         def __init__(self):

@@ -44,6 +44,7 @@ class Graph:
         self.opset = opset
         self.dynamic_batch = dynamic_batch
         self.batch = batch  # the example's batch size
+        self.first_input = None  # the first model input's name
         self.nodes = []  # (NodeProto, [output names])
         self.initializers = {}  # name -> TensorProto
         self.values = {}  # tensor key -> value name or _Failed
@@ -277,6 +278,7 @@ def export(model, example_input, path, opset=17, input_names=None, output_names=
         g.used_names.add(name)
     for x, name in zip(inputs, input_names):
         g.bind(x, name)
+    g.first_input = input_names[0]
     for pname, p in model.named_parameters():
         if hash(p) not in g.values:
             g.bind(p, g.initializer(pname, p.detach().numpy()))

@@ -594,6 +594,33 @@ def lrn_fn(g, out, label, x, size, alpha=1e-4, beta=0.75, k=1.0):
                   beta=float(beta), bias=float(k))
 
 
+def _filled(g, label, out, value, shape=None):
+    """A ConstantOfShape for `out`; with a dynamic batch, a first dimension equal to the example's
+    batch size is read from the first model input at run time."""
+    if shape is None:
+        dims = list(out.shape)
+        if g.dynamic_batch and dims and dims[0] == g.batch:
+            batch = g.node("Slice", [g.node("Shape", [g.first_input], hint=label_hint(label)),
+                                     g.const([0], np.int64, "start"), g.const([1], np.int64, "end")],
+                           hint=label_hint(label))
+            shape = g.node("Concat", [batch, g.const(dims[1:], np.int64, "dims")], hint=label_hint(label), axis=0)
+        else:
+            shape = g.const(dims, np.int64, "dims")
+    fill = g.onnx.numpy_helper.from_array(np.array([value], dtype=_np_dtype(out)), "value")
+    return g.node("ConstantOfShape", [shape], hint=label_hint(label), value=fill)
+
+
+@register_function("core.zeros", "convnet.zeros", "core.ones", "convnet.ones")
+def filled_fn(g, out, label, *args, **kwargs):
+    return _filled(g, label, out, 1.0 if label == "ones" else 0.0)
+
+
+@register_function("core.zeros_like", "convnet.zeros_like", "core.ones_like", "convnet.ones_like")
+def filled_like_fn(g, out, label, x):
+    shape = g.node("Shape", [g.name(x, label)], hint=label_hint(label))
+    return _filled(g, label, out, 1.0 if label == "ones_like" else 0.0, shape)
+
+
 @register_function("convnet.cat", "convnet.concat", "core.cat", "core.concat")
 def cat_fn(g, out, label, tensors, dim=0):
     names = [g.name(t, label) for t in tensors]
