@@ -250,9 +250,12 @@ def test_export_unsupported_options_are_errors(tmp_path):
 # Models of the zoo exported and run in onnxruntime; an entry runs once the zoo has the model.
 ZOO = [
     ("lenet5", (2, 1, 28, 28)),
-    ("vgg11", (1, 3, 32, 32)),
-    ("resnet18", (1, 3, 64, 64)),
+    ("vgg11", (1, 3, 32, 32)),  # 1×1 features: AdaptiveAvgPool2d(7) exports as a nearest Resize
+    ("resnet18", (2, 3, 64, 64)),
     ("googlenet", (1, 3, 64, 64)),
+    ("resnet20", (2, 3, 32, 32)),
+    ("nin", (2, 3, 32, 32)),
+    ("mobilenet_v2", (1, 3, 64, 64)),
 ]
 
 
@@ -270,7 +273,9 @@ def test_zoo_model_exports(name, shape, tmp_path):
     path = tmp_path / f"{name}.onnx"
     convnet.onnx.export(model, convnet.from_numpy(x), path)
     (got,) = _ort_run(path, x)
-    np.testing.assert_allclose(got, _out(model, x), rtol=1e-4, atol=1e-4)
+    want = _out(model, x)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(_out(convnet.onnx.load(path), x), want, rtol=1e-5, atol=1e-6)
 
 
 # ---- import -------------------------------------------------------------------------------------
