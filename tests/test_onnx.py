@@ -56,7 +56,8 @@ def test_lenet5_exports_and_runs_in_onnxruntime(tmp_path):
     m = onnx.load(path)
     assert [n.op_type for n in m.graph.node if n.op_type != "Identity"] == [
         "Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Relu", "Gemm", "Relu", "Gemm"]
-    assert sorted(i.name for i in m.graph.initializer) == sorted(n for n, _ in convnet.models.lenet5().named_parameters())
+    names = sorted(n for n, _ in convnet.models.lenet5().named_parameters())
+    assert sorted(i.name for i in m.graph.initializer) == names
     assert m.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
 
 
@@ -154,7 +155,8 @@ CORE_LAYERS = {
 @pytest.mark.parametrize("name", sorted(CORE_LAYERS))
 def test_core_layer_exports(name, tmp_path):
     convnet.manual_seed(3)
-    _check_export(nn.Sequential(CORE_LAYERS[name]()), _randn(2, 4 if name.startswith("conv_") and name != "conv_stride_pad" else 3, 9, 9), tmp_path)
+    channels = 4 if name.startswith("conv_") and name != "conv_stride_pad" else 3
+    _check_export(nn.Sequential(CORE_LAYERS[name]()), _randn(2, channels, 9, 9), tmp_path)
 
 
 # Layers of the toolbox: checked once convnet has them (a missing class skips its case).

@@ -328,7 +328,8 @@ def export(model, example_input, path, opset=17, input_names=None, output_names=
     graph = onnx.helper.make_graph(
         nodes, "convnet",
         [_value_info(onnx, n, x, dynamic_batch) for x, n in zip(inputs, input_names)],
-        [_value_info(onnx, n, t, dynamic_batch and t.ndim and t.shape[0] == g.batch) for t, n in zip(outs, output_names)],
+        [_value_info(onnx, n, t, dynamic_batch and t.ndim and t.shape[0] == g.batch)
+         for t, n in zip(outs, output_names)],
         inits)
     model_proto = onnx.helper.make_model_gen_version(
         graph, producer_name="convnet", opset_imports=[onnx.helper.make_opsetid("", int(opset))])

@@ -302,7 +302,8 @@ def conv_transpose2d_module(g, m, x, out, label):
         (sz - 1) * si - 2 * pi + di * (ki - 1) + oi + 1 for sz, si, pi, di, ki, oi in zip((h, w), s, p, d, k, op))
     _expect_shape(label, out, expected)
     b = getattr(m, "bias", None)
-    return g.node("ConvTranspose", [g.name(x, label), g.name(m.weight, label)] + ([g.name(b, label)] if b is not None else []),
+    inputs = [g.name(x, label), g.name(m.weight, label)] + ([g.name(b, label)] if b is not None else [])
+    return g.node("ConvTranspose", inputs,
                   hint=label_hint(label), kernel_shape=list(k), strides=list(s), pads=[p[0], p[1], p[0], p[1]],
                   dilations=list(d), output_padding=list(op), group=groups)
 

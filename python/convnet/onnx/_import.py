@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from .. import _core
+from .. import _core, nn
 from . import OnnxError, _require_onnx
 
 OPS = {}  # op_type -> importer
@@ -608,62 +608,52 @@ class _Graph:
     """The parsed graph that an OnnxModule runs (kept off the Module's attribute registry)."""
 
 
-def _build_module_class():
-    from .. import nn
+class OnnxModule(nn.Module):
+    """A convnet module running an imported ONNX graph."""
 
-    class OnnxModule(nn.Module):
-        """A convnet module running an imported ONNX graph."""
+    def __init__(self, graph):
+        super().__init__()
+        self._onnx = graph
 
-        def __init__(self, graph):
-            super().__init__()
-            self._onnx = graph
+    def forward(self, *inputs):
+        g = self._onnx
+        if len(inputs) != len(g.inputs):
+            raise OnnxError(f"{g.source}: the graph has {len(g.inputs)} input(s) "
+                            f"{[n for n, _ in g.inputs]}, got {len(inputs)}")
+        env = dict(g.consts)
+        for init, (mod, attr) in g.params.items():
+            env[init] = getattr(mod, attr)
+        for (name, dims), x in zip(g.inputs, inputs):
+            if not isinstance(x, _core.Tensor):
+                raise OnnxError(f"{g.source}: input {name!r} must be a Tensor, got {type(x).__name__}")
+            if len(dims) != x.ndim or any(isinstance(d, int) and d != s for d, s in zip(dims, x.shape)):
+                raise OnnxError(f"{g.source}: input {name!r} has shape {tuple(x.shape)}, the graph expects "
+                                f"{tuple(dims)}")
+            env[name] = x
+        for node in g.nodes:
+            args = [env[i] if i else None for i in node.inputs]
+            while args and args[-1] is None:
+                args.pop()
+            try:
+                out = node.fn(node, *args)
+            except OnnxError:
+                raise
+            except (ValueError, RuntimeError, TypeError, IndexError, AttributeError, KeyError) as e:
+                shapes = ", ".join(str(_shape(a)) if a is not None else "-" for a in args)
+                raise node.error(f"{e} (input shapes {shapes})") from e
+            outs = out if isinstance(out, tuple) else (out,)
+            for name, v in zip(node.outputs, outs):
+                if name:
+                    env[name] = v
+        results = tuple(_tensor(env[n]) for n in g.outputs)
+        return results[0] if len(results) == 1 else results
 
-        def forward(self, *inputs):
-            g = self._onnx
-            if len(inputs) != len(g.inputs):
-                raise OnnxError(f"{g.source}: the graph has {len(g.inputs)} input(s) "
-                                f"{[n for n, _ in g.inputs]}, got {len(inputs)}")
-            env = dict(g.consts)
-            for init, (mod, attr) in g.params.items():
-                env[init] = getattr(mod, attr)
-            for (name, dims), x in zip(g.inputs, inputs):
-                if not isinstance(x, _core.Tensor):
-                    raise OnnxError(f"{g.source}: input {name!r} must be a Tensor, got {type(x).__name__}")
-                if len(dims) != x.ndim or any(isinstance(d, int) and d != s for d, s in zip(dims, x.shape)):
-                    raise OnnxError(f"{g.source}: input {name!r} has shape {tuple(x.shape)}, the graph expects "
-                                    f"{tuple(dims)}")
-                env[name] = x
-            for node in g.nodes:
-                args = []
-                for i in node.inputs:
-                    args.append(env[i] if i else None)
-                while args and args[-1] is None:
-                    args.pop()
-                try:
-                    out = node.fn(node, *args)
-                except OnnxError:
-                    raise
-                except (ValueError, RuntimeError, TypeError, IndexError, AttributeError, KeyError) as e:
-                    shapes = ", ".join(str(_shape(a)) if a is not None else "-" for a in args)
-                    raise node.error(f"{e} (input shapes {shapes})") from e
-                outs = out if isinstance(out, tuple) else (out,)
-                for name, v in zip(node.outputs, outs):
-                    if name:
-                        env[name] = v
-            results = tuple(_tensor(env[n]) for n in g.outputs)
-            return results[0] if len(results) == 1 else results
-
-        def extra_repr(self):
-            g = self._onnx
-            return f"source={g.source!r}, nodes={len(g.nodes)}"
-
-    return OnnxModule
+    def extra_repr(self):
+        g = self._onnx
+        return f"source={g.source!r}, nodes={len(g.nodes)}"
 
 
-_OnnxModule = None
-
-
-def _dims(onnx, value_info):
+def _dims(value_info):
     t = value_info.type.tensor_type
     if not t.HasField("shape"):
         return None
@@ -672,7 +662,6 @@ def _dims(onnx, value_info):
 
 def _attach(root, name, used):
     """The submodule and attribute that initializer `name` lives at (dots make nested modules)."""
-    from .. import nn
     parts = [(_IDENT.sub("_", p) or "_") for p in name.split(".")]
     mod = root
     for p in parts[:-1]:
@@ -695,9 +684,6 @@ def _attach(root, name, used):
 
 def load(path):
     onnx = _require_onnx()
-    global _OnnxModule
-    if _OnnxModule is None:
-        _OnnxModule = _build_module_class()
     if isinstance(path, onnx.ModelProto):
         model, source = path, "<ModelProto>"
     else:
@@ -735,7 +721,7 @@ def load(path):
         inferred = onnx.shape_inference.infer_shapes(light)
     except Exception:
         inferred = light
-    shapes = {v.name: _dims(onnx, v) for v in list(inferred.graph.value_info) + list(light.graph.input)}
+    shapes = {v.name: _dims(v) for v in list(inferred.graph.value_info) + list(light.graph.input)}
     _check_weights(nodes, init_arrays, shapes, source)
     try:
         onnx.shape_inference.infer_shapes(light, check_type=True, strict_mode=True)
@@ -749,9 +735,9 @@ def load(path):
     g.source = source
     g.nodes = nodes
     g.outputs = [o.name for o in graph.output]
-    g.inputs = [(i.name, _dims(onnx, i) or ()) for i in graph.input if i.name not in init_arrays]
+    g.inputs = [(i.name, _dims(i) or ()) for i in graph.input if i.name not in init_arrays]
     g.consts, g.params = {}, {}
-    module = _OnnxModule(g)
+    module = OnnxModule(g)
     used = {}
     for name, arr in init_arrays.items():
         if arr.dtype.kind != "f":
@@ -764,8 +750,7 @@ def load(path):
         if name in buffer_names:
             mod.register_buffer(attr, t)
         else:
-            from ..nn import Parameter
-            setattr(mod, attr, Parameter(t))
+            setattr(mod, attr, nn.Parameter(t))
         g.params[name] = (mod, attr)
     return module
 
