@@ -163,6 +163,7 @@ def test_core_layer_exports(name, tmp_path):
 TOOLBOX_LAYERS = {
     "BatchNorm2d": lambda: nn.BatchNorm2d(3),
     "LocalResponseNorm": lambda: nn.LocalResponseNorm(3, alpha=1e-2, beta=0.75, k=2.0),
+    "LocalResponseNorm_even": lambda: nn.LocalResponseNorm(2, alpha=1e-1, beta=0.75, k=1.0),
     "ConvTranspose2d": lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
     "AdaptiveMaxPool2d": lambda: nn.AdaptiveMaxPool2d(1),
     "ZeroPad2d": lambda: nn.ZeroPad2d((1, 2, 0, 1)),
@@ -181,8 +182,9 @@ TOOLBOX_LAYERS = {
 
 @pytest.mark.parametrize("name", sorted(TOOLBOX_LAYERS))
 def test_toolbox_layer_exports(name, tmp_path):
-    if not hasattr(nn, name):
-        pytest.skip(f"nn.{name} is not in this build yet")
+    cls = name.split("_")[0]
+    if not hasattr(nn, cls):
+        pytest.skip(f"nn.{cls} is not in this build yet")
     convnet.manual_seed(4)
     layer = TOOLBOX_LAYERS[name]()
     if name == "BatchNorm2d":  # non-trivial statistics
@@ -197,6 +199,50 @@ def test_toolbox_layer_exports(name, tmp_path):
     want = _out(model, x)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(_out(convnet.onnx.load(path), x), want, rtol=1e-5, atol=1e-6)
+
+
+TOOLBOX_FUNCTIONS = {
+    "elu": lambda x: F.elu(x, 0.5),
+    "gelu": lambda x: F.gelu(x),
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "silu": lambda x: F.silu(x),
+    "softplus_beta": lambda x: F.softplus(x, beta=2.0),
+    "hardtanh": lambda x: F.hardtanh(x, -0.25, 0.5),
+    "relu6": lambda x: F.relu6(x * 4.0),
+    "prelu": lambda x: F.prelu(x, convnet.tensor([0.1, 0.2, 0.3])),
+    "pad": lambda x: F.pad(x, (1, 0, 2, 1)),
+    "interpolate_bilinear": lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False),
+    "interpolate_nearest": lambda x: F.interpolate(x, scale_factor=2),
+    "batch_norm": lambda x: F.batch_norm(x, convnet.tensor([0.1, -0.2, 0.3]), convnet.tensor([1.0, 2.0, 0.5]),
+                                         convnet.tensor([1.0, 0.5, 2.0]), convnet.tensor([0.0, 0.1, 0.2]),
+                                         False, 0.1, 1e-5),
+    "local_response_norm": lambda x: F.local_response_norm(x, 2),
+    "adaptive_max_pool2d": lambda x: F.adaptive_max_pool2d(x, 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TOOLBOX_FUNCTIONS))
+def test_toolbox_function_exports(name, tmp_path):
+    fn_name = {"gelu_tanh": "gelu", "softplus_beta": "softplus",
+               "interpolate_bilinear": "interpolate", "interpolate_nearest": "interpolate"}.get(name, name)
+    if not hasattr(F, fn_name):
+        pytest.skip(f"functional.{fn_name} is not in this build yet")
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 1)
+
+        def forward(self, x):
+            return TOOLBOX_FUNCTIONS[name](self.conv(x))
+
+    convnet.manual_seed(14)
+    model = Net()
+    path = tmp_path / "m.onnx"
+    x = _randn(2, 3, 6, 6)
+    convnet.onnx.export(model, convnet.from_numpy(x), path)
+    (got,) = _ort_run(path, x)
+    np.testing.assert_allclose(got, _out(model, x), rtol=1e-4, atol=1e-4)
 
 
 def test_functional_forward_exports(tmp_path):
@@ -550,6 +596,17 @@ def test_operator_imports_like_onnxruntime(name, tmp_path):
     got = _out(convnet.onnx.load(path), x)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.skipif(not hasattr(F, "pad"), reason="functional.pad is not in this build yet")
+def test_even_size_lrn_imports_with_the_onnx_window():
+    # onnxruntime runs odd sizes only; ONNX's window for size 4 is c-1 .. c+2
+    m = _op_graph([N("LRN", ["x"], ["y"], name="lrn4", size=4, alpha=0.1, beta=0.75, bias=1.5)], [], (2, 6, 3, 3))
+    x = _randn(2, 6, 3, 3, seed=16)
+    sq = np.pad(x.astype(np.float64) ** 2, ((0, 0), (1, 2), (0, 0), (0, 0)))
+    window = sum(sq[:, i:i + 6] for i in range(4))
+    want = x / (1.5 + 0.1 / 4 * window) ** 0.75
+    np.testing.assert_allclose(_out(convnet.onnx.load(m), x), want, rtol=1e-5, atol=1e-6)
 
 
 def test_load_accepts_a_model_proto_and_checks_gemm_features(tmp_path):

@@ -286,10 +286,28 @@ def batchnorm_module(g, m, x, out, label):
                   hint=label_hint(label), epsilon=float(m.eps))
 
 
+def _lrn(g, label, x, size, alpha, beta, k):
+    """ONNX LRN for odd sizes; an even-size window sits differently in ONNX (one more channel
+    after c) than in PyTorch (one more before), so it is written out: the sum of squares over
+    size//2 channels before and (size-1)//2 after, as an average pool along C times size."""
+    xn, h = g.name(x, label), label_hint(label)
+    if size % 2:
+        return g.node("LRN", [xn], hint=h, size=size, alpha=alpha, beta=beta, bias=k)
+    if x.ndim != 4:
+        raise OnnxError(f"{label}: an even size needs a 4-D input, got shape {tuple(x.shape)}")
+    _, c, hh, w = x.shape
+    dt = _np_dtype(x)
+    sq = g.node("Reshape", [g.node("Mul", [xn, xn], hint=h), g.const([0, 1, c, hh * w], np.int64, "shape")], hint=h)
+    window = g.node("AveragePool", [sq], hint=h, kernel_shape=[size, 1], strides=[1, 1],
+                    pads=[size // 2, 0, (size - 1) // 2, 0], count_include_pad=1)
+    summed = g.node("Reshape", [window, g.node("Shape", [xn], hint=h)], hint=h)
+    base = g.node("Add", [g.node("Mul", [summed, g.const(alpha, dt)], hint=h), g.const(k, dt)], hint=h)
+    return g.node("Div", [xn, g.node("Pow", [base, g.const(beta, dt)], hint=h)], hint=h)
+
+
 @register_module("LocalResponseNorm")
 def lrn_module(g, m, x, out, label):
-    return g.node("LRN", [g.name(x, label)], hint=label_hint(label), size=int(m.size), alpha=float(m.alpha),
-                  beta=float(m.beta), bias=float(m.k))
+    return _lrn(g, label, x, int(m.size), float(m.alpha), float(m.beta), float(m.k))
 
 
 @register_module("ConvTranspose2d")
@@ -425,11 +443,20 @@ def relu6_module(g, m, x, out, label):
 
 @register_module("PReLU")
 def prelu_module(g, m, x, out, label):
-    wn = g.name(m.weight, label)
-    if m.weight.numel() > 1 and x.ndim > 2:
-        shape = g.const([m.weight.numel()] + [1] * (x.ndim - 2), np.int64, "shape")
+    return _prelu(g, label, x, m.weight)
+
+
+def _prelu(g, label, x, weight):
+    wn = g.name(weight, label)
+    if weight.numel() > 1 and x.ndim > 2:  # (C,) slopes broadcast over (N, C, H, W) as (C, 1, 1)
+        shape = g.const([weight.numel()] + [1] * (x.ndim - 2), np.int64, "shape")
         wn = g.node("Reshape", [wn, shape], hint=label_hint(label) + "_slope")
     return g.node("PRelu", [g.name(x, label), wn], hint=label_hint(label))
+
+
+@register_function("F.prelu")
+def prelu_fn(g, out, label, x, weight):
+    return _prelu(g, label, x, weight)
 
 
 @register_module("LPPool2d")
@@ -591,8 +618,13 @@ def batch_norm_fn(g, out, label, x, running_mean, running_var, weight=None, bias
 
 @register_function("F.local_response_norm")
 def lrn_fn(g, out, label, x, size, alpha=1e-4, beta=0.75, k=1.0):
-    return g.node("LRN", [g.name(x, label)], hint=label_hint(label), size=int(size), alpha=float(alpha),
-                  beta=float(beta), bias=float(k))
+    return _lrn(g, label, x, int(size), float(alpha), float(beta), float(k))
+
+
+@register_function("convnet.tensor", "core.tensor", "convnet.from_numpy", "core.from_numpy")
+def tensor_fn(g, out, label, *args, **kwargs):
+    """A tensor made from data inside forward is a constant of the graph."""
+    return g.const(out.detach().numpy(), _np_dtype(out), "tensor")
 
 
 def _filled(g, label, out, value, shape=None):

@@ -339,9 +339,10 @@ def avg_pool_op(node, x):
     if dil != (1, 1):
         raise node.error(f"dilations {list(dil)} are not supported")
     include = bool(node.attrs.get("count_include_pad", 0))
-    if pads[0] != pads[2] or pads[1] != pads[3]:
-        raise node.error(f"asymmetric pads {pads} are not supported")
-    return _F().avg_pool2d(x, kernel, strides, (pads[0], pads[1]), ceil, include)
+    if (pads[0] != pads[2] or pads[1] != pads[3]) and not include:
+        raise node.error(f"asymmetric pads {pads} with count_include_pad=0 are not supported")
+    x, pad = _symmetric(node, x, pads)  # zeros counted either way
+    return _F().avg_pool2d(x, kernel, strides, pad, ceil, include)
 
 
 @register_op("GlobalAveragePool")
@@ -377,15 +378,18 @@ def lrn_op(node, x):
     alpha, beta = float(node.attrs.get("alpha", 1e-4)), float(node.attrs.get("beta", 0.75))
     k = float(node.attrs.get("bias", 1.0))
     F = _F()
-    if hasattr(F, "local_response_norm"):
+    if size % 2 and hasattr(F, "local_response_norm"):  # PyTorch's window, the same for odd sizes
         return F.local_response_norm(x, size, alpha, beta, k)
-    if size % 2 == 0:
-        raise node.error(f"an even size ({size}) needs functional.local_response_norm, which this convnet lacks")
     _check_2d(node, x)
     n, c, h, w = _shape(x)
-    # Sum of squares over a window of channels: average pooling along C with zero padding, times size.
+    # Sum of squares over channels c - (size-1)//2 .. c + size//2: average pooling along C, times size.
     sq = (x * x).reshape(n, 1, c, h * w)
-    window = F.avg_pool2d(sq, (size, 1), (1, 1), ((size - 1) // 2, 0), False, True) * float(size)
+    before, after = (size - 1) // 2, size // 2
+    if before != after:
+        if not hasattr(F, "pad"):
+            raise node.error(f"an even size ({size}) needs functional.pad, which this convnet lacks")
+        sq, before = F.pad(sq, (0, 0, before, after)), 0
+    window = F.avg_pool2d(sq, (size, 1), (1, 1), (before, 0), False, True) * float(size)
     return x * ((window.reshape(n, c, h, w) * (alpha / size) + k) ** (-beta))
 
 
