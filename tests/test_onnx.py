@@ -655,3 +655,42 @@ def test_initializer_names_become_nested_modules(tmp_path):
     assert sorted(model.state_dict()) == ["fc", "fc_.b", "onnx__MatMul_7"]
     x = _randn(3, 6)
     np.testing.assert_allclose(_out(model, x), _ort_run(path, x)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_torch_pooling_norm_and_concat_imports(tmp_path):
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+
+    class Net(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = tnn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.pool = tnn.MaxPool2d(3, stride=2, ceil_mode=True)
+            self.b1 = tnn.Conv2d(8, 4, 1)
+            self.b2 = tnn.Sequential(tnn.Conv2d(8, 4, 1), tnn.ReLU(), tnn.Conv2d(4, 6, 3, padding=1))
+            self.b3 = tnn.Sequential(tnn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+                                     tnn.Conv2d(8, 2, 1))
+            self.head = tnn.Sequential(tnn.Linear(12, 10), tnn.BatchNorm1d(10), tnn.LeakyReLU(0.1),
+                                       tnn.Dropout(0.3), tnn.Linear(10, 3), tnn.Softmax(dim=1))
+
+        def forward(self, x):
+            x = self.pool(torch.relu(self.stem(x)))  # (torch writes LRN out with If nodes)
+            x = torch.cat([self.b1(x), self.b2(x), self.b3(x)], 1)
+            return self.head(tnn.functional.adaptive_avg_pool2d(x, 1).flatten(1))
+
+    torch.manual_seed(2)
+    net = Net()
+    bn = net.head[1]
+    bn.running_mean.uniform_(-0.3, 0.3)
+    bn.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(2, 3, 19, 19)
+    path = tmp_path / "n.onnx"
+    want = _torch_export(net, x, path, do_constant_folding=False)
+    ops = {n.op_type for n in onnx.load(path).graph.node}
+    assert {"Concat", "AveragePool", "BatchNormalization", "Softmax"} <= ops
+    model = convnet.onnx.load(path)
+    if not hasattr(convnet._core, "cat"):
+        with pytest.raises(convnet.onnx.OnnxError, match=r"\(Concat\).*convnet.cat"):
+            _out(model, x.numpy())
+        return
+    np.testing.assert_allclose(_out(model, x.numpy()), want, rtol=1e-4, atol=1e-5)
