@@ -503,6 +503,21 @@ def test_input_shape_mismatch_is_an_error(tmp_path):
         model(convnet.randn(2, 1, 32, 32))
 
 
+def test_export_ignores_failures_the_outputs_do_not_use(tmp_path):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(20, 2)
+
+        def forward(self, x):
+            unused = F.adaptive_avg_pool2d(x, 3)  # no ONNX form for (4, 5) -> (3, 3), never used
+            del unused
+            return self.fc(x.flatten(1))
+
+    convnet.manual_seed(15)
+    _check_export(Net(), _randn(2, 1, 4, 5), tmp_path)
+
+
 def test_export_writes_atomically(tmp_path):
     path = tmp_path / "m.onnx"
     path.write_bytes(b"old")

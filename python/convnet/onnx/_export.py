@@ -132,6 +132,9 @@ class _Tracer:
         except OnnxError as e:
             del self.g.nodes[n_nodes:]
             value = _Failed(str(e))
+        except (AttributeError, TypeError, ValueError) as e:  # arguments the exporter does not handle
+            del self.g.nodes[n_nodes:]
+            value = _Failed(f"{who}: cannot be exported ({type(e).__name__}: {e})")
         finally:
             self.busy = False
         self.g.bind(output, value)
