@@ -709,3 +709,33 @@ def test_torch_pooling_norm_and_concat_imports(tmp_path):
             _out(model, x.numpy())
         return
     np.testing.assert_allclose(_out(model, x.numpy()), want, rtol=1e-4, atol=1e-5)
+
+
+def test_registering_an_importer_and_an_exporter(tmp_path):
+    from convnet.onnx import _exporters, _import
+
+    class Double(nn.Module):  # a layer with its own exporter: one node, whatever its forward does
+        def forward(self, x):
+            return x + x
+
+    @convnet.onnx.register_op("HardSigmoid")
+    def hard_sigmoid(node, x):
+        alpha, beta = node.attrs.get("alpha", 0.2), node.attrs.get("beta", 0.5)
+        return 1.0 - (1.0 - (x * alpha + beta).relu()).relu()
+
+    nn.Double = Double
+    try:
+        @convnet.onnx.register_module("Double")
+        def double(g, m, x, out, label):
+            return g.node("HardSigmoid", [g.name(x, label)], alpha=0.25, beta=0.5)
+
+        model = nn.Sequential(nn.Linear(3, 3), Double())
+        path = tmp_path / "d.onnx"
+        convnet.onnx.export(model, convnet.randn(2, 3), path)
+        assert [n.op_type for n in onnx.load(path).graph.node] == ["Gemm", "HardSigmoid", "Identity"]
+        x = _randn(4, 3)
+        np.testing.assert_allclose(_out(convnet.onnx.load(path), x), _ort_run(path, x)[0], rtol=1e-6, atol=1e-6)
+    finally:
+        del nn.Double
+        _exporters.MODULES.pop("Double", None)
+        _import.OPS.pop("HardSigmoid", None)

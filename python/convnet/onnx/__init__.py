@@ -48,4 +48,7 @@ def load(path):
     return _load(path)
 
 
-__all__ = ["OnnxError", "export", "load"]
+from ._exporters import register_function, register_module  # noqa: E402
+from ._import import OnnxModule, register_op  # noqa: E402
+
+__all__ = ["OnnxError", "OnnxModule", "export", "load", "register_function", "register_module", "register_op"]
