@@ -182,18 +182,7 @@ def _binary(op, reverse=False):
 def conv2d_module(g, m, x, out, label):
     mode = getattr(m, "padding_mode", "zeros")
     if mode != "zeros":
-        pads = [(p, p) for p in _pair(m.padding)]
-        onnx_mode = {"reflect": "reflect", "replicate": "edge"}.get(mode)
-        if onnx_mode is None:
-            raise OnnxError(f"{label}: padding_mode={mode!r} has no ONNX opset {g.opset} equivalent")
-        padded = g.node("Pad", [g.name(x, label), g.const([0, 0, pads[0][0], pads[1][0], 0, 0, pads[0][1],
-                                                          pads[1][1]], np.int64, "pads")],
-                        hint=label_hint(label) + "_pad", mode=onnx_mode)
-        conv = g.node("Conv", [padded, g.name(m.weight, label)] + (
-            [g.name(m.bias, label)] if getattr(m, "bias", None) is not None else []),
-            hint=label_hint(label), kernel_shape=list(m.kernel_size), strides=list(m.stride),
-            dilations=list(m.dilation), group=int(m.groups))
-        return conv
+        raise OnnxError(f"{label}: padding_mode={mode!r} is not exported")
     return _conv(g, label, x, out, m.weight, getattr(m, "bias", None), tuple(m.kernel_size), m.stride,
                  m.padding, m.dilation, m.groups)
 
