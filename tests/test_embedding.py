@@ -102,7 +102,7 @@ def test_cpp_api_and_errors_match_python(programs):
     expected = {
         "conv2d": python_error(lambda: F.conv2d(cn.randn(2, 3, 8, 8), cn.randn(4, 1, 3, 3))),
         "softmax": python_error(lambda: F.softmax(cn.randn(2, 3), dim=5)),
-        "load": python_error(lambda: cn.load(str(programs["tmp"] / "missing.safetensors"))),
+        "load": python_error(lambda: cn.load(str(programs["tmp"] / "not_safetensors.bin"))),
     }
     cpp_to_python = {"ValueError": "ValueError", "IndexError": "IndexError", "Error": "RuntimeError"}
     for name, (py_type, py_msg) in expected.items():

@@ -40,4 +40,5 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_io(m);
   bind_data(m);
+  add_docs(m);
 }

@@ -118,6 +118,10 @@ int main(int argc, char** argv) {
 
   report("conv2d", [] { conv2d(randn({2, 3, 8, 8}), randn({4, 1, 3, 3}), Tensor(), Conv2dOptions{}); });
   report("softmax", [] { softmax(randn({2, 3}), 5); });
-  report("load", [&] { io::load_safetensors(std::string(argv[1]) + "/missing.safetensors"); });
+  const std::string bad = std::string(argv[1]) + "/not_safetensors.bin";
+  std::FILE* f = std::fopen(bad.c_str(), "wb");
+  std::fputs("hello", f);
+  std::fclose(f);
+  report("load", [&] { io::load_safetensors(bad); });
   return failures == 0 ? 0 : 1;
 }
