@@ -201,3 +201,13 @@ def test_train_lenet_reaches_98_5_percent(programs, mnist_root):
     x = (x - np.float32(cn.datasets.MNIST.mean)) / np.float32(cn.datasets.MNIST.std)
     result = cn.evaluate(model, cn.data.DataLoader((x, y), batch_size=1000))
     assert abs(result["accuracy"] * 100 - accuracy) < 0.02, (result, accuracy)
+
+
+def test_help_shows_the_arguments():
+    import pydoc
+
+    text = pydoc.render_doc(cn.nn.Conv2d, renderer=pydoc.plaintext)
+    assert "Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1" in text
+    assert "padding_mode: str = 'zeros'" in text
+    stubs = Path(cn.__file__).parent / "_core" / "nn" / "__init__.pyi"
+    assert "class Conv2d(Module):" in stubs.read_text()

@@ -2,9 +2,10 @@
 tag, then installed into a fresh virtual environment where part of the test suite runs against it.
 
 libgomp (OpenMP) is bundled by auditwheel (convnet.libs/); OpenBLAS is not: it comes at run time from
-the scipy-openblas32 wheel (a dependency), so the repair excludes libscipy_openblas.so and the run
-paths $ORIGIN/../scipy_openblas32/lib (_core) and $ORIGIN/../../scipy_openblas32/lib (lib/libconvnet.so)
-must survive it.
+the scipy-openblas32 wheel (a dependency), so the repair excludes libscipy_openblas.so. auditwheel
+drops run paths that point outside the wheel, so the paths to that wheel's library,
+$ORIGIN/../scipy_openblas32/lib (_core) and $ORIGIN/../../scipy_openblas32/lib (lib/libconvnet.so),
+are added back after the repair (patchelf, then `wheel pack` rewrites RECORD).
 
 Building the wheel compiles the library again (several minutes on two cores), so the test runs when
 CONVNET_TEST_WHEEL=1 is set, or CONVNET_WHEEL names an already repaired wheel. As a script:
@@ -48,6 +49,15 @@ def build_repaired_wheel(out):
     (wheel,) = raw.glob("convnet-*.whl")
     _run([sys.executable, "-m", "auditwheel", "repair", "--exclude", OPENBLAS, "-w", fixed, wheel])
     (repaired,) = fixed.glob("convnet-*manylinux*.whl")
+    unpacked = out / "unpacked"
+    _run([sys.executable, "-m", "wheel", "unpack", "-d", unpacked, repaired])
+    (tree,) = unpacked.iterdir()
+    for lib, to_openblas in [(next((tree / "convnet").glob("_core*.so")), "$ORIGIN/../scipy_openblas32/lib"),
+                             (tree / "convnet" / "lib" / "libconvnet.so", "$ORIGIN/../../scipy_openblas32/lib")]:
+        _run(["patchelf", "--set-rpath", ":".join([*_runpath(lib), to_openblas]), lib])
+    repaired.unlink()
+    _run([sys.executable, "-m", "wheel", "pack", "-d", fixed, tree])
+    (repaired,) = fixed.glob("convnet-*manylinux*.whl")
     return repaired
 
 
@@ -71,7 +81,9 @@ def test_repaired_wheel_installs_and_passes_tests(tmp_path):
         pytest.skip("builds the wheel again (minutes): set CONVNET_TEST_WHEEL=1, or CONVNET_WHEEL=<repaired wheel>")
     for tool in ("auditwheel", "patchelf"):
         if not wheel and shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (pip install auditwheel patchelf)")
+            pytest.skip(f"{tool} is not installed (pip install auditwheel patchelf wheel)")
+    if not wheel:
+        pytest.importorskip("wheel", reason="the wheel package repacks the repaired wheel (pip install wheel)")
     wheel = Path(wheel) if wheel else build_repaired_wheel(tmp_path)
     assert "manylinux" in wheel.name
     _check_contents(wheel, tmp_path / "unpacked")
