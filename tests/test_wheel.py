@@ -2,10 +2,11 @@
 tag, then installed into a fresh virtual environment where part of the test suite runs against it.
 
 libgomp (OpenMP) is bundled by auditwheel (convnet.libs/); OpenBLAS is not: it comes at run time from
-the scipy-openblas32 wheel (a dependency), so the repair excludes libscipy_openblas.so. auditwheel
-drops run paths that point outside the wheel, so the paths to that wheel's library,
-$ORIGIN/../scipy_openblas32/lib (_core) and $ORIGIN/../../scipy_openblas32/lib (lib/libconvnet.so),
-are added back after the repair (patchelf, then `wheel pack` rewrites RECORD).
+the scipy-openblas32 wheel (a dependency), so the repair excludes libscipy_openblas.so. The run
+paths to that wheel's library, $ORIGIN/../scipy_openblas32/lib (_core) and
+$ORIGIN/../../scipy_openblas32/lib (lib/libconvnet.so), must survive the repair: auditwheel discards
+run paths that point outside the wheel except for excluded libraries (6.x keeps these), so any it
+dropped are added back (patchelf, then `wheel pack` rewrites RECORD).
 
 Building the wheel compiles the library again (several minutes on two cores), so the test runs when
 CONVNET_TEST_WHEEL=1 is set, or CONVNET_WHEEL names an already repaired wheel. As a script:
@@ -54,7 +55,8 @@ def build_repaired_wheel(out):
     (tree,) = unpacked.iterdir()
     for lib, to_openblas in [(next((tree / "convnet").glob("_core*.so")), "$ORIGIN/../scipy_openblas32/lib"),
                              (tree / "convnet" / "lib" / "libconvnet.so", "$ORIGIN/../../scipy_openblas32/lib")]:
-        _run(["patchelf", "--set-rpath", ":".join([*_runpath(lib), to_openblas]), lib])
+        if to_openblas not in _runpath(lib):
+            _run(["patchelf", "--set-rpath", ":".join([*_runpath(lib), to_openblas]), lib])
     repaired.unlink()
     _run([sys.executable, "-m", "wheel", "pack", "-d", fixed, tree])
     (repaired,) = fixed.glob("convnet-*manylinux*.whl")
