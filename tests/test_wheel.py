@@ -44,13 +44,14 @@ def _runpath(lib):
 def build_repaired_wheel(out):
     """pip wheel . then auditwheel repair; returns the repaired wheel's path."""
     out = Path(out)
-    raw, fixed = out / "raw", out / "repaired"
+    raw, fixed, unpacked = out / "raw", out / "repaired", out / "unpacked"
+    for d in (raw, fixed, unpacked):
+        shutil.rmtree(d, ignore_errors=True)
     _run([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "-w", raw,
           "-C", "cmake.define.CONVNET_NATIVE=OFF", "-C", f"build-dir={out / 'build'}"])
     (wheel,) = raw.glob("convnet-*.whl")
     _run([sys.executable, "-m", "auditwheel", "repair", "--exclude", OPENBLAS, "-w", fixed, wheel])
     (repaired,) = fixed.glob("convnet-*manylinux*.whl")
-    unpacked = out / "unpacked"
     _run([sys.executable, "-m", "wheel", "unpack", "-d", unpacked, repaired])
     (tree,) = unpacked.iterdir()
     for lib, to_openblas in [(next((tree / "convnet").glob("_core*.so")), "$ORIGIN/../scipy_openblas32/lib"),

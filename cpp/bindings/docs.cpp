@@ -1,5 +1,5 @@
 // Docstrings of the bound classes, set once the classes exist, so that help(convnet.nn.Conv2d),
-// editors and the type stubs (python/convnet/_core.pyi) show what each takes. The signatures
+// editors and the type stubs (python/convnet/_core/*.pyi) show what each takes. The signatures
 // themselves come from the argument names given in the bindings.
 #include "bindings.h"
 
