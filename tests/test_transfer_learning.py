@@ -153,3 +153,31 @@ def test_new_head_strict_false_and_fine_tuning_match_torch():
     topt = torch.optim.SGD(groups(t), lr=0.1, momentum=0.9)
     _train(m, t, opt, topt, 20, classes=3)
     _assert_same_params(m, t, RTOL["float64"], "fine-tuning a new head")
+
+
+@pytest.mark.parametrize("fmt", ["pth", "safetensors"])
+def test_weights_saved_by_torch_load_by_name(tmp_path, fmt):
+    """A state dict saved by PyTorch (torch.save to .pth, or safetensors.torch.save_file) loads
+    through convnet.load into the matching convnet model and gives PyTorch's outputs."""
+    torch.manual_seed(3)
+    t = TNet(5)
+    path = tmp_path / f"weights.{fmt}"
+    if fmt == "pth":
+        torch.save(t.state_dict(), path)
+    else:
+        safetensors_torch = pytest.importorskip("safetensors.torch")
+        safetensors_torch.save_file({k: v.contiguous() for k, v in t.state_dict().items()}, str(path))
+    m = Net(5)
+    result = m.load_state_dict(cn.load(path))
+    assert not result.missing_keys and not result.unexpected_keys
+    x = np.random.default_rng(2).standard_normal((3, 1, 10, 10)).astype(np.float32)
+    with torch.no_grad():
+        expected = t(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(_np(m(cn.tensor(x))), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_loading_a_pth_file_that_is_not_a_state_dict_names_the_problem(tmp_path):
+    path = tmp_path / "model.pth"
+    torch.save({"epoch": 3, "weights": torch.zeros(2)}, path)
+    with pytest.raises(ValueError, match="'epoch' is of type int, expected a tensor"):
+        cn.load(path)

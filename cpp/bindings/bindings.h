@@ -28,6 +28,14 @@ std::array<int64_t, 2> to_pair(const py::handle& v, const char* what);
 Pool2dOptions pool_options(const char* who, const py::object& kernel_size, const py::object& stride,
                            const py::object& padding, const py::object& dilation, bool ceil_mode,
                            bool count_include_pad);
+// An adaptive pooling output size: an int, None, or a pair of ints or Nones; `scalar` is set
+// when it was one int or None.
+AdaptiveSize adaptive_size(const py::handle& v, const char* what, bool* scalar = nullptr);
+// interpolate's options from F.interpolate's / nn.Upsample's arguments; `scalar` is set when
+// size or scale_factor was one number.
+InterpolateOptions interpolate_options(const py::object& size, const py::object& scale_factor,
+                                       const std::string& mode, const py::object& align_corners,
+                                       const py::object& recompute_scale_factor, bool* scalar = nullptr);
 // A tensor from any array-like, copying; dtype None keeps NumPy's (Python floats become float32).
 Tensor tensor_from_object(const py::handle& obj, const py::object& dtype);
 

@@ -25,6 +25,12 @@ class PyModule : public Module, public py::trampoline_self_life_support {
     if (f) return f().cast<std::string>();
     return Module::extra_repr();
   }
+  std::string repr() const override {
+    py::gil_scoped_acquire gil;
+    py::function f = py::get_override(static_cast<const Module*>(this), "__repr__");
+    if (f) return f().cast<std::string>();
+    return Module::repr();
+  }
 };
 
 // Whether a Python class between type(self) and the compiled classes defines forward.
@@ -44,6 +50,36 @@ bool python_forward(const py::handle& self) {
   type.inc_ref();  // classes are kept for the cache's lifetime
   cache[type.ptr()] = found;
   return found;
+}
+
+// Whether Module.__init__() has run for `self`: a Python subclass's __init__ may use `self` before
+// calling super().__init__(), when pybind11 would hand over a null pointer.
+bool module_ready(const py::handle& self) {
+  auto v_h = reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder();
+  return v_h && v_h.holder_constructed();
+}
+
+// The C++ module behind `self`, or AttributeError (as torch) before Module.__init__().
+Module& module_of(const py::handle& self, const std::string& what) {
+  if (!module_ready(self))
+    throw py::attribute_error(cat_str("cannot ", what, " before Module.__init__() call (",
+                                      std::string(py::str(py::type::of(self).attr("__name__"))),
+                                      ".__init__ must call super().__init__() first)"));
+  return self.cast<Module&>();
+}
+
+// A member function of Module bound as a method that first checks `self` with module_of.
+template <typename R, typename... A>
+auto checked(const char* name, R (Module::*f)(A...)) {
+  return [name, f](py::handle self, A... a) -> R {
+    return (module_of(self, cat_str("call ", name, "()")).*f)(std::forward<A>(a)...);
+  };
+}
+template <typename R, typename... A>
+auto checked(const char* name, R (Module::*f)(A...) const) {
+  return [name, f](py::handle self, A... a) -> R {
+    return (module_of(self, cat_str("call ", name, "()")).*f)(std::forward<A>(a)...);
+  };
 }
 
 py::object lookup(Module& m, const std::string& name) {
@@ -117,9 +153,13 @@ void bind_nn(py::module_& m) {
 
   py::classh<Module, PyModule>(nn, "Module", py::dynamic_attr())
       .def(py::init<>())
-      .def("forward", &Module::forward, "input"_a, py::call_guard<py::gil_scoped_release>())
+      .def("forward", [](py::handle self, const Tensor& x) {
+        Module& mod = module_of(self, "call forward()");
+        py::gil_scoped_release nogil;
+        return mod.forward(x);
+      }, "input"_a)
       .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) -> py::object {
-        Module& mod = self.cast<Module&>();
+        Module& mod = module_of(self, "call the module");
         if (python_forward(self) || args.size() != 1 || kwargs.size() || !py::isinstance<Tensor>(args[0])) {
           py::object out = self.attr("forward")(*args, **kwargs);
           if (args.size() >= 1 && py::isinstance<Tensor>(args[0]) && py::isinstance<Tensor>(out)) {
@@ -137,8 +177,15 @@ void bind_nn(py::module_& m) {
         return py::cast(y);
       })
       .def("__setattr__", [](py::object self, const std::string& name, py::object value) {
-        Module& mod = self.cast<Module&>();
         py::object generic = py::module_::import("builtins").attr("object").attr("__setattr__");
+        bool is_param = py::isinstance(value, py::module_::import("convnet.nn").attr("Parameter"));
+        if (!module_ready(self)) {  // plain attributes may be set before Module.__init__(), as torch
+          if (py::isinstance<Module>(value)) module_of(self, "assign module");
+          if (is_param) module_of(self, "assign parameters");
+          generic(self, name, value);
+          return;
+        }
+        Module& mod = self.cast<Module&>();
         if (py::isinstance<Module>(value)) {
           if (!mod.find_child(name)) mod.unregister(name);  // a replaced child keeps its place
           mod.register_module(name, value.cast<std::shared_ptr<Module>>());
@@ -146,7 +193,6 @@ void bind_nn(py::module_& m) {
             self.attr("__dict__").attr("pop")(name);
           return;
         }
-        bool is_param = py::isinstance(value, py::module_::import("convnet.nn").attr("Parameter"));
         if (py::isinstance<Tensor>(value) && (is_param || mod.find_parameter(name) || mod.find_buffer(name))) {
           Tensor t = value.cast<Tensor>();
           if (mod.find_buffer(name) && !is_param) {
@@ -162,69 +208,83 @@ void bind_nn(py::module_& m) {
         }
         generic(self, name, value);
       })
-      .def("__getattr__", [](Module& mod, const std::string& name) {
+      .def("__getattr__", [](py::handle self, const std::string& name) {
+        Module& mod = module_of(self, "access attribute '" + name + "'");
         py::object o = lookup(mod, name);
         if (!o) throw py::attribute_error(cat_str("'", mod.type_name(), "' object has no attribute '", name, "'"));
         return o;
       })
       .def("__delattr__", [](py::object self, const std::string& name) {
-        if (!self.cast<Module&>().unregister(name))
+        if (!module_of(self, "delete attributes").unregister(name))
           py::module_::import("builtins").attr("object").attr("__delattr__")(self, name);
       })
-      .def("register_parameter", [](Module& mod, const std::string& name, std::optional<Tensor> t) {
+      .def("register_parameter", [](py::handle self, const std::string& name, std::optional<Tensor> t) {
+        Module& mod = module_of(self, "call register_parameter()");
         if (t) mod.register_parameter(name, *t); else mod.unregister(name);
       }, "name"_a, "param"_a)
-      .def("register_buffer", [](Module& mod, const std::string& name, const Tensor& t) {
+      .def("register_buffer", [](py::handle self, const std::string& name, const Tensor& t) {
+        Module& mod = module_of(self, "call register_buffer()");
         mod.register_buffer(name, t);
       }, "name"_a, "tensor"_a)
-      .def("add_module", &Module::register_module, "name"_a, "module"_a)
-      .def("register_module", &Module::register_module, "name"_a, "module"_a)
-      .def("parameters", &Module::parameters, "recurse"_a = true)
-      .def("named_parameters", [](const Module& mod, const std::string& prefix, bool recurse) {
+      .def("add_module", checked("add_module", &Module::register_module), "name"_a, "module"_a)
+      .def("register_module", checked("register_module", &Module::register_module), "name"_a, "module"_a)
+      .def("parameters", checked("parameters", &Module::parameters), "recurse"_a = true)
+      .def("named_parameters", [](py::handle self, const std::string& prefix, bool recurse) {
+        Module& mod = module_of(self, "call named_parameters()");
         py::list out;
         for (auto& [n, t] : mod.named_parameters(recurse))
           out.append(py::make_tuple(prefix.empty() ? n : prefix + "." + n, t));
         return out;
       }, "prefix"_a = "", "recurse"_a = true)
-      .def("buffers", [](const Module& mod, bool recurse) {
+      .def("buffers", [](py::handle self, bool recurse) {
+        Module& mod = module_of(self, "call buffers()");
         std::vector<Tensor> out;
         for (auto& p : mod.named_buffers(recurse)) out.push_back(p.second);
         return out;
       }, "recurse"_a = true)
-      .def("named_buffers", [](const Module& mod, bool recurse) { return mod.named_buffers(recurse); },
-           "recurse"_a = true)
-      .def("children", [](const Module& mod) {
+      .def("named_buffers", [](py::handle self, bool recurse) {
+        return module_of(self, "call named_buffers()").named_buffers(recurse);
+      }, "recurse"_a = true)
+      .def("children", [](py::handle self) {
+        Module& mod = module_of(self, "call children()");
         std::vector<std::shared_ptr<Module>> out;
         for (auto& p : mod.named_children()) out.push_back(p.second);
         return out;
       })
-      .def("named_children", [](const Module& mod) { return mod.named_children(); })
-      .def("modules", [](Module& mod) {
+      .def("named_children", [](py::handle self) {
+        return module_of(self, "call named_children()").named_children();
+      })
+      .def("modules", [](py::handle self) {
+        Module& mod = module_of(self, "call modules()");
         std::vector<std::shared_ptr<Module>> out;
         for (auto& p : mod.named_modules()) out.push_back(p.second);
         return out;
       })
-      .def("named_modules", [](Module& mod) { return mod.named_modules(); })
+      .def("named_modules", [](py::handle self) {
+        return module_of(self, "call named_modules()").named_modules();
+      })
       .def("train", [](py::object self, bool mode) {
-        self.cast<Module&>().train(mode);
+        module_of(self, "call train()").train(mode);
         return self;
       }, "mode"_a = true)
       .def("eval", [](py::object self) {
-        self.cast<Module&>().eval();
+        module_of(self, "call eval()").eval();
         return self;
       })
-      .def_property_readonly("training", &Module::is_training)
-      .def("zero_grad", &Module::zero_grad, "set_to_none"_a = true)
+      .def_property_readonly("training", checked("training", &Module::is_training))
+      .def("zero_grad", checked("zero_grad", &Module::zero_grad), "set_to_none"_a = true)
       .def("requires_grad_", [](py::object self, bool on) {
-        self.cast<Module&>().requires_grad_(on);
+        module_of(self, "call requires_grad_()").requires_grad_(on);
         return self;
       }, "requires_grad"_a = true)
-      .def("state_dict", [](const Module& mod) {
+      .def("state_dict", [](py::handle self) {
+        Module& mod = module_of(self, "call state_dict()");
         py::object od = py::module_::import("collections").attr("OrderedDict")();
         for (auto& [n, t] : mod.state_dict()) od[py::str(n)] = t.detach();
         return od;
       })
-      .def("load_state_dict", [](Module& mod, py::dict state, bool strict) {
+      .def("load_state_dict", [](py::handle self, py::dict state, bool strict) {
+        Module& mod = module_of(self, "call load_state_dict()");
         std::map<std::string, Tensor> s;
         for (auto [k, v] : state) {
           std::string key = py::str(k);
@@ -243,7 +303,7 @@ void bind_nn(py::module_& m) {
         return nt(r.missing_keys, r.unexpected_keys);
       }, "state_dict"_a, "strict"_a = true)
       .def("register_forward_hook", [](py::object self, py::function hook) {
-        Module& mod = self.cast<Module&>();
+        Module& mod = module_of(self, "call register_forward_hook()");
         auto h = hold(hook);
         int64_t id = mod.register_forward_hook([h](Module& self, const Tensor& in, const Tensor& out) {
           py::gil_scoped_acquire gil;
@@ -255,7 +315,7 @@ void bind_nn(py::module_& m) {
       .def("to", [](py::object self, py::object target) {
         if (py::isinstance<DType>(target)) {
           DType dt = target.cast<DType>();
-          Module& mod = self.cast<Module&>();
+          Module& mod = module_of(self, "call to()");
           for (auto& sub : mod.named_modules()) {
             for (auto& [n, p] : sub.second->named_parameters(false)) {
               Tensor c = p.to(dt).detach();
@@ -272,8 +332,8 @@ void bind_nn(py::module_& m) {
         return self;
       }, "target"_a)
       .def("cpu", [](py::object self) { return self; })
-      .def("extra_repr", &Module::extra_repr)
-      .def("__repr__", &Module::repr);
+      .def("extra_repr", checked("extra_repr", &Module::extra_repr))
+      .def("__repr__", checked("__repr__", &Module::repr));
 
   py::classh<nn::Conv2d, Module>(nn, "Conv2d")
       .def(py::init([](int64_t in, int64_t out, py::object k, py::object stride, py::object padding,
@@ -299,6 +359,29 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("dilation", [](const nn::Conv2d& c) { return py::make_tuple(c.options.dilation[0], c.options.dilation[1]); })
       .def_property_readonly("groups", [](const nn::Conv2d& c) { return c.options.groups; })
       .def("reset_parameters", &nn::Conv2d::reset_parameters);
+
+  py::classh<nn::ConvTranspose2d, Module>(nn, "ConvTranspose2d")
+      .def(py::init([](int64_t in, int64_t out, py::object k, py::object stride, py::object padding,
+                       py::object output_padding, int64_t groups, bool bias, py::object dilation,
+                       const std::string& padding_mode) {
+             if (padding_mode != "zeros")
+               throw py::value_error("ConvTranspose2d: only padding_mode='zeros' is supported, got '" + padding_mode + "'");
+             return std::make_shared<nn::ConvTranspose2d>(
+                 in, out, to_pair(k, "ConvTranspose2d: kernel_size"), to_pair(stride, "ConvTranspose2d: stride"),
+                 to_pair(padding, "ConvTranspose2d: padding"), to_pair(output_padding, "ConvTranspose2d: output_padding"),
+                 groups, bias, to_pair(dilation, "ConvTranspose2d: dilation"));
+           }),
+           "in_channels"_a, "out_channels"_a, "kernel_size"_a, "stride"_a = 1, "padding"_a = 0,
+           "output_padding"_a = 0, "groups"_a = 1, "bias"_a = true, "dilation"_a = 1, "padding_mode"_a = "zeros")
+      .def_readonly("in_channels", &nn::ConvTranspose2d::in_channels)
+      .def_readonly("out_channels", &nn::ConvTranspose2d::out_channels)
+      .def_property_readonly("kernel_size", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.kernel_size[0], c.kernel_size[1]); })
+      .def_property_readonly("stride", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.stride[0], c.options.stride[1]); })
+      .def_property_readonly("padding", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.padding[0], c.options.padding[1]); })
+      .def_property_readonly("output_padding", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.output_padding[0], c.options.output_padding[1]); })
+      .def_property_readonly("dilation", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.dilation[0], c.options.dilation[1]); })
+      .def_property_readonly("groups", [](const nn::ConvTranspose2d& c) { return c.options.groups; })
+      .def("reset_parameters", &nn::ConvTranspose2d::reset_parameters);
 
   py::classh<nn::Linear, Module>(nn, "Linear")
       .def(py::init<int64_t, int64_t, bool>(), "in_features"_a, "out_features"_a, "bias"_a = true)
@@ -330,15 +413,102 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("kernel_size", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })
       .def_property_readonly("stride", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); });
 
+  auto adaptive_tuple = [](const AdaptiveSize& s) -> py::object {
+    return py::make_tuple(s[0] ? py::object(py::int_(*s[0])) : py::object(py::none()),
+                          s[1] ? py::object(py::int_(*s[1])) : py::object(py::none()));
+  };
   py::classh<nn::AdaptiveAvgPool2d, Module>(nn, "AdaptiveAvgPool2d")
       .def(py::init([](py::object size) {
-             auto s = to_pair(size, "AdaptiveAvgPool2d: output_size");
-             CONVNET_CHECK(s[0] > 0 && s[1] > 0, "AdaptiveAvgPool2d: output_size must be positive, got (", s[0],
-                           ", ", s[1], ")");
-             return std::make_shared<nn::AdaptiveAvgPool2d>(s);
+             bool scalar = false;
+             AdaptiveSize s = adaptive_size(size, "AdaptiveAvgPool2d: output_size", &scalar);
+             return std::make_shared<nn::AdaptiveAvgPool2d>(s, scalar);
            }),
            "output_size"_a)
-      .def_property_readonly("output_size", [](const nn::AdaptiveAvgPool2d& p) { return py::make_tuple(p.output_size[0], p.output_size[1]); });
+      .def_property_readonly("output_size", [adaptive_tuple](const nn::AdaptiveAvgPool2d& p) { return adaptive_tuple(p.output_size); });
+  py::classh<nn::AdaptiveMaxPool2d, Module>(nn, "AdaptiveMaxPool2d")
+      .def(py::init([](py::object size, bool return_indices) {
+             if (return_indices) throw py::value_error("AdaptiveMaxPool2d: return_indices=True is not supported");
+             bool scalar = false;
+             AdaptiveSize s = adaptive_size(size, "AdaptiveMaxPool2d: output_size", &scalar);
+             return std::make_shared<nn::AdaptiveMaxPool2d>(s, scalar);
+           }),
+           "output_size"_a, "return_indices"_a = false)
+      .def_property_readonly("output_size", [adaptive_tuple](const nn::AdaptiveMaxPool2d& p) { return adaptive_tuple(p.output_size); });
+  py::classh<nn::LPPool2d, Module>(nn, "LPPool2d")
+      .def(py::init([](double norm_type, py::object k, py::object stride, bool ceil_mode) {
+             Pool2dOptions o = pool_of("LPPool2d", k, stride, py::int_(0), py::int_(1), ceil_mode, true);
+             return std::make_shared<nn::LPPool2d>(norm_type, o, !stride.is_none());
+           }),
+           "norm_type"_a, "kernel_size"_a, "stride"_a = py::none(), "ceil_mode"_a = false)
+      .def_readonly("norm_type", &nn::LPPool2d::norm_type)
+      .def_property_readonly("kernel_size", [](const nn::LPPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })
+      .def_property_readonly("stride", [](const nn::LPPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); })
+      .def_property_readonly("ceil_mode", [](const nn::LPPool2d& p) { return p.options.ceil_mode; });
+
+  py::classh<nn::BatchNorm, Module>(nn, "_BatchNorm")
+      .def_readonly("num_features", &nn::BatchNorm::num_features)
+      .def_readonly("eps", &nn::BatchNorm::eps)
+      .def_readonly("momentum", &nn::BatchNorm::momentum)
+      .def_readonly("affine", &nn::BatchNorm::affine)
+      .def_readonly("track_running_stats", &nn::BatchNorm::track_running_stats)
+      .def("reset_running_stats", &nn::BatchNorm::reset_running_stats)
+      .def("reset_parameters", &nn::BatchNorm::reset_parameters);
+  py::classh<nn::BatchNorm1d, nn::BatchNorm>(nn, "BatchNorm1d")
+      .def(py::init<int64_t, double, std::optional<double>, bool, bool, bool>(), "num_features"_a, "eps"_a = 1e-5,
+           "momentum"_a = 0.1, "affine"_a = true, "track_running_stats"_a = true, py::kw_only(), "bias"_a = true);
+  py::classh<nn::BatchNorm2d, nn::BatchNorm>(nn, "BatchNorm2d")
+      .def(py::init<int64_t, double, std::optional<double>, bool, bool, bool>(), "num_features"_a, "eps"_a = 1e-5,
+           "momentum"_a = 0.1, "affine"_a = true, "track_running_stats"_a = true, py::kw_only(), "bias"_a = true);
+
+  py::classh<nn::LocalResponseNorm, Module>(nn, "LocalResponseNorm")
+      .def(py::init<int64_t, double, double, double>(), "size"_a, "alpha"_a = 1e-4, "beta"_a = 0.75, "k"_a = 1.0)
+      .def_readonly("size", &nn::LocalResponseNorm::size)
+      .def_readonly("alpha", &nn::LocalResponseNorm::alpha)
+      .def_readonly("beta", &nn::LocalResponseNorm::beta)
+      .def_readonly("k", &nn::LocalResponseNorm::k);
+
+  py::classh<nn::ZeroPad2d, Module>(nn, "ZeroPad2d")
+      .def(py::init([](py::object padding) {
+             if (py::isinstance<py::int_>(padding) && !py::isinstance<py::bool_>(padding)) {
+               int64_t v = padding.cast<int64_t>();
+               return std::make_shared<nn::ZeroPad2d>(std::array<int64_t, 4>{v, v, v, v});
+             }
+             if ((py::isinstance<py::tuple>(padding) || py::isinstance<py::list>(padding)) && py::len(padding) == 4) {
+               try {
+                 return std::make_shared<nn::ZeroPad2d>(padding.cast<std::array<int64_t, 4>>());
+               } catch (const py::cast_error&) {
+               }
+             }
+             throw py::type_error("ZeroPad2d: padding must be an int or 4 ints (left, right, top, bottom), got " +
+                                  std::string(py::str(py::repr(padding))));
+           }),
+           "padding"_a)
+      .def_property_readonly("padding", [](const nn::ZeroPad2d& p) {
+        return py::make_tuple(p.padding[0], p.padding[1], p.padding[2], p.padding[3]);
+      });
+
+  py::classh<nn::Upsample, Module>(nn, "Upsample")
+      .def(py::init([](py::object size, py::object scale_factor, const std::string& mode, py::object align_corners,
+                       py::object recompute_scale_factor) {
+             bool scalar = false;
+             InterpolateOptions o =
+                 interpolate_options(size, scale_factor, mode, align_corners, recompute_scale_factor, &scalar);
+             return std::make_shared<nn::Upsample>(o, scalar);
+           }),
+           "size"_a = py::none(), "scale_factor"_a = py::none(), "mode"_a = "nearest", "align_corners"_a = py::none(),
+           "recompute_scale_factor"_a = py::none())
+      .def_property_readonly("mode", [](const nn::Upsample& u) { return u.options.mode; })
+      .def_property_readonly("align_corners", [](const nn::Upsample& u) { return u.options.align_corners; })
+      .def_property_readonly("size", [](const nn::Upsample& u) -> py::object {
+        if (!u.options.size) return py::none();
+        if (u.scalar) return py::int_((*u.options.size)[0]);
+        return py::make_tuple((*u.options.size)[0], (*u.options.size)[1]);
+      })
+      .def_property_readonly("scale_factor", [](const nn::Upsample& u) -> py::object {
+        if (!u.options.scale_factor) return py::none();
+        if (u.scalar) return py::float_((*u.options.scale_factor)[0]);
+        return py::make_tuple((*u.options.scale_factor)[0], (*u.options.scale_factor)[1]);
+      });
 
   py::classh<nn::Flatten, Module>(nn, "Flatten")
       .def(py::init<int64_t, int64_t>(), "start_dim"_a = 1, "end_dim"_a = -1);
@@ -356,6 +526,34 @@ void bind_nn(py::module_& m) {
       .def(py::init([](double p, bool) { return std::make_shared<nn::Dropout>(p); }), "p"_a = 0.5,
            "inplace"_a = false)
       .def_readonly("p", &nn::Dropout::p);
+
+  // ---- pass-through and more activations (inplace accepted, the result is a new tensor) ----
+  py::classh<nn::Identity, Module>(nn, "Identity")
+      .def(py::init([](py::args, py::kwargs) { return std::make_shared<nn::Identity>(); }));
+  py::classh<nn::Hardtanh, Module>(nn, "Hardtanh")
+      .def(py::init<double, double, bool>(), "min_val"_a = -1.0, "max_val"_a = 1.0, "inplace"_a = false)
+      .def_readonly("min_val", &nn::Hardtanh::min_val)
+      .def_readonly("max_val", &nn::Hardtanh::max_val)
+      .def_readonly("inplace", &nn::Hardtanh::inplace);
+  py::classh<nn::ReLU6, nn::Hardtanh>(nn, "ReLU6").def(py::init<bool>(), "inplace"_a = false);
+  py::classh<nn::ELU, Module>(nn, "ELU")
+      .def(py::init<double, bool>(), "alpha"_a = 1.0, "inplace"_a = false)
+      .def_readonly("alpha", &nn::ELU::alpha)
+      .def_readonly("inplace", &nn::ELU::inplace);
+  py::classh<nn::GELU, Module>(nn, "GELU")
+      .def(py::init<std::string>(), "approximate"_a = "none")
+      .def_readonly("approximate", &nn::GELU::approximate);
+  py::classh<nn::SiLU, Module>(nn, "SiLU")
+      .def(py::init<bool>(), "inplace"_a = false)
+      .def_readonly("inplace", &nn::SiLU::inplace);
+  py::classh<nn::Softplus, Module>(nn, "Softplus")
+      .def(py::init<double, double>(), "beta"_a = 1.0, "threshold"_a = 20.0)
+      .def_readonly("beta", &nn::Softplus::beta)
+      .def_readonly("threshold", &nn::Softplus::threshold);
+  py::classh<nn::PReLU, Module>(nn, "PReLU")
+      .def(py::init<int64_t, double>(), "num_parameters"_a = 1, "init"_a = 0.25)
+      .def_readonly("num_parameters", &nn::PReLU::num_parameters)
+      .def("reset_parameters", &nn::PReLU::reset_parameters);
 
   py::classh<nn::Sequential, Module>(nn, "Sequential")
       .def(py::init([](py::args mods) {

@@ -41,6 +41,10 @@ void set_grad_enabled(bool on) { g_grad_enabled = on; }
 
 void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
             Node::BackwardFn fn) {
+  record(out, name, std::vector<Tensor>(inputs), std::move(fn));
+}
+
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Node::BackwardFn fn) {
   auto node = std::make_shared<Node>();
   node->name = name;
   node->next.reserve(inputs.size());

@@ -36,6 +36,7 @@ from ._core import (
     zeros,
     zeros_like,
 )
+from ._core import cat, concat, concatenate, stack
 from ._tensor import no_grad, tensor, enable_grad
 from .serialization import load, save
 
@@ -64,3 +65,4 @@ __all__ = [
     "reset_peak_memory_stats", "save", "set_grad_enabled", "set_num_threads", "sum", "summary",
     "tensor", "transforms", "uint8", "zeros", "zeros_like",
 ]
+__all__ += ["cat", "concat", "concatenate", "stack"]

@@ -18,9 +18,37 @@ from ._core.functional import (  # noqa: F401
     softmax,
     tanh,
 )
+from ._core.functional import elu, gelu, hardtanh, prelu, relu6, silu, softplus  # noqa: F401
+from ._core.functional import (  # noqa: F401
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    kl_div,
+    l1_loss,
+    multi_margin_loss,
+    smooth_l1_loss,
+)
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "conv2d", "cross_entropy", "dropout", "flatten",
     "leaky_relu", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "relu",
     "sigmoid", "softmax", "tanh",
 ]
+
+# Normalization, transposed convolution, padding, adaptive/LP pooling, interpolation.
+from ._core.functional import (  # noqa: E402,F401
+    adaptive_max_pool2d,
+    batch_norm,
+    conv_transpose2d,
+    interpolate,
+    local_response_norm,
+    lp_pool2d,
+    pad,
+)
+
+__all__ += [
+    "adaptive_max_pool2d", "batch_norm", "conv_transpose2d", "interpolate", "local_response_norm",
+    "lp_pool2d", "pad",
+]
+__all__ += ["elu", "gelu", "hardtanh", "prelu", "relu6", "silu", "softplus"]
+__all__ += ["binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "l1_loss", "multi_margin_loss",
+            "smooth_l1_loss"]

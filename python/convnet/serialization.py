@@ -27,9 +27,39 @@ def save(obj, path):
 
 
 def load(path):
-    """Loads a safetensors file into an OrderedDict of tensors (in file order)."""
+    """Loads a state dict into an OrderedDict of tensors (in file order).
+
+    `path` is a safetensors file (convnet's own, or one written by PyTorch or any other
+    framework), or a PyTorch `.pth`/`.pt` file holding a state dict (a zip archive read
+    through `torch.load(..., weights_only=True)`, so PyTorch must be installed for it).
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path}")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic == b"PK\x03\x04":
+        return _load_torch(path)
     tensors, _ = _core._load_safetensors(path)
     return collections.OrderedDict(tensors)
+
+
+def _load_torch(path):
+    try:
+        import torch
+    except ImportError:
+        raise RuntimeError(f"load: {path} is a PyTorch file (a zip archive); reading it needs PyTorch "
+                           "installed (pip install torch), or save it as .safetensors") from None
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(obj, collections.abc.Mapping):
+        raise ValueError(f"load: {path} holds a {type(obj).__name__}, expected a state dict "
+                         "(save model.state_dict(), not the model)")
+    out = collections.OrderedDict()
+    for name, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"load: {path}: entry {name!r} is of type {type(value).__name__}, expected a tensor "
+                             "(is this a checkpoint holding more than a state dict?)")
+        if value.dtype == torch.bfloat16 or value.dtype == torch.float16:
+            value = value.float()
+        out[name] = _core.tensor(value.detach().contiguous().numpy(), None)
+    return out

@@ -48,11 +48,19 @@ inline bool needs_record(std::initializer_list<Tensor> inputs) {
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
+// The same for a list of inputs whose length is known at run time (cat).
+inline bool needs_record(const std::vector<Tensor>& inputs) {
+  if (!grad_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
 
 // Makes `out` a non-leaf whose gradient flows to `inputs` through `fn`.
 // Call only when needs_record(inputs) is true; undefined inputs get no edge.
 void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
             Node::BackwardFn fn);
+void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Node::BackwardFn fn);
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 

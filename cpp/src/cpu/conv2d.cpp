@@ -1,8 +1,6 @@
 // CPU conv2d kernels: im2col + GEMM, and a direct loop for depthwise.
 // N batch, C in channels, H W input size, K out channels, R S kernel,
-// P Q output size, G groups; Cg = C/G and Kg = K/G channels per group;
-// H2 W2 the size of an input zero-padded by pad2d (padding="same" with an even
-// kernel, which pads one more row or column at the bottom or right).
+// P Q output size, G groups; Cg = C/G and Kg = K/G channels per group.
 // The column matrix of one image and group is (Cg*R*S, P*Q): row (c,r,s)
 // holds the input pixel that tap (r,s) of channel c sees at each output (p,q),
 // 0 where it falls in the padding. Kernels overwrite their outputs; autograd
@@ -40,7 +38,7 @@ void valid_range(int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t o
 // of output rows p (columns q) that read the input rather than the padding.
 struct ConvGeom {
   int64_t Cg, Kg, HW, PQ, RS, CgRS;
-  bool one_by_one;  // 1x1, stride 1, no padding: the input plane is the column matrix
+  bool one_by_one;  // 1x1, stride 1, no padding, P Q = H W: the input plane is the column matrix
   bool depthwise;   // one input channel per group: direct loop, no GEMM
   std::vector<int64_t> p_lo, p_hi, q_lo, q_hi;  // (R), (R), (S), (S)
 
@@ -52,7 +50,7 @@ struct ConvGeom {
         RS(s.R * s.S),
         CgRS(s.C / s.groups * s.R * s.S),
         one_by_one(s.R == 1 && s.S == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
-                   s.pad_w == 0),
+                   s.pad_w == 0 && s.P == s.H && s.Q == s.W),
         depthwise(s.groups > 1 && s.C == s.groups && !one_by_one),
         p_lo(s.R), p_hi(s.R), q_lo(s.S), q_hi(s.S) {
     for (int64_t r = 0; r < s.R; ++r)
@@ -424,35 +422,10 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
     }
 }
 
-// x (N,C,H,W), y (N,C,H2,W2): x at rows [top, top+H) and columns [left, left+W), 0 around it
-template <typename T>
-void pad2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t H2, int64_t W2,
-                       int64_t top, int64_t left, const T* x, T* y) {
-  std::fill(y, y + N * C * H2 * W2, T(0));
-  for (int64_t nc = 0; nc < N * C; ++nc)
-    for (int64_t h = 0; h < H; ++h)
-      std::copy(x + (nc * H + h) * W, x + (nc * H + h + 1) * W,
-                y + (nc * H2 + h + top) * W2 + left);
-}
-
-// dy (N,C,H2,W2), dx (N,C,H,W): the window of dy at rows [top, top+H), columns [left, left+W)
-template <typename T>
-void pad2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t H2, int64_t W2,
-                        int64_t top, int64_t left, const T* dy, T* dx) {
-  for (int64_t nc = 0; nc < N * C; ++nc)
-    for (int64_t h = 0; h < H; ++h)
-      std::copy(dy + (nc * H2 + h + top) * W2 + left, dy + (nc * H2 + h + top) * W2 + left + W,
-                dx + (nc * H + h) * W);
-}
-
 #define CONVNET_INSTANTIATE(T)                                                              \
   template void conv2d_forward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
   template void conv2d_backward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*, \
-                                       T*, T*);                                             \
-  template void pad2d_forward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
-                                     int64_t, int64_t, const T*, T*);                         \
-  template void pad2d_backward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
-                                      int64_t, int64_t, const T*, T*);
+                                       T*, T*);
 CONVNET_INSTANTIATE(float)
 CONVNET_INSTANTIATE(double)
 #undef CONVNET_INSTANTIATE

@@ -1,4 +1,4 @@
-// CPU pooling kernels: max, average and adaptive average over 2-D windows.
+// CPU pooling kernels: max, average, adaptive average and adaptive max over 2-D windows.
 // N batch, C channels, H W input size, P Q output size, R S window.
 // Every (n,c) plane is independent: the kernels run parallel over the N*C
 // planes. For each output row p (column q) the window's taps that land inside
@@ -202,6 +202,38 @@ void adaptive_avg_pool2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W,
   });
 }
 
+// x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q): flat h*W+w index within the plane.
+// The first maximum wins, a NaN counts as the maximum (as PyTorch).
+template <typename T>
+void adaptive_max_pool2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
+                                     int64_t Q, const T* x, T* y, int64_t* argmax) {
+  std::vector<int64_t> h0, h1, w0, w1;
+  adaptive_windows(H, P, h0, h1);
+  adaptive_windows(W, Q, w0, w1);
+  parallel_for(N * C, plane_grain(H * W + P * Q), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const T* xp = x + i * H * W;
+      T* yp = y + i * P * Q;
+      int64_t* ap = argmax + i * P * Q;
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t q = 0; q < Q; ++q) {
+          T best = -std::numeric_limits<T>::infinity();
+          int64_t idx = h0[p] * W + w0[q];
+          for (int64_t h = h0[p]; h < h1[p]; ++h)
+            for (int64_t w = w0[q]; w < w1[q]; ++w) {
+              const T v = xp[h * W + w];
+              if (v > best || v != v) {
+                best = v;
+                idx = h * W + w;
+              }
+            }
+          yp[p * Q + q] = best;
+          ap[p * Q + q] = idx;
+        }
+    }
+  });
+}
+
 // dy (N,C,P,Q), dx (N,C,H,W) overwritten
 template <typename T>
 void adaptive_avg_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
@@ -232,7 +264,9 @@ void adaptive_avg_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W
   template void adaptive_avg_pool2d_forward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, \
                                                    int64_t, const T*, T*);                      \
   template void adaptive_avg_pool2d_backward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, \
-                                                    int64_t, const T*, T*);
+                                                    int64_t, const T*, T*);                     \
+  template void adaptive_max_pool2d_forward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, \
+                                                   int64_t, const T*, T*, int64_t*);
 CONVNET_INSTANTIATE(float)
 CONVNET_INSTANTIATE(double)
 #undef CONVNET_INSTANTIATE

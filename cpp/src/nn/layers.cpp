@@ -1,18 +1,38 @@
 #include "convnet/nn/layers.h"
 
 #include <cmath>
+#include <iomanip>
 
 #include "convnet/autograd.h"
 #include "convnet/nn/init.h"
+#include "convnet/ops/batch_norm.h"
 #include "convnet/ops/activation.h"
 #include "convnet/ops/dropout.h"
 #include "convnet/ops/linear.h"
+#include "convnet/ops/local_response_norm.h"
+#include "convnet/ops/pad.h"
 #include "convnet/ops/softmax.h"
 
 namespace convnet::nn {
 
 namespace {
 std::string pair_str(const Pair& p) { return cat_str("(", p[0], ", ", p[1], ")"); }
+// A float as Python's repr writes it: "1.0", "20.0", "0.25", "1e-05".
+std::string py_float(double v) {
+  const double a = std::fabs(v);
+  if (a >= 1e-4 && a < 1e16) {  // positional, with the fewest decimals that read back as v
+    if (v == std::floor(v)) return cat_str(static_cast<int64_t>(v), ".0");
+    for (int d = 1; d < 17; ++d) {
+      std::string t = cat_str(std::fixed, std::setprecision(d), v);
+      if (std::stod(t) == v) return t;
+    }
+  }
+  for (int p = 1; p < 17; ++p) {
+    std::string t = cat_str(std::setprecision(p), v);
+    if (std::stod(t) == v) return t;
+  }
+  return cat_str(std::setprecision(17), v);
+}
 }  // namespace
 
 // ---- Conv2d --------------------------------------------------------------------
@@ -79,6 +99,62 @@ std::string Conv2d::extra_repr() const {
   return s;
 }
 
+// ---- ConvTranspose2d ---------------------------------------------------------------------
+
+ConvTranspose2d::ConvTranspose2d(int64_t in_ch, int64_t out_ch, Pair k, Pair stride, Pair padding,
+                                 Pair output_padding, int64_t groups, bool bias, Pair dilation)
+    : in_channels(in_ch), out_channels(out_ch), kernel_size(k) {
+  auto name = cat_str("ConvTranspose2d(in_channels=", in_ch, ", out_channels=", out_ch, ", kernel_size=",
+                      pair_str(k), ")");
+  CONVNET_CHECK(in_ch > 0 && out_ch > 0, name, ": channel counts must be positive");
+  CONVNET_CHECK(k[0] > 0 && k[1] > 0, name, ": kernel_size must be positive");
+  CONVNET_CHECK(stride[0] > 0 && stride[1] > 0, name, ": stride must be positive, got ", pair_str(stride));
+  CONVNET_CHECK(dilation[0] > 0 && dilation[1] > 0, name, ": dilation must be positive, got ", pair_str(dilation));
+  CONVNET_CHECK(padding[0] >= 0 && padding[1] >= 0, name, ": padding must be non-negative, got ", pair_str(padding));
+  CONVNET_CHECK(output_padding[0] >= 0 && output_padding[1] >= 0 &&
+                    output_padding[0] < std::max(stride[0], dilation[0]) &&
+                    output_padding[1] < std::max(stride[1], dilation[1]),
+                name, ": output_padding ", pair_str(output_padding),
+                " must be non-negative and smaller than either stride or dilation");
+  CONVNET_CHECK(groups > 0 && in_ch % groups == 0 && out_ch % groups == 0, name, ": groups=", groups,
+                " must be positive and divide in_channels and out_channels");
+  options.stride = stride;
+  options.padding = padding;
+  options.output_padding = output_padding;
+  options.dilation = dilation;
+  options.groups = groups;
+  register_parameter("weight", Tensor::empty({in_ch, out_ch / groups, k[0], k[1]}).set_requires_grad(true));
+  if (bias) register_parameter("bias", Tensor::empty({out_ch}).set_requires_grad(true));
+  reset_parameters();
+}
+
+void ConvTranspose2d::reset_parameters() {
+  Tensor w = *find_parameter("weight");
+  init::kaiming_uniform_(w, std::sqrt(5.0));
+  if (Tensor* b = find_parameter("bias")) {
+    double bound = 1 / std::sqrt(static_cast<double>(init::calculate_fan_in_and_fan_out(w).first));
+    init::uniform_(*b, -bound, bound);
+  }
+}
+
+Tensor ConvTranspose2d::forward(const Tensor& x) {
+  Tensor* b = find_parameter("bias");
+  return conv_transpose2d(x, params_[0].second, b ? *b : Tensor(), options);
+}
+
+std::string ConvTranspose2d::extra_repr() const {
+  std::string s = cat_str(in_channels, ", ", out_channels, ", kernel_size=", pair_str(kernel_size),
+                          ", stride=", pair_str(options.stride));
+  if (options.padding != Pair{0, 0}) s += ", padding=" + pair_str(options.padding);
+  if (options.dilation != Pair{1, 1}) s += ", dilation=" + pair_str(options.dilation);
+  if (options.output_padding != Pair{0, 0}) s += ", output_padding=" + pair_str(options.output_padding);
+  if (options.groups != 1) s += cat_str(", groups=", options.groups);
+  bool has_bias = false;
+  for (auto& p : params_) has_bias |= p.first == "bias";
+  if (!has_bias) s += ", bias=False";
+  return s;
+}
+
 // ---- Linear ----------------------------------------------------------------------
 
 Linear::Linear(int64_t in_f, int64_t out_f, bool bias) : in_features(in_f), out_features(out_f) {
@@ -125,7 +201,41 @@ std::string pool_repr(const Pool2dOptions& o, bool is_max) {
 
 std::string MaxPool2d::extra_repr() const { return pool_repr(options, true); }
 std::string AvgPool2d::extra_repr() const { return pool_repr(options, false); }
-std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + pair_str(output_size); }
+namespace {
+std::string adaptive_repr(const AdaptiveSize& o, bool scalar) {
+  auto entry = [](const std::optional<int64_t>& v) { return v ? std::to_string(*v) : std::string("None"); };
+  return "output_size=" + (scalar ? entry(o[0]) : cat_str("(", entry(o[0]), ", ", entry(o[1]), ")"));
+}
+
+void check_adaptive_size(const AdaptiveSize& o, const char* layer) {
+  CONVNET_CHECK((!o[0] || *o[0] > 0) && (!o[1] || *o[1] > 0), layer, adaptive_repr(o, false),
+                ": output_size must be positive (or None)");
+}
+}  // namespace
+
+AdaptiveAvgPool2d::AdaptiveAvgPool2d(AdaptiveSize o, bool scalar) : output_size(o), scalar(scalar) {
+  check_adaptive_size(o, "AdaptiveAvgPool2d: ");
+}
+AdaptiveMaxPool2d::AdaptiveMaxPool2d(AdaptiveSize o, bool scalar) : output_size(o), scalar(scalar) {
+  check_adaptive_size(o, "AdaptiveMaxPool2d: ");
+}
+std::string AdaptiveAvgPool2d::extra_repr() const { return adaptive_repr(output_size, scalar); }
+std::string AdaptiveMaxPool2d::extra_repr() const { return adaptive_repr(output_size, scalar); }
+
+std::string LPPool2d::extra_repr() const {
+  auto size = [](const Pair& p) { return p[0] == p[1] ? std::to_string(p[0]) : pair_str(p); };
+  return cat_str("norm_type=", norm_type, ", kernel_size=", size(options.kernel_size), ", stride=",
+                 stride_given ? size(options.stride) : "None", ", ceil_mode=", options.ceil_mode ? "True" : "False");
+}
+
+LPPool2d::LPPool2d(double norm_type, Pool2dOptions o, bool stride_given)
+    : norm_type(norm_type), options(o), stride_given(stride_given) {
+  CONVNET_CHECK(norm_type != 0 && std::isfinite(norm_type), "LPPool2d(norm_type=", norm_type,
+                "): norm_type must be finite and non-zero");
+  CONVNET_CHECK(o.kernel_size[0] > 0 && o.kernel_size[1] > 0 && o.stride[0] > 0 && o.stride[1] > 0,
+                "LPPool2d(norm_type=", norm_type, ", kernel_size=", pair_str(o.kernel_size), ", stride=",
+                pair_str(o.stride), "): kernel_size and stride must be positive");
+}
 
 // ---- shape ---------------------------------------------------------------------------
 
@@ -165,6 +275,48 @@ Dropout::Dropout(double p) : p(p) {
 Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, training_); }
 std::string Dropout::extra_repr() const { return cat_str("p=", p); }
 
+// ---- pass-through and more activations ------------------------------------------------
+
+Hardtanh::Hardtanh(double min_val, double max_val, bool inplace)
+    : min_val(min_val), max_val(max_val), inplace(inplace) {
+  CONVNET_CHECK(max_val > min_val, "Hardtanh: max_val (", max_val, ") must be greater than min_val (",
+                min_val, ")");
+}
+Tensor Hardtanh::forward(const Tensor& x) { return hardtanh(x, min_val, max_val); }
+std::string Hardtanh::extra_repr() const {
+  return cat_str("min_val=", py_float(min_val), ", max_val=", py_float(max_val), inplace ? ", inplace=True" : "");
+}
+
+Tensor ELU::forward(const Tensor& x) { return elu(x, alpha); }
+std::string ELU::extra_repr() const { return cat_str("alpha=", py_float(alpha), inplace ? ", inplace=True" : ""); }
+
+GELU::GELU(const std::string& approximate) : approximate(approximate) {
+  CONVNET_CHECK(approximate == "none" || approximate == "tanh",
+                "GELU: approximate must be 'none' or 'tanh', got '", approximate, "'");
+}
+Tensor GELU::forward(const Tensor& x) { return gelu(x, approximate); }
+
+Tensor SiLU::forward(const Tensor& x) { return silu(x); }
+
+Tensor Softplus::forward(const Tensor& x) { return softplus(x, beta, threshold); }
+std::string Softplus::extra_repr() const {
+  return cat_str("beta=", py_float(beta), ", threshold=", py_float(threshold));
+}
+
+PReLU::PReLU(int64_t num_parameters, double init) : num_parameters(num_parameters), init(init) {
+  CONVNET_CHECK(num_parameters >= 1, "PReLU: num_parameters must be positive, got ", num_parameters);
+  register_parameter("weight", Tensor::empty({num_parameters}).set_requires_grad(true));
+  reset_parameters();
+}
+void PReLU::reset_parameters() { init::constant_(*find_parameter("weight"), init); }
+Tensor PReLU::forward(const Tensor& x) {
+  try {
+    return prelu(x, *find_parameter("weight"));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(cat_str("PReLU(num_parameters=", num_parameters, "): ", e.what()));
+  }
+}
+
 // ---- Sequential ----------------------------------------------------------------------------
 
 void Sequential::append(std::shared_ptr<Module> m) { register_module(std::to_string(children_.size()), std::move(m)); }
@@ -180,6 +332,127 @@ std::shared_ptr<Module> Sequential::at(int64_t i) const {
   if (i < -n || i >= n)
     throw IndexError(cat_str("Sequential: index ", i, " is out of range for ", n, " modules"));
   return children_[i < 0 ? i + n : i].second;
+}
+
+// ---- BatchNorm ------------------------------------------------------------------------------
+
+BatchNorm::BatchNorm(int64_t num_features, double eps, std::optional<double> momentum, bool affine,
+                     bool track_running_stats, bool bias)
+    : num_features(num_features), eps(eps), momentum(momentum), affine(affine),
+      track_running_stats(track_running_stats) {
+  CONVNET_CHECK(num_features > 0, "BatchNorm(num_features=", num_features, "): num_features must be positive");
+  CONVNET_CHECK(eps >= 0, "BatchNorm(num_features=", num_features, "): eps must be non-negative, got ", eps);
+  if (affine) {
+    register_parameter("weight", Tensor::empty({num_features}).set_requires_grad(true));
+    if (bias) register_parameter("bias", Tensor::empty({num_features}).set_requires_grad(true));
+  }
+  if (track_running_stats) {
+    register_buffer("running_mean", Tensor::empty({num_features}));
+    register_buffer("running_var", Tensor::empty({num_features}));
+    register_buffer("num_batches_tracked", Tensor::empty({}, DType::Int64));
+  }
+  reset_parameters();
+}
+
+void BatchNorm::reset_running_stats() {
+  if (!track_running_stats) return;
+  init::zeros_(*find_buffer("running_mean"));
+  init::ones_(*find_buffer("running_var"));
+  find_buffer("num_batches_tracked")->data<int64_t>()[0] = 0;
+}
+
+void BatchNorm::reset_parameters() {
+  reset_running_stats();
+  if (!affine) return;
+  init::ones_(*find_parameter("weight"));
+  if (Tensor* b = find_parameter("bias")) init::zeros_(*b);
+}
+
+std::string BatchNorm::name() const { return cat_str(type_name(), "(num_features=", num_features, ")"); }
+
+Tensor BatchNorm::forward(const Tensor& x) {
+  check_input_dim(x);
+  CONVNET_CHECK(x.size(1) == num_features, name(), ": input has ", x.size(1), " channel(s), expected ",
+                num_features, "; input shape ", shape_str(x.shape()));
+  // As PyTorch: in training with tracked statistics, count the batch; momentum None averages
+  // over every batch so far.
+  Tensor* count = track_running_stats ? find_buffer("num_batches_tracked") : nullptr;
+  const bool counting = training_ && count;
+  double factor = momentum.value_or(0.0);
+  if (counting && !momentum) factor = 1.0 / static_cast<double>(count->data<int64_t>()[0] + 1);
+  const bool use_running = !training_ && track_running_stats;
+  Tensor rm = track_running_stats && (training_ || use_running) ? *find_buffer("running_mean") : Tensor();
+  Tensor rv = track_running_stats && (training_ || use_running) ? *find_buffer("running_var") : Tensor();
+  Tensor* w = find_parameter("weight");
+  Tensor* b = find_parameter("bias");
+  Tensor y = batch_norm(x, rm, rv, w ? *w : Tensor(), b ? *b : Tensor(), !use_running, factor, eps, name());
+  if (counting) count->data<int64_t>()[0] += 1;
+  return y;
+}
+
+std::string BatchNorm::extra_repr() const {
+  bool has_bias = false;
+  for (auto& p : params_) has_bias |= p.first == "bias";
+  return cat_str(num_features, ", eps=", py_float(eps), ", momentum=", momentum ? py_float(*momentum) : "None",
+                 ", affine=", affine ? "True" : "False", ", bias=", has_bias ? "True" : "False",
+                 ", track_running_stats=", track_running_stats ? "True" : "False");
+}
+
+void BatchNorm1d::check_input_dim(const Tensor& x) const {
+  CONVNET_CHECK(x.dim() == 2 || x.dim() == 3, name(), ": expected a 2-D (N, C) or 3-D (N, C, L) input, got shape ",
+                shape_str(x.shape()));
+}
+
+void BatchNorm2d::check_input_dim(const Tensor& x) const {
+  CONVNET_CHECK(x.dim() == 4, name(), ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
+}
+
+// ---- LocalResponseNorm ------------------------------------------------------------------------
+
+LocalResponseNorm::LocalResponseNorm(int64_t size, double alpha, double beta, double k)
+    : size(size), alpha(alpha), beta(beta), k(k) {
+  CONVNET_CHECK(size > 0, "LocalResponseNorm(size=", size, "): size must be positive");
+}
+
+Tensor LocalResponseNorm::forward(const Tensor& x) {
+  return local_response_norm(x, size, alpha, beta, k, cat_str("LocalResponseNorm(size=", size, ")"));
+}
+
+std::string LocalResponseNorm::extra_repr() const {
+  return cat_str(size, ", alpha=", py_float(alpha), ", beta=", py_float(beta), ", k=", py_float(k));
+}
+
+// ---- ZeroPad2d --------------------------------------------------------------------------------
+
+Tensor ZeroPad2d::forward(const Tensor& x) {
+  return pad(x, {padding[0], padding[1], padding[2], padding[3]}, 0.0, "ZeroPad2d(" + extra_repr() + ")");
+}
+
+std::string ZeroPad2d::extra_repr() const {
+  return cat_str("(", padding[0], ", ", padding[1], ", ", padding[2], ", ", padding[3], ")");
+}
+
+// ---- Upsample -----------------------------------------------------------------------------------
+
+Upsample::Upsample(InterpolateOptions o, bool scalar) : options(std::move(o)), scalar(scalar) {
+  CONVNET_CHECK(options.size.has_value() != options.scale_factor.has_value(),
+                "Upsample: exactly one of size and scale_factor must be given");
+  CONVNET_CHECK(options.mode == "nearest" || options.mode == "bilinear",
+                "Upsample: mode must be 'nearest' or 'bilinear', got '", options.mode, "'");
+}
+
+Tensor Upsample::forward(const Tensor& x) { return interpolate(x, options, "Upsample(" + extra_repr() + ")"); }
+
+std::string Upsample::extra_repr() const {
+  std::string s;
+  if (options.scale_factor) {
+    const auto& f = *options.scale_factor;
+    s = "scale_factor=" + (scalar ? py_float(f[0]) : cat_str("(", py_float(f[0]), ", ", py_float(f[1]), ")"));
+  } else {
+    const auto& z = *options.size;
+    s = "size=" + (scalar ? std::to_string(z[0]) : pair_str(z));
+  }
+  return s + ", mode='" + options.mode + "'";
 }
 
 }  // namespace convnet::nn

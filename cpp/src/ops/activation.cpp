@@ -1,16 +1,22 @@
 // Pointwise activations; x and y have the same shape. relu, sigmoid and tanh
-// save their output for backward (their derivative is a function of it);
-// leaky_relu saves its input. Autograd accumulates (+=) the gradients into .grad.
+// save their output for backward (their derivative is a function of it); the
+// others save their input. prelu: x (N, C, ...) with C channels at dimension 1
+// (1 for 1-D input), weight (C) or (1); it saves x and the weight. Autograd
+// accumulates (+=) the gradients into .grad (the weight's too).
 #include "convnet/ops/activation.h"
 
 #include <cmath>
 
 #include "convnet/autograd.h"
 #include "cpu/elementwise.h"
+#include "cpu/kernels.h"
 
 namespace convnet {
 
 namespace {
+
+constexpr double kSqrt2 = 1.4142135623730951, kSqrt2OverPi = 0.7978845608028654,
+                 kInvSqrt2Pi = 0.3989422804014327, kCube = 0.044715;  // gelu's constants
 
 // y = f(x); on record, backward computes dx = g(saved, dy) with saved = y or x.
 template <typename F, typename G>
@@ -59,6 +65,102 @@ Tensor sigmoid(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
   return pointwise(
       x, "tanh", true, [](auto v) { return std::tanh(v); }, [](auto y, auto d) { return d * (1 - y * y); });
+}
+
+Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
+  CONVNET_CHECK(min_val <= max_val, "hardtanh: min_val (", min_val, ") must not exceed max_val (",
+                max_val, "); input shape ", shape_str(x.shape()));
+  // gradient 0 at and beyond the bounds, as PyTorch
+  return pointwise(
+      x, "hardtanh", false,
+      [min_val, max_val](auto v) { return v < min_val ? min_val : v > max_val ? max_val : double(v); },
+      [min_val, max_val](auto v, auto d) { return v <= min_val || v >= max_val ? decltype(d)(0) : d; });
+}
+
+Tensor relu6(const Tensor& x) { return hardtanh(x, 0, 6); }
+
+Tensor elu(const Tensor& x, double alpha) {
+  return pointwise(
+      x, "elu", false, [alpha](auto v) { return v > 0 ? double(v) : alpha * std::expm1(double(v)); },
+      [alpha](auto v, auto d) { return v > 0 ? double(d) : d * alpha * std::exp(double(v)); });
+}
+
+Tensor gelu(const Tensor& x, const std::string& approximate) {
+  if (approximate == "none")
+    return pointwise(
+        x, "gelu", false, [](auto v) { return 0.5 * v * (1 + std::erf(v / kSqrt2)); },
+        [](auto v, auto d) {
+          return d * (0.5 * (1 + std::erf(v / kSqrt2)) + v * kInvSqrt2Pi * std::exp(-0.5 * v * v));
+        });
+  CONVNET_CHECK(approximate == "tanh", "gelu: approximate must be 'none' or 'tanh', got '", approximate,
+                "'; input shape ", shape_str(x.shape()));
+  return pointwise(
+      x, "gelu", false,
+      [](auto v) { return 0.5 * v * (1 + std::tanh(kSqrt2OverPi * (v + kCube * v * v * v))); },
+      [](auto v, auto d) {
+        double t = std::tanh(kSqrt2OverPi * (v + kCube * v * v * v));
+        return d * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * kSqrt2OverPi * (1 + 3 * kCube * v * v));
+      });
+}
+
+Tensor silu(const Tensor& x) {
+  return pointwise(
+      x, "silu", false, [](auto v) { return v / (1 + std::exp(-double(v))); },
+      [](auto v, auto d) {
+        double s = 1 / (1 + std::exp(-double(v)));
+        return d * s * (1 + v * (1 - s));
+      });
+}
+
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  // linear above threshold / beta, as PyTorch
+  return pointwise(
+      x, "softplus", false,
+      [beta, threshold](auto v) {
+        return v * beta > threshold ? double(v) : std::log1p(std::exp(v * beta)) / beta;
+      },
+      [beta, threshold](auto v, auto d) {
+        return v * beta > threshold ? double(d) : d / (1 + std::exp(-v * beta));
+      });
+}
+
+Tensor prelu(const Tensor& x, const Tensor& weight) {
+  CONVNET_CHECK(is_floating(x.dtype()) && weight.dtype() == x.dtype(),
+                "prelu: input and weight must both be float32 or both float64, got ",
+                dtype_name(x.dtype()), " and ", dtype_name(weight.dtype()), "; input shape ",
+                shape_str(x.shape()), ", weight shape ", shape_str(weight.shape()));
+  CONVNET_CHECK(weight.dim() <= 1, "prelu: weight must be 1-D, got shape ", shape_str(weight.shape()));
+  const int64_t C = weight.numel();
+  CONVNET_CHECK(C >= 1, "prelu: the weight is empty; weight shape ", shape_str(weight.shape()));
+  const int64_t channels = x.dim() >= 2 ? x.size(1) : 1;
+  CONVNET_CHECK(C == 1 || (x.dim() > 0 && channels == C), "prelu: the weight has ", C,
+                " parameters but the input has ", channels, " channel(s) (dimension 1); input shape ",
+                shape_str(x.shape()), ", weight shape ", shape_str(weight.shape()));
+  // (N, rows, inner) with rows = C, or rows = 1 for one weight shared by all elements
+  const int64_t N = x.dim() >= 1 ? x.size(0) : 1;
+  const int64_t rows = C;
+  const int64_t inner = N ? x.numel() / (N * rows) : 0;
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "prelu", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    cpu::prelu_forward_cpu<T>(N, rows, inner, x.data<T>(), weight.data<T>(), y.data<T>());
+  });
+  if (autograd::needs_record({x, weight})) {
+    // x and the weight saved: dx = dy * (x > 0 ? 1 : w), dw = sum of dy * x where x <= 0
+    autograd::record(y, "prelu", {x, weight}, [x = x.detach(), w = weight.detach(), N, rows, inner](
+                                                   const Tensor& dy, const std::vector<bool>& needs) {
+      Tensor dx = needs[0] ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
+      Tensor dw = needs[1] ? Tensor::empty(w.shape(), w.dtype()) : Tensor();
+      dispatch_floating(x.dtype(), "prelu", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        cpu::prelu_backward_cpu<T>(N, rows, inner, x.data<T>(), w.data<T>(),
+                                   dy.data<T>(), needs[0] ? dx.data<T>() : nullptr,
+                                   needs[1] ? dw.data<T>() : nullptr);
+      });
+      return std::vector<Tensor>{dx, dw};
+    });
+  }
+  return y;
 }
 
 }  // namespace convnet

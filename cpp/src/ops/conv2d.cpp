@@ -6,6 +6,7 @@
 #include "convnet/ops/conv2d.h"
 
 #include "convnet/autograd.h"
+#include "convnet/ops/pad.h"
 #include "cpu/kernels.h"
 
 namespace convnet {
@@ -73,25 +74,8 @@ Tensor pad_for_same(const Tensor& x, const Tensor& w, const Conv2dOptions& o, Co
   if (!o.same || x.dim() != 4 || w.dim() != 4 || x.size(1) != w.size(1) * o.groups) return x;
   int64_t th = o.dilation[0] * (w.size(2) - 1), tw = o.dilation[1] * (w.size(3) - 1);
   if (th % 2 == 0 && tw % 2 == 0) return x;
-  // asymmetric: pad left th/2, right th - th/2 by copying into a larger input
-  int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  int64_t top = th / 2, left = tw / 2, H2 = H + th, W2 = W + tw;
-  Tensor xp = Tensor::empty({N, C, H2, W2}, x.dtype());
-  dispatch_floating(x.dtype(), "conv2d", [&](auto* tag) {
-    using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::pad2d_forward_cpu<T>(N, C, H, W, H2, W2, top, left, x.data<T>(), xp.data<T>());
-  });
-  if (autograd::needs_record({x})) {
-    autograd::record(xp, "pad", {x}, [N, C, H, W, H2, W2, top, left](const Tensor& dy,
-                                                                     const std::vector<bool>&) {
-      Tensor dx = Tensor::empty({N, C, H, W}, dy.dtype());
-      dispatch_floating(dy.dtype(), "conv2d", [&](auto* tag) {
-        using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::pad2d_backward_cpu<T>(N, C, H, W, H2, W2, top, left, dy.data<T>(), dx.data<T>());
-      });
-      return std::vector<Tensor>{dx};
-    });
-  }
+  // asymmetric: pad top th/2, bottom th - th/2 (left/right likewise) by copying into a larger input
+  Tensor xp = pad(x, {tw / 2, tw - tw / 2, th / 2, th - th / 2}, 0.0);
   eff.same = false;
   eff.padding = {0, 0};
   return xp;

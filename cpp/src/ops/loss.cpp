@@ -1,8 +1,11 @@
 // Losses. Classification inputs are viewed as (N, C, L): N batch, C classes,
 // L the product of any trailing dimensions (1 for plain (N,C) logits); targets
-// (N, L) int64. Backward returns gradients; autograd accumulates (+=) them.
+// (N, L) int64; class weights (C). multi_margin_loss: input (N, C) or (C),
+// target (N) or (). Elementwise losses: input and target of one shape, weights
+// broadcast to it. Each loss has a fused backward except mse and l1 (built
+// from differentiable ops). Backward returns gradients; autograd accumulates
+// (+=) them into .grad.
 #include "convnet/ops/loss.h"
-
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
@@ -61,57 +64,149 @@ ClassShape check_classification(const Tensor& input, const Tensor& target, int64
   return s;
 }
 
-// Applies the reduction to per-sample losses `l` (valid ones counted in `count`).
-Tensor reduce_loss(const Tensor& l, Reduction r, int64_t count) {
+// Class weights: undefined, or (C) floating, returned in the input's dtype.
+Tensor check_class_weight(const Tensor& weight, const Tensor& input, int64_t C, const char* op) {
+  if (!weight.defined()) return weight;
+  CONVNET_CHECK(is_floating(weight.dtype()), op, ": weight must be float32 or float64, got ",
+                dtype_name(weight.dtype()), "; weight shape ", shape_str(weight.shape()));
+  CONVNET_CHECK(weight.dim() == 1 && weight.numel() == C, op, ": weight has shape ",
+                shape_str(weight.shape()), ", expected (", C, ",), one weight per class; input shape ",
+                shape_str(input.shape()));
+  return weight.to(input.dtype()).detach();
+}
+
+// The divisor of "mean" for class targets: the sum of the weights of the targets that are not
+// ignored, or their count without weights (PyTorch's total_weight).
+double class_total(const ClassShape& s, const Tensor& target, int64_t ignore_index, const Tensor& cw) {
+  if (!cw.defined()) return static_cast<double>(s.count);
+  const Tensor w = cw.to(DType::Float64);
+  const double* wp = w.data<double>();
+  const int64_t* t = target.data<int64_t>();
+  double total = 0;
+  for (int64_t i = 0; i < target.numel(); ++i)
+    if (t[i] != ignore_index) total += wp[t[i]];
+  return total;
+}
+
+template <typename T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+// Applies the reduction to per-sample losses `l`; "mean" divides the sum by `divisor`.
+Tensor reduce_loss(const Tensor& l, Reduction r, double divisor) {
   if (r == Reduction::None) return l;
   Tensor s = sum(l);
-  return r == Reduction::Sum ? s : div(s, static_cast<double>(count));
+  return r == Reduction::Sum ? s : div(s, divisor);
 }
 
 // The weights of the samples' gradients as the kernels read them, w[i * step]:
 // dy per sample for reduction none (step 1), else one weight for all samples
-// (step 0) kept in `one`: dy for sum, dy / count for mean.
+// (step 0) kept in `one`: dy for sum, dy / divisor for mean.
 template <typename T>
-const T* sample_weights(const Tensor& dy, Reduction r, int64_t count, T& one, int64_t& step) {
+const T* sample_weights(const Tensor& dy, Reduction r, double divisor, T& one, int64_t& step) {
   const T* g = dy.data<T>();
   step = r == Reduction::None ? 1 : 0;
   if (r == Reduction::None) return g;
-  one = r == Reduction::Sum ? g[0] : g[0] / static_cast<T>(count);
+  one = r == Reduction::Sum ? g[0] : static_cast<T>(g[0] / divisor);
   return &one;
+}
+
+// Input and target of one shape and one floating dtype.
+void check_pair(const Tensor& input, const Tensor& target, const char* op) {
+  CONVNET_CHECK(input.shape() == target.shape(), op, ": input shape ", shape_str(input.shape()),
+                " and target shape ", shape_str(target.shape()), " must be equal");
+  CONVNET_CHECK(is_floating(input.dtype()) && input.dtype() == target.dtype(), op,
+                ": input and target must both be float32 or both float64, got ",
+                dtype_name(input.dtype()), " and ", dtype_name(target.dtype()), "; shape ",
+                shape_str(input.shape()));
+}
+
+// Per-element weights: undefined, or `w` broadcast to the input's shape (a copy in its dtype).
+Tensor expand_weight(const Tensor& w, const Tensor& input, const char* op, const char* what) {
+  if (!w.defined()) return w;
+  CONVNET_CHECK(is_floating(w.dtype()), op, ": ", what, " must be float32 or float64, got ",
+                dtype_name(w.dtype()), "; ", what, " shape ", shape_str(w.shape()));
+  CONVNET_CHECK(broadcast_shapes(w.shape(), input.shape(), op) == input.shape(), op, ": ", what,
+                " of shape ", shape_str(w.shape()), " cannot be broadcast to the input shape ",
+                shape_str(input.shape()));
+  NoGradGuard g;
+  return mul(ones(input.shape(), input.dtype()), w.to(input.dtype()));
+}
+
+// An elementwise loss of input and target (checked by check_pair): fwd(loss) fills the
+// per-element losses; on record, bwd(g, g_step, dx, dt) fills the gradients of input and target
+// (a null one is not needed). Both are called with typed pointers; "mean" divides by `divisor`.
+template <typename Fwd, typename Bwd>
+Tensor elementwise_loss(const char* op, const Tensor& input, const Tensor& target, Reduction r,
+                        double divisor, Fwd fwd, Bwd bwd) {
+  Tensor losses = Tensor::empty(input.shape(), input.dtype());
+  dispatch_floating(input.dtype(), op, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    fwd(losses.data<T>());
+  });
+  Tensor out;
+  {
+    NoGradGuard g;
+    out = reduce_loss(losses, r, divisor);
+  }
+  if (autograd::needs_record({input, target})) {
+    autograd::record(out, op, {input, target}, [op, bwd, r, divisor, shape = input.shape()](
+                                                  const Tensor& dy, const std::vector<bool>& needs) {
+      Tensor dx = needs[0] ? Tensor::empty(shape, dy.dtype()) : Tensor();
+      Tensor dt = needs[1] ? Tensor::empty(shape, dy.dtype()) : Tensor();
+      dispatch_floating(dy.dtype(), op, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        T one;
+        int64_t step;
+        const T* g = sample_weights(dy, r, divisor, one, step);
+        bwd(g, step, needs[0] ? dx.data<T>() : nullptr, needs[1] ? dt.data<T>() : nullptr);
+      });
+      return std::vector<Tensor>{dx, dt};
+    });
+  }
+  return out;
 }
 
 }  // namespace
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction,
-                     int64_t ignore_index) {
+                     int64_t ignore_index, const Tensor& weight, double label_smoothing) {
   ClassShape s = check_classification(input, target, ignore_index, "cross_entropy");
+  Tensor cw = check_class_weight(weight, input, s.C, "cross_entropy");
+  CONVNET_CHECK(label_smoothing >= 0 && label_smoothing <= 1,
+                "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", label_smoothing,
+                "; input shape ", shape_str(input.shape()));
+  const double total = class_total(s, target, ignore_index, cw);
   // per-sample losses and the log-sum-exp of each sample, saved for backward
   Tensor losses = Tensor::empty(s.per_sample, input.dtype());
   Tensor lse = Tensor::empty(s.per_sample, input.dtype());
   dispatch_floating(input.dtype(), "cross_entropy", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     cpu::cross_entropy_forward_cpu<T>(s.N, s.C, s.L, ignore_index, input.data<T>(),
-                                      target.data<int64_t>(), losses.data<T>(), lse.data<T>());
+                                      target.data<int64_t>(), data_or_null<T>(cw),
+                                      static_cast<T>(label_smoothing), losses.data<T>(), lse.data<T>());
   });
   Tensor out;
   {
     NoGradGuard g;
-    out = reduce_loss(losses, reduction, s.count);
+    out = reduce_loss(losses, reduction, total);
   }
   if (autograd::needs_record({input})) {
     // input saved (the softmax is recomputed from it and the saved log-sum-exp)
     autograd::record(out, "cross_entropy", {input},
-                     [x = input.detach(), target, lse, s, reduction, ignore_index](
-                         const Tensor& dy, const std::vector<bool>&) {
+                     [x = input.detach(), target, cw, lse, s, reduction, ignore_index, total,
+                      label_smoothing](const Tensor& dy, const std::vector<bool>&) {
                        Tensor dx = Tensor::empty(x.shape(), x.dtype());
                        dispatch_floating(x.dtype(), "cross_entropy", [&](auto* tag) {
                          using T = std::remove_pointer_t<decltype(tag)>;
                          T one;
                          int64_t step;
-                         const T* w = sample_weights(dy, reduction, s.count, one, step);
+                         const T* w = sample_weights(dy, reduction, total, one, step);
                          cpu::cross_entropy_backward_cpu<T>(
                              s.N, s.C, s.L, ignore_index, x.data<T>(), target.data<int64_t>(),
-                             lse.data<T>(), w, step, dx.data<T>());
+                             data_or_null<T>(cw), static_cast<T>(label_smoothing), lse.data<T>(), w,
+                             step, dx.data<T>());
                        });
                        return std::vector<Tensor>{dx};
                      });
@@ -119,31 +214,34 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduct
   return out;
 }
 
-Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, int64_t ignore_index) {
+Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, int64_t ignore_index,
+                const Tensor& weight) {
   ClassShape s = check_classification(input, target, ignore_index, "nll_loss");
+  Tensor cw = check_class_weight(weight, input, s.C, "nll_loss");
+  const double total = class_total(s, target, ignore_index, cw);
   Tensor losses = Tensor::empty(s.per_sample, input.dtype());
   dispatch_floating(input.dtype(), "nll_loss", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     cpu::nll_loss_forward_cpu<T>(s.N, s.C, s.L, ignore_index, input.data<T>(),
-                                 target.data<int64_t>(), losses.data<T>());
+                                 target.data<int64_t>(), data_or_null<T>(cw), losses.data<T>());
   });
   Tensor out;
   {
     NoGradGuard g;
-    out = reduce_loss(losses, reduction, s.count);
+    out = reduce_loss(losses, reduction, total);
   }
   if (autograd::needs_record({input})) {
-    // only the targets are saved: dx is -w at each target position
-    autograd::record(out, "nll_loss", {input}, [shape = input.shape(), target, s, reduction,
-                                               ignore_index](const Tensor& dy, const std::vector<bool>&) {
+    // the targets and class weights are saved: dx is -w at each target position
+    autograd::record(out, "nll_loss", {input}, [shape = input.shape(), target, cw, s, reduction,
+                                               ignore_index, total](const Tensor& dy, const std::vector<bool>&) {
       Tensor dx = Tensor::empty(shape, dy.dtype());
       dispatch_floating(dy.dtype(), "nll_loss", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         T one;
         int64_t step;
-        const T* w = sample_weights(dy, reduction, s.count, one, step);
-        cpu::nll_loss_backward_cpu<T>(s.N, s.C, s.L, ignore_index, target.data<int64_t>(), w, step,
-                                      dx.data<T>());
+        const T* w = sample_weights(dy, reduction, total, one, step);
+        cpu::nll_loss_backward_cpu<T>(s.N, s.C, s.L, ignore_index, target.data<int64_t>(),
+                                      data_or_null<T>(cw), w, step, dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });
@@ -152,15 +250,161 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, 
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
-  CONVNET_CHECK(input.shape() == target.shape(), "mse_loss: input shape ", shape_str(input.shape()),
-                " and target shape ", shape_str(target.shape()), " must be equal");
-  CONVNET_CHECK(is_floating(input.dtype()) && input.dtype() == target.dtype(),
-                "mse_loss: input and target must both be float32 or both float64, got ",
-                dtype_name(input.dtype()), " and ", dtype_name(target.dtype()), "; shape ",
-                shape_str(input.shape()));
+  check_pair(input, target, "mse_loss");
   Tensor diff = sub(input, target);
   Tensor sq = mul(diff, diff);
   return reduce_loss(sq, reduction, input.numel());
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, const Tensor& weight) {
+  check_pair(input, target, "l1_loss");
+  Tensor err = abs(sub(input, target));
+  if (!weight.defined()) return reduce_loss(err, reduction, input.numel());
+  CONVNET_CHECK(weight.shape() == input.shape(), "l1_loss: weight shape ", shape_str(weight.shape()),
+                " must equal the input shape ", shape_str(input.shape()));
+  // weighted errors; "mean" divides by the sum of the weights, as PyTorch
+  Tensor weighted = mul(err, weight);
+  return reduction == Reduction::Mean ? div(sum(weighted), sum(weight)) : reduce_loss(weighted, reduction, 1);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  check_pair(input, target, "smooth_l1_loss");
+  CONVNET_CHECK(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta, "; input shape ",
+                shape_str(input.shape()));
+  const int64_t n = input.numel();
+  // input and target saved
+  return elementwise_loss(
+      "smooth_l1_loss", input, target, reduction, n,
+      [&](auto* loss) {
+        using T = std::remove_pointer_t<decltype(loss)>;
+        cpu::smooth_l1_forward_cpu<T>(n, static_cast<T>(beta), input.data<T>(), target.data<T>(), loss);
+      },
+      [x = input.detach(), t = target.detach(), n, beta](auto* g, int64_t step, auto* dx, auto* dt) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
+        cpu::smooth_l1_backward_cpu<T>(n, static_cast<T>(beta), x.data<T>(), t.data<T>(), g, step, dx, dt);
+      });
+}
+
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
+                            Reduction reduction) {
+  const char* op = "binary_cross_entropy";
+  check_pair(input, target, op);
+  dispatch_floating(input.dtype(), op, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* x = input.data<T>();
+    for (int64_t i = 0; i < input.numel(); ++i)
+      CONVNET_CHECK(x[i] >= 0 && x[i] <= 1, op, ": all elements of input should be between 0 and 1, got ",
+                    x[i], " at position ", i, "; input shape ", shape_str(input.shape()));
+  });
+  Tensor w = expand_weight(weight, input, op, "weight");
+  const int64_t n = input.numel();
+  // input, target and the expanded weight saved
+  return elementwise_loss(
+      op, input, target, reduction, n,
+      [&](auto* loss) {
+        using T = std::remove_pointer_t<decltype(loss)>;
+        cpu::bce_forward_cpu<T>(n, input.data<T>(), target.data<T>(), data_or_null<T>(w), loss);
+      },
+      [x = input.detach(), t = target.detach(), w, n](auto* g, int64_t step, auto* dx, auto* dt) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
+        cpu::bce_backward_cpu<T>(n, x.data<T>(), t.data<T>(), data_or_null<T>(w), g, step, dx, dt);
+      });
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
+                                        Reduction reduction, const Tensor& pos_weight) {
+  const char* op = "binary_cross_entropy_with_logits";
+  check_pair(input, target, op);
+  Tensor w = expand_weight(weight, input, op, "weight");
+  Tensor pw = expand_weight(pos_weight, input, op, "pos_weight");
+  const int64_t n = input.numel();
+  // input, target and the expanded weights saved
+  return elementwise_loss(
+      op, input, target, reduction, n,
+      [&](auto* loss) {
+        using T = std::remove_pointer_t<decltype(loss)>;
+        cpu::bce_logits_forward_cpu<T>(n, input.data<T>(), target.data<T>(), data_or_null<T>(w),
+                                       data_or_null<T>(pw), loss);
+      },
+      [x = input.detach(), t = target.detach(), w, pw, n](auto* g, int64_t step, auto* dx, auto* dt) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
+        cpu::bce_logits_backward_cpu<T>(n, x.data<T>(), t.data<T>(), data_or_null<T>(w),
+                                        data_or_null<T>(pw), g, step, dx, dt);
+      });
+}
+
+Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
+  const char* op = "kl_div";
+  check_pair(input, target, op);
+  CONVNET_CHECK(reduction == "mean" || reduction == "sum" || reduction == "none" || reduction == "batchmean",
+                op, ": reduction must be \"mean\", \"batchmean\", \"sum\" or \"none\", got \"", reduction, "\"");
+  // batchmean: the sum divided by the batch size (the sum itself for a 0-d input)
+  const bool batchmean = reduction == "batchmean";
+  const Reduction r = batchmean ? Reduction::Mean : parse_reduction(reduction, op);
+  const int64_t n = input.numel();
+  const double divisor = batchmean ? (input.dim() ? input.size(0) : 1) : n;
+  // input and target saved
+  return elementwise_loss(
+      op, input, target, r, divisor,
+      [&](auto* loss) {
+        using T = std::remove_pointer_t<decltype(loss)>;
+        cpu::kl_div_forward_cpu<T>(n, log_target, input.data<T>(), target.data<T>(), loss);
+      },
+      [x = input.detach(), t = target.detach(), n, log_target](auto* g, int64_t step, auto* dx, auto* dt) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
+        cpu::kl_div_backward_cpu<T>(n, log_target, x.data<T>(), t.data<T>(), g, step, dx, dt);
+      });
+}
+
+Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, double margin,
+                         const Tensor& weight, Reduction reduction) {
+  const char* op = "multi_margin_loss";
+  CONVNET_CHECK(p == 1 || p == 2, op, ": p must be 1 or 2, got ", p);
+  CONVNET_CHECK(is_floating(input.dtype()), op, ": input must be float32 or float64, got ",
+                dtype_name(input.dtype()), "; input shape ", shape_str(input.shape()));
+  CONVNET_CHECK((input.dim() == 1 || input.dim() == 2) && input.size(-1) > 0, op,
+                ": input must have shape (N, C) or (C) with C > 0, got ", shape_str(input.shape()));
+  const int64_t N = input.dim() == 2 ? input.size(0) : 1, C = input.size(-1);
+  CONVNET_CHECK(target.dtype() == DType::Int64, op, ": target must hold int64 class indices, got dtype ",
+                dtype_name(target.dtype()), " (target shape ", shape_str(target.shape()), ")");
+  CONVNET_CHECK(target.dim() <= 1 && target.numel() == N, op, ": target shape ", shape_str(target.shape()),
+                " does not match input shape ", shape_str(input.shape()), " (expected ", N,
+                " class index(es))");
+  const int64_t* t = target.data<int64_t>();
+  for (int64_t i = 0; i < N; ++i)
+    CONVNET_CHECK(t[i] >= 0 && t[i] < C, op, ": target ", t[i], " at position ", i, " is out of range for ",
+                  C, " classes (expected 0 <= target < ", C, "); input shape ", shape_str(input.shape()));
+  Tensor cw = check_class_weight(weight, input, C, op);
+  // (N) for a batch; a single (C) sample's loss takes the target's shape, () or (1), as PyTorch
+  Tensor losses = Tensor::empty(input.dim() == 2 ? Shape{N} : target.shape(), input.dtype());
+  dispatch_floating(input.dtype(), op, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    cpu::multi_margin_forward_cpu<T>(N, C, p, static_cast<T>(margin), input.data<T>(), t,
+                                     data_or_null<T>(cw), losses.data<T>());
+  });
+  Tensor out;
+  {
+    NoGradGuard g;
+    out = reduce_loss(losses, reduction, N);
+  }
+  if (autograd::needs_record({input})) {
+    // input, targets and class weights saved
+    autograd::record(out, op, {input}, [x = input.detach(), target, cw, N, C, p, margin, reduction](
+                                           const Tensor& dy, const std::vector<bool>&) {
+      Tensor dx = Tensor::empty(x.shape(), x.dtype());
+      dispatch_floating(x.dtype(), "multi_margin_loss", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        T one;
+        int64_t step;
+        const T* w = sample_weights(dy, reduction, N, one, step);
+        cpu::multi_margin_backward_cpu<T>(N, C, p, static_cast<T>(margin), x.data<T>(),
+                                          target.data<int64_t>(), data_or_null<T>(cw), w, step,
+                                          dx.data<T>());
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return out;
 }
 
 }  // namespace convnet

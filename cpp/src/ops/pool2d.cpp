@@ -1,11 +1,17 @@
 // Pooling: N batch, C channels, H W input size, P Q output size, R S window.
-// x (N,C,H,W), y (N,C,P,Q). Max pooling saves the argmax of each window for
-// backward; average pooling saves nothing but the shapes. Autograd
+// x (N,C,H,W), y (N,C,P,Q). Max and adaptive max pooling save the argmax of
+// each window for backward; average pooling saves nothing but the shapes; LP
+// pooling is composed of differentiable ops (pow, avg_pool2d, relu). Autograd
 // accumulates (+=) the returned gradients into .grad.
 #include "convnet/ops/pool2d.h"
 
+#include <cmath>
+#include <string>
+
 #include "convnet/autograd.h"
+#include "convnet/ops/activation.h"
 #include "convnet/ops/conv2d.h"
+#include "convnet/ops/elementwise.h"
 #include "cpu/kernels.h"
 
 namespace convnet {
@@ -37,6 +43,30 @@ cpu::Pool2dShape pool2d_check(const Tensor& x, const Pool2dOptions& o, const cha
                 ") is larger than the padded input (", s.H + 2 * s.pad_h, ", ", s.W + 2 * s.pad_w,
                 "); input shape ", shape_str(x.shape()));
   return s;
+}
+
+// N batch, C channels, H W input size, P Q output size of adaptive pooling.
+struct AdaptiveShape {
+  int64_t N, C, H, W, P, Q;
+};
+
+// The one check for adaptive pooling: validates and resolves the output size (an empty
+// entry takes the input's size).
+AdaptiveShape adaptive_pool2d_check(const Tensor& x, const AdaptiveSize& out, const char* layer) {
+  auto entry = [](const std::optional<int64_t>& v) { return v ? std::to_string(*v) : std::string("None"); };
+  auto name = cat_str(layer, "(output_size=(", entry(out[0]), ", ", entry(out[1]), "))");
+  CONVNET_CHECK(x.dim() == 4, name, ": expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ",
+                shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ",
+                dtype_name(x.dtype()));
+  CONVNET_CHECK((!out[0] || *out[0] > 0) && (!out[1] || *out[1] > 0), name,
+                ": output_size must be positive (or None), got (", entry(out[0]), ", ", entry(out[1]), ")");
+  AdaptiveShape a{x.size(0), x.size(1), x.size(2), x.size(3), 0, 0};
+  CONVNET_CHECK(a.H > 0 && a.W > 0, name, ": input spatial size must be positive; input shape ",
+                shape_str(x.shape()));
+  a.P = out[0].value_or(a.H);
+  a.Q = out[1].value_or(a.W);
+  return a;
 }
 
 // Runs f on a 4-D view of a 3-D (C,H,W) input and drops the batch dimension again.
@@ -94,35 +124,72 @@ Tensor avg_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
   });
 }
 
-Tensor adaptive_avg_pool2d(const Tensor& x_in, std::array<int64_t, 2> out) {
+Tensor adaptive_avg_pool2d(const Tensor& x_in, const AdaptiveSize& out) {
   return unbatched(x_in, [&](const Tensor& x) {
-    CONVNET_CHECK(x.dim() == 4, "AdaptiveAvgPool2d(output_size=(", out[0], ", ", out[1],
-                  ")): expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ", shape_str(x.shape()));
-    CONVNET_CHECK(is_floating(x.dtype()), "AdaptiveAvgPool2d: expected a float32 or float64 input, got ",
-                  dtype_name(x.dtype()));
-    CONVNET_CHECK(out[0] > 0 && out[1] > 0, "AdaptiveAvgPool2d: output_size must be positive, got (",
-                  out[0], ", ", out[1], ")");
-    const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), P = out[0], Q = out[1];
-    CONVNET_CHECK(H > 0 && W > 0, "AdaptiveAvgPool2d: input spatial size must be positive; input shape ",
-                  shape_str(x.shape()));
-    Tensor y = Tensor::empty({N, C, P, Q}, x.dtype());
+    const AdaptiveShape a = adaptive_pool2d_check(x, out, "AdaptiveAvgPool2d");
+    Tensor y = Tensor::empty({a.N, a.C, a.P, a.Q}, x.dtype());
     dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::adaptive_avg_pool2d_forward_cpu<T>(N, C, H, W, P, Q, x.data<T>(), y.data<T>());
+      cpu::adaptive_avg_pool2d_forward_cpu<T>(a.N, a.C, a.H, a.W, a.P, a.Q, x.data<T>(), y.data<T>());
     });
     if (autograd::needs_record({x})) {
-      autograd::record(y, "adaptive_avg_pool2d", {x}, [N, C, H, W, P, Q](const Tensor& dy,
-                                                                          const std::vector<bool>&) {
-        Tensor dx = Tensor::empty({N, C, H, W}, dy.dtype());
+      autograd::record(y, "adaptive_avg_pool2d", {x}, [a](const Tensor& dy, const std::vector<bool>&) {
+        Tensor dx = Tensor::empty({a.N, a.C, a.H, a.W}, dy.dtype());
         dispatch_floating(dy.dtype(), "adaptive_avg_pool2d", [&](auto* tag) {
           using T = std::remove_pointer_t<decltype(tag)>;
-          cpu::adaptive_avg_pool2d_backward_cpu<T>(N, C, H, W, P, Q, dy.data<T>(), dx.data<T>());
+          cpu::adaptive_avg_pool2d_backward_cpu<T>(a.N, a.C, a.H, a.W, a.P, a.Q, dy.data<T>(), dx.data<T>());
         });
         return std::vector<Tensor>{dx};
       });
     }
     return y;
   });
+}
+
+Tensor adaptive_max_pool2d(const Tensor& x_in, const AdaptiveSize& out) {
+  return unbatched(x_in, [&](const Tensor& x) {
+    const AdaptiveShape a = adaptive_pool2d_check(x, out, "AdaptiveMaxPool2d");
+    Tensor y = Tensor::empty({a.N, a.C, a.P, a.Q}, x.dtype());
+    Tensor argmax = Tensor::empty({a.N, a.C, a.P, a.Q}, DType::Int64);
+    dispatch_floating(x.dtype(), "adaptive_max_pool2d", [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      cpu::adaptive_max_pool2d_forward_cpu<T>(a.N, a.C, a.H, a.W, a.P, a.Q, x.data<T>(), y.data<T>(),
+                                              argmax.data<int64_t>());
+    });
+    if (autograd::needs_record({x})) {
+      // max_pool2d's backward kernel routes dy through argmax; it reads only N, C, H, W, P, Q.
+      cpu::Pool2dShape s{a.N, a.C, a.H, a.W, a.P, a.Q, 1, 1, 1, 1, 0, 0, 1, 1, true};
+      autograd::record(y, "adaptive_max_pool2d", {x}, [argmax, s](const Tensor& dy, const std::vector<bool>&) {
+        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype());
+        dispatch_floating(dy.dtype(), "adaptive_max_pool2d", [&](auto* tag) {
+          using T = std::remove_pointer_t<decltype(tag)>;
+          cpu::max_pool2d_backward_cpu<T>(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
+        });
+        return std::vector<Tensor>{dx};
+      });
+    }
+    return y;
+  });
+}
+
+Tensor lp_pool2d(const Tensor& x, double p, const Pool2dOptions& o, const std::string& layer) {
+  const std::string name =
+      (layer.empty() ? std::string("lp_pool2d") : layer) +
+      cat_str("(norm_type=", p, ", kernel_size=(", o.kernel_size[0], ", ", o.kernel_size[1], "), stride=(",
+              o.stride[0], ", ", o.stride[1], "), ceil_mode=", o.ceil_mode ? "True" : "False", ")");
+  CONVNET_CHECK(p != 0 && std::isfinite(p), name, ": norm_type must be finite and non-zero, got ", p);
+  CONVNET_CHECK(o.padding == (std::array<int64_t, 2>{0, 0}) && o.dilation == (std::array<int64_t, 2>{1, 1}),
+                name, ": LP pooling takes no padding or dilation");
+  CONVNET_CHECK(x.dim() == 3 || x.dim() == 4, name, ": expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ",
+                shape_str(x.shape()));
+  CONVNET_CHECK(x.size(-2) >= o.kernel_size[0] && x.size(-1) >= o.kernel_size[1], name, ": the window (",
+                o.kernel_size[0], ", ", o.kernel_size[1], ") is larger than the input (", x.size(-2), ", ",
+                x.size(-1), "); input shape ", shape_str(x.shape()));
+  // PyTorch: sign(v) * relu(|v|) of the pooled value v, which is v with gradient 0 where v is 0;
+  // relu(v) - relu(-v) is the same function with the same gradient.
+  Tensor v = avg_pool2d(pow(x, p), o);
+  v = sub(relu(v), relu(neg(v)));
+  return pow(mul(v, static_cast<double>(o.kernel_size[0] * o.kernel_size[1])), 1.0 / p);
 }
 
 }  // namespace convnet

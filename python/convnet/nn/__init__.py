@@ -7,22 +7,41 @@ from .._core.nn import (  # noqa: F401
     AdaptiveAvgPool2d,
     AvgPool2d,
     Conv2d,
+    ELU,
+    GELU,
     Dropout,
     Flatten,
+    Hardtanh,
+    Identity,
     LeakyReLU,
     Linear,
     LogSoftmax,
     MaxPool2d,
     Module,
+    PReLU,
     ReLU,
+    ReLU6,
     RemovableHandle,
     Sequential,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
     Tanh,
 )
 from . import functional, init, utils  # noqa: F401
-from .loss import CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
+from .container import ModuleDict, ModuleList  # noqa: F401
+from .loss import (  # noqa: F401
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    MultiMarginLoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 
 
 class Parameter(_core.Tensor):
@@ -43,3 +62,25 @@ __all__ = [
     "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "NLLLoss", "Parameter",
     "ReLU", "Sequential", "Sigmoid", "Softmax", "Tanh", "functional", "init", "utils",
 ]
+
+# Normalization, transposed convolution, padding, adaptive/LP pooling, upsampling.
+from .._core.nn import (  # noqa: E402,F401
+    AdaptiveMaxPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    ConvTranspose2d,
+    LocalResponseNorm,
+    LPPool2d,
+    Upsample,
+    ZeroPad2d,
+)
+
+__all__ += [
+    "AdaptiveMaxPool2d", "BatchNorm1d", "BatchNorm2d", "ConvTranspose2d", "LocalResponseNorm",
+    "LPPool2d", "Upsample", "ZeroPad2d",
+]
+__all__ += [
+    "ELU", "GELU", "Hardtanh", "Identity", "ModuleDict", "ModuleList", "PReLU", "ReLU6", "SiLU",
+    "Softplus",
+]
+__all__ += ["BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "L1Loss", "MultiMarginLoss", "SmoothL1Loss"]

@@ -2,10 +2,13 @@
 #pragma once
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "convnet/nn/module.h"
 #include "convnet/ops/conv2d.h"
+#include "convnet/ops/conv_transpose2d.h"
+#include "convnet/ops/interpolate.h"
 #include "convnet/ops/pool2d.h"
 
 namespace convnet::nn {
@@ -27,6 +30,24 @@ class Conv2d : public Module {
   int64_t in_channels, out_channels;
   Pair kernel_size;
   Conv2dOptions options;
+};
+
+// ConvTranspose2d(in, out, kernel_size, stride, padding, output_padding, groups, bias, dilation):
+// weight (in_channels, out_channels/groups, kH, kW), as PyTorch.
+class ConvTranspose2d : public Module {
+ public:
+  ConvTranspose2d(int64_t in_channels, int64_t out_channels, Pair kernel_size, Pair stride = {1, 1},
+                  Pair padding = {0, 0}, Pair output_padding = {0, 0}, int64_t groups = 1, bool bias = true,
+                  Pair dilation = {1, 1});
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "ConvTranspose2d"; }
+  std::string extra_repr() const override;
+  // Kaiming-uniform weights with a = sqrt(5) and a uniform bias, as PyTorch.
+  void reset_parameters();
+
+  int64_t in_channels, out_channels;
+  Pair kernel_size;
+  ConvTranspose2dOptions options;
 };
 
 class Linear : public Module {
@@ -58,13 +79,38 @@ class AvgPool2d : public Module {
   Pool2dOptions options;
 };
 
+// Adaptive pooling; `scalar`: the size was given as one int (the repr shows it so, as PyTorch).
 class AdaptiveAvgPool2d : public Module {
  public:
-  explicit AdaptiveAvgPool2d(Pair output_size) : output_size(output_size) {}
+  explicit AdaptiveAvgPool2d(AdaptiveSize output_size, bool scalar = false);
   Tensor forward(const Tensor& x) override { return adaptive_avg_pool2d(x, output_size); }
   std::string type_name() const override { return "AdaptiveAvgPool2d"; }
   std::string extra_repr() const override;
-  Pair output_size;
+  AdaptiveSize output_size;
+  bool scalar;
+};
+
+class AdaptiveMaxPool2d : public Module {
+ public:
+  explicit AdaptiveMaxPool2d(AdaptiveSize output_size, bool scalar = false);
+  Tensor forward(const Tensor& x) override { return adaptive_max_pool2d(x, output_size); }
+  std::string type_name() const override { return "AdaptiveMaxPool2d"; }
+  std::string extra_repr() const override;
+  AdaptiveSize output_size;
+  bool scalar;
+};
+
+// LPPool2d(norm_type, kernel_size, stride=None, ceil_mode=False); `options` has no padding;
+// stride_given: false when the stride defaulted to the kernel size (the repr shows None).
+class LPPool2d : public Module {
+ public:
+  LPPool2d(double norm_type, Pool2dOptions o, bool stride_given = true);
+  Tensor forward(const Tensor& x) override { return lp_pool2d(x, norm_type, options, "LPPool2d"); }
+  std::string type_name() const override { return "LPPool2d"; }
+  std::string extra_repr() const override;
+  double norm_type;
+  Pool2dOptions options;
+  bool stride_given;
 };
 
 class Flatten : public Module {
@@ -133,6 +179,82 @@ class Dropout : public Module {
   double p;
 };
 
+// ---- pass-through and more activations ----------------------------------------
+// `inplace` is accepted as PyTorch's and shown in repr; the result is a new tensor.
+
+class Identity : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return x; }
+  std::string type_name() const override { return "Identity"; }
+};
+
+class Hardtanh : public Module {
+ public:
+  explicit Hardtanh(double min_val = -1, double max_val = 1, bool inplace = false);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Hardtanh"; }
+  std::string extra_repr() const override;
+  double min_val, max_val;
+  bool inplace;
+};
+
+// Hardtanh(0, 6).
+class ReLU6 : public Hardtanh {
+ public:
+  explicit ReLU6(bool inplace = false) : Hardtanh(0, 6, inplace) {}
+  std::string type_name() const override { return "ReLU6"; }
+  std::string extra_repr() const override { return inplace ? "inplace=True" : ""; }
+};
+
+class ELU : public Module {
+ public:
+  explicit ELU(double alpha = 1, bool inplace = false) : alpha(alpha), inplace(inplace) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "ELU"; }
+  std::string extra_repr() const override;
+  double alpha;
+  bool inplace;
+};
+
+class GELU : public Module {
+ public:
+  explicit GELU(const std::string& approximate = "none");
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "GELU"; }
+  std::string extra_repr() const override { return "approximate='" + approximate + "'"; }
+  std::string approximate;
+};
+
+class SiLU : public Module {
+ public:
+  explicit SiLU(bool inplace = false) : inplace(inplace) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "SiLU"; }
+  std::string extra_repr() const override { return inplace ? "inplace=True" : ""; }
+  bool inplace;
+};
+
+class Softplus : public Module {
+ public:
+  explicit Softplus(double beta = 1, double threshold = 20) : beta(beta), threshold(threshold) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Softplus"; }
+  std::string extra_repr() const override;
+  double beta, threshold;
+};
+
+// Parameter "weight" (num_parameters), filled with `init`.
+class PReLU : public Module {
+ public:
+  explicit PReLU(int64_t num_parameters = 1, double init = 0.25);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "PReLU"; }
+  std::string extra_repr() const override { return cat_str("num_parameters=", num_parameters); }
+  void reset_parameters();
+  int64_t num_parameters;
+  double init;
+};
+
 // Children named "0", "1", … called in order.
 class Sequential : public Module {
  public:
@@ -142,6 +264,81 @@ class Sequential : public Module {
   std::string type_name() const override { return "Sequential"; }
   size_t size() const { return children_.size(); }
   std::shared_ptr<Module> at(int64_t i) const;
+};
+
+// ---- normalization -------------------------------------------------------------------
+
+// BatchNorm1d / BatchNorm2d: parameters weight and (with bias) bias (C) when affine; buffers
+// running_mean, running_var (C) and num_batches_tracked (int64 scalar) when track_running_stats,
+// as PyTorch 2.13. momentum empty: the running statistics are the cumulative average.
+class BatchNorm : public Module {
+ public:
+  BatchNorm(int64_t num_features, double eps, std::optional<double> momentum, bool affine,
+            bool track_running_stats, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  void reset_running_stats();
+  void reset_parameters();
+
+  int64_t num_features;
+  double eps;
+  std::optional<double> momentum;
+  bool affine, track_running_stats;
+
+ protected:
+  // Throws unless x has a dimension count the layer accepts.
+  virtual void check_input_dim(const Tensor& x) const = 0;
+  std::string name() const;
+};
+
+class BatchNorm1d : public BatchNorm {
+ public:
+  using BatchNorm::BatchNorm;
+  std::string type_name() const override { return "BatchNorm1d"; }
+
+ protected:
+  void check_input_dim(const Tensor& x) const override;
+};
+
+class BatchNorm2d : public BatchNorm {
+ public:
+  using BatchNorm::BatchNorm;
+  std::string type_name() const override { return "BatchNorm2d"; }
+
+ protected:
+  void check_input_dim(const Tensor& x) const override;
+};
+
+class LocalResponseNorm : public Module {
+ public:
+  LocalResponseNorm(int64_t size, double alpha = 1e-4, double beta = 0.75, double k = 1.0);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "LocalResponseNorm"; }
+  std::string extra_repr() const override;
+  int64_t size;
+  double alpha, beta, k;
+};
+
+// ZeroPad2d(padding): padding (left, right, top, bottom), from an int or a 4-tuple.
+class ZeroPad2d : public Module {
+ public:
+  explicit ZeroPad2d(std::array<int64_t, 4> padding) : padding(padding) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "ZeroPad2d"; }
+  std::string extra_repr() const override;
+  std::array<int64_t, 4> padding;
+};
+
+// Upsample(size, scale_factor, mode, align_corners, recompute_scale_factor): interpolate's options;
+// `scalar`: size or scale_factor was given as one number (the repr shows it so, as PyTorch).
+class Upsample : public Module {
+ public:
+  Upsample(InterpolateOptions o, bool scalar);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Upsample"; }
+  std::string extra_repr() const override;
+  InterpolateOptions options;
+  bool scalar;
 };
 
 }  // namespace convnet::nn

@@ -79,8 +79,8 @@ class Module : public std::enable_shared_from_this<Module> {
   int64_t register_forward_hook(ForwardHook hook);
   void remove_forward_hook(int64_t id);
 
-  // Multi-line repr in PyTorch's layout.
-  std::string repr() const;
+  // Multi-line repr in PyTorch's layout; a Python subclass's own __repr__ (ModuleList's) overrides it.
+  virtual std::string repr() const;
 
  protected:
   Named<Tensor> params_;

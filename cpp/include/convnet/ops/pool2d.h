@@ -1,6 +1,8 @@
 // Pooling over NCHW images.
 #pragma once
 #include <array>
+#include <optional>
+#include <string>
 
 #include "convnet/tensor.h"
 
@@ -18,6 +20,18 @@ struct Pool2dOptions {
 // x (N,C,H,W) or (C,H,W).
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opt);
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opt);
-Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size);
+
+// Output size of adaptive pooling; an empty entry keeps the input's size on that axis
+// (PyTorch's None).
+using AdaptiveSize = std::array<std::optional<int64_t>, 2>;
+// Output cell (p,q) pools rows [floor(p*H/P), ceil((p+1)*H/P)) and the columns likewise.
+// x (N,C,H,W) or (C,H,W) → (N,C,P,Q) or (C,P,Q).
+Tensor adaptive_avg_pool2d(const Tensor& x, const AdaptiveSize& output_size);
+Tensor adaptive_max_pool2d(const Tensor& x, const AdaptiveSize& output_size);
+
+// Power-average pooling, PyTorch's definition through average pooling (no padding):
+// (kH*kW * avg_pool2d(x^p))^(1/p), the pooled value passed through sign(v)*relu(|v|) first.
+// opt.padding must be 0 and opt.dilation 1. `layer` names the module in error messages.
+Tensor lp_pool2d(const Tensor& x, double norm_type, const Pool2dOptions& opt, const std::string& layer = "");
 
 }  // namespace convnet

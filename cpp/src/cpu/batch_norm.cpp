@@ -1,0 +1,130 @@
+// CPU batch normalization kernels. N batch, C channels, L positions per
+// channel and sample (H*W for images, the length for (N,C,L), 1 for (N,C)).
+// x is viewed as (N,C,L); every channel is independent, so the kernels run
+// parallel over channels and each channel's sums are taken in a fixed order
+// (n, then l) in double: results do not depend on the thread count.
+// Backward kernels overwrite their outputs; autograd accumulates (+=) the
+// returned gradients into .grad.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace convnet::cpu {
+
+namespace {
+
+// Grain (in channels) of the parallel loops over channels.
+int64_t channel_grain(int64_t N, int64_t L) {
+  return std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, N * L));
+}
+
+// f(v) for every element of channel c, in order of n then l.
+template <typename T, typename F>
+void for_channel(int64_t N, int64_t C, int64_t L, int64_t c, const T* x, const F& f) {
+  for (int64_t n = 0; n < N; ++n) {
+    const T* xc = x + (n * C + c) * L;
+    for (int64_t l = 0; l < L; ++l) f(xc[l]);
+  }
+}
+
+}  // namespace
+
+// x (N,C,L); mean (C) and var (C) overwritten: the biased variance, two passes.
+template <typename T>
+void batch_norm_stats_cpu(int64_t N, int64_t C, int64_t L, const T* x, T* mean, T* var) {
+  const double M = static_cast<double>(N * L);
+  parallel_for(C, channel_grain(N, L), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double s = 0;
+      for_channel(N, C, L, c, x, [&](T v) { s += v; });
+      const double m = s / M;
+      double ss = 0;
+      for_channel(N, C, L, c, x, [&](T v) { ss += (v - m) * (v - m); });
+      mean[c] = static_cast<T>(m);
+      var[c] = static_cast<T>(ss / M);
+    }
+  });
+}
+
+// x (N,C,L), mean (C), invstd (C), w (C) or null, b (C) or null, y (N,C,L) overwritten:
+// y = (x - mean) * invstd * w + b
+template <typename T>
+void batch_norm_forward_cpu(int64_t N, int64_t C, int64_t L, const T* x, const T* mean,
+                            const T* invstd, const T* w, const T* b, T* y) {
+  parallel_for(N * C, channel_grain(1, L), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t c = i % C;
+      const T scale = invstd[c] * (w ? w[c] : T(1));
+      const T shift = (b ? b[c] : T(0)) - mean[c] * scale;
+      const T* xi = x + i * L;
+      T* yi = y + i * L;
+      for (int64_t l = 0; l < L; ++l) yi[l] = xi[l] * scale + shift;
+    }
+  });
+}
+
+// x (N,C,L), dy (N,C,L), mean (C), invstd (C) as used by forward, w (C) or null;
+// dx (N,C,L), dw (C), db (C) overwritten, each may be null. With batch_stats the
+// mean and invstd were computed from x, so dx has the terms through them.
+template <typename T>
+void batch_norm_backward_cpu(int64_t N, int64_t C, int64_t L, bool batch_stats, const T* x,
+                             const T* dy, const T* mean, const T* invstd, const T* w, T* dx, T* dw,
+                             T* db) {
+  const double M = static_cast<double>(N * L);
+  parallel_for(C, channel_grain(N, L), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const double m = mean[c], is = invstd[c];
+      double sdy = 0, sdyx = 0;  // sum of dy, sum of dy * (x - mean)
+      for (int64_t n = 0; n < N; ++n) {
+        const T* xc = x + (n * C + c) * L;
+        const T* gc = dy + (n * C + c) * L;
+        for (int64_t l = 0; l < L; ++l) {
+          sdy += gc[l];
+          sdyx += gc[l] * (xc[l] - m);
+        }
+      }
+      if (dw) dw[c] = static_cast<T>(sdyx * is);
+      if (db) db[c] = static_cast<T>(sdy);
+      if (!dx) continue;
+      const double g = is * (w ? w[c] : T(1));
+      // dx = g * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - mean) * invstd
+      const double a = batch_stats ? sdy / M : 0, k = batch_stats ? sdyx * is * is / M : 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* xc = x + (n * C + c) * L;
+        const T* gc = dy + (n * C + c) * L;
+        T* dc = dx + (n * C + c) * L;
+        for (int64_t l = 0; l < L; ++l) dc[l] = static_cast<T>(g * (gc[l] - a - (xc[l] - m) * k));
+      }
+    }
+  });
+}
+
+// mean (C), var (C) the batch's biased variance over M values; running_mean (C) and
+// running_var (C) updated in place: r = (1 - momentum) * r + momentum * stat, with the
+// unbiased variance var * M / (M - 1), as PyTorch.
+template <typename T>
+void batch_norm_update_stats_cpu(int64_t C, int64_t M, double momentum, const T* mean, const T* var,
+                                 T* running_mean, T* running_var) {
+  const double unbias = static_cast<double>(M) / static_cast<double>(M - 1);
+  for (int64_t c = 0; c < C; ++c) {
+    if (running_mean) running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean[c]);
+    if (running_var)
+      running_var[c] = static_cast<T>((1 - momentum) * running_var[c] + momentum * unbias * var[c]);
+  }
+}
+
+#define CONVNET_INSTANTIATE(T)                                                                    \
+  template void batch_norm_stats_cpu<T>(int64_t, int64_t, int64_t, const T*, T*, T*);             \
+  template void batch_norm_forward_cpu<T>(int64_t, int64_t, int64_t, const T*, const T*,          \
+                                          const T*, const T*, const T*, T*);                      \
+  template void batch_norm_backward_cpu<T>(int64_t, int64_t, int64_t, bool, const T*, const T*,   \
+                                           const T*, const T*, const T*, T*, T*, T*);      \
+  template void batch_norm_update_stats_cpu<T>(int64_t, int64_t, double, const T*, const T*, T*, \
+                                               T*);
+CONVNET_INSTANTIATE(float)
+CONVNET_INSTANTIATE(double)
+#undef CONVNET_INSTANTIATE
+
+}  // namespace convnet::cpu

@@ -1,0 +1,101 @@
+// batch_norm: N batch, C channels, L positions per channel and sample (the
+// product of the dimensions after the channels). x (N,C,*), running_mean and
+// running_var (C), weight and bias (C), y (N,C,*). Backward saves x, the
+// weight and the mean and 1/sqrt(var + eps) that forward used (C each); it
+// returns only the gradients that are needed, and autograd accumulates them
+// (+=) into .grad.
+#include "convnet/ops/batch_norm.h"
+
+#include <cmath>
+
+#include "convnet/autograd.h"
+#include "cpu/kernels.h"
+
+namespace convnet {
+
+namespace {
+
+struct BatchNormShape {
+  int64_t N, C, L;
+};
+
+// The one check for batch_norm: validates the inputs and returns the (N,C,L) view.
+BatchNormShape batch_norm_check(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w,
+                                const Tensor& b, bool training, double eps, const std::string& layer) {
+  const std::string name = layer.empty() ? std::string("batch_norm") : layer;
+  CONVNET_CHECK(x.dim() >= 2, name, ": expected an input of at least 2 dimensions (N, C, *), got shape ",
+                shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ",
+                dtype_name(x.dtype()), "; input shape ", shape_str(x.shape()));
+  CONVNET_CHECK(eps >= 0, name, ": eps must be non-negative, got ", eps);
+  BatchNormShape s{x.size(0), x.size(1), 1};
+  for (int64_t d = 2; d < x.dim(); ++d) s.L *= x.size(d);
+  auto per_channel = [&](const Tensor& t, const char* what) {
+    CONVNET_CHECK(!t.defined() || (t.dim() == 1 && t.size(0) == s.C), name, ": ", what,
+                  " must have shape (", s.C, ",) for an input of ", s.C, " channel(s), got ",
+                  t.defined() ? shape_str(t.shape()) : std::string(), "; input shape ", shape_str(x.shape()));
+    CONVNET_CHECK(!t.defined() || t.dtype() == x.dtype(), name, ": ", what, " dtype ", dtype_name(t.dtype()),
+                  " must match the input dtype ", dtype_name(x.dtype()));
+  };
+  per_channel(rm, "running_mean");
+  per_channel(rv, "running_var");
+  per_channel(w, "weight");
+  per_channel(b, "bias");
+  CONVNET_CHECK(training || (rm.defined() && rv.defined()), name,
+                ": running_mean and running_var are needed when not training");
+  CONVNET_CHECK(!training || s.N * s.L > 1, name,
+                ": expected more than 1 value per channel when training, got input shape ",
+                shape_str(x.shape()));
+  return s;
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w, const Tensor& b,
+                  bool training, double momentum, double eps, const std::string& layer) {
+  const BatchNormShape s = batch_norm_check(x, rm, rv, w, b, training, eps, layer);
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor mean = Tensor::empty({s.C}, x.dtype()), invstd = Tensor::empty({s.C}, x.dtype());
+  dispatch_floating(x.dtype(), "batch_norm", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    T* m = mean.data<T>();
+    T* is = invstd.data<T>();
+    if (training) {
+      Tensor var = Tensor::empty({s.C}, x.dtype());
+      cpu::batch_norm_stats_cpu<T>(s.N, s.C, s.L, x.data<T>(), m, var.data<T>());
+      cpu::batch_norm_update_stats_cpu<T>(s.C, s.N * s.L, momentum, m, var.data<T>(),
+                                          rm.defined() ? rm.data<T>() : nullptr,
+                                          rv.defined() ? rv.data<T>() : nullptr);
+      for (int64_t c = 0; c < s.C; ++c) is[c] = T(1) / std::sqrt(var.data<T>()[c] + T(eps));
+    } else {
+      for (int64_t c = 0; c < s.C; ++c) {
+        m[c] = rm.data<T>()[c];
+        is[c] = T(1) / std::sqrt(rv.data<T>()[c] + T(eps));
+      }
+    }
+    cpu::batch_norm_forward_cpu<T>(s.N, s.C, s.L, x.data<T>(), m, is, w.defined() ? w.data<T>() : nullptr,
+                                   b.defined() ? b.data<T>() : nullptr, y.data<T>());
+  });
+  if (autograd::needs_record({x, w, b})) {
+    autograd::record(y, "batch_norm", {x, w, b},
+                     [x = x.detach(), w = w.defined() ? w.detach() : Tensor(), mean, invstd, s, training](
+                         const Tensor& dy, const std::vector<bool>& need) {
+                       Tensor dx, dw, db;
+                       if (need[0]) dx = Tensor::empty(x.shape(), x.dtype());
+                       if (need[1]) dw = Tensor::empty({s.C}, x.dtype());
+                       if (need[2]) db = Tensor::empty({s.C}, x.dtype());
+                       dispatch_floating(dy.dtype(), "batch_norm", [&](auto* tag) {
+                         using T = std::remove_pointer_t<decltype(tag)>;
+                         cpu::batch_norm_backward_cpu<T>(
+                             s.N, s.C, s.L, training, x.data<T>(), dy.data<T>(), mean.data<T>(),
+                             invstd.data<T>(), w.defined() ? w.data<T>() : nullptr,
+                             dx.defined() ? dx.data<T>() : nullptr, dw.defined() ? dw.data<T>() : nullptr,
+                             db.defined() ? db.data<T>() : nullptr);
+                       });
+                       return std::vector<Tensor>{dx, dw, db};
+                     });
+  }
+  return y;
+}
+
+}  // namespace convnet

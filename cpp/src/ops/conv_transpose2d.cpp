@@ -1,0 +1,95 @@
+// conv_transpose2d: N batch, C in channels, H W input size, K out channels,
+// R S kernel, P Q output size, G groups. x (N,C,H,W), w (C,K/G,R,S), b (K),
+// y (N,K,P,Q). The kernels are conv2d's, run with the shape of the convolution
+// this one transposes (input (N,K,P,Q), output (N,C,H,W), weight w as is).
+// Backward saves x and w and returns only the gradients that are needed;
+// autograd accumulates them (+=) into .grad.
+#include "convnet/ops/conv_transpose2d.h"
+
+#include <algorithm>
+
+#include "convnet/autograd.h"
+#include "cpu/kernels.h"
+
+namespace convnet {
+
+namespace {
+
+// The one check for conv_transpose2d: validates everything and returns the shape of the
+// convolution it transposes.
+cpu::Conv2dShape conv_transpose2d_check(const Tensor& x, const Tensor& w, const Tensor& b,
+                                        const ConvTranspose2dOptions& o) {
+  CONVNET_CHECK(w.dim() == 4,
+                "conv_transpose2d: weight must be 4-D (in_channels, out_channels/groups, kH, kW), got shape ",
+                shape_str(w.shape()));
+  const int64_t G = o.groups, C = w.size(0), Kg = w.size(1), R = w.size(2), S = w.size(3);
+  auto pair = [](const std::array<int64_t, 2>& p) { return cat_str("(", p[0], ", ", p[1], ")"); };
+  auto name = cat_str("ConvTranspose2d(in_channels=", C, ", out_channels=", Kg * G, ", kernel_size=(", R, ", ",
+                      S, "), stride=", pair(o.stride), ", padding=", pair(o.padding), ", output_padding=",
+                      pair(o.output_padding), ", dilation=", pair(o.dilation), ", groups=", G, ")");
+  CONVNET_CHECK(x.dim() == 4, name, ": expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ",
+                shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()) && x.dtype() == w.dtype(), name, ": input dtype ", dtype_name(x.dtype()),
+                " must match weight dtype ", dtype_name(w.dtype()), " (float32 or float64); input shape ",
+                shape_str(x.shape()));
+  CONVNET_CHECK(G >= 1, name, ": groups must be positive, got ", G);
+  CONVNET_CHECK(C % G == 0, name, ": in_channels (", C, ") must be divisible by groups (", G, ")");
+  CONVNET_CHECK(R > 0 && S > 0 && Kg > 0, name, ": kernel size and channels must be positive, weight shape ",
+                shape_str(w.shape()));
+  for (int i = 0; i < 2; ++i) {
+    CONVNET_CHECK(o.stride[i] > 0 && o.dilation[i] > 0, name, ": stride and dilation must be positive");
+    CONVNET_CHECK(o.padding[i] >= 0 && o.output_padding[i] >= 0, name,
+                  ": padding and output_padding must be non-negative");
+    CONVNET_CHECK(o.output_padding[i] < std::max(o.stride[i], o.dilation[i]), name,
+                  ": output_padding must be smaller than either stride or dilation");
+  }
+  CONVNET_CHECK(x.size(1) == C, name, ": input has ", x.size(1), " channel(s), expected ", C, "; input shape ",
+                shape_str(x.shape()));
+  const int64_t K = Kg * G;
+  CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == K && b.dtype() == w.dtype()), name,
+                ": bias must have shape (", K, ",), got ", b.defined() ? shape_str(b.shape()) : std::string());
+  const int64_t H = x.size(2), W = x.size(3);
+  const int64_t P = (H - 1) * o.stride[0] - 2 * o.padding[0] + o.dilation[0] * (R - 1) + o.output_padding[0] + 1;
+  const int64_t Q = (W - 1) * o.stride[1] - 2 * o.padding[1] + o.dilation[1] * (S - 1) + o.output_padding[1] + 1;
+  CONVNET_CHECK(H > 0 && W > 0 && P > 0 && Q > 0, name, ": output size (", P, ", ", Q,
+                ") must be positive; input shape ", shape_str(x.shape()));
+  // The transposed convolution: input (N,K,P,Q), output (N,C,H,W), weight (C,K/G,R,S).
+  return cpu::Conv2dShape{x.size(0), K, P, Q, C, R, S, H, W, o.stride[0], o.stride[1], o.padding[0],
+                          o.padding[1], o.dilation[0], o.dilation[1], G};
+}
+
+}  // namespace
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvTranspose2dOptions& o) {
+  if (x.dim() == 3) {  // an unbatched (C,H,W) input is a batch of one
+    Tensor y = conv_transpose2d(x.reshape({1, x.size(0), x.size(1), x.size(2)}), w, b, o);
+    return y.reshape({y.size(1), y.size(2), y.size(3)});
+  }
+  const cpu::Conv2dShape s = conv_transpose2d_check(x, w, b, o);
+  Tensor y = Tensor::empty({s.N, s.C, s.H, s.W}, x.dtype());
+  dispatch_floating(x.dtype(), "conv_transpose2d", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    cpu::conv_transpose2d_forward_cpu<T>(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
+                                         y.data<T>());
+  });
+  if (autograd::needs_record({x, w, b})) {
+    autograd::record(y, "conv_transpose2d", {x, w, b}, [x = x.detach(), w = w.detach(), has_b = b.defined(), s](
+                                                           const Tensor& dy, const std::vector<bool>& need) {
+      Tensor dx, dw, db;
+      if (need[0]) dx = Tensor::empty(x.shape(), x.dtype());
+      if (need[1]) dw = Tensor::empty(w.shape(), w.dtype());
+      if (need[2] && has_b) db = Tensor::empty({s.C}, w.dtype());
+      dispatch_floating(dy.dtype(), "conv_transpose2d", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        cpu::conv_transpose2d_backward_cpu<T>(s, x.data<T>(), w.data<T>(), dy.data<T>(),
+                                              dx.defined() ? dx.data<T>() : nullptr,
+                                              dw.defined() ? dw.data<T>() : nullptr,
+                                              db.defined() ? db.data<T>() : nullptr);
+      });
+      return std::vector<Tensor>{dx, dw, db};
+    });
+  }
+  return y;
+}
+
+}  // namespace convnet

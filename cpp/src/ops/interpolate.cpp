@@ -1,0 +1,96 @@
+// interpolate: N batch, C channels, H W input size, P Q output size.
+// x (N,C,H,W), y (N,C,P,Q). Backward saves only the shape and recomputes the
+// per-row and per-column taps (source indices and weights) that forward used;
+// autograd accumulates (+=) the returned gradient into .grad.
+#include "convnet/ops/interpolate.h"
+
+#include <cmath>
+#include <vector>
+
+#include "convnet/autograd.h"
+#include "cpu/kernels.h"
+
+namespace convnet {
+
+namespace {
+
+struct InterpShape {
+  int64_t N, C, H, W, P, Q;
+  bool linear, align_corners;
+  double scale_h, scale_w;  // <= 0: none given, index from the sizes
+};
+
+// The one check for interpolate: validates and computes the output size.
+InterpShape interpolate_check(const Tensor& x, const InterpolateOptions& o, const std::string& layer) {
+  std::string args;
+  if (o.size) args = cat_str("size=(", (*o.size)[0], ", ", (*o.size)[1], "), ");
+  if (o.scale_factor) args += cat_str("scale_factor=(", (*o.scale_factor)[0], ", ", (*o.scale_factor)[1], "), ");
+  const std::string name = layer.empty() ? cat_str("interpolate(", args, "mode='", o.mode, "')") : layer;
+  CONVNET_CHECK(o.mode == "nearest" || o.mode == "bilinear", name,
+                ": mode must be 'nearest' or 'bilinear', got '", o.mode, "'");
+  CONVNET_CHECK(o.mode == "bilinear" || !o.align_corners, name,
+                ": align_corners can only be set with mode='bilinear'");
+  CONVNET_CHECK(o.size.has_value() != o.scale_factor.has_value(), name,
+                ": exactly one of size and scale_factor must be given");
+  CONVNET_CHECK(x.dim() == 4, name, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ", dtype_name(x.dtype()),
+                "; input shape ", shape_str(x.shape()));
+  InterpShape s{x.size(0), x.size(1), x.size(2), x.size(3), 0, 0, o.mode == "bilinear",
+                o.align_corners.value_or(false), 0, 0};
+  CONVNET_CHECK(s.H > 0 && s.W > 0, name, ": input spatial size must be positive; input shape ",
+                shape_str(x.shape()));
+  if (o.size) {
+    s.P = (*o.size)[0];
+    s.Q = (*o.size)[1];
+  } else {
+    const auto& f = *o.scale_factor;
+    CONVNET_CHECK(f[0] > 0 && f[1] > 0 && std::isfinite(f[0]) && std::isfinite(f[1]), name,
+                  ": scale_factor must be positive");
+    s.P = static_cast<int64_t>(std::floor(static_cast<double>(s.H) * f[0]));
+    s.Q = static_cast<int64_t>(std::floor(static_cast<double>(s.W) * f[1]));
+    if (!o.recompute_scale_factor) {
+      s.scale_h = f[0];
+      s.scale_w = f[1];
+    }
+  }
+  CONVNET_CHECK(s.P > 0 && s.Q > 0, name, ": output size (", s.P, ", ", s.Q, ") must be positive; input shape ",
+                shape_str(x.shape()));
+  return s;
+}
+
+// The taps of the rows (P) then the columns (Q).
+template <typename T>
+std::vector<cpu::InterpTap<T>> taps_of(const InterpShape& s) {
+  std::vector<cpu::InterpTap<T>> taps(s.P + s.Q);
+  cpu::interpolate_taps_cpu<T>(s.H, s.P, s.linear, s.align_corners, s.scale_h, taps.data());
+  cpu::interpolate_taps_cpu<T>(s.W, s.Q, s.linear, s.align_corners, s.scale_w, taps.data() + s.P);
+  return taps;
+}
+
+}  // namespace
+
+Tensor interpolate(const Tensor& x, const InterpolateOptions& o, const std::string& layer) {
+  const InterpShape s = interpolate_check(x, o, layer);
+  Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype());
+  dispatch_floating(x.dtype(), "interpolate", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const auto taps = taps_of<T>(s);
+    cpu::interpolate2d_forward_cpu<T>(s.N * s.C, s.H, s.W, s.P, s.Q, s.linear, taps.data(), taps.data() + s.P,
+                                      x.data<T>(), y.data<T>());
+  });
+  if (autograd::needs_record({x})) {
+    autograd::record(y, "interpolate", {x}, [s](const Tensor& dy, const std::vector<bool>&) {
+      Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype());
+      dispatch_floating(dy.dtype(), "interpolate", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        const auto taps = taps_of<T>(s);
+        cpu::interpolate2d_backward_cpu<T>(s.N * s.C, s.H, s.W, s.P, s.Q, s.linear, taps.data(),
+                                           taps.data() + s.P, dy.data<T>(), dx.data<T>());
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return y;
+}
+
+}  // namespace convnet

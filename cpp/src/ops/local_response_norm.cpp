@@ -1,0 +1,58 @@
+// local_response_norm: N batch, C channels, L positions per channel (the
+// product of the dimensions after the channels). x (N,C,*), y (N,C,*).
+// Backward saves x and the per-element scale k + alpha/size * (window sum of
+// x^2) that forward computed; autograd accumulates (+=) the returned gradient
+// into .grad.
+#include "convnet/ops/local_response_norm.h"
+
+#include "convnet/autograd.h"
+#include "cpu/kernels.h"
+
+namespace convnet {
+
+namespace {
+
+struct LrnShape {
+  int64_t N, C, L;
+};
+
+// The one check for local_response_norm: validates the input and returns the (N,C,L) view.
+LrnShape local_response_norm_check(const Tensor& x, int64_t size, const std::string& layer) {
+  const std::string name = layer.empty() ? cat_str("local_response_norm(size=", size, ")") : layer;
+  CONVNET_CHECK(size > 0, name, ": size must be positive, got ", size);
+  CONVNET_CHECK(x.dim() >= 3, name, ": expected an input of 3 or more dimensions (N, C, *), got shape ",
+                shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ",
+                dtype_name(x.dtype()), "; input shape ", shape_str(x.shape()));
+  LrnShape s{x.size(0), x.size(1), 1};
+  for (int64_t d = 2; d < x.dim(); ++d) s.L *= x.size(d);
+  return s;
+}
+
+}  // namespace
+
+Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double beta, double k,
+                           const std::string& layer) {
+  const LrnShape s = local_response_norm_check(x, size, layer);
+  Tensor y = Tensor::empty(x.shape(), x.dtype()), scale = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "local_response_norm", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    cpu::local_response_norm_forward_cpu<T>(s.N, s.C, s.L, size, alpha, beta, k, x.data<T>(), y.data<T>(),
+                                            scale.data<T>());
+  });
+  if (autograd::needs_record({x})) {
+    autograd::record(y, "local_response_norm", {x}, [x = x.detach(), scale, s, size, alpha, beta](
+                                                        const Tensor& dy, const std::vector<bool>&) {
+      Tensor dx = Tensor::empty(x.shape(), x.dtype());
+      dispatch_floating(dy.dtype(), "local_response_norm", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        cpu::local_response_norm_backward_cpu<T>(s.N, s.C, s.L, size, alpha, beta, x.data<T>(),
+                                                 scale.data<T>(), dy.data<T>(), dx.data<T>());
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return y;
+}
+
+}  // namespace convnet

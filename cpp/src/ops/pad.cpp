@@ -1,0 +1,66 @@
+// pad: B planes (the product of the leading dimensions), H W the last two
+// dimensions (H = 1 for a 1-D input padded by two values), H2 W2 the padded
+// size. x (...,H,W), y (...,H2,W2). Backward saves only the sizes; autograd
+// accumulates (+=) the returned gradient into .grad.
+#include "convnet/ops/pad.h"
+
+#include "convnet/autograd.h"
+#include "cpu/kernels.h"
+
+namespace convnet {
+
+namespace {
+
+struct PadShape {
+  int64_t B, H, W, H2, W2, top, left;
+  Shape out;
+};
+
+// The one check for pad: validates and computes the padded shape.
+PadShape pad_check(const Tensor& x, const std::vector<int64_t>& p, const std::string& layer) {
+  std::string pads = "(";
+  for (size_t i = 0; i < p.size(); ++i) pads += cat_str(i ? ", " : "", p[i]);
+  pads += p.size() == 1 ? ",)" : ")";
+  const std::string name = layer.empty() ? cat_str("pad(pad=", pads, ")") : layer;
+  CONVNET_CHECK(p.size() == 2 || p.size() == 4, name,
+                ": expected 2 pads (left, right) or 4 (left, right, top, bottom), got ", p.size());
+  const int64_t dims = static_cast<int64_t>(p.size()) / 2;
+  CONVNET_CHECK(x.dim() >= dims, name, ": ", p.size(), " pads need an input of at least ", dims,
+                " dimension(s), got shape ", shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ", dtype_name(x.dtype()),
+                "; input shape ", shape_str(x.shape()));
+  PadShape s{1, dims == 2 ? x.size(-2) : 1, x.size(-1), 0, 0, dims == 2 ? p[2] : 0, p[0], x.shape()};
+  s.H2 = s.H + (dims == 2 ? p[2] + p[3] : 0);
+  s.W2 = s.W + p[0] + p[1];
+  for (int64_t d = 0; d < x.dim() - dims; ++d) s.B *= x.size(d);
+  CONVNET_CHECK(s.H2 > 0 && s.W2 > 0, name, ": the padded size (", s.H2, ", ", s.W2,
+                ") must be positive; input shape ", shape_str(x.shape()));
+  s.out.back() = s.W2;
+  if (dims == 2) s.out[s.out.size() - 2] = s.H2;
+  return s;
+}
+
+}  // namespace
+
+Tensor pad(const Tensor& x, const std::vector<int64_t>& p, double value, const std::string& layer) {
+  const PadShape s = pad_check(x, p, layer);
+  Tensor y = Tensor::empty(s.out, x.dtype());
+  dispatch_floating(x.dtype(), "pad", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    cpu::pad2d_forward_cpu<T>(s.B, s.H, s.W, s.H2, s.W2, s.top, s.left, static_cast<T>(value), x.data<T>(),
+                              y.data<T>());
+  });
+  if (autograd::needs_record({x})) {
+    autograd::record(y, "pad", {x}, [s, in = x.shape()](const Tensor& dy, const std::vector<bool>&) {
+      Tensor dx = Tensor::empty(in, dy.dtype());
+      dispatch_floating(dy.dtype(), "pad", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        cpu::pad2d_backward_cpu<T>(s.B, s.H, s.W, s.H2, s.W2, s.top, s.left, dy.data<T>(), dx.data<T>());
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return y;
+}
+
+}  // namespace convnet
