@@ -312,8 +312,8 @@ void PReLU::reset_parameters() { init::constant_(*find_parameter("weight"), init
 Tensor PReLU::forward(const Tensor& x) {
   try {
     return prelu(x, *find_parameter("weight"));
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(cat_str("PReLU(num_parameters=", num_parameters, "): ", e.what()));
+  } catch (const ValueError& e) {
+    throw ValueError(cat_str("PReLU(num_parameters=", num_parameters, "): ", e.what()));
   }
 }
 
