@@ -227,8 +227,28 @@ def _data_arguments(p, training):
     p.add_argument("--grayscale", action="store_true", help="folder:PATH images converted to one channel")
 
 
+def cmake_dir():
+    """The folder holding convnetConfig.cmake in an installed package (pass it as convnet_DIR)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib", "cmake", "convnet")
+
+
+class _PrintCMakeDir(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        path = cmake_dir()
+        if not os.path.isfile(os.path.join(path, "convnetConfig.cmake")):
+            parser.exit(1, f"convnet --cmake-dir: no convnetConfig.cmake in {path}; this copy of convnet "
+                           f"was not installed with pip (pip install .)\n")
+        print(path)
+        parser.exit()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="convnet", description="Train and inspect convolutional networks.")
+    ap.add_argument("--cmake-dir", action=_PrintCMakeDir,
+                    help="print the folder to pass as convnet_DIR to CMake (find_package(convnet)) and exit")
     sub = ap.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model from the zoo and save its weights")

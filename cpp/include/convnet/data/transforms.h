@@ -269,7 +269,7 @@ class Pipeline {
   std::vector<Image> run(Image img, uint64_t seed) const;
   // Transforms images[k] with image_seed(base, first + k) and collates them: float32
   // (N, [V,] C, H, W) or uint8 (N, [V,] H, W, C) (V: views, when more than one). Images split over
-  // the threads when `parallel`. Throws std::invalid_argument when the outputs differ in shape.
+  // the threads when `parallel`. Throws convnet::ValueError when the outputs differ in shape.
   // With `indices` (N data set indices), an error names the data set index of the image.
   Tensor batch(std::vector<Image> images, uint64_t base, int64_t first, bool parallel,
                const int64_t* indices = nullptr) const;
