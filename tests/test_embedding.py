@@ -182,10 +182,9 @@ def test_infer_gives_the_python_models_outputs(programs):
         np.testing.assert_allclose(logits_idx, expected_idx, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("programs", ["package"], indirect=True)  # trained once; the plain install runs the rest
 def test_train_lenet_reaches_98_5_percent(programs, mnist_root):
     """The C++ LeNet-5 trains on MNIST to >= 98.5%; Python loads its weights and finds the same accuracy."""
-    if programs["kind"] != "package":
-        pytest.skip("trained once, against the installed package (the plain install runs the other checks)")
     data = mnist_root
     weights = programs["tmp"] / "lenet5_cpp.safetensors"
     threads = str(max(1, min(4, os.cpu_count() or 1)))
