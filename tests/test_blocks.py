@@ -661,6 +661,25 @@ def test_module_used_before_init_raises_attribute_error(statement):
     assert "Net.__init__ must call super().__init__() first" in r.stdout
 
 
+def test_sequential_subclass_used_before_init_raises_attribute_error():
+    code = textwrap.dedent("""
+        from convnet import nn
+
+        class Stack(nn.Sequential):
+            def __init__(self):
+                self.append(nn.ReLU())
+                super().__init__()
+
+        try:
+            Stack()
+        except AttributeError as e:
+            print("AttributeError:", e)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"the interpreter exited with {r.returncode}: {r.stderr[-2000:]}"
+    assert "AttributeError: cannot call append() before Module.__init__() call" in r.stdout, r.stdout + r.stderr
+
+
 def test_plain_attributes_before_init_are_allowed_as_torch():
     class Net(nn.Module):
         def __init__(self):
@@ -670,3 +689,24 @@ def test_plain_attributes_before_init_are_allowed_as_torch():
 
     net = Net()
     assert net.width == 3 and list(net.state_dict()) == ["fc.weight", "fc.bias"]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape,weighted,eps", [((4, 5), False, 0.0), ((4, 5), True, 0.2), ((2, 3, 2, 2), True, 0.0)])
+def test_cross_entropy_with_class_probabilities(shape, weighted, eps, reduction):
+    x = randn(*shape)
+    p = rng.dirichlet(np.ones(shape[1]), shape[:1] + shape[2:])
+    t = np.ascontiguousarray(np.moveaxis(p, -1, 1))  # opcheck perturbs inputs through flat views
+    w = rng.uniform(0.2, 2.0, shape[1]) if weighted else None
+
+    def fn(x, t):
+        return F.cross_entropy(x, t, weight=None if w is None else cn.tensor(w), reduction=reduction,
+                               label_smoothing=eps)
+
+    def tfn(x, t):
+        return tF.cross_entropy(x, t, weight=None if w is None else torch.from_numpy(w).to(x.dtype),
+                                reduction=reduction, label_smoothing=eps)
+
+    check_op(f"cross_entropy(probabilities, weight={weighted}, label_smoothing={eps}, {reduction})", fn, [x, t],
+             (0, 1), ref=lambda x, t: R.cross_entropy_probs(x, t, w, reduction, eps),
+             ref_grad=lambda x, t, dy: R.cross_entropy_probs_backward(x, t, dy, w, reduction, eps), torch_fn=tfn)

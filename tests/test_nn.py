@@ -743,3 +743,22 @@ def test_load_errors(tmp_path):
     trunc.write_bytes(data[:-8])
     with pytest.raises(RuntimeError, match="truncated"):
         cn.load(trunc)
+
+
+def test_absent_optional_parameters_read_as_none_as_in_torch():
+    torch = pytest.importorskip("torch")
+    cases = [("Conv2d(2, 3, 3, bias=False)", "bias"), ("Linear(4, 2, bias=False)", "bias"),
+             ("ConvTranspose2d(2, 3, 3, bias=False)", "bias"),
+             ("BatchNorm2d(3, affine=False)", "weight"), ("BatchNorm2d(3, affine=False)", "bias"),
+             ("BatchNorm1d(3, track_running_stats=False)", "running_mean")]
+    for spec, attr in cases:
+        m, t = eval("nn." + spec), eval("torch.nn." + spec)
+        assert getattr(t, attr) is None and getattr(m, attr) is None, f"{spec}.{attr}"
+        assert list(m.state_dict()) == list(t.state_dict()), spec
+    m = nn.Module()
+    m.register_parameter("scale", None)
+    assert m.scale is None and m.parameters() == []
+    m.scale = nn.Parameter(cn.ones(2))
+    assert m.scale.shape == (2,) and len(m.parameters()) == 1
+    with pytest.raises(AttributeError, match="has no attribute 'missing'"):
+        m.missing

@@ -59,13 +59,14 @@ bool module_ready(const py::handle& self) {
   return v_h && v_h.holder_constructed();
 }
 
-// The C++ module behind `self`, or AttributeError (as torch) before Module.__init__().
-Module& module_of(const py::handle& self, const std::string& what) {
+// The C++ module (as M) behind `self`, or AttributeError (as torch) before Module.__init__().
+template <typename M = Module>
+M& module_of(const py::handle& self, const std::string& what) {
   if (!module_ready(self))
     throw py::attribute_error(cat_str("cannot ", what, " before Module.__init__() call (",
                                       std::string(py::str(py::type::of(self).attr("__name__"))),
                                       ".__init__ must call super().__init__() first)"));
-  return self.cast<Module&>();
+  return self.cast<M&>();
 }
 
 // A member function of Module bound as a method that first checks `self` with module_of.
@@ -214,6 +215,7 @@ void bind_nn(py::module_& m) {
       .def("__getattr__", [](py::handle self, const std::string& name) {
         Module& mod = module_of(self, "access attribute '" + name + "'");
         py::object o = lookup(mod, name);
+        if (!o && mod.is_none_slot(name)) return py::object(py::none());
         if (!o) throw py::attribute_error(cat_str("'", mod.type_name(), "' object has no attribute '", name, "'"));
         return o;
       })
@@ -223,7 +225,7 @@ void bind_nn(py::module_& m) {
       })
       .def("register_parameter", [](py::handle self, const std::string& name, std::optional<Tensor> t) {
         Module& mod = module_of(self, "call register_parameter()");
-        if (t) mod.register_parameter(name, *t); else mod.unregister(name);
+        if (t) mod.register_parameter(name, *t); else mod.register_none(name);
       }, "name"_a, "param"_a)
       .def("register_buffer", [](py::handle self, const std::string& name, const Tensor& t) {
         Module& mod = module_of(self, "call register_buffer()");
@@ -406,7 +408,8 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("kernel_size", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })
       .def_property_readonly("stride", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); })
       .def_property_readonly("padding", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.padding[0], p.options.padding[1]); })
-      .def_property_readonly("ceil_mode", [](const nn::MaxPool2d& p) { return p.options.ceil_mode; });
+      .def_property_readonly("ceil_mode", [](const nn::MaxPool2d& p) { return p.options.ceil_mode; })
+      .def_property_readonly("dilation", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.dilation[0], p.options.dilation[1]); });
 
   py::classh<nn::AvgPool2d, Module>(nn, "AvgPool2d")
       .def(py::init([](py::object k, py::object stride, py::object padding, bool ceil_mode,
@@ -417,7 +420,10 @@ void bind_nn(py::module_& m) {
            "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "ceil_mode"_a = false,
            "count_include_pad"_a = true, "divisor_override"_a = py::none())
       .def_property_readonly("kernel_size", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })
-      .def_property_readonly("stride", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); });
+      .def_property_readonly("stride", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); })
+      .def_property_readonly("padding", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.padding[0], p.options.padding[1]); })
+      .def_property_readonly("ceil_mode", [](const nn::AvgPool2d& p) { return p.options.ceil_mode; })
+      .def_property_readonly("count_include_pad", [](const nn::AvgPool2d& p) { return p.options.count_include_pad; });
 
   auto adaptive_tuple = [](const AdaptiveSize& s) -> py::object {
     return py::make_tuple(s[0] ? py::object(py::int_(*s[0])) : py::object(py::none()),
@@ -525,7 +531,9 @@ void bind_nn(py::module_& m) {
       });
 
   py::classh<nn::Flatten, Module>(nn, "Flatten")
-      .def(py::init<int64_t, int64_t>(), "start_dim"_a = 1, "end_dim"_a = -1);
+      .def(py::init<int64_t, int64_t>(), "start_dim"_a = 1, "end_dim"_a = -1)
+      .def_readonly("start_dim", &nn::Flatten::start_dim)
+      .def_readonly("end_dim", &nn::Flatten::end_dim);
   py::classh<nn::ReLU, Module>(nn, "ReLU").def(py::init([](bool) { return std::make_shared<nn::ReLU>(); }),
                                              "inplace"_a = false);
   py::classh<nn::LeakyReLU, Module>(nn, "LeakyReLU")
@@ -534,8 +542,10 @@ void bind_nn(py::module_& m) {
       .def_readonly("negative_slope", &nn::LeakyReLU::negative_slope);
   py::classh<nn::Sigmoid, Module>(nn, "Sigmoid").def(py::init<>());
   py::classh<nn::Tanh, Module>(nn, "Tanh").def(py::init<>());
-  py::classh<nn::Softmax, Module>(nn, "Softmax").def(py::init<int64_t>(), "dim"_a);
-  py::classh<nn::LogSoftmax, Module>(nn, "LogSoftmax").def(py::init<int64_t>(), "dim"_a);
+  py::classh<nn::Softmax, Module>(nn, "Softmax").def(py::init<int64_t>(), "dim"_a)
+      .def_readonly("dim", &nn::Softmax::dim);
+  py::classh<nn::LogSoftmax, Module>(nn, "LogSoftmax").def(py::init<int64_t>(), "dim"_a)
+      .def_readonly("dim", &nn::LogSoftmax::dim);
   py::classh<nn::Dropout, Module>(nn, "Dropout")
       .def(py::init([](double p, bool) { return std::make_shared<nn::Dropout>(p); }), "p"_a = 0.5,
            "inplace"_a = false)
@@ -586,14 +596,17 @@ void bind_nn(py::module_& m) {
         return s;
       }))
       .def("append", [](py::object self, std::shared_ptr<Module> mod) {
-        self.cast<nn::Sequential&>().append(std::move(mod));
+        module_of<nn::Sequential>(self, "call append()").append(std::move(mod));
         return self;
       }, "module"_a)
-      .def("__len__", &nn::Sequential::size)
-      .def("__getitem__", &nn::Sequential::at, "index"_a)
-      .def("__iter__", [](const nn::Sequential& s) {
+      .def("__len__", [](py::handle self) { return module_of<nn::Sequential>(self, "call __len__()").size(); })
+      .def("__getitem__", [](py::handle self, int64_t i) {
+        return module_of<nn::Sequential>(self, "call __getitem__()").at(i);
+      }, "index"_a)
+      .def("__iter__", [](py::handle self) {
         py::list l;
-        for (auto& p : s.named_children()) l.append(py::cast(p.second));
+        for (auto& p : module_of<nn::Sequential>(self, "call __iter__()").named_children())
+          l.append(py::cast(p.second));
         return py::iter(l);
       });
 

@@ -326,3 +326,29 @@ def multi_margin_loss_backward(x, target, dy, p=1, margin=1.0, weight=None, redu
     d[np.arange(N), y] = 0
     d[np.arange(N), y] = -d.sum(axis=1)
     return d * (g * w[y] / C)[:, None]
+
+
+def cross_entropy_probs(logits, target, weight=None, reduction="mean", label_smoothing=0.0):
+    """Class probabilities as target: -sum_c w[c] t[c] logp[c], t smoothed to t (1-eps) + eps/C;
+    "mean" divides by the number of positions."""
+    logits, t = _f64(logits), _f64(target)
+    C = logits.shape[1]
+    t = t * (1 - label_smoothing) + label_smoothing / C
+    w = np.ones(C) if weight is None else _f64(weight)
+    loss = -(_log_softmax(logits) * t * w.reshape((1, C) + (1,) * (logits.ndim - 2))).sum(axis=1)
+    return _reduce(loss, reduction)
+
+
+def cross_entropy_probs_backward(logits, target, dy, weight=None, reduction="mean", label_smoothing=0.0):
+    """(dlogits, dtarget)."""
+    logits, t = _f64(logits), _f64(target)
+    C = logits.shape[1]
+    ts = t * (1 - label_smoothing) + label_smoothing / C
+    w = (np.ones(C) if weight is None else _f64(weight)).reshape((1, C) + (1,) * (logits.ndim - 2))
+    per_shape = logits.shape[:1] + logits.shape[2:]
+    g = np.expand_dims(_dy_per_element(dy, per_shape, reduction, int(np.prod(per_shape))), 1)
+    logp = _log_softmax(logits)
+    wt = w * ts
+    dx = g * (np.exp(logp) * wt.sum(axis=1, keepdims=True) - wt)
+    dt = -g * w * logp * (1 - label_smoothing)
+    return dx, dt

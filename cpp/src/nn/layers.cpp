@@ -67,6 +67,7 @@ Conv2d::Conv2d(int64_t in_ch, int64_t out_ch, Pair k, Pair stride, Pair padding,
   }
   register_parameter("weight", Tensor::empty({out_ch, in_ch / groups, k[0], k[1]}).set_requires_grad(true));
   if (bias) register_parameter("bias", Tensor::empty({out_ch}).set_requires_grad(true));
+  else register_none("bias");
   reset_parameters();
 }
 
@@ -125,6 +126,7 @@ ConvTranspose2d::ConvTranspose2d(int64_t in_ch, int64_t out_ch, Pair k, Pair str
   options.groups = groups;
   register_parameter("weight", Tensor::empty({in_ch, out_ch / groups, k[0], k[1]}).set_requires_grad(true));
   if (bias) register_parameter("bias", Tensor::empty({out_ch}).set_requires_grad(true));
+  else register_none("bias");
   reset_parameters();
 }
 
@@ -162,6 +164,7 @@ Linear::Linear(int64_t in_f, int64_t out_f, bool bias) : in_features(in_f), out_
                 "): feature counts must be positive");
   register_parameter("weight", Tensor::empty({out_f, in_f}).set_requires_grad(true));
   if (bias) register_parameter("bias", Tensor::empty({out_f}).set_requires_grad(true));
+  else register_none("bias");
   reset_parameters();
 }
 
@@ -243,7 +246,7 @@ Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
   int64_t nd = std::max<int64_t>(x.dim(), 1);
   int64_t s = start < 0 ? start + nd : start, e = end < 0 ? end + nd : end;
   if (s < 0 || s >= nd || e < 0 || e >= nd || s > e)
-    throw std::out_of_range(cat_str("flatten: start_dim=", start, " and end_dim=", end,
+    throw IndexError(cat_str("flatten: start_dim=", start, " and end_dim=", end,
                                     " are invalid for a tensor of shape ", shape_str(x.shape())));
   if (x.dim() == 0) return x.reshape({1});
   Shape out(x.shape().begin(), x.shape().begin() + s);
@@ -312,8 +315,8 @@ void PReLU::reset_parameters() { init::constant_(*find_parameter("weight"), init
 Tensor PReLU::forward(const Tensor& x) {
   try {
     return prelu(x, *find_parameter("weight"));
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(cat_str("PReLU(num_parameters=", num_parameters, "): ", e.what()));
+  } catch (const ValueError& e) {
+    throw ValueError(cat_str("PReLU(num_parameters=", num_parameters, "): ", e.what()));
   }
 }
 
@@ -330,7 +333,7 @@ Tensor Sequential::forward(const Tensor& x) {
 std::shared_ptr<Module> Sequential::at(int64_t i) const {
   int64_t n = static_cast<int64_t>(children_.size());
   if (i < -n || i >= n)
-    throw std::out_of_range(cat_str("Sequential: index ", i, " is out of range for ", n, " modules"));
+    throw IndexError(cat_str("Sequential: index ", i, " is out of range for ", n, " modules"));
   return children_[i < 0 ? i + n : i].second;
 }
 
@@ -345,11 +348,17 @@ BatchNorm::BatchNorm(int64_t num_features, double eps, std::optional<double> mom
   if (affine) {
     register_parameter("weight", Tensor::empty({num_features}).set_requires_grad(true));
     if (bias) register_parameter("bias", Tensor::empty({num_features}).set_requires_grad(true));
+    else register_none("bias");
+  } else {
+    register_none("weight");
+    register_none("bias");
   }
   if (track_running_stats) {
     register_buffer("running_mean", Tensor::empty({num_features}));
     register_buffer("running_var", Tensor::empty({num_features}));
     register_buffer("num_batches_tracked", Tensor::empty({}, DType::Int64));
+  } else {
+    for (const char* name : {"running_mean", "running_var", "num_batches_tracked"}) register_none(name);
   }
   reset_parameters();
 }

@@ -36,7 +36,7 @@ void check_name(const std::string& name, const char* what) {
 }  // namespace
 
 Tensor Module::forward(const Tensor&) {
-  throw std::runtime_error(cat_str(type_name(), ": forward() is not implemented"));
+  throw Error(cat_str(type_name(), ": forward() is not implemented"));
 }
 
 Tensor Module::run_hooks(const Tensor& x, Tensor y) {
@@ -51,11 +51,13 @@ void Module::register_parameter(const std::string& name, const Tensor& t) {
   check_name(name, "register_parameter");
   CONVNET_CHECK(t.defined(), "Module.register_parameter: parameter \"", name, "\" is undefined");
   put_named(params_, name, t);
+  fill_slot(name);
 }
 
 void Module::register_buffer(const std::string& name, const Tensor& t) {
   check_name(name, "register_buffer");
   put_named(buffers_, name, t);
+  fill_slot(name);
 }
 
 void Module::register_module(const std::string& name, std::shared_ptr<Module> m) {
@@ -63,6 +65,21 @@ void Module::register_module(const std::string& name, std::shared_ptr<Module> m)
   CONVNET_CHECK(m != nullptr, "Module.register_module: module \"", name, "\" is null");
   CONVNET_CHECK(m.get() != this, "Module.register_module: a module cannot be its own child");
   put_named(children_, name, std::move(m));
+  fill_slot(name);
+}
+
+void Module::fill_slot(const std::string& name) {
+  none_slots_.erase(std::remove(none_slots_.begin(), none_slots_.end(), name), none_slots_.end());
+}
+
+void Module::register_none(const std::string& name) {
+  check_name(name, "register_parameter");
+  unregister(name);
+  if (!is_none_slot(name)) none_slots_.push_back(name);
+}
+
+bool Module::is_none_slot(const std::string& name) const {
+  return std::find(none_slots_.begin(), none_slots_.end(), name) != none_slots_.end();
 }
 
 bool Module::unregister(const std::string& name) {
@@ -179,7 +196,7 @@ LoadResult Module::load_state_dict(const std::map<std::string, Tensor>& state, b
         msg += (i ? ", \"" : "\"") + r.unexpected_keys[i] + "\"";
       msg += ".";
     }
-    throw std::runtime_error(msg);
+    throw Error(msg);
   }
   NoGradGuard g;
   for (auto& [name, t] : own) {

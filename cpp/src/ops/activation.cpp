@@ -79,35 +79,54 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
 
 Tensor relu6(const Tensor& x) { return hardtanh(x, 0, 6); }
 
+// The lambdas below compute in the input's type T (float math for float32, as PyTorch).
 Tensor elu(const Tensor& x, double alpha) {
   return pointwise(
-      x, "elu", false, [alpha](auto v) { return v > 0 ? double(v) : alpha * std::expm1(double(v)); },
-      [alpha](auto v, auto d) { return v > 0 ? double(d) : d * alpha * std::exp(double(v)); });
+      x, "elu", false,
+      [alpha](auto v) {
+        using T = decltype(v);
+        return v > 0 ? v : T(alpha) * std::expm1(v);
+      },
+      [alpha](auto v, auto d) {
+        using T = decltype(v);
+        return v > 0 ? d : d * T(alpha) * std::exp(v);
+      });
 }
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (approximate == "none")
     return pointwise(
-        x, "gelu", false, [](auto v) { return 0.5 * v * (1 + std::erf(v / kSqrt2)); },
+        x, "gelu", false,
+        [](auto v) {
+          using T = decltype(v);
+          return T(0.5) * v * (1 + std::erf(v * T(1 / kSqrt2)));
+        },
         [](auto v, auto d) {
-          return d * (0.5 * (1 + std::erf(v / kSqrt2)) + v * kInvSqrt2Pi * std::exp(-0.5 * v * v));
+          using T = decltype(v);
+          return d * (T(0.5) * (1 + std::erf(v * T(1 / kSqrt2))) +
+                      v * T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v));
         });
   CONVNET_CHECK(approximate == "tanh", "gelu: approximate must be 'none' or 'tanh', got '", approximate,
                 "'; input shape ", shape_str(x.shape()));
   return pointwise(
       x, "gelu", false,
-      [](auto v) { return 0.5 * v * (1 + std::tanh(kSqrt2OverPi * (v + kCube * v * v * v))); },
+      [](auto v) {
+        using T = decltype(v);
+        return T(0.5) * v * (1 + std::tanh(T(kSqrt2OverPi) * (v + T(kCube) * v * v * v)));
+      },
       [](auto v, auto d) {
-        double t = std::tanh(kSqrt2OverPi * (v + kCube * v * v * v));
-        return d * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * kSqrt2OverPi * (1 + 3 * kCube * v * v));
+        using T = decltype(v);
+        T t = std::tanh(T(kSqrt2OverPi) * (v + T(kCube) * v * v * v));
+        return d * (T(0.5) * (1 + t) +
+                    T(0.5) * v * (1 - t * t) * T(kSqrt2OverPi) * (1 + 3 * T(kCube) * v * v));
       });
 }
 
 Tensor silu(const Tensor& x) {
   return pointwise(
-      x, "silu", false, [](auto v) { return v / (1 + std::exp(-double(v))); },
+      x, "silu", false, [](auto v) { return v / (1 + std::exp(-v)); },
       [](auto v, auto d) {
-        double s = 1 / (1 + std::exp(-double(v)));
+        auto s = 1 / (1 + std::exp(-v));
         return d * s * (1 + v * (1 - s));
       });
 }
@@ -117,10 +136,12 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   return pointwise(
       x, "softplus", false,
       [beta, threshold](auto v) {
-        return v * beta > threshold ? double(v) : std::log1p(std::exp(v * beta)) / beta;
+        using T = decltype(v);
+        return v * T(beta) > T(threshold) ? v : std::log1p(std::exp(v * T(beta))) / T(beta);
       },
       [beta, threshold](auto v, auto d) {
-        return v * beta > threshold ? double(d) : d / (1 + std::exp(-v * beta));
+        using T = decltype(v);
+        return v * T(beta) > T(threshold) ? d : d / (1 + std::exp(-v * T(beta)));
       });
 }
 

@@ -10,6 +10,7 @@
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"
+#include "convnet/ops/softmax.h"
 #include "cpu/kernels.h"
 
 namespace convnet {
@@ -18,7 +19,7 @@ Reduction parse_reduction(const std::string& s, const char* op) {
   if (s == "mean") return Reduction::Mean;
   if (s == "sum") return Reduction::Sum;
   if (s == "none") return Reduction::None;
-  throw std::invalid_argument(cat_str(op, ": reduction must be \"mean\", \"sum\" or \"none\", got \"", s, "\""));
+  throw ValueError(cat_str(op, ": reduction must be \"mean\", \"sum\" or \"none\", got \"", s, "\""));
 }
 
 namespace {
@@ -56,7 +57,7 @@ ClassShape check_classification(const Tensor& input, const Tensor& target, int64
     if (t[i] == ignore_index) continue;
     ++s.count;
     if (t[i] < 0 || t[i] >= s.C)
-      throw std::invalid_argument(cat_str(op, ": target ", t[i], " at position ", i,
+      throw ValueError(cat_str(op, ": target ", t[i], " at position ", i,
                                           " is out of range for ", s.C,
                                           " classes (expected 0 <= target < ", s.C,
                                           "); input shape ", shape_str(input.shape())));
@@ -170,13 +171,41 @@ Tensor elementwise_loss(const char* op, const Tensor& input, const Tensor& targe
 
 }  // namespace
 
+namespace {
+
+// Class probabilities as targets (same shape as the input): -sum_c w[c] t[c] log_softmax(x)[c] per
+// position, t smoothed to t (1 - eps) + eps / C; "mean" divides by the number of positions, as
+// PyTorch. Built from differentiable ops, so the target gets a gradient too.
+Tensor cross_entropy_probs(const Tensor& input, const Tensor& target, Reduction reduction,
+                           const Tensor& weight, double label_smoothing) {
+  CONVNET_CHECK(is_floating(input.dtype()) && input.dim() >= 2, "cross_entropy: input must be float32 or ",
+                "float64 of shape (N, C) or (N, C, d1, ...), got ", dtype_name(input.dtype()), " ",
+                shape_str(input.shape()));
+  check_pair(input, target, "cross_entropy (class probabilities as target)");
+  const int64_t C = input.size(1);
+  Tensor cw = check_class_weight(weight, input, C, "cross_entropy");
+  Tensor t = label_smoothing > 0 ? add(mul(target, 1 - label_smoothing), label_smoothing / C) : target;
+  Tensor prod = mul(log_softmax(input, 1), t);
+  if (cw.defined()) {
+    Shape ws(input.dim(), 1);
+    ws[1] = C;
+    prod = mul(prod, cw.reshape(ws));
+  }
+  Tensor per = neg(sum(prod, {1}));
+  return reduce_loss(per, reduction, static_cast<double>(per.numel()));
+}
+
+}  // namespace
+
 Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction,
                      int64_t ignore_index, const Tensor& weight, double label_smoothing) {
-  ClassShape s = check_classification(input, target, ignore_index, "cross_entropy");
-  Tensor cw = check_class_weight(weight, input, s.C, "cross_entropy");
   CONVNET_CHECK(label_smoothing >= 0 && label_smoothing <= 1,
                 "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", label_smoothing,
                 "; input shape ", shape_str(input.shape()));
+  if (is_floating(target.dtype()) && target.shape() == input.shape())
+    return cross_entropy_probs(input, target, reduction, weight, label_smoothing);
+  ClassShape s = check_classification(input, target, ignore_index, "cross_entropy");
+  Tensor cw = check_class_weight(weight, input, s.C, "cross_entropy");
   const double total = class_total(s, target, ignore_index, cw);
   // per-sample losses and the log-sum-exp of each sample, saved for backward
   Tensor losses = Tensor::empty(s.per_sample, input.dtype());

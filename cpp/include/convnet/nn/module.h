@@ -49,6 +49,10 @@ class Module : public std::enable_shared_from_this<Module> {
   void register_module(const std::string& name, std::shared_ptr<Module> m);
   // Removes a parameter, buffer or child; false if there was none.
   bool unregister(const std::string& name);
+  // Declares `name` an empty slot (PyTorch's register_parameter(name, None)): Python reads the
+  // attribute as None. Registering a tensor or module under the name fills the slot.
+  void register_none(const std::string& name);
+  bool is_none_slot(const std::string& name) const;
 
   // Direct members only.
   Tensor* find_parameter(const std::string& name);
@@ -86,9 +90,11 @@ class Module : public std::enable_shared_from_this<Module> {
   Named<Tensor> params_;
   Named<Tensor> buffers_;
   Named<std::shared_ptr<Module>> children_;
+  std::vector<std::string> none_slots_;
   bool training_ = true;
 
  private:
+  void fill_slot(const std::string& name);
   void collect(const std::string& prefix, bool params, bool buffers, bool recurse, Named<Tensor>& out) const;
   std::vector<std::pair<int64_t, ForwardHook>> hooks_;
   int64_t next_hook_id_ = 0;

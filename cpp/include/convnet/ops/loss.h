@@ -14,6 +14,8 @@ Reduction parse_reduction(const std::string& s, const char* op);
 // fused log_softmax + nll. Targets equal to ignore_index contribute nothing. weight: undefined
 // or (C) class weights; "mean" divides by the sum of the weights of the counted targets.
 // label_smoothing eps in [0, 1] mixes in eps/C of the (weighted) loss of every class, as PyTorch.
+// A floating target of the input's shape holds class probabilities instead (ignore_index unused;
+// "mean" divides by the number of positions).
 Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean,
                      int64_t ignore_index = -100, const Tensor& weight = Tensor(),
                      double label_smoothing = 0);
