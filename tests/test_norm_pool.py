@@ -199,7 +199,16 @@ def test_batch_norm_module_buffers_and_attributes():
     assert int(m.num_batches_tracked.item()) == 2
     m.reset_running_stats()
     assert int(m.num_batches_tracked.item()) == 0 and np.all(m.running_var.numpy() == 1)
-    assert list(nn.BatchNorm1d(3, affine=False, track_running_stats=False).state_dict().keys()) == []
+    bare = nn.BatchNorm1d(3, affine=False, track_running_stats=False)
+    assert list(bare.state_dict().keys()) == []
+    assert bare.weight is None and bare.bias is None and bare.running_mean is None and bare.num_batches_tracked is None
+    assert nn.BatchNorm2d(3, bias=False).bias is None and tuple(nn.BatchNorm2d(3, bias=False).weight.shape) == (3,)
+    m.momentum = 0.5  # writable, as torch's: the next step moves the statistics halfway
+    m.eps = 0.0
+    x = np.random.default_rng(2).standard_normal((4, 5, 3, 3)).astype(np.float32)
+    m(cn.tensor(x))
+    _close(m.running_mean.numpy(), 0.5 * x.mean(axis=(0, 2, 3)), 1e-5, "running_mean after momentum=0.5")
+    assert m.momentum == 0.5 and m.eps == 0.0
     m64 = nn.BatchNorm2d(2).to(cn.float64)
     assert m64.running_mean.dtype == cn.float64 and m64.num_batches_tracked.dtype == cn.int64
 
@@ -475,6 +484,11 @@ def test_conv_transpose2d_default_init_matches_torch_bounds():
         assert tb <= bound and abs(tb - np.abs(w).max()) < 0.2 * bound
 
 
+def test_conv_transpose2d_without_bias_reads_none():
+    assert nn.ConvTranspose2d(2, 3, 3, bias=False).bias is None
+    assert tuple(nn.ConvTranspose2d(2, 3, 3).bias.shape) == (3,)
+
+
 def test_conv_transpose2d_summary_counts_macs():
     from convnet.summary import summary
     model = nn.Sequential(nn.ConvTranspose2d(3, 4, 3, stride=2), nn.ReLU())
@@ -628,3 +642,37 @@ def test_interpolate_errors():
         F.interpolate(cn.tensor(np.zeros((1, 1, 2, 2), np.int64)), scale_factor=2)
     with pytest.raises(ValueError, match=msg("Upsample", "exactly one of size and scale_factor")):
         nn.Upsample()
+
+
+# ---- thread counts ------------------------------------------------------------------------------------
+
+THREAD_OPS = [
+    ("batch_norm", lambda x: F.batch_norm(x, None, None, training=True)),
+    ("local_response_norm", lambda x: F.local_response_norm(x, 5)),
+    ("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, (5, 7))),
+    ("interpolate bilinear", lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear")),
+    ("pad", lambda x: F.pad(x, (2, -1, 1, 3), value=0.5)),
+    ("lp_pool2d", lambda x: F.lp_pool2d(x, 2, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("name,fn", THREAD_OPS, ids=[n for n, _ in THREAD_OPS])
+def test_results_do_not_depend_on_the_thread_count(name, fn):
+    """Inputs large enough to run in parallel: bit-identical outputs and gradients at 1 and 3 threads."""
+    x_np = np.random.default_rng(9).standard_normal((6, 16, 24, 24)).astype(np.float32)
+    dy = None
+    results = []
+    before = cn.get_num_threads()
+    try:
+        for t in (1, 3):
+            cn.set_num_threads(t)
+            x = cn.tensor(x_np).requires_grad_(True)
+            y = fn(x)
+            if dy is None:
+                dy = np.random.default_rng(10).standard_normal(tuple(y.shape)).astype(np.float32)
+            y.backward(cn.tensor(dy))
+            results.append((_np(y), x.grad.numpy()))
+    finally:
+        cn.set_num_threads(before)
+    assert np.array_equal(results[0][0], results[1][0]), f"{name} forward"
+    assert np.array_equal(results[0][1], results[1][1]), f"{name} gradient"

@@ -67,6 +67,22 @@ def test_cifar_recipe_exact_and_parallel_equals_serial():
     assert 0 < flips < len(imgs)
 
 
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("mode", ["constant", "reflect"])
+def test_crops_and_flips_on_float_images_equal_the_uint8_path(channels, mode):
+    """The remap kernel's planar (float32) and interleaved (uint8) copies, fills and mirrored runs,
+    for the channel counts it specializes (1, 3) and the general one (4)."""
+    imgs = [RNG.integers(0, 256, (9, 11, channels), dtype=np.uint8) for _ in range(8)]
+
+    def geo(fill):
+        return [T.RandomCrop(8, padding=(3, 1, 0, 2), padding_mode=mode, fill=fill), T.RandomHorizontalFlip(),
+                T.RandomVerticalFlip()]
+
+    as_uint8 = _batch(T.Compose(geo(17) + [T.ToTensor()]), imgs)
+    as_float = _batch(T.Compose([T.ToTensor()] + geo(17 / 255)), imgs)
+    np.testing.assert_array_equal(as_uint8, as_float)
+
+
 @pytest.mark.parametrize("vertical", [False, True])
 def test_flips_exact(vertical):
     t = T.RandomVerticalFlip(0.5) if vertical else T.RandomHorizontalFlip(0.5)

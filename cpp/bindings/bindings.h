@@ -18,6 +18,8 @@ void bind_nn_utils(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_io(py::module_& m);
 void bind_data(py::module_& m);
+// Class docstrings (docs.cpp); called after every bind_*.
+void add_docs(py::module_& m);
 
 // An int or a pair of ints (PyTorch's `_pair`), for kernel sizes, strides, paddings.
 std::array<int64_t, 2> to_pair(const py::handle& v, const char* what);

@@ -2,7 +2,10 @@
 // and batches (Python's convnet.transforms wraps these with PyTorch's argument conventions).
 #include <pybind11/numpy.h>
 
+#include <optional>
+
 #include "bindings.h"
+#include "convnet/data/loader.h"
 #include "convnet/data/transforms.h"
 
 namespace convnet::bindings {
@@ -128,15 +131,61 @@ void bind_data(py::module_& root) {
            "stages"_a)
       .def(
           "batch",
-          [](const Pipeline& p, const py::object& images, uint64_t base, int64_t first, bool parallel) {
+          [](const Pipeline& p, const py::object& images, uint64_t base, int64_t first, bool parallel,
+             const std::optional<std::vector<int64_t>>& indices) {
             std::vector<Image> ims = images_from_object(images, "transform");
             if (ims.empty()) throw py::value_error("transform: empty batch");
+            if (indices && indices->size() != ims.size())
+              throw py::value_error("transform: one data set index per image is required");
             py::gil_scoped_release nogil;
-            return p.batch(ims, base, first, parallel);
+            return p.batch(std::move(ims), base, first, parallel, indices ? indices->data() : nullptr);
           },
-          "images"_a, "base"_a, "first"_a = 0, "parallel"_a = true,
-          "Transforms images[k] with the generator of image_seed(base, first + k) and collates them.")
+          "images"_a, "base"_a, "first"_a = 0, "parallel"_a = true, "indices"_a = py::none(),
+          "Transforms images[k] with the generator of image_seed(base, first + k) and collates them; "
+          "errors name indices[k], the image's data set index, when given.")
       .def_static("image_seed", &image_seed, "base"_a, "k"_a);
+
+  py::class_<BatchIterator>(m, "BatchIterator", "One epoch of a DataLoader over arrays (convnet/data/loader.h)")
+      .def(py::init([](const std::vector<Tensor>& arrays, const py::list& pipelines,
+                       py::array_t<int64_t, py::array::c_style | py::array::forcecast> indices,
+                       py::array_t<int64_t, py::array::c_style | py::array::forcecast> sizes, uint64_t base,
+                       int64_t num_workers, int64_t prefetch) {
+             if (pipelines.size() != arrays.size())
+               throw py::value_error("BatchIterator: one pipeline (or None) per array is required");
+             std::vector<Column> columns;
+             for (size_t c = 0; c < arrays.size(); ++c) {
+               py::handle p = pipelines[c];
+               columns.push_back({arrays[c], p.is_none() ? nullptr : p.cast<std::shared_ptr<Pipeline>>()});
+             }
+             std::vector<std::vector<int64_t>> batches;
+             const int64_t* idx = indices.data();
+             int64_t at = 0;
+             for (py::ssize_t b = 0; b < sizes.size(); ++b) {
+               const int64_t n = sizes.data()[b];
+               if (n < 0 || at + n > indices.size())
+                 throw py::value_error("BatchIterator: batch sizes do not match the indices");
+               batches.emplace_back(idx + at, idx + at + n);
+               at += n;
+             }
+             return std::make_unique<BatchIterator>(std::move(columns), std::move(batches), base, num_workers,
+                                                    prefetch);
+           }),
+           "arrays"_a, "pipelines"_a, "indices"_a, "sizes"_a, "base"_a, "num_workers"_a, "prefetch"_a)
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__",
+           [](BatchIterator& it) {
+             std::vector<Tensor> out;
+             bool more;
+             {
+               py::gil_scoped_release nogil;
+               more = it.next(out);
+             }
+             if (!more) throw py::stop_iteration();
+             return py::tuple(py::cast(out));
+           })
+      .def("__len__", &BatchIterator::size)
+      .def("close", &BatchIterator::close, py::call_guard<py::gil_scoped_release>(),
+           "Stops the workers and drops the prefetched batches.");
 }
 
 }  // namespace convnet::bindings

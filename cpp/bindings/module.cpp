@@ -22,6 +22,17 @@ std::array<int64_t, 2> to_pair(const py::handle& v, const char* what) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "convnet's C++ core";
   using namespace convnet::bindings;
+  // convnet::ValueError and convnet::IndexError keep their Python types; any other
+  // convnet::Error is a std::runtime_error, which pybind11 raises as RuntimeError.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const convnet::ValueError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const convnet::IndexError& e) {
+      PyErr_SetString(PyExc_IndexError, e.what());
+    }
+  });
   bind_tensor(m);
   bind_ops(m);
   bind_nn(m);
@@ -29,4 +40,5 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_io(m);
   bind_data(m);
+  add_docs(m);
 }

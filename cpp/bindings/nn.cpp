@@ -124,6 +124,9 @@ class HookHandle {
   int64_t id_;
 };
 
+// A module's parameter or buffer, or None where the module has none of that name.
+py::object optional_tensor(const Tensor* t) { return t ? py::cast(*t) : py::none(); }
+
 Conv2dOptions padding_of(const py::object& padding, std::string& padding_str) {
   Conv2dOptions o;
   if (py::isinstance<py::str>(padding))
@@ -383,6 +386,7 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("output_padding", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.output_padding[0], c.options.output_padding[1]); })
       .def_property_readonly("dilation", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.dilation[0], c.options.dilation[1]); })
       .def_property_readonly("groups", [](const nn::ConvTranspose2d& c) { return c.options.groups; })
+      .def_property_readonly("bias", [](nn::ConvTranspose2d& m) { return optional_tensor(m.find_parameter("bias")); })
       .def("reset_parameters", &nn::ConvTranspose2d::reset_parameters);
 
   py::classh<nn::Linear, Module>(nn, "Linear")
@@ -402,7 +406,8 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("kernel_size", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })
       .def_property_readonly("stride", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); })
       .def_property_readonly("padding", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.padding[0], p.options.padding[1]); })
-      .def_property_readonly("ceil_mode", [](const nn::MaxPool2d& p) { return p.options.ceil_mode; });
+      .def_property_readonly("ceil_mode", [](const nn::MaxPool2d& p) { return p.options.ceil_mode; })
+      .def_property_readonly("dilation", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.dilation[0], p.options.dilation[1]); });
 
   py::classh<nn::AvgPool2d, Module>(nn, "AvgPool2d")
       .def(py::init([](py::object k, py::object stride, py::object padding, bool ceil_mode,
@@ -413,7 +418,10 @@ void bind_nn(py::module_& m) {
            "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "ceil_mode"_a = false,
            "count_include_pad"_a = true, "divisor_override"_a = py::none())
       .def_property_readonly("kernel_size", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })
-      .def_property_readonly("stride", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); });
+      .def_property_readonly("stride", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); })
+      .def_property_readonly("padding", [](const nn::AvgPool2d& p) { return py::make_tuple(p.options.padding[0], p.options.padding[1]); })
+      .def_property_readonly("ceil_mode", [](const nn::AvgPool2d& p) { return p.options.ceil_mode; })
+      .def_property_readonly("count_include_pad", [](const nn::AvgPool2d& p) { return p.options.count_include_pad; });
 
   auto adaptive_tuple = [](const AdaptiveSize& s) -> py::object {
     return py::make_tuple(s[0] ? py::object(py::int_(*s[0])) : py::object(py::none()),
@@ -449,10 +457,18 @@ void bind_nn(py::module_& m) {
 
   py::classh<nn::BatchNorm, Module>(nn, "_BatchNorm")
       .def_readonly("num_features", &nn::BatchNorm::num_features)
-      .def_readonly("eps", &nn::BatchNorm::eps)
-      .def_readonly("momentum", &nn::BatchNorm::momentum)
+      .def_readwrite("eps", &nn::BatchNorm::eps)
+      .def_readwrite("momentum", &nn::BatchNorm::momentum)
       .def_readonly("affine", &nn::BatchNorm::affine)
       .def_readonly("track_running_stats", &nn::BatchNorm::track_running_stats)
+      // weight/bias (affine=False, bias=False) and the statistics (track_running_stats=False) read as None
+      // when absent, as torch's
+      .def_property_readonly("weight", [](nn::BatchNorm& m) { return optional_tensor(m.find_parameter("weight")); })
+      .def_property_readonly("bias", [](nn::BatchNorm& m) { return optional_tensor(m.find_parameter("bias")); })
+      .def_property_readonly("running_mean", [](nn::BatchNorm& m) { return optional_tensor(m.find_buffer("running_mean")); })
+      .def_property_readonly("running_var", [](nn::BatchNorm& m) { return optional_tensor(m.find_buffer("running_var")); })
+      .def_property_readonly("num_batches_tracked",
+                             [](nn::BatchNorm& m) { return optional_tensor(m.find_buffer("num_batches_tracked")); })
       .def("reset_running_stats", &nn::BatchNorm::reset_running_stats)
       .def("reset_parameters", &nn::BatchNorm::reset_parameters);
   py::classh<nn::BatchNorm1d, nn::BatchNorm>(nn, "BatchNorm1d")
@@ -513,7 +529,9 @@ void bind_nn(py::module_& m) {
       });
 
   py::classh<nn::Flatten, Module>(nn, "Flatten")
-      .def(py::init<int64_t, int64_t>(), "start_dim"_a = 1, "end_dim"_a = -1);
+      .def(py::init<int64_t, int64_t>(), "start_dim"_a = 1, "end_dim"_a = -1)
+      .def_readonly("start_dim", &nn::Flatten::start_dim)
+      .def_readonly("end_dim", &nn::Flatten::end_dim);
   py::classh<nn::ReLU, Module>(nn, "ReLU").def(py::init([](bool) { return std::make_shared<nn::ReLU>(); }),
                                              "inplace"_a = false);
   py::classh<nn::LeakyReLU, Module>(nn, "LeakyReLU")
@@ -522,8 +540,10 @@ void bind_nn(py::module_& m) {
       .def_readonly("negative_slope", &nn::LeakyReLU::negative_slope);
   py::classh<nn::Sigmoid, Module>(nn, "Sigmoid").def(py::init<>());
   py::classh<nn::Tanh, Module>(nn, "Tanh").def(py::init<>());
-  py::classh<nn::Softmax, Module>(nn, "Softmax").def(py::init<int64_t>(), "dim"_a);
-  py::classh<nn::LogSoftmax, Module>(nn, "LogSoftmax").def(py::init<int64_t>(), "dim"_a);
+  py::classh<nn::Softmax, Module>(nn, "Softmax").def(py::init<int64_t>(), "dim"_a)
+      .def_readonly("dim", &nn::Softmax::dim);
+  py::classh<nn::LogSoftmax, Module>(nn, "LogSoftmax").def(py::init<int64_t>(), "dim"_a)
+      .def_readonly("dim", &nn::LogSoftmax::dim);
   py::classh<nn::Dropout, Module>(nn, "Dropout")
       .def(py::init([](double p, bool) { return std::make_shared<nn::Dropout>(p); }), "p"_a = 0.5,
            "inplace"_a = false)

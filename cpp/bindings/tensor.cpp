@@ -348,6 +348,8 @@ void bind_tensor(py::module_& m) {
   m.def("set_grad_enabled", &autograd::set_grad_enabled, "mode"_a);
   m.def("manual_seed", [](int64_t s) { manual_seed(static_cast<uint64_t>(s)); }, "seed"_a);
   m.def("initial_seed", &initial_seed);
+  m.def("get_rng_state", &get_rng_state);
+  m.def("set_rng_state", &set_rng_state, "new_state"_a);
   m.def("_draw_seed", [] { return random_u64() >> 1; });
   m.def("set_num_threads", &set_num_threads, "n"_a);
   m.def("get_num_threads", &get_num_threads);

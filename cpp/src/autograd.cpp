@@ -122,7 +122,7 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
       Tensor dy = std::move(git->second);
       grads.erase(git);
       if (!n->fn)
-        throw std::runtime_error(cat_str(
+        throw Error(cat_str(
             "backward: trying to backward through the graph a second time (through ", n->name,
             "); its saved tensors were freed. Specify retain_graph=True on the first backward."));
       dxs = n->fn(dy, n->needs);

@@ -1,6 +1,7 @@
 #include "convnet/random.h"
 
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <numeric>
 #include <vector>
@@ -43,6 +44,30 @@ void manual_seed(uint64_t seed) {
 uint64_t initial_seed() {
   std::lock_guard<std::mutex> lock(g_mu);
   return gen().seed;
+}
+
+Tensor get_rng_state() {
+  Tensor t = Tensor::empty({kRngStateBytes}, DType::UInt8);
+  std::lock_guard<std::mutex> lock(g_mu);
+  const Generator& g = gen();
+  std::memcpy(t.data<uint8_t>(), g.s, sizeof(g.s));
+  std::memcpy(t.data<uint8_t>() + sizeof(g.s), &g.seed, sizeof(g.seed));
+  return t;
+}
+
+void set_rng_state(const Tensor& state) {
+  CONVNET_CHECK(state.defined() && state.dtype() == DType::UInt8 && state.numel() == kRngStateBytes,
+                "set_rng_state: expected a uint8 tensor of ", kRngStateBytes,
+                " bytes (as get_rng_state returns), got ",
+                state.defined() ? dtype_name(state.dtype()) : "an undefined tensor", " of shape ",
+                state.defined() ? shape_str(state.shape()) : "()");
+  Generator g;
+  std::memcpy(g.s, state.data<uint8_t>(), sizeof(g.s));
+  std::memcpy(&g.seed, state.data<uint8_t>() + sizeof(g.s), sizeof(g.seed));
+  CONVNET_CHECK(g.s[0] | g.s[1] | g.s[2] | g.s[3],
+                "set_rng_state: the state words are all zero, which is not a valid generator state");
+  std::lock_guard<std::mutex> lock(g_mu);
+  gen() = g;
 }
 
 uint64_t random_u64() {

@@ -23,7 +23,7 @@ Device Device::parse(const std::string& s) {
       }
     }
   }
-  throw std::invalid_argument(cat_str("device: expected \"cpu\", \"cuda\" or \"cuda:N\", got \"", s, "\""));
+  throw ValueError(cat_str("device: expected \"cpu\", \"cuda\" or \"cuda:N\", got \"", s, "\""));
 }
 
 std::string Device::str() const {
@@ -86,7 +86,7 @@ int64_t numel_of(const Shape& shape) {
 
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
   if (!device.is_cpu())
-    throw std::runtime_error(cat_str("tensor: device ", device.str(), " is not available in this build"));
+    throw Error(cat_str("tensor: device ", device.str(), " is not available in this build"));
   data_ = cpu_alloc(nbytes);
 }
 
@@ -123,17 +123,17 @@ int64_t Tensor::size(int64_t d) const {
   int64_t n = dim();
   if (d < 0) d += n;
   if (d < 0 || d >= n)
-    throw std::out_of_range(cat_str("size: dimension ", d, " out of range for a tensor of shape ",
+    throw IndexError(cat_str("size: dimension ", d, " out of range for a tensor of shape ",
                                     shape_str(shape())));
   return impl_->shape[d];
 }
 
 Tensor& Tensor::set_requires_grad(bool on) {
   if (!is_leaf())
-    throw std::runtime_error(
+    throw Error(
         "requires_grad_: only leaf tensors can change requires_grad; use detach() for a non-leaf");
   if (on && !is_floating(dtype()))
-    throw std::runtime_error(cat_str("requires_grad_: only floating point tensors can require "
+    throw Error(cat_str("requires_grad_: only floating point tensors can require "
                                      "gradients, got dtype ", dtype_name(dtype())));
   impl_->requires_grad = on;
   return *this;

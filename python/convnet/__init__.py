@@ -16,6 +16,7 @@ from ._core import (
     from_numpy,
     full,
     get_num_threads,
+    get_rng_state,
     initial_seed,
     is_grad_enabled,
     log,
@@ -32,6 +33,7 @@ from ._core import (
     reset_peak_memory_stats,
     set_grad_enabled,
     set_num_threads,
+    set_rng_state,
     sum,
     zeros,
     zeros_like,
@@ -51,17 +53,22 @@ long = int64
 
 from . import functional, nn, optim  # noqa: E402
 from . import data, datasets, models, transforms  # noqa: E402
+from . import onnx  # noqa: E402  (imports the onnx package only when used)
 from .summary import summary  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
+from . import callbacks, metrics, viz  # noqa: E402
+from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "callbacks", "get_rng_state", "load_checkpoint", "metrics", "save_checkpoint", "set_rng_state",
+    "viz",
     "Tensor", "arange", "argmax", "bool", "data", "datasets", "device", "double", "dtype", "empty",
     "empty_cache", "enable_grad", "evaluate", "exp", "fit", "flatten", "float", "float32", "float64",
     "from_numpy", "full", "functional", "get_num_threads", "initial_seed", "int64", "is_grad_enabled",
     "load", "log", "long", "manual_seed", "matmul", "max", "mean", "memory_stats", "models", "nn",
-    "no_grad", "ones", "ones_like", "optim", "predict", "rand", "randn", "randperm",
+    "no_grad", "onnx", "ones", "ones_like", "optim", "predict", "rand", "randn", "randperm",
     "reset_peak_memory_stats", "save", "set_grad_enabled", "set_num_threads", "sum", "summary",
     "tensor", "transforms", "uint8", "zeros", "zeros_like",
 ]

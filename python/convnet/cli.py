@@ -1,4 +1,5 @@
-"""The `convnet` command line: `convnet train lenet5 --dataset mnist --epochs 10`."""
+"""The `convnet` command line: `convnet train lenet5 --dataset mnist --epochs 10`, `convnet evaluate`,
+`convnet summary`."""
 
 import argparse
 import os
@@ -10,56 +11,196 @@ def _default_data():
     return os.environ.get("CONVNET_DATA", "./data")
 
 
-def _mnist_loaders(root, batch_size, seed, download):
-    """Train and test loaders over MNIST scaled to [0, 1], then normalized by the training mean and std."""
+_ARRAY_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST",
+                   "cifar10": "CIFAR10"}
+AUGMENTATIONS = ("none", "affine", "crop", "flip", "crop-flip", "rotate")
+
+
+class _Subset:
+    """The samples `indices` of a map-style data set."""
+
+    def __init__(self, dataset, indices):
+        self.dataset, self.indices = dataset, indices
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        return self.dataset[int(self.indices[i])]
+
+
+def _augmentation(name, size):
+    """The random transforms of `--augment NAME` for images of `size` pixels (uint8 layout)."""
+    from . import transforms as T
+
+    return {
+        "none": [],
+        "affine": [T.RandomAffine(degrees=10, translate=(0.1, 0.1), scale=(0.9, 1.1))],
+        "rotate": [T.RandomRotation(15)],
+        "crop": [T.RandomCrop(size, padding=size // 8)],
+        "flip": [T.RandomHorizontalFlip()],
+        "crop-flip": [T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip()],
+    }[name]
+
+
+def _datasets(args, train_augment):
+    """(train set, test set, classes, input shape). Array data sets without augmentation are
+    normalized once as arrays (the fast path of `convnet train lenet5`); otherwise each image goes
+    through a transform pipeline ending in ToTensor and Normalize. `folder:PATH` reads
+    PATH/train and PATH/val (or PATH/test) when they exist, else PATH split 90/10 (seeded)."""
     import numpy as np
 
-    from .data import DataLoader
-    from .datasets import MNIST
+    from . import datasets
+    from . import transforms as T
 
-    loaders = []
-    for train in (True, False):
-        ds = MNIST(root, train=train, download=download)
-        x, y = ds.arrays()
-        x = (x - np.float32(MNIST.mean)) / np.float32(MNIST.std)
-        loaders.append(DataLoader((x, y), batch_size=batch_size if train else 1000, shuffle=train,
-                                  seed=seed if train else None))
-    return loaders
+    name = args.dataset
+    if name in _ARRAY_DATASETS:
+        cls = getattr(datasets, _ARRAY_DATASETS[name])
+        train, test = (cls(args.data, train=t, download=args.download) for t in (True, False))
+        mean = cls.mean if isinstance(cls.mean, tuple) else (cls.mean,)
+        std = cls.std if isinstance(cls.std, tuple) else (cls.std,)
+        shape = (len(mean),) + train.data.shape[1:3]
+        sets = []
+        for ds, aug in ((train, train_augment), (test, "none")):
+            if aug == "none":
+                x, y = ds.arrays()
+                m = np.asarray(mean, np.float32).reshape(-1, 1, 1)
+                s = np.asarray(std, np.float32).reshape(-1, 1, 1)
+                sets.append(((x - m) / s, y))
+            else:
+                ds.transform = T.Compose(_augmentation(aug, shape[1]) + [T.ToTensor(), T.Normalize(mean, std)])
+                sets.append(ds)
+        return sets[0], sets[1], list(train.classes), shape
+    if name.startswith("folder:"):
+        import os
+
+        root = name[len("folder:"):]
+        size = args.image_size
+        channels = 1 if args.grayscale else 3
+        base = [T.Resize((size, size))] + ([T.Grayscale(1)] if args.grayscale else [])
+        tail = [T.ToTensor(), T.Normalize((0.5,) * channels, (0.5,) * channels)]
+        train_tf = T.Compose(base + _augmentation(train_augment, size) + tail)
+        test_tf = T.Compose(base + tail)
+        val_dir = next((os.path.join(root, d) for d in ("val", "test") if os.path.isdir(os.path.join(root, d))), None)
+        if os.path.isdir(os.path.join(root, "train")) and val_dir:
+            train = datasets.ImageFolder(os.path.join(root, "train"), transform=train_tf)
+            test = datasets.ImageFolder(val_dir, transform=test_tf)
+            classes = train.classes
+        else:
+            full_train = datasets.ImageFolder(root, transform=train_tf)
+            full_test = datasets.ImageFolder(root, transform=test_tf)
+            order = np.random.default_rng(args.seed).permutation(len(full_train))
+            n_val = max(1, len(order) // 10)
+            train, test = _Subset(full_train, order[n_val:]), _Subset(full_test, order[:n_val])
+            classes = full_train.classes
+        return train, test, list(classes), (channels, size, size)
+    raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(_ARRAY_DATASETS)} or folder:PATH")
+
+
+def _loaders(args, train_augment="none", test_batch_size=1000):
+    from .data import DataLoader
+
+    train, test, classes, shape = _datasets(args, train_augment)
+    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    test_loader = DataLoader(test, batch_size=test_batch_size)
+    return train_loader, test_loader, classes, shape
+
+
+def _model(cn, name, num_classes, shape):
+    """The zoo model `name` for `num_classes` classes (and `in_channels` when the model takes it)."""
+    import inspect
+
+    factory = cn.models._REGISTRY.get(name) if hasattr(cn.models, "_REGISTRY") else None
+    kwargs = {"num_classes": num_classes}
+    if factory is not None and "in_channels" in inspect.signature(factory).parameters:
+        kwargs["in_channels"] = shape[0]
+    return cn.models.get_model(name, **kwargs)
 
 
 def cmd_train(args):
     import convnet as cn
+    from convnet import callbacks as C
 
-    if args.dataset != "mnist":
-        raise SystemExit(f"convnet train: unsupported dataset {args.dataset!r} (supported: mnist)")
     if args.threads:
         cn.set_num_threads(args.threads)
     cn.manual_seed(args.seed)
-    train_loader, test_loader = _mnist_loaders(args.data, args.batch_size, args.seed, args.download)
-    model = cn.models.get_model(args.model, num_classes=10)
+    train_loader, test_loader, classes, shape = _loaders(args, args.augment)
+    model = _model(cn, args.model, len(classes), shape)
     optimizer = cn.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                              weight_decay=args.weight_decay)
-    callbacks = []
+    schedule = None
     if args.lr_schedule == "cosine":
         schedule = cn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-        callbacks.append(lambda epoch, metrics: schedule.step())
-    print(f"training {args.model} on MNIST ({len(train_loader.dataset)} images) for {args.epochs} "
+    callbacks = []
+    if args.checkpoint_dir:
+        callbacks.append(C.ModelCheckpoint(dirpath=args.checkpoint_dir, monitor="val_accuracy",
+                                           save_best_only=True, save_last=True))
+    if args.early_stopping:
+        callbacks.append(C.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
+                                         restore_best_weights=True, verbose=not args.quiet))
+    if args.csv_log:
+        callbacks.append(C.CSVLogger(args.csv_log))
+    name = args.dataset if args.dataset.startswith("folder:") else _ARRAY_DATASETS[args.dataset]
+    print(f"training {args.model} on {name} ({len(train_loader.dataset)} images) for {args.epochs} "
           f"epoch(s), batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), momentum "
           f"{args.momentum}, weight decay {args.weight_decay}, "
-          f"{cn.get_num_threads()} thread(s)")
+          + (f"augment {args.augment}, " if args.augment != "none" else "")
+          + f"{cn.get_num_threads()} thread(s)")
+    if args.resume:
+        print(f"resuming from {args.resume}")
     start = time.perf_counter()
     history = cn.fit(model, train_loader, optimizer, cn.nn.CrossEntropyLoss(), epochs=args.epochs,
-                     val_loader=test_loader, verbose=not args.quiet, callbacks=callbacks)
+                     val_loader=test_loader, verbose=not args.quiet, callbacks=callbacks,
+                     scheduler=schedule, resume_from=args.resume)
     wall = time.perf_counter() - start
     result = cn.evaluate(model, test_loader)
     print(f"test accuracy {result['accuracy'] * 100:.2f}% (top-5 {result['top5'] * 100:.2f}%), "
           f"test loss {result['loss']:.4f}, {args.epochs} epoch(s) in {wall:.1f} s")
-    best = max(history["val_accuracy"])
-    print(f"best test accuracy over epochs {best * 100:.2f}% "
-          f"(epoch {history['val_accuracy'].index(best) + 1})")
-    out = args.output or f"{args.model}_{args.dataset}.safetensors"
+    if history["val_accuracy"]:
+        best = max(history["val_accuracy"])
+        print(f"best test accuracy over epochs {best * 100:.2f}% "
+              f"(epoch {history.epoch[history['val_accuracy'].index(best)]})")
+    out = args.output or f"{args.model}_{args.dataset.replace(':', '_').replace('/', '_')}.safetensors"
     cn.save(model.state_dict(), out)
     print(f"weights saved to {out}")
+    if args.plot:
+        cn.viz.plot_history(history, args.plot)
+        print(f"training curves saved to {args.plot}")
+    return 0
+
+
+def cmd_evaluate(args):
+    import numpy as np
+
+    import convnet as cn
+
+    if args.threads:
+        cn.set_num_threads(args.threads)
+    _, test_loader, classes, shape = _loaders(args, test_batch_size=args.batch_size)
+    model = _model(cn, args.model, len(classes), shape)
+    if cn.checkpoint.is_checkpoint(args.weights):
+        weights = cn.load_checkpoint(args.weights)["model"]
+    else:
+        weights = cn.load(args.weights)
+    model.load_state_dict(weights)
+    outputs, targets = [], []
+    for x, y in test_loader:
+        outputs.append(cn.predict(model, x))
+        targets.append(y.numpy())
+    out, y = np.concatenate(outputs), np.concatenate(targets)
+    top1, top5 = cn.metrics.accuracy(out, y, topk=(1, min(5, out.shape[1])))
+    loss = cn.evaluate(model, test_loader)["loss"]
+    print(f"{args.model} on {args.dataset} ({len(y)} test images): top-1 {top1 * 100:.2f}%, "
+          f"top-5 {top5 * 100:.2f}%, loss {loss:.4f}")
+    per_class = cn.metrics.per_class_accuracy(out, y, num_classes=len(classes))
+    cm = cn.metrics.confusion_matrix(out, y, num_classes=len(classes))
+    width = max(len(c) for c in classes)
+    print(f"{'class':<{width}}  accuracy  images")
+    for c, acc, n in zip(classes, per_class, cm.sum(1)):
+        print(f"{c:<{width}}  {acc * 100:7.2f}%  {n:6d}")
+    if args.confusion_matrix:
+        cn.viz.plot_confusion_matrix(cm, classes, args.confusion_matrix)
+        print(f"confusion matrix saved to {args.confusion_matrix}")
     return 0
 
 
@@ -71,19 +212,51 @@ def cmd_summary(args):
     return 0
 
 
+def _data_arguments(p, training):
+    p.add_argument("--dataset", default="mnist",
+                   help="mnist, fashion-mnist, kmnist, cifar10, or folder:PATH (PATH/<class>/<image>, "
+                        "with train/ and val/ sub-folders or split 90/10) (default: mnist)")
+    p.add_argument("--data", default=_default_data(),
+                   help="folder holding the data set files (default: $CONVNET_DATA or ./data)")
+    p.add_argument("--download", action="store_true",
+                   help="fetch missing data set files from the standard mirrors into --data")
+    p.add_argument("--batch-size", type=int, default=64 if training else 1000,
+                   help="images per training batch (default: 64)" if training else
+                   "images per batch (default: 1000)")
+    p.add_argument("--image-size", type=int, default=32, help="folder:PATH images are resized to this")
+    p.add_argument("--grayscale", action="store_true", help="folder:PATH images converted to one channel")
+
+
+def cmake_dir():
+    """The folder holding convnetConfig.cmake in an installed package (pass it as convnet_DIR)."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib", "cmake", "convnet")
+
+
+class _PrintCMakeDir(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        path = cmake_dir()
+        if not os.path.isfile(os.path.join(path, "convnetConfig.cmake")):
+            parser.exit(1, f"convnet --cmake-dir: no convnetConfig.cmake in {path}; this copy of convnet "
+                           f"was not installed with pip (pip install .)\n")
+        print(path)
+        parser.exit()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="convnet", description="Train and inspect convolutional networks.")
+    ap.add_argument("--cmake-dir", action=_PrintCMakeDir,
+                    help="print the folder to pass as convnet_DIR to CMake (find_package(convnet)) and exit")
     sub = ap.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model from the zoo and save its weights")
     t.add_argument("model", help="model name, e.g. lenet5")
-    t.add_argument("--dataset", default="mnist", help="data set (mnist)")
-    t.add_argument("--data", default=_default_data(),
-                   help="folder holding the data set files (default: $CONVNET_DATA or ./data)")
-    t.add_argument("--download", action="store_true",
-                   help="fetch missing data set files from the standard mirrors into --data")
+    _data_arguments(t, training=True)
+    t.add_argument("--augment", choices=AUGMENTATIONS, default="none",
+                   help="random transforms of the training images (default: none)")
     t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--lr", type=float, default=0.02)
     t.add_argument("--lr-schedule", choices=["cosine", "constant"], default="cosine",
                    help="cosine annealing to 0 over the epochs (default), or a constant rate")
@@ -92,8 +265,25 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
     t.add_argument("--output", help="where to save the weights (default: MODEL_DATASET.safetensors)")
+    t.add_argument("--checkpoint-dir",
+                   help="write DIR/last.ckpt after every epoch and DIR/best.ckpt at each best test accuracy")
+    t.add_argument("--resume", metavar="CKPT", help="continue the training saved in a checkpoint "
+                   "(with the same arguments: its epochs count towards --epochs)")
+    t.add_argument("--early-stopping", type=int, metavar="PATIENCE", default=0,
+                   help="stop when the test loss has not improved for PATIENCE epochs, keeping the best weights")
+    t.add_argument("--csv-log", metavar="PATH", help="write the per-epoch metrics as CSV")
+    t.add_argument("--plot", metavar="PNG", help="draw the loss and accuracy curves into a PNG")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="top-1/top-5 and per-class accuracy of saved weights")
+    e.add_argument("model")
+    e.add_argument("--weights", required=True, help="a weights file (convnet train --output) or a checkpoint")
+    _data_arguments(e, training=False)
+    e.add_argument("--threads", type=int, default=0, help="CPU threads (default: all cores)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the folder:PATH 90/10 split")
+    e.add_argument("--confusion-matrix", metavar="PNG", help="draw the confusion matrix into a PNG")
+    e.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("summary", help="print a model's layers, parameters and MACs")
     s.add_argument("model")

@@ -49,6 +49,7 @@ __all__ += [
     "adaptive_max_pool2d", "batch_norm", "conv_transpose2d", "interpolate", "local_response_norm",
     "lp_pool2d", "pad",
 ]
+
 __all__ += ["elu", "gelu", "hardtanh", "prelu", "relu6", "silu", "softplus"]
 __all__ += ["binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "l1_loss", "multi_margin_loss",
             "smooth_l1_loss"]

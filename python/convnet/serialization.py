@@ -36,8 +36,11 @@ def load(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no such file: {path}")
-    with open(path, "rb") as f:
-        magic = f.read(4)
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    else:
+        magic = b""
     if magic == b"PK\x03\x04":
         return _load_torch(path)
     tensors, _ = _core._load_safetensors(path)
@@ -50,7 +53,11 @@ def _load_torch(path):
     except ImportError:
         raise RuntimeError(f"load: {path} is a PyTorch file (a zip archive); reading it needs PyTorch "
                            "installed (pip install torch), or save it as .safetensors") from None
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise RuntimeError(f"load: {path} is not a valid safetensors file, and PyTorch could not read it "
+                           f"as a state dict: {e}") from None
     if not isinstance(obj, collections.abc.Mapping):
         raise ValueError(f"load: {path} holds a {type(obj).__name__}, expected a state dict "
                          "(save model.state_dict(), not the model)")

@@ -8,6 +8,7 @@ import numpy as np
 from . import _core
 from . import functional as F
 from ._tensor import no_grad
+from .callbacks import Callback, LambdaCallback, LRSchedulerCallback
 
 
 class History:
@@ -24,6 +25,9 @@ class History:
 
     def __getitem__(self, key):
         return self.history[key]
+
+    def __len__(self):
+        return len(self.epoch)
 
     def __repr__(self):
         return f"History({self.history})"
@@ -72,20 +76,171 @@ def _correct(out, y):
     return int((out.argmax(1) == y).sum().item())
 
 
+def _as_callbacks(callbacks, scheduler, scheduler_monitor):
+    """Callback objects in the order `fit` calls them: a schedule first, checkpoints last, the
+    given order otherwise; plain functions become LambdaCallback(on_epoch_end=fn)."""
+    cbs = []
+    if scheduler is not None:
+        cbs.append(LRSchedulerCallback(scheduler, monitor=scheduler_monitor))
+    for cb in callbacks or ():
+        if isinstance(cb, Callback):
+            cbs.append(cb)
+        elif callable(cb):
+            cbs.append(LambdaCallback(on_epoch_end=cb))
+        else:
+            raise TypeError(f"fit: callbacks must be Callback objects or functions (epoch, logs), "
+                            f"got {type(cb).__name__}")
+    return sorted(cbs, key=lambda cb: cb.order)
+
+
+def _rng_holders(loader):
+    """The loader and what decides its epochs' draws (its samplers and their epoch generators), in a
+    fixed order."""
+    out, stack, seen = [], [loader], set()
+    while stack:
+        obj = stack.pop()
+        if obj is None or id(obj) in seen or isinstance(obj, (int, float, str, np.ndarray)):
+            continue
+        seen.add(id(obj))
+        out.append(obj)
+        stack += [getattr(obj, a, None) for a in ("_rng", "batch_sampler", "sampler")]
+    return out
+
+
+def _loader_state(loader):
+    """What a loader needs to repeat its next epochs: its own `state_dict()` where it has one, else
+    the epoch counters (which seed the shuffles and augmentations of seeded loaders and samplers) and
+    NumPy generators of the loader and its samplers."""
+    if hasattr(loader, "state_dict"):
+        return {"state_dict": loader.state_dict()}
+    state = []
+    for obj in _rng_holders(loader):
+        entry = {a: getattr(obj, a) for a in ("_epoch", "epoch")
+                 if isinstance(getattr(obj, a, None), int) and not isinstance(getattr(obj, a), bool)}
+        if isinstance(getattr(obj, "generator", None), np.random.Generator):
+            entry["generator"] = obj.generator.bit_generator.state
+        state.append(entry)
+    return {"counters": state}
+
+
+def _load_loader_state(loader, state):
+    if state is None:
+        return
+    if "state_dict" in state:
+        loader.load_state_dict(state["state_dict"])
+        return
+    holders = _rng_holders(loader)
+    if len(holders) != len(state["counters"]):
+        raise ValueError("fit: the train loader is not built as the one whose state the checkpoint holds "
+                         f"({len(holders)} loader/sampler objects, the checkpoint has {len(state['counters'])})")
+    for obj, entry in zip(holders, state["counters"]):
+        for a, v in entry.items():
+            if a == "generator":
+                obj.generator.bit_generator.state = v
+            else:
+                setattr(obj, a, v)
+
+
+class Trainer:
+    """The state of one `fit` run, as callbacks see it (`callback.trainer`): model, optimizer,
+    loaders, history, the current `epoch` of `epochs`, `stop_training` (set it to stop after this
+    epoch) and `resumed` (the checkpoint path when the run resumed). `state_dict()` is what a
+    checkpoint holds; `load_state_dict()` restores it, random states included."""
+
+    def __init__(self, model, optimizer, train_loader, val_loader, epochs, callbacks):
+        self.model = model
+        self.optimizer = optimizer
+        self.train_loader = train_loader
+        self.val_loader = val_loader
+        self.epochs = epochs
+        self.callbacks = callbacks
+        self.history = History()
+        self.epoch = 0
+        self.stop_training = False
+        self.resumed = None
+
+    def _keyed_callbacks(self):
+        seen = {}
+        for cb in self.callbacks:
+            name = type(cb).__name__
+            seen[name] = seen.get(name, -1) + 1
+            yield (name if seen[name] == 0 else f"{name}_{seen[name]}"), cb
+
+    def state_dict(self):
+        import random
+
+        return {
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "callbacks": {key: cb.state_dict() for key, cb in self._keyed_callbacks()},
+            "history": {"epoch": list(self.history.epoch),
+                        "history": {k: list(v) for k, v in self.history.history.items()}},
+            "rng": {"convnet": _core.get_rng_state(), "numpy": np.random.get_state(),
+                    "python": random.getstate()},
+            "train_loader": _loader_state(self.train_loader),
+        }
+
+    def load_state_dict(self, state):
+        import random
+
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        saved = state.get("callbacks", {})
+        for key, cb in self._keyed_callbacks():
+            if key in saved:
+                cb.load_state_dict(saved[key])
+        self.history = History()
+        self.history.epoch = list(state["history"]["epoch"])
+        self.history.history = {k: list(v) for k, v in state["history"]["history"].items()}
+        self.epoch = state["epoch"]
+        _core.set_rng_state(state["rng"]["convnet"])
+        np.random.set_state(state["rng"]["numpy"])
+        random.setstate(state["rng"]["python"])
+        _load_loader_state(self.train_loader, state.get("train_loader"))
+
+
 def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, verbose=True,
-        callbacks=None):
+        callbacks=None, scheduler=None, scheduler_monitor="val_loss", resume_from=None):
     """Trains `model` for `epochs` passes over `train_loader` and returns a History.
 
     Each step runs forward, loss, backward and `optimizer.step()` in C++. A tqdm bar
     shows the running loss, accuracy and images/s when `verbose`. Raises
     NonFiniteLossError naming the epoch and step if the loss becomes NaN or infinite.
-    `callbacks` are called as `cb(epoch, metrics)` after each epoch.
+    The History holds per epoch `loss`, `accuracy` (integer targets), `lr` (group 0's rate during
+    the epoch), `time`, and with a `val_loader` `val_loss` and `val_accuracy`.
+
+    `callbacks`: `convnet.callbacks` objects (EarlyStopping, ModelCheckpoint, CSVLogger, …) or
+    functions called as `fn(epoch, logs)` after each epoch. `scheduler`: a learning-rate schedule
+    stepped after each epoch (ReduceLROnPlateau with the `scheduler_monitor` metric).
+    `resume_from`: a checkpoint written by ModelCheckpoint; the model, optimizer, schedule,
+    callbacks, History, loader epoch and random states are restored and training continues with
+    the epoch after the saved one, up to `epochs` in all, giving the weights an uninterrupted run
+    gives (same thread count).
     """
     from tqdm.auto import tqdm
 
     criterion = _loss_fn(loss)
-    history = History()
-    for epoch in range(1, epochs + 1):
+    cbs = _as_callbacks(callbacks, scheduler, scheduler_monitor)
+    trainer = Trainer(model, optimizer, train_loader, val_loader, epochs, cbs)
+    if resume_from is not None:
+        from .checkpoint import load_checkpoint
+
+        trainer.load_state_dict(load_checkpoint(resume_from))
+        trainer.resumed = resume_from
+    history = trainer.history
+    # callbacks of negative order (schedules, metrics of their own) see an epoch before the History logs it
+    cbs_before_log = [cb for cb in cbs if cb.order < 0]
+    cbs_after_log = [cb for cb in cbs if cb.order >= 0]
+    batch_cbs = [cb for cb in cbs if type(cb).on_train_batch_end is not Callback.on_train_batch_end]
+    for cb in cbs:
+        cb.set_trainer(trainer)
+        cb.on_train_begin()
+    for epoch in range(trainer.epoch + 1, epochs + 1):
+        trainer.epoch = epoch
+        for cb in cbs:
+            cb.on_epoch_begin(epoch)
+        lr = optimizer.param_groups[0]["lr"] if optimizer.param_groups else None
         model.train()
         total_loss, total_correct, seen, counted = 0.0, 0, 0, 0
         start = time.perf_counter()
@@ -111,6 +266,8 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
             if c is not None:
                 total_correct += c
                 counted += n
+            for cb in batch_cbs:
+                cb.on_train_batch_end(step, {"loss": value})
             if verbose and (step % 20 == 0 or step == len(train_loader)):
                 post = {"loss": f"{total_loss / seen:.4f}",
                         "img/s": f"{seen / (time.perf_counter() - start):.0f}"}
@@ -128,9 +285,17 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
             if verbose:
                 print(f"epoch {epoch}/{epochs}: loss {metrics['loss']:.4f}, val_loss {v['loss']:.4f}, "
                       f"val_accuracy {v['accuracy']:.4f}")
+        if lr is not None:
+            metrics["lr"] = lr
+        for cb in cbs_before_log:
+            cb.on_epoch_end(epoch, metrics)
         history._log(epoch, metrics)
-        for cb in callbacks or ():
-            cb(epoch, metrics)
+        for cb in cbs_after_log:
+            cb.on_epoch_end(epoch, metrics)
+        if trainer.stop_training:
+            break
+    for cb in cbs:
+        cb.on_train_end()
     return history
 
 

@@ -1,6 +1,9 @@
-// Argument checks. Errors on user input are exceptions whose message names the
-// op, the shapes and what was expected; std::invalid_argument reaches Python as
-// ValueError, std::out_of_range as IndexError, std::runtime_error as RuntimeError.
+// Errors and argument checks. Errors on user input are exceptions whose message
+// names the op, the shapes and what was expected. Every exception convnet throws
+// for bad input or state is a convnet::Error (a std::runtime_error); the subclass
+// says which Python exception the bindings raise with the same message:
+//   convnet::ValueError -> ValueError, convnet::IndexError -> IndexError,
+//   any other convnet::Error -> RuntimeError.
 #pragma once
 #include <sstream>
 #include <stdexcept>
@@ -10,6 +13,21 @@
 namespace convnet {
 
 using Shape = std::vector<int64_t>;
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// An argument has a wrong value, shape or dtype (Python ValueError).
+class ValueError : public Error {
+ public:
+  using Error::Error;
+};
+// An index or dimension is out of range (Python IndexError).
+class IndexError : public Error {
+ public:
+  using Error::Error;
+};
 
 // "(64, 1, 28, 28)"
 std::string shape_str(const Shape& s);
@@ -32,8 +50,8 @@ std::string cat_str(const Args&... args) {
 
 }  // namespace convnet
 
-// CONVNET_CHECK(cond, "conv2d: ", "input has ", c, " channels") throws std::invalid_argument.
+// CONVNET_CHECK(cond, "conv2d: ", "input has ", c, " channels") throws convnet::ValueError.
 #define CONVNET_CHECK(cond, ...)                                       \
   do {                                                                 \
-    if (!(cond)) throw std::invalid_argument(::convnet::cat_str(__VA_ARGS__)); \
+    if (!(cond)) throw ::convnet::ValueError(::convnet::cat_str(__VA_ARGS__)); \
   } while (0)

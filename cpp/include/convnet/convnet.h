@@ -1,8 +1,10 @@
-// The whole public C++ API of convnet.
+// The whole public C++ API of convnet: tensors, functional ops, autograd, nn modules,
+// optimizers, save/load (safetensors), transforms, threads; errors are convnet::Error.
 #pragma once
 #include "convnet/allocator.h"
 #include "convnet/autograd.h"
 #include "convnet/check.h"
+#include "convnet/data/transforms.h"
 #include "convnet/device.h"
 #include "convnet/io/safetensors.h"
 #include "convnet/nn/init.h"
@@ -26,6 +28,7 @@
 #include "convnet/ops/softmax.h"
 #include "convnet/optim/adagrad.h"
 #include "convnet/optim/adam.h"
+#include "convnet/optim/optimizer.h"
 #include "convnet/optim/rmsprop.h"
 #include "convnet/optim/sgd.h"
 #include "convnet/random.h"

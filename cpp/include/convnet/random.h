@@ -47,6 +47,12 @@ struct Generator {
 
 void manual_seed(uint64_t seed);
 uint64_t initial_seed();
+// The global generator's state as bytes (its four state words, then its seed, native byte order),
+// for checkpoints; set_rng_state takes what get_rng_state returned and throws std::invalid_argument
+// for a tensor that is not uint8 of kRngStateBytes elements or holds the all-zero (invalid) state.
+constexpr int64_t kRngStateBytes = 5 * sizeof(uint64_t);
+Tensor get_rng_state();
+void set_rng_state(const Tensor& state);
 // One 64-bit draw (for seeding other generators, e.g. a loader's shuffle).
 uint64_t random_u64();
 // Uniform in [0, 1).

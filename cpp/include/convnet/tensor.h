@@ -129,7 +129,7 @@ void dispatch_floating(DType dtype, const char* op, const F& f) {
     case DType::Float32: f(static_cast<float*>(nullptr)); break;
     case DType::Float64: f(static_cast<double*>(nullptr)); break;
     default:
-      throw std::invalid_argument(cat_str(op, ": expected a float32 or float64 tensor, got ",
+      throw ValueError(cat_str(op, ": expected a float32 or float64 tensor, got ",
                                           dtype_name(dtype)));
   }
 }

@@ -4,11 +4,10 @@
 
 #include "parallel.h"
 
-#ifdef CONVNET_SCIPY_OPENBLAS
 #include <cblas.h>
+#ifdef CONVNET_SCIPY_OPENBLAS
 #define CONVNET_CBLAS(name) scipy_cblas_##name
 #else
-#include <cblas.h>
 #define CONVNET_CBLAS(name) cblas_##name
 #endif
 
@@ -30,8 +29,10 @@ void gemm_call(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, 
 }  // namespace
 
 void blas_init() {
-#ifdef CONVNET_SCIPY_OPENBLAS
+#if defined(CONVNET_SCIPY_OPENBLAS)
   scipy_openblas_set_num_threads(1);
+#elif defined(CONVNET_OPENBLAS_THREADS)
+  openblas_set_num_threads(1);
 #endif
 }
 

@@ -72,17 +72,66 @@ std::vector<T> fill_values(const std::vector<double>& fill, int64_t c, const std
   return out;
 }
 
+// A stretch [x0, x1) of output columns of one kind: all fill (cols[x] == -1), a copy of consecutive
+// input columns (cols[x] == cols[x0] + x - x0), or any other gather (a mirrored row).
+struct Run {
+  enum Kind { Fill, Copy, Gather };
+  int64_t x0, x1;
+  Kind kind;
+};
+
+std::vector<Run> runs_of(const int64_t* cols, int64_t w) {
+  auto starts_copy = [&](int64_t x) { return x + 1 < w && cols[x] >= 0 && cols[x + 1] == cols[x] + 1; };
+  std::vector<Run> runs;
+  for (int64_t x = 0, e; x < w; x = e) {
+    e = x + 1;
+    Run::Kind kind;
+    if (cols[x] < 0) {
+      kind = Run::Fill;
+      while (e < w && cols[e] < 0) ++e;
+    } else if (starts_copy(x)) {
+      kind = Run::Copy;
+      while (e < w && cols[e] == cols[e - 1] + 1) ++e;
+    } else {
+      kind = Run::Gather;
+      while (e < w && cols[e] >= 0 && !starts_copy(e)) ++e;
+    }
+    runs.push_back({x, e, kind});
+  }
+  return runs;
+}
+
 // in (H, W, C) by strides si; out (h, w, C) by strides so: out(y, x) = in(rows[y], cols[x]), or the
-// fill where rows[y] or cols[x] is -1.
-template <typename T>
+// fill where rows[y] or cols[x] is -1. A run of consecutive columns is one memcpy per row when both
+// layouts interleave the channels (uint8 (H, W, C)), one per row and channel when both are planar
+// (float32 (C, H, W)). C > 0 fixes the channel count at compile time (unrolling the per-pixel loops
+// of a mirrored row); C == 0 takes c.
+template <typename T, int64_t C>
 void remap_kernel(const T* in, Strides si, T* out, Strides so, const int64_t* rows, int64_t h,
-                  const int64_t* cols, int64_t w, int64_t c, const T* fill) {
-  for (int64_t ch = 0; ch < c; ++ch)
-    for (int64_t y = 0; y < h; ++y)
-      for (int64_t x = 0; x < w; ++x) {
-        T* o = out + y * so.y + x * so.x + ch * so.c;
-        *o = (rows[y] < 0 || cols[x] < 0) ? fill[ch] : in[rows[y] * si.y + cols[x] * si.x + ch * si.c];
+                  const int64_t* cols, int64_t w, int64_t channels, const T* fill) {
+  const int64_t c = C > 0 ? C : channels;
+  const std::vector<Run> runs = runs_of(cols, w);
+  const bool interleaved = si.c == 1 && so.c == 1 && si.x == c && so.x == c;
+  const bool planar = si.x == 1 && so.x == 1;
+  for (int64_t y = 0; y < h; ++y) {
+    T* o = out + y * so.y;
+    const T* r = rows[y] < 0 ? nullptr : in + rows[y] * si.y;
+    for (const Run& run : runs) {
+      const int64_t n = run.x1 - run.x0;
+      if (!r || run.kind == Run::Fill) {
+        for (int64_t x = run.x0; x < run.x1; ++x)
+          for (int64_t ch = 0; ch < c; ++ch) o[x * so.x + ch * so.c] = fill[ch];
+      } else if (run.kind == Run::Copy && interleaved) {
+        std::memcpy(o + run.x0 * so.x, r + cols[run.x0] * si.x, static_cast<size_t>(n * c) * sizeof(T));
+      } else if (run.kind == Run::Copy && planar) {
+        for (int64_t ch = 0; ch < c; ++ch)
+          std::memcpy(o + run.x0 + ch * so.c, r + cols[run.x0] + ch * si.c, static_cast<size_t>(n) * sizeof(T));
+      } else {
+        for (int64_t x = run.x0; x < run.x1; ++x)
+          for (int64_t ch = 0; ch < c; ++ch) o[x * so.x + ch * so.c] = r[cols[x] * si.x + ch * si.c];
       }
+    }
+  }
 }
 
 Image remap(const Image& im, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
@@ -91,8 +140,9 @@ Image remap(const Image& im, const std::vector<int64_t>& rows, const std::vector
   dispatch(im, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     std::vector<T> f = fill_values<T>(fill, im.c, who, im);
-    remap_kernel<T>(pixels<T>(im), strides_of(im), pixels<T>(out), strides_of(out), rows.data(), out.h,
-                    cols.data(), out.w, im.c, f.data());
+    auto kernel = im.c == 3 ? remap_kernel<T, 3> : im.c == 1 ? remap_kernel<T, 1> : remap_kernel<T, 0>;
+    kernel(pixels<T>(im), strides_of(im), pixels<T>(out), strides_of(out), rows.data(), out.h, cols.data(), out.w,
+           im.c, f.data());
   });
   return out;
 }
@@ -267,16 +317,27 @@ void Transform::apply(std::vector<Image>& views, Generator& g) const {
 
 // ---- ToTensor, Normalize ------------------------------------------------------------------------------
 
+namespace {
+// in (H, W, C) uint8, out (C, H, W) float32 = in / 255. C > 0 fixes the channel count at compile
+// time (so that the interleaved loads vectorize); C == 0 takes c.
+template <int64_t C>
+void to_tensor_kernel(const uint8_t* in, float* out, int64_t hw, int64_t channels) {
+  const int64_t c = C > 0 ? C : channels;
+  for (int64_t p = 0; p < hw; ++p)
+    for (int64_t ch = 0; ch < c; ++ch) out[ch * hw + p] = static_cast<float>(in[p * c + ch]) / 255.0f;
+}
+}  // namespace
+
 void ToTensor::apply_one(Image& img, Generator&) const {
   if (img.is_float) return;
-  Image out = like(img, img.h, img.w, img.c);
+  Image out;
+  out.h = img.h;
+  out.w = img.w;
+  out.c = img.c;
   out.is_float = true;
-  out.u8.clear();
   out.f.resize(img.u8.size());
-  const int64_t hw = img.h * img.w;
-  // in (H, W, C) uint8, out (C, H, W) float32
-  for (int64_t p = 0; p < hw; ++p)
-    for (int64_t ch = 0; ch < img.c; ++ch) out.f[ch * hw + p] = static_cast<float>(img.u8[p * img.c + ch]) / 255.0f;
+  auto kernel = img.c == 3 ? to_tensor_kernel<3> : img.c == 1 ? to_tensor_kernel<1> : to_tensor_kernel<0>;
+  kernel(img.u8.data(), out.f.data(), img.h * img.w, img.c);
   img = std::move(out);
 }
 
@@ -684,7 +745,24 @@ void collate_into(const std::vector<Image>& views, const std::vector<Image>& ref
   }
 }
 
-Tensor Pipeline::batch(const std::vector<Image>& images, uint64_t base, int64_t first, bool parallel) const {
+namespace {
+// Rethrows e with `prefix` before its message, keeping its kind (ValueError, IndexError, RuntimeError).
+void rethrow_prefixed(const std::exception_ptr& e, const std::string& prefix) {
+  if (prefix.empty()) std::rethrow_exception(e);
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::invalid_argument& x) {
+    throw std::invalid_argument(prefix + x.what());
+  } catch (const std::out_of_range& x) {
+    throw std::out_of_range(prefix + x.what());
+  } catch (const std::exception& x) {
+    throw std::runtime_error(prefix + x.what());
+  }
+}
+}  // namespace
+
+Tensor Pipeline::batch(std::vector<Image> images, uint64_t base, int64_t first, bool parallel,
+                       const int64_t* indices) const {
   const int64_t n = static_cast<int64_t>(images.size());
   CONVNET_CHECK(n > 0, "Pipeline: empty batch");
   std::vector<std::vector<Image>> out(static_cast<size_t>(n));
@@ -692,7 +770,7 @@ Tensor Pipeline::batch(const std::vector<Image>& images, uint64_t base, int64_t 
   auto work = [&](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) {
       try {
-        out[k] = run(images[k], image_seed(base, first + k));
+        out[k] = run(std::move(images[k]), image_seed(base, first + k));
       } catch (...) {
         errors[k] = std::current_exception();
       }
@@ -702,10 +780,19 @@ Tensor Pipeline::batch(const std::vector<Image>& images, uint64_t base, int64_t 
     cpu::parallel_for(n, 1, work);
   else
     work(0, n);
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  auto who = [&](int64_t k) {
+    return indices ? cat_str("DataLoader: data set index ", indices[k], ": ") : std::string();
+  };
+  for (int64_t k = 0; k < n; ++k)
+    if (errors[k]) rethrow_prefixed(errors[k], who(k));
   Tensor t = batch_tensor(n, out[0]);
-  for (int64_t k = 0; k < n; ++k) collate_into(out[k], out[0], k, t);
+  for (int64_t k = 0; k < n; ++k) {
+    try {
+      collate_into(out[k], out[0], k, t);
+    } catch (...) {
+      rethrow_prefixed(std::current_exception(), who(k));
+    }
+  }
   return t;
 }
 

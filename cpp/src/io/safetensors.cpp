@@ -74,7 +74,7 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error(cat_str("load: ", path_, " is not a valid safetensors file: bad JSON header (",
+    throw Error(cat_str("load: ", path_, " is not a valid safetensors file: bad JSON header (",
                                      what, " at byte ", i_, ")"));
   }
   void ws() {
@@ -230,7 +230,7 @@ void save_safetensors(const NamedTensors& tensors, const std::string& path,
   std::string tmp = cat_str(path, ".tmp", std::hex, rd());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error(cat_str("save: cannot open ", tmp, " for writing"));
+    if (!f) throw Error(cat_str("save: cannot open ", tmp, " for writing"));
     uint64_t n = header.size();
     unsigned char len[8];
     for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
@@ -241,24 +241,24 @@ void save_safetensors(const NamedTensors& tensors, const std::string& path,
     if (!f) {
       f.close();
       std::remove(tmp.c_str());
-      throw std::runtime_error(cat_str("save: writing ", tmp, " failed (disk full?)"));
+      throw Error(cat_str("save: writing ", tmp, " failed (disk full?)"));
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
-    throw std::runtime_error(cat_str("save: cannot rename ", tmp, " to ", path));
+    throw Error(cat_str("save: cannot rename ", tmp, " to ", path));
   }
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
   if (std::filesystem::is_directory(path))
-    throw std::runtime_error(cat_str("load: ", path, " is a directory, expected a safetensors file"));
+    throw Error(cat_str("load: ", path, " is a directory, expected a safetensors file"));
   std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw std::runtime_error(cat_str("load: cannot open ", path, " (no such file or not readable)"));
+  if (!f) throw Error(cat_str("load: cannot open ", path, " (no such file or not readable)"));
   const uint64_t size = static_cast<uint64_t>(f.tellg());
   f.seekg(0);
   auto bad = [&](const std::string& what) {
-    return std::runtime_error(cat_str("load: ", path, " is not a valid safetensors file: ", what));
+    return Error(cat_str("load: ", path, " is not a valid safetensors file: ", what));
   };
   if (size < 8) throw bad(cat_str("it has ", size, " bytes, fewer than the 8-byte header length"));
   unsigned char len[8];

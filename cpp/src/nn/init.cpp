@@ -21,7 +21,7 @@ double calculate_gain(const std::string& nl, double param) {
   if (nl == "relu") return std::sqrt(2.0);
   if (nl == "leaky_relu") return std::sqrt(2.0 / (1 + param * param));
   if (nl == "selu") return 3.0 / 4;
-  throw std::invalid_argument("calculate_gain: unsupported nonlinearity \"" + nl + "\"");
+  throw ValueError("calculate_gain: unsupported nonlinearity \"" + nl + "\"");
 }
 
 void normal_(const Tensor& t, double mean, double std) { convnet::normal_(t, mean, std); }

@@ -246,7 +246,7 @@ Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
   int64_t nd = std::max<int64_t>(x.dim(), 1);
   int64_t s = start < 0 ? start + nd : start, e = end < 0 ? end + nd : end;
   if (s < 0 || s >= nd || e < 0 || e >= nd || s > e)
-    throw std::out_of_range(cat_str("flatten: start_dim=", start, " and end_dim=", end,
+    throw IndexError(cat_str("flatten: start_dim=", start, " and end_dim=", end,
                                     " are invalid for a tensor of shape ", shape_str(x.shape())));
   if (x.dim() == 0) return x.reshape({1});
   Shape out(x.shape().begin(), x.shape().begin() + s);
@@ -315,8 +315,8 @@ void PReLU::reset_parameters() { init::constant_(*find_parameter("weight"), init
 Tensor PReLU::forward(const Tensor& x) {
   try {
     return prelu(x, *find_parameter("weight"));
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(cat_str("PReLU(num_parameters=", num_parameters, "): ", e.what()));
+  } catch (const ValueError& e) {
+    throw ValueError(cat_str("PReLU(num_parameters=", num_parameters, "): ", e.what()));
   }
 }
 
@@ -333,7 +333,7 @@ Tensor Sequential::forward(const Tensor& x) {
 std::shared_ptr<Module> Sequential::at(int64_t i) const {
   int64_t n = static_cast<int64_t>(children_.size());
   if (i < -n || i >= n)
-    throw std::out_of_range(cat_str("Sequential: index ", i, " is out of range for ", n, " modules"));
+    throw IndexError(cat_str("Sequential: index ", i, " is out of range for ", n, " modules"));
   return children_[i < 0 ? i + n : i].second;
 }
 

@@ -36,7 +36,7 @@ void check_name(const std::string& name, const char* what) {
 }  // namespace
 
 Tensor Module::forward(const Tensor&) {
-  throw std::runtime_error(cat_str(type_name(), ": forward() is not implemented"));
+  throw Error(cat_str(type_name(), ": forward() is not implemented"));
 }
 
 Tensor Module::run_hooks(const Tensor& x, Tensor y) {
@@ -196,7 +196,7 @@ LoadResult Module::load_state_dict(const std::map<std::string, Tensor>& state, b
         msg += (i ? ", \"" : "\"") + r.unexpected_keys[i] + "\"";
       msg += ".";
     }
-    throw std::runtime_error(msg);
+    throw Error(msg);
   }
   NoGradGuard g;
   for (auto& [name, t] : own) {

@@ -76,7 +76,7 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
     });
   const double total = vector_norm(norms.data(), static_cast<int64_t>(norms.size()), norm_type);
   if (error_if_nonfinite && !std::isfinite(total))
-    throw std::runtime_error(cat_str(
+    throw Error(cat_str(
         "clip_grad_norm_: the total norm of order ", norm_type,
         " for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this "
         "error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"));

@@ -43,7 +43,7 @@ CatPlan check_cat(const std::vector<Tensor>& ts, int64_t dim) {
   const Tensor& first = ts[p.index[0]];
   const int64_t nd = first.dim();
   if (dim < -nd || dim >= nd)
-    throw std::out_of_range(cat_str("cat: dim ", dim, " is out of range for tensors of ", nd,
+    throw IndexError(cat_str("cat: dim ", dim, " is out of range for tensors of ", nd,
                                     " dimension(s) (expected -", nd, " <= dim < ", nd, "); shapes ",
                                     shapes_str(ts)));
   p.dim = dim < 0 ? dim + nd : dim;
@@ -111,7 +111,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   const Shape& shape = tensors[0].shape();
   const int64_t nd = static_cast<int64_t>(shape.size()) + 1;
   if (dim < -nd || dim >= nd)
-    throw std::out_of_range(cat_str("stack: dim ", dim, " is out of range for tensors of shape ",
+    throw IndexError(cat_str("stack: dim ", dim, " is out of range for tensors of shape ",
                                     shape_str(shape), " (expected -", nd, " <= dim < ", nd, ")"));
   const int64_t d = dim < 0 ? dim + nd : dim;
   std::vector<Tensor> views;

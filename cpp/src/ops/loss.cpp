@@ -19,7 +19,7 @@ Reduction parse_reduction(const std::string& s, const char* op) {
   if (s == "mean") return Reduction::Mean;
   if (s == "sum") return Reduction::Sum;
   if (s == "none") return Reduction::None;
-  throw std::invalid_argument(cat_str(op, ": reduction must be \"mean\", \"sum\" or \"none\", got \"", s, "\""));
+  throw ValueError(cat_str(op, ": reduction must be \"mean\", \"sum\" or \"none\", got \"", s, "\""));
 }
 
 namespace {
@@ -57,7 +57,7 @@ ClassShape check_classification(const Tensor& input, const Tensor& target, int64
     if (t[i] == ignore_index) continue;
     ++s.count;
     if (t[i] < 0 || t[i] >= s.C)
-      throw std::invalid_argument(cat_str(op, ": target ", t[i], " at position ", i,
+      throw ValueError(cat_str(op, ": target ", t[i], " at position ", i,
                                           " is out of range for ", s.C,
                                           " classes (expected 0 <= target < ", s.C,
                                           "); input shape ", shape_str(input.shape())));

@@ -17,7 +17,7 @@ namespace {
 int64_t wrap_dim(int64_t d, int64_t ndim, const char* op, const Shape& shape) {
   int64_t n = std::max<int64_t>(ndim, 1);
   if (d < -n || d >= n)
-    throw std::out_of_range(cat_str(op, ": dimension ", d, " out of range for a tensor of shape ",
+    throw IndexError(cat_str(op, ": dimension ", d, " out of range for a tensor of shape ",
                                     shape_str(shape), " (expected in [", -n, ", ", n - 1, "])"));
   return d < 0 ? d + n : d;
 }

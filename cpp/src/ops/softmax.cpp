@@ -16,7 +16,7 @@ void split_dim(const Tensor& x, int64_t& dim, int64_t& outer, int64_t& D, int64_
                const char* op) {
   int64_t nd = std::max<int64_t>(x.dim(), 1);
   if (dim < -nd || dim >= nd)
-    throw std::out_of_range(cat_str(op, ": dimension ", dim, " out of range for a tensor of shape ",
+    throw IndexError(cat_str(op, ": dimension ", dim, " out of range for a tensor of shape ",
                                     shape_str(x.shape())));
   if (dim < 0) dim += nd;
   outer = 1;

@@ -7,7 +7,7 @@ namespace convnet::optim {
 
 double ParamGroup::get(const std::string& key) const {
   auto it = options.find(key);
-  if (it == options.end()) throw std::out_of_range("param group has no option \"" + key + "\"");
+  if (it == options.end()) throw IndexError("param group has no option \"" + key + "\"");
   return it->second;
 }
 

@@ -1,9 +1,42 @@
-"""DataLoader: batches from an array pair, a data set with `arrays()`, or any
-map-style data set (`__len__` and `__getitem__`)."""
+"""DataLoader: batches from an array pair, a data set with `arrays()`, an in-memory image data set
+(`convnet.datasets.ArrayImageDataset`: MNIST, CIFAR), or any map-style data set (`__len__` and
+`__getitem__`).
+
+Two paths:
+
+- Arrays (a tuple of arrays, `TensorDataset`, a data set with `arrays()`, or an `ArrayImageDataset`
+  whose transform is a convnet transform and whose `__getitem__` is not overridden): C++ gathers each
+  batch's rows from the arrays and runs the image transform pipeline over the batch's uint8 images
+  and collates them, with the GIL released.
+  `num_workers=0` makes each batch when it is asked for, its images split over the OpenMP threads;
+  `num_workers=n` starts n C++ threads for the epoch that make whole batches ahead (at most
+  `prefetch_factor * n` beyond the one last delivered), delivered in order.
+- A data set with `load(i)` (decoded uint8 image and label, as `ImageFolder`) whose transform is a
+  convnet transform or None: `num_workers` Python threads call `load` (Pillow decodes with the GIL
+  released) and run the transform over each batch in C++, at most `prefetch_factor * num_workers`
+  batches ahead, delivered in order; with `num_workers=0` the main thread does it.
+- Any other data set (arbitrary Python `__getitem__`, or a transform with Python callables): samples
+  are read in the main thread, whatever `num_workers` is, and stacked; a convnet transform passed to
+  the DataLoader itself still runs over the whole batch in C++.
+
+Randomness: each epoch the sampler draws its order, then the loader draws one seed `base` (from
+(seed, epoch) when `seed` is given, else from convnet's generator); the sample at position k of the
+epoch is transformed with `image_seed(base, k)`, so the batches are bit-identical for any
+num_workers. A transform set on a Python data set draws from convnet's generator in `__getitem__`.
+"""
+
+import collections
+import itertools
+import numbers
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .. import _core
+from ..datasets.utils import ArrayImageDataset
+from .sampler import BatchSampler, RandomSampler, SequentialSampler
+
+_tf = _core._transforms
 
 
 class TensorDataset:
@@ -39,61 +72,189 @@ def _as_batch_array(a):
     return a
 
 
-class DataLoader:
-    """Iterates over `dataset` in batches of `batch_size` as convnet tensors.
+def _as_tensor(a):
+    """A tensor viewing the array (a copy when the array is read-only or not a batch dtype)."""
+    a = _as_batch_array(a)
+    return _core.from_numpy(a if a.flags.writeable else a.copy())
 
-    dataset: a tuple `(x, y)` of arrays, a data set with an `arrays()` method,
-    or a map-style data set whose items are `(x, y)` pairs. With `shuffle`, each
-    epoch draws a new permutation: from `seed` and the epoch number when a seed is
-    given, otherwise from convnet's global generator (`convnet.manual_seed`).
+
+def _native(t):
+    from ..transforms import Compose, Transform
+    return isinstance(t, Transform) and (not isinstance(t, Compose) or t.native)
+
+
+def _pipeline(transforms):
+    """One C++ pipeline running the convnet transforms in order."""
+    from ..transforms import Compose
+    return Compose(transforms)._pipeline()
+
+
+def _check_int(v, what, low):
+    if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < low:
+        bound = "a positive int" if low == 1 else "a non-negative int"
+        raise ValueError(f"DataLoader: {what} must be {bound}, got {v!r}")
+    return int(v)
+
+
+class DataLoader:
+    """Iterates over `dataset` in batches of `batch_size` as convnet tensors (as torch's DataLoader).
+
+    dataset: a tuple of arrays, a data set with an `arrays()` method, an `ArrayImageDataset`, or a
+    map-style data set whose items are tuples (or single arrays).
+    shuffle: a RandomSampler (seeded by `seed` when given) instead of the sequential order; sampler: any
+    iterable of indices with a length (exclusive with shuffle); batch_sampler: an iterable of lists of
+    indices (exclusive with batch_size, shuffle, sampler and drop_last).
+    num_workers, prefetch_factor: threads making batches ahead, at most prefetch_factor * num_workers
+    (C++ threads on the array path, Python threads for data sets with `load`; see the module).
+    seed: makes the shuffle and the augmentation of every epoch reproducible.
+    transform: a transform applied to the first field of each sample (the image), after the data set's
+    own; a convnet transform runs on the whole batch in C++.
+    Batches: a tuple of tensors, one per field; images are float32 (N, C, H, W) after ToTensor (an
+    ArrayImageDataset without a transform gives ToTensor's [0, 1] floats), uint8 (N, H, W, C) without.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None):
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size <= 0:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0, *,
+                 drop_last=False, prefetch_factor=2, seed=None, transform=None):
         if isinstance(dataset, tuple):
             dataset = TensorDataset(*dataset)
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(
                 f"DataLoader: expected a tuple of arrays or a data set with __len__ and "
                 f"__getitem__, got {type(dataset).__name__}")
+        self.num_workers = _check_int(num_workers, "num_workers", 0)
+        self.prefetch_factor = _check_int(prefetch_factor, "prefetch_factor", 1)
+        if transform is not None and not callable(transform):
+            raise TypeError(f"DataLoader: transform must be callable, got {type(transform).__name__}")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size = None
+        else:
+            _check_int(batch_size, "batch_size", 1)
+            if sampler is not None and shuffle:
+                raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+            if sampler is None:
+                sampler = RandomSampler(dataset, seed=seed) if shuffle else SequentialSampler(dataset)
+            batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
         self.dataset = dataset
         self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
         self.seed = seed
+        self.transform = transform
         self._epoch = 0
-        self._arrays = None
-        if hasattr(dataset, "arrays"):
-            self._arrays = tuple(_as_batch_array(a) for a in dataset.arrays())
+        self._columns = self._array_columns()
+
+    def _array_columns(self):
+        """(tensors, pipelines) for the array path, or None for the per-sample path."""
+        ds, t = self.dataset, self.transform
+        if t is not None and not _native(t):
+            return None
+        if isinstance(ds, ArrayImageDataset) and type(ds).__getitem__ is ArrayImageDataset.__getitem__:
+            data = getattr(ds, "data", None)
+            if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim in (3, 4)):
+                return None
+            if ds.transform is not None and not _native(ds.transform):
+                return None
+            from ..transforms import ToTensor
+            stages = [s for s in (ds.transform, t) if s is not None] or [ToTensor()]
+            return [_as_tensor(data), _as_tensor(np.asarray(ds.targets))], [_pipeline(stages), None]
+        if not hasattr(ds, "arrays"):
+            return None
+        arrays = [_as_tensor(a) for a in ds.arrays()]
+        return arrays, [_pipeline([t]) if t is not None else None] + [None] * (len(arrays) - 1)
 
     def __len__(self):
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler)
 
-    def _order(self):
-        n = len(self.dataset)
-        if not self.shuffle:
-            return None
+    def _epoch_base(self):
+        """The seed of this epoch's augmentation."""
         if self.seed is not None:
-            rng = np.random.default_rng([self.seed, self._epoch])
+            base = int(np.random.SeedSequence([int(self.seed), self._epoch, 1]).generate_state(1, np.uint64)[0] >> 1)
         else:
-            rng = np.random.default_rng(_core._draw_seed())
-        return rng.permutation(n)
+            base = _core._draw_seed()
+        self._epoch += 1
+        return base
 
     def __iter__(self):
-        order = self._order()
-        self._epoch += 1
-        n = len(self.dataset)
-        stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            end = min(start + self.batch_size, n)
-            idx = order[start:end] if order is not None else None
-            if self._arrays is not None:
-                parts = [a[idx] if idx is not None else a[start:end] for a in self._arrays]
-            else:
-                rows = idx if idx is not None else range(start, end)
-                samples = [self.dataset[int(i)] for i in rows]
-                parts = [_as_batch_array(np.stack([np.asarray(s[k]) for s in samples]))
-                         for k in range(len(samples[0]))]
-            yield tuple(_core.from_numpy(np.ascontiguousarray(p)) for p in parts)
+        batches = [list(b) for b in self.batch_sampler]
+        base = self._epoch_base()
+        if self._columns is not None:
+            return self._array_batches(batches, base)
+        return self._sample_batches(batches, base)
+
+    def _array_batches(self, batches, base):
+        sizes = np.fromiter((len(b) for b in batches), np.int64, len(batches))
+        indices = np.fromiter(itertools.chain.from_iterable(batches), np.int64, int(sizes.sum()))
+        tensors, pipelines = self._columns
+        it = _tf.BatchIterator(tensors, pipelines, indices, sizes, base, self.num_workers,
+                               max(1, self.prefetch_factor * self.num_workers))
+        try:
+            yield from it
+        finally:
+            it.close()
+
+    def _per_sample(self):
+        """(get item, C++ pipeline for field 0 or None, Python transform for field 0 or None, threaded)."""
+        ds, t = self.dataset, self.transform
+        load = getattr(ds, "load", None)
+        own = getattr(ds, "transform", None)
+        if callable(load) and (own is None or _native(own)) and (t is None or _native(t)):
+            from ..transforms import ToTensor
+            return load, _pipeline([s for s in (own, t) if s is not None] or [ToTensor()]), None, True
+        if t is not None and _native(t):
+            return ds.__getitem__, _pipeline([t]), None, False
+        return ds.__getitem__, None, t, False
+
+    def _sample_batches(self, batches, base):
+        get, pipe, py_transform, threaded = self._per_sample()
+
+        def item(i):
+            try:
+                return get(int(i))
+            except Exception as e:
+                msg = f"DataLoader: data set index {int(i)}: {e}"
+                try:
+                    err = type(e)(msg)
+                except Exception:
+                    raise RuntimeError(msg) from e
+                raise err from e
+
+        def make(idx, first):
+            samples = [item(i) for i in idx]
+            single = not isinstance(samples[0], (tuple, list))
+            if single:
+                samples = [(s,) for s in samples]
+            fields = [[s[k] for s in samples] for k in range(len(samples[0]))]
+            if pipe is not None:
+                fields[0] = pipe.batch([np.asarray(a) for a in fields[0]], base, first, True, [int(i) for i in idx])
+            elif py_transform is not None:
+                fields[0] = [py_transform(a) for a in fields[0]]
+            out = tuple(f if isinstance(f, _core.Tensor) else _core.from_numpy(_as_batch_array(
+                np.stack([a.numpy() if isinstance(a, _core.Tensor) else np.asarray(a) for a in f])))
+                        for f in fields)
+            return out[0] if single else out
+
+        firsts = itertools.accumulate((len(b) for b in batches), initial=0)
+        jobs = zip(batches, firsts)
+        if not (threaded and self.num_workers > 0):
+            for idx, first in jobs:
+                yield make(idx, first)
+            return
+        pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="DataLoader")
+        pending = collections.deque(pool.submit(make, *job)
+                                    for job in itertools.islice(jobs, self.prefetch_factor * self.num_workers))
+        try:
+            while pending:
+                batch = pending.popleft().result()
+                job = next(jobs, None)
+                if job is not None:
+                    pending.append(pool.submit(make, *job))
+                yield batch
+        finally:
+            for f in pending:
+                f.cancel()
+            pool.shutdown(wait=True)

@@ -107,8 +107,8 @@ class MNIST(ArrayImageDataset):
     Attributes: `data` uint8 (N, 28, 28), `targets` int64 (N,), `classes`.
     `ds[i]` is `(image, label)`: image float32 (1, 28, 28) in [0, 1] (or `transform(uint8 image)`),
     label an int. `ds.arrays()` gives the whole set as float32 (N, 1, 28, 28) in [0, 1] and int64 (N,)
-    for batched loading; it exists only without a transform, so that a DataLoader falls back to
-    per-image loading (and applies the transform) when one is given.
+    for batched loading; it exists only without a transform (a DataLoader runs a convnet transform over
+    each batch of `data` in C++; see ArrayImageDataset).
     """
 
     mirrors = MIRRORS

@@ -89,7 +89,8 @@ class ArrayImageDataset:
     `ds[i]` is `(image, label)`: image float32 (C, H, W) in [0, 1], or `transform(uint8 image)` when
     a transform is set (the uint8 image is (H, W) or (H, W, C) as stored); label an int.
     `ds.arrays()` gives the whole set as float32 (N, C, H, W) in [0, 1] and int64 (N,); it exists only
-    without a transform, so that a DataLoader applies the transform per image when one is given.
+    without a transform. A DataLoader reads `data` and `targets` directly: it gathers each batch's uint8
+    images and runs a convnet transform (ToTensor without one) over the batch in C++.
     Subclasses set `data`, `targets`, `classes` and `self.transform`, and name themselves in `_who`.
     """
 

@@ -79,6 +79,7 @@ __all__ += [
     "AdaptiveMaxPool2d", "BatchNorm1d", "BatchNorm2d", "ConvTranspose2d", "LocalResponseNorm",
     "LPPool2d", "Upsample", "ZeroPad2d",
 ]
+
 __all__ += [
     "ELU", "GELU", "Hardtanh", "Identity", "ModuleDict", "ModuleList", "PReLU", "ReLU6", "SiLU",
     "Softplus",

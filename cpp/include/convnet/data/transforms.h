@@ -14,18 +14,45 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "convnet/allocator.h"
 #include "convnet/random.h"
 #include "convnet/tensor.h"
 
 namespace convnet::data {
 
+// Pixel buffers come from the caching allocator (so that a steady stream of images takes no pages
+// from the OS) and resize() leaves new elements uninitialized (every transform writes its whole output).
+template <typename T>
+struct PixelAllocator {
+  using value_type = T;
+  PixelAllocator() = default;
+  template <typename U>
+  PixelAllocator(const PixelAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(cpu_alloc(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { cpu_free(p, n * sizeof(T)); }
+  template <typename U, typename... A>
+  void construct(U* p, A&&... a) {
+    if constexpr (sizeof...(A) == 0)
+      ::new (static_cast<void*>(p)) U;
+    else
+      ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+  }
+  template <typename U>
+  bool operator==(const PixelAllocator<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const PixelAllocator<U>&) const { return false; }
+};
+template <typename T>
+using Pixels = std::vector<T, PixelAllocator<T>>;
+
 struct Image {
   int64_t h = 0, w = 0, c = 0;
   bool is_float = false;
-  std::vector<uint8_t> u8;  // (H, W, C) when !is_float
-  std::vector<float> f;     // (C, H, W) when is_float
+  Pixels<uint8_t> u8;  // (H, W, C) when !is_float
+  Pixels<float> f;     // (C, H, W) when is_float
   std::string shape_str() const;  // "uint8 (32, 32, 3)" / "float32 (3, 32, 32)"
 };
 
@@ -242,8 +269,10 @@ class Pipeline {
   std::vector<Image> run(Image img, uint64_t seed) const;
   // Transforms images[k] with image_seed(base, first + k) and collates them: float32
   // (N, [V,] C, H, W) or uint8 (N, [V,] H, W, C) (V: views, when more than one). Images split over
-  // the threads when `parallel`. Throws std::invalid_argument when the outputs differ in shape.
-  Tensor batch(const std::vector<Image>& images, uint64_t base, int64_t first, bool parallel) const;
+  // the threads when `parallel`. Throws convnet::ValueError when the outputs differ in shape.
+  // With `indices` (N data set indices), an error names the data set index of the image.
+  Tensor batch(std::vector<Image> images, uint64_t base, int64_t first, bool parallel,
+               const int64_t* indices = nullptr) const;
   const std::vector<TransformPtr>& stages() const { return stages_; }
 
  private:

@@ -22,7 +22,7 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;
 };
 
-// Throws std::runtime_error naming the file and the problem for a missing,
+// Throws convnet::Error naming the file and the problem for a missing,
 // truncated or foreign file.
 SafetensorsFile load_safetensors(const std::string& path);
 

@@ -13,7 +13,7 @@ namespace convnet::nn::utils {
 // largest |g|, -inf: the smallest, 0: how many gradients are nonzero). Every
 // gradient is then scaled by min(1, max_norm / (total + 1e-6)). Returns the total
 // as a scalar tensor, float64 if a gradient is float64, else float32 (0 without
-// gradients). A NaN or infinite total throws std::runtime_error with
+// gradients). A NaN or infinite total throws convnet::Error with
 // error_if_nonfinite, before any gradient changes.
 Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type = 2,
                        bool error_if_nonfinite = false);

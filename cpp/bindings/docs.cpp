@@ -1,0 +1,59 @@
+// Docstrings of the bound classes, set once the classes exist, so that help(convnet.nn.Conv2d),
+// editors and the type stubs (python/convnet/_core/*.pyi) show what each takes. The signatures
+// themselves come from the argument names given in the bindings.
+#include "bindings.h"
+
+namespace convnet::bindings {
+
+namespace {
+void doc(py::module_& m, const char* name, const char* text) {
+  if (py::hasattr(m, name)) py::setattr(m.attr(name), "__doc__", py::str(text));
+}
+}  // namespace
+
+void add_docs(py::module_& m) {
+  doc(m, "Tensor", "Tensor(data): an n-dimensional array (float32, float64, int64, uint8 or bool) with autograd.\n\n"
+      "Contiguous and row-major; images are NCHW. Create with convnet.tensor, zeros, ones, randn, "
+      "from_numpy; x.numpy() views the data; x.backward() accumulates gradients into the .grad of leaves.");
+  py::module_ nn = m.attr("nn");
+  doc(nn, "Module", "Base class of all modules (as torch.nn.Module): parameters, buffers and child modules "
+      "registered by attribute assignment, train()/eval(), state_dict()/load_state_dict(), forward hooks.\n\n"
+      "Subclass it in Python and define forward(x); the module is part of the C++ module tree.");
+  doc(nn, "Conv2d", "Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, "
+      "bias=True, padding_mode='zeros')\n\n2-D convolution over NCHW input (as torch.nn.Conv2d). kernel_size, stride, "
+      "padding and dilation are ints or pairs; padding may be 'same' (stride 1) or 'valid'.\n"
+      "Input (N, in_channels, H, W) -> output (N, out_channels, P, Q), "
+      "P = floor((H + 2*padding - dilation*(kernel-1) - 1) / stride) + 1.\n"
+      "weight (out_channels, in_channels/groups, kH, kW) and bias (out_channels) start Kaiming-uniform as PyTorch's.");
+  doc(nn, "Linear", "Linear(in_features, out_features, bias=True)\n\ny = x @ weight.T + bias over the last dimension "
+      "(as torch.nn.Linear). weight (out_features, in_features), bias (out_features).");
+  doc(nn, "MaxPool2d", "MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False)\n\n"
+      "2-D max pooling (as torch.nn.MaxPool2d); stride None means the kernel size.");
+  doc(nn, "AvgPool2d", "AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, "
+      "divisor_override=None)\n\n2-D average pooling (as torch.nn.AvgPool2d); stride None means the kernel size.");
+  doc(nn, "AdaptiveAvgPool2d", "AdaptiveAvgPool2d(output_size)\n\nAverage pooling to a fixed (H, W) output size.");
+  doc(nn, "Flatten", "Flatten(start_dim=1, end_dim=-1)\n\nMerges dimensions start_dim..end_dim into one (a view).");
+  doc(nn, "ReLU", "ReLU(inplace=False)\n\nmax(x, 0) element-wise.");
+  doc(nn, "LeakyReLU", "LeakyReLU(negative_slope=0.01, inplace=False)\n\nx if x >= 0 else negative_slope * x.");
+  doc(nn, "Sigmoid", "Sigmoid()\n\n1 / (1 + exp(-x)) element-wise.");
+  doc(nn, "Tanh", "Tanh()\n\ntanh(x) element-wise.");
+  doc(nn, "Softmax", "Softmax(dim)\n\nexp(x) / sum(exp(x)) along dim.");
+  doc(nn, "LogSoftmax", "LogSoftmax(dim)\n\nlog(softmax(x)) along dim, computed stably.");
+  doc(nn, "Dropout", "Dropout(p=0.5, inplace=False)\n\nIn training, zeroes each element with probability p and scales "
+      "the rest by 1/(1-p); the identity in eval mode. Draws from convnet.manual_seed's generator.");
+  doc(nn, "Sequential", "Sequential(*modules)\n\nCalls the modules in order; children are named '0', '1', ...; "
+      "indexable and iterable.");
+  py::module_ optim = m.attr("optim");
+  doc(optim, "SGD", "SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False)\n\n"
+      "Stochastic gradient descent with PyTorch's update rule. params: tensors or dicts of parameter groups.");
+  doc(optim, "Adam", "Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=False, "
+      "maximize=False, decoupled_weight_decay=False)\n\nAdam with PyTorch's update rule.");
+  doc(optim, "AdamW", "AdamW(params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, amsgrad=False, "
+      "maximize=False)\n\nAdam with decoupled weight decay.");
+  doc(optim, "RMSprop", "RMSprop(params, lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0, momentum=0, centered=False, "
+      "maximize=False)\n\nRMSprop with PyTorch's update rule.");
+  doc(optim, "Adagrad", "Adagrad(params, lr=0.01, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, "
+      "maximize=False)\n\nAdagrad with PyTorch's update rule.");
+}
+
+}  // namespace convnet::bindings

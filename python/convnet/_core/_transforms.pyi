@@ -1,0 +1,61 @@
+"""
+C++ image transforms (wrapped by convnet.transforms)
+"""
+from __future__ import annotations
+import collections.abc
+import convnet._core
+import typing
+__all__: list[str] = ['CenterCrop', 'ColorJitter', 'Grayscale', 'Lighting', 'Normalize', 'Pipeline', 'RandomAffine', 'RandomCrop', 'RandomErasing', 'RandomFlip', 'RandomResizedCrop', 'Resize', 'TenCrop', 'ToTensor', 'Transform']
+class Transform:
+    @property
+    def name(self) -> str:
+        ...
+class ToTensor(Transform):
+    def __init__(self) -> None:
+        ...
+class Normalize(Transform):
+    def __init__(self, mean: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], std: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+class RandomCrop(Transform):
+    def __init__(self, h: typing.SupportsInt | typing.SupportsIndex, w: typing.SupportsInt | typing.SupportsIndex, padding: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"], pad_if_needed: bool, fill: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], padding_mode: str) -> None:
+        ...
+class CenterCrop(Transform):
+    def __init__(self, h: typing.SupportsInt | typing.SupportsIndex, w: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class Resize(Transform):
+    def __init__(self, h: typing.SupportsInt | typing.SupportsIndex, w: typing.SupportsInt | typing.SupportsIndex, interpolation: str) -> None:
+        ...
+class RandomResizedCrop(Transform):
+    def __init__(self, h: typing.SupportsInt | typing.SupportsIndex, w: typing.SupportsInt | typing.SupportsIndex, scale: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(2)"], ratio: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(2)"], interpolation: str) -> None:
+        ...
+class RandomFlip(Transform):
+    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex, vertical: bool) -> None:
+        ...
+class RandomAffine(Transform):
+    def __init__(self, degrees: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(2)"], translate: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], scale: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], shear: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], interpolation: str, fill: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], who: str) -> None:
+        ...
+class ColorJitter(Transform):
+    def __init__(self, brightness: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], contrast: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], saturation: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], hue: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+class Grayscale(Transform):
+    def __init__(self, channels: typing.SupportsInt | typing.SupportsIndex, p: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Lighting(Transform):
+    def __init__(self, alphastd: typing.SupportsFloat | typing.SupportsIndex, eigval: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], eigvec: typing.Annotated[collections.abc.Sequence[typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"]], "FixedSize(3)"]) -> None:
+        ...
+class RandomErasing(Transform):
+    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex, scale: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(2)"], ratio: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(2)"], value: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+class TenCrop(Transform):
+    def __init__(self, h: typing.SupportsInt | typing.SupportsIndex, w: typing.SupportsInt | typing.SupportsIndex, vertical_flip: bool) -> None:
+        ...
+class Pipeline:
+    @staticmethod
+    def image_seed(base: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    def __init__(self, stages: collections.abc.Sequence[Transform]) -> None:
+        ...
+    def batch(self, images: typing.Any, base: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex = 0, parallel: bool = True) -> convnet._core.Tensor:
+        """
+        Transforms images[k] with the generator of image_seed(base, first + k) and collates them.
+        """
