@@ -38,7 +38,7 @@ Image image_row(const Tensor& data, int64_t i) {
 
 void check_index(int64_t i, int64_t n) {
   if (i < 0 || i >= n)
-    throw std::out_of_range(cat_str("DataLoader: data set index ", i, " is out of range for a data set of ", n,
+    throw IndexError(cat_str("DataLoader: data set index ", i, " is out of range for a data set of ", n,
                                     " samples"));
 }
 

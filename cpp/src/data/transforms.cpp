@@ -751,12 +751,12 @@ void rethrow_prefixed(const std::exception_ptr& e, const std::string& prefix) {
   if (prefix.empty()) std::rethrow_exception(e);
   try {
     std::rethrow_exception(e);
-  } catch (const std::invalid_argument& x) {
-    throw std::invalid_argument(prefix + x.what());
-  } catch (const std::out_of_range& x) {
-    throw std::out_of_range(prefix + x.what());
+  } catch (const ValueError& x) {
+    throw ValueError(prefix + x.what());
+  } catch (const IndexError& x) {
+    throw IndexError(prefix + x.what());
   } catch (const std::exception& x) {
-    throw std::runtime_error(prefix + x.what());
+    throw Error(prefix + x.what());
   }
 }
 }  // namespace
