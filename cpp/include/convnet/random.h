@@ -48,7 +48,7 @@ struct Generator {
 void manual_seed(uint64_t seed);
 uint64_t initial_seed();
 // The global generator's state as bytes (its four state words, then its seed, native byte order),
-// for checkpoints; set_rng_state takes what get_rng_state returned and throws std::invalid_argument
+// for checkpoints; set_rng_state takes what get_rng_state returned and throws convnet::ValueError
 // for a tensor that is not uint8 of kRngStateBytes elements or holds the all-zero (invalid) state.
 constexpr int64_t kRngStateBytes = 5 * sizeof(uint64_t);
 Tensor get_rng_state();

@@ -756,7 +756,7 @@ void rethrow_prefixed(const std::exception_ptr& e, const std::string& prefix) {
   } catch (const IndexError& x) {
     throw IndexError(prefix + x.what());
   } catch (const std::exception& x) {
-    throw std::runtime_error(prefix + x.what());
+    throw Error(prefix + x.what());
   }
 }
 }  // namespace

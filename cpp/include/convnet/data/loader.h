@@ -30,7 +30,7 @@ struct Column {
   std::shared_ptr<const Pipeline> pipeline;
 };
 
-// Rows idx[0..B) of data (N, ...) -> (B, ...). Throws std::out_of_range naming an index outside [0, N).
+// Rows idx[0..B) of data (N, ...) -> (B, ...). Throws convnet::IndexError naming an index outside [0, N).
 Tensor gather_rows(const Tensor& data, const int64_t* idx, int64_t b);
 
 // One epoch of batches. batches[b] holds the data set indices of batch b. With num_workers == 0,
