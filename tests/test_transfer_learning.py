@@ -2,6 +2,8 @@
 gradients, no updates, gradients still flowing through a frozen layer), replacing the head by
 attribute assignment, load_state_dict(strict=False) and fine-tuning with per-group rates."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -180,4 +182,12 @@ def test_loading_a_pth_file_that_is_not_a_state_dict_names_the_problem(tmp_path)
     path = tmp_path / "model.pth"
     torch.save({"epoch": 3, "weights": torch.zeros(2)}, path)
     with pytest.raises(ValueError, match="'epoch' is of type int, expected a tensor"):
+        cn.load(path)
+
+
+def test_loading_a_pth_file_without_torch_says_what_is_needed(tmp_path, monkeypatch):
+    path = tmp_path / "weights.pth"
+    torch.save(TNet(2).state_dict(), path)
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
+    with pytest.raises(RuntimeError, match="not a valid safetensors file but a zip archive .*needs PyTorch installed"):
         cn.load(path)

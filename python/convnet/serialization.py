@@ -51,8 +51,9 @@ def _load_torch(path):
     try:
         import torch
     except ImportError:
-        raise RuntimeError(f"load: {path} is a PyTorch file (a zip archive); reading it needs PyTorch "
-                           "installed (pip install torch), or save it as .safetensors") from None
+        raise RuntimeError(f"load: {path} is not a valid safetensors file but a zip archive (a PyTorch file?); "
+                           "reading that needs PyTorch installed (pip install torch), or save it as .safetensors"
+                           ) from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
