@@ -4,6 +4,7 @@
 #include "convnet/allocator.h"
 #include "convnet/autograd.h"
 #include "convnet/check.h"
+#include "convnet/data/loader.h"
 #include "convnet/data/transforms.h"
 #include "convnet/device.h"
 #include "convnet/io/safetensors.h"
