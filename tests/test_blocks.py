@@ -710,3 +710,19 @@ def test_cross_entropy_with_class_probabilities(shape, weighted, eps, reduction)
     check_op(f"cross_entropy(probabilities, weight={weighted}, label_smoothing={eps}, {reduction})", fn, [x, t],
              (0, 1), ref=lambda x, t: R.cross_entropy_probs(x, t, w, reduction, eps),
              ref_grad=lambda x, t, dy: R.cross_entropy_probs_backward(x, t, dy, w, reduction, eps), torch_fn=tfn)
+
+
+def test_prelu_weight_gradient_does_not_depend_on_the_thread_count():
+    x = cn.tensor(randn(16, 8, 12, 12).astype(np.float32))
+    m = nn.PReLU(8)
+    before = cn.get_num_threads()
+    grads = []
+    try:
+        for threads in (1, 2, 3):
+            cn.set_num_threads(threads)
+            m.zero_grad()
+            m(x).sum().backward()
+            grads.append(m.weight.grad.numpy().copy())
+    finally:
+        cn.set_num_threads(before)
+    assert all(np.array_equal(grads[0], g) for g in grads[1:])

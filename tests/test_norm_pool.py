@@ -486,6 +486,7 @@ def test_conv_transpose2d_default_init_matches_torch_bounds():
 
 def test_conv_transpose2d_without_bias_reads_none():
     assert nn.ConvTranspose2d(2, 3, 3, bias=False).bias is None
+    assert nn.Conv2d(2, 3, 3, bias=False).bias is None and nn.Linear(2, 3, bias=False).bias is None
     assert tuple(nn.ConvTranspose2d(2, 3, 3).bias.shape) == (3,)
 
 

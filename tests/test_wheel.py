@@ -8,8 +8,8 @@ $ORIGIN/../../scipy_openblas32/lib (lib/libconvnet.so), must survive the repair:
 run paths that point outside the wheel except for excluded libraries (6.x keeps these), so any it
 dropped are added back (patchelf, then `wheel pack` rewrites RECORD).
 
-Building the wheel compiles the library again (several minutes on two cores), so the test runs when
-CONVNET_TEST_WHEEL=1 is set, or CONVNET_WHEEL names an already repaired wheel. As a script:
+Building the wheel compiles the library again (several minutes on two cores); CONVNET_WHEEL may
+name an already repaired wheel to test instead. As a script:
 
     python tests/test_wheel.py OUT_DIR      # builds and repairs; prints the wheel's path and size
 """
@@ -80,8 +80,6 @@ def _check_contents(wheel, unpacked):
 
 def test_repaired_wheel_installs_and_passes_tests(tmp_path):
     wheel = os.environ.get("CONVNET_WHEEL")
-    if not wheel and os.environ.get("CONVNET_TEST_WHEEL") != "1":
-        pytest.skip("builds the wheel again (minutes): set CONVNET_TEST_WHEEL=1, or CONVNET_WHEEL=<repaired wheel>")
     for tool in ("auditwheel", "patchelf"):
         if not wheel and shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed (pip install auditwheel patchelf wheel)")
@@ -97,12 +95,12 @@ def test_repaired_wheel_installs_and_passes_tests(tmp_path):
     _run([sys.executable, "-m", "venv", venv])
     python = venv / "bin" / "python"
     _run([python, "-m", "pip", "install", "-q", wheel, "pytest"])
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CONVNET_WHEEL", "CONVNET_TEST_WHEEL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CONVNET_WHEEL")}
     where = _run([python, "-c", "import convnet, sys; print(convnet.__file__)"], env=env, cwd=tmp_path).strip()
     assert where.startswith(str(venv)), where
     # (the repository root holds no convnet/ folder, so the installed package is the one imported;
     # the C++-only build is left to the suite's own run)
-    r = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not plain", *WHEEL_TESTS],
+    r = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not plain and not train_lenet", *WHEEL_TESTS],
                        capture_output=True, text=True, env=env, cwd=ROOT)
     print(r.stdout[-3000:])
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]

@@ -43,6 +43,27 @@ void add_docs(py::module_& m) {
       "the rest by 1/(1-p); the identity in eval mode. Draws from convnet.manual_seed's generator.");
   doc(nn, "Sequential", "Sequential(*modules)\n\nCalls the modules in order; children are named '0', '1', ...; "
       "indexable and iterable.");
+  doc(nn, "BatchNorm2d", "BatchNorm2d(num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, "
+      "*, bias=True)\n\nBatch normalization over the channels of (N, C, H, W) input (as torch.nn.BatchNorm2d): batch "
+      "statistics in training (running_mean/running_var move by momentum; None: cumulative average), running "
+      "statistics in eval. Buffers running_mean, running_var, num_batches_tracked.");
+  doc(nn, "BatchNorm1d", "BatchNorm1d(num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, "
+      "*, bias=True)\n\nBatch normalization of (N, C) or (N, C, L) input (as torch.nn.BatchNorm1d).");
+  doc(nn, "LocalResponseNorm", "LocalResponseNorm(size, alpha=0.0001, beta=0.75, k=1.0)\n\n"
+      "x / (k + alpha/size * sum of x^2 over `size` neighbouring channels)^beta (as torch.nn.LocalResponseNorm).");
+  doc(nn, "ConvTranspose2d", "ConvTranspose2d(in_channels, out_channels, kernel_size, stride=1, padding=0, "
+      "output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros')\n\nTransposed 2-D convolution (as "
+      "torch.nn.ConvTranspose2d): P = (H-1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1.\n"
+      "weight (in_channels, out_channels/groups, kH, kW).");
+  doc(nn, "AdaptiveMaxPool2d", "AdaptiveMaxPool2d(output_size, return_indices=False)\n\nMax pooling to a fixed "
+      "(H, W) output size; None keeps the input's size on that axis.");
+  doc(nn, "LPPool2d", "LPPool2d(norm_type, kernel_size, stride=None, ceil_mode=False)\n\n(sum over each window of "
+      "x^p)^(1/p) (as torch.nn.LPPool2d).");
+  doc(nn, "ZeroPad2d", "ZeroPad2d(padding)\n\nZero padding (left, right, top, bottom) of the last two dimensions; "
+      "negative values crop.");
+  doc(nn, "Upsample", "Upsample(size=None, scale_factor=None, mode='nearest', align_corners=None, "
+      "recompute_scale_factor=None)\n\nResizes (N, C, H, W) input by nearest or bilinear interpolation "
+      "(as torch.nn.Upsample).");
   py::module_ optim = m.attr("optim");
   doc(optim, "SGD", "SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False)\n\n"
       "Stochastic gradient descent with PyTorch's update rule. params: tensors or dicts of parameter groups.");

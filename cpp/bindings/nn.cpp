@@ -124,9 +124,6 @@ class HookHandle {
   int64_t id_;
 };
 
-// A module's parameter or buffer, or None where the module has none of that name.
-py::object optional_tensor(const Tensor* t) { return t ? py::cast(*t) : py::none(); }
-
 Conv2dOptions padding_of(const py::object& padding, std::string& padding_str) {
   Conv2dOptions o;
   if (py::isinstance<py::str>(padding))
@@ -386,7 +383,6 @@ void bind_nn(py::module_& m) {
       .def_property_readonly("output_padding", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.output_padding[0], c.options.output_padding[1]); })
       .def_property_readonly("dilation", [](const nn::ConvTranspose2d& c) { return py::make_tuple(c.options.dilation[0], c.options.dilation[1]); })
       .def_property_readonly("groups", [](const nn::ConvTranspose2d& c) { return c.options.groups; })
-      .def_property_readonly("bias", [](nn::ConvTranspose2d& m) { return optional_tensor(m.find_parameter("bias")); })
       .def("reset_parameters", &nn::ConvTranspose2d::reset_parameters);
 
   py::classh<nn::Linear, Module>(nn, "Linear")
@@ -461,14 +457,6 @@ void bind_nn(py::module_& m) {
       .def_readwrite("momentum", &nn::BatchNorm::momentum)
       .def_readonly("affine", &nn::BatchNorm::affine)
       .def_readonly("track_running_stats", &nn::BatchNorm::track_running_stats)
-      // weight/bias (affine=False, bias=False) and the statistics (track_running_stats=False) read as None
-      // when absent, as torch's
-      .def_property_readonly("weight", [](nn::BatchNorm& m) { return optional_tensor(m.find_parameter("weight")); })
-      .def_property_readonly("bias", [](nn::BatchNorm& m) { return optional_tensor(m.find_parameter("bias")); })
-      .def_property_readonly("running_mean", [](nn::BatchNorm& m) { return optional_tensor(m.find_buffer("running_mean")); })
-      .def_property_readonly("running_var", [](nn::BatchNorm& m) { return optional_tensor(m.find_buffer("running_var")); })
-      .def_property_readonly("num_batches_tracked",
-                             [](nn::BatchNorm& m) { return optional_tensor(m.find_buffer("num_batches_tracked")); })
       .def("reset_running_stats", &nn::BatchNorm::reset_running_stats)
       .def("reset_parameters", &nn::BatchNorm::reset_parameters);
   py::classh<nn::BatchNorm1d, nn::BatchNorm>(nn, "BatchNorm1d")

@@ -10,7 +10,7 @@ from . import nn
 from . import nn_utils
 from . import optim
 from . import _transforms
-__all__: list[str] = ['Node', 'Tensor', 'add', 'arange', 'argmax', 'cat', 'concat', 'concatenate', 'device', 'dtype', 'empty', 'empty_cache', 'exp', 'flatten', 'from_numpy', 'full', 'functional', 'get_num_threads', 'initial_seed', 'is_grad_enabled', 'log', 'manual_seed', 'matmul', 'max', 'mean', 'memory_stats', 'mul', 'nn', 'nn_utils', 'ones', 'ones_like', 'optim', 'rand', 'randn', 'randperm', 'reset_peak_memory_stats', 'set_grad_enabled', 'set_num_threads', 'stack', 'sum', 'tensor', 'zeros', 'zeros_like']
+__all__: list[str] = ['Node', 'Tensor', 'add', 'arange', 'argmax', 'cat', 'concat', 'concatenate', 'device', 'dtype', 'empty', 'empty_cache', 'exp', 'flatten', 'from_numpy', 'full', 'functional', 'get_num_threads', 'get_rng_state', 'initial_seed', 'is_grad_enabled', 'log', 'manual_seed', 'matmul', 'max', 'mean', 'memory_stats', 'mul', 'nn', 'nn_utils', 'ones', 'ones_like', 'optim', 'rand', 'randn', 'randperm', 'reset_peak_memory_stats', 'set_grad_enabled', 'set_num_threads', 'set_rng_state', 'stack', 'sum', 'tensor', 'zeros', 'zeros_like']
 class dtype:
     """
     Members:
@@ -298,6 +298,8 @@ def full(size: collections.abc.Sequence[typing.SupportsInt | typing.SupportsInde
     ...
 def get_num_threads() -> int:
     ...
+def get_rng_state() -> Tensor:
+    ...
 def initial_seed() -> int:
     ...
 def is_grad_enabled() -> bool:
@@ -331,6 +333,8 @@ def reset_peak_memory_stats() -> None:
 def set_grad_enabled(mode: bool) -> None:
     ...
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def set_rng_state(new_state: Tensor) -> None:
     ...
 def stack(tensors: collections.abc.Sequence[Tensor], dim: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
     ...

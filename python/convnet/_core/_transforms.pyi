@@ -4,8 +4,10 @@ C++ image transforms (wrapped by convnet.transforms)
 from __future__ import annotations
 import collections.abc
 import convnet._core
+import numpy
+import numpy.typing
 import typing
-__all__: list[str] = ['CenterCrop', 'ColorJitter', 'Grayscale', 'Lighting', 'Normalize', 'Pipeline', 'RandomAffine', 'RandomCrop', 'RandomErasing', 'RandomFlip', 'RandomResizedCrop', 'Resize', 'TenCrop', 'ToTensor', 'Transform']
+__all__: list[str] = ['BatchIterator', 'CenterCrop', 'ColorJitter', 'Grayscale', 'Lighting', 'Normalize', 'Pipeline', 'RandomAffine', 'RandomCrop', 'RandomErasing', 'RandomFlip', 'RandomResizedCrop', 'Resize', 'TenCrop', 'ToTensor', 'Transform']
 class Transform:
     @property
     def name(self) -> str:
@@ -55,7 +57,23 @@ class Pipeline:
         ...
     def __init__(self, stages: collections.abc.Sequence[Transform]) -> None:
         ...
-    def batch(self, images: typing.Any, base: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex = 0, parallel: bool = True) -> convnet._core.Tensor:
+    def batch(self, images: typing.Any, base: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex = 0, parallel: bool = True, indices: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] | None = None) -> convnet._core.Tensor:
         """
-        Transforms images[k] with the generator of image_seed(base, first + k) and collates them.
+        Transforms images[k] with the generator of image_seed(base, first + k) and collates them; errors name indices[k], the image's data set index, when given.
+        """
+class BatchIterator:
+    """
+    One epoch of a DataLoader over arrays (convnet/data/loader.h)
+    """
+    def __init__(self, arrays: collections.abc.Sequence[convnet._core.Tensor], pipelines: list, indices: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], base: typing.SupportsInt | typing.SupportsIndex, num_workers: typing.SupportsInt | typing.SupportsIndex, prefetch: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __iter__(self) -> typing.Any:
+        ...
+    def __len__(self) -> int:
+        ...
+    def __next__(self) -> tuple:
+        ...
+    def close(self) -> None:
+        """
+        Stops the workers and drops the prefetched batches.
         """

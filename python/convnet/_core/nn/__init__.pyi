@@ -111,6 +111,12 @@ class Conv2d(Module):
     def stride(self) -> tuple[int, int]:
         ...
 class ConvTranspose2d(Module):
+    """
+    ConvTranspose2d(in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros')
+    
+    Transposed 2-D convolution (as torch.nn.ConvTranspose2d): P = (H-1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1.
+    weight (in_channels, out_channels/groups, kH, kW).
+    """
     def __init__(self, in_channels: typing.SupportsInt | typing.SupportsIndex, out_channels: typing.SupportsInt | typing.SupportsIndex, kernel_size: typing.Any, stride: typing.Any = 1, padding: typing.Any = 0, output_padding: typing.Any = 0, groups: typing.SupportsInt | typing.SupportsIndex = 1, bias: bool = True, dilation: typing.Any = 1, padding_mode: str = 'zeros') -> None:
         ...
     def reset_parameters(self) -> None:
@@ -167,6 +173,9 @@ class MaxPool2d(Module):
     def ceil_mode(self) -> bool:
         ...
     @property
+    def dilation(self) -> tuple[int, int]:
+        ...
+    @property
     def kernel_size(self) -> tuple[int, int]:
         ...
     @property
@@ -184,7 +193,16 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: typing.Any = None) -> None:
         ...
     @property
+    def ceil_mode(self) -> bool:
+        ...
+    @property
+    def count_include_pad(self) -> bool:
+        ...
+    @property
     def kernel_size(self) -> tuple[int, int]:
+        ...
+    @property
+    def padding(self) -> tuple[int, int]:
         ...
     @property
     def stride(self) -> tuple[int, int]:
@@ -201,12 +219,22 @@ class AdaptiveAvgPool2d(Module):
     def output_size(self) -> typing.Any:
         ...
 class AdaptiveMaxPool2d(Module):
+    """
+    AdaptiveMaxPool2d(output_size, return_indices=False)
+    
+    Max pooling to a fixed (H, W) output size; None keeps the input's size on that axis.
+    """
     def __init__(self, output_size: typing.Any, return_indices: bool = False) -> None:
         ...
     @property
     def output_size(self) -> typing.Any:
         ...
 class LPPool2d(Module):
+    """
+    LPPool2d(norm_type, kernel_size, stride=None, ceil_mode=False)
+    
+    (sum over each window of x^p)^(1/p) (as torch.nn.LPPool2d).
+    """
     def __init__(self, norm_type: typing.SupportsFloat | typing.SupportsIndex, kernel_size: typing.Any, stride: typing.Any = None, ceil_mode: bool = False) -> None:
         ...
     @property
@@ -232,8 +260,14 @@ class _BatchNorm(Module):
     @property
     def eps(self) -> float:
         ...
+    @eps.setter
+    def eps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
     @property
     def momentum(self) -> float | None:
+        ...
+    @momentum.setter
+    def momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex | None) -> None:
         ...
     @property
     def num_features(self) -> int:
@@ -242,12 +276,27 @@ class _BatchNorm(Module):
     def track_running_stats(self) -> bool:
         ...
 class BatchNorm1d(_BatchNorm):
+    """
+    BatchNorm1d(num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, *, bias=True)
+    
+    Batch normalization of (N, C) or (N, C, L) input (as torch.nn.BatchNorm1d).
+    """
     def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex | None = 0.1, affine: bool = True, track_running_stats: bool = True, *, bias: bool = True) -> None:
         ...
 class BatchNorm2d(_BatchNorm):
+    """
+    BatchNorm2d(num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True, *, bias=True)
+    
+    Batch normalization over the channels of (N, C, H, W) input (as torch.nn.BatchNorm2d): batch statistics in training (running_mean/running_var move by momentum; None: cumulative average), running statistics in eval. Buffers running_mean, running_var, num_batches_tracked.
+    """
     def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex | None = 0.1, affine: bool = True, track_running_stats: bool = True, *, bias: bool = True) -> None:
         ...
 class LocalResponseNorm(Module):
+    """
+    LocalResponseNorm(size, alpha=0.0001, beta=0.75, k=1.0)
+    
+    x / (k + alpha/size * sum of x^2 over `size` neighbouring channels)^beta (as torch.nn.LocalResponseNorm).
+    """
     def __init__(self, size: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex = 0.0001, beta: typing.SupportsFloat | typing.SupportsIndex = 0.75, k: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> None:
         ...
     @property
@@ -263,12 +312,22 @@ class LocalResponseNorm(Module):
     def size(self) -> int:
         ...
 class ZeroPad2d(Module):
+    """
+    ZeroPad2d(padding)
+    
+    Zero padding (left, right, top, bottom) of the last two dimensions; negative values crop.
+    """
     def __init__(self, padding: typing.Any) -> None:
         ...
     @property
     def padding(self) -> tuple[int, int, int, int]:
         ...
 class Upsample(Module):
+    """
+    Upsample(size=None, scale_factor=None, mode='nearest', align_corners=None, recompute_scale_factor=None)
+    
+    Resizes (N, C, H, W) input by nearest or bilinear interpolation (as torch.nn.Upsample).
+    """
     def __init__(self, size: typing.Any = None, scale_factor: typing.Any = None, mode: str = 'nearest', align_corners: typing.Any = None, recompute_scale_factor: typing.Any = None) -> None:
         ...
     @property
@@ -290,6 +349,12 @@ class Flatten(Module):
     Merges dimensions start_dim..end_dim into one (a view).
     """
     def __init__(self, start_dim: typing.SupportsInt | typing.SupportsIndex = 1, end_dim: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+    @property
+    def end_dim(self) -> int:
+        ...
+    @property
+    def start_dim(self) -> int:
         ...
 class ReLU(Module):
     """
@@ -334,6 +399,9 @@ class Softmax(Module):
     """
     def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+    @property
+    def dim(self) -> int:
+        ...
 class LogSoftmax(Module):
     """
     LogSoftmax(dim)
@@ -341,6 +409,9 @@ class LogSoftmax(Module):
     log(softmax(x)) along dim, computed stably.
     """
     def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def dim(self) -> int:
         ...
 class Dropout(Module):
     """
