@@ -157,3 +157,14 @@ def test_cli_reports_missing_data_and_prints_summary(tmp_path):
     r = _run_cli("summary", "lenet5")
     assert r.returncode == 0, r.stderr
     assert "Total params: 61,706" in r.stdout
+
+
+def test_cli_summary_of_a_zoo_model_uses_its_input_and_classes():
+    r = _run_cli("summary", "resnet18")
+    assert r.returncode == 0, r.stderr
+    assert "Total params: 11,689,512" in r.stdout and "(1, 3, 224, 224)" in r.stdout
+    r = _run_cli("summary", "resnet20", "--num-classes", "100")
+    assert r.returncode == 0, r.stderr
+    assert f"Total params: {269_722 + 90 * 65:,}" in r.stdout and "(1, 3, 32, 32)" in r.stdout
+    r = _run_cli("summary", "nosuchnet")
+    assert r.returncode != 0 and "unknown model 'nosuchnet'" in r.stderr

@@ -207,8 +207,10 @@ def cmd_evaluate(args):
 def cmd_summary(args):
     import convnet as cn
 
-    model = cn.models.get_model(args.model, num_classes=args.num_classes)
-    cn.summary(model, tuple(args.input_shape))
+    kwargs = {} if args.num_classes is None else {"num_classes": args.num_classes}
+    model = cn.models.get_model(args.model, **kwargs)
+    shape = args.input_shape or cn.models.INPUT_SHAPES[args.model]
+    cn.summary(model, tuple(shape))
     return 0
 
 
@@ -287,8 +289,9 @@ def main(argv=None):
 
     s = sub.add_parser("summary", help="print a model's layers, parameters and MACs")
     s.add_argument("model")
-    s.add_argument("--input-shape", type=int, nargs="+", default=[1, 28, 28])
-    s.add_argument("--num-classes", type=int, default=10)
+    s.add_argument("--input-shape", type=int, nargs="+",
+                   help="C H W of one input (default: what the model is built for, e.g. 3 224 224)")
+    s.add_argument("--num-classes", type=int, help="default: the model's own (1000 for ImageNet models)")
     s.set_defaults(func=cmd_summary)
 
     args = ap.parse_args(argv)
