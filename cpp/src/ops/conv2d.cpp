@@ -6,6 +6,7 @@
 #include "convnet/ops/conv2d.h"
 
 #include "convnet/autograd.h"
+#include "ops/conv_backward.h"
 #include "convnet/ops/pad.h"
 #include "cpu/kernels.h"
 
@@ -98,23 +99,9 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2d
     cpu::conv2d_forward_cpu<T>(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
                                y.data<T>());
   });
-  if (autograd::needs_record({x, w, b})) {
-    autograd::record(y, "conv2d", {x, w, b}, [x = x.detach(), w = w.detach(), has_b = b.defined(), s](
-                                                 const Tensor& dy, const std::vector<bool>& need) {
-      Tensor dx, dw, db;
-      if (need[0]) dx = Tensor::empty(x.shape(), x.dtype());
-      if (need[1]) dw = Tensor::empty(w.shape(), w.dtype());
-      if (need[2] && has_b) db = Tensor::empty({s.K}, w.dtype());
-      dispatch_floating(dy.dtype(), "conv2d", [&](auto* tag) {
-        using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::conv2d_backward_cpu<T>(s, x.data<T>(), w.data<T>(), dy.data<T>(),
-                                    dx.defined() ? dx.data<T>() : nullptr,
-                                    dw.defined() ? dw.data<T>() : nullptr,
-                                    db.defined() ? db.data<T>() : nullptr);
-      });
-      return std::vector<Tensor>{dx, dw, db};
-    });
-  }
+  record_conv_backward(y, "conv2d", x, w, b, s, s.K,
+                       [](const cpu::Conv2dShape& shape, const auto* x, const auto* w, const auto* dy,
+                          auto* dx, auto* dw, auto* db) { cpu::conv2d_backward_cpu(shape, x, w, dy, dx, dw, db); });
   return y;
 }
 

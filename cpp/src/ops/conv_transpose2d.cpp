@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "convnet/autograd.h"
+#include "ops/conv_backward.h"
 #include "cpu/kernels.h"
 
 namespace convnet {
@@ -72,23 +73,9 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
     cpu::conv_transpose2d_forward_cpu<T>(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
                                          y.data<T>());
   });
-  if (autograd::needs_record({x, w, b})) {
-    autograd::record(y, "conv_transpose2d", {x, w, b}, [x = x.detach(), w = w.detach(), has_b = b.defined(), s](
-                                                           const Tensor& dy, const std::vector<bool>& need) {
-      Tensor dx, dw, db;
-      if (need[0]) dx = Tensor::empty(x.shape(), x.dtype());
-      if (need[1]) dw = Tensor::empty(w.shape(), w.dtype());
-      if (need[2] && has_b) db = Tensor::empty({s.C}, w.dtype());
-      dispatch_floating(dy.dtype(), "conv_transpose2d", [&](auto* tag) {
-        using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::conv_transpose2d_backward_cpu<T>(s, x.data<T>(), w.data<T>(), dy.data<T>(),
-                                              dx.defined() ? dx.data<T>() : nullptr,
-                                              dw.defined() ? dw.data<T>() : nullptr,
-                                              db.defined() ? db.data<T>() : nullptr);
-      });
-      return std::vector<Tensor>{dx, dw, db};
-    });
-  }
+  record_conv_backward(y, "conv_transpose2d", x, w, b, s, s.C,
+                       [](const cpu::Conv2dShape& shape, const auto* x, const auto* w, const auto* dy,
+                          auto* dx, auto* dw, auto* db) { cpu::conv_transpose2d_backward_cpu(shape, x, w, dy, dx, dw, db); });
   return y;
 }
 
