@@ -8,10 +8,10 @@ faster).
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+
+from timing import median_seconds
 
 
 def cases(lib):
@@ -56,14 +56,7 @@ def time_case(lib, case, iters, reps):
         y = fn(*xs)
         y.sum().backward()
 
-    run()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            run()
-        times.append((time.perf_counter() - t0) / iters * 1e3)
-    return statistics.median(times)
+    return median_seconds(run, reps, iters) * 1e3
 
 
 def main():

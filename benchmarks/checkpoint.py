@@ -11,11 +11,11 @@ a folder (default: a temporary one) is printed, with the file size.
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 
 import numpy as np
+
+from timing import median_seconds
 
 # (name, [(in, out, kernel) convolutions], [(in, out) linear layers]); only the shapes matter
 MODELS = [
@@ -50,12 +50,7 @@ def _torch_state(convs, linears):
 
 
 def _median_ms(fn, reps):
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return median_seconds(fn, reps, warmup=False) * 1e3
 
 
 def main():

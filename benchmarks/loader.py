@@ -20,14 +20,14 @@ torch ops per sample (torchvision is not a dependency), at the same worker count
 import argparse
 import importlib.util
 import json
-import statistics
-import time
 
 import numpy as np
 
 import convnet as cn
 from convnet import transforms as T
 from convnet.data import DataLoader
+
+from timing import median_seconds
 
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -47,18 +47,17 @@ def recipes(n_small, n_large):
     }
 
 
+def _drain(loader):
+    for _ in loader:
+        pass
+
+
 def loader_rate(images, transform, batch, workers, reps):
     """Median images/s of whole epochs."""
     labels = np.zeros(len(images), np.int64)
     dl = DataLoader((images, labels), batch, shuffle=True, num_workers=workers, seed=0, transform=transform)
     next(iter(dl))  # warm up
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        for _ in dl:
-            pass
-        times.append(time.perf_counter() - t)
-    return len(images) / statistics.median(times)
+    return len(images) / median_seconds(lambda: _drain(dl), reps, warmup=False)
 
 
 class TorchCifar:
@@ -92,13 +91,7 @@ def torch_loader_rate(images, batch, workers, reps):
     dl = torch.utils.data.DataLoader(TorchCifar(images), batch, shuffle=True, num_workers=workers,
                                      persistent_workers=workers > 0)
     next(iter(dl))
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        for _ in dl:
-            pass
-        times.append(time.perf_counter() - t)
-    return len(images) / statistics.median(times)
+    return len(images) / median_seconds(lambda: _drain(dl), reps, warmup=False)
 
 
 def small_cifar_cnn():
@@ -130,14 +123,7 @@ def train_rate(model, shape, batch, steps, reps):
         loss.backward()
         opt.step()
 
-    step()
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        for _ in range(steps):
-            step()
-        times.append((time.perf_counter() - t) / steps)
-    return batch / statistics.median(times)
+    return batch / median_seconds(step, reps, steps)
 
 
 def peak_rss_mib():

@@ -8,10 +8,10 @@ runs of `--iters` passes; the last column is convnet's time over torch's.
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+
+from timing import median_seconds
 
 # (name, module expression (in both libraries' nn), input shape without the batch)
 CASES = [
@@ -41,14 +41,7 @@ def step_ms(lib, expr, x_np, iters, reps):
         x.grad = None
         layer(x).backward(ones)
 
-    run()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            run()
-        times.append((time.perf_counter() - t0) / iters * 1e3)
-    return statistics.median(times)
+    return median_seconds(run, reps, iters) * 1e3
 
 
 def main():
