@@ -1,10 +1,7 @@
 #include "convnet/allocator.h"
 
 #include <cstdlib>
-#include <mutex>
 #include <new>
-#include <unordered_map>
-#include <vector>
 
 namespace convnet {
 
@@ -22,76 +19,67 @@ size_t size_class(size_t n) {
   return (n + step - 1) / step * step;
 }
 
-struct Cache {
-  std::mutex mu;
-  std::unordered_map<size_t, std::vector<void*>> free_lists;
-  size_t allocated = 0, peak = 0, cached = 0;
-};
-
-Cache& cache() {
-  static Cache* c = new Cache();  // never destroyed: tensors may outlive static destruction
-  return *c;
-}
-
 }  // namespace
 
-void* cpu_alloc(size_t nbytes) {
+void* CachingAllocator::alloc(size_t nbytes) {
   size_t cls = size_class(nbytes);
-  Cache& c = cache();
   {
-    std::lock_guard<std::mutex> lock(c.mu);
-    c.allocated += cls;
-    if (c.allocated > c.peak) c.peak = c.allocated;
-    auto it = c.free_lists.find(cls);
-    if (it != c.free_lists.end() && !it->second.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    allocated_ += cls;
+    if (allocated_ > peak_) peak_ = allocated_;
+    auto it = free_lists_.find(cls);
+    if (it != free_lists_.end() && !it->second.empty()) {
       void* p = it->second.back();
       it->second.pop_back();
-      c.cached -= cls;
+      cached_ -= cls;
       return p;
     }
   }
-  void* p = std::aligned_alloc(kAlign, cls);
+  void* p = raw_alloc_(cls);
   if (!p) {
-    cpu_empty_cache();
-    p = std::aligned_alloc(kAlign, cls);
+    empty_cache();
+    p = raw_alloc_(cls);
   }
   if (!p) {
-    std::lock_guard<std::mutex> lock(c.mu);
-    c.allocated -= cls;
+    std::lock_guard<std::mutex> lock(mu_);
+    allocated_ -= cls;
     throw std::bad_alloc();
   }
   return p;
 }
 
-void cpu_free(void* p, size_t nbytes) {
+void CachingAllocator::free(void* p, size_t nbytes) {
   if (!p) return;
   size_t cls = size_class(nbytes);
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  c.allocated -= cls;
-  c.cached += cls;
-  c.free_lists[cls].push_back(p);
+  std::lock_guard<std::mutex> lock(mu_);
+  allocated_ -= cls;
+  cached_ += cls;
+  free_lists_[cls].push_back(p);
 }
 
-AllocatorStats cpu_allocator_stats() {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  return {c.allocated, c.peak, c.cached};
+AllocatorStats CachingAllocator::stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {allocated_, peak_, cached_};
 }
 
-void cpu_reset_peak_stats() {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  c.peak = c.allocated;
+void CachingAllocator::reset_peak_stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  peak_ = allocated_;
 }
 
-void cpu_empty_cache() {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  for (auto& [cls, list] : c.free_lists)
-    for (void* p : list) std::free(p);
-  c.free_lists.clear();
-  c.cached = 0;
+void CachingAllocator::empty_cache() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [cls, list] : free_lists_)
+    for (void* p : list) raw_free_(p);
+  free_lists_.clear();
+  cached_ = 0;
+}
+
+CachingAllocator& cpu_allocator() {
+  // never destroyed: tensors may outlive static destruction
+  static CachingAllocator* a = new CachingAllocator([](size_t n) { return std::aligned_alloc(kAlign, n); },
+                                                    [](void* p) { std::free(p); });
+  return *a;
 }
 
 }  // namespace convnet

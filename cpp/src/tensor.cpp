@@ -7,6 +7,7 @@
 #include "convnet/allocator.h"
 #include "convnet/autograd.h"
 #include "cpu/parallel.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -84,17 +85,59 @@ int64_t numel_of(const Shape& shape) {
 
 // ---- storage -----------------------------------------------------------------
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+Storage::Storage(size_t nbytes, Device device, bool pinned)
+    : nbytes_(nbytes), device_(device), pinned_(pinned) {
   if (!device.is_cpu())
-    throw Error(cat_str("tensor: device ", device.str(), " is not available in this build"));
-  data_ = cpu_alloc(nbytes);
+    data_ = cuda::device_alloc(nbytes, device.index);
+  else if (pinned)
+    data_ = cuda::pinned_alloc(nbytes);
+  else
+    data_ = cpu_alloc(nbytes);
 }
 
 Storage::Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner)
     : data_(data), nbytes_(nbytes), device_(device), owner_(std::move(owner)) {}
 
 Storage::~Storage() {
-  if (!owner_) cpu_free(data_, nbytes_);
+  if (owner_) return;
+  if (!device_.is_cpu())
+    cuda::device_free(data_, nbytes_, device_.index);
+  else if (pinned_)
+    cuda::pinned_free(data_, nbytes_);
+  else
+    cpu_free(data_, nbytes_);
+}
+
+// ---- device dispatch (dispatch.h) ------------------------------------------------
+
+Device common_device(const char* op, std::initializer_list<const Tensor*> tensors) {
+  const Tensor* first = nullptr;
+  for (const Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    if (!first)
+      first = t;
+    else if (t->device() != first->device())
+      throw ValueError(cat_str(op, ": expected all tensors on one device, got ", first->device().str(), " (shape ",
+                               shape_str(first->shape()), ") and ", t->device().str(), " (shape ",
+                               shape_str(t->shape()), ")"));
+  }
+  Device d = first ? first->device() : Device();
+  if (!d.is_cpu()) cuda::ensure_device(d.index);
+  return d;
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes) {
+  if (dst_device.is_cpu() && src_device.is_cpu())
+    std::memcpy(dst, src, nbytes);
+  else
+    cuda::copy(dst, dst_device, src, src_device, nbytes);
+}
+
+void zero_bytes(void* p, Device device, size_t nbytes) {
+  if (device.is_cpu())
+    std::memset(p, 0, nbytes);
+  else
+    cuda::memset_zero(p, nbytes, device.index);
 }
 
 // ---- tensor ------------------------------------------------------------------
@@ -220,9 +263,9 @@ Tensor Tensor::narrow0(int64_t begin, int64_t end) const {
     autograd::record(out, "slice", {*this},
                      [in_shape, dt, begin, row](const Tensor& dy,
                                                const std::vector<bool>&) -> std::vector<Tensor> {
-                       Tensor dx = zeros(in_shape, dt);
-                       std::memcpy(static_cast<char*>(dx.raw_data()) + begin * row * dtype_size(dt),
-                                   dy.raw_data(), dy.nbytes());
+                       Tensor dx = zeros(in_shape, dt, dy.device());
+                       copy_bytes(static_cast<char*>(dx.raw_data()) + begin * row * dtype_size(dt),
+                                  dx.device(), dy.raw_data(), dy.device(), dy.nbytes());
                        return {dx};
                      });
   }
@@ -231,7 +274,7 @@ Tensor Tensor::narrow0(int64_t begin, int64_t end) const {
 
 Tensor Tensor::clone() const {
   Tensor out = Tensor::empty(shape(), dtype(), device());
-  std::memcpy(out.raw_data(), raw_data(), nbytes());
+  copy_bytes(out.raw_data(), out.device(), raw_data(), device(), nbytes());
   if (autograd::needs_record({*this})) {
     autograd::record(out, "clone", {*this},
                      [](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
@@ -244,7 +287,10 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
   Tensor out = Tensor::empty(shape(), target, device());
-  dispatch_all(dtype(), [&](auto* src_tag) {
+  if (!device().is_cpu()) {
+    cuda::ensure_device(device().index);
+    cuda::cast_cuda(dtype(), target, numel(), raw_data(), out.raw_data());
+  } else dispatch_all(dtype(), [&](auto* src_tag) {
     using S = std::remove_pointer_t<decltype(src_tag)>;
     dispatch_all(target, [&](auto* dst_tag) {
       using D = std::remove_pointer_t<decltype(dst_tag)>;
@@ -268,17 +314,52 @@ Tensor Tensor::to(DType target) const {
 double Tensor::item() const {
   CONVNET_CHECK(numel() == 1, "item: a Tensor with ", numel(),
                 " elements cannot be converted to a scalar; shape ", shape_str(shape()));
+  const Tensor host = to(Device());
   double v = 0;
   dispatch_all(dtype(), [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    v = static_cast<double>(*data<T>());
+    v = static_cast<double>(*host.data<T>());
   });
   return v;
+}
+
+Tensor Tensor::to(Device target, bool non_blocking) const {
+  if (target == device()) return *this;
+  Tensor out = Tensor::empty(shape(), dtype(), target);
+  if (target.is_cpu() || device().is_cpu())
+    cuda::copy(out.raw_data(), target, raw_data(), device(), nbytes(), non_blocking, impl_->storage);
+  else
+    cuda::copy(out.raw_data(), target, raw_data(), device(), nbytes());
+  if (is_floating(dtype()) && autograd::needs_record({*this})) {
+    Device src = device();
+    autograd::record(out, "to", {*this}, [src](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+      return {dy.to(src)};
+    });
+  }
+  return out;
+}
+
+Tensor Tensor::pin_memory() const {
+  CONVNET_CHECK(device().is_cpu(), "pin_memory: only CPU tensors can be pinned, got one on ", device().str());
+  if (is_pinned()) return *this;
+  auto impl = std::make_shared<TensorImpl>();
+  impl->numel = numel();
+  impl->shape = shape();
+  impl->dtype = dtype();
+  impl->storage = std::make_shared<Storage>(nbytes(), Device(), true);
+  Tensor out(std::move(impl));
+  std::memcpy(out.raw_data(), raw_data(), nbytes());
+  return out;
 }
 
 // ---- factories ---------------------------------------------------------------
 
 void fill_(const Tensor& t, double value) {
+  if (!t.device().is_cpu()) {
+    cuda::ensure_device(t.device().index);
+    cuda::fill_cuda(t.dtype(), t.numel(), value, t.raw_data());
+    return;
+  }
   dispatch_all(t.dtype(), [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     T* p = t.data<T>();
@@ -296,6 +377,10 @@ void fill_(const Tensor& t, double value) {
 void add_(const Tensor& dst, const Tensor& src) {
   CONVNET_CHECK(dst.shape() == src.shape() && dst.dtype() == src.dtype(), "add_: shapes ",
                 shape_str(dst.shape()), " and ", shape_str(src.shape()), " must match");
+  if (!common_device("add_", {&dst, &src}).is_cpu()) {
+    cuda::add_inplace_cuda(dst.dtype(), dst.numel(), dst.raw_data(), src.raw_data());
+    return;
+  }
   dispatch_floating(dst.dtype(), "add_", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     T* d = dst.data<T>();
@@ -306,17 +391,17 @@ void add_(const Tensor& dst, const Tensor& src) {
   });
 }
 
-Tensor full(const Shape& shape, double value, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
+Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = Tensor::empty(shape, dtype, device);
   fill_(t, value);
   return t;
 }
-Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0, dtype); }
-Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1, dtype); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
-Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
+Tensor zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0, dtype, device); }
+Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1, dtype, device); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
+Tensor scalar_tensor(double value, DType dtype, Device device) { return full({}, value, dtype, device); }
 
-Tensor arange(double start, double end, double step, DType dtype) {
+Tensor arange(double start, double end, double step, DType dtype, Device device) {
   CONVNET_CHECK(step != 0, "arange: step must be nonzero");
   CONVNET_CHECK((end - start) / step >= 0, "arange: upper bound and step are inconsistent: start=",
                 start, " end=", end, " step=", step);
@@ -327,7 +412,7 @@ Tensor arange(double start, double end, double step, DType dtype) {
     T* p = t.data<T>();
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + i * step);
   });
-  return t;
+  return t.to(device);
 }
 
 }  // namespace convnet

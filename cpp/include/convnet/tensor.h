@@ -14,11 +14,12 @@ namespace convnet {
 
 struct Node;
 
-// A block of memory. Owned blocks return to the caching allocator when the
-// last reference goes; external blocks (NumPy arrays) release their owner.
+// A block of memory. Owned blocks return to their device's caching allocator
+// (pinned host blocks to the pinned one) when the last reference goes; external
+// blocks (NumPy arrays) release their owner.
 class Storage {
  public:
-  Storage(size_t nbytes, Device device);
+  Storage(size_t nbytes, Device device, bool pinned = false);
   Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -27,11 +28,13 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  bool pinned() const { return pinned_; }
 
  private:
   void* data_;
   size_t nbytes_;
   Device device_;
+  bool pinned_ = false;
   std::shared_ptr<void> owner_;  // null for blocks from the allocator
 };
 
@@ -96,6 +99,12 @@ class Tensor {
   Tensor clone() const;
   // Conversion; returns *this when the dtype already matches.
   Tensor to(DType dtype) const;
+  // Copy to another device (differentiable); returns *this when already there. With
+  // non_blocking, a copy from pinned host memory to a GPU returns before it finishes.
+  Tensor to(Device device, bool non_blocking = false) const;
+  // A copy in page-locked host memory (CPU tensors only), for asynchronous copies to a GPU.
+  Tensor pin_memory() const;
+  bool is_pinned() const { return impl_->storage->pinned(); }
   // Scalar value of a one-element tensor, as double.
   double item() const;
   bool shares_storage(const Tensor& o) const { return impl_->storage == o.impl_->storage; }
@@ -109,12 +118,13 @@ class Tensor {
 int64_t numel_of(const Shape& shape);
 
 // Factories. Random ones draw from the global generator (random.h).
-Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
-Tensor ones(const Shape& shape, DType dtype = DType::Float32);
-Tensor full(const Shape& shape, double value, DType dtype = DType::Float32);
+Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = {});
+Tensor ones(const Shape& shape, DType dtype = DType::Float32, Device device = {});
+Tensor full(const Shape& shape, double value, DType dtype = DType::Float32, Device device = {});
+// Zeros of t's shape, dtype and device.
 Tensor zeros_like(const Tensor& t);
-Tensor arange(double start, double end, double step = 1, DType dtype = DType::Int64);
-Tensor scalar_tensor(double value, DType dtype = DType::Float32);
+Tensor arange(double start, double end, double step = 1, DType dtype = DType::Int64, Device device = {});
+Tensor scalar_tensor(double value, DType dtype = DType::Float32, Device device = {});
 
 // Fills in place (no autograd).
 void fill_(const Tensor& t, double value);

@@ -1,0 +1,33 @@
+// Device dispatch for the ops: the kernel for a tensor's device, the common device
+// of an op's inputs, and byte copies on any device.
+#pragma once
+#include <initializer_list>
+
+#include "convnet/tensor.h"
+#include "cpu/kernels.h"
+#ifdef CONVNET_WITH_CUDA
+#include "cuda/kernels.h"
+#endif
+#include "cuda/runtime.h"
+
+namespace convnet {
+
+// The kernel `name` for `device`: CONVNET_KERNEL(x.device(), conv2d_forward, <T>) is
+// &cpu::conv2d_forward_cpu<T> on the CPU and &cuda::conv2d_forward_cuda<T> on a GPU.
+#ifdef CONVNET_WITH_CUDA
+#define CONVNET_KERNEL(device, name, ...) \
+  ((device).is_cpu() ? &::convnet::cpu::name##_cpu __VA_ARGS__ : &::convnet::cuda::name##_cuda __VA_ARGS__)
+#else
+#define CONVNET_KERNEL(device, name, ...) (&::convnet::cpu::name##_cpu __VA_ARGS__)
+#endif
+
+// The device of the op's defined tensors, which must all be on one device (else a
+// ValueError naming the op and both devices); a CUDA device becomes the current one.
+Device common_device(const char* op, std::initializer_list<const Tensor*> tensors);
+
+// nbytes from src to dst, host or device memory on either side.
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
+// nbytes of zeros at p on `device`.
+void zero_bytes(void* p, Device device, size_t nbytes);
+
+}  // namespace convnet
