@@ -4,12 +4,19 @@
   1. forward and gradients (float32) against a plain NumPy reference;
   2. a float64 finite-difference check of the autograd gradients;
   3. forward and gradients against PyTorch (float64 and float32), where torch is installed.
+`check_devices` checks an op's CUDA forward and backward against its CPU ones.
 Failure messages name the op and the input shapes and parameters.
 """
 
 import numpy as np
+import pytest
 
 import convnet as cn
+
+HAS_CUDA = cn.cuda.is_available()
+requires_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (convnet.cuda.is_available() is False)")
+# parametrize("device", DEVICES): the CPU always, the GPU where there is one
+DEVICES = ["cpu", pytest.param("cuda", marks=requires_cuda)]
 
 try:
     import torch
@@ -27,22 +34,46 @@ def _close(name, what, got, want, rtol):
         f"{name}: {what} differs: max abs error {err:.3g} > {rtol:g} × max |expected| {scale:.3g}")
 
 
-def _to_cn(a, dtype, grad):
-    t = cn.tensor(a.astype(dtype) if a.dtype.kind == "f" else a)
+def _to_cn(a, dtype, grad, device="cpu"):
+    t = cn.tensor(a.astype(dtype) if a.dtype.kind == "f" else a, device=device)
     if grad:
         t.requires_grad_(True)
     return t
 
 
-def _run_cn(fn, inputs, diff, dtype, dy):
-    ts = [_to_cn(a, dtype, i in diff) for i, a in enumerate(inputs)]
+def _run_cn(fn, inputs, diff, dtype, dy, device="cpu"):
+    ts = [_to_cn(a, dtype, i in diff, device) for i, a in enumerate(inputs)]
     out = fn(*ts)
+    assert out.device == cn.device(device), f"output on {out.device}, expected {device}"
     grads = []
     if diff:
-        out.backward(cn.tensor(dy.astype(dtype)))
-        grads = [ts[i].grad.numpy() if ts[i].grad is not None else np.zeros_like(inputs[i])
-                 for i in diff]
-    return out.detach().numpy().astype(np.float64), grads
+        out.backward(cn.tensor(dy.astype(dtype), device=device))
+        for i in diff:
+            g = ts[i].grad
+            assert g is None or g.device == cn.device(device), f"gradient on {g.device}, expected {device}"
+            grads.append(g.cpu().numpy() if g is not None else np.zeros_like(inputs[i]))
+    return out.detach().cpu().numpy().astype(np.float64), grads
+
+
+def check_devices(name, fn, inputs, diff=(0,), rtol=1e-4, dtypes=(np.float32, np.float64), seed=0):
+    """Checks that op `fn` gives on the GPU the forward output and the gradients of the
+    `diff` inputs that it gives on the CPU, within rtol of the largest magnitude, for a
+    random upstream gradient; `inputs` as for check_op."""
+    if not HAS_CUDA:
+        pytest.skip("no CUDA device (convnet.cuda.is_available() is False)")
+    rng = np.random.default_rng(seed)
+    inputs = [np.asarray(a) for a in inputs]
+    label = f"{name}[inputs {', '.join(str(a.shape) for a in inputs)}]"
+    diff = tuple(diff)
+    for dtype in dtypes:
+        out, _ = _run_cn(fn, inputs, (), dtype, None)
+        dy = rng.standard_normal(out.shape)
+        want, want_grads = _run_cn(fn, inputs, diff, dtype, dy, "cpu")
+        got, got_grads = _run_cn(fn, inputs, diff, dtype, dy, "cuda")
+        what = np.dtype(dtype).name
+        _close(label, f"CUDA forward vs CPU ({what})", got, want, rtol)
+        for k, i in enumerate(diff):
+            _close(label, f"CUDA gradient of input {i} vs CPU ({what})", got_grads[k], want_grads[k], rtol)
 
 
 def check_op(name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None, rtol=1e-4,

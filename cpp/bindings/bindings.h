@@ -18,6 +18,7 @@ void bind_nn_utils(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_io(py::module_& m);
 void bind_data(py::module_& m);
+void bind_cuda(py::module_& m);
 // Class docstrings (docs.cpp); called after every bind_*.
 void add_docs(py::module_& m);
 
@@ -36,6 +37,8 @@ AdaptiveSize adaptive_size(const py::handle& v, const char* what, bool* scalar =
 InterpolateOptions interpolate_options(const py::object& size, const py::object& scale_factor,
                                        const std::string& mode, const py::object& align_corners,
                                        const py::object& recompute_scale_factor, bool* scalar = nullptr);
+// "cpu", "cuda", "cuda:N", an int (a CUDA index) or a convnet.device.
+Device parse_device(const py::object& o);
 // A tensor from any array-like, copying; dtype None keeps NumPy's (Python floats become float32).
 Tensor tensor_from_object(const py::handle& obj, const py::object& dtype);
 

@@ -40,5 +40,6 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_io(m);
   bind_data(m);
+  bind_cuda(m);
   add_docs(m);
 }

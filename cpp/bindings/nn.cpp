@@ -314,26 +314,30 @@ void bind_nn(py::module_& m) {
         });
         return HookHandle(self, id);
       }, "hook"_a)
-      .def("to", [](py::object self, py::object target) {
-        if (py::isinstance<DType>(target)) {
-          DType dt = target.cast<DType>();
-          Module& mod = module_of(self, "call to()");
-          for (auto& sub : mod.named_modules()) {
-            for (auto& [n, p] : sub.second->named_parameters(false)) {
-              Tensor c = p.to(dt).detach();
-              if (p.requires_grad()) c.set_requires_grad(true);
-              sub.second->register_parameter(n, c);
-            }
-            for (auto& [n, b] : sub.second->named_buffers(false))  // floating buffers only, as torch
-              if (is_floating(b.dtype())) sub.second->register_buffer(n, b.to(dt));
-          }
+      // to(device), to(dtype), to(device, dtype), to(tensor): in place, as PyTorch
+      .def("to", [](py::object self, py::object target, py::object dtype, bool non_blocking) {
+        Module& mod = module_of(self, "call to()");
+        if (py::isinstance<Tensor>(target)) {
+          const Tensor& t = target.cast<const Tensor&>();
+          mod.to(t.device(), non_blocking);
+          if (is_floating(t.dtype())) mod.to(t.dtype());
           return self;
         }
-        std::string d = py::str(target);
-        if (d != "cpu") throw std::runtime_error("Module.to: device " + d + " is not available in this build");
+        if (py::isinstance<DType>(target))
+          dtype = target;
+        else if (!target.is_none())
+          mod.to(parse_device(target), non_blocking);
+        if (!dtype.is_none()) mod.to(dtype.cast<DType>());
         return self;
-      }, "target"_a)
-      .def("cpu", [](py::object self) { return self; })
+      }, "device"_a = py::none(), "dtype"_a = py::none(), py::kw_only(), "non_blocking"_a = false)
+      .def("cpu", [](py::object self) {
+        module_of(self, "call cpu()").to(Device());
+        return self;
+      })
+      .def("cuda", [](py::object self, py::object device) {
+        module_of(self, "call cuda()").to(device.is_none() ? Device(DeviceType::CUDA, 0) : parse_device(device));
+        return self;
+      }, "device"_a = py::none())
       .def("extra_repr", checked("extra_repr", &Module::extra_repr))
       .def("__repr__", checked("__repr__", &Module::repr));
 

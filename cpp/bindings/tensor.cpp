@@ -76,6 +76,9 @@ Tensor numpy_view(py::array arr, bool read_only_ok) {
 Tensor from_numpy(py::array arr) { return numpy_view(arr, false); }
 
 py::array to_numpy(const Tensor& t) {
+  if (!t.device().is_cpu())
+    throw py::type_error(cat_str("numpy: can't convert a ", t.device().str(),
+                                 " tensor to NumPy; use tensor.cpu() to copy it to host memory first"));
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(shape.size());
   py::ssize_t s = dtype_size(t.dtype());
   for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
@@ -102,6 +105,18 @@ DType parse_dtype(const py::object& o, DType fallback) {
   throw py::type_error(cat_str("dtype: expected a convnet dtype such as convnet.float32, got ",
                                std::string(py::str(py::repr(o)))));
 }
+
+}  // namespace
+
+Device parse_device(const py::object& o) {
+  if (py::isinstance<Device>(o)) return o.cast<Device>();
+  if (py::isinstance<py::str>(o)) return Device::parse(o.cast<std::string>());
+  if (py::isinstance<py::int_>(o)) return Device(DeviceType::CUDA, o.cast<int>());
+  throw py::type_error(cat_str("device: expected \"cpu\", \"cuda\", \"cuda:N\" or a convnet.device, got ",
+                               std::string(py::str(py::repr(o)))));
+}
+
+namespace {
 
 Shape shape_from_args(const py::args& args, const char* op) {
   if (args.size() == 1 && (py::isinstance<py::tuple>(args[0]) || py::isinstance<py::list>(args[0])))
@@ -140,11 +155,11 @@ Tensor getitem(const Tensor& t, const py::object& key) {
     std::vector<Tensor> rows;
     Shape s = t.shape();
     s[0] = len;
-    Tensor out = Tensor::empty(s, t.dtype());
+    Tensor out = Tensor::empty(s, t.dtype(), t.device());
     size_t row = t.nbytes() / n;
     for (py::ssize_t k = 0; k < len; ++k)
-      std::memcpy(static_cast<char*>(out.raw_data()) + k * row,
-                  static_cast<const char*>(t.raw_data()) + (start + k * step) * row, row);
+      copy_bytes(static_cast<char*>(out.raw_data()) + k * row, out.device(),
+                 static_cast<const char*>(t.raw_data()) + (start + k * step) * row, t.device(), row);
     if (t.requires_grad())
       throw py::value_error("slice: strided slices of tensors that require grad are not supported");
     return out;
@@ -155,9 +170,10 @@ Tensor getitem(const Tensor& t, const py::object& key) {
 
 std::string tensor_repr(const Tensor& t) {
   py::object np = py::module_::import("numpy");
-  py::object arr = to_numpy(t);
+  py::object arr = to_numpy(t.detach().to(Device()));
   std::string body = py::str(np.attr("array2string")(arr, "separator"_a = ", ", "prefix"_a = "tensor("));
   std::string r = "tensor(" + body;
+  if (!t.device().is_cpu()) r += cat_str(", device='", t.device().str(), "'");
   if (t.dtype() != DType::Float32 && t.dtype() != DType::Int64 && t.dtype() != DType::Bool)
     r += cat_str(", dtype=convnet.", dtype_name(t.dtype()));
   if (t.grad_fn())
@@ -272,7 +288,7 @@ void bind_tensor(py::module_& m) {
           throw py::value_error("numpy: can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()");
         return to_numpy(x);
       })
-      .def("tolist", [](const Tensor& x) { return to_numpy(x.detach()).attr("tolist")(); })
+      .def("tolist", [](const Tensor& x) { return to_numpy(x.detach().to(Device())).attr("tolist")(); })
       .def("__array__", [](const Tensor& x, py::object dtype, py::object) {
         py::object a = to_numpy(x.detach());
         return dtype.is_none() ? a : a.attr("astype")(dtype);
@@ -286,13 +302,29 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("data", &Tensor::detach)
       .def("contiguous", [](const Tensor& x) { return x; })
       .def("is_contiguous", [](const Tensor&) { return true; })
-      .def("to", [](const Tensor& x, py::object target) {
-        if (py::isinstance<DType>(target)) return x.to(target.cast<DType>());
-        Device d = py::isinstance<Device>(target) ? target.cast<Device>() : Device::parse(target.cast<std::string>());
-        if (d != x.device()) throw std::runtime_error(cat_str("to: device ", d.str(), " is not available in this build"));
-        return x;
-      }, "target"_a)
-      .def("cpu", [](const Tensor& x) { return x; })
+      // to(dtype), to(device), to(device, dtype), to(other); device as "cuda", "cuda:1" or a convnet.device
+      .def("to", [](const Tensor& x, py::object target, py::object dtype, bool non_blocking) {
+        Tensor r = x;
+        if (py::isinstance<Tensor>(target)) {
+          const Tensor& o = target.cast<const Tensor&>();
+          return r.to(o.device(), non_blocking).to(o.dtype());
+        }
+        if (py::isinstance<DType>(target)) {
+          dtype = target;
+        } else if (!target.is_none()) {
+          r = r.to(parse_device(target), non_blocking);
+        }
+        return dtype.is_none() ? r : r.to(parse_dtype(dtype, r.dtype()));
+      }, "device"_a = py::none(), "dtype"_a = py::none(), py::kw_only(), "non_blocking"_a = false)
+      .def("cpu", [](const Tensor& x) { return x.to(Device()); })
+      .def("cuda", [](const Tensor& x, py::object device, bool non_blocking) {
+        Device d = device.is_none() ? Device(DeviceType::CUDA, 0) : parse_device(device);
+        if (d.is_cpu()) throw py::value_error("cuda: expected a CUDA device, got cpu");
+        return x.to(d, non_blocking);
+      }, "device"_a = py::none(), "non_blocking"_a = false)
+      .def_property_readonly("is_cuda", [](const Tensor& x) { return !x.device().is_cpu(); })
+      .def("pin_memory", &Tensor::pin_memory)
+      .def("is_pinned", &Tensor::is_pinned)
       .def("float", [](const Tensor& x) { return x.to(DType::Float32); })
       .def("double", [](const Tensor& x) { return x.to(DType::Float64); })
       .def("long", [](const Tensor& x) { return x.to(DType::Int64); })
@@ -323,8 +355,8 @@ void bind_tensor(py::module_& m) {
       .def("copy_", [](Tensor& x, const Tensor& src) {
         CONVNET_CHECK(src.shape() == x.shape(), "copy_: source shape ", shape_str(src.shape()),
                       " does not match destination shape ", shape_str(x.shape()));
-        Tensor s = src.detach().to(x.dtype());
-        std::memcpy(x.raw_data(), s.raw_data(), x.nbytes());
+        Tensor s = src.detach().to(x.device()).to(x.dtype());
+        copy_bytes(x.raw_data(), x.device(), s.raw_data(), s.device(), x.nbytes());
         return x;
       })
       .def("__getitem__", &getitem)
@@ -343,7 +375,10 @@ void bind_tensor(py::module_& m) {
       });
 
   m.def("from_numpy", &from_numpy, "array"_a);
-  m.def("tensor", &tensor_from_object, "data"_a, "dtype"_a = py::none());
+  m.def("tensor", [](const py::handle& data, const py::object& dtype, const py::object& device) {
+    Tensor t = tensor_from_object(data, dtype);
+    return device.is_none() ? t : t.to(parse_device(device));
+  }, "data"_a, "dtype"_a = py::none(), "device"_a = py::none());
   m.def("is_grad_enabled", &autograd::grad_enabled);
   m.def("set_grad_enabled", &autograd::set_grad_enabled, "mode"_a);
   m.def("manual_seed", [](int64_t s) { manual_seed(static_cast<uint64_t>(s)); }, "seed"_a);
@@ -365,27 +400,32 @@ void bind_tensor(py::module_& m) {
   m.def("empty_cache", &cpu_empty_cache);
 
   auto factory = [&](const char* name, auto make) {
-    m.def(name, [make, name](py::args a, py::object dtype, bool requires_grad) {
-      return finish(make(shape_from_args(a, name), parse_dtype(dtype, DType::Float32)), requires_grad);
-    }, py::kw_only(), "dtype"_a = py::none(), "requires_grad"_a = false);
+    m.def(name, [make, name](py::args a, py::object dtype, py::object device, bool requires_grad) {
+      Device d = device.is_none() ? Device() : parse_device(device);
+      return finish(make(shape_from_args(a, name), parse_dtype(dtype, DType::Float32), d), requires_grad);
+    }, py::kw_only(), "dtype"_a = py::none(), "device"_a = py::none(), "requires_grad"_a = false);
   };
-  factory("zeros", [](const Shape& s, DType d) { return zeros(s, d); });
-  factory("ones", [](const Shape& s, DType d) { return ones(s, d); });
-  factory("empty", [](const Shape& s, DType d) { return Tensor::empty(s, d); });
-  factory("rand", [](const Shape& s, DType d) { return rand(s, d); });
-  factory("randn", [](const Shape& s, DType d) { return randn(s, d); });
-  m.def("full", [](const Shape& s, double v, py::object dtype, bool rg) {
-    return finish(full(s, v, parse_dtype(dtype, DType::Float32)), rg);
-  }, "size"_a, "fill_value"_a, py::kw_only(), "dtype"_a = py::none(), "requires_grad"_a = false);
-  m.def("arange", [](double a, py::object b, double step, py::object dtype, bool rg) {
+  factory("zeros", [](const Shape& s, DType d, Device dev) { return zeros(s, d, dev); });
+  factory("ones", [](const Shape& s, DType d, Device dev) { return ones(s, d, dev); });
+  factory("empty", [](const Shape& s, DType d, Device dev) { return Tensor::empty(s, d, dev); });
+  // random draws come from the one global generator, so a seed gives the same values on every device
+  factory("rand", [](const Shape& s, DType d, Device dev) { return rand(s, d).to(dev); });
+  factory("randn", [](const Shape& s, DType d, Device dev) { return randn(s, d).to(dev); });
+  m.def("full", [](const Shape& s, double v, py::object dtype, py::object device, bool rg) {
+    Device d = device.is_none() ? Device() : parse_device(device);
+    return finish(full(s, v, parse_dtype(dtype, DType::Float32), d), rg);
+  }, "size"_a, "fill_value"_a, py::kw_only(), "dtype"_a = py::none(), "device"_a = py::none(),
+        "requires_grad"_a = false);
+  m.def("arange", [](double a, py::object b, double step, py::object dtype, py::object device, bool rg) {
     double start = b.is_none() ? 0 : a, end = b.is_none() ? a : b.cast<double>();
     bool all_int = std::floor(start) == start && std::floor(end) == end && std::floor(step) == step;
-    return finish(arange(start, end, step, parse_dtype(dtype, all_int ? DType::Int64 : DType::Float32)), rg);
+    Device d = device.is_none() ? Device() : parse_device(device);
+    return finish(arange(start, end, step, parse_dtype(dtype, all_int ? DType::Int64 : DType::Float32), d), rg);
   }, "start"_a, "end"_a = py::none(), "step"_a = 1, py::kw_only(), "dtype"_a = py::none(),
-        "requires_grad"_a = false);
+        "device"_a = py::none(), "requires_grad"_a = false);
   m.def("randperm", &randperm, "n"_a);
   m.def("zeros_like", [](const Tensor& x) { return zeros_like(x); });
-  m.def("ones_like", [](const Tensor& x) { return ones(x.shape(), x.dtype()); });
+  m.def("ones_like", [](const Tensor& x) { return ones(x.shape(), x.dtype(), x.device()); });
 }
 
 }  // namespace convnet::bindings

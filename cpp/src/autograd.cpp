@@ -76,7 +76,7 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
     CONVNET_CHECK(root.numel() == 1,
                   "backward: grad can be implicitly created only for scalar outputs; got a tensor "
                   "of shape ", shape_str(root.shape()), ", pass grad= of the same shape");
-    grad = ones(root.shape(), root.dtype());
+    grad = ones(root.shape(), root.dtype(), root.device());
   } else {
     CONVNET_CHECK(grad.shape() == root.shape() && grad.dtype() == root.dtype(),
                   "backward: grad has shape ", shape_str(grad.shape()), " and dtype ",

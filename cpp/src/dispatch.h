@@ -1,5 +1,5 @@
 // Device dispatch for the ops: the kernel for a tensor's device, the common device
-// of an op's inputs, and byte copies on any device.
+// of an op's inputs.
 #pragma once
 #include <initializer_list>
 
@@ -25,9 +25,5 @@ namespace convnet {
 // ValueError naming the op and both devices); a CUDA device becomes the current one.
 Device common_device(const char* op, std::initializer_list<const Tensor*> tensors);
 
-// nbytes from src to dst, host or device memory on either side.
-void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
-// nbytes of zeros at p on `device`.
-void zero_bytes(void* p, Device device, size_t nbytes);
 
 }  // namespace convnet

@@ -80,8 +80,20 @@ double random_uniform() {
   return gen().uniform();
 }
 
+// Fills a tensor on a GPU with `fill`'s draws made on the host: the values are the
+// ones the same generator state gives a CPU tensor.
+template <typename F>
+bool drawn_on_host(const Tensor& t, F fill) {
+  if (t.device().is_cpu()) return false;
+  Tensor h = Tensor::empty(t.shape(), t.dtype());
+  fill(h);
+  copy_bytes(t.raw_data(), t.device(), h.raw_data(), h.device(), t.nbytes());
+  return true;
+}
+
 void uniform_(const Tensor& t, double low, double high) {
   CONVNET_CHECK(low <= high, "uniform_: expected low <= high, got low=", low, " high=", high);
+  if (drawn_on_host(t, [&](const Tensor& h) { uniform_(h, low, high); })) return;
   fill_each(t, "uniform_", [&](Generator& g) { return low + (high - low) * g.uniform(); });
 }
 
@@ -90,6 +102,7 @@ void uniform_(const Tensor& t, double low, double high) {
 // (each pair depends only on its own point, so the result does not depend on the thread count).
 void normal_(const Tensor& t, double mean, double std) {
   CONVNET_CHECK(std >= 0, "normal_: expected std >= 0, got ", std);
+  if (drawn_on_host(t, [&](const Tensor& h) { normal_(h, mean, std); })) return;
   constexpr int64_t kBlockPairs = int64_t(1) << 16;
   dispatch_floating(t.dtype(), "normal_", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;

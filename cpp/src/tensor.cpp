@@ -339,6 +339,20 @@ Tensor Tensor::to(Device target, bool non_blocking) const {
   return out;
 }
 
+void Tensor::set_data(const Tensor& src) {
+  CONVNET_CHECK(src.shape() == shape(), "set_data: the new data has shape ", shape_str(src.shape()),
+                ", expected the tensor's shape ", shape_str(shape()));
+  CONVNET_CHECK(!requires_grad() || is_floating(src.dtype()), "set_data: a tensor that requires grad needs floating "
+                "data, got ", dtype_name(src.dtype()));
+  if (impl_->grad) {
+    Tensor g(impl_->grad);
+    impl_->grad = g.to(src.device()).to(src.dtype()).detach().impl();
+  }
+  impl_->storage = src.impl()->storage;
+  impl_->offset = src.impl()->offset;
+  impl_->dtype = src.dtype();
+}
+
 Tensor Tensor::pin_memory() const {
   CONVNET_CHECK(device().is_cpu(), "pin_memory: only CPU tensors can be pinned, got one on ", device().str());
   if (is_pinned()) return *this;

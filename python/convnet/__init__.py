@@ -51,7 +51,7 @@ float = float32  # noqa: A001
 double = float64
 long = int64
 
-from . import functional, nn, optim  # noqa: E402
+from . import cuda, functional, nn, optim  # noqa: E402
 from . import data, datasets, models, transforms  # noqa: E402
 from . import onnx  # noqa: E402  (imports the onnx package only when used)
 from .summary import summary  # noqa: E402

@@ -5,13 +5,14 @@ import functools
 from . import _core
 
 
-def tensor(data, dtype=None, requires_grad=False):
-    """A new tensor holding a copy of `data` (array-like, NumPy array or Tensor).
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of `data` (array-like, NumPy array or Tensor) on
+    `device` (default the CPU).
 
     Python floats become float32 and Python ints int64, as in PyTorch; NumPy
     arrays keep their dtype unless `dtype` is given.
     """
-    t = _core.tensor(data, dtype)
+    t = _core.tensor(data, dtype, device)
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -107,6 +107,10 @@ class Tensor {
   bool is_pinned() const { return impl_->storage->pinned(); }
   // Scalar value of a one-element tensor, as double.
   double item() const;
+  // Makes this tensor use src's storage, dtype and device (shapes must match),
+  // keeping its identity, autograd flags and graph position (PyTorch's `t.data = src`);
+  // a gradient follows to the new device and dtype.
+  void set_data(const Tensor& src);
   bool shares_storage(const Tensor& o) const { return impl_->storage == o.impl_->storage; }
 
   const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
@@ -130,6 +134,11 @@ Tensor scalar_tensor(double value, DType dtype = DType::Float32, Device device =
 void fill_(const Tensor& t, double value);
 // dst += src element by element, same shape and dtype (no autograd).
 void add_(const Tensor& dst, const Tensor& src);
+// nbytes from src to dst, host or device memory on either side.
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
+// nbytes of zeros at p on `device`.
+void zero_bytes(void* p, Device device, size_t nbytes);
+
 
 // Calls f with a typed null pointer for the floating dtype of t, e.g.
 // dispatch_floating(t.dtype(), "conv2d", [&](auto* tag) { using T = ...; });

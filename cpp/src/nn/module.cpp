@@ -145,6 +145,22 @@ void Module::train(bool on) {
   for (auto& [n, m] : children_) m->train(on);
 }
 
+void Module::to(Device device, bool non_blocking) {
+  for (auto& [name, mod] : named_modules()) {
+    for (auto& [n, p] : mod->named_parameters(false)) p.set_data(p.detach().to(device, non_blocking));
+    for (auto& [n, b] : mod->named_buffers(false)) b.set_data(b.to(device, non_blocking));
+  }
+}
+
+void Module::to(DType dtype) {
+  CONVNET_CHECK(is_floating(dtype), "Module.to: expected a floating dtype, got ", dtype_name(dtype));
+  for (auto& [name, mod] : named_modules()) {
+    for (auto& [n, p] : mod->named_parameters(false)) p.set_data(p.detach().to(dtype));
+    for (auto& [n, b] : mod->named_buffers(false))  // floating buffers only, as PyTorch
+      if (is_floating(b.dtype())) b.set_data(b.to(dtype));
+  }
+}
+
 void Module::zero_grad(bool set_to_none) {
   for (auto& t : parameters()) {
     if (!t.grad().defined()) continue;

@@ -70,6 +70,12 @@ class Module : public std::enable_shared_from_this<Module> {
   void eval() { train(false); }
   bool is_training() const { return training_; }
 
+  // Moves every parameter and buffer to `device`, or converts the floating ones to
+  // `dtype`, in place: the tensors keep their identity (Tensor::set_data), so an
+  // optimizer built before the move keeps updating them.
+  void to(Device device, bool non_blocking = false);
+  void to(DType dtype);
+
   void zero_grad(bool set_to_none = true);
   void requires_grad_(bool on);
 
