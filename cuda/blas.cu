@@ -1,9 +1,8 @@
-// cuBLAS products in the current MathMode, workspaces, casts, and the per-channel bias and
-// sums of the matrix-product kernels (declared in blas.cuh).
+// cuBLAS products in the current MathMode, workspaces, and the per-channel bias and sums of
+// the matrix-product kernels (declared in blas.cuh).
 #include "blas.cuh"
 
 #include "convnet/cuda.h"
-#include "runtime.h"
 
 namespace convnet::cuda {
 
@@ -26,20 +25,10 @@ constexpr cudaDataType_t cuda_type() {
 
 cublasOperation_t op(bool trans) { return trans ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
-template <typename T, typename P>
-__global__ void cast_kernel(int64_t n, const T* x, P* y) {
-  CUDA_KERNEL_LOOP(i, n) y[i] = convert<P>(x[i]);
-}
-
 // y (N,C,L): one thread per element
 template <typename T>
 __global__ void add_channel_bias_kernel(int64_t total, int64_t C, int64_t L, const T* b, T* y) {
   CUDA_KERNEL_LOOP(i, total) y[i] += b[(i / L) % C];
-}
-
-template <typename T>
-__global__ void fill_ones_kernel(int64_t n, T* p) {
-  CUDA_KERNEL_LOOP(i, n) p[i] = T(1);
 }
 
 }  // namespace
@@ -67,13 +56,6 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const P* 
   }
 }
 
-template <typename T, typename P>
-void cast(int64_t n, const T* x, P* y) {
-  if (n == 0) return;
-  auto k = cast_kernel<T, P>;
-  CONVNET_LAUNCH(k, n, n, x, y);
-}
-
 template <typename T>
 void add_channel_bias(int64_t N, int64_t C, int64_t L, const T* b, T* y) {
   const int64_t total = N * C * L;
@@ -92,8 +74,7 @@ void channel_sum(int64_t N, int64_t C, int64_t L, const T* dy, T* db) {
   }
   const int64_t n_ones = L > 1 ? std::max(N, L) : N;
   Workspace ones(n_ones * sizeof(T)), part(L > 1 ? N * C * sizeof(T) : 0);
-  auto k = fill_ones_kernel<T>;
-  CONVNET_LAUNCH(k, n_ones, n_ones, ones.as<T>());
+  fill_cuda(dtype_of<T>(), n_ones, 1.0, ones.as<T>());
   const T* rows = dy;  // (N, C)
   if (L > 1) {
     gemm<T, T>(false, false, N * C, 1, L, dy, L, 0, ones.as<T>(), 1, 0, T(0), part.as<T>(), 1, 0, 1, false);
@@ -110,8 +91,6 @@ CONVNET_INSTANTIATE_GEMM(double, double)
 CONVNET_INSTANTIATE_GEMM(bfloat16, float)
 CONVNET_INSTANTIATE_GEMM(float16, float)
 #undef CONVNET_INSTANTIATE_GEMM
-template void cast<float, bfloat16>(int64_t, const float*, bfloat16*);
-template void cast<float, float16>(int64_t, const float*, float16*);
 template void add_channel_bias<float>(int64_t, int64_t, int64_t, const float*, float*);
 template void add_channel_bias<double>(int64_t, int64_t, int64_t, const double*, double*);
 template void channel_sum<float>(int64_t, int64_t, int64_t, const float*, float*);

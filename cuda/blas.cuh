@@ -1,7 +1,7 @@
 // Shared pieces of the CUDA matrix-product kernels (conv2d.cu, conv_transpose2d.cu,
 // linear.cu): row-major GEMM on cuBLAS in the thread's MathMode (convnet/backends.h),
-// workspaces from the caching allocator, casts to the product type, per-channel bias
-// and per-channel sums.
+// workspaces from the caching allocator, operands cast to the product type, per-channel
+// bias and per-channel sums.
 //
 // Types: T is the tensors' element type (float or double); P the type the products read
 // (T, or bfloat16 / float16 under autocast for T = float). Products always write T and
@@ -12,6 +12,7 @@
 
 #include "common.cuh"
 #include "convnet/backends.h"
+#include "runtime.h"
 
 namespace convnet::cuda {
 
@@ -43,18 +44,23 @@ template <typename P, typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const P* A, int64_t lda, int64_t sA,
           const P* B, int64_t ldb, int64_t sB, T beta, T* C, int64_t ldc, int64_t sC, int64_t batch, bool tf32);
 
-// y (n) = x (n) converted to P.
-template <typename T, typename P>
-void cast(int64_t n, const T* x, P* y);
+// The DType of element type T.
+template <typename T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, double>) return DType::Float64;
+  else if constexpr (std::is_same_v<T, bfloat16>) return DType::BFloat16;
+  else if constexpr (std::is_same_v<T, float16>) return DType::Float16;
+  else return DType::Float32;
+}
 
-// x itself when P is T, else x (n) cast to P into `ws` (allocated here for n elements).
+// x itself when P is T, else x (n) cast to P (cast_cuda) into `ws`, allocated here.
 template <typename P, typename T>
 const P* as_product(const T* x, int64_t n, std::unique_ptr<Workspace>& ws) {
   if constexpr (std::is_same_v<P, T>) {
     return x;
   } else {
     ws = std::make_unique<Workspace>(n * sizeof(P));
-    cast<T, P>(n, x, ws->as<P>());
+    cast_cuda(dtype_of<T>(), dtype_of<P>(), n, x, ws->as<P>());
     return ws->as<P>();
   }
 }

@@ -15,8 +15,8 @@
 // group over the whole batch. Products run in the thread's MathMode (blas.cuh): under
 // autocast the columns, dyT and the weight are 16-bit and the results float32.
 // Column buffers come from the caching allocator (chunks of images that fit
-// backends::conv_workspace_limit()), so a training step reuses the same blocks. Kernels overwrite their outputs; autograd
-// accumulates (+=) the returned gradients into .grad.
+// backends::conv_workspace_limit()), so a training step reuses the same blocks. Kernels
+// overwrite their outputs; autograd accumulates (+=) the returned gradients into .grad.
 #include <algorithm>
 
 #include "blas.cuh"
@@ -27,14 +27,13 @@ namespace convnet::cuda {
 namespace {
 
 struct ConvDims {
-  int64_t Cg, Kg, HW, PQ, RS, CgRS;
+  int64_t Cg, Kg, HW, PQ, CgRS;
   bool one_by_one;  // 1x1, stride 1, no padding, P Q = H W: the input plane is the column matrix
   explicit ConvDims(const Conv2dShape& s)
       : Cg(s.C / s.groups),
         Kg(s.K / s.groups),
         HW(s.H * s.W),
         PQ(s.P * s.Q),
-        RS(s.R * s.S),
         CgRS(s.C / s.groups * s.R * s.S),
         one_by_one(s.R == 1 && s.S == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0 &&
                    s.P == s.H && s.Q == s.W) {}
@@ -123,7 +122,8 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   }
   std::unique_ptr<Workspace> w16;
   const P* wp = as_product<P>(w, s.K * d.CgRS, w16);
-  const int64_t nb = chunk_images(s, d.CgRS * s.groups * d.PQ * sizeof(P) + (s.N > 1 ? s.K * d.PQ * sizeof(T) : 0));
+  const int64_t yT_bytes = s.N > 1 ? s.K * d.PQ * sizeof(T) : 0;
+  const int64_t nb = chunk_images(s, d.CgRS * s.groups * d.PQ * sizeof(P) + yT_bytes);
   Workspace col(s.groups * d.CgRS * nb * d.PQ * sizeof(P)), yT(nb > 1 ? s.K * nb * d.PQ * sizeof(T) : 0);
   for (int64_t n0 = 0; n0 < s.N; n0 += nb) {
     const int64_t cnt = std::min(nb, s.N - n0), L = cnt * d.PQ;

@@ -39,13 +39,13 @@ void linear_backward(int64_t M, int64_t in_f, int64_t out_f, const T* x, const T
   const P* dyp = dx || dw ? as_product<P>(dy, M * out_f, dy16) : nullptr;
   if (dx) {  // dx (M,in_f) = dy (M,out_f) w (out_f,in_f)
     if (out_f == 0) CUDA_CHECK(cudaMemsetAsync(dx, 0, M * in_f * sizeof(T), stream()));
-    gemm<P, T>(false, false, M, in_f, out_f, dyp, out_f, 0, as_product<P>(w, out_f * in_f, w16), in_f, 0, T(0), dx,
-               in_f, 0, 1, tf32);
+    const P* wp = as_product<P>(w, out_f * in_f, w16);
+    gemm<P, T>(false, false, M, in_f, out_f, dyp, out_f, 0, wp, in_f, 0, T(0), dx, in_f, 0, 1, tf32);
   }
   if (dw) {  // dw (out_f,in_f) = dy^T (out_f,M) x (M,in_f)
     if (M == 0) CUDA_CHECK(cudaMemsetAsync(dw, 0, out_f * in_f * sizeof(T), stream()));
-    gemm<P, T>(true, false, out_f, in_f, M, dyp, out_f, 0, as_product<P>(x, M * in_f, x16), in_f, 0, T(0), dw, in_f,
-               0, 1, tf32);
+    const P* xp = as_product<P>(x, M * in_f, x16);
+    gemm<P, T>(true, false, out_f, in_f, M, dyp, out_f, 0, xp, in_f, 0, T(0), dw, in_f, 0, 1, tf32);
   }
   if (db) channel_sum(M, out_f, int64_t(1), dy, db);
 }
@@ -73,8 +73,8 @@ void linear_forward_cuda(int64_t M, int64_t in_f, int64_t out_f, const T* x, con
 // x (M,in_f), w (out_f,in_f), dy (M,out_f); dx (M,in_f), dw (out_f,in_f), db (out_f), each
 // null when not needed: dx = dy w, dw = dy^T x, db = sum of dy over the rows.
 template <typename T>
-void linear_backward_cuda(int64_t M, int64_t in_f, int64_t out_f, const T* x, const T* w, const T* dy, T* dx, T* dw,
-                          T* db) {
+void linear_backward_cuda(int64_t M, int64_t in_f, int64_t out_f, const T* x, const T* w, const T* dy, T* dx,
+                          T* dw, T* db) {
   with_product_type<T>([&](auto* tag) {
     linear_backward<T, std::remove_pointer_t<decltype(tag)>>(M, in_f, out_f, x, w, dy, dx, dw, db);
   });

@@ -150,7 +150,7 @@ def test_numpy_interop():
     np.testing.assert_array_equal(t.numpy(), h)
     v = cn.from_numpy(h)
     assert v.dtype == cn.float16 and np.asarray(v).dtype == np.float16
-    with pytest.raises(TypeError, match=r"NumPy has no bfloat16 dtype; convert first, e.g. tensor.float\(\).numpy\(\)"):
+    with pytest.raises(TypeError, match=r"NumPy has no bfloat16 dtype; convert first, e.g. tensor.float\(\)"):
         t.bfloat16().numpy()
     with pytest.raises(TypeError, match="NumPy has no bfloat16"):
         np.asarray(t.bfloat16())
@@ -229,8 +229,8 @@ def test_autocast_decorator_and_threads():
 def test_autocast_leaves_cpu_tensors_alone():
     x, w, b = (cn.tensor(rng.standard_normal(s).astype(np.float32)) for s in ((2, 3, 6, 6), (4, 3, 3, 3), (4,)))
     want = F.conv2d(x, w, b).numpy()
-    a, m = cn.tensor(rng.standard_normal((3, 5)).astype(np.float32)), cn.tensor(rng.standard_normal((5, 4)).astype(
-        np.float32))
+    a = cn.tensor(rng.standard_normal((3, 5)).astype(np.float32))
+    m = cn.tensor(rng.standard_normal((5, 4)).astype(np.float32))
     want_mm = cn.matmul(a, m).numpy()
     with cn.autocast("cuda"), cn.autocast("cpu"):
         np.testing.assert_array_equal(F.conv2d(x, w, b).numpy(), want)
@@ -264,7 +264,8 @@ def test_autocast_products_round_the_inputs_and_accumulate_in_float32(case, dtyp
     y.backward(cn.tensor(dy, device="cuda"))  # outside the region: backward multiplies as forward did
 
     # reference: float64 products of the rounded inputs (the bias and its gradient are not rounded)
-    refs = [cn.tensor(rnd(a) if i < 2 else a.astype(np.float64)).requires_grad_(True) for i, a in enumerate(inputs)]
+    refs = [cn.tensor(rnd(a) if i < 2 else a.astype(np.float64)).requires_grad_(True)
+            for i, a in enumerate(inputs)]
     y_ref = fn(*refs)
     y_ref.backward(cn.tensor(rnd(dy)))
     scale = lambda v: max(np.abs(v).max(), 1e-3)  # noqa: E731
@@ -288,7 +289,8 @@ def test_autocast_products_round_the_inputs_and_accumulate_in_float32(case, dtyp
 @requires_cuda
 def test_autocast_modules_keep_float32_weights_and_gradients():
     cn.manual_seed(0)
-    model = cn.nn.Sequential(cn.nn.Conv2d(3, 4, 3, padding=1), cn.nn.Flatten(), cn.nn.Linear(4 * 5 * 5, 3)).to("cuda")
+    model = cn.nn.Sequential(cn.nn.Conv2d(3, 4, 3, padding=1), cn.nn.Flatten(), cn.nn.Linear(4 * 5 * 5, 3))
+    model.to("cuda")
     x = cn.tensor(rng.standard_normal((2, 3, 5, 5)).astype(np.float32), device="cuda")
     with cn.autocast("cuda"):
         y = model(x)

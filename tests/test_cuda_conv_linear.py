@@ -49,7 +49,7 @@ def conv_label(case):
 def test_conv2d(case):
     xs, ws, stride, padding, dilation, groups = case
     check_devices(f"conv2d {conv_label(case)}",
-                  lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups),
+                  lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
                   [randn(*xs), randn(*ws), randn(ws[0])], diff=(0, 1, 2))
 
 
@@ -57,7 +57,7 @@ def test_conv2d(case):
 def test_conv2d_without_bias(case):
     xs, ws, stride, padding, dilation, groups = case
     check_devices(f"conv2d no bias {conv_label(case)}",
-                  lambda x, w: F.conv2d(x, w, None, stride=stride, padding=padding, dilation=dilation, groups=groups),
+                  lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups),
                   [randn(*xs), randn(*ws)], diff=(0, 1))
 
 
@@ -66,7 +66,7 @@ def test_conv2d_in_chunks(case, small_workspace):
     xs, ws, stride, padding, dilation, groups = case
     xs = (5,) + xs[1:]
     check_devices(f"conv2d chunked {conv_label(case)}",
-                  lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups),
+                  lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
                   [randn(*xs), randn(*ws), randn(ws[0])], diff=(0, 1, 2))
 
 
@@ -103,8 +103,7 @@ def transpose_label(case):
 def test_conv_transpose2d(case):
     xs, ws, stride, padding, out_pad, groups, dilation = case
     check_devices(f"conv_transpose2d {transpose_label(case)}",
-                  lambda x, w, b: F.conv_transpose2d(x, w, b, stride=stride, padding=padding, output_padding=out_pad,
-                                                     groups=groups, dilation=dilation),
+                  lambda x, w, b: F.conv_transpose2d(x, w, b, stride, padding, out_pad, groups, dilation),
                   [randn(*xs), randn(*ws), randn(ws[1] * groups)], diff=(0, 1, 2))
 
 
@@ -193,7 +192,8 @@ def test_tf32_results_stay_close():
         cn.backends.cuda.matmul.allow_tf32 = True
         cn.backends.cudnn.allow_tf32 = True
         for name, fn, inputs in [
-            ("conv2d", lambda x, w, b: F.conv2d(x, w, b, padding=1), [randn(2, 3, 6, 6), randn(4, 3, 3, 3), randn(4)]),
+            ("conv2d", lambda x, w, b: F.conv2d(x, w, b, padding=1),
+             [randn(2, 3, 6, 6), randn(4, 3, 3, 3), randn(4)]),
             ("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2),
              [randn(2, 3, 4, 4), randn(3, 2, 3, 3), randn(2)]),
             ("linear", lambda x, w, b: F.linear(x, w, b), [randn(5, 16), randn(3, 16), randn(3)]),

@@ -62,7 +62,7 @@ Tensor numpy_view(py::array arr, bool read_only_ok) {
   DType dt = dtype_of_numpy(arr.dtype(), ok);
   if (!ok)
     throw py::type_error(cat_str("from_numpy: unsupported NumPy dtype ", std::string(py::str(arr.dtype())),
-                                 "; supported: float32, float64, float16, int64, uint8, bool"));
+                                 "; supported: float32, float64, int64, uint8, bool, float16"));
   if (!(arr.flags() & py::array::c_style))
     throw py::value_error(
         "from_numpy: the array is not C-contiguous (a transposed or strided view); pass "

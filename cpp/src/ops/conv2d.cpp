@@ -2,7 +2,9 @@
 // P Q output size, G groups. x (N,C,H,W), w (K,C/G,R,S), b (K), y (N,K,P,Q).
 // Backward saves x and w (the columns are recomputed, not stored) and returns
 // only the gradients that are needed (no dx for a network's input, no dw for a
-// frozen layer); autograd accumulates them (+=) into .grad.
+// frozen layer); autograd accumulates them (+=) into .grad. Outputs and gradients
+// live on the inputs' device; CUDA products run in the MathMode of convnet/backends.h
+// (TF32, autocast), backward in the one its forward used.
 #include "convnet/ops/conv2d.h"
 
 #include "convnet/autograd.h"
@@ -104,8 +106,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2d
                                               y.data<T>());
   });
   record_conv_backward(y, "conv2d", x, w, b, s, s.K, mode,
-                       [](Device d, const cpu::Conv2dShape& shape, const auto* x, const auto* w, const auto* dy,
-                          auto* dx, auto* dw, auto* db) {
+                       []([[maybe_unused]] Device d, const cpu::Conv2dShape& shape, const auto* x,
+                          const auto* w, const auto* dy, auto* dx, auto* dw, auto* db) {
                          using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
                          CONVNET_KERNEL(d, conv2d_backward, <T>)(shape, x, w, dy, dx, dw, db);
                        });

@@ -3,7 +3,7 @@
 // y (N,K,P,Q). The kernels are conv2d's, run with the shape of the convolution
 // this one transposes (input (N,K,P,Q), output (N,C,H,W), weight w as is).
 // Backward saves x and w and returns only the gradients that are needed;
-// autograd accumulates them (+=) into .grad.
+// autograd accumulates them (+=) into .grad. Devices and MathMode as conv2d's.
 #include "convnet/ops/conv_transpose2d.h"
 
 #include <algorithm>
@@ -78,8 +78,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
                                                         b.defined() ? b.data<T>() : nullptr, y.data<T>());
   });
   record_conv_backward(y, "conv_transpose2d", x, w, b, s, s.C, mode,
-                       [](Device d, const cpu::Conv2dShape& shape, const auto* x, const auto* w, const auto* dy,
-                          auto* dx, auto* dw, auto* db) {
+                       []([[maybe_unused]] Device d, const cpu::Conv2dShape& shape, const auto* x,
+                          const auto* w, const auto* dy, auto* dx, auto* dw, auto* db) {
                          using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
                          CONVNET_KERNEL(d, conv_transpose2d_backward, <T>)(shape, x, w, dy, dx, dw, db);
                        });
