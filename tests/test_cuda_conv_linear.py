@@ -119,6 +119,15 @@ def test_linear(xs):
                   diff=(0, 1, 2))
 
 
+def test_empty_batches():
+    check_devices("conv2d of no images", lambda x, w, b: F.conv2d(x, w, b, padding=1),
+                  [randn(0, 3, 5, 5), randn(4, 3, 3, 3), randn(4)], diff=(0, 1, 2))
+    check_devices("linear of no rows", lambda x, w, b: F.linear(x, w, b), [randn(0, 7), randn(4, 7), randn(4)],
+                  diff=(0, 1, 2))
+    check_devices("matmul over an empty dimension", lambda a, b: cn.matmul(a, b), [randn(2, 0), randn(0, 3)],
+                  diff=(0, 1))
+
+
 def test_linear_without_bias():
     check_devices("linear no bias", lambda x, w: F.linear(x, w), [randn(6, 3, 5), randn(2, 5)], diff=(0, 1))
 
