@@ -10,9 +10,21 @@
 
 namespace convnet::cuda {
 
+using cpu::Broadcast;
 using cpu::Conv2dShape;
 using cpu::InterpTap;
 using cpu::Pool2dShape;
+
+// ---- elementwise (elementwise.cu) -----------------------------------------
+// Instantiated there for each functor of pointwise.h that the ops use and the dtypes it
+// is defined for (activation.cu: the activations').
+
+// y[i] = f(x[i]) for i in [0, n); x (n), y (n).
+template <typename T, typename U, typename F>
+void unary_cuda(int64_t n, const T* x, U* y, F f);
+// out (s.n) = f(a, b) through s.
+template <typename T, typename U, typename F>
+void binary_cuda(const Broadcast& s, const T* a, const T* b, U* out, F f);
 
 // ---- conv2d (conv2d.cu) -------------------------------------------------
 // N batch, C in channels, H W input size, K out channels, R S kernel,
