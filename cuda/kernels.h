@@ -186,8 +186,9 @@ void multi_margin_backward_cuda(int64_t N, int64_t C, int64_t p, T margin, const
 // ---- reductions (reduce.cu) ---------------------------------------------
 // x viewed as (outer, D, inner), reduced over D.
 
-// x (outer,D,inner), y (outer,inner) overwritten with the sums over D, each
-// added in order of d from 0. A is T for floating T, else int64_t.
+// x (outer,D,inner), y (outer,inner) overwritten with the sums over D, added in
+// order of d, or in chunks of d added in order when few outputs have long rows
+// (reduce.cu). A is T for floating T, else int64_t.
 template <typename T, typename A>
 void sum_dim_cuda(int64_t outer, int64_t D, int64_t inner, const T* x, A* y);
 

@@ -34,7 +34,7 @@ __global__ void class_weight_total_kernel(int64_t C, const T* cw, T* total) {
   }
 }
 
-// dx (N,C,L), one thread per element.
+// dx (N,C,L), one thread per element; total (1) the sum of the class weights, null without smoothing.
 template <typename T>
 __global__ void cross_entropy_backward_kernel(int64_t N, int64_t C, int64_t L, int64_t ignore_index, const T* x,
                                               const int64_t* target, const T* cw, T smoothing, const T* total,
@@ -44,7 +44,7 @@ __global__ void cross_entropy_backward_kernel(int64_t N, int64_t C, int64_t L, i
     if (t == ignore_index) {
       dx[k] = 0;
     } else {
-      const pw::CrossEntropyGrad<T> g(C, t, cw, smoothing, total[0], w[i * w_step]);
+      const pw::CrossEntropyGrad<T> g(C, t, cw, smoothing, total ? total[0] : T(0), w[i * w_step]);
       const T v = g(x[k], lse[i], cw, c);
       dx[k] = c == t ? v - g.at_target : v;
     }
@@ -171,9 +171,11 @@ void cross_entropy_backward_cuda(int64_t N, int64_t C, int64_t L, int64_t ignore
                                  const int64_t* target, const T* cw, T smoothing, const T* lse, const T* w,
                                  int64_t w_step, T* dx) {
   if (N * C * L == 0) return;
-  DeviceBuffer<T> total(1);
-  auto kt = class_weight_total_kernel<T>;
-  CONVNET_LAUNCH(kt, 1, C, cw, total.get());
+  DeviceBuffer<T> total(smoothing != 0 ? 1 : 0);
+  if (total.get()) {
+    auto kt = class_weight_total_kernel<T>;
+    CONVNET_LAUNCH(kt, 1, C, cw, total.get());
+  }
   auto k = cross_entropy_backward_kernel<T>;
   CONVNET_LAUNCH(k, N * C * L, N, C, L, ignore_index, x, target, cw, smoothing, total.get(), lse, w, w_step, dx);
 }

@@ -6,6 +6,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "convnet/half.h"
 
@@ -101,7 +102,12 @@ struct Neg {
 };
 struct Abs {
   template <typename T>
-  CONVNET_HD T operator()(T x) const { return x < T(0) ? static_cast<T>(-x) : x; }
+  CONVNET_HD T operator()(T x) const {
+    if constexpr (std::is_unsigned_v<T>)  // uint8, bool
+      return x;
+    else
+      return x < T(0) ? static_cast<T>(-x) : x;
+  }
 };
 // -1, 0 or 1 (the gradient of abs)
 struct Sign {

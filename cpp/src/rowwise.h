@@ -76,7 +76,8 @@ CONVNET_HD void cross_entropy_sample(int64_t C, int64_t L, const T* x, int64_t t
 
 // The gradient of one sample's cross entropy, scaled by its gradient weight wi:
 // dx[c] = wi (softmax(x)[c] ((1-eps) w[t] + (eps/C) Σ w) - (eps/C) w[c]) - wi (1-eps) w[t] [c = t],
-// with the softmax recomputed from x and the saved lse; total = Σ_c w[c] (C without weights).
+// with the softmax recomputed from x and the saved lse; total = Σ_c w[c] (C without weights),
+// read only with smoothing.
 template <typename T>
 struct CrossEntropyGrad {
   T scale, smooth, at_target;
@@ -84,7 +85,7 @@ struct CrossEntropyGrad {
   CONVNET_HD CrossEntropyGrad(int64_t C, int64_t t, const T* cw, T smoothing, T total, T wi) {
     smoothed = smoothing != 0;
     const T wt = (1 - smoothing) * weight_or_one(cw, t);
-    scale = wi * (wt + smoothing / C * total);
+    scale = wi * (smoothed ? wt + smoothing / C * total : wt);
     smooth = wi * smoothing / C;
     at_target = wi * wt;
   }

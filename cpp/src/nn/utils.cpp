@@ -80,7 +80,7 @@ double tensor_norm(const Tensor& g, double p) {
 // g = f(g) element by element, in place on g's device; f a floating functor of pointwise.h.
 template <typename F>
 void apply_(const Tensor& g, const char* op, F f) {
-  const Device dev = common_device(op, {&g});
+  [[maybe_unused]] const Device dev = common_device(op, {&g});  // unread by CONVNET_KERNEL without CUDA
   dispatch_floating(g.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     CONVNET_KERNEL(dev, unary, <T, T, F>)(g.numel(), g.data<T>(), g.data<T>(), f);
