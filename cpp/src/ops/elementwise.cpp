@@ -1,6 +1,7 @@
-// Elementwise arithmetic with broadcasting, unary math, comparisons.
-// Shapes: a, b broadcast to out. Backward returns gradients (summed over
-// broadcast dimensions); autograd accumulates them (+=) into .grad.
+// Elementwise arithmetic with broadcasting, unary math, comparisons, on the
+// operands' device (functors of pointwise.h). Shapes: a, b broadcast to out.
+// Backward returns gradients (summed over broadcast dimensions); autograd
+// accumulates them (+=) into .grad.
 #include "convnet/ops/elementwise.h"
 
 #include <cmath>
