@@ -10,6 +10,14 @@
 
 #include "convnet/half.h"
 
+// For the longer shared functions (rowwise.h): always inlined into the kernels' loops, where
+// the CPU compiler specializes and vectorizes them.
+#if defined(__CUDACC__)
+#define CONVNET_HD_INLINE __host__ __device__ __forceinline__
+#else
+#define CONVNET_HD_INLINE inline __attribute__((always_inline))
+#endif
+
 namespace convnet::pw {
 
 // ---- math in the argument's type: the C library's functions, which device code has too

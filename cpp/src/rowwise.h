@@ -13,7 +13,7 @@ namespace convnet::pw {
 
 // x, y rows of D; log selects log_softmax.
 template <typename T>
-CONVNET_HD void softmax_row(int64_t D, int64_t stride, bool log_out, const T* x, T* y) {
+CONVNET_HD_INLINE void softmax_row(int64_t D, int64_t stride, bool log_out, const T* x, T* y) {
   T m = x[0];
   for (int64_t d = 1; d < D; ++d) m = max(m, x[d * stride]);
   T s = 0;
@@ -30,8 +30,8 @@ CONVNET_HD void softmax_row(int64_t D, int64_t stride, bool log_out, const T* x,
 // y the forward output, dy, dx rows of D: softmax dx = y (dy - Σ dy y);
 // log_softmax dx = dy - exp(y) Σ dy.
 template <typename T>
-CONVNET_HD void softmax_backward_row(int64_t D, int64_t stride, bool log_out, const T* y, const T* dy,
-                                     T* dx) {
+CONVNET_HD_INLINE void softmax_backward_row(int64_t D, int64_t stride, bool log_out, const T* y,
+                                            const T* dy, T* dx) {
   T s = 0;
   for (int64_t d = 0; d < D; ++d) s += log_out ? dy[d * stride] : dy[d * stride] * y[d * stride];
   for (int64_t d = 0; d < D; ++d) {
@@ -45,7 +45,7 @@ CONVNET_HD void softmax_backward_row(int64_t D, int64_t stride, bool log_out, co
 // Whether v, met after best along the dimension, replaces it as the maximum: when it is
 // larger, or the first NaN (NaN propagates, as PyTorch). Ties keep the first.
 template <typename T>
-CONVNET_HD bool max_replaces(T v, T best) {
+CONVNET_HD_INLINE bool max_replaces(T v, T best) {
   return v > best || (v != v && best == best);
 }
 
@@ -56,8 +56,8 @@ CONVNET_HD bool max_replaces(T v, T best) {
 // Cross entropy of one sample with label smoothing eps: lse = log Σ exp(x), and
 // loss = (1-eps) w[t] (lse - x[t]) + (eps/C) Σ_c w[c] (lse - x[c]); 0 when t is ignored.
 template <typename T>
-CONVNET_HD void cross_entropy_sample(int64_t C, int64_t L, const T* x, int64_t t, bool ignored,
-                                     const T* cw, T smoothing, T& loss, T& lse) {
+CONVNET_HD_INLINE void cross_entropy_sample(int64_t C, int64_t L, const T* x, int64_t t, bool ignored,
+                                            const T* cw, T smoothing, T& loss, T& lse) {
   T m = x[0];
   for (int64_t c = 1; c < C; ++c) m = max(m, x[c * L]);
   T acc = 0;
@@ -90,21 +90,21 @@ struct CrossEntropyGrad {
     at_target = wi * wt;
   }
   // dx[c] without the target's term (subtract at_target at c = t)
-  CONVNET_HD T operator()(T x, T lse, const T* cw, int64_t c) const {
+  CONVNET_HD_INLINE T operator()(T x, T lse, const T* cw, int64_t c) const {
     return scale * exp(x - lse) - (smoothed ? smooth * weight_or_one(cw, c) : T(0));
   }
 };
 
 // Negative log-likelihood of one sample: -w[t] x[t].
 template <typename T>
-CONVNET_HD T nll_loss_sample(int64_t L, const T* x, int64_t t, const T* cw) {
+CONVNET_HD_INLINE T nll_loss_sample(int64_t L, const T* x, int64_t t, const T* cw) {
   return -weight_or_one(cw, t) * x[t * L];
 }
 
 // Multi-class margin loss, x a sample's C scores (contiguous), y its target, p 1 or 2:
 // Σ_{j != y} w[y] max(0, margin - x[y] + x[j])^p / C.
 template <typename T>
-CONVNET_HD T multi_margin_sample(int64_t C, int64_t p, T margin, const T* x, int64_t y, const T* cw) {
+CONVNET_HD_INLINE T multi_margin_sample(int64_t C, int64_t p, T margin, const T* x, int64_t y, const T* cw) {
   T acc = 0;
   for (int64_t j = 0; j < C; ++j) {
     const T z = margin - x[y] + x[j];
@@ -118,7 +118,7 @@ CONVNET_HD T multi_margin_sample(int64_t C, int64_t p, T margin, const T* x, int
 // scale p z^(p-1) for an active margin z, else 0. The gradient at y is minus the sum of
 // the others (in order of j).
 template <typename T>
-CONVNET_HD T multi_margin_grad(int64_t p, T margin, const T* x, int64_t y, int64_t j, T scale) {
+CONVNET_HD_INLINE T multi_margin_grad(int64_t p, T margin, const T* x, int64_t y, int64_t j, T scale) {
   const T z = margin - x[y] + x[j];
   return j != y && z > 0 ? scale * (p == 1 ? T(1) : 2 * z) : T(0);
 }
