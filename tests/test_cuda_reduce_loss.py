@@ -75,9 +75,8 @@ def test_integer_sums_are_int64(dtype):
     _same_on_both(lambda t: cn.sum(t, (0, 1)), x)
 
 
+@requires_cuda
 def test_long_int_sum_is_exact():
-    if not cn.cuda.is_available():
-        pytest.skip("no CUDA device")
     x = np.full(300_000, 7, np.int64)
     x[::3] = 2**40
     got = cn.tensor(x, device="cuda").sum()
