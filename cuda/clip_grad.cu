@@ -21,7 +21,8 @@ __global__ void grad_norm_parts_kernel(optim::NormOrder o, TensorList<T> l, doub
     const T* g = l.operand(0, i);
     const int64_t n = l.offsets[i + 1] - l.offsets[i];
     double acc = optim::norm_start(o);
-    for (int64_t e = w % kNormParts; e < n; e += kNormParts) acc = optim::norm_add(o, acc, ::fabs(static_cast<double>(g[e])));
+    for (int64_t e = w % kNormParts; e < n; e += kNormParts)
+      acc = optim::norm_add(o, acc, ::fabs(static_cast<double>(g[e])));
     parts[w] = acc;
   }
 }

@@ -79,7 +79,7 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
     coef = std::min(c, T(1));
   });
   if (coef != 1)
-    lists.for_each("clip_grad_norm_", [&](Device dev, const auto& l) {
+    lists.for_each("clip_grad_norm_", [&]([[maybe_unused]] Device dev, const auto& l) {
       using T = typename std::decay_t<decltype(l)>::Scalar;
       CONVNET_KERNEL(dev, grad_scale, <T>)(l, static_cast<T>(coef));
     });
@@ -87,7 +87,8 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
 }
 
 void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
-  list_of(grads_of(params)).for_each("clip_grad_value_", [&](Device dev, const auto& l) {
+  const TensorLists lists = list_of(grads_of(params));
+  lists.for_each("clip_grad_value_", [&]([[maybe_unused]] Device dev, const auto& l) {
     using T = typename std::decay_t<decltype(l)>::Scalar;
     CONVNET_KERNEL(dev, grad_clamp, <T>)(l, static_cast<T>(-clip_value), static_cast<T>(clip_value));
   });

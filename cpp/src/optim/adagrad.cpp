@@ -46,7 +46,7 @@ void Adagrad::step() {
       const double t = count_step(st);
       lists.add({p, g, entry(st, "sum", p, 0)}, {-lr / (1 + (t - 1) * lr_decay)});
     }
-    lists.for_each("Adagrad", [&](Device dev, const auto& l) {
+    lists.for_each("Adagrad", [&]([[maybe_unused]] Device dev, const auto& l) {
       using T = typename std::decay_t<decltype(l)>::Scalar;
       const optim::AdagradHyper<T> h{static_cast<T>(eps), static_cast<T>(wd), maximize};
       CONVNET_KERNEL(dev, adagrad_update, <T>)(h, l);

@@ -52,7 +52,7 @@ void Adam::step() {
       const double step_size = lr / (1 - std::pow(beta1, t));
       lists.add({p, g, m, v, vmax}, {-step_size, std::sqrt(1 - std::pow(beta2, t))});
     }
-    lists.for_each(name().c_str(), [&](Device dev, const auto& l) {
+    lists.for_each(name().c_str(), [&]([[maybe_unused]] Device dev, const auto& l) {
       using T = typename std::decay_t<decltype(l)>::Scalar;
       const optim::AdamHyper<T> h{static_cast<T>(wd),        static_cast<T>(1 - lr * wd),
                                   static_cast<T>(1 - beta1), static_cast<T>(beta2),

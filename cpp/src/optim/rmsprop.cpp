@@ -40,7 +40,7 @@ void RMSprop::step() {
       Tensor a = centered ? entry(st, "grad_avg", p, 0) : Tensor();
       lists.add({p, g, s, buf, a});
     }
-    lists.for_each("RMSprop", [&](Device dev, const auto& l) {
+    lists.for_each("RMSprop", [&]([[maybe_unused]] Device dev, const auto& l) {
       using T = typename std::decay_t<decltype(l)>::Scalar;
       const optim::RmspropHyper<T> h{static_cast<T>(lr),  static_cast<T>(alpha), static_cast<T>(1 - alpha),
                                      static_cast<T>(eps), static_cast<T>(wd),    static_cast<T>(mom),

@@ -37,7 +37,7 @@ void SGD::step() {
       Tensor buf = mom != 0 ? entry(st, "momentum_buffer", p, 0) : Tensor();
       lists.add({p, g, buf}, {double(first)});
     }
-    lists.for_each("SGD", [&](Device dev, const auto& l) {
+    lists.for_each("SGD", [&]([[maybe_unused]] Device dev, const auto& l) {
       using T = typename std::decay_t<decltype(l)>::Scalar;
       const optim::SgdHyper<T> h{static_cast<T>(lr), static_cast<T>(wd), static_cast<T>(mom),
                                  static_cast<T>(1 - damp), nesterov, maximize};
