@@ -347,6 +347,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
         lr = optimizer.param_groups[0]["lr"] if optimizer.param_groups else None
         model.train()
         log = _StepLog(epoch, lazy, batch_cbs)
+        n_batches = len(train_loader) if hasattr(train_loader, "__len__") else None
         start = time.perf_counter()
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not verbose,
                    leave=True, dynamic_ncols=True)
@@ -369,7 +370,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
                     scaler.scale(l).backward()
                     scaler.step(optimizer)
                     scaler.update()
-                if step % 20 == 0 or step == len(train_loader):
+                if step % 20 == 0 or step == n_batches:
                     log.flush()
                     if verbose:
                         post = {"loss": f"{log.total_loss / log.seen:.4f}",
