@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"

@@ -3,8 +3,6 @@
 // State: "step", "square_avg" (s), "momentum_buffer" (momentum > 0), "grad_avg" (a, centered).
 #include "convnet/optim/rmsprop.h"
 
-#include <cmath>
-
 #include "dispatch.h"
 #include "tensor_lists.h"
 
