@@ -3,9 +3,7 @@
 // taking elements j, j + kNormParts, ... (adjacent threads read adjacent elements),
 // so norms do not depend on the launch geometry.
 #include "common.cuh"
-#include "convnet/cuda.h"
 #include "kernels.h"
-#include "runtime.h"
 
 namespace convnet::cuda {
 
@@ -60,14 +58,11 @@ __global__ void grad_clamp_kernel(TensorList<T> l, T lo, T hi) {
 template <typename T>
 void grad_norms_cuda(const optim::NormOrder& o, const TensorList<T>& l, double* norms) {
   if (l.count == 0) return;
-  const int index = current_device();
-  const size_t bytes = static_cast<size_t>(l.count * kNormParts) * sizeof(double);
-  double* parts = static_cast<double*>(device_alloc(bytes, index));
+  DeviceBuffer<double> parts(l.count * kNormParts);
   auto k1 = grad_norm_parts_kernel<T>;
-  CONVNET_LAUNCH(k1, l.count * kNormParts, o, l, parts);
+  CONVNET_LAUNCH(k1, l.count * kNormParts, o, l, parts.get());
   auto k2 = grad_norm_merge_kernel<T>;
-  CONVNET_LAUNCH(k2, l.count, o, l.count, parts, norms);
-  device_free(parts, bytes, index);
+  CONVNET_LAUNCH(k2, l.count, o, l.count, parts.get(), norms);
 }
 
 template <typename T>

@@ -1,14 +1,15 @@
-// Gradient clipping, the L1 penalty and the max-norm constraint. Clipping runs the
-// multi-tensor kernels of clip_grad.cpp/.cu (one call per device and dtype); norms
-// do not depend on the thread count.
+// Gradient clipping, the L1 penalty and the max-norm constraint, on the tensors'
+// devices. Clipping runs the multi-tensor kernels of clip_grad.cpp/.cu (one call per
+// device and dtype; norms do not depend on the thread count); the others are built
+// from ops.
 #include "convnet/nn/utils.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"
-#include "cpu/parallel.h"
 #include "dispatch.h"
 #include "tensor_lists.h"
 
@@ -121,27 +122,21 @@ void max_norm_(const Tensor& weight, double max_norm, int64_t dim) {
   const Shape& s = weight.shape();
   const int64_t n = s[dim], inner = numel_of(Shape(s.begin() + dim + 1, s.end())),
                 outer = weight.numel() / std::max<int64_t>(1, n * inner);
+  NoGradGuard no_grad;
+  const Tensor w = weight.reshape({outer, n, inner});
+  // the slices' norms, accumulated in float64, rounded to the weight's dtype, on the host
+  const Tensor w64 = w.to(DType::Float64);
+  const Tensor norms = sqrt(sum(mul(w64, w64), {0, 2})).to(weight.dtype()).to(Device());
+  Tensor factors = Tensor::empty({1, n, 1}, weight.dtype());
   dispatch_floating(weight.dtype(), "max_norm_", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    T* w = weight.data<T>();
     const T c = static_cast<T>(max_norm), eps = static_cast<T>(1e-7);
-    const int64_t grain = std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(1, outer * inner));
-    cpu::parallel_for(n, grain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        double acc = 0;
-        for (int64_t o = 0; o < outer; ++o)
-          for (int64_t j = 0; j < inner; ++j) {
-            const double v = w[(o * n + i) * inner + j];
-            acc += v * v;
-          }
-        const T norm = static_cast<T>(std::sqrt(acc));
-        if (!(norm > c)) continue;
-        const T factor = c / (norm + eps);
-        for (int64_t o = 0; o < outer; ++o)
-          for (int64_t j = 0; j < inner; ++j) w[(o * n + i) * inner + j] *= factor;
-      }
-    });
+    const T* nm = norms.data<T>();
+    T* f = factors.data<T>();
+    for (int64_t i = 0; i < n; ++i) f[i] = nm[i] > c ? c / (nm[i] + eps) : T(1);
   });
+  const Tensor scaled = mul(w, factors.to(weight.device()));
+  copy_bytes(weight.raw_data(), weight.device(), scaled.raw_data(), scaled.device(), weight.nbytes());
 }
 
 }  // namespace convnet::nn::utils
