@@ -14,6 +14,7 @@ using cpu::Broadcast;
 using cpu::Conv2dShape;
 using cpu::InterpTap;
 using cpu::Pool2dShape;
+using cpu::TensorList;
 
 // ---- elementwise (elementwise.cu) -----------------------------------------
 // Instantiated there for each functor of pointwise.h that the ops use and the dtypes it
@@ -297,5 +298,35 @@ void interpolate2d_forward_cuda(int64_t B, int64_t H, int64_t W, int64_t P, int6
 template <typename T>
 void interpolate2d_backward_cuda(int64_t B, int64_t H, int64_t W, int64_t P, int64_t Q, bool linear,
                                 const InterpTap<T>* taps_h, const InterpTap<T>* taps_w, const T* dy, T* dx);
+
+// ---- optimizer updates (sgd.cu, adam.cu, rmsprop.cu, adagrad.cu) ----------------
+// One call updates every tensor of l (cpu/tensor_list.h; its table in device memory) by
+// the rule of optim/updates.h; the operands and per-tensor scalars of l in the order listed.
+
+// operands: p, g, buf (null without momentum); scalar: first (1 when buf is new).
+template <typename T>
+void sgd_update_cuda(const optim::SgdHyper<T>& h, const TensorList<T>& l);
+// operands: p, g, m, v, vmax (null without amsgrad); scalars: neg_step, bias2_sqrt.
+template <typename T>
+void adam_update_cuda(const optim::AdamHyper<T>& h, const TensorList<T>& l);
+// operands: p, g, s, buf (null without momentum), a (null unless centered).
+template <typename T>
+void rmsprop_update_cuda(const optim::RmspropHyper<T>& h, const TensorList<T>& l);
+// operands: p, g, sum; scalar: neg_clr.
+template <typename T>
+void adagrad_update_cuda(const optim::AdagradHyper<T>& h, const TensorList<T>& l);
+
+// ---- gradient clipping (clip_grad.cu) ---------------------------------------------
+// l's one operand: the gradient g of each tensor.
+
+// norms (count, device memory) overwritten with each tensor's vector norm of order o, rounded to T.
+template <typename T>
+void grad_norms_cuda(const optim::NormOrder& o, const TensorList<T>& l, double* norms);
+// g *= c.
+template <typename T>
+void grad_scale_cuda(const TensorList<T>& l, T c);
+// g clamped to [lo, hi].
+template <typename T>
+void grad_clamp_cuda(const TensorList<T>& l, T lo, T hi);
 
 }  // namespace convnet::cuda

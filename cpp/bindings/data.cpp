@@ -149,7 +149,7 @@ void bind_data(py::module_& root) {
       .def(py::init([](const std::vector<Tensor>& arrays, const py::list& pipelines,
                        py::array_t<int64_t, py::array::c_style | py::array::forcecast> indices,
                        py::array_t<int64_t, py::array::c_style | py::array::forcecast> sizes, uint64_t base,
-                       int64_t num_workers, int64_t prefetch) {
+                       int64_t num_workers, int64_t prefetch, bool pin_memory) {
              if (pipelines.size() != arrays.size())
                throw py::value_error("BatchIterator: one pipeline (or None) per array is required");
              std::vector<Column> columns;
@@ -168,9 +168,10 @@ void bind_data(py::module_& root) {
                at += n;
              }
              return std::make_unique<BatchIterator>(std::move(columns), std::move(batches), base, num_workers,
-                                                    prefetch);
+                                                    prefetch, pin_memory);
            }),
-           "arrays"_a, "pipelines"_a, "indices"_a, "sizes"_a, "base"_a, "num_workers"_a, "prefetch"_a)
+           "arrays"_a, "pipelines"_a, "indices"_a, "sizes"_a, "base"_a, "num_workers"_a, "prefetch"_a,
+           "pin_memory"_a = false)
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__",
            [](BatchIterator& it) {

@@ -5,7 +5,8 @@ Each tensor (and NumPy array) of the state is stored as a named tensor of the fi
 in the state (`model.conv1.weight`, `optimizer.state.0.momentum_buffer`, …), so that other tools
 open the weights; everything else is JSON in the file's metadata under `convnet.checkpoint`, with
 references to those tensors. Python floats pass through JSON's shortest round-trip form, so they
-come back bit for bit."""
+come back bit for bit. Tensors on a GPU are copied to the host to be written and record their
+device; `load_checkpoint` restores them as `convnet.load` does (`map_location`)."""
 
 import json
 import os
@@ -13,6 +14,7 @@ import os
 import numpy as np
 
 from . import _core
+from .serialization import _map_location, _restore
 
 __all__ = ["load_checkpoint", "save_checkpoint", "is_checkpoint"]
 
@@ -29,6 +31,8 @@ def _join(path, key):
 def _encode(obj, path, tensors):
     if isinstance(obj, _core.Tensor):
         tensors.append((path, obj.detach()))
+        if obj.device.type != "cpu":
+            return {"__tensor__": path, "device": str(obj.device)}
         return {"__tensor__": path}
     if isinstance(obj, np.ndarray):
         name = obj.dtype.name
@@ -53,9 +57,9 @@ def _encode(obj, path, tensors):
                     f"a state holds dicts, lists, tuples, numbers, strings, None, tensors and arrays")
 
 
-def _decode(obj, tensors, file):
+def _decode(obj, tensors, file, map_location):
     if isinstance(obj, list):
-        return [_decode(v, tensors, file) for v in obj]
+        return [_decode(v, tensors, file, map_location) for v in obj]
     if not isinstance(obj, dict):
         return obj
     if "__tensor__" in obj or "__ndarray__" in obj:
@@ -64,12 +68,14 @@ def _decode(obj, tensors, file):
             raise ValueError(f"load_checkpoint: {file}: the metadata names tensor {key!r}, "
                              f"which the file does not hold")
         t = tensors[key]
-        return t.numpy().astype(obj["dtype"]) if "__ndarray__" in obj else t
+        if "__ndarray__" in obj:
+            return t.numpy().astype(obj["dtype"])
+        return _restore(t, obj.get("device"), map_location)
     if "__tuple__" in obj:
-        return tuple(_decode(v, tensors, file) for v in obj["__tuple__"])
+        return tuple(_decode(v, tensors, file, map_location) for v in obj["__tuple__"])
     if "__items__" in obj:
-        return {k: _decode(v, tensors, file) for k, v in obj["__items__"]}
-    return {k: _decode(v, tensors, file) for k, v in obj.items()}
+        return {k: _decode(v, tensors, file, map_location) for k, v in obj["__items__"]}
+    return {k: _decode(v, tensors, file, map_location) for k, v in obj.items()}
 
 
 def save_checkpoint(state, path):
@@ -101,8 +107,11 @@ def is_checkpoint(path):
     return _META_KEY in _read(path)[2]
 
 
-def load_checkpoint(path):
-    """The nested state that `save_checkpoint` wrote to `path`."""
+def load_checkpoint(path, map_location=None):
+    """The nested state that `save_checkpoint` wrote to `path`. `map_location`: the device of every
+    tensor ("cpu", "cuda", "cuda:N" or a convnet.device); None (default): the device each tensor
+    was saved from where this machine has it, else the CPU."""
+    map_location = _map_location(map_location, "load_checkpoint")
     path, tensors, meta = _read(path)
     if _META_KEY not in meta:
         raise ValueError(f"load_checkpoint: {path} holds tensors but no training state (no "
@@ -111,4 +120,4 @@ def load_checkpoint(path):
         state = json.loads(meta[_META_KEY])
     except json.JSONDecodeError as e:
         raise ValueError(f"load_checkpoint: {path}: the training state is not valid JSON ({e})") from None
-    return _decode(state, tensors, path)
+    return _decode(state, tensors, path, map_location)

@@ -97,12 +97,19 @@ def _datasets(args, train_augment):
     raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(_ARRAY_DATASETS)} or folder:PATH")
 
 
-def _loaders(args, train_augment="none", test_batch_size=1000):
+def _device(cn, name):
+    """The convnet.device of `--device NAME` ("auto": the GPU where there is one)."""
+    if name == "auto":
+        name = "cuda" if cn.cuda.is_available() else "cpu"
+    return cn.device(name)
+
+
+def _loaders(args, train_augment="none", test_batch_size=1000, pin_memory=False):
     from .data import DataLoader
 
     train, test, classes, shape = _datasets(args, train_augment)
-    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed)
-    test_loader = DataLoader(test, batch_size=test_batch_size)
+    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed, pin_memory=pin_memory)
+    test_loader = DataLoader(test, batch_size=test_batch_size, pin_memory=pin_memory)
     return train_loader, test_loader, classes, shape
 
 
@@ -124,8 +131,9 @@ def cmd_train(args):
     if args.threads:
         cn.set_num_threads(args.threads)
     cn.manual_seed(args.seed)
-    train_loader, test_loader, classes, shape = _loaders(args, args.augment)
-    model = _model(cn, args.model, len(classes), shape)
+    device = _device(cn, args.device)
+    train_loader, test_loader, classes, shape = _loaders(args, args.augment, pin_memory=device.type == "cuda")
+    model = _model(cn, args.model, len(classes), shape).to(device)
     optimizer = cn.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                              weight_decay=args.weight_decay)
     schedule = None
@@ -145,13 +153,13 @@ def cmd_train(args):
           f"epoch(s), batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), momentum "
           f"{args.momentum}, weight decay {args.weight_decay}, "
           + (f"augment {args.augment}, " if args.augment != "none" else "")
-          + f"{cn.get_num_threads()} thread(s)")
+          + (f"on {device}" if device.type != "cpu" else f"{cn.get_num_threads()} thread(s)"))
     if args.resume:
         print(f"resuming from {args.resume}")
     start = time.perf_counter()
     history = cn.fit(model, train_loader, optimizer, cn.nn.CrossEntropyLoss(), epochs=args.epochs,
                      val_loader=test_loader, verbose=not args.quiet, callbacks=callbacks,
-                     scheduler=schedule, resume_from=args.resume)
+                     scheduler=schedule, resume_from=args.resume, device=device)
     wall = time.perf_counter() - start
     result = cn.evaluate(model, test_loader)
     print(f"test accuracy {result['accuracy'] * 100:.2f}% (top-5 {result['top5'] * 100:.2f}%), "
@@ -176,8 +184,10 @@ def cmd_evaluate(args):
 
     if args.threads:
         cn.set_num_threads(args.threads)
-    _, test_loader, classes, shape = _loaders(args, test_batch_size=args.batch_size)
-    model = _model(cn, args.model, len(classes), shape)
+    device = _device(cn, args.device)
+    _, test_loader, classes, shape = _loaders(args, test_batch_size=args.batch_size,
+                                              pin_memory=device.type == "cuda")
+    model = _model(cn, args.model, len(classes), shape).to(device)
     if cn.checkpoint.is_checkpoint(args.weights):
         weights = cn.load_checkpoint(args.weights)["model"]
     else:
@@ -227,6 +237,8 @@ def _data_arguments(p, training):
                    "images per batch (default: 1000)")
     p.add_argument("--image-size", type=int, default=32, help="folder:PATH images are resized to this")
     p.add_argument("--grayscale", action="store_true", help="folder:PATH images converted to one channel")
+    p.add_argument("--device", default="cpu",
+                   help="cpu, cuda, cuda:N, or auto (the GPU where there is one) (default: cpu)")
 
 
 def cmake_dir():

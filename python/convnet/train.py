@@ -48,7 +48,32 @@ def _loss_fn(loss):
                      f"'cross_entropy'/'mse', got {loss!r}")
 
 
-def _batch(batch):
+def _device(device, model):
+    """The convnet.device that `device` names: None for the device of the model's parameters
+    (the CPU for a model without any), "auto" for the GPU where there is one, else "cpu", "cuda",
+    "cuda:N" or a convnet.device."""
+    if device is None:
+        p = next(iter(model.parameters()), None)
+        return p.device if p is not None else _core.device("cpu")
+    if isinstance(device, _core.device):
+        return device
+    if device == "auto":
+        return _core.device("cuda" if _core.cuda.is_available() else "cpu")
+    if not isinstance(device, str):
+        raise TypeError(f"device must be None, 'auto', 'cpu', 'cuda', 'cuda:N' or a convnet.device, "
+                        f"got {type(device).__name__}")
+    return _core.device(device)
+
+
+def _to(t, device):
+    """t on `device`; the copy from pinned memory (a DataLoader with pin_memory=True) is
+    asynchronous."""
+    if t.device == device:
+        return t
+    return t.to(device, non_blocking=t.is_pinned())
+
+
+def _batch(batch, device):
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         raise ValueError("fit: each batch must be an (inputs, targets) pair")
     x, y = batch
@@ -56,7 +81,67 @@ def _batch(batch):
         x = _core.tensor(x)
     if not isinstance(y, _core.Tensor):
         y = _core.tensor(y)
-    return x, y
+    return _to(x, device), _to(y, device)
+
+
+_AMP_DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16"}
+
+
+def _amp(amp, device):
+    """(autocast context factory or None, GradScaler or None) for fit's `amp` argument: None/False
+    off, True/"bf16" bfloat16 autocast, "fp16" float16 autocast with a GradScaler."""
+    if amp is None or amp is False:
+        return None, None
+    name = "bfloat16" if amp is True else _AMP_DTYPES.get(amp) if isinstance(amp, str) else None
+    if name is None:
+        raise ValueError(f"fit: amp must be None, False, True, 'bf16' or 'fp16', got {amp!r}")
+    import convnet
+
+    autocast, dtype = getattr(convnet, "autocast", None), getattr(convnet, name, None)
+    if autocast is None or dtype is None:
+        raise RuntimeError(f"fit: amp={amp!r} needs convnet.autocast and convnet.{name}, which this "
+                           f"version of convnet does not have; train without amp")
+    scaler = None
+    if name == "float16":
+        grad_scaler = getattr(getattr(convnet, "amp", None), "GradScaler", None)
+        if grad_scaler is None:
+            raise RuntimeError(f"fit: amp={amp!r} needs convnet.amp.GradScaler, which this version of "
+                               f"convnet does not have; use amp='bf16' or train without amp")
+        scaler = grad_scaler()
+    return (lambda: autocast(device.type, dtype=dtype)), scaler
+
+
+class _StepLog:
+    """The training steps' losses and correct counts, read from the device into the epoch's
+    totals. `lazy` (a GPU) keeps them on the device until flush(), so that steps are not
+    serialized by a read each; otherwise each is read as it is added (before backward)."""
+
+    def __init__(self, epoch, lazy, batch_cbs):
+        self.epoch, self.lazy, self.batch_cbs = epoch, lazy, batch_cbs
+        self.pending = []
+        self.total_loss, self.total_correct, self.seen, self.counted = 0.0, 0, 0, 0
+
+    def add(self, step, shape, loss, correct):
+        self.pending.append((step, shape, loss.detach(), correct))
+        if not self.lazy:
+            self.flush()
+
+    def flush(self):
+        pending, self.pending = self.pending, []
+        for step, shape, loss, correct in pending:
+            value = loss.item()
+            if not math.isfinite(value):
+                raise NonFiniteLossError(
+                    f"fit: the loss became {value} at epoch {self.epoch}, step {step} "
+                    f"(batch shape {tuple(shape)}); lower the learning rate or check the data")
+            n = shape[0]
+            self.total_loss += value * n
+            self.seen += n
+            if correct is not None:
+                self.total_correct += int(correct.item())
+                self.counted += n
+            for cb in self.batch_cbs:
+                cb.on_train_batch_end(step, {"loss": value})
 
 
 def _forward(model, x):
@@ -70,10 +155,10 @@ def _forward(model, x):
 
 
 def _correct(out, y):
-    """Number of rows of `out` whose argmax equals the integer target."""
+    """Number of rows of `out` whose argmax equals the integer target, as a tensor on their device."""
     if y.dtype != _core.dtype.int64 or out.ndim != 2:
         return None
-    return int((out.argmax(1) == y).sum().item())
+    return (out.argmax(1) == y).sum()
 
 
 def _as_callbacks(callbacks, scheduler, scheduler_monitor):
@@ -147,8 +232,10 @@ class Trainer:
     epoch) and `resumed` (the checkpoint path when the run resumed). `state_dict()` is what a
     checkpoint holds; `load_state_dict()` restores it, random states included."""
 
-    def __init__(self, model, optimizer, train_loader, val_loader, epochs, callbacks):
+    def __init__(self, model, optimizer, train_loader, val_loader, epochs, callbacks, device=None, scaler=None):
         self.model = model
+        self.device = device
+        self.scaler = scaler
         self.optimizer = optimizer
         self.train_loader = train_loader
         self.val_loader = val_loader
@@ -179,6 +266,7 @@ class Trainer:
             "rng": {"convnet": _core.get_rng_state(), "numpy": np.random.get_state(),
                     "python": random.getstate()},
             "train_loader": _loader_state(self.train_loader),
+            **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
         }
 
     def load_state_dict(self, state):
@@ -194,14 +282,16 @@ class Trainer:
         self.history.epoch = list(state["history"]["epoch"])
         self.history.history = {k: list(v) for k, v in state["history"]["history"].items()}
         self.epoch = state["epoch"]
-        _core.set_rng_state(state["rng"]["convnet"])
+        _core.set_rng_state(state["rng"]["convnet"].cpu())
         np.random.set_state(state["rng"]["numpy"])
         random.setstate(state["rng"]["python"])
         _load_loader_state(self.train_loader, state.get("train_loader"))
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
 
 
 def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, verbose=True,
-        callbacks=None, scheduler=None, scheduler_monitor="val_loss", resume_from=None):
+        callbacks=None, scheduler=None, scheduler_monitor="val_loss", resume_from=None, device=None, amp=None):
     """Trains `model` for `epochs` passes over `train_loader` and returns a History.
 
     Each step runs forward, loss, backward and `optimizer.step()` in C++. A tqdm bar
@@ -210,19 +300,32 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     The History holds per epoch `loss`, `accuracy` (integer targets), `lr` (group 0's rate during
     the epoch), `time`, and with a `val_loader` `val_loss` and `val_accuracy`.
 
+    `device`: where to train: "cpu", "cuda", "cuda:N", "auto" (the GPU where there is one), or None
+    (the default: where the model's parameters are, the CPU for a new model). The model moves there
+    in place (the optimizer keeps its parameters, its state follows them) and so does each batch,
+    asynchronously from a DataLoader with pin_memory=True. On a GPU the losses and accuracies are
+    read back every 20 steps (each step when there are batch callbacks), so a non-finite loss is
+    reported up to 19 steps late; on the CPU each loss is checked before its backward pass.
+    `amp`: mixed precision: True or "bf16" runs forward and loss under
+    `convnet.autocast(device_type, dtype=convnet.bfloat16)`; "fp16" under float16 with a
+    `convnet.amp.GradScaler` scaling the loss (its state goes into checkpoints).
+
     `callbacks`: `convnet.callbacks` objects (EarlyStopping, ModelCheckpoint, CSVLogger, …) or
     functions called as `fn(epoch, logs)` after each epoch. `scheduler`: a learning-rate schedule
     stepped after each epoch (ReduceLROnPlateau with the `scheduler_monitor` metric).
     `resume_from`: a checkpoint written by ModelCheckpoint; the model, optimizer, schedule,
-    callbacks, History, loader epoch and random states are restored and training continues with
-    the epoch after the saved one, up to `epochs` in all, giving the weights an uninterrupted run
-    gives (same thread count).
+    callbacks, History, loader epoch and random states are restored (onto `device`) and training
+    continues with the epoch after the saved one, up to `epochs` in all, giving the weights an
+    uninterrupted run gives (same thread count).
     """
     from tqdm.auto import tqdm
 
     criterion = _loss_fn(loss)
+    dev = _device(device, model)
+    autocast, scaler = _amp(amp, dev)
+    model.to(dev)
     cbs = _as_callbacks(callbacks, scheduler, scheduler_monitor)
-    trainer = Trainer(model, optimizer, train_loader, val_loader, epochs, cbs)
+    trainer = Trainer(model, optimizer, train_loader, val_loader, epochs, cbs, dev, scaler)
     if resume_from is not None:
         from .checkpoint import load_checkpoint
 
@@ -233,6 +336,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     cbs_before_log = [cb for cb in cbs if cb.order < 0]
     cbs_after_log = [cb for cb in cbs if cb.order >= 0]
     batch_cbs = [cb for cb in cbs if type(cb).on_train_batch_end is not Callback.on_train_batch_end]
+    lazy = dev.type != "cpu" and not batch_cbs
     for cb in cbs:
         cb.set_trainer(trainer)
         cb.on_train_begin()
@@ -242,44 +346,47 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
             cb.on_epoch_begin(epoch)
         lr = optimizer.param_groups[0]["lr"] if optimizer.param_groups else None
         model.train()
-        total_loss, total_correct, seen, counted = 0.0, 0, 0, 0
+        log = _StepLog(epoch, lazy, batch_cbs)
+        n_batches = len(train_loader) if hasattr(train_loader, "__len__") else None
         start = time.perf_counter()
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not verbose,
                    leave=True, dynamic_ncols=True)
-        for step, batch in enumerate(bar, 1):
-            x, y = _batch(batch)
-            optimizer.zero_grad()
-            out = model(x)
-            l = criterion(out, y)
-            value = l.item()
-            if not math.isfinite(value):
-                bar.close()
-                raise NonFiniteLossError(
-                    f"fit: the loss became {value} at epoch {epoch}, step {step} "
-                    f"(batch shape {tuple(x.shape)}); lower the learning rate or check the data")
-            l.backward()
-            optimizer.step()
-            n = x.shape[0]
-            total_loss += value * n
-            seen += n
-            c = _correct(out, y)
-            if c is not None:
-                total_correct += c
-                counted += n
-            for cb in batch_cbs:
-                cb.on_train_batch_end(step, {"loss": value})
-            if verbose and (step % 20 == 0 or step == len(train_loader)):
-                post = {"loss": f"{total_loss / seen:.4f}",
-                        "img/s": f"{seen / (time.perf_counter() - start):.0f}"}
-                if counted:
-                    post["acc"] = f"{total_correct / counted:.4f}"
-                bar.set_postfix(post, refresh=False)
-        metrics = {"loss": total_loss / max(seen, 1)}
-        if counted:
-            metrics["accuracy"] = total_correct / counted
+        try:
+            for step, batch in enumerate(bar, 1):
+                x, y = _batch(batch, dev)
+                optimizer.zero_grad()
+                if autocast is None:
+                    out = model(x)
+                    l = criterion(out, y)
+                else:
+                    with autocast():
+                        out = model(x)
+                        l = criterion(out, y)
+                log.add(step, x.shape, l, _correct(out, y))
+                if scaler is None:
+                    l.backward()
+                    optimizer.step()
+                else:
+                    scaler.scale(l).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                if step % 20 == 0 or step == n_batches:
+                    log.flush()
+                    if verbose:
+                        post = {"loss": f"{log.total_loss / log.seen:.4f}",
+                                "img/s": f"{log.seen / (time.perf_counter() - start):.0f}"}
+                        if log.counted:
+                            post["acc"] = f"{log.total_correct / log.counted:.4f}"
+                        bar.set_postfix(post, refresh=False)
+            log.flush()
+        finally:
+            bar.close()
+        metrics = {"loss": log.total_loss / max(log.seen, 1)}
+        if log.counted:
+            metrics["accuracy"] = log.total_correct / log.counted
         metrics["time"] = time.perf_counter() - start
         if val_loader is not None:
-            v = evaluate(model, val_loader, loss=criterion)
+            v = evaluate(model, val_loader, loss=criterion, device=dev)
             metrics["val_loss"] = v["loss"]
             metrics["val_accuracy"] = v["accuracy"]
             if verbose:
@@ -299,23 +406,25 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     return history
 
 
-def evaluate(model, loader, loss=None):
+def evaluate(model, loader, loss=None, device=None):
     """Loss, top-1 `accuracy` and `top5` accuracy of `model` over `loader` (in eval mode).
     Batches of several views per image (N, V, C, H, W), as TenCrop gives, are scored by the model's
-    outputs averaged over the views."""
+    outputs averaged over the views. `device` as for `fit` (default: where the model is)."""
     criterion = _loss_fn(loss)
+    dev = _device(device, model)
+    model.to(dev)
     was_training = model.training
     model.eval()
     total_loss, top1, top5, seen = 0.0, 0, 0, 0
     try:
         with no_grad():
             for batch in loader:
-                x, y = _batch(batch)
+                x, y = _batch(batch, dev)
                 out = _forward(model, x)
                 total_loss += criterion(out, y).item() * x.shape[0]
                 seen += x.shape[0]
                 if y.dtype == _core.dtype.int64 and out.ndim == 2:
-                    scores, labels = out.numpy(), y.numpy()
+                    scores, labels = out.cpu().numpy(), y.cpu().numpy()
                     k = min(5, scores.shape[1])
                     best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
                     top5 += int((best == labels[:, None]).any(axis=1).sum())
@@ -327,19 +436,23 @@ def evaluate(model, loader, loss=None):
     return {"loss": total_loss / seen, "accuracy": top1 / seen, "top5": top5 / seen}
 
 
-def predict(model, x, batch_size=256):
+def predict(model, x, batch_size=256, device=None):
     """Outputs of `model` for inputs `x` (array or tensor), batched, in eval mode, as a NumPy array.
-    Inputs (N, V, C, H, W) of several views per image give the outputs averaged over the views."""
+    Inputs (N, V, C, H, W) of several views per image give the outputs averaged over the views.
+    `device` as for `fit` (default: where the model is)."""
     if isinstance(x, _core.Tensor):
-        x = x.detach().numpy()
+        x = x.detach().cpu().numpy()
     x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+    dev = _device(device, model)
+    model.to(dev)
     was_training = model.training
     model.eval()
     outs = []
     try:
         with no_grad():
             for i in range(0, len(x), batch_size):
-                outs.append(_forward(model, _core.from_numpy(x[i:i + batch_size])).numpy().copy())
+                xb = _to(_core.from_numpy(x[i:i + batch_size]), dev)
+                outs.append(_forward(model, xb).cpu().numpy().copy())
     finally:
         model.train(was_training)
     return np.concatenate(outs) if outs else np.empty((0,), np.float32)

@@ -61,8 +61,9 @@ Tensor gather_rows(const Tensor& data, const int64_t* idx, int64_t b) {
 }
 
 BatchIterator::BatchIterator(std::vector<Column> columns, std::vector<std::vector<int64_t>> batches, uint64_t base,
-                             int64_t num_workers, int64_t prefetch)
-    : columns_(std::move(columns)), batches_(std::move(batches)), base_(base), prefetch_(prefetch) {
+                             int64_t num_workers, int64_t prefetch, bool pin_memory)
+    : columns_(std::move(columns)), batches_(std::move(batches)), base_(base), prefetch_(prefetch),
+      pin_memory_(pin_memory) {
   CONVNET_CHECK(!columns_.empty(), "DataLoader: the data set has no arrays");
   CONVNET_CHECK(num_workers >= 0, "DataLoader: num_workers must be non-negative, got ", num_workers);
   CONVNET_CHECK(prefetch >= 1, "DataLoader: prefetch_factor * num_workers must be at least 1, got ", prefetch);
@@ -111,6 +112,8 @@ std::vector<Tensor> BatchIterator::make(int64_t b, bool parallel) const {
     }
     out.push_back(col.pipeline->batch(std::move(images), base_, first_[b], parallel, idx.data()));
   }
+  if (pin_memory_)
+    for (Tensor& t : out) t = t.pin_memory();
   return out;
 }
 

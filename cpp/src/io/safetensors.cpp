@@ -198,8 +198,13 @@ class Parser {
 
 }  // namespace
 
-void save_safetensors(const NamedTensors& tensors, const std::string& path,
+void save_safetensors(const NamedTensors& named, const std::string& path,
                       const std::map<std::string, std::string>& metadata) {
+  NamedTensors tensors;  // on the host: tensors on a GPU are copied there
+  for (auto& [name, t] : named) {
+    CONVNET_CHECK(t.defined(), "save: tensor \"", name, "\" is undefined");
+    tensors.emplace_back(name, t.to(Device()));
+  }
   std::ostringstream h;
   h << "{";
   bool first = true;
@@ -215,8 +220,6 @@ void save_safetensors(const NamedTensors& tensors, const std::string& path,
   }
   size_t offset = 0;
   for (auto& [name, t] : tensors) {
-    CONVNET_CHECK(t.defined(), "save: tensor \"", name, "\" is undefined");
-    CONVNET_CHECK(t.device().is_cpu(), "save: tensor \"", name, "\" must be on the CPU");
     h << (first ? "" : ",") << "\"" << json_escape(name) << "\":{\"dtype\":\"" << st_dtype(t.dtype())
       << "\",\"shape\":[";
     for (size_t i = 0; i < t.shape().size(); ++i) h << (i ? "," : "") << t.shape()[i];

@@ -1,91 +1,21 @@
 // Gradient clipping, the L1 penalty and the max-norm constraint, on the tensors'
-// devices. Norms are accumulated in double: on the CPU over fixed blocks added in
-// order, so they do not depend on the thread count; on a GPU by the float64 ops.
+// devices. Clipping runs the multi-tensor kernels of clip_grad.cpp/.cu (one call per
+// device and dtype; norms do not depend on the thread count); the others are built
+// from ops.
 #include "convnet/nn/utils.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"
-#include "cpu/elementwise.h"
 #include "dispatch.h"
-#include "pointwise.h"
+#include "tensor_lists.h"
 
 namespace convnet::nn::utils {
 
 namespace {
-
-constexpr int64_t kBlock = 16384;  // elements per partial sum
-
-// The vector norm of order p of x (n), as torch.linalg.vector_norm, in double.
-template <typename T>
-double vector_norm(const T* x, int64_t n, double p) {
-  const double inf = std::numeric_limits<double>::infinity();
-  const bool is_max = p == inf, is_min = p == -inf;
-  const int64_t blocks = (n + kBlock - 1) / kBlock;
-  std::vector<double> part(blocks);
-  cpu::parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      double acc = is_min ? inf : 0;
-      for (int64_t i = b * kBlock, e = std::min(n, i + kBlock); i < e; ++i) {
-        const double a = std::abs(static_cast<double>(x[i]));
-        if (is_max)
-          acc = std::max(acc, a);
-        else if (is_min)
-          acc = std::min(acc, a);
-        else if (p == 0)
-          acc += a != 0;
-        else if (p == 1)
-          acc += a;
-        else if (p == 2)
-          acc += a * a;
-        else
-          acc += std::pow(a, p);
-      }
-      part[b] = acc;
-    }
-  });
-  double acc = is_min ? inf : 0;
-  for (double v : part) acc = is_max ? std::max(acc, v) : is_min ? std::min(acc, v) : acc + v;
-  if (is_max || is_min || p == 0 || p == 1) return acc;
-  return p == 2 ? std::sqrt(acc) : std::pow(acc, 1 / p);
-}
-
-// The vector norm of order p of g's elements, in double: vector_norm on the CPU, the same
-// norm from float64 ops on a GPU, read back as one number.
-double tensor_norm(const Tensor& g, double p) {
-  if (g.device().is_cpu()) {
-    double v = 0;
-    dispatch_floating(g.dtype(), "clip_grad_norm_", [&](auto* tag) {
-      using T = std::remove_pointer_t<decltype(tag)>;
-      v = vector_norm(g.data<T>(), g.numel(), p);
-    });
-    return v;
-  }
-  const double inf = std::numeric_limits<double>::infinity();
-  if (g.numel() == 0) return p == -inf ? inf : 0;
-  NoGradGuard no_grad;
-  const Tensor a = abs(g.to(DType::Float64));
-  if (p == inf) return max(a).item();
-  if (p == -inf) return -max(neg(a)).item();
-  if (p == 0) return sum(compare(a, 0, CompareOp::Ne)).item();
-  if (p == 1) return sum(a).item();
-  if (p == 2) return std::sqrt(sum(mul(a, a)).item());
-  return std::pow(sum(pow(a, p)).item(), 1 / p);
-}
-
-// g = f(g) element by element, in place on g's device; f a floating functor of pointwise.h.
-template <typename F>
-void apply_(const Tensor& g, const char* op, F f) {
-  [[maybe_unused]] const Device dev = common_device(op, {&g});  // unread by CONVNET_KERNEL without CUDA
-  dispatch_floating(g.dtype(), op, [&](auto* tag) {
-    using T = std::remove_pointer_t<decltype(tag)>;
-    CONVNET_KERNEL(dev, unary, <T, T, F>)(g.numel(), g.data<T>(), g.data<T>(), f);
-  });
-}
 
 // The defined gradients of params.
 std::vector<Tensor> grads_of(const std::vector<Tensor>& params) {
@@ -95,28 +25,52 @@ std::vector<Tensor> grads_of(const std::vector<Tensor>& params) {
   return grads;
 }
 
+// The gradients as one-operand tensor lists (grouped by device and dtype).
+TensorLists list_of(const std::vector<Tensor>& grads) {
+  TensorLists lists(1);
+  for (auto& g : grads) lists.add({g});
+  return lists;
+}
+
 }  // namespace
 
 Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type,
                        bool error_if_nonfinite) {
   std::vector<Tensor> grads = grads_of(params);
   if (grads.empty()) return scalar_tensor(0, DType::Float32);
-  // each gradient's norm, rounded to its dtype as PyTorch's per-tensor norms are
-  std::vector<double> norms;
   DType out = DType::Float32;
-  for (auto& g : grads)
-    dispatch_floating(g.dtype(), "clip_grad_norm_", [&](auto* tag) {
-      using T = std::remove_pointer_t<decltype(tag)>;
-      norms.push_back(static_cast<T>(tensor_norm(g, norm_type)));
-      if (g.dtype() == DType::Float64) out = DType::Float64;
-    });
-  const double total = vector_norm(norms.data(), static_cast<int64_t>(norms.size()), norm_type);
+  for (auto& g : grads) {
+    CONVNET_CHECK(is_floating(g.dtype()), "clip_grad_norm_: expected float32 or float64 gradients, got ",
+                  dtype_name(g.dtype()));
+    if (g.dtype() == DType::Float64) out = DType::Float64;
+  }
+  const optim::NormOrder order = optim::norm_order(norm_type);
+  const TensorLists lists = list_of(grads);
+  // each gradient's norm, rounded to its dtype as PyTorch's per-tensor norms are; read
+  // back to the host (the one wait for the device)
+  std::vector<Tensor> norms;
+  lists.for_each("clip_grad_norm_", [&](Device dev, const auto& l) {
+    Tensor n = Tensor::empty({l.count}, DType::Float64, dev);
+    using T = typename std::decay_t<decltype(l)>::Scalar;
+    CONVNET_KERNEL(dev, grad_norms, <T>)(order, l, n.data<double>());
+    norms.push_back(n);
+  });
+  Tensor all = Tensor::empty({static_cast<int64_t>(grads.size())}, DType::Float64);
+  int64_t at = 0;
+  for (auto& n : norms) {
+    copy_bytes(all.data<double>() + at, Device(), n.raw_data(), n.device(), n.nbytes());
+    at += n.numel();
+  }
+  double total = 0;
+  list_of({all.narrow0(0, at)}).for_each("clip_grad_norm_", [&](Device, const auto& l) {
+    cpu::grad_norms_cpu(order, l, &total);
+  });
   if (error_if_nonfinite && !std::isfinite(total))
     throw Error(cat_str(
         "clip_grad_norm_: the total norm of order ", norm_type,
         " for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this "
         "error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"));
-  Tensor result = scalar_tensor(total, out);
+  Tensor result = scalar_tensor(total, out, grads[0].device());
   // max_norm / (total + 1e-6), clamped to 1, in the total's dtype as PyTorch computes it
   double coef;
   dispatch_floating(out, "clip_grad_norm_", [&](auto* tag) {
@@ -124,12 +78,20 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
     const T c = T(1) / (static_cast<T>(total) + static_cast<T>(1e-6)) * static_cast<T>(max_norm);
     coef = std::min(c, T(1));
   });
-  for (auto& g : grads) apply_(g, "clip_grad_norm_", pw::Scale{coef});
+  if (coef != 1)
+    lists.for_each("clip_grad_norm_", [&]([[maybe_unused]] Device dev, const auto& l) {
+      using T = typename std::decay_t<decltype(l)>::Scalar;
+      CONVNET_KERNEL(dev, grad_scale, <T>)(l, static_cast<T>(coef));
+    });
   return result;
 }
 
 void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
-  for (auto& g : grads_of(params)) apply_(g, "clip_grad_value_", pw::Clamp{-clip_value, clip_value});
+  const TensorLists lists = list_of(grads_of(params));
+  lists.for_each("clip_grad_value_", [&]([[maybe_unused]] Device dev, const auto& l) {
+    using T = typename std::decay_t<decltype(l)>::Scalar;
+    CONVNET_KERNEL(dev, grad_clamp, <T>)(l, static_cast<T>(-clip_value), static_cast<T>(clip_value));
+  });
 }
 
 Tensor l1_penalty(const std::vector<Tensor>& params) {

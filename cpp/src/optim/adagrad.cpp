@@ -1,13 +1,10 @@
-// Adagrad update, per parameter p with gradient g (same shape), step t counted from 1:
-//   g = -g (maximize);  g += weight_decay * p
-//   sum += g * g
-//   p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)
+// Adagrad: the update rule is adagrad_update in updates.h; one kernel call per
+// parameter group (and device and dtype) updates all its parameters.
 // State: "step", "sum" (starting at initial_accumulator_value).
 #include "convnet/optim/adagrad.h"
 
-#include <cmath>
-
-#include "cpu/parallel.h"
+#include "dispatch.h"
+#include "tensor_lists.h"
 
 namespace convnet::optim {
 
@@ -40,30 +37,20 @@ void Adagrad::step() {
     const double lr = group.get("lr"), lr_decay = group.get("lr_decay"), eps = group.get("eps"),
                  wd = group.get("weight_decay");
     const bool maximize = group.get("maximize") != 0;
+    TensorLists lists(3, 1);
     for (auto& p : group.params) {
-      Tensor g = p.grad();
+      Tensor g = grad_of(p);
       if (!g.defined()) continue;
       init_state(group, p);
       ParamState& st = state(p);
       const double t = count_step(st);
-      Tensor sum = st.at("sum");
-      const double clr = lr / (1 + (t - 1) * lr_decay);
-      dispatch_floating(p.dtype(), "Adagrad", [&](auto* tag) {
-        using T = std::remove_pointer_t<decltype(tag)>;
-        T* pp = p.data<T>();
-        const T* pg = g.data<T>();
-        T* psum = sum.data<T>();
-        const T neg_clr = static_cast<T>(-clr), teps = static_cast<T>(eps), twd = static_cast<T>(wd);
-        cpu::parallel_for(p.numel(), cpu::kGrainSize, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; ++i) {
-            T d = maximize ? -pg[i] : pg[i];
-            if (wd != 0) d += twd * pp[i];
-            psum[i] += d * d;
-            pp[i] += neg_clr * d / (std::sqrt(psum[i]) + teps);
-          }
-        });
-      });
+      lists.add({p, g, entry(st, "sum", p, 0)}, {-lr / (1 + (t - 1) * lr_decay)});
     }
+    lists.for_each("Adagrad", [&]([[maybe_unused]] Device dev, const auto& l) {
+      using T = typename std::decay_t<decltype(l)>::Scalar;
+      const optim::AdagradHyper<T> h{static_cast<T>(eps), static_cast<T>(wd), maximize};
+      CONVNET_KERNEL(dev, adagrad_update, <T>)(h, l);
+    });
   }
 }
 

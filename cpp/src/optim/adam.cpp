@@ -1,16 +1,12 @@
-// Adam update, per parameter p with gradient g (same shape), step t counted from 1:
-//   g = -g (maximize)
-//   p *= 1 - lr * weight_decay (decoupled, AdamW) or g += weight_decay * p
-//   m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
-//   vmax = max(vmax, v) and v = vmax (amsgrad)
-//   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+// Adam and AdamW: the update rule is adam_update in updates.h; one kernel call per
+// parameter group (and device and dtype) updates all its parameters.
 // State: "step", "exp_avg" (m), "exp_avg_sq" (v), "max_exp_avg_sq" (vmax, amsgrad).
 #include "convnet/optim/adam.h"
 
 #include <cmath>
 
-#include "cpu/parallel.h"
-#include "update.h"
+#include "dispatch.h"
+#include "tensor_lists.h"
 
 namespace convnet::optim {
 
@@ -45,42 +41,25 @@ void Adam::step() {
                  eps = group.get("eps"), wd = group.get("weight_decay");
     const bool amsgrad = group.get("amsgrad") != 0, maximize = group.get("maximize") != 0,
                decoupled = group.get("decoupled_weight_decay") != 0;
+    TensorLists lists(5, 2);
     for (auto& p : group.params) {
-      Tensor g = p.grad();
+      Tensor g = grad_of(p);
       if (!g.defined()) continue;
       ParamState& st = state(p);
       const double t = count_step(st);
       Tensor m = entry(st, "exp_avg", p, 0), v = entry(st, "exp_avg_sq", p, 0);
       Tensor vmax = amsgrad ? entry(st, "max_exp_avg_sq", p, 0) : Tensor();
       const double step_size = lr / (1 - std::pow(beta1, t));
-      const double bias2_sqrt = std::sqrt(1 - std::pow(beta2, t));
-      dispatch_floating(p.dtype(), name().c_str(), [&](auto* tag) {
-        using T = std::remove_pointer_t<decltype(tag)>;
-        T* pp = p.data<T>();
-        const T* pg = g.data<T>();
-        T *pm = m.data<T>(), *pv = v.data<T>(), *pvmax = vmax.defined() ? vmax.data<T>() : nullptr;
-        const T twd = static_cast<T>(wd), decay = static_cast<T>(1 - lr * wd),
-                w1 = static_cast<T>(1 - beta1), b2 = static_cast<T>(beta2),
-                w2 = static_cast<T>(1 - beta2), tb2 = static_cast<T>(bias2_sqrt),
-                teps = static_cast<T>(eps), neg_step = static_cast<T>(-step_size);
-        cpu::parallel_for(p.numel(), cpu::kGrainSize, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; ++i) {
-            T d = maximize ? -pg[i] : pg[i];
-            if (wd != 0) {
-              if (decoupled)
-                pp[i] *= decay;
-              else
-                d += twd * pp[i];
-            }
-            pm[i] = lerp(pm[i], d, w1);
-            pv[i] = pv[i] * b2 + w2 * d * d;
-            T vi = pv[i];
-            if (pvmax) vi = pvmax[i] = std::max(pvmax[i], vi);
-            pp[i] += neg_step * pm[i] / (std::sqrt(vi) / tb2 + teps);
-          }
-        });
-      });
+      lists.add({p, g, m, v, vmax}, {-step_size, std::sqrt(1 - std::pow(beta2, t))});
     }
+    lists.for_each(name().c_str(), [&]([[maybe_unused]] Device dev, const auto& l) {
+      using T = typename std::decay_t<decltype(l)>::Scalar;
+      const optim::AdamHyper<T> h{static_cast<T>(wd),        static_cast<T>(1 - lr * wd),
+                                  static_cast<T>(1 - beta1), static_cast<T>(beta2),
+                                  static_cast<T>(1 - beta2), static_cast<T>(eps),
+                                  decoupled,                 maximize};
+      CONVNET_KERNEL(dev, adam_update, <T>)(h, l);
+    });
   }
 }
 

@@ -47,9 +47,21 @@ void Optimizer::add_param_group(ParamGroup group) {
   groups_.push_back(std::move(group));
 }
 
+Tensor Optimizer::grad_of(const Tensor& p) const {
+  Tensor g = p.grad();
+  if (!g.defined()) return g;
+  CONVNET_CHECK(g.device() == p.device() && g.dtype() == p.dtype() && g.shape() == p.shape(), name_,
+                ": a gradient (", dtype_name(g.dtype()), " ", shape_str(g.shape()), " on ", g.device().str(),
+                ") does not match its parameter (", dtype_name(p.dtype()), " ", shape_str(p.shape()), " on ",
+                p.device().str(), ")");
+  return g;
+}
+
 Tensor& Optimizer::entry(ParamState& st, const std::string& key, const Tensor& p, double value) {
   auto it = st.find(key);
-  if (it == st.end()) it = st.emplace(key, full(p.shape(), value, p.dtype())).first;
+  if (it == st.end()) it = st.emplace(key, full(p.shape(), value, p.dtype(), p.device())).first;
+  if (it->second.device() != p.device() || it->second.dtype() != p.dtype())
+    it->second = it->second.to(p.device()).to(p.dtype());
   return it->second;
 }
 
@@ -68,9 +80,9 @@ double Optimizer::count_step(ParamState& st) {
 
 namespace {
 
-// A tensor with t's values and the given dtype, never sharing t's storage.
-Tensor copy_as(const Tensor& t, DType dtype) {
-  Tensor c = t.detach().to(dtype);
+// A tensor with t's values, the given dtype and device, never sharing t's storage.
+Tensor copy_as(const Tensor& t, DType dtype, Device device) {
+  Tensor c = t.detach().to(device).to(dtype);
   return c.shares_storage(t) ? c.clone() : c;
 }
 
@@ -85,7 +97,7 @@ OptimizerState Optimizer::state_dict() const {
       auto it = state_.find(p.impl().get());
       if (it != state_.end() && !it->second.empty()) {
         ParamState& copy = s.state[index];
-        for (auto& [k, v] : it->second) copy.emplace(k, copy_as(v, v.dtype()));
+        for (auto& [k, v] : it->second) copy.emplace(k, copy_as(v, v.dtype(), v.device()));
       }
       sg.params.push_back(index++);
     }
@@ -132,12 +144,12 @@ void Optimizer::load_state_dict(const OptimizerState& s) {
       if (k == "step") {
         CONVNET_CHECK(v.numel() == 1, name_, ".load_state_dict: state \"step\" of parameter number ",
                       index, " must have one element, got shape ", shape_str(v.shape()));
-        st.emplace(k, copy_as(v, v.dtype()));
+        st.emplace(k, copy_as(v, v.dtype(), Device()));
       } else {
         CONVNET_CHECK(v.shape() == p.shape(), name_, ".load_state_dict: state \"", k,
                       "\" of parameter number ", index, " has shape ", shape_str(v.shape()),
                       ", the parameter has shape ", shape_str(p.shape()));
-        st.emplace(k, copy_as(v, p.dtype()));
+        st.emplace(k, copy_as(v, p.dtype(), p.device()));
       }
     }
   }

@@ -1,13 +1,10 @@
-// SGD update, per parameter p with gradient g (same shape):
-//   g = -g (maximize)
-//   g += weight_decay * p
-//   buf = g (first step) or momentum * buf + (1 - dampening) * g
-//   g = g + momentum * buf (Nesterov) or buf
-//   p -= lr * g
+// SGD: the update rule is sgd_update in updates.h; one kernel call per parameter
+// group (and device and dtype) updates all its parameters.
 // State: "momentum_buffer" when momentum is nonzero.
 #include "convnet/optim/sgd.h"
 
-#include "cpu/parallel.h"
+#include "dispatch.h"
+#include "tensor_lists.h"
 
 namespace convnet::optim {
 
@@ -31,32 +28,21 @@ void SGD::step() {
     const double lr = group.get("lr"), mom = group.get("momentum"), damp = group.get("dampening"),
                  wd = group.get("weight_decay");
     const bool nesterov = group.get("nesterov") != 0, maximize = group.get("maximize") != 0;
+    TensorLists lists(3, 1);
     for (auto& p : group.params) {
-      Tensor g = p.grad();
+      Tensor g = grad_of(p);
       if (!g.defined()) continue;
       ParamState& st = state(p);
       const bool first = mom != 0 && !st.count("momentum_buffer");
       Tensor buf = mom != 0 ? entry(st, "momentum_buffer", p, 0) : Tensor();
-      dispatch_floating(p.dtype(), "SGD", [&](auto* tag) {
-        using T = std::remove_pointer_t<decltype(tag)>;
-        T* pp = p.data<T>();
-        const T* pg = g.data<T>();
-        T* pb = buf.defined() ? buf.data<T>() : nullptr;
-        const T tlr = static_cast<T>(lr), twd = static_cast<T>(wd), tm = static_cast<T>(mom),
-                td = static_cast<T>(1 - damp);
-        cpu::parallel_for(p.numel(), cpu::kGrainSize, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; ++i) {
-            T d = maximize ? -pg[i] : pg[i];
-            if (wd != 0) d += twd * pp[i];
-            if (pb) {
-              pb[i] = first ? d : tm * pb[i] + td * d;
-              d = nesterov ? d + tm * pb[i] : pb[i];
-            }
-            pp[i] -= tlr * d;
-          }
-        });
-      });
+      lists.add({p, g, buf}, {double(first)});
     }
+    lists.for_each("SGD", [&]([[maybe_unused]] Device dev, const auto& l) {
+      using T = typename std::decay_t<decltype(l)>::Scalar;
+      const optim::SgdHyper<T> h{static_cast<T>(lr), static_cast<T>(wd), static_cast<T>(mom),
+                                 static_cast<T>(1 - damp), nesterov, maximize};
+      CONVNET_KERNEL(dev, sgd_update, <T>)(h, l);
+    });
   }
 }
 

@@ -65,7 +65,7 @@ class BatchIterator:
     """
     One epoch of a DataLoader over arrays (convnet/data/loader.h)
     """
-    def __init__(self, arrays: collections.abc.Sequence[convnet._core.Tensor], pipelines: list, indices: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], base: typing.SupportsInt | typing.SupportsIndex, num_workers: typing.SupportsInt | typing.SupportsIndex, prefetch: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def __init__(self, arrays: collections.abc.Sequence[convnet._core.Tensor], pipelines: list, indices: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], sizes: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], base: typing.SupportsInt | typing.SupportsIndex, num_workers: typing.SupportsInt | typing.SupportsIndex, prefetch: typing.SupportsInt | typing.SupportsIndex, pin_memory: bool = False) -> None:
         ...
     def __iter__(self) -> typing.Any:
         ...

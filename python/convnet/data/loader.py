@@ -19,6 +19,10 @@ Two paths:
   are read in the main thread, whatever `num_workers` is, and stacked; a convnet transform passed to
   the DataLoader itself still runs over the whole batch in C++.
 
+Pinned memory: with `pin_memory=True` each batch is copied into page-locked host memory where it is
+made (by the C++ workers on the array path), so that `x.to("cuda", non_blocking=True)` returns at once
+and the copy overlaps the GPU's work. Without CUDA the option is ignored, with one warning (as torch).
+
 Randomness: each epoch the sampler draws its order, then the loader draws one seed `base` (from
 (seed, epoch) when `seed` is given, else from convnet's generator); the sample at position k of the
 epoch is transformed with `image_seed(base, k)`, so the batches are bit-identical for any
@@ -28,6 +32,7 @@ num_workers. A transform set on a Python data set draws from convnet's generator
 import collections
 import itertools
 import numbers
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -89,6 +94,24 @@ def _pipeline(transforms):
     return Compose(transforms)._pipeline()
 
 
+_warned_no_cuda = False
+
+
+def _pinning(pin_memory):
+    """Whether batches are pinned: pin_memory where CUDA is available; otherwise False, with a
+    warning the first time."""
+    global _warned_no_cuda
+    if not pin_memory:
+        return False
+    if _core.cuda.is_available():
+        return True
+    if not _warned_no_cuda:
+        _warned_no_cuda = True
+        warnings.warn("DataLoader: 'pin_memory' is True but no CUDA device is available; batches are not "
+                      "pinned", UserWarning, stacklevel=3)
+    return False
+
+
 def _check_int(v, what, low):
     if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < low:
         bound = "a positive int" if low == 1 else "a non-negative int"
@@ -107,6 +130,7 @@ class DataLoader:
     num_workers, prefetch_factor: threads making batches ahead, at most prefetch_factor * num_workers
     (C++ threads on the array path, Python threads for data sets with `load`; see the module).
     seed: makes the shuffle and the augmentation of every epoch reproducible.
+    pin_memory: batches in page-locked memory, for asynchronous copies to a GPU (see the module).
     transform: a transform applied to the first field of each sample (the image), after the data set's
     own; a convnet transform runs on the whole batch in C++.
     Batches: a tuple of tensors, one per field; images are float32 (N, C, H, W) after ToTensor (an
@@ -114,7 +138,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0, *,
-                 drop_last=False, prefetch_factor=2, seed=None, transform=None):
+                 drop_last=False, prefetch_factor=2, seed=None, transform=None, pin_memory=False):
         if isinstance(dataset, tuple):
             dataset = TensorDataset(*dataset)
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
@@ -145,6 +169,7 @@ class DataLoader:
         self.batch_sampler = batch_sampler
         self.seed = seed
         self.transform = transform
+        self.pin_memory = _pinning(pin_memory)
         self._epoch = 0
         self._columns = self._array_columns()
 
@@ -191,7 +216,7 @@ class DataLoader:
         indices = np.fromiter(itertools.chain.from_iterable(batches), np.int64, int(sizes.sum()))
         tensors, pipelines = self._columns
         it = _tf.BatchIterator(tensors, pipelines, indices, sizes, base, self.num_workers,
-                               max(1, self.prefetch_factor * self.num_workers))
+                               max(1, self.prefetch_factor * self.num_workers), self.pin_memory)
         try:
             yield from it
         finally:
@@ -236,6 +261,8 @@ class DataLoader:
             out = tuple(f if isinstance(f, _core.Tensor) else _core.from_numpy(_as_batch_array(
                 np.stack([a.numpy() if isinstance(a, _core.Tensor) else np.asarray(a) for a in f])))
                         for f in fields)
+            if self.pin_memory:
+                out = tuple(t.pin_memory() for t in out)
             return out[0] if single else out
 
         firsts = itertools.accumulate((len(b) for b in batches), initial=0)

@@ -36,11 +36,12 @@ Tensor gather_rows(const Tensor& data, const int64_t* idx, int64_t b);
 // One epoch of batches. batches[b] holds the data set indices of batch b. With num_workers == 0,
 // next() makes each batch when asked, its images split over the OpenMP threads; otherwise
 // num_workers threads make batches ahead, at most `prefetch` (>= 1) made or in the making beyond
-// the last one delivered, each batch on one thread.
+// the last one delivered, each batch on one thread. With pin_memory, batches are copied into
+// page-locked memory where they are made (for asynchronous copies to a GPU; needs CUDA).
 class BatchIterator {
  public:
   BatchIterator(std::vector<Column> columns, std::vector<std::vector<int64_t>> batches, uint64_t base,
-                int64_t num_workers, int64_t prefetch);
+                int64_t num_workers, int64_t prefetch, bool pin_memory = false);
   ~BatchIterator();
   BatchIterator(const BatchIterator&) = delete;
   BatchIterator& operator=(const BatchIterator&) = delete;
@@ -67,6 +68,7 @@ class BatchIterator {
   std::vector<int64_t> first_;  // epoch position of each batch's first sample
   uint64_t base_;
   int64_t prefetch_;
+  bool pin_memory_;
 
   std::mutex mu_;
   std::condition_variable can_issue_, done_;

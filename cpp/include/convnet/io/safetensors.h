@@ -1,7 +1,8 @@
 // Named tensors in the safetensors layout: an 8-byte little-endian header
 // length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__":
 // {str: str}}, then the raw little-endian data. Files are written atomically
-// (a temporary file in the same folder, then rename).
+// (a temporary file in the same folder, then rename). Tensors on a GPU are copied
+// to the host to be written; loaded tensors are on the CPU.
 #pragma once
 #include <map>
 #include <string>

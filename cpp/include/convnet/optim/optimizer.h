@@ -18,8 +18,8 @@ struct ParamGroup {
   double get(const std::string& key) const;
 };
 
-// Per-parameter state: "step" (a float32 scalar, as PyTorch's) and tensors of
-// the parameter's shape and dtype ("momentum_buffer", "exp_avg", …).
+// Per-parameter state: "step" (a float32 scalar on the CPU, as PyTorch's) and tensors
+// of the parameter's shape, dtype and device ("momentum_buffer", "exp_avg", …).
 using ParamState = std::map<std::string, Tensor>;
 
 // An optimizer's state in PyTorch's layout: parameters are numbered in group
@@ -49,7 +49,8 @@ class Optimizer {
   OptimizerState state_dict() const;
   // Takes the groups' options and copies of the state from `s`, whose groups
   // must hold as many parameters as this optimizer's; state tensors must have
-  // their parameter's shape (they are converted to its dtype).
+  // their parameter's shape (they are converted to its dtype and moved to its
+  // device; "step" stays on the CPU).
   void load_state_dict(const OptimizerState& s);
 
  protected:
@@ -60,7 +61,12 @@ class Optimizer {
   void add_param_groups(std::vector<ParamGroup> groups);
   // p's state, empty until its first update.
   ParamState& state(const Tensor& p) { return state_[p.impl().get()]; }
-  // The entry `key` of st, created filled with `value` (shaped like p) if absent.
+  // p's gradient, undefined when it has none; throws unless it has p's shape, dtype and
+  // device.
+  Tensor grad_of(const Tensor& p) const;
+  // The entry `key` of st, created filled with `value` (shaped like p, on p's device) if
+  // absent, and moved to p's device and dtype if it is elsewhere (a model moved with
+  // Module.to after some steps).
   static Tensor& entry(ParamState& st, const std::string& key, const Tensor& p, double value);
   // st["step"], created at 0 if absent.
   static Tensor& step_entry(ParamState& st);
