@@ -1,7 +1,7 @@
 // CUDA batch normalization kernels. N batch, C channels, L positions per channel and
 // sample; x is viewed as (N,C,L). Per-channel sums (of x, of (x - mean)^2, of dy and of
 // dy * (x - mean)) take two steps: a kernel in which J threads share each (n,c) row, the
-// lanes of a row reading consecutive elements, writes partial sums (N*J, C); then one
+// lanes of a row reading consecutive elements, writes partial sums (C, N*J); then one
 // cuBLAS product with a vector of ones adds the N*J partial sums of each channel.
 // Elementwise kernels run one thread per element. Backward kernels overwrite their
 // outputs; autograd accumulates (+=) the returned gradients into .grad.
@@ -26,19 +26,20 @@ int64_t lanes_for(int64_t L) { return L <= 32 ? L : std::min<int64_t>(1024, CEIL
 void fill_ones(int64_t n, float* p) { fill_cuda(DType::Float32, n, 1.0, p); }
 void fill_ones(int64_t n, double* p) { fill_cuda(DType::Float64, n, 1.0, p); }
 
-// y (K) = alpha * the sums over the R rows of part (R,K): row-major ones (1,R) @ part (R,K).
-void row_sum(int64_t R, int64_t K, float alpha, const float* part, const float* ones, float* y) {
+// y (K) = alpha * the sums of the rows of part (K,R): row-major part (K,R) @ ones (R), which
+// column-major is part^T (R,K)^T @ ones (R,1).
+void row_sums(int64_t K, int64_t R, float alpha, const float* part, const float* ones, float* y) {
   const float beta = 0;
-  CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(K), 1, static_cast<int>(R), &alpha,
-                           part, static_cast<int>(K), ones, static_cast<int>(R), &beta, y, static_cast<int>(K)));
+  CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(K), 1, static_cast<int>(R), &alpha,
+                           part, static_cast<int>(R), ones, static_cast<int>(R), &beta, y, static_cast<int>(K)));
 }
-void row_sum(int64_t R, int64_t K, double alpha, const double* part, const double* ones, double* y) {
+void row_sums(int64_t K, int64_t R, double alpha, const double* part, const double* ones, double* y) {
   const double beta = 0;
-  CUBLAS_CHECK(cublasDgemm(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(K), 1, static_cast<int>(R), &alpha,
-                           part, static_cast<int>(K), ones, static_cast<int>(R), &beta, y, static_cast<int>(K)));
+  CUBLAS_CHECK(cublasDgemm(cublas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(K), 1, static_cast<int>(R), &alpha,
+                           part, static_cast<int>(R), ones, static_cast<int>(R), &beta, y, static_cast<int>(K)));
 }
 
-// x (N,C,L), center (C) or null; part (N*J, C): part[(n*J + j)*C + c] is the sum over
+// x (N,C,L), center (C) or null; part (C, N*J): part[(c*N + n)*J + j] is the sum over
 // l = j, j + J, ... of x[n,c,l], or of (x[n,c,l] - center[c])^2 when center is given.
 template <typename T>
 __global__ void batch_norm_partial_kernel(int64_t N, int64_t C, int64_t L, int64_t J, const T* x, const T* center,
@@ -53,11 +54,11 @@ __global__ void batch_norm_partial_kernel(int64_t N, int64_t C, int64_t L, int64
     } else {
       for (int64_t l = j; l < L; l += J) s += xr[l];
     }
-    part[(n * J + j) * C + c] = s;
+    part[(c * N + n) * J + j] = s;
   }
 }
 
-// x, dy (N,C,L), mean (C); part (N*J, 2C): columns [0, C) the partial sums of dy, [C, 2C)
+// x, dy (N,C,L), mean (C); part (2C, N*J): rows [0, C) the partial sums of dy, [C, 2C)
 // those of dy * (x - mean), lanes as batch_norm_partial_kernel's.
 template <typename T>
 __global__ void batch_norm_grad_partial_kernel(int64_t N, int64_t C, int64_t L, int64_t J, const T* x, const T* dy,
@@ -72,9 +73,9 @@ __global__ void batch_norm_grad_partial_kernel(int64_t N, int64_t C, int64_t L, 
       sdy += gr[l];
       sdyx += gr[l] * (xr[l] - m);
     }
-    T* out = part + (n * J + j) * 2 * C;
-    out[c] = sdy;
-    out[C + c] = sdyx;
+    const int64_t at = (c * N + n) * J + j;
+    part[at] = sdy;
+    part[C * N * J + at] = sdyx;
   }
 }
 
@@ -140,14 +141,14 @@ template <typename T>
 void batch_norm_stats_cuda(int64_t N, int64_t C, int64_t L, const T* x, T* mean, T* var) {
   if (C == 0) return;
   const int64_t J = lanes_for(L), R = N * J;
-  DeviceBuffer<T> part(R * C), ones(R);
+  DeviceBuffer<T> part(C * R), ones(R);
   fill_ones(R, ones.get());
   const T inv_m = T(1) / static_cast<T>(N * L);
   auto k = batch_norm_partial_kernel<T>;
   CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(nullptr), part.get());
-  row_sum(R, C, inv_m, part.get(), ones.get(), mean);
+  row_sums(C, R, inv_m, part.get(), ones.get(), mean);
   CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(mean), part.get());
-  row_sum(R, C, inv_m, part.get(), ones.get(), var);
+  row_sums(C, R, inv_m, part.get(), ones.get(), var);
 }
 
 template <typename T>
@@ -168,12 +169,12 @@ void batch_norm_backward_cuda(int64_t N, int64_t C, int64_t L, bool batch_stats,
   }
   const bool need_sums = dw || db || (dx && batch_stats);
   const int64_t J = need_sums ? lanes_for(L) : 0, R = N * J;
-  DeviceBuffer<T> sums(need_sums ? 2 * C : 0), part(R * 2 * C), ones(R);
+  DeviceBuffer<T> sums(need_sums ? 2 * C : 0), part(2 * C * R), ones(R);
   if (need_sums) {
     fill_ones(R, ones.get());
     auto k = batch_norm_grad_partial_kernel<T>;
     CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, dy, mean, part.get());
-    row_sum(R, 2 * C, T(1), part.get(), ones.get(), sums.get());
+    row_sums(2 * C, R, T(1), part.get(), ones.get(), sums.get());
   }
   if (dw || db) {
     auto k = batch_norm_param_grad_kernel<T>;

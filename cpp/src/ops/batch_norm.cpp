@@ -99,8 +99,8 @@ void batch_norm_count(const Tensor& num_batches_tracked) {
   CONVNET_CHECK(num_batches_tracked.dtype() == DType::Int64 && num_batches_tracked.numel() == 1,
                 "batch_norm_count: num_batches_tracked must be one int64 value, got ",
                 dtype_name(num_batches_tracked.dtype()), " of shape ", shape_str(num_batches_tracked.shape()));
-  const Device dev = common_device("batch_norm_count", {&num_batches_tracked});
-  CONVNET_KERNEL(dev, batch_norm_count, )(num_batches_tracked.data<int64_t>());
+  CONVNET_KERNEL(common_device("batch_norm_count", {&num_batches_tracked}), batch_norm_count, )(
+      num_batches_tracked.data<int64_t>());
 }
 
 }  // namespace convnet
