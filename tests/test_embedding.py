@@ -51,9 +51,11 @@ def _package_cmake_dir():
 
 
 def _plain_install(tmp):
-    """cmake -S . -B build -DCONVNET_PYTHON=OFF && cmake --build build && cmake --install build --prefix P"""
+    """cmake -S . -B build -DCONVNET_PYTHON=OFF && cmake --build build && cmake --install build --prefix P
+    (CPU only: tests/test_cuda_build.py builds the CUDA backend)"""
     build, prefix = tmp / "convnet-build", tmp / "convnet-prefix"
-    r = subprocess.run([*_cmake(), "-S", ROOT, "-B", build, "-DCONVNET_PYTHON=OFF"], capture_output=True, text=True)
+    r = subprocess.run([*_cmake(), "-S", ROOT, "-B", build, "-DCONVNET_PYTHON=OFF", "-DCONVNET_CUDA=OFF"],
+                       capture_output=True, text=True)
     if r.returncode != 0 and "no system BLAS with cblas.h" in r.stderr:
         pytest.skip("the C++-only build needs a system BLAS with cblas.h (apt-get install libopenblas-dev)")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]

@@ -48,7 +48,8 @@ def build_repaired_wheel(out):
     for d in (raw, fixed, unpacked):
         shutil.rmtree(d, ignore_errors=True)
     _run([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "-w", raw,
-          "-C", "cmake.define.CONVNET_NATIVE=OFF", "-C", f"build-dir={out / 'build'}"])
+          "-C", "cmake.define.CONVNET_NATIVE=OFF", "-C", "cmake.define.CONVNET_CUDA=OFF",
+          "-C", f"build-dir={out / 'build'}"])
     (wheel,) = raw.glob("convnet-*.whl")
     _run([sys.executable, "-m", "auditwheel", "repair", "--exclude", OPENBLAS, "-w", fixed, wheel])
     (repaired,) = fixed.glob("convnet-*manylinux*.whl")
