@@ -9,7 +9,6 @@
 #include <cmath>
 
 #include "common.cuh"
-#include "device_buffer.cuh"
 #include "kernels.h"
 
 namespace convnet::cuda {

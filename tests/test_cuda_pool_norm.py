@@ -74,6 +74,13 @@ def test_adaptive_max_pool2d(shape, out):
     check_devices(f"adaptive_max_pool2d({out})", lambda x: F.adaptive_max_pool2d(x, out), [randn(*shape)])
 
 
+@pytest.mark.parametrize("shape,p,k,s,ceil", [((2, 3, 7, 7), 2, 3, 2, False), ((1, 2, 6, 5), 1.5, (2, 3), 1, True)])
+def test_lp_pool2d(shape, p, k, s, ceil):
+    """LP pooling is composed of pow, avg_pool2d and relu: their CUDA kernels together."""
+    x = np.abs(randn(*shape)) + 0.1
+    check_devices(f"lp_pool2d(p={p}, k={k}, s={s}, ceil={ceil})", lambda x: F.lp_pool2d(x, p, k, s, ceil), [x])
+
+
 @requires_cuda
 def test_pool_modules_keep_the_device():
     x = cn.tensor(randn(2, 3, 8, 8).astype(np.float32), device="cuda")
@@ -121,6 +128,7 @@ def test_interpolate(shape, kw, mode, align):
     ([(2, 3), (4, 3)], 0),
     ([(3, 2, 2), (3, 2, 1), (3, 2, 3)], -1),
     ([(2, 4)], 1),
+    ([(2, 0, 4), (2, 3, 4)], 1),
     ([(1, 3, 2, 2), (1, 3, 2, 2)], 1),
 ])
 def test_cat(shapes, dim):
