@@ -98,6 +98,12 @@ template <typename T>
 void bmm_cuda(int64_t B, int64_t n, int64_t k, int64_t m, const T* a, bool ta, bool a_batch,
              const T* b, bool tb, bool b_batch, T* c);
 
+// ---- mixed precision (amp.cu) -------------------------------------------
+// g (n) multiplied in place by inv_scale; *found set to 1 when any g was an inf or a NaN
+// (left as it was otherwise).
+template <typename T>
+void amp_unscale_cuda(int64_t n, T* g, T inv_scale, float* found);
+
 // ---- softmax (softmax.cu) -----------------------------------------------
 // x viewed as (outer, D, inner): D the size of the softmax dimension, outer
 // and inner the products of the dimensions before and after it.

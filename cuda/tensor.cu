@@ -1,4 +1,5 @@
-// Fill, dtype conversion and in-place addition of whole tensors.
+// Fill, dtype conversion (any two dtypes, 16-bit ones included) and in-place addition of
+// whole tensors.
 #include <type_traits>
 
 #include "common.cuh"
@@ -16,7 +17,7 @@ __global__ void fill_kernel(int64_t n, T value, T* p) {
 
 template <typename S, typename D>
 __global__ void cast_kernel(int64_t n, const S* x, D* y) {
-  CUDA_KERNEL_LOOP(i, n) y[i] = static_cast<D>(x[i]);
+  CUDA_KERNEL_LOOP(i, n) y[i] = convert<D>(x[i]);
 }
 
 template <typename T>
@@ -28,18 +29,18 @@ __global__ void add_inplace_kernel(int64_t n, T* dst, const T* src) {
 
 void fill_cuda(DType dtype, int64_t n, double value, void* p) {
   if (n == 0) return;
-  dispatch_all(dtype, [&](auto* tag) {
+  dispatch_storage(dtype, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     auto k = fill_kernel<T>;
-    CONVNET_LAUNCH(k, n, n, static_cast<T>(value), static_cast<T*>(p));
+    CONVNET_LAUNCH(k, n, n, convert<T>(value), static_cast<T*>(p));
   });
 }
 
 void cast_cuda(DType src, DType dst, int64_t n, const void* x, void* y) {
   if (n == 0) return;
-  dispatch_all(src, [&](auto* src_tag) {
+  dispatch_storage(src, [&](auto* src_tag) {
     using S = std::remove_pointer_t<decltype(src_tag)>;
-    dispatch_all(dst, [&](auto* dst_tag) {
+    dispatch_storage(dst, [&](auto* dst_tag) {
       using D = std::remove_pointer_t<decltype(dst_tag)>;
       auto k = cast_kernel<S, D>;
       CONVNET_LAUNCH(k, n, n, static_cast<const S*>(x), static_cast<D*>(y));

@@ -519,7 +519,7 @@ def test_load_bogus_header_length(tmp_path, length):
     (b'{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]', "bad JSON header (unexpected end"),
     (b'{"\\uZZZZ": 1}', "bad JSON header (bad \\u escape"),
     (b'{"a": {"dtype": "F32", "shape": [-], "data_offsets": [0, 0]}}', "bad JSON header (expected digits"),
-    (b'{"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}}', 'entry "a" has unsupported dtype F16'),
+    (b'{"a": {"dtype": "I16", "shape": [2], "data_offsets": [0, 4]}}', 'entry "a" has unsupported dtype I16'),
     (b'{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}', 'entry "a" has 8 bytes of data but shape (3,)'),
     (b'{"a": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}}', "the file is truncated"),
     (b'{"a": {"dtype": "F32"}}', 'entry "a" lacks dtype, shape or data_offsets'),

@@ -19,6 +19,7 @@ void bind_optim(py::module_& m);
 void bind_io(py::module_& m);
 void bind_data(py::module_& m);
 void bind_cuda(py::module_& m);
+void bind_amp(py::module_& m);
 // Class docstrings (docs.cpp); called after every bind_*.
 void add_docs(py::module_& m);
 

@@ -41,5 +41,6 @@ PYBIND11_MODULE(_core, m) {
   bind_io(m);
   bind_data(m);
   bind_cuda(m);
+  bind_amp(m);
   add_docs(m);
 }

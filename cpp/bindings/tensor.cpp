@@ -14,6 +14,7 @@ DType dtype_of_numpy(const py::dtype& dt, bool& ok) {
   ok = true;
   switch (dt.kind()) {
     case 'f':
+      if (dt.itemsize() == 2) return DType::Float16;
       if (dt.itemsize() == 4) return DType::Float32;
       if (dt.itemsize() == 8) return DType::Float64;
       break;
@@ -30,6 +31,7 @@ DType dtype_of_numpy(const py::dtype& dt, bool& ok) {
   return DType::Float32;
 }
 
+// NumPy has no bfloat16: a TypeError that says what to do instead.
 py::dtype numpy_dtype(DType t) {
   switch (t) {
     case DType::Float32: return py::dtype::of<float>();
@@ -37,6 +39,9 @@ py::dtype numpy_dtype(DType t) {
     case DType::Int64: return py::dtype::of<int64_t>();
     case DType::UInt8: return py::dtype::of<uint8_t>();
     case DType::Bool: return py::dtype::of<bool>();
+    case DType::Float16: return py::dtype("float16");
+    case DType::BFloat16:
+      throw py::type_error("numpy: NumPy has no bfloat16 dtype; convert first, e.g. tensor.float().numpy()");
   }
   return py::dtype::of<float>();
 }
@@ -57,7 +62,7 @@ Tensor numpy_view(py::array arr, bool read_only_ok) {
   DType dt = dtype_of_numpy(arr.dtype(), ok);
   if (!ok)
     throw py::type_error(cat_str("from_numpy: unsupported NumPy dtype ", std::string(py::str(arr.dtype())),
-                                 "; supported: float32, float64, int64, uint8, bool"));
+                                 "; supported: float32, float64, int64, uint8, bool, float16"));
   if (!(arr.flags() & py::array::c_style))
     throw py::value_error(
         "from_numpy: the array is not C-contiguous (a transposed or strided view); pass "
@@ -96,10 +101,12 @@ DType parse_dtype(const py::object& o, DType fallback) {
   if (py::isinstance<DType>(o)) return o.cast<DType>();
   if (py::isinstance<py::str>(o)) {
     std::string s = o.cast<std::string>();
-    for (DType t : {DType::Float32, DType::Float64, DType::Int64, DType::UInt8, DType::Bool})
+    for (DType t : {DType::Float32, DType::Float64, DType::Int64, DType::UInt8, DType::Bool, DType::BFloat16,
+                    DType::Float16})
       if (s == dtype_name(t)) return t;
     if (s == "float") return DType::Float32;
     if (s == "double") return DType::Float64;
+    if (s == "half") return DType::Float16;
     if (s == "long") return DType::Int64;
   }
   throw py::type_error(cat_str("dtype: expected a convnet dtype such as convnet.float32, got ",
@@ -168,9 +175,15 @@ Tensor getitem(const Tensor& t, const py::object& key) {
                                 std::string(py::str(py::repr(key)))));
 }
 
+// A host copy that NumPy can hold: bfloat16 values widen (exactly) to float32.
+py::array host_array(const Tensor& t) {
+  Tensor h = t.detach().to(Device());
+  return to_numpy(h.dtype() == DType::BFloat16 ? h.to(DType::Float32) : h);
+}
+
 std::string tensor_repr(const Tensor& t) {
   py::object np = py::module_::import("numpy");
-  py::object arr = to_numpy(t.detach().to(Device()));
+  py::object arr = host_array(t);
   std::string body = py::str(np.attr("array2string")(arr, "separator"_a = ", ", "prefix"_a = "tensor("));
   std::string r = "tensor(" + body;
   if (!t.device().is_cpu()) r += cat_str(", device='", t.device().str(), "'");
@@ -197,11 +210,13 @@ Tensor tensor_from_object(const py::handle& obj, const py::object& dtype) {
   py::array arr = np.attr("asarray")(obj);
   if (dtype.is_none() && from_python && arr.dtype().kind() == 'f') arr = np.attr("asarray")(arr, "float32");
   if (dtype.is_none() && from_python && arr.dtype().kind() == 'i') arr = np.attr("asarray")(arr, "int64");
+  if (!dtype.is_none() && parse_dtype(dtype, DType::Float32) == DType::BFloat16)  // through float32
+    return tensor_from_object(obj, py::cast(DType::Float32)).to(DType::BFloat16);
   if (!dtype.is_none()) arr = np.attr("asarray")(arr, numpy_dtype(parse_dtype(dtype, DType::Float32)));
   bool ok;
   DType dt = dtype_of_numpy(arr.dtype(), ok);
   if (!ok) {
-    // other integer widths widen to int64, float16 to float32
+    // other integer widths widen to int64, other floating widths to float32
     if (arr.dtype().kind() == 'i' || arr.dtype().kind() == 'u')
       arr = np.attr("asarray")(arr, "int64");
     else if (arr.dtype().kind() == 'f')
@@ -224,6 +239,8 @@ void bind_tensor(py::module_& m) {
       .value("int64", DType::Int64)
       .value("uint8", DType::UInt8)
       .value("bool", DType::Bool)
+      .value("bfloat16", DType::BFloat16)
+      .value("float16", DType::Float16)
       .def_property_readonly("is_floating_point", [](DType t) { return is_floating(t); })
       .def_property_readonly("itemsize", [](DType t) { return dtype_size(t); })
       .def("__repr__", [](DType t) { return cat_str("convnet.", dtype_name(t)); })
@@ -288,7 +305,7 @@ void bind_tensor(py::module_& m) {
           throw py::value_error("numpy: can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()");
         return to_numpy(x);
       })
-      .def("tolist", [](const Tensor& x) { return to_numpy(x.detach().to(Device())).attr("tolist")(); })
+      .def("tolist", [](const Tensor& x) { return host_array(x).attr("tolist")(); })
       .def("__array__", [](const Tensor& x, py::object dtype, py::object) {
         py::object a = to_numpy(x.detach());
         return dtype.is_none() ? a : a.attr("astype")(dtype);
@@ -330,6 +347,8 @@ void bind_tensor(py::module_& m) {
       .def("long", [](const Tensor& x) { return x.to(DType::Int64); })
       .def("byte", [](const Tensor& x) { return x.to(DType::UInt8); })
       .def("bool", [](const Tensor& x) { return x.to(DType::Bool); })
+      .def("half", [](const Tensor& x) { return x.to(DType::Float16); })
+      .def("bfloat16", [](const Tensor& x) { return x.to(DType::BFloat16); })
       .def("is_floating_point", [](const Tensor& x) { return is_floating(x.dtype()); })
       // autograd
       .def_property("requires_grad", &Tensor::requires_grad,

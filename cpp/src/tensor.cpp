@@ -38,6 +38,8 @@ size_t dtype_size(DType t) {
     case DType::Int64: return 8;
     case DType::UInt8: return 1;
     case DType::Bool: return 1;
+    case DType::BFloat16: return 2;
+    case DType::Float16: return 2;
   }
   return 0;
 }
@@ -49,11 +51,15 @@ const char* dtype_name(DType t) {
     case DType::Int64: return "int64";
     case DType::UInt8: return "uint8";
     case DType::Bool: return "bool";
+    case DType::BFloat16: return "bfloat16";
+    case DType::Float16: return "float16";
   }
   return "?";
 }
 
-bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
+bool is_floating(DType t) {
+  return t == DType::Float32 || t == DType::Float64 || t == DType::BFloat16 || t == DType::Float16;
+}
 
 std::string shape_str(const Shape& s) {
   std::string r = "(";
@@ -290,14 +296,14 @@ Tensor Tensor::to(DType target) const {
   if (!device().is_cpu()) {
     cuda::ensure_device(device().index);
     cuda::cast_cuda(dtype(), target, numel(), raw_data(), out.raw_data());
-  } else dispatch_all(dtype(), [&](auto* src_tag) {
+  } else dispatch_storage(dtype(), [&](auto* src_tag) {
     using S = std::remove_pointer_t<decltype(src_tag)>;
-    dispatch_all(target, [&](auto* dst_tag) {
+    dispatch_storage(target, [&](auto* dst_tag) {
       using D = std::remove_pointer_t<decltype(dst_tag)>;
       const S* s = data<S>();
       D* d = out.data<D>();
       cpu::parallel_for(numel(), cpu::kGrainSize, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) d[i] = static_cast<D>(s[i]);
+        for (int64_t i = b; i < e; ++i) d[i] = convert<D>(s[i]);
       });
     });
   });
@@ -316,9 +322,9 @@ double Tensor::item() const {
                 " elements cannot be converted to a scalar; shape ", shape_str(shape()));
   const Tensor host = to(Device());
   double v = 0;
-  dispatch_all(dtype(), [&](auto* tag) {
+  dispatch_storage(dtype(), [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    v = static_cast<double>(*host.data<T>());
+    v = convert<double>(*host.data<T>());
   });
   return v;
 }
@@ -374,10 +380,10 @@ void fill_(const Tensor& t, double value) {
     cuda::fill_cuda(t.dtype(), t.numel(), value, t.raw_data());
     return;
   }
-  dispatch_all(t.dtype(), [&](auto* tag) {
+  dispatch_storage(t.dtype(), [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     T* p = t.data<T>();
-    T v = static_cast<T>(value);
+    T v = convert<T>(value);
     if (value == 0) {
       std::memset(p, 0, t.nbytes());
       return;

@@ -47,11 +47,15 @@ float64 = dtype.float64
 int64 = dtype.int64
 uint8 = dtype.uint8
 bool = dtype.bool  # noqa: A001  (as torch.bool)
+bfloat16 = dtype.bfloat16
+float16 = dtype.float16
+half = float16
 float = float32  # noqa: A001
 double = float64
 long = int64
 
-from . import cuda, functional, nn, optim  # noqa: E402
+from . import amp, backends, cuda, functional, nn, optim  # noqa: E402
+from .amp import autocast  # noqa: E402
 from . import data, datasets, models, transforms  # noqa: E402
 from . import onnx  # noqa: E402  (imports the onnx package only when used)
 from .summary import summary  # noqa: E402
@@ -73,3 +77,4 @@ __all__ = [
     "tensor", "transforms", "uint8", "zeros", "zeros_like",
 ]
 __all__ += ["cat", "concat", "concatenate", "stack"]
+__all__ += ["amp", "autocast", "backends", "bfloat16", "float16", "half"]

@@ -3,6 +3,7 @@
 #pragma once
 #include "convnet/allocator.h"
 #include "convnet/autograd.h"
+#include "convnet/backends.h"
 #include "convnet/check.h"
 #include "convnet/data/loader.h"
 #include "convnet/data/transforms.h"
@@ -13,6 +14,7 @@
 #include "convnet/nn/module.h"
 #include "convnet/nn/utils.h"
 #include "convnet/ops/activation.h"
+#include "convnet/ops/amp.h"
 #include "convnet/ops/batch_norm.h"
 #include "convnet/ops/cat.h"
 #include "convnet/ops/conv2d.h"

@@ -22,11 +22,15 @@ struct Device {
   bool operator!=(const Device& o) const { return !(*this == o); }
 };
 
-enum class DType { Float32, Float64, Int64, UInt8, Bool };
+// BFloat16 and Float16 are storage types for mixed precision: tensors of them can be
+// created, converted (to), copied and saved, and autocast multiplies in them, but the
+// ops compute in float32 and float64 only (they reject 16-bit inputs).
+enum class DType { Float32, Float64, Int64, UInt8, Bool, BFloat16, Float16 };
 
 size_t dtype_size(DType t);
-// PyTorch spelling: "float32", "float64", "int64", "uint8", "bool".
+// PyTorch spelling: "float32", "float64", "int64", "uint8", "bool", "bfloat16", "float16".
 const char* dtype_name(DType t);
+// float32, float64, bfloat16 and float16 (PyTorch's dtype.is_floating_point).
 bool is_floating(DType t);
 
 }  // namespace convnet

@@ -2,6 +2,7 @@
 // conversions to and from float (round to nearest even), for host and device code.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 #if defined(__CUDACC__)
 #define CONVNET_HD __host__ __device__
@@ -73,6 +74,25 @@ CONVNET_HD inline float16 to_float16(float f) {
   }
   uint32_t rounding = 0xfffu + ((a >> 13) & 1u);
   return {static_cast<uint16_t>(sign | ((a - (112u << 23) + rounding) >> 13))};
+}
+
+template <typename T>
+inline constexpr bool is_half_v = std::is_same_v<T, bfloat16> || std::is_same_v<T, float16>;
+
+// static_cast<D>(v) between any two element types of convnet, the 16-bit ones through float:
+// a 16-bit value widens exactly, a wider one narrows to float first (as PyTorch's Half and
+// BFloat16 do) and then rounds to nearest even.
+template <typename D, typename S>
+CONVNET_HD inline D convert(S v) {
+  if constexpr (is_half_v<S>) {
+    return convert<D>(to_float(v));
+  } else if constexpr (std::is_same_v<D, bfloat16>) {
+    return to_bfloat16(static_cast<float>(v));
+  } else if constexpr (std::is_same_v<D, float16>) {
+    return to_float16(static_cast<float>(v));
+  } else {
+    return static_cast<D>(v);
+  }
 }
 
 }  // namespace convnet

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "device.h"
+#include "half.h"
 
 namespace convnet {
 
@@ -153,6 +154,8 @@ void dispatch_floating(DType dtype, const char* op, const F& f) {
   }
 }
 
+// Calls f with a typed null pointer for the dtypes the ops compute in (float32, float64,
+// int64, uint8, bool); the 16-bit storage dtypes are rejected with a ValueError.
 template <typename F>
 void dispatch_all(DType dtype, const F& f) {
   switch (dtype) {
@@ -161,6 +164,22 @@ void dispatch_all(DType dtype, const F& f) {
     case DType::Int64: f(static_cast<int64_t*>(nullptr)); break;
     case DType::UInt8: f(static_cast<uint8_t*>(nullptr)); break;
     case DType::Bool: f(static_cast<bool*>(nullptr)); break;
+    case DType::BFloat16:
+    case DType::Float16:
+      throw ValueError(cat_str("expected a float32, float64, int64, uint8 or bool tensor, got ",
+                               dtype_name(dtype), ": 16-bit tensors are for storage and autocast; "
+                               "convert with .float() to compute with them"));
+  }
+}
+
+// Every dtype, the 16-bit ones as convnet::bfloat16 and convnet::float16: for what works on
+// any element type (conversion with convert<D>(v), fills, reading a scalar).
+template <typename F>
+void dispatch_storage(DType dtype, const F& f) {
+  switch (dtype) {
+    case DType::BFloat16: f(static_cast<bfloat16*>(nullptr)); break;
+    case DType::Float16: f(static_cast<float16*>(nullptr)); break;
+    default: dispatch_all(dtype, f);
   }
 }
 

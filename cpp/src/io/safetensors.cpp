@@ -20,6 +20,8 @@ const char* st_dtype(DType t) {
     case DType::Int64: return "I64";
     case DType::UInt8: return "U8";
     case DType::Bool: return "BOOL";
+    case DType::BFloat16: return "BF16";
+    case DType::Float16: return "F16";
   }
   return "";
 }
@@ -27,7 +29,8 @@ const char* st_dtype(DType t) {
 bool parse_st_dtype(const std::string& s, DType& out) {
   static const std::pair<const char*, DType> table[] = {{"F32", DType::Float32}, {"F64", DType::Float64},
                                                         {"I64", DType::Int64},   {"U8", DType::UInt8},
-                                                        {"BOOL", DType::Bool}};
+                                                        {"BOOL", DType::Bool},   {"BF16", DType::BFloat16},
+                                                        {"F16", DType::Float16}};
   for (auto& [n, t] : table)
     if (s == n) {
       out = t;

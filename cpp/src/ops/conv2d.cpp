@@ -2,13 +2,16 @@
 // P Q output size, G groups. x (N,C,H,W), w (K,C/G,R,S), b (K), y (N,K,P,Q).
 // Backward saves x and w (the columns are recomputed, not stored) and returns
 // only the gradients that are needed (no dx for a network's input, no dw for a
-// frozen layer); autograd accumulates them (+=) into .grad.
+// frozen layer); autograd accumulates them (+=) into .grad. Outputs and gradients
+// live on the inputs' device; CUDA products run in the MathMode of convnet/backends.h
+// (TF32, autocast), backward in the one its forward used.
 #include "convnet/ops/conv2d.h"
 
 #include "convnet/autograd.h"
-#include "ops/conv_backward.h"
+#include "convnet/backends.h"
 #include "convnet/ops/pad.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
+#include "ops/conv_backward.h"
 
 namespace convnet {
 
@@ -93,15 +96,21 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2d
   Conv2dOptions o;
   Tensor x = pad_for_same(x_in, w, opt, o);
   cpu::Conv2dShape s = conv2d_check(x, w, b, o);
-  Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype());
+  const Device dev = common_device("conv2d", {&x, &w, &b});
+  const MathMode mode = math_mode_for(ProductKind::Convolution, dev, x.dtype());
+  Tensor y = Tensor::empty({s.N, s.K, s.P, s.Q}, x.dtype(), dev);
   dispatch_floating(x.dtype(), "conv2d", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::conv2d_forward_cpu<T>(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
-                               y.data<T>());
+    MathModeGuard guard(mode);
+    CONVNET_KERNEL(dev, conv2d_forward, <T>)(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
+                                              y.data<T>());
   });
-  record_conv_backward(y, "conv2d", x, w, b, s, s.K,
-                       [](const cpu::Conv2dShape& shape, const auto* x, const auto* w, const auto* dy,
-                          auto* dx, auto* dw, auto* db) { cpu::conv2d_backward_cpu(shape, x, w, dy, dx, dw, db); });
+  record_conv_backward(y, "conv2d", x, w, b, s, s.K, mode,
+                       []([[maybe_unused]] Device d, const cpu::Conv2dShape& shape, const auto* x,
+                          const auto* w, const auto* dy, auto* dx, auto* dw, auto* db) {
+                         using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
+                         CONVNET_KERNEL(d, conv2d_backward, <T>)(shape, x, w, dy, dx, dw, db);
+                       });
   return y;
 }
 

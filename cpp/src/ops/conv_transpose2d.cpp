@@ -3,14 +3,15 @@
 // y (N,K,P,Q). The kernels are conv2d's, run with the shape of the convolution
 // this one transposes (input (N,K,P,Q), output (N,C,H,W), weight w as is).
 // Backward saves x and w and returns only the gradients that are needed;
-// autograd accumulates them (+=) into .grad.
+// autograd accumulates them (+=) into .grad. Devices and MathMode as conv2d's.
 #include "convnet/ops/conv_transpose2d.h"
 
 #include <algorithm>
 
 #include "convnet/autograd.h"
+#include "convnet/backends.h"
+#include "dispatch.h"
 #include "ops/conv_backward.h"
-#include "cpu/kernels.h"
 
 namespace convnet {
 
@@ -67,15 +68,21 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
     return y.reshape({y.size(1), y.size(2), y.size(3)});
   }
   const cpu::Conv2dShape s = conv_transpose2d_check(x, w, b, o);
-  Tensor y = Tensor::empty({s.N, s.C, s.H, s.W}, x.dtype());
+  const Device dev = common_device("conv_transpose2d", {&x, &w, &b});
+  const MathMode mode = math_mode_for(ProductKind::Convolution, dev, x.dtype());
+  Tensor y = Tensor::empty({s.N, s.C, s.H, s.W}, x.dtype(), dev);
   dispatch_floating(x.dtype(), "conv_transpose2d", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::conv_transpose2d_forward_cpu<T>(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
-                                         y.data<T>());
+    MathModeGuard guard(mode);
+    CONVNET_KERNEL(dev, conv_transpose2d_forward, <T>)(s, x.data<T>(), w.data<T>(),
+                                                        b.defined() ? b.data<T>() : nullptr, y.data<T>());
   });
-  record_conv_backward(y, "conv_transpose2d", x, w, b, s, s.C,
-                       [](const cpu::Conv2dShape& shape, const auto* x, const auto* w, const auto* dy,
-                          auto* dx, auto* dw, auto* db) { cpu::conv_transpose2d_backward_cpu(shape, x, w, dy, dx, dw, db); });
+  record_conv_backward(y, "conv_transpose2d", x, w, b, s, s.C, mode,
+                       []([[maybe_unused]] Device d, const cpu::Conv2dShape& shape, const auto* x,
+                          const auto* w, const auto* dy, auto* dx, auto* dw, auto* db) {
+                         using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
+                         CONVNET_KERNEL(d, conv_transpose2d_backward, <T>)(shape, x, w, dy, dx, dw, db);
+                       });
   return y;
 }
 

@@ -1,10 +1,13 @@
 // Matrix products. Shapes: matmul a (B,n,k) @ b (B,k,m) → (B,n,m); linear
-// x (M,in), w (out,in), b (out) → y (M,out). Backward returns gradients;
-// autograd accumulates them (+=) into .grad.
+// x (M,in), w (out,in), b (out) → y (M,out). Outputs and gradients live on the inputs'
+// device; CUDA products run in the MathMode of convnet/backends.h (TF32, autocast), backward
+// in the one its forward used. Backward returns gradients; autograd accumulates them (+=)
+// into .grad.
 #include "convnet/ops/linear.h"
 
 #include "convnet/autograd.h"
-#include "cpu/kernels.h"
+#include "convnet/backends.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -16,7 +19,8 @@ void bmm_into(const Tensor& a, bool ta, bool a_batch, const Tensor& b, bool tb, 
               Tensor& c, int64_t batch, int64_t n, int64_t k, int64_t m) {
   dispatch_floating(c.dtype(), "matmul", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::bmm_cpu<T>(batch, n, k, m, a.data<T>(), ta, a_batch, b.data<T>(), tb, b_batch, c.data<T>());
+    CONVNET_KERNEL(c.device(), bmm, <T>)(batch, n, k, m, a.data<T>(), ta, a_batch, b.data<T>(), tb, b_batch,
+                                          c.data<T>());
   });
 }
 
@@ -41,25 +45,31 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
                 shape_str(b_in.shape()), " cannot be multiplied (", k, " vs ", b.size(-2), ")");
   CONVNET_CHECK(!b_batch || b.size(0) == batch, "matmul: batch sizes differ: shapes ",
                 shape_str(a_in.shape()), " and ", shape_str(b_in.shape()));
+  const Device dev = common_device("matmul", {&a, &b});
+  const MathMode mode = math_mode_for(ProductKind::Matmul, dev, a.dtype());
   Shape out_shape = batched ? Shape{batch, n, m} : Shape{n, m};
-  Tensor out = Tensor::empty(out_shape, a.dtype());
-  bmm_into(a, false, batched, b, false, b_batch, out, batch, n, k, m);
+  Tensor out = Tensor::empty(out_shape, a.dtype(), dev);
+  {
+    MathModeGuard guard(mode);
+    bmm_into(a, false, batched, b, false, b_batch, out, batch, n, k, m);
+  }
   if (autograd::needs_record({a, b})) {
     // both operands saved: da = dy bᵀ, db = aᵀ dy
     autograd::record(out, "matmul", {a, b}, [a = a.detach(), b = b.detach(), batched, b_batch, batch,
-                                            n, k, m](const Tensor& dy, const std::vector<bool>& need) {
+                                            n, k, m, mode](const Tensor& dy, const std::vector<bool>& need) {
+      MathModeGuard guard(mode);
       Tensor da, db;
       if (need[0]) {
-        da = Tensor::empty(a.shape(), a.dtype());
+        da = Tensor::empty(a.shape(), a.dtype(), a.device());
         bmm_into(dy, false, true, b, true, b_batch, da, batch, n, m, k);
       }
       if (need[1]) {
         if (b_batch) {
-          db = Tensor::empty(b.shape(), b.dtype());
+          db = Tensor::empty(b.shape(), b.dtype(), b.device());
           bmm_into(a, true, true, dy, false, true, db, batch, k, n, m);
         } else {
           // shared b: sum over the batch = one product of the stacked rows
-          db = Tensor::empty(b.shape(), b.dtype());
+          db = Tensor::empty(b.shape(), b.dtype(), b.device());
           bmm_into(a.reshape({batch * n, k}), true, false, dy.reshape({batch * n, m}), false,
                    false, db, 1, k, batch * n, m);
         }
@@ -87,26 +97,32 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
                 " (expected floating point); input shape ", shape_str(x.shape()));
   CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == out_f && b.dtype() == w.dtype()),
                 "Linear: bias must have shape (", out_f, ",), got ", shape_str(b.shape()));
-  const int64_t M = x.numel() / in_f;
+  int64_t M = 1;  // rows: the product of the leading dimensions
+  for (int64_t d = 0; d + 1 < x.dim(); ++d) M *= x.size(d);
+  const Device dev = common_device("linear", {&x, &w, &b});
+  const MathMode mode = math_mode_for(ProductKind::Matmul, dev, x.dtype());
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
-  Tensor y = Tensor::empty(out_shape, x.dtype());
+  Tensor y = Tensor::empty(out_shape, x.dtype(), dev);
   dispatch_floating(x.dtype(), "linear", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::linear_forward_cpu<T>(M, in_f, out_f, x.data<T>(), w.data<T>(),
-                               b.defined() ? b.data<T>() : nullptr, y.data<T>());
+    MathModeGuard guard(mode);
+    CONVNET_KERNEL(dev, linear_forward, <T>)(M, in_f, out_f, x.data<T>(), w.data<T>(),
+                                              b.defined() ? b.data<T>() : nullptr, y.data<T>());
   });
   if (autograd::needs_record({x, w, b})) {
     // x and w saved: dx = dy w, dw = dyᵀ x, db = Σ dy
-    autograd::record(y, "linear", {x, w, b}, [x = x.detach(), w = w.detach(), M, in_f, out_f](
+    autograd::record(y, "linear", {x, w, b}, [x = x.detach(), w = w.detach(), M, in_f, out_f, mode](
                                                  const Tensor& dy, const std::vector<bool>& need) {
+      const Device dev = x.device();
       Tensor dx, dw, db;
-      if (need[0]) dx = Tensor::empty(x.shape(), x.dtype());
-      if (need[1]) dw = Tensor::empty(w.shape(), w.dtype());
-      if (need[2]) db = Tensor::empty({out_f}, dy.dtype());
+      if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), dev);
+      if (need[1]) dw = Tensor::empty(w.shape(), w.dtype(), dev);
+      if (need[2]) db = Tensor::empty({out_f}, dy.dtype(), dev);
+      MathModeGuard guard(mode);
       dispatch_floating(dy.dtype(), "linear", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::linear_backward_cpu<T>(M, in_f, out_f, x.data<T>(), w.data<T>(), dy.data<T>(),
+        CONVNET_KERNEL(dev, linear_backward, <T>)(M, in_f, out_f, x.data<T>(), w.data<T>(), dy.data<T>(),
                                     dx.defined() ? dx.data<T>() : nullptr,
                                     dw.defined() ? dw.data<T>() : nullptr,
                                     db.defined() ? db.data<T>() : nullptr);

@@ -1,0 +1,31 @@
+// convnet._core.backends (the TF32 switches) and convnet._core.amp (autocast's state and the
+// gradient scaler's unscaling); python/convnet/backends and python/convnet/amp.py wrap them.
+#include "bindings.h"
+
+namespace convnet::bindings {
+
+using namespace pybind11::literals;
+
+void bind_amp(py::module_& m) {
+  py::module_ b = m.def_submodule("backends", "switches of the compute backends");
+  b.def("get_matmul_allow_tf32", &backends::matmul_allow_tf32);
+  b.def("set_matmul_allow_tf32", &backends::set_matmul_allow_tf32, "on"_a);
+  b.def("get_cudnn_allow_tf32", &backends::conv_allow_tf32);
+  b.def("set_cudnn_allow_tf32", &backends::set_conv_allow_tf32, "on"_a);
+  b.def("get_conv_workspace_limit", &backends::conv_workspace_limit);
+  b.def("set_conv_workspace_limit", &backends::set_conv_workspace_limit, "bytes"_a);
+
+  py::module_ a = m.def_submodule("amp", "mixed precision");
+  a.def("get_autocast", [] {
+    AutocastState s = autocast_state();
+    return py::make_tuple(s.enabled, s.dtype);
+  }, "(enabled, dtype) of autocast for CUDA tensors on this thread");
+  a.def("set_autocast", [](bool enabled, DType dtype) { set_autocast_state({enabled, dtype}); }, "enabled"_a,
+        "dtype"_a);
+  a.def("unscale_", [](const std::vector<Tensor>& grads, double inv_scale, const Tensor& found_inf) {
+    py::gil_scoped_release nogil;
+    amp_unscale_(grads, inv_scale, found_inf);
+  }, "grads"_a, "inv_scale"_a, "found_inf"_a);
+}
+
+}  // namespace convnet::bindings

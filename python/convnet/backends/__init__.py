@@ -1,0 +1,64 @@
+"""Switches of the compute backends, as ``torch.backends``::
+
+    convnet.backends.cuda.matmul.allow_tf32 = True  # linear and matmul on CUDA may use TF32
+    convnet.backends.cudnn.allow_tf32 = True        # conv2d and conv_transpose2d likewise
+
+TF32 rounds the inputs of a float32 product to a 10-bit mantissa on the tensor cores (about
+1e-3 relative error, several times faster); products still accumulate in float32. Both
+switches are off by default, so float32 products are IEEE float32 unless one is set (in
+PyTorch ``cudnn.allow_tf32`` starts on). convnet has no cuDNN: ``cudnn`` is PyTorch's name
+for the switch of the convolutions. The switches are process-wide, apply to float32 CUDA
+tensors only, and are read when an op runs forward (its backward multiplies the same way).
+Under :class:`convnet.autocast` the products run in 16-bit instead.
+"""
+
+from .. import _core
+
+__all__ = ["cuda", "cudnn"]
+
+
+class _Matmul:
+    """``convnet.backends.cuda.matmul``: the switch of linear and matmul."""
+
+    @property
+    def allow_tf32(self):
+        return _core.backends.get_matmul_allow_tf32()
+
+    @allow_tf32.setter
+    def allow_tf32(self, on):
+        _core.backends.set_matmul_allow_tf32(bool(on))
+
+
+class _Cuda:
+    """``convnet.backends.cuda``; besides ``matmul.allow_tf32``, convnet's own
+    ``conv_workspace_limit``: the most bytes a CUDA convolution takes at once for its column
+    buffers (default 256 MiB); a batch that needs more runs in chunks of images."""
+
+    def __init__(self):
+        self.matmul = _Matmul()
+
+    @property
+    def conv_workspace_limit(self):
+        return _core.backends.get_conv_workspace_limit()
+
+    @conv_workspace_limit.setter
+    def conv_workspace_limit(self, nbytes):
+        if int(nbytes) < 0:
+            raise ValueError(f"conv_workspace_limit: expected a number of bytes >= 0, got {nbytes}")
+        _core.backends.set_conv_workspace_limit(int(nbytes))
+
+
+class _Cudnn:
+    """``convnet.backends.cudnn``: the switch of conv2d and conv_transpose2d."""
+
+    @property
+    def allow_tf32(self):
+        return _core.backends.get_cudnn_allow_tf32()
+
+    @allow_tf32.setter
+    def allow_tf32(self, on):
+        _core.backends.set_cudnn_allow_tf32(bool(on))
+
+
+cuda = _Cuda()
+cudnn = _Cudnn()
