@@ -2,13 +2,14 @@
 // sample; x is viewed as (N,C,L). Per-channel sums (of x, of (x - mean)^2, of dy and of
 // dy * (x - mean)) take two steps: a kernel in which J threads share each (n,c) row, the
 // lanes of a row reading consecutive elements, writes partial sums (C, N*J); then one
-// cuBLAS product with a vector of ones adds the N*J partial sums of each channel.
+// cuBLAS product with a constant vector adds the N*J partial sums of each channel (scaled
+// by 1/(N*L) for the mean and variance).
 // Elementwise kernels run one thread per element. Backward kernels overwrite their
 // outputs; autograd accumulates (+=) the returned gradients into .grad.
 #include <algorithm>
 #include <cmath>
 
-#include "common.cuh"
+#include "blas.cuh"
 #include "kernels.h"
 
 namespace convnet::cuda {
@@ -22,20 +23,10 @@ CONVNET_HD inline double root(double v) { return sqrt(v); }
 // elements per lane in whole warps, at most 1024 lanes.
 int64_t lanes_for(int64_t L) { return L <= 32 ? L : std::min<int64_t>(1024, CEIL_DIV(CEIL_DIV(L, 32), 32) * 32); }
 
-void fill_ones(int64_t n, float* p) { fill_cuda(DType::Float32, n, 1.0, p); }
-void fill_ones(int64_t n, double* p) { fill_cuda(DType::Float64, n, 1.0, p); }
-
-// y (K) = alpha * the sums of the rows of part (K,R): row-major part (K,R) @ ones (R), which
-// column-major is part^T (R,K)^T @ ones (R,1).
-void row_sums(int64_t K, int64_t R, float alpha, const float* part, const float* ones, float* y) {
-  const float beta = 0;
-  CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(K), 1, static_cast<int>(R), &alpha,
-                           part, static_cast<int>(R), ones, static_cast<int>(R), &beta, y, static_cast<int>(K)));
-}
-void row_sums(int64_t K, int64_t R, double alpha, const double* part, const double* ones, double* y) {
-  const double beta = 0;
-  CUBLAS_CHECK(cublasDgemm(cublas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(K), 1, static_cast<int>(R), &alpha,
-                           part, static_cast<int>(R), ones, static_cast<int>(R), &beta, y, static_cast<int>(K)));
+// y (K) = part (K,R) @ v (R): the sums of part's rows weighted by v.
+template <typename T>
+void row_sums(int64_t K, int64_t R, const T* part, const T* v, T* y) {
+  gemm<T, T>(false, false, K, 1, R, part, R, 0, v, 1, 0, T(0), y, 1, 0, 1, false);
 }
 
 // x (N,C,L), center (C) or null; part (C, N*J): part[(c*N + n)*J + j] is the sum over
@@ -140,14 +131,13 @@ template <typename T>
 void batch_norm_stats_cuda(int64_t N, int64_t C, int64_t L, const T* x, T* mean, T* var) {
   if (C == 0) return;
   const int64_t J = lanes_for(L), R = N * J;
-  DeviceBuffer<T> part(C * R), ones(R);
-  fill_ones(R, ones.get());
-  const T inv_m = T(1) / static_cast<T>(N * L);
+  Workspace part(C * R * sizeof(T)), inv_m(R * sizeof(T));
+  fill_cuda(dtype_of<T>(), R, 1.0 / static_cast<double>(N * L), inv_m.as<T>());
   auto k = batch_norm_partial_kernel<T>;
-  CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(nullptr), part.get());
-  row_sums(C, R, inv_m, part.get(), ones.get(), mean);
-  CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(mean), part.get());
-  row_sums(C, R, inv_m, part.get(), ones.get(), var);
+  CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(nullptr), part.as<T>());
+  row_sums(C, R, part.as<T>(), inv_m.as<T>(), mean);
+  CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(mean), part.as<T>());
+  row_sums(C, R, part.as<T>(), inv_m.as<T>(), var);
 }
 
 template <typename T>
@@ -168,20 +158,20 @@ void batch_norm_backward_cuda(int64_t N, int64_t C, int64_t L, bool batch_stats,
   }
   const bool need_sums = dw || db || (dx && batch_stats);
   const int64_t J = need_sums ? lanes_for(L) : 0, R = N * J;
-  DeviceBuffer<T> sums(need_sums ? 2 * C : 0), part(2 * C * R), ones(R);
+  Workspace sums(need_sums ? 2 * C * sizeof(T) : 0), part(2 * C * R * sizeof(T)), ones(R * sizeof(T));
   if (need_sums) {
-    fill_ones(R, ones.get());
+    fill_cuda(dtype_of<T>(), R, 1.0, ones.as<T>());
     auto k = batch_norm_grad_partial_kernel<T>;
-    CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, dy, mean, part.get());
-    row_sums(2 * C, R, T(1), part.get(), ones.get(), sums.get());
+    CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, dy, mean, part.as<T>());
+    row_sums(2 * C, R, part.as<T>(), ones.as<T>(), sums.as<T>());
   }
   if (dw || db) {
     auto k = batch_norm_param_grad_kernel<T>;
-    CONVNET_LAUNCH(k, C, C, static_cast<const T*>(sums.get()), invstd, dw, db);
+    CONVNET_LAUNCH(k, C, C, static_cast<const T*>(sums.as<T>()), invstd, dw, db);
   }
   if (dx) {
     auto k = batch_norm_backward_kernel<T>;
-    CONVNET_LAUNCH(k, N * C * L, N, C, L, batch_stats, x, dy, mean, invstd, w, static_cast<const T*>(sums.get()),
+    CONVNET_LAUNCH(k, N * C * L, N, C, L, batch_stats, x, dy, mean, invstd, w, static_cast<const T*>(sums.as<T>()),
                    dx);
   }
 }
