@@ -344,3 +344,31 @@ def test_dropout_draws_the_same_mask_on_both_devices(p):
         kept = out["cuda"][0] != 0
         assert 0 < kept.mean() < 1
         np.testing.assert_allclose(out["cuda"][0][kept], x[kept] / (1 - p), rtol=1e-6)
+
+
+# ---- in a model ------------------------------------------------------------------------------------------
+
+
+@requires_cuda
+def test_resnet20_trains_on_the_gpu_as_on_the_cpu():
+    """Batch norm, the option-A shortcut (pooling and cat with zeros made on the input's device)
+    and global average pooling in a zoo model: two training steps give the CPU's outputs,
+    gradients and running statistics."""
+    from convnet import models
+
+    cn.manual_seed(0)
+    m = models.resnet20()
+    g = models.resnet20()
+    g.load_state_dict({k: v.detach().numpy().copy() for k, v in m.state_dict().items()})
+    g.to("cuda")
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    dy = np.random.default_rng(1).standard_normal((2, 10)).astype(np.float32)
+    for step in range(2):
+        ym, yg = m(cn.tensor(x)), g(cn.tensor(x, device="cuda"))
+        np.testing.assert_allclose(yg.detach().cpu().numpy(), ym.detach().numpy(), rtol=1e-4, atol=1e-4)
+        ym.backward(cn.tensor(dy))
+        yg.backward(cn.tensor(dy, device="cuda"))
+    for (name, pm), (_, pg) in zip(m.named_parameters(), g.named_parameters()):
+        scale = max(float(np.abs(pm.grad.numpy()).max()), 1e-3)
+        np.testing.assert_allclose(pg.grad.cpu().numpy(), pm.grad.numpy(), atol=1e-4 * scale, err_msg=name)
+    _assert_same_state(g, m, "resnet20 after two steps")
