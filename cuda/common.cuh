@@ -12,7 +12,9 @@
 #include <cstdint>
 
 #include "convnet/check.h"
+#include "convnet/cuda.h"
 #include "convnet/half.h"
+#include "runtime.h"
 
 namespace convnet::cuda {
 
@@ -67,5 +69,27 @@ inline unsigned grid_for(int64_t n) {
 #define CUDA_KERNEL_LOOP(i, n)                                                           \
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
+
+// A temporary buffer of n elements of T on the current device (null when n is 0), from its
+// caching allocator, returned there at scope exit: work queued later on the stream may reuse
+// the block, and runs after the kernels that use this one.
+template <typename T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(int64_t n)
+      : bytes_(static_cast<size_t>(n) * sizeof(T)), device_(current_device()),
+        p_(n > 0 ? static_cast<T*>(device_alloc(bytes_, device_)) : nullptr) {}
+  ~DeviceBuffer() {
+    if (p_) device_free(p_, bytes_, device_);
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  T* get() const { return p_; }
+
+ private:
+  size_t bytes_;
+  int device_;
+  T* p_;
+};
 
 }  // namespace convnet::cuda

@@ -10,9 +10,21 @@
 
 namespace convnet::cuda {
 
+using cpu::Broadcast;
 using cpu::Conv2dShape;
 using cpu::InterpTap;
 using cpu::Pool2dShape;
+
+// ---- elementwise (elementwise.cu) -----------------------------------------
+// Instantiated there for each functor of pointwise.h that the ops use and the dtypes it
+// is defined for (activation.cu: the activations').
+
+// y[i] = f(x[i]) for i in [0, n); x (n), y (n).
+template <typename T, typename U, typename F>
+void unary_cuda(int64_t n, const T* x, U* y, F f);
+// out (s.n) = f(a, b) through s.
+template <typename T, typename U, typename F>
+void binary_cuda(const Broadcast& s, const T* a, const T* b, U* out, F f);
 
 // ---- conv2d (conv2d.cu) -------------------------------------------------
 // N batch, C in channels, H W input size, K out channels, R S kernel,
@@ -184,8 +196,9 @@ void multi_margin_backward_cuda(int64_t N, int64_t C, int64_t p, T margin, const
 // ---- reductions (reduce.cu) ---------------------------------------------
 // x viewed as (outer, D, inner), reduced over D.
 
-// x (outer,D,inner), y (outer,inner) overwritten with the sums over D, each
-// added in order of d from 0. A is T for floating T, else int64_t.
+// x (outer,D,inner), y (outer,inner) overwritten with the sums over D, added in
+// order of d, or in chunks of d added in order when few outputs have long rows
+// (reduce.cu). A is T for floating T, else int64_t.
 template <typename T, typename A>
 void sum_dim_cuda(int64_t outer, int64_t D, int64_t inner, const T* x, A* y);
 

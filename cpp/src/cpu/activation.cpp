@@ -1,4 +1,4 @@
-// CPU kernels of prelu (the other activations are pointwise functors run by
+// CPU kernels of prelu (the other activations are functors of pointwise.h run by
 // elementwise.h). x viewed as (N, R, inner): N samples, R weight rows (the
 // channels, or 1 when one weight is shared by every element), inner the
 // elements per row. Backward overwrites dx and dw; autograd accumulates (+=)
@@ -8,6 +8,7 @@
 
 #include "kernels.h"
 #include "parallel.h"
+#include "pointwise.h"
 
 namespace convnet::cpu {
 
@@ -20,7 +21,7 @@ void prelu_forward_cpu(int64_t N, int64_t R, int64_t inner, const T* x, const T*
                    const T a = w[row % R];
                    const T* xr = x + row * inner;
                    T* yr = y + row * inner;
-                   for (int64_t j = 0; j < inner; ++j) yr[j] = xr[j] > 0 ? xr[j] : a * xr[j];
+                   for (int64_t j = 0; j < inner; ++j) yr[j] = pw::prelu(xr[j], a);
                  }
                });
 }
@@ -40,12 +41,11 @@ void prelu_backward_cpu(int64_t N, int64_t R, int64_t inner, const T* x, const T
                    const T* gr = dy + row * inner;
                    if (dx) {
                      T* dr = dx + row * inner;
-                     for (int64_t j = 0; j < inner; ++j) dr[j] = xr[j] > 0 ? gr[j] : a * gr[j];
+                     for (int64_t j = 0; j < inner; ++j) dr[j] = pw::prelu_grad(xr[j], a, gr[j]);
                    }
                    if (dw) {
                      T acc = 0;
-                     for (int64_t j = 0; j < inner; ++j)
-                       if (!(xr[j] > 0)) acc += xr[j] * gr[j];
+                     for (int64_t j = 0; j < inner; ++j) acc += pw::prelu_weight_grad(xr[j], gr[j]);
                      partial[row] = acc;
                    }
                  }

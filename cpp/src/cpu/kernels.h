@@ -8,6 +8,36 @@
 
 namespace convnet::cpu {
 
+// ---- elementwise (elementwise.h: templates over a functor of pointwise.h) ---------
+// out (n elements, row-major over shape) = f(a, b), a and b read through per-dimension
+// strides over out's shape (0 where broadcast). make_broadcast (ops/elementwise.cpp)
+// drops dimensions of size 1 and merges dimensions that are contiguous for both operands,
+// so nd is at most kMaxDims and usually 1 (plain or one operand a scalar) or 2.
+constexpr int kMaxDims = 8;
+struct Broadcast {
+  int nd;
+  int64_t n;
+  int64_t shape[kMaxDims];
+  int64_t sa[kMaxDims], sb[kMaxDims];
+};
+
+// The Broadcast of two contiguous operands of n elements each.
+inline Broadcast flat_broadcast(int64_t n) {
+  Broadcast s{};
+  s.nd = 1;
+  s.n = n;
+  s.shape[0] = n;
+  s.sa[0] = s.sb[0] = 1;
+  return s;
+}
+
+// y[i] = f(x[i]) for i in [0, n); x (n), y (n).
+template <typename T, typename U, typename F>
+void unary_cpu(int64_t n, const T* x, U* y, F f);
+// out (s.n) = f(a, b) through s.
+template <typename T, typename U, typename F>
+void binary_cpu(const Broadcast& s, const T* a, const T* b, U* out, F f);
+
 // ---- conv2d (conv2d.cpp) -------------------------------------------------
 // N batch, C in channels, H W input size, K out channels, R S kernel,
 // P Q output size, G groups.

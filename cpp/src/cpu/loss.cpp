@@ -10,12 +10,14 @@
 // overwrite dx (and dt, the target's gradient, unless null); autograd
 // accumulates (+=) them into .grad.
 #include <algorithm>
-#include <cmath>
 
 #include "kernels.h"
 #include "parallel.h"
+#include "rowwise.h"
 
 namespace convnet::cpu {
+
+using pw::weight_or_one;
 
 namespace {
 
@@ -27,51 +29,23 @@ void each(int64_t n, F f) {
   });
 }
 
-// w[c], or 1 without weights.
-template <typename T>
-T weight_or_one(const T* cw, int64_t c) {
-  return cw ? cw[c] : T(1);
-}
-
-// log(1 + exp(-x)) in a form that does not overflow
-template <typename T>
-T softplus_neg(T x) {
-  return std::log1p(std::exp(-std::abs(x))) + std::max(-x, T(0));
-}
-
 }  // namespace
 
-// x (N,C,L), target (N,L), cw (C) or null, loss (N,L), lse (N,L):
-// loss = (1-eps) w[t] (lse - x[t]) + (eps/C) sum_c w[c] (lse - x[c]), eps the label smoothing.
+// x (N,C,L), target (N,L), cw (C) or null, loss (N,L), lse (N,L) (pw::cross_entropy_sample).
 template <typename T>
 void cross_entropy_forward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index,
                                const T* x, const int64_t* target, const T* cw, T smoothing,
                                T* loss, T* lse) {
   parallel_for(N * L, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(C, 1)),
                [&](int64_t b, int64_t e) {
-                 for (int64_t i = b; i < e; ++i) {
-                   const T* p = x + (i / L) * C * L + i % L;
-                   T m = p[0];
-                   for (int64_t c = 1; c < C; ++c) m = std::max(m, p[c * L]);
-                   T acc = 0;
-                   for (int64_t c = 0; c < C; ++c) acc += std::exp(p[c * L] - m);
-                   lse[i] = m + std::log(acc);
-                   if (target[i] == ignore_index) {
-                     loss[i] = 0;
-                     continue;
-                   }
-                   loss[i] = (1 - smoothing) * weight_or_one(cw, target[i]) * (lse[i] - p[target[i] * L]);
-                   if (smoothing == 0) continue;
-                   T smooth = 0;
-                   for (int64_t c = 0; c < C; ++c) smooth += weight_or_one(cw, c) * (lse[i] - p[c * L]);
-                   loss[i] += smoothing / C * smooth;
-                 }
+                 for (int64_t i = b; i < e; ++i)
+                   pw::cross_entropy_sample(C, L, x + (i / L) * C * L + i % L, target[i],
+                                            target[i] == ignore_index, cw, smoothing, loss[i], lse[i]);
                });
 }
 
-// x (N,C,L), target (N,L), cw (C) or null, lse (N,L), w (N,L) or (1), dx (N,C,L):
-// dx[k] = w (softmax(x)[k] ((1-eps) w[t] + (eps/C) sum_c w[c]) - (1-eps) w[t] [k = t] - (eps/C) w[k]),
-// recomputing the softmax from x and lse.
+// x (N,C,L), target (N,L), cw (C) or null, lse (N,L), w (N,L) or (1), dx (N,C,L)
+// (pw::CrossEntropyGrad, the softmax recomputed from x and lse).
 template <typename T>
 void cross_entropy_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index,
                                 const T* x, const int64_t* target, const T* cw, T smoothing,
@@ -81,18 +55,14 @@ void cross_entropy_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_
   parallel_for(N * L, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(C, 1)),
                [&](int64_t b, int64_t e) {
                  for (int64_t i = b; i < e; ++i) {
-                   int64_t base = (i / L) * C * L + i % L;
+                   const int64_t base = (i / L) * C * L + i % L;
                    if (target[i] == ignore_index) {
                      for (int64_t c = 0; c < C; ++c) dx[base + c * L] = 0;
                      continue;
                    }
-                   const T wi = w[i * w_step];
-                   const T wt = (1 - smoothing) * weight_or_one(cw, target[i]);
-                   const T scale = wi * (wt + smoothing / C * total);
-                   for (int64_t c = 0; c < C; ++c)
-                     dx[base + c * L] = scale * std::exp(x[base + c * L] - lse[i]) -
-                                        (smoothing == 0 ? T(0) : wi * smoothing / C * weight_or_one(cw, c));
-                   dx[base + target[i] * L] -= wi * wt;
+                   const pw::CrossEntropyGrad<T> g(C, target[i], cw, smoothing, total, w[i * w_step]);
+                   for (int64_t c = 0; c < C; ++c) dx[base + c * L] = g(x[base + c * L], lse[i], cw, c);
+                   dx[base + target[i] * L] -= g.at_target;
                  }
                });
 }
@@ -102,9 +72,7 @@ template <typename T>
 void nll_loss_forward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index, const T* x,
                           const int64_t* target, const T* cw, T* loss) {
   for (int64_t i = 0; i < N * L; ++i)
-    loss[i] = target[i] == ignore_index
-                  ? T(0)
-                  : -weight_or_one(cw, target[i]) * x[(i / L) * C * L + target[i] * L + i % L];
+    loss[i] = target[i] == ignore_index ? T(0) : pw::nll_loss_sample(L, x + (i / L) * C * L + i % L, target[i], cw);
 }
 
 // target (N,L), cw (C) or null, w (N,L) or (1), dx (N,C,L): -w w[t] at the target class, 0 elsewhere.
@@ -117,131 +85,93 @@ void nll_loss_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_index
       dx[(i / L) * C * L + target[i] * L + i % L] = -w[i * w_step] * weight_or_one(cw, target[i]);
 }
 
-// ---- elementwise losses: x, t (n); w (n) per-element weights or null; g[i * g_step] the
-// gradient weight of element i; dx, dt (n) overwritten unless null.
+// ---- elementwise losses (the terms of pointwise.h): x, t (n); w (n) per-element weights or
+// null; g[i * g_step] the gradient weight of element i; dx, dt (n) overwritten unless null.
 
-// loss = -w (t max(log x, -100) + (1 - t) max(log(1 - x), -100))
 template <typename T>
 void bce_forward_cpu(int64_t n, const T* x, const T* t, const T* w, T* loss) {
-  each(n, [&](int64_t i) {
-    T lx = std::max(std::log(x[i]), T(-100)), l1x = std::max(std::log1p(-x[i]), T(-100));
-    loss[i] = weight_or_one(w, i) * ((t[i] - 1) * l1x - t[i] * lx);
-  });
+  each(n, [&](int64_t i) { loss[i] = pw::bce_loss(x[i], t[i], weight_or_one(w, i)); });
 }
 
-// dx = g w (x - t) / max(x (1 - x), 1e-12); dt = g w (max(log(1 - x), -100) - max(log x, -100))
 template <typename T>
 void bce_backward_cpu(int64_t n, const T* x, const T* t, const T* w, const T* g, int64_t g_step,
                       T* dx, T* dt) {
   each(n, [&](int64_t i) {
     const T gw = g[i * g_step] * weight_or_one(w, i);
-    if (dx) dx[i] = gw * (x[i] - t[i]) / std::max(x[i] * (1 - x[i]), T(1e-12));
-    if (dt) dt[i] = gw * (std::max(std::log1p(-x[i]), T(-100)) - std::max(std::log(x[i]), T(-100)));
+    if (dx) dx[i] = pw::bce_grad_input(x[i], t[i], gw);
+    if (dt) dt[i] = pw::bce_grad_target(x[i], gw);
   });
 }
 
-// With lw = 1 + (pw - 1) t: loss = w ((1 - t) x + lw log(1 + exp(-x))); pw (n) or null (1).
+// pos_w (n) the weights of positive targets, or null (1)
 template <typename T>
-void bce_logits_forward_cpu(int64_t n, const T* x, const T* t, const T* w, const T* pw, T* loss) {
+void bce_logits_forward_cpu(int64_t n, const T* x, const T* t, const T* w, const T* pos_w, T* loss) {
   each(n, [&](int64_t i) {
-    const T lw = 1 + (weight_or_one(pw, i) - 1) * t[i];
-    loss[i] = weight_or_one(w, i) * ((1 - t[i]) * x[i] + lw * softplus_neg(x[i]));
+    loss[i] = pw::bce_logits_loss(x[i], t[i], weight_or_one(w, i), weight_or_one(pos_w, i));
   });
 }
 
-// dx = g w (lw sigmoid(x) - pw t); dt = g w (-x + (pw - 1) log(1 + exp(-x)))
 template <typename T>
-void bce_logits_backward_cpu(int64_t n, const T* x, const T* t, const T* w, const T* pw,
+void bce_logits_backward_cpu(int64_t n, const T* x, const T* t, const T* w, const T* pos_w,
                              const T* g, int64_t g_step, T* dx, T* dt) {
   each(n, [&](int64_t i) {
-    const T gw = g[i * g_step] * weight_or_one(w, i), p = weight_or_one(pw, i);
-    if (dx) dx[i] = gw * ((1 + (p - 1) * t[i]) / (1 + std::exp(-x[i])) - p * t[i]);
-    if (dt) dt[i] = gw * (-x[i] + (p - 1) * softplus_neg(x[i]));
+    const T gw = g[i * g_step] * weight_or_one(w, i), p = weight_or_one(pos_w, i);
+    if (dx) dx[i] = pw::bce_logits_grad_input(x[i], t[i], p, gw);
+    if (dt) dt[i] = pw::bce_logits_grad_target(x[i], p, gw);
   });
 }
 
-// d = x - t: loss = 0.5 d² / beta where |d| < beta, else |d| - 0.5 beta.
 template <typename T>
 void smooth_l1_forward_cpu(int64_t n, T beta, const T* x, const T* t, T* loss) {
-  each(n, [&](int64_t i) {
-    const T d = std::abs(x[i] - t[i]);
-    loss[i] = d < beta ? T(0.5) * d * d / beta : d - T(0.5) * beta;
-  });
+  each(n, [&](int64_t i) { loss[i] = pw::smooth_l1_loss(x[i], t[i], beta); });
 }
 
-// dx = g (d / beta where |d| < beta, else sign(d)); dt = -dx
+// dt = -dx
 template <typename T>
 void smooth_l1_backward_cpu(int64_t n, T beta, const T* x, const T* t, const T* g, int64_t g_step,
                             T* dx, T* dt) {
   each(n, [&](int64_t i) {
-    const T d = x[i] - t[i];
-    const T s = std::abs(d) < beta ? d / beta : T((d > 0) - (d < 0));
-    const T v = g[i * g_step] * s;
+    const T v = pw::smooth_l1_grad(x[i], t[i], beta, g[i * g_step]);
     if (dx) dx[i] = v;
     if (dt) dt[i] = -v;
   });
 }
 
-// loss = exp(t) (t - x) with log_target, else xlogy(t, t) - t x (0 where t == 0).
 template <typename T>
 void kl_div_forward_cpu(int64_t n, bool log_target, const T* x, const T* t, T* loss) {
-  each(n, [&](int64_t i) {
-    loss[i] = log_target ? std::exp(t[i]) * (t[i] - x[i])
-                         : (t[i] == 0 ? T(0) : t[i] * std::log(t[i])) - t[i] * x[i];
-  });
+  each(n, [&](int64_t i) { loss[i] = pw::kl_div_loss(x[i], t[i], log_target); });
 }
 
-// log_target: dx = -g exp(t), dt = g exp(t) (t - x + 1);
-// else dx = -g t, dt = g (xlogy(t != 0, t) + t / t - x) (NaN at t == 0, as PyTorch's composite).
 template <typename T>
 void kl_div_backward_cpu(int64_t n, bool log_target, const T* x, const T* t, const T* g,
                          int64_t g_step, T* dx, T* dt) {
   each(n, [&](int64_t i) {
     const T gi = g[i * g_step];
-    if (log_target) {
-      const T e = std::exp(t[i]);
-      if (dx) dx[i] = -gi * e;
-      if (dt) dt[i] = gi * e * (t[i] - x[i] + 1);
-    } else {
-      if (dx) dx[i] = -gi * t[i];
-      if (dt) dt[i] = gi * ((t[i] != 0 ? std::log(t[i]) : T(0)) + t[i] / t[i] - x[i]);
-    }
+    if (dx) dx[i] = pw::kl_div_grad_input(t[i], log_target, gi);
+    if (dt) dt[i] = pw::kl_div_grad_target(x[i], t[i], log_target, gi);
   });
 }
 
-// x (N,C), target (N), cw (C) or null, loss (N):
-// loss = sum over j != y of w[y] max(0, margin - x[y] + x[j])^p / C.
+// x (N,C), target (N), cw (C) or null, loss (N) (pw::multi_margin_sample).
 template <typename T>
 void multi_margin_forward_cpu(int64_t N, int64_t C, int64_t p, T margin, const T* x,
                               const int64_t* target, const T* cw, T* loss) {
-  each(N, [&](int64_t i) {
-    const T* xi = x + i * C;
-    const int64_t y = target[i];
-    T acc = 0;
-    for (int64_t j = 0; j < C; ++j) {
-      const T z = margin - xi[y] + xi[j];
-      if (j == y || z <= 0) continue;
-      acc += p == 1 ? z : z * z;
-    }
-    loss[i] = acc * weight_or_one(cw, y) / C;
-  });
+  each(N, [&](int64_t i) { loss[i] = pw::multi_margin_sample(C, p, margin, x + i * C, target[i], cw); });
 }
 
-// dy weights w (N) or (1); dx (N,C) overwritten: each active margin z adds
-// w w[y] p z^(p-1) / C at j and subtracts it at y.
+// dy weights w (N) or (1); dx (N,C) overwritten: pw::multi_margin_grad at j != y, minus
+// their sum at y.
 template <typename T>
 void multi_margin_backward_cpu(int64_t N, int64_t C, int64_t p, T margin, const T* x,
                                const int64_t* target, const T* cw, const T* w, int64_t w_step,
                                T* dx) {
   each(N, [&](int64_t i) {
-    const T* xi = x + i * C;
-    T* di = dx + i * C;
     const int64_t y = target[i];
     const T scale = w[i * w_step] * weight_or_one(cw, y) / C;
+    T* di = dx + i * C;
     T at_y = 0;
     for (int64_t j = 0; j < C; ++j) {
-      const T z = margin - xi[y] + xi[j];
-      di[j] = j != y && z > 0 ? scale * (p == 1 ? T(1) : 2 * z) : T(0);
+      di[j] = pw::multi_margin_grad(p, margin, x + i * C, y, j, scale);
       at_y -= di[j];
     }
     di[y] = at_y;

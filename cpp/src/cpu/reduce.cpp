@@ -7,6 +7,7 @@
 
 #include "kernels.h"
 #include "parallel.h"
+#include "rowwise.h"
 
 namespace convnet::cpu {
 
@@ -54,7 +55,7 @@ void max_forward_cpu(int64_t outer, int64_t D, int64_t inner, const T* x, T* y,
       int64_t arg = 0;
       for (int64_t d = 1; d < D; ++d) {
         T v = p[d * inner];
-        if (v > best || (v != v && best == best)) {  // NaN propagates, as PyTorch
+        if (pw::max_replaces(v, best)) {
           best = v;
           arg = d;
         }

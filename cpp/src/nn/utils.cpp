@@ -1,15 +1,18 @@
-// Gradient clipping, the L1 penalty and the max-norm constraint. Norms are
-// accumulated in double over fixed blocks added in order, so they do not
-// depend on the thread count.
+// Gradient clipping, the L1 penalty and the max-norm constraint, on the tensors'
+// devices. Norms are accumulated in double: on the CPU over fixed blocks added in
+// order, so they do not depend on the thread count; on a GPU by the float64 ops.
 #include "convnet/nn/utils.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"
-#include "cpu/parallel.h"
+#include "cpu/elementwise.h"
+#include "dispatch.h"
+#include "pointwise.h"
 
 namespace convnet::nn::utils {
 
@@ -51,6 +54,39 @@ double vector_norm(const T* x, int64_t n, double p) {
   return p == 2 ? std::sqrt(acc) : std::pow(acc, 1 / p);
 }
 
+// The vector norm of order p of g's elements, in double: vector_norm on the CPU, the same
+// norm from float64 ops on a GPU, read back as one number.
+double tensor_norm(const Tensor& g, double p) {
+  if (g.device().is_cpu()) {
+    double v = 0;
+    dispatch_floating(g.dtype(), "clip_grad_norm_", [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      v = vector_norm(g.data<T>(), g.numel(), p);
+    });
+    return v;
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  if (g.numel() == 0) return p == -inf ? inf : 0;
+  NoGradGuard no_grad;
+  const Tensor a = abs(g.to(DType::Float64));
+  if (p == inf) return max(a).item();
+  if (p == -inf) return -max(neg(a)).item();
+  if (p == 0) return sum(compare(a, 0, CompareOp::Ne)).item();
+  if (p == 1) return sum(a).item();
+  if (p == 2) return std::sqrt(sum(mul(a, a)).item());
+  return std::pow(sum(pow(a, p)).item(), 1 / p);
+}
+
+// g = f(g) element by element, in place on g's device; f a floating functor of pointwise.h.
+template <typename F>
+void apply_(const Tensor& g, const char* op, F f) {
+  [[maybe_unused]] const Device dev = common_device(op, {&g});  // unread by CONVNET_KERNEL without CUDA
+  dispatch_floating(g.dtype(), op, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    CONVNET_KERNEL(dev, unary, <T, T, F>)(g.numel(), g.data<T>(), g.data<T>(), f);
+  });
+}
+
 // The defined gradients of params.
 std::vector<Tensor> grads_of(const std::vector<Tensor>& params) {
   std::vector<Tensor> grads;
@@ -71,7 +107,7 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   for (auto& g : grads)
     dispatch_floating(g.dtype(), "clip_grad_norm_", [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      norms.push_back(static_cast<T>(vector_norm(g.data<T>(), g.numel(), norm_type)));
+      norms.push_back(static_cast<T>(tensor_norm(g, norm_type)));
       if (g.dtype() == DType::Float64) out = DType::Float64;
     });
   const double total = vector_norm(norms.data(), static_cast<int64_t>(norms.size()), norm_type);
@@ -88,28 +124,12 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
     const T c = T(1) / (static_cast<T>(total) + static_cast<T>(1e-6)) * static_cast<T>(max_norm);
     coef = std::min(c, T(1));
   });
-  for (auto& g : grads)
-    dispatch_floating(g.dtype(), "clip_grad_norm_", [&](auto* tag) {
-      using T = std::remove_pointer_t<decltype(tag)>;
-      T* pg = g.data<T>();
-      const T c = static_cast<T>(coef);
-      cpu::parallel_for(g.numel(), cpu::kGrainSize, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) pg[i] *= c;
-      });
-    });
+  for (auto& g : grads) apply_(g, "clip_grad_norm_", pw::Scale{coef});
   return result;
 }
 
 void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
-  for (auto& g : grads_of(params))
-    dispatch_floating(g.dtype(), "clip_grad_value_", [&](auto* tag) {
-      using T = std::remove_pointer_t<decltype(tag)>;
-      T* pg = g.data<T>();
-      const T hi = static_cast<T>(clip_value), lo = static_cast<T>(-clip_value);
-      cpu::parallel_for(g.numel(), cpu::kGrainSize, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) pg[i] = std::min(std::max(pg[i], lo), hi);
-      });
-    });
+  for (auto& g : grads_of(params)) apply_(g, "clip_grad_value_", pw::Clamp{-clip_value, clip_value});
 }
 
 Tensor l1_penalty(const std::vector<Tensor>& params) {
@@ -140,27 +160,21 @@ void max_norm_(const Tensor& weight, double max_norm, int64_t dim) {
   const Shape& s = weight.shape();
   const int64_t n = s[dim], inner = numel_of(Shape(s.begin() + dim + 1, s.end())),
                 outer = weight.numel() / std::max<int64_t>(1, n * inner);
+  NoGradGuard no_grad;
+  const Tensor w = weight.reshape({outer, n, inner});
+  // the slices' norms, accumulated in float64, rounded to the weight's dtype, on the host
+  const Tensor w64 = w.to(DType::Float64);
+  const Tensor norms = sqrt(sum(mul(w64, w64), {0, 2})).to(weight.dtype()).to(Device());
+  Tensor factors = Tensor::empty({1, n, 1}, weight.dtype());
   dispatch_floating(weight.dtype(), "max_norm_", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    T* w = weight.data<T>();
     const T c = static_cast<T>(max_norm), eps = static_cast<T>(1e-7);
-    const int64_t grain = std::max<int64_t>(1, cpu::kGrainSize / std::max<int64_t>(1, outer * inner));
-    cpu::parallel_for(n, grain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        double acc = 0;
-        for (int64_t o = 0; o < outer; ++o)
-          for (int64_t j = 0; j < inner; ++j) {
-            const double v = w[(o * n + i) * inner + j];
-            acc += v * v;
-          }
-        const T norm = static_cast<T>(std::sqrt(acc));
-        if (!(norm > c)) continue;
-        const T factor = c / (norm + eps);
-        for (int64_t o = 0; o < outer; ++o)
-          for (int64_t j = 0; j < inner; ++j) w[(o * n + i) * inner + j] *= factor;
-      }
-    });
+    const T* nm = norms.data<T>();
+    T* f = factors.data<T>();
+    for (int64_t i = 0; i < n; ++i) f[i] = nm[i] > c ? c / (nm[i] + eps) : T(1);
   });
+  const Tensor scaled = mul(w, factors.to(weight.device()));
+  copy_bytes(weight.raw_data(), weight.device(), scaled.raw_data(), scaled.device(), weight.nbytes());
 }
 
 }  // namespace convnet::nn::utils

@@ -1,13 +1,17 @@
-// Elementwise arithmetic with broadcasting, unary math, comparisons.
-// Shapes: a, b broadcast to out. Backward returns gradients (summed over
-// broadcast dimensions); autograd accumulates them (+=) into .grad.
+// Elementwise arithmetic with broadcasting, unary math, comparisons, on the
+// operands' device (functors of pointwise.h). Shapes: a, b broadcast to out.
+// Backward returns gradients (summed over broadcast dimensions); autograd
+// accumulates them (+=) into .grad.
 #include "convnet/ops/elementwise.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "convnet/autograd.h"
 #include "convnet/ops/reduce.h"
 #include "cpu/elementwise.h"
+#include "dispatch.h"
+#include "pointwise.h"
 
 namespace convnet {
 
@@ -17,11 +21,14 @@ DType promote(DType a, DType b) {
       case DType::Bool: return 0;
       case DType::UInt8: return 1;
       case DType::Int64: return 2;
-      case DType::Float32: return 3;
-      case DType::Float64: return 4;
+      case DType::BFloat16:
+      case DType::Float16: return 3;
+      case DType::Float32: return 4;
+      case DType::Float64: return 5;
     }
     return 0;
   };
+  if (a != b && rank(a) == 3 && rank(b) == 3) return DType::Float32;  // bfloat16 with float16, as PyTorch
   return rank(a) >= rank(b) ? a : b;
 }
 
@@ -41,56 +48,97 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 namespace {
 
-// Strides of `in` read through the broadcast `out` shape (0 on broadcast dims).
-std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> st(out.size(), 0);
-  int64_t s = 1;
-  for (int64_t i = static_cast<int64_t>(in.size()) - 1; i >= 0; --i) {
-    size_t o = out.size() - in.size() + i;
-    st[o] = in[i] == 1 ? 0 : s;
-    s *= in[i];
+// The Broadcast (cpu/kernels.h) of operands of shapes a and b read over `out`: strides 0 on
+// broadcast dimensions, dimensions of size 1 dropped, neighbours contiguous for both merged.
+cpu::Broadcast make_broadcast(const Shape& a, const Shape& b, const Shape& out, const char* op) {
+  const size_t nd = out.size();
+  // row-major strides of an operand read over out (0 on broadcast dims)
+  auto strides = [&](const Shape& in) {
+    std::vector<int64_t> st(nd, 0);
+    int64_t s = 1;
+    for (size_t i = in.size(); i-- > 0;) {
+      st[nd - in.size() + i] = in[i] == 1 ? 0 : s;
+      s *= in[i];
+    }
+    return st;
+  };
+  const std::vector<int64_t> sa = strides(a), sb = strides(b);
+  std::vector<int64_t> shape, ka, kb;
+  for (size_t d = 0; d < nd; ++d) {
+    if (out[d] == 1) continue;
+    if (!shape.empty() && ka.back() == sa[d] * out[d] && kb.back() == sb[d] * out[d]) {
+      shape.back() *= out[d];
+      ka.back() = sa[d];
+      kb.back() = sb[d];
+    } else {
+      shape.push_back(out[d]);
+      ka.push_back(sa[d]);
+      kb.push_back(sb[d]);
+    }
   }
-  return st;
+  CONVNET_CHECK(shape.size() <= static_cast<size_t>(cpu::kMaxDims), op, ": shapes ", shape_str(a), " and ",
+                shape_str(b), " broadcast over ", shape.size(), " separate dimensions, expected at most ",
+                cpu::kMaxDims);
+  cpu::Broadcast s{};
+  s.nd = static_cast<int>(shape.size());
+  s.n = numel_of(out);
+  for (int d = 0; d < s.nd; ++d) {
+    s.shape[d] = shape[d];
+    s.sa[d] = ka[d];
+    s.sb[d] = kb[d];
+  }
+  return s;
 }
 
+// Calls run(T*) for the dtypes functor F is defined for (pointwise.h's kFloating).
+template <typename F, typename Run>
+void dispatch_for(DType dtype, const char* op, const Run& run) {
+  if constexpr (pw::floating_only<F>::value)
+    dispatch_floating(dtype, op, run);
+  else
+    dispatch_all(dtype, run);
+}
+
+// f(a, b) with broadcasting in the promoted dtype; the result has that dtype, or bool when f
+// compares.
 template <typename F>
-Tensor binary_values(const Tensor& a, const Tensor& b, const char* op, DType out_dtype, F f) {
-  Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  DType common = promote(a.dtype(), b.dtype());
-  Tensor ca = a.to(common), cb = b.to(common);
-  Tensor out = Tensor::empty(shape, out_dtype == DType::Bool ? DType::Bool : common);
-  auto sa = broadcast_strides(a.shape(), shape), sb = broadcast_strides(b.shape(), shape);
-  dispatch_all(common, [&](auto* tag) {
+Tensor binary_values(const Tensor& a, const Tensor& b, const char* op, F f = F()) {
+  const Device dev = common_device(op, {&a, &b});
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  const cpu::Broadcast s = make_broadcast(a.shape(), b.shape(), shape, op);
+  const DType common = promote(a.dtype(), b.dtype());
+  const Tensor ca = a.to(common), cb = b.to(common);
+  Tensor out;
+  dispatch_for<F>(common, op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    if (out_dtype == DType::Bool)
-      cpu::binary_kernel(shape, ca.data<T>(), sa, cb.data<T>(), sb, out.data<bool>(),
-                         [&](T x, T y) { return f(x, y); });
-    else
-      cpu::binary_kernel(shape, ca.data<T>(), sa, cb.data<T>(), sb, out.data<T>(),
-                         [&](T x, T y) { return static_cast<T>(f(x, y)); });
+    using U = decltype(f(T(), T()));
+    out = Tensor::empty(shape, std::is_same_v<U, bool> ? DType::Bool : common, dev);
+    CONVNET_KERNEL(dev, binary, <T, U, F>)(s, ca.data<T>(), cb.data<T>(), out.data<U>(), f);
   });
   return out;
 }
 
+// f(a) in `dtype` (a converted to it).
 template <typename F>
-Tensor unary_values(const Tensor& a, DType dtype, F f) {
-  Tensor ca = a.to(dtype);
-  Tensor out = Tensor::empty(a.shape(), dtype);
-  dispatch_all(dtype, [&](auto* tag) {
+Tensor unary_values(const Tensor& a, DType dtype, const char* op, F f = F()) {
+  const Device dev = common_device(op, {&a});
+  const Tensor ca = a.to(dtype);
+  Tensor out = Tensor::empty(a.shape(), dtype, dev);
+  dispatch_for<F>(dtype, op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::unary_kernel(a.numel(), ca.data<T>(), out.data<T>(),
-                      [&](T x) { return static_cast<T>(f(x)); });
+    CONVNET_KERNEL(dev, unary, <T, T, F>)(a.numel(), ca.data<T>(), out.data<T>(), f);
   });
   return out;
 }
 
 DType floating_of(DType t) { return is_floating(t) ? t : DType::Float32; }
 
+// The scalar s as a 0-d tensor on a's device, in a's dtype unless s needs a float.
 Tensor scalar_like(const Tensor& a, double s) {
   bool integral = std::floor(s) == s;
   DType dt = is_floating(a.dtype()) || (integral && a.dtype() != DType::Bool) ? a.dtype()
                                                                              : DType::Float32;
-  return scalar_tensor(s, dt);
+  return scalar_tensor(s, dt, a.device());
 }
 
 }  // namespace
@@ -105,7 +153,7 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_values(a, b, "add", DType::Float32, [](auto x, auto y) { return x + y; });
+  Tensor out = binary_values<pw::Add>(a, b, "add");
   if (autograd::needs_record({a, b})) {
     Shape sa = a.shape(), sb = b.shape();
     autograd::record(out, "add", {a, b}, [sa, sb](const Tensor& dy, const std::vector<bool>& n) {
@@ -116,7 +164,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_values(a, b, "sub", DType::Float32, [](auto x, auto y) { return x - y; });
+  Tensor out = binary_values<pw::Sub>(a, b, "sub");
   if (autograd::needs_record({a, b})) {
     Shape sa = a.shape(), sb = b.shape();
     autograd::record(out, "sub", {a, b}, [sa, sb](const Tensor& dy, const std::vector<bool>& n) {
@@ -128,7 +176,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_values(a, b, "mul", DType::Float32, [](auto x, auto y) { return x * y; });
+  Tensor out = binary_values<pw::Mul>(a, b, "mul");
   if (autograd::needs_record({a, b})) {
     // a and b saved: each one's gradient is dy times the other
     autograd::record(out, "mul", {a, b}, [a = a.detach(), b = b.detach()](
@@ -144,7 +192,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   bool integral = !is_floating(promote(a.dtype(), b.dtype()));
   // true division, as PyTorch: integer operands give float32
   Tensor fa = integral ? a.to(DType::Float32) : a, fb = integral ? b.to(DType::Float32) : b;
-  Tensor out = binary_values(fa, fb, "div", DType::Float32, [](auto x, auto y) { return x / y; });
+  Tensor out = binary_values<pw::Div>(fa, fb, "div");
   if (autograd::needs_record({a, b})) {
     // a and b saved: da = dy / b, db = -dy a / b²
     autograd::record(out, "div", {a, b}, [a = fa.detach(), b = fb.detach()](
@@ -166,7 +214,7 @@ Tensor rdiv(const Tensor& a, double s) { return div(scalar_like(a, s), a); }
 
 Tensor neg(const Tensor& a) {
   CONVNET_CHECK(a.dtype() != DType::Bool, "neg: negation of a bool tensor is not supported");
-  Tensor out = unary_values(a, a.dtype(), [](auto x) { return -x; });
+  Tensor out = unary_values<pw::Neg>(a, a.dtype(), "neg");
   if (autograd::needs_record({a}))
     autograd::record(out, "neg", {a}, [](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{neg(dy)};
@@ -175,7 +223,7 @@ Tensor neg(const Tensor& a) {
 }
 
 Tensor exp(const Tensor& a) {
-  Tensor out = unary_values(a, floating_of(a.dtype()), [](auto x) { return std::exp(x); });
+  Tensor out = unary_values<pw::Exp>(a, floating_of(a.dtype()), "exp");
   if (autograd::needs_record({a}))
     // the output is saved: d exp(a) = exp(a)
     autograd::record(out, "exp", {a}, [y = out.detach()](const Tensor& dy, const std::vector<bool>&) {
@@ -185,7 +233,7 @@ Tensor exp(const Tensor& a) {
 }
 
 Tensor log(const Tensor& a) {
-  Tensor out = unary_values(a, floating_of(a.dtype()), [](auto x) { return std::log(x); });
+  Tensor out = unary_values<pw::Log>(a, floating_of(a.dtype()), "log");
   if (autograd::needs_record({a}))
     autograd::record(out, "log", {a}, [x = a.detach()](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{div(dy, x)};
@@ -194,7 +242,7 @@ Tensor log(const Tensor& a) {
 }
 
 Tensor sqrt(const Tensor& a) {
-  Tensor out = unary_values(a, floating_of(a.dtype()), [](auto x) { return std::sqrt(x); });
+  Tensor out = unary_values<pw::Sqrt>(a, floating_of(a.dtype()), "sqrt");
   if (autograd::needs_record({a}))
     autograd::record(out, "sqrt", {a}, [y = out.detach()](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{div(mul(dy, 0.5), y)};
@@ -204,27 +252,16 @@ Tensor sqrt(const Tensor& a) {
 
 Tensor abs(const Tensor& a) {
   CONVNET_CHECK(a.dtype() != DType::Bool, "abs: not supported for bool tensors");
-  Tensor out = unary_values(a, a.dtype(), [](auto x) {
-    if constexpr (std::is_same_v<decltype(x), bool>)
-      return x;
-    else
-      return x < 0 ? -x : x;
-  });
+  Tensor out = unary_values<pw::Abs>(a, a.dtype(), "abs");
   if (autograd::needs_record({a}))
     autograd::record(out, "abs", {a}, [x = a.detach()](const Tensor& dy, const std::vector<bool>&) {
-      Tensor sign = unary_values(x, x.dtype(), [](auto v) {
-        if constexpr (std::is_same_v<decltype(v), bool>)
-          return v;
-        else
-          return (v > 0) - (v < 0);
-      });
-      return std::vector<Tensor>{mul(dy, sign)};
+      return std::vector<Tensor>{mul(dy, unary_values<pw::Sign>(x, x.dtype(), "abs"))};
     });
   return out;
 }
 
 Tensor pow(const Tensor& a, double e) {
-  Tensor out = unary_values(a, floating_of(a.dtype()), [e](auto x) { return std::pow(x, e); });
+  Tensor out = unary_values(a, floating_of(a.dtype()), "pow", pw::Pow{e});
   if (autograd::needs_record({a}))
     autograd::record(out, "pow", {a}, [x = a.detach(), e](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{mul(dy, mul(pow(x, e - 1), e))};
@@ -234,12 +271,12 @@ Tensor pow(const Tensor& a, double e) {
 
 Tensor compare(const Tensor& a, const Tensor& b, CompareOp op) {
   switch (op) {
-    case CompareOp::Eq: return binary_values(a, b, "eq", DType::Bool, [](auto x, auto y) { return x == y; });
-    case CompareOp::Ne: return binary_values(a, b, "ne", DType::Bool, [](auto x, auto y) { return x != y; });
-    case CompareOp::Lt: return binary_values(a, b, "lt", DType::Bool, [](auto x, auto y) { return x < y; });
-    case CompareOp::Le: return binary_values(a, b, "le", DType::Bool, [](auto x, auto y) { return x <= y; });
-    case CompareOp::Gt: return binary_values(a, b, "gt", DType::Bool, [](auto x, auto y) { return x > y; });
-    case CompareOp::Ge: return binary_values(a, b, "ge", DType::Bool, [](auto x, auto y) { return x >= y; });
+    case CompareOp::Eq: return binary_values<pw::Eq>(a, b, "eq");
+    case CompareOp::Ne: return binary_values<pw::Ne>(a, b, "ne");
+    case CompareOp::Lt: return binary_values<pw::Lt>(a, b, "lt");
+    case CompareOp::Le: return binary_values<pw::Le>(a, b, "le");
+    case CompareOp::Gt: return binary_values<pw::Gt>(a, b, "gt");
+    case CompareOp::Ge: return binary_values<pw::Ge>(a, b, "ge");
   }
   return Tensor();
 }
@@ -248,7 +285,7 @@ Tensor compare(const Tensor& a, double s, CompareOp op) {
   DType dt = is_floating(a.dtype()) ? a.dtype()
               : std::floor(s) == s ? DType::Int64
                                    : DType::Float64;
-  return compare(a, scalar_tensor(s, dt), op);
+  return compare(a, scalar_tensor(s, dt, a.device()), op);
 }
 
 }  // namespace convnet

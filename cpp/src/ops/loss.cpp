@@ -4,14 +4,15 @@
 // target (N) or (). Elementwise losses: input and target of one shape, weights
 // broadcast to it. Each loss has a fused backward except mse and l1 (built
 // from differentiable ops). Backward returns gradients; autograd accumulates
-// (+=) them into .grad.
+// (+=) them into .grad. On a GPU, the targets (and binary_cross_entropy's input) are
+// copied to the host to validate them, so that both devices raise the same errors.
 #include "convnet/ops/loss.h"
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"
 #include "convnet/ops/softmax.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -51,7 +52,8 @@ ClassShape check_classification(const Tensor& input, const Tensor& target, int64
   CONVNET_CHECK(target.shape() == s.per_sample, op, ": target shape ", shape_str(target.shape()),
                 " does not match input shape ", shape_str(input.shape()), " (expected target shape ",
                 shape_str(s.per_sample), ")");
-  const int64_t* t = target.data<int64_t>();
+  const Tensor host = target.to(Device());
+  const int64_t* t = host.data<int64_t>();
   s.count = 0;
   for (int64_t i = 0; i < target.numel(); ++i) {
     if (t[i] == ignore_index) continue;
@@ -80,9 +82,9 @@ Tensor check_class_weight(const Tensor& weight, const Tensor& input, int64_t C, 
 // ignored, or their count without weights (PyTorch's total_weight).
 double class_total(const ClassShape& s, const Tensor& target, int64_t ignore_index, const Tensor& cw) {
   if (!cw.defined()) return static_cast<double>(s.count);
-  const Tensor w = cw.to(DType::Float64);
+  const Tensor w = cw.to(Device()).to(DType::Float64), host = target.to(Device());
   const double* wp = w.data<double>();
-  const int64_t* t = target.data<int64_t>();
+  const int64_t* t = host.data<int64_t>();
   double total = 0;
   for (int64_t i = 0; i < target.numel(); ++i)
     if (t[i] != ignore_index) total += wp[t[i]];
@@ -101,16 +103,12 @@ Tensor reduce_loss(const Tensor& l, Reduction r, double divisor) {
   return r == Reduction::Sum ? s : div(s, divisor);
 }
 
-// The weights of the samples' gradients as the kernels read them, w[i * step]:
-// dy per sample for reduction none (step 1), else one weight for all samples
-// (step 0) kept in `one`: dy for sum, dy / divisor for mean.
-template <typename T>
-const T* sample_weights(const Tensor& dy, Reduction r, double divisor, T& one, int64_t& step) {
-  const T* g = dy.data<T>();
+// The weights of the samples' gradients as the kernels read them, w[i * step], on dy's
+// device: dy per sample for reduction none (step 1), else one weight for all samples
+// (step 0): dy for sum, dy / divisor for mean.
+Tensor sample_weights(const Tensor& dy, Reduction r, double divisor, int64_t& step) {
   step = r == Reduction::None ? 1 : 0;
-  if (r == Reduction::None) return g;
-  one = r == Reduction::Sum ? g[0] : static_cast<T>(g[0] / divisor);
-  return &one;
+  return r == Reduction::Mean ? div(dy, divisor) : dy;
 }
 
 // Input and target of one shape and one floating dtype.
@@ -132,7 +130,7 @@ Tensor expand_weight(const Tensor& w, const Tensor& input, const char* op, const
                 " of shape ", shape_str(w.shape()), " cannot be broadcast to the input shape ",
                 shape_str(input.shape()));
   NoGradGuard g;
-  return mul(ones(input.shape(), input.dtype()), w.to(input.dtype()));
+  return mul(ones(input.shape(), input.dtype(), input.device()), w.to(input.dtype()));
 }
 
 // An elementwise loss of input and target (checked by check_pair): fwd(loss) fills the
@@ -141,7 +139,7 @@ Tensor expand_weight(const Tensor& w, const Tensor& input, const char* op, const
 template <typename Fwd, typename Bwd>
 Tensor elementwise_loss(const char* op, const Tensor& input, const Tensor& target, Reduction r,
                         double divisor, Fwd fwd, Bwd bwd) {
-  Tensor losses = Tensor::empty(input.shape(), input.dtype());
+  Tensor losses = Tensor::empty(input.shape(), input.dtype(), input.device());
   dispatch_floating(input.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     fwd(losses.data<T>());
@@ -154,14 +152,13 @@ Tensor elementwise_loss(const char* op, const Tensor& input, const Tensor& targe
   if (autograd::needs_record({input, target})) {
     autograd::record(out, op, {input, target}, [op, bwd, r, divisor, shape = input.shape()](
                                                   const Tensor& dy, const std::vector<bool>& needs) {
-      Tensor dx = needs[0] ? Tensor::empty(shape, dy.dtype()) : Tensor();
-      Tensor dt = needs[1] ? Tensor::empty(shape, dy.dtype()) : Tensor();
+      Tensor dx = needs[0] ? Tensor::empty(shape, dy.dtype(), dy.device()) : Tensor();
+      Tensor dt = needs[1] ? Tensor::empty(shape, dy.dtype(), dy.device()) : Tensor();
+      int64_t step;
+      const Tensor g = sample_weights(dy, r, divisor, step);
       dispatch_floating(dy.dtype(), op, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        T one;
-        int64_t step;
-        const T* g = sample_weights(dy, r, divisor, one, step);
-        bwd(g, step, needs[0] ? dx.data<T>() : nullptr, needs[1] ? dt.data<T>() : nullptr);
+        bwd(g.data<T>(), step, needs[0] ? dx.data<T>() : nullptr, needs[1] ? dt.data<T>() : nullptr);
       });
       return std::vector<Tensor>{dx, dt};
     });
@@ -202,19 +199,21 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduct
   CONVNET_CHECK(label_smoothing >= 0 && label_smoothing <= 1,
                 "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", label_smoothing,
                 "; input shape ", shape_str(input.shape()));
+  const Device dev = common_device("cross_entropy", {&input, &target, &weight});
   if (is_floating(target.dtype()) && target.shape() == input.shape())
     return cross_entropy_probs(input, target, reduction, weight, label_smoothing);
   ClassShape s = check_classification(input, target, ignore_index, "cross_entropy");
   Tensor cw = check_class_weight(weight, input, s.C, "cross_entropy");
   const double total = class_total(s, target, ignore_index, cw);
   // per-sample losses and the log-sum-exp of each sample, saved for backward
-  Tensor losses = Tensor::empty(s.per_sample, input.dtype());
-  Tensor lse = Tensor::empty(s.per_sample, input.dtype());
+  Tensor losses = Tensor::empty(s.per_sample, input.dtype(), dev);
+  Tensor lse = Tensor::empty(s.per_sample, input.dtype(), dev);
   dispatch_floating(input.dtype(), "cross_entropy", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::cross_entropy_forward_cpu<T>(s.N, s.C, s.L, ignore_index, input.data<T>(),
-                                      target.data<int64_t>(), data_or_null<T>(cw),
-                                      static_cast<T>(label_smoothing), losses.data<T>(), lse.data<T>());
+    CONVNET_KERNEL(dev, cross_entropy_forward, <T>)(s.N, s.C, s.L, ignore_index, input.data<T>(),
+                                                    target.data<int64_t>(), data_or_null<T>(cw),
+                                                    static_cast<T>(label_smoothing), losses.data<T>(),
+                                                    lse.data<T>());
   });
   Tensor out;
   {
@@ -226,16 +225,16 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduct
     autograd::record(out, "cross_entropy", {input},
                      [x = input.detach(), target, cw, lse, s, reduction, ignore_index, total,
                       label_smoothing](const Tensor& dy, const std::vector<bool>&) {
-                       Tensor dx = Tensor::empty(x.shape(), x.dtype());
+                       const Device dev = common_device("cross_entropy", {&x, &dy});
+                       Tensor dx = Tensor::empty(x.shape(), x.dtype(), dev);
+                       int64_t step;
+                       const Tensor w = sample_weights(dy, reduction, total, step);
                        dispatch_floating(x.dtype(), "cross_entropy", [&](auto* tag) {
                          using T = std::remove_pointer_t<decltype(tag)>;
-                         T one;
-                         int64_t step;
-                         const T* w = sample_weights(dy, reduction, total, one, step);
-                         cpu::cross_entropy_backward_cpu<T>(
+                         CONVNET_KERNEL(dev, cross_entropy_backward, <T>)(
                              s.N, s.C, s.L, ignore_index, x.data<T>(), target.data<int64_t>(),
-                             data_or_null<T>(cw), static_cast<T>(label_smoothing), lse.data<T>(), w,
-                             step, dx.data<T>());
+                             data_or_null<T>(cw), static_cast<T>(label_smoothing), lse.data<T>(),
+                             w.data<T>(), step, dx.data<T>());
                        });
                        return std::vector<Tensor>{dx};
                      });
@@ -245,14 +244,15 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduct
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, int64_t ignore_index,
                 const Tensor& weight) {
+  const Device dev = common_device("nll_loss", {&input, &target, &weight});
   ClassShape s = check_classification(input, target, ignore_index, "nll_loss");
   Tensor cw = check_class_weight(weight, input, s.C, "nll_loss");
   const double total = class_total(s, target, ignore_index, cw);
-  Tensor losses = Tensor::empty(s.per_sample, input.dtype());
+  Tensor losses = Tensor::empty(s.per_sample, input.dtype(), dev);
   dispatch_floating(input.dtype(), "nll_loss", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::nll_loss_forward_cpu<T>(s.N, s.C, s.L, ignore_index, input.data<T>(),
-                                 target.data<int64_t>(), data_or_null<T>(cw), losses.data<T>());
+    CONVNET_KERNEL(dev, nll_loss_forward, <T>)(s.N, s.C, s.L, ignore_index, input.data<T>(),
+                                               target.data<int64_t>(), data_or_null<T>(cw), losses.data<T>());
   });
   Tensor out;
   {
@@ -263,14 +263,14 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, 
     // the targets and class weights are saved: dx is -w at each target position
     autograd::record(out, "nll_loss", {input}, [shape = input.shape(), target, cw, s, reduction,
                                                ignore_index, total](const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty(shape, dy.dtype());
+      const Device dev = common_device("nll_loss", {&target, &dy});
+      Tensor dx = Tensor::empty(shape, dy.dtype(), dev);
+      int64_t step;
+      const Tensor w = sample_weights(dy, reduction, total, step);
       dispatch_floating(dy.dtype(), "nll_loss", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        T one;
-        int64_t step;
-        const T* w = sample_weights(dy, reduction, total, one, step);
-        cpu::nll_loss_backward_cpu<T>(s.N, s.C, s.L, ignore_index, target.data<int64_t>(),
-                                      data_or_null<T>(cw), w, step, dx.data<T>());
+        CONVNET_KERNEL(dev, nll_loss_backward, <T>)(s.N, s.C, s.L, ignore_index, target.data<int64_t>(),
+                                                    data_or_null<T>(cw), w.data<T>(), step, dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });
@@ -280,6 +280,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, 
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
   check_pair(input, target, "mse_loss");
+  common_device("mse_loss", {&input, &target});
   Tensor diff = sub(input, target);
   Tensor sq = mul(diff, diff);
   return reduce_loss(sq, reduction, input.numel());
@@ -287,6 +288,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, const Tensor& weight) {
   check_pair(input, target, "l1_loss");
+  common_device("l1_loss", {&input, &target, &weight});
   Tensor err = abs(sub(input, target));
   if (!weight.defined()) return reduce_loss(err, reduction, input.numel());
   CONVNET_CHECK(weight.shape() == input.shape(), "l1_loss: weight shape ", shape_str(weight.shape()),
@@ -301,16 +303,19 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
   CONVNET_CHECK(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta, "; input shape ",
                 shape_str(input.shape()));
   const int64_t n = input.numel();
+  const Device dev = common_device("smooth_l1_loss", {&input, &target});
   // input and target saved
   return elementwise_loss(
       "smooth_l1_loss", input, target, reduction, n,
       [&](auto* loss) {
         using T = std::remove_pointer_t<decltype(loss)>;
-        cpu::smooth_l1_forward_cpu<T>(n, static_cast<T>(beta), input.data<T>(), target.data<T>(), loss);
+        CONVNET_KERNEL(dev, smooth_l1_forward, <T>)(n, static_cast<T>(beta), input.data<T>(), target.data<T>(),
+                                                    loss);
       },
-      [x = input.detach(), t = target.detach(), n, beta](auto* g, int64_t step, auto* dx, auto* dt) {
+      [x = input.detach(), t = target.detach(), n, beta, dev](auto* g, int64_t step, auto* dx, auto* dt) {
         using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
-        cpu::smooth_l1_backward_cpu<T>(n, static_cast<T>(beta), x.data<T>(), t.data<T>(), g, step, dx, dt);
+        CONVNET_KERNEL(dev, smooth_l1_backward, <T>)(n, static_cast<T>(beta), x.data<T>(), t.data<T>(), g, step,
+                                                     dx, dt);
       });
 }
 
@@ -318,9 +323,11 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
                             Reduction reduction) {
   const char* op = "binary_cross_entropy";
   check_pair(input, target, op);
+  const Device dev = common_device(op, {&input, &target, &weight});
+  const Tensor host = input.to(Device());
   dispatch_floating(input.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    const T* x = input.data<T>();
+    const T* x = host.data<T>();
     for (int64_t i = 0; i < input.numel(); ++i)
       CONVNET_CHECK(x[i] >= 0 && x[i] <= 1, op, ": all elements of input should be between 0 and 1, got ",
                     x[i], " at position ", i, "; input shape ", shape_str(input.shape()));
@@ -332,11 +339,11 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
       op, input, target, reduction, n,
       [&](auto* loss) {
         using T = std::remove_pointer_t<decltype(loss)>;
-        cpu::bce_forward_cpu<T>(n, input.data<T>(), target.data<T>(), data_or_null<T>(w), loss);
+        CONVNET_KERNEL(dev, bce_forward, <T>)(n, input.data<T>(), target.data<T>(), data_or_null<T>(w), loss);
       },
-      [x = input.detach(), t = target.detach(), w, n](auto* g, int64_t step, auto* dx, auto* dt) {
+      [x = input.detach(), t = target.detach(), w, n, dev](auto* g, int64_t step, auto* dx, auto* dt) {
         using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
-        cpu::bce_backward_cpu<T>(n, x.data<T>(), t.data<T>(), data_or_null<T>(w), g, step, dx, dt);
+        CONVNET_KERNEL(dev, bce_backward, <T>)(n, x.data<T>(), t.data<T>(), data_or_null<T>(w), g, step, dx, dt);
       });
 }
 
@@ -344,6 +351,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         Reduction reduction, const Tensor& pos_weight) {
   const char* op = "binary_cross_entropy_with_logits";
   check_pair(input, target, op);
+  const Device dev = common_device(op, {&input, &target, &weight, &pos_weight});
   Tensor w = expand_weight(weight, input, op, "weight");
   Tensor pw = expand_weight(pos_weight, input, op, "pos_weight");
   const int64_t n = input.numel();
@@ -352,19 +360,20 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
       op, input, target, reduction, n,
       [&](auto* loss) {
         using T = std::remove_pointer_t<decltype(loss)>;
-        cpu::bce_logits_forward_cpu<T>(n, input.data<T>(), target.data<T>(), data_or_null<T>(w),
-                                       data_or_null<T>(pw), loss);
+        CONVNET_KERNEL(dev, bce_logits_forward, <T>)(n, input.data<T>(), target.data<T>(), data_or_null<T>(w),
+                                                     data_or_null<T>(pw), loss);
       },
-      [x = input.detach(), t = target.detach(), w, pw, n](auto* g, int64_t step, auto* dx, auto* dt) {
+      [x = input.detach(), t = target.detach(), w, pw, n, dev](auto* g, int64_t step, auto* dx, auto* dt) {
         using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
-        cpu::bce_logits_backward_cpu<T>(n, x.data<T>(), t.data<T>(), data_or_null<T>(w),
-                                        data_or_null<T>(pw), g, step, dx, dt);
+        CONVNET_KERNEL(dev, bce_logits_backward, <T>)(n, x.data<T>(), t.data<T>(), data_or_null<T>(w),
+                                                      data_or_null<T>(pw), g, step, dx, dt);
       });
 }
 
 Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
   const char* op = "kl_div";
   check_pair(input, target, op);
+  const Device dev = common_device(op, {&input, &target});
   CONVNET_CHECK(reduction == "mean" || reduction == "sum" || reduction == "none" || reduction == "batchmean",
                 op, ": reduction must be \"mean\", \"batchmean\", \"sum\" or \"none\", got \"", reduction, "\"");
   // batchmean: the sum divided by the batch size (the sum itself for a 0-d input)
@@ -377,11 +386,11 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& redu
       op, input, target, r, divisor,
       [&](auto* loss) {
         using T = std::remove_pointer_t<decltype(loss)>;
-        cpu::kl_div_forward_cpu<T>(n, log_target, input.data<T>(), target.data<T>(), loss);
+        CONVNET_KERNEL(dev, kl_div_forward, <T>)(n, log_target, input.data<T>(), target.data<T>(), loss);
       },
-      [x = input.detach(), t = target.detach(), n, log_target](auto* g, int64_t step, auto* dx, auto* dt) {
+      [x = input.detach(), t = target.detach(), n, log_target, dev](auto* g, int64_t step, auto* dx, auto* dt) {
         using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
-        cpu::kl_div_backward_cpu<T>(n, log_target, x.data<T>(), t.data<T>(), g, step, dx, dt);
+        CONVNET_KERNEL(dev, kl_div_backward, <T>)(n, log_target, x.data<T>(), t.data<T>(), g, step, dx, dt);
       });
 }
 
@@ -399,17 +408,19 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, d
   CONVNET_CHECK(target.dim() <= 1 && target.numel() == N, op, ": target shape ", shape_str(target.shape()),
                 " does not match input shape ", shape_str(input.shape()), " (expected ", N,
                 " class index(es))");
-  const int64_t* t = target.data<int64_t>();
+  const Device dev = common_device(op, {&input, &target, &weight});
+  const Tensor host = target.to(Device());
+  const int64_t* t = host.data<int64_t>();
   for (int64_t i = 0; i < N; ++i)
     CONVNET_CHECK(t[i] >= 0 && t[i] < C, op, ": target ", t[i], " at position ", i, " is out of range for ",
                   C, " classes (expected 0 <= target < ", C, "); input shape ", shape_str(input.shape()));
   Tensor cw = check_class_weight(weight, input, C, op);
   // (N) for a batch; a single (C) sample's loss takes the target's shape, () or (1), as PyTorch
-  Tensor losses = Tensor::empty(input.dim() == 2 ? Shape{N} : target.shape(), input.dtype());
+  Tensor losses = Tensor::empty(input.dim() == 2 ? Shape{N} : target.shape(), input.dtype(), dev);
   dispatch_floating(input.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::multi_margin_forward_cpu<T>(N, C, p, static_cast<T>(margin), input.data<T>(), t,
-                                     data_or_null<T>(cw), losses.data<T>());
+    CONVNET_KERNEL(dev, multi_margin_forward, <T>)(N, C, p, static_cast<T>(margin), input.data<T>(),
+                                                   target.data<int64_t>(), data_or_null<T>(cw), losses.data<T>());
   });
   Tensor out;
   {
@@ -420,15 +431,15 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, d
     // input, targets and class weights saved
     autograd::record(out, op, {input}, [x = input.detach(), target, cw, N, C, p, margin, reduction](
                                            const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty(x.shape(), x.dtype());
+      const Device dev = common_device("multi_margin_loss", {&x, &dy});
+      Tensor dx = Tensor::empty(x.shape(), x.dtype(), dev);
+      int64_t step;
+      const Tensor w = sample_weights(dy, reduction, N, step);
       dispatch_floating(x.dtype(), "multi_margin_loss", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        T one;
-        int64_t step;
-        const T* w = sample_weights(dy, reduction, N, one, step);
-        cpu::multi_margin_backward_cpu<T>(N, C, p, static_cast<T>(margin), x.data<T>(),
-                                          target.data<int64_t>(), data_or_null<T>(cw), w, step,
-                                          dx.data<T>());
+        CONVNET_KERNEL(dev, multi_margin_backward, <T>)(N, C, p, static_cast<T>(margin), x.data<T>(),
+                                                        target.data<int64_t>(), data_or_null<T>(cw), w.data<T>(),
+                                                        step, dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

@@ -8,7 +8,7 @@
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -57,6 +57,7 @@ void split(const Shape& s, int64_t dim, int64_t& outer, int64_t& D, int64_t& inn
 
 Tensor sum_values(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
+  const Device dev = common_device("sum", {&x});
   Tensor cur = x;
   Shape cur_shape = x.shape();
   // reduce the highest dims first so lower indices stay valid
@@ -65,11 +66,11 @@ Tensor sum_values(const Tensor& x, const std::vector<int64_t>& dims, bool keepdi
     split(cur_shape, *it, outer, D, inner);
     Shape next_shape = cur_shape;
     if (!next_shape.empty()) next_shape[*it] = 1;
-    Tensor next = Tensor::empty(next_shape, out_dtype);
+    Tensor next = Tensor::empty(next_shape, out_dtype, dev);
     dispatch_all(cur.dtype(), [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
       using A = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;  // out_dtype
-      cpu::sum_dim_cpu<T, A>(outer, D, inner, cur.data<T>(), next.data<A>());
+      CONVNET_KERNEL(dev, sum_dim, <T, A>)(outer, D, inner, cur.data<T>(), next.data<A>());
     });
     cur = next;
     cur_shape = next_shape;
@@ -90,10 +91,8 @@ Tensor sum(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim) {
   if (autograd::needs_record({x})) {
     Shape in_shape = x.shape(), kept = reduced_shape(x.shape(), dims, true);
     autograd::record(out, "sum", {x}, [in_shape, kept](const Tensor& dy, const std::vector<bool>&) {
-      Tensor g = Tensor::empty(in_shape, dy.dtype());
-      fill_(g, 0);
       // broadcast dy (kept shape) over the reduced dims
-      return std::vector<Tensor>{add(g, dy.reshape(kept))};
+      return std::vector<Tensor>{add(zeros(in_shape, dy.dtype(), dy.device()), dy.reshape(kept))};
     });
   }
   return out;
@@ -115,11 +114,12 @@ std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim_in, bool keepdim) {
   split(x.shape(), dim, outer, D, inner);
   Shape kept = x.shape();
   if (!kept.empty()) kept[dim] = 1;
-  Tensor values = Tensor::empty(kept, x.dtype()), indices = Tensor::empty(kept, DType::Int64);
+  const Device dev = common_device("max", {&x});
+  Tensor values = Tensor::empty(kept, x.dtype(), dev), indices = Tensor::empty(kept, DType::Int64, dev);
   dispatch_all(x.dtype(), [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::max_forward_cpu<T>(outer, D, inner, x.data<T>(), values.data<T>(),
-                            indices.data<int64_t>());
+    CONVNET_KERNEL(dev, max_forward, <T>)(outer, D, inner, x.data<T>(), values.data<T>(),
+                                          indices.data<int64_t>());
   });
   Shape out_shape = reduced_shape(x.shape(), {dim}, keepdim);
   Tensor v = values.reshape(out_shape), idx = indices.reshape(out_shape);
@@ -128,11 +128,12 @@ std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim_in, bool keepdim) {
     // indices saved: dy goes to the position of each maximum
     autograd::record(v, "max", {x}, [in_shape, indices, outer, D, inner](
                                         const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty(in_shape, dy.dtype());
+      const Device dev = common_device("max", {&indices, &dy});
+      Tensor dx = Tensor::empty(in_shape, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), "max", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::max_backward_cpu<T>(outer, D, inner, dy.data<T>(), indices.data<int64_t>(),
-                                 dx.data<T>());
+        CONVNET_KERNEL(dev, max_backward, <T>)(outer, D, inner, dy.data<T>(), indices.data<int64_t>(),
+                                               dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "convnet/autograd.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -30,19 +30,21 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   const char* name = log ? "log_softmax" : "softmax";
   int64_t outer, D, inner;
   split_dim(x, dim, outer, D, inner, name);
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  const Device dev = common_device(name, {&x});
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), dev);
   dispatch_floating(x.dtype(), name, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::softmax_forward_cpu<T>(outer, D, inner, log, x.data<T>(), y.data<T>());
+    CONVNET_KERNEL(dev, softmax_forward, <T>)(outer, D, inner, log, x.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
     autograd::record(y, name, {x}, [y = y.detach(), outer, D, inner, log, name](
                                        const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty(dy.shape(), dy.dtype());
+      const Device dev = common_device(name, {&y, &dy});
+      Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dev);
       dispatch_floating(dy.dtype(), name, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::softmax_backward_cpu<T>(outer, D, inner, log, y.data<T>(), dy.data<T>(),
-                                      dx.data<T>());
+        CONVNET_KERNEL(dev, softmax_backward, <T>)(outer, D, inner, log, y.data<T>(), dy.data<T>(),
+                                                   dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });
