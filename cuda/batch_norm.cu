@@ -131,13 +131,13 @@ template <typename T>
 void batch_norm_stats_cuda(int64_t N, int64_t C, int64_t L, const T* x, T* mean, T* var) {
   if (C == 0) return;
   const int64_t J = lanes_for(L), R = N * J;
-  Workspace part(C * R * sizeof(T)), inv_m(R * sizeof(T));
-  fill_cuda(dtype_of<T>(), R, 1.0 / static_cast<double>(N * L), inv_m.as<T>());
+  DeviceBuffer<T> part(C * R), inv_m(R);
+  fill_cuda(dtype_of<T>(), R, 1.0 / static_cast<double>(N * L), inv_m.get());
   auto k = batch_norm_partial_kernel<T>;
-  CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(nullptr), part.as<T>());
-  row_sums(C, R, part.as<T>(), inv_m.as<T>(), mean);
-  CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(mean), part.as<T>());
-  row_sums(C, R, part.as<T>(), inv_m.as<T>(), var);
+  CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(nullptr), part.get());
+  row_sums(C, R, part.get(), inv_m.get(), mean);
+  CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, static_cast<const T*>(mean), part.get());
+  row_sums(C, R, part.get(), inv_m.get(), var);
 }
 
 template <typename T>
@@ -158,20 +158,20 @@ void batch_norm_backward_cuda(int64_t N, int64_t C, int64_t L, bool batch_stats,
   }
   const bool need_sums = dw || db || (dx && batch_stats);
   const int64_t J = need_sums ? lanes_for(L) : 0, R = N * J;
-  Workspace sums(need_sums ? 2 * C * sizeof(T) : 0), part(2 * C * R * sizeof(T)), ones(R * sizeof(T));
+  DeviceBuffer<T> sums(need_sums ? 2 * C : 0), part(2 * C * R), ones(R);
   if (need_sums) {
-    fill_cuda(dtype_of<T>(), R, 1.0, ones.as<T>());
+    fill_cuda(dtype_of<T>(), R, 1.0, ones.get());
     auto k = batch_norm_grad_partial_kernel<T>;
-    CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, dy, mean, part.as<T>());
-    row_sums(2 * C, R, part.as<T>(), ones.as<T>(), sums.as<T>());
+    CONVNET_LAUNCH(k, N * C * J, N, C, L, J, x, dy, mean, part.get());
+    row_sums(2 * C, R, part.get(), ones.get(), sums.get());
   }
   if (dw || db) {
     auto k = batch_norm_param_grad_kernel<T>;
-    CONVNET_LAUNCH(k, C, C, static_cast<const T*>(sums.as<T>()), invstd, dw, db);
+    CONVNET_LAUNCH(k, C, C, static_cast<const T*>(sums.get()), invstd, dw, db);
   }
   if (dx) {
     auto k = batch_norm_backward_kernel<T>;
-    CONVNET_LAUNCH(k, N * C * L, N, C, L, batch_stats, x, dy, mean, invstd, w, static_cast<const T*>(sums.as<T>()),
+    CONVNET_LAUNCH(k, N * C * L, N, C, L, batch_stats, x, dy, mean, invstd, w, static_cast<const T*>(sums.get()),
                    dx);
   }
 }

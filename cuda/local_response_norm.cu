@@ -6,7 +6,7 @@
 // dx; autograd accumulates (+=) the returned gradients into .grad.
 #include <cmath>
 
-#include "blas.cuh"
+#include "common.cuh"
 #include "kernels.h"
 
 namespace convnet::cuda {
@@ -70,12 +70,12 @@ void local_response_norm_backward_cuda(int64_t N, int64_t C, int64_t L, int64_t 
                                        const T* x, const T* scale, const T* dy, T* dx) {
   const int64_t n = N * C * L;
   if (n == 0) return;
-  Workspace t(n * sizeof(T));  // dy * x * scale^(-beta-1)
+  DeviceBuffer<T> t(n);  // dy * x * scale^(-beta-1)
   const T b = static_cast<T>(beta);
   auto term = local_response_norm_term_kernel<T>;
-  CONVNET_LAUNCH(term, n, n, b, x, scale, dy, t.as<T>());
+  CONVNET_LAUNCH(term, n, n, b, x, scale, dy, t.get());
   auto back = local_response_norm_backward_kernel<T>;
-  CONVNET_LAUNCH(back, n, N, C, L, size, b, static_cast<T>(2 * alpha * beta / size), x, scale, dy, t.as<T>(), dx);
+  CONVNET_LAUNCH(back, n, N, C, L, size, b, static_cast<T>(2 * alpha * beta / size), x, scale, dy, t.get(), dx);
 }
 
 #define CONVNET_INSTANTIATE(T)                                                                          \
