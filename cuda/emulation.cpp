@@ -69,6 +69,7 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaSuccess: return "no error";
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidPitchValue: return "invalid pitch argument";
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
   }
   return "unknown error";
@@ -142,6 +143,17 @@ cudaError_t cudaFreeHost(void* p) {
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind, cudaStream_t) {
   DeviceScope scope;
   if (n) std::memmove(dst, src, n);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                              cudaMemcpyKind, cudaStream_t) {
+  constexpr size_t kMemPitch = 2147483647;
+  if (dpitch > kMemPitch || spitch > kMemPitch) return t_last_error = cudaErrorInvalidPitchValue;
+  if (width > dpitch || width > spitch) return t_last_error = cudaErrorInvalidValue;
+  DeviceScope scope;
+  for (size_t r = 0; r < height && width; ++r)
+    std::memmove(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
   return cudaSuccess;
 }
 

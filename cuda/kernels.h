@@ -80,11 +80,15 @@ void adaptive_avg_pool2d_forward_cuda(int64_t N, int64_t C, int64_t H, int64_t W
 template <typename T>
 void adaptive_avg_pool2d_backward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
                                       int64_t Q, const T* dy, T* dx);
-// Adaptive max pooling over the same windows; argmax (N,C,P,Q) as max_pool2d_forward_cuda's,
-// so max_pool2d_backward_cuda (which reads only N, C, H, W, P, Q of its shape) routes dy.
+// Adaptive max pooling over the same windows; argmax (N,C,P,Q) as max_pool2d_forward_cuda's.
+// x (N,C,H,W), y (N,C,P,Q).
 template <typename T>
 void adaptive_max_pool2d_forward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
-                                     int64_t Q, const T* x, T* y, int64_t* argmax);
+                                      int64_t Q, const T* x, T* y, int64_t* argmax);
+// dy (N,C,P,Q), argmax (N,C,P,Q), dx (N,C,H,W) overwritten.
+template <typename T>
+void adaptive_max_pool2d_backward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
+                                       int64_t Q, const T* dy, const int64_t* argmax, T* dx);
 
 // ---- matrix products (linear.cu) ----------------------------------------
 // M rows of x, in_f in features, out_f out features; bmm: B batch,
@@ -224,7 +228,8 @@ void prelu_backward_cuda(int64_t N, int64_t R, int64_t inner, const T* x, const 
 
 // ---- cat (cat.cu) ---------------------------------------------------------
 // Byte copies for every dtype: part i viewed as (outer, b_i) bytes, b_i its
-// size along the cat dimension times the inner size times the element size.
+// size along the cat dimension times the inner size times the element size. The
+// arrays of pointers and of sizes are on the host; the pointers point to device memory.
 
 // parts k pointers to (outer, b_i), y (outer, sum b_i) overwritten.
 void cat_forward_cuda(int64_t outer, int64_t k, const char* const* parts, const int64_t* part_bytes,
@@ -260,6 +265,11 @@ void batch_norm_backward_cuda(int64_t N, int64_t C, int64_t L, bool batch_stats,
 template <typename T>
 void batch_norm_update_stats_cuda(int64_t C, int64_t M, double momentum, const T* mean, const T* var,
                                  T* running_mean, T* running_var);
+// var (C); invstd (C) = 1 / sqrt(var + eps) overwritten.
+template <typename T>
+void batch_norm_invstd_cuda(int64_t C, double eps, const T* var, T* invstd);
+// count (1): a layer's num_batches_tracked, one added.
+void batch_norm_count_cuda(int64_t* count);
 
 // ---- local response normalization (local_response_norm.cu) -------------------
 // N batch, C channels, L positions per channel; x viewed as (N,C,L); n = size.
@@ -288,7 +298,9 @@ void pad2d_backward_cuda(int64_t B, int64_t H, int64_t W, int64_t H2, int64_t W2
 
 // ---- interpolation (interpolate.cu) --------------------------------------------
 // B planes, H W input size, P Q output size. One output row (or column) reads input
-// rows i0 and i1 with weights w0 and w1; nearest reads i0 only.
+// rows i0 and i1 with weights w0 and w1; nearest reads i0 only. The taps are
+// interpolate_taps_cpu's, copied to the device: i0 never decreases along the output and
+// i1 is i0 or i0 + 1 (backward relies on it).
 
 // x (B,H,W), taps_h (P), taps_w (Q), y (B,P,Q) overwritten.
 template <typename T>

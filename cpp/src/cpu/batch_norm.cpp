@@ -115,6 +115,14 @@ void batch_norm_update_stats_cpu(int64_t C, int64_t M, double momentum, const T*
   }
 }
 
+// var (C); invstd (C) overwritten: 1 / sqrt(var + eps)
+template <typename T>
+void batch_norm_invstd_cpu(int64_t C, double eps, const T* var, T* invstd) {
+  for (int64_t c = 0; c < C; ++c) invstd[c] = T(1) / std::sqrt(var[c] + static_cast<T>(eps));
+}
+
+void batch_norm_count_cpu(int64_t* count) { *count += 1; }
+
 #define CONVNET_INSTANTIATE(T)                                                                    \
   template void batch_norm_stats_cpu<T>(int64_t, int64_t, int64_t, const T*, T*, T*);             \
   template void batch_norm_forward_cpu<T>(int64_t, int64_t, int64_t, const T*, const T*,          \
@@ -122,7 +130,8 @@ void batch_norm_update_stats_cpu(int64_t C, int64_t M, double momentum, const T*
   template void batch_norm_backward_cpu<T>(int64_t, int64_t, int64_t, bool, const T*, const T*,   \
                                            const T*, const T*, const T*, T*, T*, T*);      \
   template void batch_norm_update_stats_cpu<T>(int64_t, int64_t, double, const T*, const T*, T*, \
-                                               T*);
+                                               T*);                                               \
+  template void batch_norm_invstd_cpu<T>(int64_t, double, const T*, T*);
 CONVNET_INSTANTIATE(float)
 CONVNET_INSTANTIATE(double)
 #undef CONVNET_INSTANTIATE

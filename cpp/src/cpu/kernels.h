@@ -108,11 +108,15 @@ void adaptive_avg_pool2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W,
 template <typename T>
 void adaptive_avg_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
                                       int64_t Q, const T* dy, T* dx);
-// Adaptive max pooling over the same windows; argmax (N,C,P,Q) as max_pool2d_forward_cpu's,
-// so max_pool2d_backward_cpu (which reads only N, C, H, W, P, Q of its shape) routes dy.
+// Adaptive max pooling over the same windows; argmax (N,C,P,Q) as max_pool2d_forward_cpu's.
+// x (N,C,H,W), y (N,C,P,Q).
 template <typename T>
 void adaptive_max_pool2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
                                      int64_t Q, const T* x, T* y, int64_t* argmax);
+// dy (N,C,P,Q), argmax (N,C,P,Q), dx (N,C,H,W) overwritten.
+template <typename T>
+void adaptive_max_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
+                                      int64_t Q, const T* dy, const int64_t* argmax, T* dx);
 
 // ---- matrix products (linear.cpp) ----------------------------------------
 // M rows of x, in_f in features, out_f out features; bmm: B batch,
@@ -287,6 +291,11 @@ void batch_norm_backward_cpu(int64_t N, int64_t C, int64_t L, bool batch_stats, 
 template <typename T>
 void batch_norm_update_stats_cpu(int64_t C, int64_t M, double momentum, const T* mean, const T* var,
                                  T* running_mean, T* running_var);
+// var (C); invstd (C) = 1 / sqrt(var + eps) overwritten.
+template <typename T>
+void batch_norm_invstd_cpu(int64_t C, double eps, const T* var, T* invstd);
+// count (1): a layer's num_batches_tracked, one added.
+void batch_norm_count_cpu(int64_t* count);
 
 // ---- local response normalization (local_response_norm.cpp) -------------------
 // N batch, C channels, L positions per channel; x viewed as (N,C,L); n = size.

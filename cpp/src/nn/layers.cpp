@@ -367,7 +367,7 @@ void BatchNorm::reset_running_stats() {
   if (!track_running_stats) return;
   init::zeros_(*find_buffer("running_mean"));
   init::ones_(*find_buffer("running_var"));
-  find_buffer("num_batches_tracked")->data<int64_t>()[0] = 0;
+  fill_(*find_buffer("num_batches_tracked"), 0);
 }
 
 void BatchNorm::reset_parameters() {
@@ -384,18 +384,18 @@ Tensor BatchNorm::forward(const Tensor& x) {
   CONVNET_CHECK(x.size(1) == num_features, name(), ": input has ", x.size(1), " channel(s), expected ",
                 num_features, "; input shape ", shape_str(x.shape()));
   // As PyTorch: in training with tracked statistics, count the batch; momentum None averages
-  // over every batch so far.
+  // over every batch so far (the count is read, from the GPU too, only then).
   Tensor* count = track_running_stats ? find_buffer("num_batches_tracked") : nullptr;
   const bool counting = training_ && count;
   double factor = momentum.value_or(0.0);
-  if (counting && !momentum) factor = 1.0 / static_cast<double>(count->data<int64_t>()[0] + 1);
+  if (counting && !momentum) factor = 1.0 / (count->item() + 1);
   const bool use_running = !training_ && track_running_stats;
   Tensor rm = track_running_stats && (training_ || use_running) ? *find_buffer("running_mean") : Tensor();
   Tensor rv = track_running_stats && (training_ || use_running) ? *find_buffer("running_var") : Tensor();
   Tensor* w = find_parameter("weight");
   Tensor* b = find_parameter("bias");
   Tensor y = batch_norm(x, rm, rv, w ? *w : Tensor(), b ? *b : Tensor(), !use_running, factor, eps, name());
-  if (counting) count->data<int64_t>()[0] += 1;
+  if (counting) batch_norm_count(*count);
   return y;
 }
 

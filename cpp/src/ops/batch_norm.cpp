@@ -6,10 +6,8 @@
 // (+=) into .grad.
 #include "convnet/ops/batch_norm.h"
 
-#include <cmath>
-
 #include "convnet/autograd.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -54,39 +52,38 @@ BatchNormShape batch_norm_check(const Tensor& x, const Tensor& rm, const Tensor&
 Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w, const Tensor& b,
                   bool training, double momentum, double eps, const std::string& layer) {
   const BatchNormShape s = batch_norm_check(x, rm, rv, w, b, training, eps, layer);
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
-  Tensor mean = Tensor::empty({s.C}, x.dtype()), invstd = Tensor::empty({s.C}, x.dtype());
+  const Device dev = common_device(layer.empty() ? "batch_norm" : layer.c_str(), {&x, &rm, &rv, &w, &b});
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), dev);
+  Tensor mean = Tensor::empty({s.C}, x.dtype(), dev), invstd = Tensor::empty({s.C}, x.dtype(), dev);
   dispatch_floating(x.dtype(), "batch_norm", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    T* m = mean.data<T>();
-    T* is = invstd.data<T>();
+    Tensor var = rv;
     if (training) {
-      Tensor var = Tensor::empty({s.C}, x.dtype());
-      cpu::batch_norm_stats_cpu<T>(s.N, s.C, s.L, x.data<T>(), m, var.data<T>());
-      cpu::batch_norm_update_stats_cpu<T>(s.C, s.N * s.L, momentum, m, var.data<T>(),
-                                          rm.defined() ? rm.data<T>() : nullptr,
-                                          rv.defined() ? rv.data<T>() : nullptr);
-      for (int64_t c = 0; c < s.C; ++c) is[c] = T(1) / std::sqrt(var.data<T>()[c] + T(eps));
+      var = Tensor::empty({s.C}, x.dtype(), dev);
+      CONVNET_KERNEL(dev, batch_norm_stats, <T>)(s.N, s.C, s.L, x.data<T>(), mean.data<T>(), var.data<T>());
+      CONVNET_KERNEL(dev, batch_norm_update_stats, <T>)(s.C, s.N * s.L, momentum, mean.data<T>(), var.data<T>(),
+                                                        rm.defined() ? rm.data<T>() : nullptr,
+                                                        rv.defined() ? rv.data<T>() : nullptr);
     } else {
-      for (int64_t c = 0; c < s.C; ++c) {
-        m[c] = rm.data<T>()[c];
-        is[c] = T(1) / std::sqrt(rv.data<T>()[c] + T(eps));
-      }
+      copy_bytes(mean.raw_data(), dev, rm.raw_data(), dev, mean.nbytes());
     }
-    cpu::batch_norm_forward_cpu<T>(s.N, s.C, s.L, x.data<T>(), m, is, w.defined() ? w.data<T>() : nullptr,
-                                   b.defined() ? b.data<T>() : nullptr, y.data<T>());
+    CONVNET_KERNEL(dev, batch_norm_invstd, <T>)(s.C, eps, var.data<T>(), invstd.data<T>());
+    CONVNET_KERNEL(dev, batch_norm_forward, <T>)(s.N, s.C, s.L, x.data<T>(), mean.data<T>(), invstd.data<T>(),
+                                                 w.defined() ? w.data<T>() : nullptr,
+                                                 b.defined() ? b.data<T>() : nullptr, y.data<T>());
   });
   if (autograd::needs_record({x, w, b})) {
     autograd::record(y, "batch_norm", {x, w, b},
                      [x = x.detach(), w = w.defined() ? w.detach() : Tensor(), mean, invstd, s, training](
                          const Tensor& dy, const std::vector<bool>& need) {
+                       const Device dev = common_device("batch_norm", {&x, &dy});
                        Tensor dx, dw, db;
-                       if (need[0]) dx = Tensor::empty(x.shape(), x.dtype());
-                       if (need[1]) dw = Tensor::empty({s.C}, x.dtype());
-                       if (need[2]) db = Tensor::empty({s.C}, x.dtype());
+                       if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), dev);
+                       if (need[1]) dw = Tensor::empty({s.C}, x.dtype(), dev);
+                       if (need[2]) db = Tensor::empty({s.C}, x.dtype(), dev);
                        dispatch_floating(dy.dtype(), "batch_norm", [&](auto* tag) {
                          using T = std::remove_pointer_t<decltype(tag)>;
-                         cpu::batch_norm_backward_cpu<T>(
+                         CONVNET_KERNEL(dev, batch_norm_backward, <T>)(
                              s.N, s.C, s.L, training, x.data<T>(), dy.data<T>(), mean.data<T>(),
                              invstd.data<T>(), w.defined() ? w.data<T>() : nullptr,
                              dx.defined() ? dx.data<T>() : nullptr, dw.defined() ? dw.data<T>() : nullptr,
@@ -96,6 +93,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Ten
                      });
   }
   return y;
+}
+
+void batch_norm_count(const Tensor& num_batches_tracked) {
+  CONVNET_CHECK(num_batches_tracked.dtype() == DType::Int64 && num_batches_tracked.numel() == 1,
+                "batch_norm_count: num_batches_tracked must be one int64 value, got ",
+                dtype_name(num_batches_tracked.dtype()), " of shape ", shape_str(num_batches_tracked.shape()));
+  CONVNET_KERNEL(common_device("batch_norm_count", {&num_batches_tracked}), batch_norm_count, )(
+      num_batches_tracked.data<int64_t>());
 }
 
 }  // namespace convnet

@@ -7,7 +7,7 @@
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -17,6 +17,7 @@ struct CatPlan {
   std::vector<Tensor> parts;  // the inputs taking part (1-D empty ones dropped), in the common dtype
   std::vector<size_t> index;  // each part's position in the caller's list
   int64_t dim;                // normalized
+  Device device;              // of every part
   Shape out_shape;
   int64_t outer, inner;
 };
@@ -59,9 +60,13 @@ CatPlan check_cat(const std::vector<Tensor>& ts, int64_t dim) {
                     " has shape ", shape_str(t.shape()), " and tensor ", p.index[0], " has shape ",
                     shape_str(first.shape()), " (dimension ", d, ": ", t.size(d), " vs ",
                     first.size(d), ")");
+    CONVNET_CHECK(t.device() == first.device(), "cat: expected all tensors on one device, got tensor ",
+                  p.index[0], " on ", first.device().str(), " and tensor ", i, " on ", t.device().str(),
+                  "; shapes ", shapes_str(ts));
     p.out_shape[p.dim] += t.size(p.dim);
     p.parts.push_back(t.to(common));
   }
+  p.device = common_device("cat", {&first});
   p.outer = 1;
   p.inner = 1;
   for (int64_t d = 0; d < p.dim; ++d) p.outer *= p.out_shape[d];
@@ -82,24 +87,25 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     bytes[i] = p.parts[i].size(p.dim) * p.inner * es;
     src[i] = static_cast<const char*>(p.parts[i].raw_data());
   }
-  Tensor out = Tensor::empty(p.out_shape, dt);
-  cpu::cat_forward_cpu(p.outer, static_cast<int64_t>(k), src.data(), bytes.data(),
-                       static_cast<char*>(out.raw_data()));
+  Tensor out = Tensor::empty(p.out_shape, dt, p.device);
+  CONVNET_KERNEL(p.device, cat_forward, )(p.outer, static_cast<int64_t>(k), src.data(), bytes.data(),
+                                          static_cast<char*>(out.raw_data()));
   if (autograd::needs_record(p.parts)) {
     // only the parts' shapes are kept: the gradient of each is its slice of dy
     std::vector<Shape> shapes;
     for (auto& t : p.parts) shapes.push_back(t.shape());
     autograd::record(out, "cat", p.parts, [shapes, bytes, outer = p.outer](
                                               const Tensor& dy, const std::vector<bool>& needs) {
+      const Device dev = common_device("cat", {&dy});
       std::vector<Tensor> grads(shapes.size());
       std::vector<char*> dst(shapes.size(), nullptr);
       for (size_t i = 0; i < shapes.size(); ++i) {
         if (!needs[i]) continue;
-        grads[i] = Tensor::empty(shapes[i], dy.dtype());
+        grads[i] = Tensor::empty(shapes[i], dy.dtype(), dev);
         dst[i] = static_cast<char*>(grads[i].raw_data());
       }
-      cpu::cat_backward_cpu(outer, static_cast<int64_t>(shapes.size()),
-                            static_cast<const char*>(dy.raw_data()), bytes.data(), dst.data());
+      CONVNET_KERNEL(dev, cat_backward, )(outer, static_cast<int64_t>(shapes.size()),
+                                          static_cast<const char*>(dy.raw_data()), bytes.data(), dst.data());
       return grads;
     });
   }

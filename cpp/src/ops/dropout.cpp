@@ -1,12 +1,13 @@
 // Dropout, x and y of the same shape. The mask (0 or 1/(1-p) per element) is
-// drawn serially from the global generator and saved for backward:
-// dx = dy * mask. Autograd accumulates (+=) the gradient into .grad.
+// drawn serially from the global generator on the host, on every device (a GPU's
+// draws are copied to it), and saved for backward: dx = dy * mask. Autograd
+// accumulates (+=) the gradient into .grad.
 #include "convnet/ops/dropout.h"
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/random.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -15,10 +16,12 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   if (!training || p == 0) return x;
   CONVNET_CHECK(is_floating(x.dtype()), "dropout: expected a floating point input, got ",
                 dtype_name(x.dtype()));
+  const Device dev = common_device("dropout", {&x});
   Tensor mask = rand(x.shape(), x.dtype());
+  if (!dev.is_cpu()) mask = mask.pin_memory().to(dev, /*non_blocking=*/true);
   dispatch_floating(x.dtype(), "dropout", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::dropout_mask_cpu<T>(mask.numel(), p, mask.data<T>());
+    CONVNET_KERNEL(dev, dropout_mask, <T>)(mask.numel(), p, mask.data<T>());
   });
   return mul(x, mask);
 }

@@ -5,10 +5,9 @@
 #include "convnet/ops/interpolate.h"
 
 #include <cmath>
-#include <vector>
 
 #include "convnet/autograd.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -58,34 +57,40 @@ InterpShape interpolate_check(const Tensor& x, const InterpolateOptions& o, cons
   return s;
 }
 
-// The taps of the rows (P) then the columns (Q).
+// The taps of the rows (P) then the columns (Q), as bytes on `dev`: computed on the host
+// and, for a GPU, copied there from page-locked memory without waiting.
 template <typename T>
-std::vector<cpu::InterpTap<T>> taps_of(const InterpShape& s) {
-  std::vector<cpu::InterpTap<T>> taps(s.P + s.Q);
-  cpu::interpolate_taps_cpu<T>(s.H, s.P, s.linear, s.align_corners, s.scale_h, taps.data());
-  cpu::interpolate_taps_cpu<T>(s.W, s.Q, s.linear, s.align_corners, s.scale_w, taps.data() + s.P);
-  return taps;
+Tensor taps_of(const InterpShape& s, Device dev) {
+  Tensor taps = Tensor::empty({(s.P + s.Q) * static_cast<int64_t>(sizeof(cpu::InterpTap<T>))}, DType::UInt8);
+  auto* t = static_cast<cpu::InterpTap<T>*>(taps.raw_data());
+  cpu::interpolate_taps_cpu<T>(s.H, s.P, s.linear, s.align_corners, s.scale_h, t);
+  cpu::interpolate_taps_cpu<T>(s.W, s.Q, s.linear, s.align_corners, s.scale_w, t + s.P);
+  return dev.is_cpu() ? taps : taps.pin_memory().to(dev, /*non_blocking=*/true);
 }
 
 }  // namespace
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& o, const std::string& layer) {
   const InterpShape s = interpolate_check(x, o, layer);
-  Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype());
+  const Device dev = common_device("interpolate", {&x});
+  Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
   dispatch_floating(x.dtype(), "interpolate", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    const auto taps = taps_of<T>(s);
-    cpu::interpolate2d_forward_cpu<T>(s.N * s.C, s.H, s.W, s.P, s.Q, s.linear, taps.data(), taps.data() + s.P,
-                                      x.data<T>(), y.data<T>());
+    const Tensor taps = taps_of<T>(s, dev);
+    const auto* t = static_cast<const cpu::InterpTap<T>*>(taps.raw_data());
+    CONVNET_KERNEL(dev, interpolate2d_forward, <T>)(s.N * s.C, s.H, s.W, s.P, s.Q, s.linear, t, t + s.P,
+                                                    x.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
     autograd::record(y, "interpolate", {x}, [s](const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype());
+      const Device dev = common_device("interpolate", {&dy});
+      Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), "interpolate", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        const auto taps = taps_of<T>(s);
-        cpu::interpolate2d_backward_cpu<T>(s.N * s.C, s.H, s.W, s.P, s.Q, s.linear, taps.data(),
-                                           taps.data() + s.P, dy.data<T>(), dx.data<T>());
+        const Tensor taps = taps_of<T>(s, dev);
+        const auto* t = static_cast<const cpu::InterpTap<T>*>(taps.raw_data());
+        CONVNET_KERNEL(dev, interpolate2d_backward, <T>)(s.N * s.C, s.H, s.W, s.P, s.Q, s.linear, t, t + s.P,
+                                                         dy.data<T>(), dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

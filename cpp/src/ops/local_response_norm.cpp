@@ -6,7 +6,7 @@
 #include "convnet/ops/local_response_norm.h"
 
 #include "convnet/autograd.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -34,20 +34,22 @@ LrnShape local_response_norm_check(const Tensor& x, int64_t size, const std::str
 Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double beta, double k,
                            const std::string& layer) {
   const LrnShape s = local_response_norm_check(x, size, layer);
-  Tensor y = Tensor::empty(x.shape(), x.dtype()), scale = Tensor::empty(x.shape(), x.dtype());
+  const Device dev = common_device("local_response_norm", {&x});
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), dev), scale = Tensor::empty(x.shape(), x.dtype(), dev);
   dispatch_floating(x.dtype(), "local_response_norm", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::local_response_norm_forward_cpu<T>(s.N, s.C, s.L, size, alpha, beta, k, x.data<T>(), y.data<T>(),
-                                            scale.data<T>());
+    CONVNET_KERNEL(dev, local_response_norm_forward, <T>)(s.N, s.C, s.L, size, alpha, beta, k, x.data<T>(),
+                                                          y.data<T>(), scale.data<T>());
   });
   if (autograd::needs_record({x})) {
     autograd::record(y, "local_response_norm", {x}, [x = x.detach(), scale, s, size, alpha, beta](
                                                         const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty(x.shape(), x.dtype());
+      const Device dev = common_device("local_response_norm", {&x, &dy});
+      Tensor dx = Tensor::empty(x.shape(), x.dtype(), dev);
       dispatch_floating(dy.dtype(), "local_response_norm", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::local_response_norm_backward_cpu<T>(s.N, s.C, s.L, size, alpha, beta, x.data<T>(),
-                                                 scale.data<T>(), dy.data<T>(), dx.data<T>());
+        CONVNET_KERNEL(dev, local_response_norm_backward, <T>)(s.N, s.C, s.L, size, alpha, beta, x.data<T>(),
+                                                               scale.data<T>(), dy.data<T>(), dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

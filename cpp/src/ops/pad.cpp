@@ -5,7 +5,7 @@
 #include "convnet/ops/pad.h"
 
 #include "convnet/autograd.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -44,18 +44,21 @@ PadShape pad_check(const Tensor& x, const std::vector<int64_t>& p, const std::st
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& p, double value, const std::string& layer) {
   const PadShape s = pad_check(x, p, layer);
-  Tensor y = Tensor::empty(s.out, x.dtype());
+  const Device dev = common_device("pad", {&x});
+  Tensor y = Tensor::empty(s.out, x.dtype(), dev);
   dispatch_floating(x.dtype(), "pad", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::pad2d_forward_cpu<T>(s.B, s.H, s.W, s.H2, s.W2, s.top, s.left, static_cast<T>(value), x.data<T>(),
-                              y.data<T>());
+    CONVNET_KERNEL(dev, pad2d_forward, <T>)(s.B, s.H, s.W, s.H2, s.W2, s.top, s.left, static_cast<T>(value),
+                                            x.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
     autograd::record(y, "pad", {x}, [s, in = x.shape()](const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty(in, dy.dtype());
+      const Device dev = common_device("pad", {&dy});
+      Tensor dx = Tensor::empty(in, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), "pad", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::pad2d_backward_cpu<T>(s.B, s.H, s.W, s.H2, s.W2, s.top, s.left, dy.data<T>(), dx.data<T>());
+        CONVNET_KERNEL(dev, pad2d_backward, <T>)(s.B, s.H, s.W, s.H2, s.W2, s.top, s.left, dy.data<T>(),
+                                                 dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

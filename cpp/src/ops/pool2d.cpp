@@ -12,7 +12,7 @@
 #include "convnet/ops/activation.h"
 #include "convnet/ops/conv2d.h"
 #include "convnet/ops/elementwise.h"
-#include "cpu/kernels.h"
+#include "dispatch.h"
 
 namespace convnet {
 
@@ -82,18 +82,20 @@ Tensor unbatched(const Tensor& x, F f) {
 Tensor max_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
   return unbatched(x_in, [&](const Tensor& x) {
     cpu::Pool2dShape s = pool2d_check(x, o, "MaxPool2d");
-    Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype());
-    Tensor argmax = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Int64);
+    const Device dev = common_device("max_pool2d", {&x});
+    Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
+    Tensor argmax = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Int64, dev);
     dispatch_floating(x.dtype(), "max_pool2d", [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::max_pool2d_forward_cpu<T>(s, x.data<T>(), y.data<T>(), argmax.data<int64_t>());
+      CONVNET_KERNEL(dev, max_pool2d_forward, <T>)(s, x.data<T>(), y.data<T>(), argmax.data<int64_t>());
     });
     if (autograd::needs_record({x})) {
       autograd::record(y, "max_pool2d", {x}, [argmax, s](const Tensor& dy, const std::vector<bool>&) {
-        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype());
+        const Device dev = common_device("max_pool2d", {&dy, &argmax});
+        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
         dispatch_floating(dy.dtype(), "max_pool2d", [&](auto* tag) {
           using T = std::remove_pointer_t<decltype(tag)>;
-          cpu::max_pool2d_backward_cpu<T>(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
+          CONVNET_KERNEL(dev, max_pool2d_backward, <T>)(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
         });
         return std::vector<Tensor>{dx};
       });
@@ -105,17 +107,19 @@ Tensor max_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
 Tensor avg_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
   return unbatched(x_in, [&](const Tensor& x) {
     cpu::Pool2dShape s = pool2d_check(x, o, "AvgPool2d");
-    Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype());
+    const Device dev = common_device("avg_pool2d", {&x});
+    Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
     dispatch_floating(x.dtype(), "avg_pool2d", [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::avg_pool2d_forward_cpu<T>(s, x.data<T>(), y.data<T>());
+      CONVNET_KERNEL(dev, avg_pool2d_forward, <T>)(s, x.data<T>(), y.data<T>());
     });
     if (autograd::needs_record({x})) {
       autograd::record(y, "avg_pool2d", {x}, [s](const Tensor& dy, const std::vector<bool>&) {
-        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype());
+        const Device dev = common_device("avg_pool2d", {&dy});
+        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
         dispatch_floating(dy.dtype(), "avg_pool2d", [&](auto* tag) {
           using T = std::remove_pointer_t<decltype(tag)>;
-          cpu::avg_pool2d_backward_cpu<T>(s, dy.data<T>(), dx.data<T>());
+          CONVNET_KERNEL(dev, avg_pool2d_backward, <T>)(s, dy.data<T>(), dx.data<T>());
         });
         return std::vector<Tensor>{dx};
       });
@@ -127,17 +131,20 @@ Tensor avg_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
 Tensor adaptive_avg_pool2d(const Tensor& x_in, const AdaptiveSize& out) {
   return unbatched(x_in, [&](const Tensor& x) {
     const AdaptiveShape a = adaptive_pool2d_check(x, out, "AdaptiveAvgPool2d");
-    Tensor y = Tensor::empty({a.N, a.C, a.P, a.Q}, x.dtype());
+    const Device dev = common_device("adaptive_avg_pool2d", {&x});
+    Tensor y = Tensor::empty({a.N, a.C, a.P, a.Q}, x.dtype(), dev);
     dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::adaptive_avg_pool2d_forward_cpu<T>(a.N, a.C, a.H, a.W, a.P, a.Q, x.data<T>(), y.data<T>());
+      CONVNET_KERNEL(dev, adaptive_avg_pool2d_forward, <T>)(a.N, a.C, a.H, a.W, a.P, a.Q, x.data<T>(), y.data<T>());
     });
     if (autograd::needs_record({x})) {
       autograd::record(y, "adaptive_avg_pool2d", {x}, [a](const Tensor& dy, const std::vector<bool>&) {
-        Tensor dx = Tensor::empty({a.N, a.C, a.H, a.W}, dy.dtype());
+        const Device dev = common_device("adaptive_avg_pool2d", {&dy});
+        Tensor dx = Tensor::empty({a.N, a.C, a.H, a.W}, dy.dtype(), dev);
         dispatch_floating(dy.dtype(), "adaptive_avg_pool2d", [&](auto* tag) {
           using T = std::remove_pointer_t<decltype(tag)>;
-          cpu::adaptive_avg_pool2d_backward_cpu<T>(a.N, a.C, a.H, a.W, a.P, a.Q, dy.data<T>(), dx.data<T>());
+          CONVNET_KERNEL(dev, adaptive_avg_pool2d_backward, <T>)(a.N, a.C, a.H, a.W, a.P, a.Q, dy.data<T>(),
+                                                                 dx.data<T>());
         });
         return std::vector<Tensor>{dx};
       });
@@ -149,21 +156,22 @@ Tensor adaptive_avg_pool2d(const Tensor& x_in, const AdaptiveSize& out) {
 Tensor adaptive_max_pool2d(const Tensor& x_in, const AdaptiveSize& out) {
   return unbatched(x_in, [&](const Tensor& x) {
     const AdaptiveShape a = adaptive_pool2d_check(x, out, "AdaptiveMaxPool2d");
-    Tensor y = Tensor::empty({a.N, a.C, a.P, a.Q}, x.dtype());
-    Tensor argmax = Tensor::empty({a.N, a.C, a.P, a.Q}, DType::Int64);
+    const Device dev = common_device("adaptive_max_pool2d", {&x});
+    Tensor y = Tensor::empty({a.N, a.C, a.P, a.Q}, x.dtype(), dev);
+    Tensor argmax = Tensor::empty({a.N, a.C, a.P, a.Q}, DType::Int64, dev);
     dispatch_floating(x.dtype(), "adaptive_max_pool2d", [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::adaptive_max_pool2d_forward_cpu<T>(a.N, a.C, a.H, a.W, a.P, a.Q, x.data<T>(), y.data<T>(),
-                                              argmax.data<int64_t>());
+      CONVNET_KERNEL(dev, adaptive_max_pool2d_forward, <T>)(a.N, a.C, a.H, a.W, a.P, a.Q, x.data<T>(), y.data<T>(),
+                                                            argmax.data<int64_t>());
     });
     if (autograd::needs_record({x})) {
-      // max_pool2d's backward kernel routes dy through argmax; it reads only N, C, H, W, P, Q.
-      cpu::Pool2dShape s{a.N, a.C, a.H, a.W, a.P, a.Q, 1, 1, 1, 1, 0, 0, 1, 1, true};
-      autograd::record(y, "adaptive_max_pool2d", {x}, [argmax, s](const Tensor& dy, const std::vector<bool>&) {
-        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype());
+      autograd::record(y, "adaptive_max_pool2d", {x}, [argmax, a](const Tensor& dy, const std::vector<bool>&) {
+        const Device dev = common_device("adaptive_max_pool2d", {&dy, &argmax});
+        Tensor dx = Tensor::empty({a.N, a.C, a.H, a.W}, dy.dtype(), dev);
         dispatch_floating(dy.dtype(), "adaptive_max_pool2d", [&](auto* tag) {
           using T = std::remove_pointer_t<decltype(tag)>;
-          cpu::max_pool2d_backward_cpu<T>(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
+          CONVNET_KERNEL(dev, adaptive_max_pool2d_backward, <T>)(a.N, a.C, a.H, a.W, a.P, a.Q, dy.data<T>(),
+                                                                 argmax.data<int64_t>(), dx.data<T>());
         });
         return std::vector<Tensor>{dx};
       });

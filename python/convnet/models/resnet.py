@@ -118,7 +118,7 @@ class ShortcutA(nn.Module):
     def forward(self, x):
         x = F.max_pool2d(x, 1, self.stride)
         n, _, h, w = x.shape
-        zeros = _core.zeros(n, self.pad, h, w, dtype=x.dtype)
+        zeros = _core.zeros(n, self.pad, h, w, dtype=x.dtype, device=x.device)
         return _core.cat([zeros, x, zeros], 1)
 
 

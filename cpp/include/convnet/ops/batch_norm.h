@@ -15,4 +15,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                   const Tensor& weight, const Tensor& bias, bool training, double momentum,
                   double eps, const std::string& layer = "");
 
+// Adds one to a BatchNorm layer's num_batches_tracked (an int64 scalar) in place, on its
+// device: counting a batch never reads GPU memory on the host.
+void batch_norm_count(const Tensor& num_batches_tracked);
+
 }  // namespace convnet
