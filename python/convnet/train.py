@@ -97,18 +97,9 @@ def _amp(amp, device):
         raise ValueError(f"fit: amp must be None, False, True, 'bf16' or 'fp16', got {amp!r}")
     import convnet
 
-    autocast, dtype = getattr(convnet, "autocast", None), getattr(convnet, name, None)
-    if autocast is None or dtype is None:
-        raise RuntimeError(f"fit: amp={amp!r} needs convnet.autocast and convnet.{name}, which this "
-                           f"version of convnet does not have; train without amp")
-    scaler = None
-    if name == "float16":
-        grad_scaler = getattr(getattr(convnet, "amp", None), "GradScaler", None)
-        if grad_scaler is None:
-            raise RuntimeError(f"fit: amp={amp!r} needs convnet.amp.GradScaler, which this version of "
-                               f"convnet does not have; use amp='bf16' or train without amp")
-        scaler = grad_scaler()
-    return (lambda: autocast(device.type, dtype=dtype)), scaler
+    dtype = getattr(convnet, name)
+    scaler = convnet.amp.GradScaler() if name == "float16" else None
+    return (lambda: convnet.autocast(device.type, dtype=dtype)), scaler
 
 
 class _StepLog:
