@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import convnet as cn
+from conftest import data_root
 
 ROOT = Path(__file__).resolve().parents[1]
 JOBS = str(max(1, min(4, os.cpu_count() or 1)))
@@ -44,7 +45,7 @@ def test_device_tests_pass_on_the_emulated_backend(tmp_path):
     for so in build.glob("_core*.so"):
         shutil.copy(so, pkg / "convnet")
     files = [f for f in DEVICE_TESTS if (ROOT / "tests" / f).exists()]
-    env = {**os.environ, "PYTHONPATH": str(pkg), "OMP_WAIT_POLICY": "passive"}
+    env = {**os.environ, "PYTHONPATH": str(pkg), "OMP_WAIT_POLICY": "passive", "CONVNET_DATA": str(data_root())}
     out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *files],
                cwd=ROOT / "tests", env=env)
     summary = out.strip().splitlines()[-1]
