@@ -1,18 +1,10 @@
-// cuBLAS products in the current MathMode, workspaces, and the per-channel bias and sums of
+// cuBLAS products in the current MathMode and the per-channel bias and sums of
 // the matrix-product kernels (declared in blas.cuh).
 #include "blas.cuh"
 
 #include "convnet/cuda.h"
 
 namespace convnet::cuda {
-
-Workspace::Workspace(size_t nbytes) : nbytes_(nbytes), device_(current_device()) {
-  if (nbytes_) p_ = device_alloc(nbytes_, device_);
-}
-
-Workspace::~Workspace() {
-  if (p_) device_free(p_, nbytes_, device_);
-}
 
 namespace {
 

@@ -1,6 +1,6 @@
 // Shared pieces of the CUDA matrix-product kernels (conv2d.cu, conv_transpose2d.cu,
 // linear.cu): row-major GEMM on cuBLAS in the thread's MathMode (convnet/backends.h),
-// workspaces from the caching allocator, operands cast to the product type, per-channel
+// operands cast to the product type (in Workspaces, common.cuh), per-channel
 // bias and per-channel sums.
 //
 // Types: T is the tensors' element type (float or double); P the type the products read
@@ -15,25 +15,6 @@
 #include "runtime.h"
 
 namespace convnet::cuda {
-
-// Device memory for the duration of a kernel launcher, from the current device's caching
-// allocator (a block freed here is reused by later work on the same stream only).
-class Workspace {
- public:
-  explicit Workspace(size_t nbytes);
-  ~Workspace();
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(p_);
-  }
-
- private:
-  void* p_ = nullptr;
-  size_t nbytes_ = 0;
-  int device_ = 0;
-};
 
 // C (M,N) = op(A) (M,K) x op(B) (K,N) + beta C for each of `batch` triples, all row-major
 // with row strides lda, ldb, ldc (as cpu::gemm) and the next triple sA, sB, sC elements on

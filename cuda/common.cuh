@@ -70,26 +70,35 @@ inline unsigned grid_for(int64_t n) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(blockDim.x) * gridDim.x)
 
-// A temporary buffer of n elements of T on the current device (null when n is 0), from its
-// caching allocator, returned there at scope exit: work queued later on the stream may reuse
-// the block, and runs after the kernels that use this one.
-template <typename T>
-class DeviceBuffer {
+// Device memory for the duration of a kernel launcher (null when nbytes is 0), from the
+// current device's caching allocator and returned there at scope exit: work queued later on the
+// stream may reuse the block, and runs after the kernels that use this one.
+class Workspace {
  public:
-  explicit DeviceBuffer(int64_t n)
-      : bytes_(static_cast<size_t>(n) * sizeof(T)), device_(current_device()),
-        p_(n > 0 ? static_cast<T*>(device_alloc(bytes_, device_)) : nullptr) {}
-  ~DeviceBuffer() {
-    if (p_) device_free(p_, bytes_, device_);
+  explicit Workspace(size_t nbytes)
+      : nbytes_(nbytes), device_(current_device()), p_(nbytes ? device_alloc(nbytes, device_) : nullptr) {}
+  ~Workspace() {
+    if (p_) device_free(p_, nbytes_, device_);
   }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  T* get() const { return p_; }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
 
  private:
-  size_t bytes_;
+  size_t nbytes_;
   int device_;
-  T* p_;
+  void* p_;
+};
+
+// A Workspace of n elements of T.
+template <typename T>
+class DeviceBuffer : public Workspace {
+ public:
+  explicit DeviceBuffer(int64_t n) : Workspace(static_cast<size_t>(n) * sizeof(T)) {}
+  T* get() const { return as<T>(); }
 };
 
 }  // namespace convnet::cuda

@@ -332,10 +332,7 @@ double Tensor::item() const {
 Tensor Tensor::to(Device target, bool non_blocking) const {
   if (target == device()) return *this;
   Tensor out = Tensor::empty(shape(), dtype(), target);
-  if (target.is_cpu() || device().is_cpu())
-    cuda::copy(out.raw_data(), target, raw_data(), device(), nbytes(), non_blocking, impl_->storage);
-  else
-    cuda::copy(out.raw_data(), target, raw_data(), device(), nbytes());
+  cuda::copy(out.raw_data(), target, raw_data(), device(), nbytes(), non_blocking, impl_->storage);
   if (is_floating(dtype()) && autograd::needs_record({*this})) {
     Device src = device();
     autograd::record(out, "to", {*this}, [src](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {

@@ -74,20 +74,20 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& o, const std::stri
   const InterpShape s = interpolate_check(x, o, layer);
   const Device dev = common_device("interpolate", {&x});
   Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
+  Tensor taps;  // computed once, for forward and backward
   dispatch_floating(x.dtype(), "interpolate", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    const Tensor taps = taps_of<T>(s, dev);
+    taps = taps_of<T>(s, dev);
     const auto* t = static_cast<const cpu::InterpTap<T>*>(taps.raw_data());
     CONVNET_KERNEL(dev, interpolate2d_forward, <T>)(s.N * s.C, s.H, s.W, s.P, s.Q, s.linear, t, t + s.P,
                                                     x.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
-    autograd::record(y, "interpolate", {x}, [s](const Tensor& dy, const std::vector<bool>&) {
-      const Device dev = common_device("interpolate", {&dy});
+    autograd::record(y, "interpolate", {x}, [s, taps](const Tensor& dy, const std::vector<bool>&) {
+      const Device dev = common_device("interpolate", {&dy, &taps});
       Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), "interpolate", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        const Tensor taps = taps_of<T>(s, dev);
         const auto* t = static_cast<const cpu::InterpTap<T>*>(taps.raw_data());
         CONVNET_KERNEL(dev, interpolate2d_backward, <T>)(s.N * s.C, s.H, s.W, s.P, s.Q, s.linear, t, t + s.P,
                                                          dy.data<T>(), dx.data<T>());
