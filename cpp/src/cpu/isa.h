@@ -1,0 +1,20 @@
+// Runtime CPU dispatch for the hot CPU kernels, by function multiversioning.
+//
+// A function marked CONVNET_CPU_CLONES is compiled three times, for x86-64-v4 (AVX-512),
+// x86-64-v3 (AVX2 + FMA) and the baseline x86-64 the portable wheel targets; the dynamic loader
+// binds each call to the best version this CPU runs, once, when libconvnet loads (an ifunc).
+// So `pip install convnet` runs AVX2 / AVX-512 code where the CPU has it, without a
+// -march=native build.
+//
+// Only the marked function is cloned: a lambda handed to parallel_for is compiled once, for the
+// baseline. Keep the hot loop inside a marked function that takes pointers and sizes, and call it
+// from the parallel chunk: parallel_for(n, grain, [&](i0, i1) { kernel_rows(..., i0, i1); }).
+// Functions the marked one calls are inlined into each clone where the compiler can see them.
+#pragma once
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(CONVNET_NO_CPU_CLONES)
+#define CONVNET_CPU_CLONES \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CONVNET_CPU_CLONES
+#endif
