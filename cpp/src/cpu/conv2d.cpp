@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "blas.h"
+#include "isa.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -183,96 +184,236 @@ T sum(const T* v, int64_t n) {
   return acc;
 }
 
-// ---- depthwise: direct loops over the taps --------------------------------
-// Each output plane k reads input plane k / Kg. For tap (r,t) the in-bounds
-// outputs form the rectangle [p_lo,p_hi) x [q_lo,q_hi), and the input pixels
-// they read are a strided rectangle at in_offset: one helper walks it.
-template <typename T, typename F>
-void for_each_tap_row(const Conv2dShape& s, const ConvGeom& g, const F& f) {
-  const int64_t in_step = s.stride_h * s.W;
-  for (int64_t r = 0; r < s.R; ++r)
-    for (int64_t t = 0; t < s.S; ++t) {
-      const int64_t n = g.q_hi[t] - g.q_lo[t];
-      int64_t out = g.p_lo[r] * s.Q + g.q_lo[t], in = g.in_offset(s, r, t);
-      for (int64_t p = g.p_lo[r]; p < g.p_hi[r]; ++p, out += s.Q, in += in_step)
-        f(r * s.S + t, out, in, n);
+// ---- depthwise: vectorized direct correlation -------------------------------
+// Input plane c feeds the Kg output planes k = c*Kg .. c*Kg+Kg-1. A plane is first written into
+// a scratch plane laid out so that every tap of every output reads a contiguous run: the
+// padding is stored as zeros, and the columns are split into sw phases (phase f holds padded
+// columns f, f+sw, f+2sw, ...), so tap column s of output column q is element q + s*dil/sw of
+// phase s*dil%sw. Outputs are computed over a (Pv,Qv) rectangle rounded up to whole register
+// blocks (kDwRows rows by V columns); the extra outputs read zeros and are dropped. So the
+// inner loops have no border cases and no tails, and each block of outputs stays in registers
+// over all taps before one store.
+// dx is the same correlation, stride 1, over dy scattered into a zero plane (the stride's gaps
+// and the padding as zeros) with the taps flipped. dw sums per tap dy times the scratch plane
+// of x, per (n,k) plane, and the planes are added over n in order: every result is independent
+// of how the planes are split over the threads.
+
+constexpr int64_t kDwRows = 4;
+
+// Geometry of one correlation: out (P,Q) from taps (R,S), strides (sh,sw), dilations (dh,dw).
+struct DwGeom {
+  int64_t R, S, sh, sw, dh, dw, P, Q;
+  int64_t V;             // output columns per register block: 16 or 8
+  int64_t Pv, Qv;        // P, Q rounded up to kDwRows, V
+  int64_t len, row;      // elements per phase row, per scratch row (sw phases)
+  int64_t rows, size;    // scratch rows, scratch plane elements
+  int64_t need_h, need_w;  // padded rows, columns that real outputs read
+  std::vector<int64_t> col_off;  // (S): offset of tap column s within a scratch row
+
+  DwGeom(int64_t R_, int64_t S_, int64_t sh_, int64_t sw_, int64_t dh_, int64_t dw_, int64_t P_,
+         int64_t Q_)
+      : R(R_), S(S_), sh(sh_), sw(sw_), dh(dh_), dw(dw_), P(P_), Q(Q_),
+        V(Q_ > 8 ? 16 : 8),
+        Pv((P_ + kDwRows - 1) / kDwRows * kDwRows),
+        Qv((Q_ + V - 1) / V * V),
+        len(Qv + (S_ - 1) * dw_ / sw_ + 1),
+        row(sw_ * len),
+        rows((Pv - 1) * sh_ + (R_ - 1) * dh_ + 1),
+        size(rows * row),
+        need_h((P_ - 1) * sh_ + (R_ - 1) * dh_ + 1),
+        need_w((Q_ - 1) * sw_ + (S_ - 1) * dw_ + 1),
+        col_off(S_) {
+    for (int64_t s = 0; s < S; ++s) col_off[s] = (s * dw % sw) * len + s * dw / sw;
+  }
+};
+
+// src (H,W) -> dst (g.rows, g.row): src[a,b] goes to padded pixel (a*up_h + off_h,
+// b*up_w + off_w) of the scratch plane, where that pixel is one a real output reads. Writes
+// the same positions for every plane of a call: the rest stays as zeroed once.
+template <typename T>
+void dw_scatter(const DwGeom& g, const T* src, int64_t H, int64_t W, int64_t up_h, int64_t up_w,
+                int64_t off_h, int64_t off_w, T* dst) {
+  int64_t a0, a1, b0, b1;  // src rows [a0,a1), columns [b0,b1) that land inside
+  valid_range(g.need_h, H, up_h, -off_h, 0, a0, a1);
+  valid_range(g.need_w, W, up_w, -off_w, 0, b0, b1);
+  for (int64_t a = a0; a < a1; ++a) {
+    const T* sr = src + a * W;
+    T* dr = dst + (a * up_h + off_h) * g.row;
+    const int64_t j0 = b0 * up_w + off_w;
+    int64_t f = j0 % g.sw, idx = j0 / g.sw;  // phase and element of padded column j
+    for (int64_t b = b0; b < b1; ++b) {
+      dr[f * g.len + idx] = sr[b];
+      for (f += up_w; f >= g.sw; f -= g.sw) ++idx;
     }
+  }
+}
+
+// out (P,Q) <- the leading (P,Q) of buf (Pv,Qv)
+template <typename T>
+void dw_crop(const DwGeom& g, const T* buf, T* out) {
+  for (int64_t p = 0; p < g.P; ++p) std::memcpy(out + p * g.Q, buf + p * g.Qv, g.Q * sizeof(T));
+}
+
+// dst (Pv,Qv) <- src (P,Q) in its leading rectangle; the rest stays as zeroed once
+template <typename T>
+void dw_widen(const DwGeom& g, const T* src, T* dst) {
+  for (int64_t p = 0; p < g.P; ++p) std::memcpy(dst + p * g.Qv, src + p * g.Q, g.Q * sizeof(T));
+}
+
+// in (nk, g.rows, g.row) scratch planes, w (nk, R*S), out (Pv,Qv):
+// out[p,q] = bias + sum over k, r, s of w[k,r,s] * in[k, p*sh + r*dh, q*sw + s*dw (padded)].
+// KR, KS: the taps as compile-time constants (0: g.R, g.S at run time).
+template <typename T, int KR, int KS, int V>
+CONVNET_CPU_CLONES void dw_correlate(const DwGeom& g, const T* in, int64_t nk, const T* w,
+                                     T bias, T* out) {
+  const int64_t R = KR ? KR : g.R, S = KS ? KS : g.S, RS = R * S;
+  const int64_t rstep = g.sh * g.row, tap_rstep = g.dh * g.row;
+  const int64_t* col_off = g.col_off.data();
+  for (int64_t p0 = 0; p0 < g.Pv; p0 += kDwRows)
+    for (int64_t q0 = 0; q0 < g.Qv; q0 += V) {
+      T acc[kDwRows][V];
+      for (int64_t i = 0; i < kDwRows; ++i)
+        for (int j = 0; j < V; ++j) acc[i][j] = bias;
+      for (int64_t k = 0; k < nk; ++k) {
+        const T* base = in + k * g.size + p0 * rstep + q0;
+        for (int64_t r = 0; r < R; ++r)
+          for (int64_t s = 0; s < S; ++s) {
+            const T wv = w[k * RS + r * S + s];
+            const T* src = base + r * tap_rstep + col_off[s];
+            for (int64_t i = 0; i < kDwRows; ++i)
+              for (int j = 0; j < V; ++j) acc[i][j] += wv * src[i * rstep + j];
+          }
+      }
+      for (int64_t i = 0; i < kDwRows; ++i)
+        for (int j = 0; j < V; ++j) out[(p0 + i) * g.Qv + q0 + j] = acc[i][j];
+    }
+}
+
+// xs (g.rows, g.row) scratch plane of x, dy (Pv,Qv) zero outside (P,Q); dw (R*S) overwritten:
+// dw[r,s] = sum over p, q of dy[p,q] * xs[p*sh + r*dh, q*sw + s*dw (padded)], summed in V lanes
+// per row parity, the lanes added in a fixed order.
+template <typename T, int KR, int KS, int V>
+CONVNET_CPU_CLONES void dw_weight_grad(const DwGeom& g, const T* xs, const T* dy, T* dw) {
+  constexpr int NS = KS ? KS : 1;  // taps per pass over dy
+  const int64_t R = KR ? KR : g.R, S = KS ? KS : g.S;
+  const int64_t* col_off = g.col_off.data();
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t s0 = 0; s0 < S; s0 += NS) {
+      T acc[2][NS][V] = {};
+      for (int64_t p = 0; p < g.Pv; p += 2)
+        for (int64_t i = 0; i < 2; ++i) {
+          const T* d = dy + (p + i) * g.Qv;
+          const T* xr = xs + ((p + i) * g.sh + r * g.dh) * g.row;
+          for (int64_t q0 = 0; q0 < g.Qv; q0 += V)
+            for (int t = 0; t < NS; ++t) {
+              const T* xt = xr + col_off[s0 + t] + q0;
+              for (int j = 0; j < V; ++j) acc[i][t][j] += d[q0 + j] * xt[j];
+            }
+        }
+      for (int t = 0; t < NS; ++t) {
+        T total = 0;
+        for (int j = 0; j < V; ++j) total += acc[0][t][j] + acc[1][t][j];
+        dw[r * S + s0 + t] = total;
+      }
+    }
+}
+
+// The kernels for one correlation geometry: taps unrolled for 3x3 and 5x5.
+template <typename T>
+struct DwKernels {
+  void (*correlate)(const DwGeom&, const T*, int64_t, const T*, T, T*);
+  void (*weight_grad)(const DwGeom&, const T*, const T*, T*);
+};
+
+template <typename T, int KR, int KS>
+DwKernels<T> dw_kernels_for(const DwGeom& g) {
+  if (g.V == 16) return {&dw_correlate<T, KR, KS, 16>, &dw_weight_grad<T, KR, KS, 16>};
+  return {&dw_correlate<T, KR, KS, 8>, &dw_weight_grad<T, KR, KS, 8>};
+}
+
+template <typename T>
+DwKernels<T> dw_kernels(const DwGeom& g) {
+  if (g.R == 3 && g.S == 3) return dw_kernels_for<T, 3, 3>(g);
+  if (g.R == 5 && g.S == 5) return dw_kernels_for<T, 5, 5>(g);
+  return dw_kernels_for<T, 0, 0>(g);
+}
+
+// Geometry of the forward correlation (and of dw): y (P,Q) from the padded x plane.
+DwGeom dw_forward_geom(const Conv2dShape& s) {
+  return DwGeom(s.R, s.S, s.stride_h, s.stride_w, s.dil_h, s.dil_w, s.P, s.Q);
+}
+
+// Planes (n,c) per parallel chunk: about kGrainSize multiply-adds.
+int64_t dw_grain(const Conv2dShape& s, const ConvGeom& g) {
+  return std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, g.Kg * g.RS * g.PQ));
 }
 
 // x (N,C,H,W), w (K,1,R,S), b (K) or null, y (N,K,P,Q)
 template <typename T>
 void depthwise_forward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* w, const T* b,
                        T* y) {
-  const int64_t sw = s.stride_w;
-  parallel_for(s.N * s.K, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, g.RS * g.PQ)),
-               [&](int64_t i0, int64_t i1) {
-                 for (int64_t i = i0; i < i1; ++i) {
-                   const int64_t k = i % s.K, n = i / s.K;
-                   const T* xp = x + (n * s.C + k / g.Kg) * g.HW;
-                   const T* wk = w + k * g.RS;
-                   T* yp = y + i * g.PQ;
-                   std::fill(yp, yp + g.PQ, b ? b[k] : T(0));
-                   for_each_tap_row<T>(s, g, [&](int64_t tap, int64_t out, int64_t in, int64_t len) {
-                     const T wv = wk[tap];
-                     T* yo = yp + out;
-                     const T* xi = xp + in;
-                     for (int64_t q = 0; q < len; ++q) yo[q] += wv * xi[q * sw];
-                   });
-                 }
-               });
+  const DwGeom fg = dw_forward_geom(s);
+  const DwKernels<T> kern = dw_kernels<T>(fg);
+  parallel_for(s.N * s.C, dw_grain(s, g), [&](int64_t i0, int64_t i1) {
+    std::vector<T> xs(fg.size, T(0)), out(fg.Pv * fg.Qv);
+    for (int64_t i = i0; i < i1; ++i) {
+      dw_scatter(fg, x + i * g.HW, s.H, s.W, 1, 1, s.pad_h, s.pad_w, xs.data());
+      const int64_t c = i % s.C, n = i / s.C;
+      for (int64_t k = c * g.Kg; k < (c + 1) * g.Kg; ++k) {
+        kern.correlate(fg, xs.data(), 1, w + k * g.RS, b ? b[k] : T(0), out.data());
+        dw_crop(fg, out.data(), y + (n * s.K + k) * g.PQ);
+      }
+    }
+  });
 }
 
 // x (N,C,H,W), w (K,1,R,S), dy (N,K,P,Q); dx (N,C,H,W), dw (K,1,R,S), db (K), each may be null
 template <typename T>
 void depthwise_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* w,
                         const T* dy, T* dx, T* dw, T* db) {
-  const int64_t sw = s.stride_w;
-  const int64_t grain = std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, g.Kg * g.RS * g.PQ));
-  if (dx) {
-    // one input plane (n,c) at a time: its Kg output planes scatter into it
-    parallel_for(s.N * s.C, grain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const int64_t c = i % s.C, n = i / s.C;
-        T* dxp = dx + i * g.HW;
-        std::fill(dxp, dxp + g.HW, T(0));
-        for (int64_t k = c * g.Kg; k < (c + 1) * g.Kg; ++k) {
-          const T* wk = w + k * g.RS;
-          const T* dyp = dy + (n * s.K + k) * g.PQ;
-          for_each_tap_row<T>(s, g, [&](int64_t tap, int64_t out, int64_t in, int64_t len) {
-            const T wv = wk[tap];
-            const T* go = dyp + out;
-            T* gi = dxp + in;
-            for (int64_t q = 0; q < len; ++q) gi[q * sw] += wv * go[q];
-          });
-        }
+  const DwGeom fg = dw_forward_geom(s);
+  // dx (H,W) = dy scattered at stride (sh,sw), correlated at stride 1 with the flipped taps
+  const DwGeom xg(s.R, s.S, 1, 1, s.dil_h, s.dil_w, s.H, s.W);
+  const DwKernels<T> fkern = dw_kernels<T>(fg), xkern = dw_kernels<T>(xg);
+  std::vector<T> wflip(dx ? s.K * g.RS : 0);
+  for (int64_t k = 0; dx && k < s.K; ++k)
+    for (int64_t t = 0; t < g.RS; ++t) wflip[k * g.RS + t] = w[k * g.RS + g.RS - 1 - t];
+  // per (n,k): dw (R*S), then db
+  const int64_t part = g.RS + 1;
+  std::vector<T> parts(dw || db ? s.N * s.K * part : 0);
+  parallel_for(s.N * s.C, dw_grain(s, g), [&](int64_t i0, int64_t i1) {
+    std::vector<T> dys(dx ? g.Kg * xg.size : 0, T(0)), dxs(dx ? xg.Pv * xg.Qv : 0);
+    std::vector<T> xs(dw ? fg.size : 0, T(0)), dyw(dw ? fg.Pv * fg.Qv : 0, T(0));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t c = i % s.C, n = i / s.C;
+      const T* dyc = dy + (n * s.K + c * g.Kg) * g.PQ;  // the Kg planes of dy that c feeds
+      if (dx) {
+        for (int64_t k = 0; k < g.Kg; ++k)
+          dw_scatter(xg, dyc + k * g.PQ, s.P, s.Q, s.stride_h, s.stride_w,
+                     (s.R - 1) * s.dil_h - s.pad_h, (s.S - 1) * s.dil_w - s.pad_w,
+                     dys.data() + k * xg.size);
+        xkern.correlate(xg, dys.data(), g.Kg, wflip.data() + c * g.Kg * g.RS, T(0), dxs.data());
+        dw_crop(xg, dxs.data(), dx + i * g.HW);
       }
-    });
-  }
-  if (dw || db) {
-    // one filter k at a time, summed over the images in order: deterministic
-    parallel_for(s.K, std::max<int64_t>(1, grain / std::max<int64_t>(1, s.N)),
-                 [&](int64_t k0, int64_t k1) {
-                   for (int64_t k = k0; k < k1; ++k) {
-                     T* dwk = dw ? dw + k * g.RS : nullptr;
-                     if (dwk) std::fill(dwk, dwk + g.RS, T(0));
-                     T bsum = 0;
-                     for (int64_t n = 0; n < s.N; ++n) {
-                       const T* dyp = dy + (n * s.K + k) * g.PQ;
-                       if (db) bsum += sum(dyp, g.PQ);
-                       if (!dwk) continue;
-                       const T* xp = x + (n * s.C + k / g.Kg) * g.HW;
-                       for_each_tap_row<T>(s, g, [&](int64_t tap, int64_t out, int64_t in, int64_t len) {
-                         const T* go = dyp + out;
-                         const T* xi = xp + in;
-                         T acc = 0;
-                         for (int64_t q = 0; q < len; ++q) acc += go[q] * xi[q * sw];
-                         dwk[tap] += acc;
-                       });
-                     }
-                     if (db) db[k] = bsum;
-                   }
-                 });
-  }
+      if (dw) dw_scatter(fg, x + i * g.HW, s.H, s.W, 1, 1, s.pad_h, s.pad_w, xs.data());
+      for (int64_t k = 0; k < g.Kg && (dw || db); ++k) {
+        T* pk = parts.data() + (n * s.K + c * g.Kg + k) * part;
+        if (dw) {
+          dw_widen(fg, dyc + k * g.PQ, dyw.data());
+          fkern.weight_grad(fg, xs.data(), dyw.data(), pk);
+        }
+        if (db) pk[g.RS] = sum(dyc + k * g.PQ, g.PQ);
+      }
+    }
+  });
+  if (!dw && !db) return;
+  for (int64_t k = 0; k < s.K; ++k)  // over the images in order
+    for (int64_t t = 0; t < part; ++t) {
+      T acc = 0;
+      for (int64_t n = 0; n < s.N; ++n) acc += parts[(n * s.K + k) * part + t];
+      if (t < g.RS && dw) dw[k * g.RS + t] = acc;
+      if (t == g.RS && db) db[k] = acc;
+    }
 }
 
 // How the work of one image is run: inside a per-image parallel chunk
