@@ -3,11 +3,16 @@
 // Every (n,c) plane is independent: the kernels run parallel over the N*C
 // planes. For each output row p (column q) the window's taps that land inside
 // the input are precomputed once per call, so the inner loops do no division
-// and no bounds test. Backward kernels overwrite dx; autograd accumulates (+=)
-// the returned gradients into .grad.
+// and no bounds test. The outputs of a row whose column windows lie wholly inside
+// the input (all but a few border columns) run in vectorized row kernels, along q;
+// the border outputs take the per-output path. Backward kernels overwrite dx;
+// autograd accumulates (+=) the returned gradients into .grad.
 #include <algorithm>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
+#include "isa.h"
 #include "kernels.h"
 #include "parallel.h"
 #include "pool2d_window.h"
@@ -43,6 +48,123 @@ std::vector<T> avg_divisors(const Pool2dShape& s, const std::vector<PoolWindow>&
   return div;
 }
 
+// The outputs [q0, q1) whose column windows hold all S taps inside the input: one run,
+// since the windows move monotonically.
+struct InnerColumns {
+  int64_t q0, q1;
+  InnerColumns(const std::vector<PoolWindow>& ww, int64_t S) : q0(0), q1(0) {
+    const int64_t Q = static_cast<int64_t>(ww.size());
+    auto inner = [&](int64_t q) { return ww[q].lo == 0 && ww[q].hi == S; };
+    while (q0 < Q && !inner(q0)) ++q0;
+    for (q1 = q0; q1 < Q && inner(q1);) ++q1;
+  }
+  // f(q) for the other outputs of a row of Q, in order
+  template <typename F>
+  void for_border(int64_t Q, const F& f) const {
+    for (int64_t q = 0; q < q0; ++q) f(q);
+    for (int64_t q = q1; q < Q; ++q) f(q);
+  }
+};
+
+// The taps of n consecutive outputs of one row whose column windows lie inside the
+// input: for tap rows [r0, r1) and tap columns [0, S), output q's tap (r,t) is plane
+// element at(r, t) + q*sw.
+struct PoolRow {
+  int64_t W, row0, r0, r1, dil_h, S, sw, dil_w, col0, n;
+  int64_t at(int64_t r, int64_t t) const { return (row0 + r * dil_h) * W + col0 + t * dil_w; }
+};
+
+// f(std::integral_constant<int, SW>) with the column stride sw as a compile-time constant
+// where it is 1 or 2 (so the row kernels load whole vectors, or deinterleave pairs), else
+// SW = 0: sw read at run time.
+template <typename F>
+void with_stride(int64_t sw, const F& f) {
+  if (sw == 1) return f(std::integral_constant<int, 1>());
+  if (sw == 2) return f(std::integral_constant<int, 2>());
+  f(std::integral_constant<int, 0>());
+}
+
+PoolRow pool_row(const Pool2dShape& s, const PoolWindow& a, const std::vector<PoolWindow>& ww,
+                 const InnerColumns& in) {
+  return PoolRow{s.W, a.start, a.lo, a.hi, s.dil_h, s.S, s.stride_w, s.dil_w,
+                 in.q1 > in.q0 ? ww[in.q0].start : 0, in.q1 - in.q0};
+}
+
+// xp (H,W) plane; y (n), idx (n): max_pool_cell of each output of row g, vectorized
+// along the row. A NaN is taken as the maximum (the last NaN in window order wins), as
+// max_pool_cell and PyTorch.
+template <typename T, int SW>
+CONVNET_CPU_CLONES void max_pool_row(const PoolRow& g, const T* __restrict xp, T* __restrict y,
+                                     int64_t* __restrict idx) {
+  const int64_t sw = SW ? SW : g.sw;
+  const int64_t first = g.r0 < g.r1 ? g.at(g.r0, 0) : -1;
+  for (int64_t q = 0; q < g.n; ++q) {
+    y[q] = -std::numeric_limits<T>::infinity();
+    idx[q] = first < 0 ? -1 : first + q * sw;
+  }
+  for (int64_t r = g.r0; r < g.r1; ++r)
+    for (int64_t t = 0; t < g.S; ++t) {
+      const int64_t off = g.at(r, t);
+      const T* src = xp + off;
+      for (int64_t q = 0; q < g.n; ++q) {
+        const T v = src[q * sw];
+        const bool take = v > y[q] || v != v;
+        y[q] = take ? v : y[q];
+        idx[q] = take ? off + q * sw : idx[q];
+      }
+    }
+}
+
+// xp (H,W) plane, div (n); y (n): the average of each output of row g (sums in window
+// order, as avg_pool_sum), vectorized along the row
+template <typename T, int SW>
+CONVNET_CPU_CLONES void avg_pool_row(const PoolRow& g, const T* __restrict xp,
+                                     const T* __restrict div, T* __restrict y) {
+  const int64_t sw = SW ? SW : g.sw;
+  for (int64_t q = 0; q < g.n; ++q) y[q] = 0;
+  for (int64_t r = g.r0; r < g.r1; ++r)
+    for (int64_t t = 0; t < g.S; ++t) {
+      const T* src = xp + g.at(r, t);
+      for (int64_t q = 0; q < g.n; ++q) y[q] += src[q * sw];
+    }
+  for (int64_t q = 0; q < g.n; ++q) y[q] = div[q] > 0 ? y[q] / div[q] : T(0);
+}
+
+// dy (n), div (n), grad (n) scratch; dxp (H,W) plane += each output's share of its
+// gradient at its taps, vectorized along the row. An output with a tap row inside the
+// input has a positive divisor.
+template <typename T, int SW>
+CONVNET_CPU_CLONES void avg_pool_row_backward(const PoolRow& g, const T* __restrict dy,
+                                              const T* __restrict div, T* __restrict grad,
+                                              T* __restrict dxp) {
+  const int64_t sw = SW ? SW : g.sw;
+  if (g.r0 >= g.r1) return;
+  for (int64_t q = 0; q < g.n; ++q) grad[q] = dy[q] / div[q];
+  for (int64_t r = g.r0; r < g.r1; ++r)
+    for (int64_t t = 0; t < g.S; ++t) {
+      T* dst = dxp + g.at(r, t);
+      for (int64_t q = 0; q < g.n; ++q) dst[q * sw] += grad[q];
+    }
+}
+
+// x (planes, L) -> y (planes): the mean of each row of x, summed in 16 interleaved
+// partial sums (so it vectorizes) in the same order on every call
+template <typename T>
+CONVNET_CPU_CLONES void plane_means(const T* __restrict x, int64_t planes, int64_t L, T* __restrict y) {
+  constexpr int64_t V = 16;
+  for (int64_t i = 0; i < planes; ++i) {
+    const T* v = x + i * L;
+    T part[V] = {};
+    int64_t j = 0;
+    for (; j + V <= L; j += V)
+      for (int64_t k = 0; k < V; ++k) part[k] += v[j + k];
+    T acc = 0;
+    for (int64_t k = 0; k < V; ++k) acc += part[k];
+    for (; j < L; ++j) acc += v[j];
+    y[i] = acc / T(L);
+  }
+}
+
 }  // namespace
 
 // x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q): flat h*W+w index within the plane
@@ -50,15 +172,21 @@ template <typename T>
 void max_pool2d_forward_cpu(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
   const auto wh = windows(s.H, s.P, s.R, s.stride_h, s.pad_h, s.dil_h);
   const auto ww = windows(s.W, s.Q, s.S, s.stride_w, s.pad_w, s.dil_w);
+  const InnerColumns in(ww, s.S);
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
   parallel_for(s.N * s.C, plane_grain(PQ * s.R * s.S), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const T* xp = x + i * HW;
-      T* yp = y + i * PQ;
-      int64_t* ap = argmax + i * PQ;
-      for (int64_t p = 0; p < s.P; ++p)
-        for (int64_t q = 0; q < s.Q; ++q)
-          yp[p * s.Q + q] = max_pool_cell(xp, s.W, wh[p], ww[q], s.dil_h, s.dil_w, ap + p * s.Q + q);
+      for (int64_t p = 0; p < s.P; ++p) {
+        T* yr = y + i * PQ + p * s.Q;
+        int64_t* ar = argmax + i * PQ + p * s.Q;
+        with_stride(s.stride_w, [&](auto SW) {
+          max_pool_row<T, SW()>(pool_row(s, wh[p], ww, in), xp, yr + in.q0, ar + in.q0);
+        });
+        in.for_border(s.Q, [&](int64_t q) {
+          yr[q] = max_pool_cell(xp, s.W, wh[p], ww[q], s.dil_h, s.dil_w, ar + q);
+        });
+      }
     }
   });
 }
@@ -85,19 +213,21 @@ void avg_pool2d_forward_cpu(const Pool2dShape& s, const T* x, T* y) {
   const auto wh = windows(s.H, s.P, s.R, s.stride_h, s.pad_h, s.dil_h);
   const auto ww = windows(s.W, s.Q, s.S, s.stride_w, s.pad_w, s.dil_w);
   const auto div = avg_divisors<T>(s, wh, ww);
+  const InnerColumns in(ww, s.S);
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
   parallel_for(s.N * s.C, plane_grain(PQ * s.R * s.S), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const T* xp = x + i * HW;
-      T* yp = y + i * PQ;
       for (int64_t p = 0; p < s.P; ++p) {
-        const PoolWindow& a = wh[p];
-        for (int64_t q = 0; q < s.Q; ++q) {
-          const PoolWindow& b = ww[q];
-          const T sum = avg_pool_sum(xp, s.W, a, b, s.dil_h, s.dil_w);
-          const T d = div[p * s.Q + q];
-          yp[p * s.Q + q] = d > 0 ? sum / d : T(0);  // a window wholly in the padding averages to 0
-        }
+        T* yr = y + i * PQ + p * s.Q;
+        const T* dr = div.data() + p * s.Q;
+        with_stride(s.stride_w, [&](auto SW) {
+          avg_pool_row<T, SW()>(pool_row(s, wh[p], ww, in), xp, dr + in.q0, yr + in.q0);
+        });
+        in.for_border(s.Q, [&](int64_t q) {
+          const T sum = avg_pool_sum(xp, s.W, wh[p], ww[q], s.dil_h, s.dil_w);
+          yr[q] = dr[q] > 0 ? sum / dr[q] : T(0);  // a window wholly in the padding averages to 0
+        });
       }
     }
   });
@@ -109,24 +239,29 @@ void avg_pool2d_backward_cpu(const Pool2dShape& s, const T* dy, T* dx) {
   const auto wh = windows(s.H, s.P, s.R, s.stride_h, s.pad_h, s.dil_h);
   const auto ww = windows(s.W, s.Q, s.S, s.stride_w, s.pad_w, s.dil_w);
   const auto div = avg_divisors<T>(s, wh, ww);
+  const InnerColumns in(ww, s.S);
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
   parallel_for(s.N * s.C, plane_grain(HW + PQ * s.R * s.S), [&](int64_t i0, int64_t i1) {
+    std::vector<T> grad(s.Q);
     for (int64_t i = i0; i < i1; ++i) {
       T* dxp = dx + i * HW;
-      const T* dyp = dy + i * PQ;
       std::fill(dxp, dxp + HW, T(0));
       for (int64_t p = 0; p < s.P; ++p) {
         const PoolWindow& a = wh[p];
-        for (int64_t q = 0; q < s.Q; ++q) {
+        const T* dyr = dy + i * PQ + p * s.Q;
+        const T* dr = div.data() + p * s.Q;
+        in.for_border(s.Q, [&](int64_t q) {
           const PoolWindow& b = ww[q];
-          const T d = div[p * s.Q + q];
-          if (!(d > 0)) continue;
-          const T g = dyp[p * s.Q + q] / d;
+          if (!(dr[q] > 0)) return;
+          const T g = dyr[q] / dr[q];
           for (int64_t r = a.lo; r < a.hi; ++r) {
             T* row = dxp + (a.start + r * s.dil_h) * s.W + b.start;
             for (int64_t t = b.lo; t < b.hi; ++t) row[t * s.dil_w] += g;
           }
-        }
+        });
+        with_stride(s.stride_w, [&](auto SW) {
+          avg_pool_row_backward<T, SW()>(pool_row(s, a, ww, in), dyr + in.q0, dr + in.q0, grad.data(), dxp);
+        });
       }
     }
   });
@@ -136,6 +271,12 @@ void avg_pool2d_backward_cpu(const Pool2dShape& s, const T* dy, T* dx) {
 template <typename T>
 void adaptive_avg_pool2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
                                      int64_t Q, const T* x, T* y) {
+  if (P == 1 && Q == 1) {  // global average pooling
+    parallel_for(N * C, plane_grain(H * W), [&](int64_t i0, int64_t i1) {
+      plane_means(x + i0 * H * W, i1 - i0, H * W, y + i0);
+    });
+    return;
+  }
   const auto wh = adaptive_windows(H, P), ww = adaptive_windows(W, Q);
   parallel_for(N * C, plane_grain(H * W + P * Q), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
@@ -178,6 +319,12 @@ void adaptive_max_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W
 template <typename T>
 void adaptive_avg_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
                                       int64_t Q, const T* dy, T* dx) {
+  if (P == 1 && Q == 1) {  // global average pooling: each input gets its plane's dy / (H*W)
+    parallel_for(N * C, plane_grain(H * W), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) std::fill(dx + i * H * W, dx + (i + 1) * H * W, dy[i] / T(H * W));
+    });
+    return;
+  }
   const auto wh = adaptive_windows(H, P), ww = adaptive_windows(W, Q);
   parallel_for(N * C, plane_grain(H * W + P * Q), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
