@@ -344,7 +344,7 @@ DwGeom dw_forward_geom(const Conv2dShape& s) {
 }
 
 // Planes (n,c) per parallel chunk: about kGrainSize multiply-adds.
-int64_t dw_grain(const Conv2dShape& s, const ConvGeom& g) {
+int64_t dw_grain(const ConvGeom& g) {
   return std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, g.Kg * g.RS * g.PQ));
 }
 
@@ -354,7 +354,7 @@ void depthwise_forward(const Conv2dShape& s, const ConvGeom& g, const T* x, cons
                        T* y) {
   const DwGeom fg = dw_forward_geom(s);
   const DwKernels<T> kern = dw_kernels<T>(fg);
-  parallel_for(s.N * s.C, dw_grain(s, g), [&](int64_t i0, int64_t i1) {
+  parallel_for(s.N * s.C, dw_grain(g), [&](int64_t i0, int64_t i1) {
     std::vector<T> xs(fg.size, T(0)), out(fg.Pv * fg.Qv);
     for (int64_t i = i0; i < i1; ++i) {
       dw_scatter(fg, x + i * g.HW, s.H, s.W, 1, 1, s.pad_h, s.pad_w, xs.data());
@@ -381,7 +381,7 @@ void depthwise_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, con
   // per (n,k): dw (R*S), then db
   const int64_t part = g.RS + 1;
   std::vector<T> parts(dw || db ? s.N * s.K * part : 0);
-  parallel_for(s.N * s.C, dw_grain(s, g), [&](int64_t i0, int64_t i1) {
+  parallel_for(s.N * s.C, dw_grain(g), [&](int64_t i0, int64_t i1) {
     std::vector<T> dys(dx ? g.Kg * xg.size : 0, T(0)), dxs(dx ? xg.Pv * xg.Qv : 0);
     std::vector<T> xs(dw ? fg.size : 0, T(0)), dyw(dw ? fg.Pv * fg.Qv : 0, T(0));
     for (int64_t i = i0; i < i1; ++i) {
