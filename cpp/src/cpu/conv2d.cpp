@@ -1,4 +1,6 @@
-// CPU conv2d kernels: im2col + GEMM, and a direct loop for depthwise.
+// CPU conv2d kernels: im2col + GEMM, Winograd F(4x4,3x3) for the float32 3x3
+// stride-1 convolutions that winograd_selected picks (conv2d_winograd.cpp;
+// forward and dx), and a direct loop for depthwise.
 // N batch, C in channels, H W input size, K out channels, R S kernel,
 // P Q output size, G groups; Cg = C/G and Kg = K/G channels per group.
 // The column matrix of one image and group is (Cg*R*S, P*Q): row (c,r,s)
@@ -13,9 +15,11 @@
 // bit-identical gradients.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "blas.h"
+#include "conv2d_winograd.h"
 #include "kernels.h"
 #include "parallel.h"
 #include "workspace.h"
@@ -495,6 +499,8 @@ template <typename T>
 void conv2d_forward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const ConvGeom g(s);
   if (g.depthwise) return depthwise_forward(s, g, x, w, b, y);
+  if constexpr (std::is_same_v<T, float>)
+    if (winograd_selected(s)) return winograd_forward(s, x, w, b, y);
   gemm_forward(s, g, x, w, b, y);
 }
 
@@ -505,6 +511,11 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
                          T* db) {
   const ConvGeom g(s);
   if (g.depthwise) return depthwise_backward(s, g, x, w, dy, dx, dw, db);
+  if constexpr (std::is_same_v<T, float>)
+    if (dx && winograd_selected(s)) {
+      winograd_backward_data(s, w, dy, dx);
+      dx = nullptr;
+    }
   if (dx || dw) gemm_backward(s, g, x, w, dy, dx, dw);
   if (db) bias_backward(s, g, dy, db);
 }
