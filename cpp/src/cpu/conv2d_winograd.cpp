@@ -134,27 +134,34 @@ void winograd_output_tiles(const WinoConv& cv, const float* m, int64_t ldm, int6
   }
 }
 
-// g (3,3) -> u = G g G^T (6,6), written u[xi * ustride], in double.
-void filter_tile(const double* g, float* u, int64_t ustride) {
-  auto col = [](const double* v, int64_t s, double* o) {  // o (6) = G v (3), v s apart
-    const double g0 = v[0], g1 = v[s], g2 = v[2 * s];
-    o[0] = g0 / 4;
-    o[1] = -(g0 + g1 + g2) / 6;
-    o[2] = -(g0 - g1 + g2) / 6;
-    o[3] = g0 / 24 + g1 / 12 + g2 / 6;
-    o[4] = g0 / 24 - g1 / 12 + g2 / 6;
-    o[5] = g2;
-  };
-  double t[6][3], r[6];
-  for (int64_t j = 0; j < 3; ++j) {
-    double c6[6];
-    col(g + j, 3, c6);
-    for (int64_t i = 0; i < 6; ++i) t[i][j] = c6[i];
+// g (3, lanes) -> o = G g (6, lanes), in double; in at in[k * is + l], out at out[k * os + l].
+inline __attribute__((always_inline)) void filter_1d(const double* in, int64_t is, double* out,
+                                                     int64_t os) {
+  for (int64_t l = 0; l < kLanes; ++l) {
+    const double g0 = in[l], g1 = in[is + l], g2 = in[2 * is + l];
+    const double a = g0 + g2, c = g0 * (1.0 / 24) + g2 * (1.0 / 6);
+    out[l] = g0 * 0.25;
+    out[os + l] = -(a + g1) * (1.0 / 6);
+    out[2 * os + l] = -(a - g1) * (1.0 / 6);
+    out[3 * os + l] = c + g1 * (1.0 / 12);
+    out[4 * os + l] = c - g1 * (1.0 / 12);
+    out[5 * os + l] = g2;
   }
-  for (int64_t i = 0; i < 6; ++i) {
-    col(t[i], 1, r);
-    for (int64_t j = 0; j < 6; ++j) u[(i * 6 + j) * ustride] = static_cast<float>(r[j]);
-  }
+}
+
+// n <= kLanes filters (3,3), fstride apart at f, each read flipped (f[8 - e])
+// when flip: writes u = G g G^T (6,6) of filter l at u[xi * ustride + l].
+CONVNET_CPU_CLONES
+void winograd_filter_tiles(const float* f, int64_t fstride, bool flip, int64_t n, float* u,
+                           int64_t ustride) {
+  alignas(64) double g[9 * kLanes], t[18 * kLanes], v[36 * kLanes];
+  for (int64_t e = 0; e < 9; ++e)
+    for (int64_t l = 0; l < kLanes; ++l)
+      g[e * kLanes + l] = l < n ? f[l * fstride + (flip ? 8 - e : e)] : 0.0;
+  for (int64_t j = 0; j < 3; ++j) filter_1d(g + j * kLanes, 3 * kLanes, t + j * kLanes, 3 * kLanes);
+  for (int64_t i = 0; i < 6; ++i) filter_1d(t + i * 3 * kLanes, kLanes, v + i * 6 * kLanes, kLanes);
+  for (int64_t e = 0; e < 36; ++e)
+    for (int64_t l = 0; l < n; ++l) u[e * ustride + l] = static_cast<float>(v[e * kLanes + l]);
 }
 
 // w (K,C/G,3,3) -> U (G, 36, Ko, Ci): U[xi][o][i] from filter (o,i) of each
@@ -162,14 +169,14 @@ void filter_tile(const double* g, float* u, int64_t ustride) {
 void transform_filter(const WinoConv& cv, const float* w, bool for_dx, float* u) {
   const int64_t per_group = 36 * cv.Ko * cv.Ci;
   parallel_for(cv.groups * cv.Ko, std::max<int64_t>(1, 512 / cv.Ci), [&](int64_t j0, int64_t j1) {
-    double g[9];
     for (int64_t j = j0; j < j1; ++j) {
       const int64_t gi = j / cv.Ko, o = j % cv.Ko;
-      for (int64_t i = 0; i < cv.Ci; ++i) {
+      for (int64_t i = 0; i < cv.Ci; i += kLanes) {
         // forward: w is (groups*Ko, Ci, 3, 3); dx: w is (groups*Ci, Ko, 3, 3)
-        const float* f = for_dx ? w + ((gi * cv.Ci + i) * cv.Ko + o) * 9 : w + ((gi * cv.Ko + o) * cv.Ci + i) * 9;
-        for (int64_t e = 0; e < 9; ++e) g[e] = for_dx ? f[8 - e] : f[e];
-        filter_tile(g, u + gi * per_group + o * cv.Ci + i, cv.Ko * cv.Ci);
+        const float* f = for_dx ? w + ((gi * cv.Ci + i) * cv.Ko + o) * 9
+                                : w + ((gi * cv.Ko + o) * cv.Ci + i) * 9;
+        winograd_filter_tiles(f, for_dx ? cv.Ko * 9 : 9, for_dx, std::min(kLanes, cv.Ci - i),
+                              u + gi * per_group + o * cv.Ci + i, cv.Ko * cv.Ci);
       }
     }
   });
