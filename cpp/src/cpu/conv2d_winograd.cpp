@@ -7,8 +7,8 @@
 // so for every xi the transformed outputs of all tiles are one product over
 // the channels: M[xi] (Ko, tiles) = U[xi] (Ko, Ci) x V[xi] (Ci, tiles).
 // The filter is transformed once per call (in double); the input is
-// transformed in blocks of tiles; the 36 products of a block go to OpenBLAS,
-// split over the threads by xi; the output transform adds the bias.
+// transformed in blocks of tiles; the 36 products of a block go to OpenBLAS;
+// the output transform adds the bias.
 // Deterministic: every value is computed by one thread in a fixed order.
 #include "conv2d_winograd.h"
 
@@ -183,53 +183,54 @@ void transform_filter(const WinoConv& cv, const float* w, bool for_dx, float* u)
 }
 
 // x (N, groups*Ci, H, W), U from transform_filter, b (groups*Ko) or null;
-// y (N, groups*Ko, P, Q) overwritten.
+// y (N, groups*Ko, P, Q) overwritten. Each thread takes a contiguous share of
+// the tiles and runs its blocks alone (transforms and single-threaded
+// products), with its own V, M and tile list: one parallel region.
 void winograd_run(const WinoConv& cv, const float* x, const float* u, const float* b, float* y) {
-  // Tiles per block: the block's V and M within a few MB, at least 64 tiles
+  const int64_t chunks = std::max<int64_t>(
+      1, std::min<int64_t>(num_threads(), (cv.tiles + kLanes - 1) / kLanes));
+  // Tiles per block: V and M of a block within about 2 MB, at least 32 tiles
   // (columns) per product; a multiple of the lanes.
-  constexpr int64_t kBlockElems = int64_t(1) << 20;
-  int64_t T = std::max<int64_t>(64, kBlockElems / (36 * (cv.Ci + cv.Ko)));
-  T = std::min(T, cv.tiles);
+  constexpr int64_t kBlockElems = int64_t(1) << 19;
+  int64_t T = std::clamp<int64_t>(kBlockElems / (36 * (cv.Ci + cv.Ko)), 32, 256);
+  T = std::min(T, (cv.tiles + chunks - 1) / chunks);
   T = (T + kLanes - 1) / kLanes * kLanes;
-  Workspace<float> V(36 * cv.Ci * T), M(36 * cv.Ko * T);
-  Workspace<TileAt> at(T);
+  const int64_t v_size = 36 * cv.Ci * T, m_size = 36 * cv.Ko * T;
+  Workspace<float> Vs(chunks * v_size), Ms(chunks * m_size);
+  Workspace<TileAt> ats(chunks * T);
   const int64_t C = cv.groups * cv.Ci, K = cv.groups * cv.Ko, per_image = cv.tiles_h * cv.tiles_w;
-  for (int64_t t0 = 0; t0 < cv.tiles; t0 += T) {
-    const int64_t nt = std::min(T, cv.tiles - t0), groups16 = (nt + kLanes - 1) / kLanes;
-    for (int64_t t = 0; t < nt; ++t) {
-      const int64_t n = (t0 + t) / per_image, r = (t0 + t) % per_image;
-      const int64_t p0 = r / cv.tiles_w * 4, q0 = r % cv.tiles_w * 4;
-      at.data()[t] = {n * C * cv.H * cv.W + (p0 - cv.pad_h) * cv.W + (q0 - cv.pad_w),
-                      n * K * cv.P * cv.Q + p0 * cv.Q + q0, p0, q0};
-    }
-    for (int64_t gi = 0; gi < cv.groups; ++gi) {
-      const float* xg = x + gi * cv.Ci * cv.H * cv.W;
-      const float* ug = u + gi * 36 * cv.Ko * cv.Ci;
-      // V[xi] (Ci, T): by channels and lane groups of tiles
-      parallel_for(cv.Ci * groups16, std::max<int64_t>(1, 4096 / (36 * kLanes)), [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-          const int64_t c = i / groups16, l0 = i % groups16 * kLanes;
-          winograd_input_tiles(cv, xg, at.data() + l0, std::min(kLanes, nt - l0), c, c + 1,
-                               V.data() + c * T + l0, T, cv.Ci * T);
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      float* V = Vs.data() + ch * v_size;
+      float* M = Ms.data() + ch * m_size;
+      TileAt* at = ats.data() + ch * T;
+      const int64_t end = cv.tiles * (ch + 1) / chunks;
+      for (int64_t t0 = cv.tiles * ch / chunks; t0 < end; t0 += T) {
+        const int64_t nt = std::min(T, end - t0);
+        for (int64_t t = 0; t < nt; ++t) {
+          const int64_t n = (t0 + t) / per_image, r = (t0 + t) % per_image;
+          const int64_t p0 = r / cv.tiles_w * 4, q0 = r % cv.tiles_w * 4;
+          at[t] = {n * C * cv.H * cv.W + (p0 - cv.pad_h) * cv.W + (q0 - cv.pad_w),
+                   n * K * cv.P * cv.Q + p0 * cv.Q + q0, p0, q0};
         }
-      });
-      // M[xi] (Ko, nt) = U[xi] (Ko, Ci) x V[xi] (Ci, nt)
-      parallel_for(36, 1, [&](int64_t e0, int64_t e1) {
-        for (int64_t e = e0; e < e1; ++e)
-          gemm(false, false, cv.Ko, nt, cv.Ci, 1.0f, ug + e * cv.Ko * cv.Ci, cv.Ci,
-               V.data() + e * cv.Ci * T, T, 0.0f, M.data() + e * cv.Ko * T, T);
-      });
-      // y = A^T M A + b, by output channels and lane groups of tiles
-      parallel_for(cv.Ko * groups16, std::max<int64_t>(1, 4096 / (36 * kLanes)), [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-          const int64_t k = i / groups16, l0 = i % groups16 * kLanes;
-          winograd_output_tiles(cv, M.data() + k * T + l0, T, cv.Ko * T, at.data() + l0,
-                                std::min(kLanes, nt - l0), k, k + 1, b ? b + gi * cv.Ko : nullptr,
-                                y + gi * cv.Ko * cv.P * cv.Q);
+        for (int64_t gi = 0; gi < cv.groups; ++gi) {
+          const float* ug = u + gi * 36 * cv.Ko * cv.Ci;
+          // V[xi] (Ci, nt), 16 tiles at a time
+          for (int64_t l0 = 0; l0 < nt; l0 += kLanes)
+            winograd_input_tiles(cv, x + gi * cv.Ci * cv.H * cv.W, at + l0,
+                                 std::min(kLanes, nt - l0), 0, cv.Ci, V + l0, T, cv.Ci * T);
+          // M[xi] (Ko, nt) = U[xi] (Ko, Ci) x V[xi] (Ci, nt)
+          for (int64_t e = 0; e < 36; ++e)
+            gemm(false, false, cv.Ko, nt, cv.Ci, 1.0f, ug + e * cv.Ko * cv.Ci, cv.Ci,
+                 V + e * cv.Ci * T, T, 0.0f, M + e * cv.Ko * T, T);
+          // y = A^T M A + b
+          for (int64_t l0 = 0; l0 < nt; l0 += kLanes)
+            winograd_output_tiles(cv, M + l0, T, cv.Ko * T, at + l0, std::min(kLanes, nt - l0), 0,
+                                  cv.Ko, b ? b + gi * cv.Ko : nullptr, y + gi * cv.Ko * cv.P * cv.Q);
         }
-      });
+      }
     }
-  }
+  });
 }
 
 }  // namespace
