@@ -494,13 +494,20 @@ void bias_backward(const Conv2dShape& s, const ConvGeom& g, const T* dy, T* db) 
 
 }  // namespace
 
+template <typename T>
+Conv2dAlgorithm conv2d_algorithm_cpu(const Conv2dShape& s) {
+  if (ConvGeom(s).depthwise) return Conv2dAlgorithm::Depthwise;
+  if (std::is_same_v<T, float> && winograd_selected(s)) return Conv2dAlgorithm::Winograd;
+  return Conv2dAlgorithm::Gemm;
+}
+
 // x (N,C,H,W), w (K,C/G,R,S), b (K) or null, y (N,K,P,Q)
 template <typename T>
 void conv2d_forward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const ConvGeom g(s);
   if (g.depthwise) return depthwise_forward(s, g, x, w, b, y);
   if constexpr (std::is_same_v<T, float>)
-    if (winograd_selected(s)) return winograd_forward(s, x, w, b, y);
+    if (conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) return winograd_forward(s, x, w, b, y);
   gemm_forward(s, g, x, w, b, y);
 }
 
@@ -512,7 +519,7 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
   const ConvGeom g(s);
   if (g.depthwise) return depthwise_backward(s, g, x, w, dy, dx, dw, db);
   if constexpr (std::is_same_v<T, float>)
-    if (dx && winograd_selected(s)) {
+    if (dx && conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) {
       winograd_backward_data(s, w, dy, dx);
       dx = nullptr;
     }
@@ -521,6 +528,7 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
 }
 
 #define CONVNET_INSTANTIATE(T)                                                              \
+  template Conv2dAlgorithm conv2d_algorithm_cpu<T>(const Conv2dShape&);                      \
   template void conv2d_forward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
   template void conv2d_backward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*, \
                                        T*, T*);
