@@ -1,4 +1,4 @@
-// convnet._core.backends (the TF32 switches) and convnet._core.amp (autocast's state and the
+// convnet._core.backends (the TF32 switches, the CPU convolution algorithm) and convnet._core.amp (autocast's state and the
 // gradient scaler's unscaling); python/convnet/backends and python/convnet/amp.py wrap them.
 #include "bindings.h"
 
@@ -14,6 +14,11 @@ void bind_amp(py::module_& m) {
   b.def("set_cudnn_allow_tf32", &backends::set_conv_allow_tf32, "on"_a);
   b.def("get_conv_workspace_limit", &backends::conv_workspace_limit);
   b.def("set_conv_workspace_limit", &backends::set_conv_workspace_limit, "bytes"_a);
+  b.def("conv2d_cpu_algorithm",
+        [](const Tensor& x, const Tensor& w, py::object stride, py::object padding, py::object dilation,
+           int64_t groups) { return conv2d_cpu_algorithm(x, w, conv_options(stride, padding, dilation, groups)); },
+        "input"_a, "weight"_a, "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1, "groups"_a = 1,
+        "the algorithm conv2d runs on the CPU: 'gemm', 'winograd' or 'depthwise'");
 
   py::module_ a = m.def_submodule("amp", "mixed precision");
   a.def("get_autocast", [] {

@@ -25,6 +25,9 @@ void add_docs(py::module_& m);
 
 // An int or a pair of ints (PyTorch's `_pair`), for kernel sizes, strides, paddings.
 std::array<int64_t, 2> to_pair(const py::handle& v, const char* what);
+// conv2d's options from Python arguments (padding an int, a pair, "same" or "valid").
+Conv2dOptions conv_options(const py::object& stride, const py::object& padding,
+                           const py::object& dilation, int64_t groups);
 // Pooling options from Python arguments (stride None or empty: the kernel size); `who` names the
 // function or layer in error messages.
 Pool2dOptions pool_options(const char* who, const py::object& kernel_size, const py::object& stride,

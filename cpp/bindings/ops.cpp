@@ -7,18 +7,6 @@ namespace convnet::bindings {
 using namespace pybind11::literals;
 using nogil = py::call_guard<py::gil_scoped_release>;
 
-namespace {
-
-// Operand of an arithmetic operator: a Tensor or a Python number.
-using Operand = std::variant<Tensor, double>;
-
-template <typename TT, typename TS>
-Tensor binary(const Tensor& a, const Operand& b, TT tt, TS ts) {
-  py::gil_scoped_release nogil;
-  if (auto* t = std::get_if<Tensor>(&b)) return tt(a, *t);
-  return ts(a, std::get<double>(b));
-}
-
 Conv2dOptions conv_options(const py::object& stride, const py::object& padding,
                            const py::object& dilation, int64_t groups) {
   Conv2dOptions o;
@@ -36,6 +24,19 @@ Conv2dOptions conv_options(const py::object& stride, const py::object& padding,
   }
   return o;
 }
+
+namespace {
+
+// Operand of an arithmetic operator: a Tensor or a Python number.
+using Operand = std::variant<Tensor, double>;
+
+template <typename TT, typename TS>
+Tensor binary(const Tensor& a, const Operand& b, TT tt, TS ts) {
+  py::gil_scoped_release nogil;
+  if (auto* t = std::get_if<Tensor>(&b)) return tt(a, *t);
+  return ts(a, std::get<double>(b));
+}
+
 
 std::vector<int64_t> dims_of(const py::object& dim) {
   if (dim.is_none()) return {};

@@ -1,4 +1,6 @@
-// CPU conv2d kernels: im2col + GEMM, and a direct loop for depthwise.
+// CPU conv2d kernels: im2col + GEMM, Winograd F(4x4,3x3) for the float32 3x3
+// stride-1 convolutions that winograd_selected picks (conv2d_winograd.cpp;
+// forward and dx), and a vectorized direct correlation for depthwise.
 // N batch, C in channels, H W input size, K out channels, R S kernel,
 // P Q output size, G groups; Cg = C/G and Kg = K/G channels per group.
 // The column matrix of one image and group is (Cg*R*S, P*Q): row (c,r,s)
@@ -6,19 +8,24 @@
 // 0 where it falls in the padding. Kernels overwrite their outputs; autograd
 // accumulates (+=) the returned gradients into .grad.
 //
-// Threads: over images, each parallel chunk with its own column buffer and
-// single-threaded GEMMs; when there are fewer images than threads, images go
-// one at a time and the GEMM and im2col/col2im are split over the threads.
-// dw and db are summed per chunk and the chunks added in a fixed order, so a
-// given thread count always gives bit-identical gradients.
+// Threads: images go in batches (one column matrix per batch and group, see
+// Batching); one parallel region per call, each thread running its share of
+// the images alone, or each step split over the threads when there are fewer
+// images than threads. dw is summed per thread and the threads added in a
+// fixed order, db image after image, so a given thread count always gives
+// bit-identical gradients. Scratch memory comes from the caching allocator
+// (workspace.h).
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "blas.h"
+#include "conv2d_winograd.h"
 #include "isa.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "workspace.h"
 
 namespace convnet::cpu {
 
@@ -138,29 +145,32 @@ void add_rows(T* dst, int64_t dstep, int64_t sw, const T* src, int64_t sstep, in
   }
 }
 
-// x (Cg,H,W) of one image and group, col (Cg*R*S, P*Q): writes the entries of
-// channels [c0, c1) that read the input. The entries that read padding are
-// never written: the caller zeroes col once and uses it for im2col only.
+// x (Cg,H,W) of one image and group, col (Cg*R*S, P*Q) with row stride ld:
+// writes the entries of channels [c0, c1) that read the input. The entries
+// that read padding are never written: the caller zeroes col once and uses it
+// for im2col only.
 template <typename T>
-void im2col(const Conv2dShape& s, const ConvGeom& g, const T* x, T* col, int64_t c0, int64_t c1) {
+void im2col(const Conv2dShape& s, const ConvGeom& g, const T* x, T* col, int64_t ld, int64_t c0,
+            int64_t c1) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t r = 0; r < s.R; ++r)
       for (int64_t t = 0; t < s.S; ++t)
-        copy_rows(col + ((c * s.R + r) * s.S + t) * g.PQ + g.p_lo[r] * s.Q + g.q_lo[t], s.Q,
+        copy_rows(col + ((c * s.R + r) * s.S + t) * ld + g.p_lo[r] * s.Q + g.q_lo[t], s.Q,
                   x + c * g.HW + g.in_offset(s, r, t), s.stride_h * s.W, s.stride_w,
                   g.p_hi[r] - g.p_lo[r], g.q_hi[t] - g.q_lo[t]);
 }
 
-// col (Cg*R*S, P*Q), dx (Cg,H,W) of one image and group, already zeroed: adds
-// every entry of channels [c0, c1) that read the input back to its pixel, in a
-// fixed order.
+// col (Cg*R*S, P*Q) with row stride ld, dx (Cg,H,W) of one image and group,
+// already zeroed: adds every entry of channels [c0, c1) that read the input
+// back to its pixel, in a fixed order.
 template <typename T>
-void col2im(const Conv2dShape& s, const ConvGeom& g, const T* col, T* dx, int64_t c0, int64_t c1) {
+void col2im(const Conv2dShape& s, const ConvGeom& g, const T* col, int64_t ld, T* dx, int64_t c0,
+            int64_t c1) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t r = 0; r < s.R; ++r)
       for (int64_t t = 0; t < s.S; ++t)
         add_rows(dx + c * g.HW + g.in_offset(s, r, t), s.stride_h * s.W, s.stride_w,
-                 col + ((c * s.R + r) * s.S + t) * g.PQ + g.p_lo[r] * s.Q + g.q_lo[t], s.Q,
+                 col + ((c * s.R + r) * s.S + t) * ld + g.p_lo[r] * s.Q + g.q_lo[t], s.Q,
                  g.p_hi[r] - g.p_lo[r], g.q_hi[t] - g.q_lo[t]);
 }
 
@@ -355,7 +365,7 @@ void depthwise_forward(const Conv2dShape& s, const ConvGeom& g, const T* x, cons
   const DwGeom fg = dw_forward_geom(s);
   const DwKernels<T> kern = dw_kernels<T>(fg);
   parallel_for(s.N * s.C, dw_grain(g), [&](int64_t i0, int64_t i1) {
-    std::vector<T> xs(fg.size, T(0)), out(fg.Pv * fg.Qv);
+    Workspace<T> xs(fg.size, T(0)), out(fg.Pv * fg.Qv);
     for (int64_t i = i0; i < i1; ++i) {
       dw_scatter(fg, x + i * g.HW, s.H, s.W, 1, 1, s.pad_h, s.pad_w, xs.data());
       const int64_t c = i % s.C, n = i / s.C;
@@ -375,15 +385,15 @@ void depthwise_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, con
   // dx (H,W) = dy scattered at stride (sh,sw), correlated at stride 1 with the flipped taps
   const DwGeom xg(s.R, s.S, 1, 1, s.dil_h, s.dil_w, s.H, s.W);
   const DwKernels<T> fkern = dw_kernels<T>(fg), xkern = dw_kernels<T>(xg);
-  std::vector<T> wflip(dx ? s.K * g.RS : 0);
+  Workspace<T> wflip(dx ? s.K * g.RS : 0);
   for (int64_t k = 0; dx && k < s.K; ++k)
-    for (int64_t t = 0; t < g.RS; ++t) wflip[k * g.RS + t] = w[k * g.RS + g.RS - 1 - t];
+    for (int64_t t = 0; t < g.RS; ++t) wflip.data()[k * g.RS + t] = w[k * g.RS + g.RS - 1 - t];
   // per (n,k): dw (R*S), then db
   const int64_t part = g.RS + 1;
-  std::vector<T> parts(dw || db ? s.N * s.K * part : 0);
+  Workspace<T> parts(dw || db ? s.N * s.K * part : 0);
   parallel_for(s.N * s.C, dw_grain(g), [&](int64_t i0, int64_t i1) {
-    std::vector<T> dys(dx ? g.Kg * xg.size : 0, T(0)), dxs(dx ? xg.Pv * xg.Qv : 0);
-    std::vector<T> xs(dw ? fg.size : 0, T(0)), dyw(dw ? fg.Pv * fg.Qv : 0, T(0));
+    Workspace<T> dys(dx ? g.Kg * xg.size : 0, T(0)), dxs(dx ? xg.Pv * xg.Qv : 0);
+    Workspace<T> xs(dw ? fg.size : 0, T(0)), dyw(dw ? fg.Pv * fg.Qv : 0, T(0));
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t c = i % s.C, n = i / s.C;
       const T* dyc = dy + (n * s.K + c * g.Kg) * g.PQ;  // the Kg planes of dy that c feeds
@@ -410,90 +420,238 @@ void depthwise_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, con
   for (int64_t k = 0; k < s.K; ++k)  // over the images in order
     for (int64_t t = 0; t < part; ++t) {
       T acc = 0;
-      for (int64_t n = 0; n < s.N; ++n) acc += parts[(n * s.K + k) * part + t];
+      for (int64_t n = 0; n < s.N; ++n) acc += parts.data()[(n * s.K + k) * part + t];
       if (t < g.RS && dw) dw[k * g.RS + t] = acc;
       if (t == g.RS && db) db[k] = acc;
     }
 }
 
-// How the work of one image is run: inside a per-image parallel chunk
-// (single-threaded GEMM and im2col), or alone with every thread on it.
-struct ImageRunner {
-  const Conv2dShape& s;
-  const ConvGeom& g;
-  bool alone;
+// ---- im2col + GEMM over batches of images ---------------------------------
+// A batch of nb images and one group becomes one column matrix (Cg*R*S, nb*P*Q),
+// image i in columns [i*P*Q, (i+1)*P*Q), so that the GEMMs have hundreds of
+// columns even where the planes are 4x4 or 2x2. With at least as many images
+// as threads, each thread takes a contiguous share of the images (a chunk) and
+// runs its batches alone, with its own buffers and single-threaded GEMMs: one
+// parallel region per call. With fewer images than threads there is one chunk,
+// and each step of a batch (im2col, the GEMM, the copies) is split over the
+// threads.
+struct Batching {
+  int64_t chunks;  // parallel chunks of images
+  int64_t nb;      // images per batch
+  int64_t cols;    // nb * P * Q, the row stride of the batch matrices
+  bool split;      // one chunk, each step split over the threads
+  bool direct;     // 1x1 with one image per batch: the input plane is the column matrix
 
+  Batching(const Conv2dShape& s, const ConvGeom& g) {
+    // Enough columns for an efficient GEMM on every thread, within a bound on
+    // the column matrices; the batches of a chunk evened out.
+    constexpr int64_t kTargetCols = 512, kMaxColElems = int64_t(1) << 22;
+    const int64_t nt = num_threads();
+    split = s.N < nt;
+    chunks = split ? 1 : nt;
+    const int64_t per_chunk = (s.N + chunks - 1) / chunks;
+    const int64_t target = split ? kTargetCols * nt : kTargetCols;
+    nb = std::min(per_chunk, std::max<int64_t>(1, (target + g.PQ - 1) / g.PQ));
+    nb = std::max<int64_t>(1, std::min(nb, kMaxColElems / chunks / std::max<int64_t>(1, g.CgRS * g.PQ)));
+    const int64_t batches = (per_chunk + nb - 1) / nb;
+    nb = (per_chunk + batches - 1) / batches;
+    cols = nb * g.PQ;
+    direct = g.one_by_one && nb == 1;
+  }
+  // f(chunk, n0, count, first) for each batch of images [n0, n0+count) of each
+  // chunk; first marks a chunk's first batch.
+  template <typename F>
+  void for_each_batch(const Conv2dShape& s, const F& f) const {
+    parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t begin = s.N * c / chunks, end = s.N * (c + 1) / chunks;
+        for (int64_t n0 = begin; n0 < end; n0 += nb) f(c, n0, std::min(nb, end - n0), n0 == begin);
+      }
+    });
+  }
+  // f(i0, i1) over [0, n): split over the threads, or inline inside a chunk
+  template <typename F>
+  void step(int64_t n, int64_t grain, const F& f) const {
+    if (split)
+      parallel_for(n, grain, f);
+    else
+      f(int64_t(0), n);
+  }
   template <typename T>
   void mm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc) const {
-    if (alone)
+    if (split)
       gemm_parallel(ta, tb, M, N, K, T(1), A, lda, B, ldb, beta, C, ldc);
     else
       gemm(ta, tb, M, N, K, T(1), A, lda, B, ldb, beta, C, ldc);
   }
-  // x (Cg,H,W) -> col (Cg*R*S, P*Q)
-  template <typename T>
-  void to_col(const T* x, T* col) const {
-    if (!alone) return im2col(s, g, x, col, 0, g.Cg);
-    parallel_for(g.Cg, channel_grain(g), [&](int64_t c0, int64_t c1) { im2col(s, g, x, col, c0, c1); });
-  }
-  // col (Cg*R*S, P*Q) -> dx (Cg,H,W), overwritten
-  template <typename T>
-  void from_col(const T* col, T* dx) const {
-    auto f = [&](int64_t c0, int64_t c1) {
-      std::fill(dx + c0 * g.HW, dx + c1 * g.HW, T(0));
-      col2im(s, g, col, dx, c0, c1);
-    };
-    if (!alone) return f(0, g.Cg);
-    parallel_for(g.Cg, channel_grain(g), f);
-  }
 };
 
-// Runs image(n, runner, chunk) for every image: chunks of images in parallel
-// when there are at least as many images as threads, else one image at a time
-// with all threads on it (chunk 0).
-template <typename F>
-void for_each_image(const Conv2dShape& s, const ConvGeom& g, const F& image) {
-  const int64_t chunks = std::min<int64_t>(num_threads(), s.N);
-  if (chunks <= 1 || s.N < num_threads()) {
-    const ImageRunner run{s, g, num_threads() > 1};
-    for (int64_t n = 0; n < s.N; ++n) image(n, run, int64_t(0));
-    return;
-  }
-  const ImageRunner run{s, g, false};
-  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c)
-      for (int64_t n = s.N * c / chunks; n < s.N * (c + 1) / chunks; ++n) image(n, run, c);
+// Images [n0, n0+nb) of group gi: x -> col (Cg*R*S, ld), image i at column i*P*Q.
+template <typename T>
+void batch_to_col(const Conv2dShape& s, const ConvGeom& g, const Batching& bt, const T* x,
+                  int64_t n0, int64_t nb, int64_t gi, T* col) {
+  bt.step(nb * g.Cg, channel_grain(g), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = n0 + i / g.Cg, c = i % g.Cg;
+      im2col(s, g, x + (n * s.C + gi * g.Cg) * g.HW, col + (i / g.Cg) * g.PQ, bt.cols, c, c + 1);
+    }
   });
 }
 
+// col (Cg*R*S, ld) -> dx of images [n0, n0+nb), group gi, overwritten.
+template <typename T>
+void batch_from_col(const Conv2dShape& s, const ConvGeom& g, const Batching& bt, const T* col,
+                    int64_t n0, int64_t nb, int64_t gi, T* dx) {
+  bt.step(nb * g.Cg, channel_grain(g), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = n0 + i / g.Cg, c = i % g.Cg;
+      T* dxg = dx + (n * s.C + gi * g.Cg) * g.HW;
+      std::fill(dxg + c * g.HW, dxg + (c + 1) * g.HW, T(0));
+      col2im(s, g, col + (i / g.Cg) * g.PQ, bt.cols, dxg, c, c + 1);
+    }
+  });
+}
+
+// The planes (P*Q) of images [n0, n0+nb), group gi, of a tensor (N,K,P,Q), as
+// the rows of a batch matrix (Kg, nb*P*Q): f(plane, row, k) for each, where
+// plane is the offset in the tensor and row the offset in the matrix.
+template <typename F>
+void for_each_plane(const Conv2dShape& s, const ConvGeom& g, const Batching& bt, int64_t n0,
+                    int64_t nb, int64_t gi, const F& f) {
+  bt.step(nb * g.Kg, std::max<int64_t>(1, kGrainSize / g.PQ), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / g.Kg, k = i % g.Kg;
+      f(((n0 + n) * s.K + gi * g.Kg + k) * g.PQ, k * bt.cols + n * g.PQ, k);
+    }
+  });
+}
+
+// x (N,C,H,W), w (K,Cg,R,S), b (K) or null, y (N,K,P,Q)
+template <typename T>
+void gemm_forward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* w, const T* b,
+                  T* y) {
+  const Batching bt(s, g);
+  const int64_t col_size = bt.direct ? 0 : g.CgRS * bt.cols, out_size = bt.direct ? 0 : g.Kg * bt.cols;
+  Workspace<T> cols(bt.chunks * col_size), outs(bt.chunks * out_size);
+  bt.for_each_batch(s, [&](int64_t c, int64_t n0, int64_t nb, bool first) {
+    T* col = cols.data() + c * col_size;
+    T* out = outs.data() + c * out_size;
+    if (first) std::fill(col, col + col_size, T(0));  // its padding entries stay 0, see im2col
+    for (int64_t gi = 0; gi < s.groups; ++gi) {
+      const T* wg = w + gi * g.Kg * g.CgRS;
+      if (bt.direct) {  // y[n,g] (Kg, P*Q) = w_g (Kg, Cg) x[n,g] (Cg, P*Q)
+        bt.mm(false, false, g.Kg, g.PQ, g.Cg, wg, g.CgRS, x + (n0 * s.C + gi * g.Cg) * g.HW, g.PQ,
+              T(0), y + (n0 * s.K + gi * g.Kg) * g.PQ, g.PQ);
+      } else {  // out (Kg, nb*P*Q) = w_g (Kg, Cg*R*S) x col (Cg*R*S, nb*P*Q)
+        batch_to_col(s, g, bt, x, n0, nb, gi, col);
+        bt.mm(false, false, g.Kg, nb * g.PQ, g.CgRS, wg, g.CgRS, col, bt.cols, T(0), out, bt.cols);
+      }
+      if (!bt.direct || b)  // y = out + b
+        for_each_plane(s, g, bt, n0, nb, gi, [&](int64_t plane, int64_t row, int64_t k) {
+          const T bk = b ? b[gi * g.Kg + k] : T(0);
+          const T* o = bt.direct ? y + plane : out + row;
+          for (int64_t j = 0; j < g.PQ; ++j) y[plane + j] = o[j] + bk;
+        });
+    }
+  });
+}
+
+// x (N,C,H,W), w (K,Cg,R,S), dy (N,K,P,Q); dx (N,C,H,W), dw (K,Cg,R,S), each
+// overwritten, each may be null. dw is summed per chunk, batch after batch,
+// and the chunks added in a fixed order.
+template <typename T>
+void gemm_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* w, const T* dy,
+                   T* dx, T* dw) {
+  const Batching bt(s, g);
+  const bool direct = bt.direct;
+  const int64_t col_size = direct ? 0 : g.CgRS * bt.cols, dy_size = direct ? 0 : g.Kg * bt.cols;
+  // per chunk: im2col's columns, dx's columns, dy as a batch matrix, and dw
+  // transposed (G, Cg*R*S, Kg), which OpenBLAS computes faster for short P*Q
+  Workspace<T> cols(dw ? bt.chunks * col_size : 0), dcols(dx ? bt.chunks * col_size : 0);
+  Workspace<T> dys(bt.chunks * dy_size), parts(dw ? bt.chunks * s.K * g.CgRS : 0);
+  bt.for_each_batch(s, [&](int64_t c, int64_t n0, int64_t nb, bool first) {
+    T* col = cols.data() + c * col_size;
+    T* dcol = dcols.data() + c * col_size;
+    T* dwt = parts.data() + c * s.K * g.CgRS;
+    if (first && dw) {
+      std::fill(col, col + col_size, T(0));  // its padding entries stay 0, see im2col
+      std::fill(dwt, dwt + s.K * g.CgRS, T(0));
+    }
+    for (int64_t gi = 0; gi < s.groups; ++gi) {
+      const T* wg = w + gi * g.Kg * g.CgRS;
+      const T* xg = x + (n0 * s.C + gi * g.Cg) * g.HW;
+      const T* dym = dy + (n0 * s.K + gi * g.Kg) * g.PQ;  // dy of the batch, (Kg, nb*P*Q)
+      if (!direct) {
+        T* d = dys.data() + c * dy_size;
+        for_each_plane(s, g, bt, n0, nb, gi, [&](int64_t plane, int64_t row, int64_t) {
+          std::copy(dy + plane, dy + plane + g.PQ, d + row);
+        });
+        dym = d;
+      }
+      if (dw) {  // dw_g^T (Cg*R*S, Kg) += col (Cg*R*S, nb*P*Q) x dy^T (nb*P*Q, Kg)
+        if (!direct) batch_to_col(s, g, bt, x, n0, nb, gi, col);
+        bt.mm(false, true, g.CgRS, g.Kg, nb * g.PQ, direct ? xg : col, bt.cols, dym, bt.cols, T(1),
+              dwt + gi * g.CgRS * g.Kg, g.Kg);
+      }
+      if (dx) {  // dcol (Cg*R*S, nb*P*Q) = w_g^T (Cg*R*S, Kg) x dy (Kg, nb*P*Q); dx = col2im(dcol)
+        if (direct) {
+          bt.mm(true, false, g.Cg, g.PQ, g.Kg, wg, g.CgRS, dym, g.PQ, T(0),
+                dx + (n0 * s.C + gi * g.Cg) * g.HW, g.HW);
+        } else {
+          bt.mm(true, false, g.CgRS, nb * g.PQ, g.Kg, wg, g.CgRS, dym, bt.cols, T(0), dcol, bt.cols);
+          batch_from_col(s, g, bt, dcol, n0, nb, gi, dx);
+        }
+      }
+    }
+  });
+  // Sum the chunks in a fixed order, ((chunk 0 + chunk 1) + chunk 2) + ...,
+  // transposing dw back to (K, Cg*R*S).
+  if (dw)
+    parallel_for(s.K, std::max<int64_t>(1, kGrainSize / (bt.chunks * g.CgRS)),
+                 [&](int64_t k0, int64_t k1) {
+                   for (int64_t k = k0; k < k1; ++k) {
+                     const int64_t at = (k / g.Kg) * g.CgRS * g.Kg + k % g.Kg;
+                     for (int64_t j = 0; j < g.CgRS; ++j) {
+                       T acc = parts.data()[at + j * g.Kg];
+                       for (int64_t c = 1; c < bt.chunks; ++c)
+                         acc += parts.data()[c * s.K * g.CgRS + at + j * g.Kg];
+                       dw[k * g.CgRS + j] = acc;
+                     }
+                   }
+                 });
+}
+
+// db (K) = the sum of dy (N,K,P,Q) over n, p, q, image after image in order.
+template <typename T>
+void bias_backward(const Conv2dShape& s, const ConvGeom& g, const T* dy, T* db) {
+  parallel_for(s.K, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, s.N * g.PQ)),
+               [&](int64_t k0, int64_t k1) {
+                 for (int64_t k = k0; k < k1; ++k) {
+                   T acc = 0;
+                   for (int64_t n = 0; n < s.N; ++n) acc += sum(dy + (n * s.K + k) * g.PQ, g.PQ);
+                   db[k] = acc;
+                 }
+               });
+}
+
 }  // namespace
+
+template <typename T>
+Conv2dAlgorithm conv2d_algorithm_cpu(const Conv2dShape& s) {
+  if (ConvGeom(s).depthwise) return Conv2dAlgorithm::Depthwise;
+  if (std::is_same_v<T, float> && winograd_selected(s)) return Conv2dAlgorithm::Winograd;
+  return Conv2dAlgorithm::Gemm;
+}
 
 // x (N,C,H,W), w (K,C/G,R,S), b (K) or null, y (N,K,P,Q)
 template <typename T>
 void conv2d_forward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const ConvGeom g(s);
   if (g.depthwise) return depthwise_forward(s, g, x, w, b, y);
-  // one zeroed column buffer per chunk (its padding entries stay 0, see im2col)
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(num_threads(), s.N));
-  std::vector<std::vector<T>> cols(chunks, std::vector<T>(g.one_by_one ? 0 : g.CgRS * g.PQ));
-  // y[n,g] (Kg, P*Q) = w_g (Kg, Cg*R*S) x col (Cg*R*S, P*Q) + b_g
-  for_each_image(s, g, [&](int64_t n, const ImageRunner& run, int64_t chunk) {
-    T* col = cols[chunk].data();
-    for (int64_t gi = 0; gi < s.groups; ++gi) {
-      const T* xg = x + (n * s.C + gi * g.Cg) * g.HW;
-      T* yg = y + (n * s.K + gi * g.Kg) * g.PQ;
-      if (!g.one_by_one) run.to_col(xg, col);
-      run.mm(false, false, g.Kg, g.PQ, g.CgRS, w + gi * g.Kg * g.CgRS, g.CgRS,
-             g.one_by_one ? xg : col, g.PQ, T(0), yg, g.PQ);
-      if (b)
-        for (int64_t k = 0; k < g.Kg; ++k) {
-          const T bk = b[gi * g.Kg + k];
-          T* yk = yg + k * g.PQ;
-          for (int64_t j = 0; j < g.PQ; ++j) yk[j] += bk;
-        }
-    }
-  });
+  if constexpr (std::is_same_v<T, float>)
+    if (conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) return winograd_forward(s, x, w, b, y);
+  gemm_forward(s, g, x, w, b, y);
 }
 
 // x (N,C,H,W), w (K,C/G,R,S), dy (N,K,P,Q); dx (N,C,H,W), dw (K,C/G,R,S), db (K),
@@ -503,67 +661,17 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
                          T* db) {
   const ConvGeom g(s);
   if (g.depthwise) return depthwise_backward(s, g, x, w, dy, dx, dw, db);
-  // Per chunk: a zeroed buffer for im2col (its padding entries stay 0) and
-  // one for the columns of dx, which the GEMM writes in full.
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(num_threads(), s.N));
-  const int64_t col_size = g.one_by_one ? 0 : g.CgRS * g.PQ;
-  std::vector<std::vector<T>> cols(chunks, std::vector<T>(dw ? col_size : 0));
-  std::vector<std::vector<T>> dcols(chunks, std::vector<T>(dx ? col_size : 0));
-  // Per chunk sums: dw transposed, (G, Cg*R*S, Kg), which OpenBLAS computes
-  // faster for short P*Q than dw itself; then db (K).
-  const int64_t dw_size = dw ? s.K * g.CgRS : 0, part_size = dw_size + (db ? s.K : 0);
-  std::vector<T> parts(chunks * part_size);
-  for_each_image(s, g, [&](int64_t n, const ImageRunner& run, int64_t chunk) {
-    T* col = cols[chunk].data();
-    T* dcol = dcols[chunk].data();
-    T* dwt = parts.data() + chunk * part_size;
-    T* dbc = dwt + dw_size;
-    for (int64_t gi = 0; gi < s.groups; ++gi) {
-      const T* xg = x + (n * s.C + gi * g.Cg) * g.HW;
-      const T* wg = w + gi * g.Kg * g.CgRS;
-      const T* dyg = dy + (n * s.K + gi * g.Kg) * g.PQ;
-      if (db)  // db += sum over (p,q) of dy[n,g]
-        for (int64_t k = 0; k < g.Kg; ++k) dbc[gi * g.Kg + k] += sum(dyg + k * g.PQ, g.PQ);
-      if (dw) {  // dw_g^T (Cg*R*S, Kg) += col (Cg*R*S, P*Q) x dy[n,g]^T (P*Q, Kg)
-        if (!g.one_by_one) run.to_col(xg, col);
-        run.mm(false, true, g.CgRS, g.Kg, g.PQ, g.one_by_one ? xg : col, g.PQ, dyg, g.PQ, T(1),
-               dwt + gi * g.CgRS * g.Kg, g.Kg);
-      }
-      if (dx) {  // col (Cg*R*S, P*Q) = w_g^T (Cg*R*S, Kg) x dy[n,g] (Kg, P*Q); dx[n,g] = col2im(col)
-        T* dxg = dx + (n * s.C + gi * g.Cg) * g.HW;
-        if (g.one_by_one) {
-          run.mm(true, false, g.Cg, g.PQ, g.Kg, wg, g.CgRS, dyg, g.PQ, T(0), dxg, g.HW);
-        } else {
-          run.mm(true, false, g.CgRS, g.PQ, g.Kg, wg, g.CgRS, dyg, g.PQ, T(0), dcol, g.PQ);
-          run.from_col(dcol, dxg);
-        }
-      }
+  if constexpr (std::is_same_v<T, float>)
+    if (dx && conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) {
+      winograd_backward_data(s, w, dy, dx);
+      dx = nullptr;
     }
-  });
-  // Sum the chunks in a fixed order, ((chunk 0 + chunk 1) + chunk 2) + ...,
-  // transposing dw back to (K, Cg*R*S).
-  if (dw)
-    parallel_for(s.K, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, chunks * g.CgRS)),
-                 [&](int64_t k0, int64_t k1) {
-                   for (int64_t k = k0; k < k1; ++k) {
-                     const int64_t gi = k / g.Kg, kk = k % g.Kg;
-                     for (int64_t j = 0; j < g.CgRS; ++j) {
-                       const int64_t at = (gi * g.CgRS + j) * g.Kg + kk;
-                       T acc = parts[at];
-                       for (int64_t c = 1; c < chunks; ++c) acc += parts[c * part_size + at];
-                       dw[k * g.CgRS + j] = acc;
-                     }
-                   }
-                 });
-  if (db)
-    for (int64_t k = 0; k < s.K; ++k) {
-      T acc = parts[dw_size + k];
-      for (int64_t c = 1; c < chunks; ++c) acc += parts[c * part_size + dw_size + k];
-      db[k] = acc;
-    }
+  if (dx || dw) gemm_backward(s, g, x, w, dy, dx, dw);
+  if (db) bias_backward(s, g, dy, db);
 }
 
 #define CONVNET_INSTANTIATE(T)                                                              \
+  template Conv2dAlgorithm conv2d_algorithm_cpu<T>(const Conv2dShape&);                      \
   template void conv2d_forward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
   template void conv2d_backward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*, \
                                        T*, T*);

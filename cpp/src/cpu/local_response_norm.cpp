@@ -8,10 +8,10 @@
 // overwrite dx; autograd accumulates (+=) the returned gradients into .grad.
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "kernels.h"
 #include "parallel.h"
+#include "workspace.h"
 
 namespace convnet::cpu {
 
@@ -60,7 +60,8 @@ template <typename T>
 void local_response_norm_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t size, double alpha,
                                       double beta, const T* x, const T* scale, const T* dy, T* dx) {
   const T b = static_cast<T>(beta), coef = static_cast<T>(2 * alpha * beta / size);
-  std::vector<T> t(N * C * L);  // dy * x * scale^(-beta-1)
+  Workspace<T> ws(N * C * L);  // dy * x * scale^(-beta-1)
+  T* t = ws.data();
   parallel_for(N * C, plane_grain(L), [&](int64_t i0, int64_t i1) {
     for (int64_t j = i0 * L; j < i1 * L; ++j) t[j] = dy[j] * x[j] * std::pow(scale[j], -b - 1);
   });
@@ -69,7 +70,7 @@ void local_response_norm_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t s
       const int64_t n = i / C, j = i % C;
       const int64_t lo = std::max<int64_t>(0, j - (size - 1) / 2), hi = std::min(C, j + size / 2 + 1);
       T* d = dx + i * L;
-      window_sum(t.data() + n * C * L, L, lo, hi, d, [](const T* p, int64_t l) { return p[l]; });
+      window_sum(t + n * C * L, L, lo, hi, d, [](const T* p, int64_t l) { return p[l]; });
       const T* xi = x + i * L;
       const T* si = scale + i * L;
       const T* gi = dy + i * L;

@@ -114,4 +114,17 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2d
   return y;
 }
 
+std::string conv2d_cpu_algorithm(const Tensor& x_in, const Tensor& w, const Conv2dOptions& opt) {
+  if (x_in.dim() == 3)
+    return conv2d_cpu_algorithm(x_in.reshape({1, x_in.size(0), x_in.size(1), x_in.size(2)}), w, opt);
+  Conv2dOptions o;
+  Tensor x = pad_for_same(x_in, w, opt, o);
+  const cpu::Conv2dShape s = conv2d_check(x, w, Tensor(), o);
+  const cpu::Conv2dAlgorithm a = x.dtype() == DType::Float32 ? cpu::conv2d_algorithm_cpu<float>(s)
+                                                             : cpu::conv2d_algorithm_cpu<double>(s);
+  return a == cpu::Conv2dAlgorithm::Winograd ? "winograd"
+         : a == cpu::Conv2dAlgorithm::Depthwise ? "depthwise"
+                                                : "gemm";
+}
+
 }  // namespace convnet

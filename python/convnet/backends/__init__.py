@@ -14,7 +14,7 @@ Under :class:`convnet.autocast` the products run in 16-bit instead.
 
 from .. import _core
 
-__all__ = ["cuda", "cudnn"]
+__all__ = ["cpu", "cuda", "cudnn"]
 
 
 class _Matmul:
@@ -60,5 +60,17 @@ class _Cudnn:
         _core.backends.set_cudnn_allow_tf32(bool(on))
 
 
+class _Cpu:
+    """``convnet.backends.cpu``: which algorithm the CPU convolution kernels choose."""
+
+    @staticmethod
+    def conv2d_algorithm(input, weight, stride=1, padding=0, dilation=1, groups=1):
+        """The algorithm ``conv2d`` runs on the CPU for these arguments: ``"gemm"`` (im2col and
+        matrix products), ``"winograd"`` (F(4x4,3x3) for float32 3x3 stride-1 convolutions:
+        forward and input gradient) or ``"depthwise"``. Raises as ``conv2d`` for invalid ones."""
+        return _core.backends.conv2d_cpu_algorithm(input, weight, stride, padding, dilation, groups)
+
+
+cpu = _Cpu()
 cuda = _Cuda()
 cudnn = _Cudnn()

@@ -1,6 +1,7 @@
 // 2-D convolution (cross-correlation, as PyTorch), NCHW.
 #pragma once
 #include <array>
+#include <string>
 
 #include "convnet/tensor.h"
 
@@ -18,6 +19,10 @@ struct Conv2dOptions {
 
 // x (N,C,H,W) or (C,H,W), w (K,C/groups,R,S), b (K) or undefined → y (N,K,P,Q).
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& opt);
+
+// The algorithm conv2d runs on the CPU for these arguments (the same checks as conv2d):
+// "gemm" (im2col + GEMM), "winograd" (F(4x4,3x3): forward and dx) or "depthwise".
+std::string conv2d_cpu_algorithm(const Tensor& x, const Tensor& w, const Conv2dOptions& opt);
 
 // floor((in + 2*pad - dilation*(k-1) - 1)/stride) + 1; with ceil_mode, ceil and the last
 // window must start inside the input or its left padding.

@@ -1,0 +1,260 @@
+// Winograd F(4x4, 3x3) convolution (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016), interpolation points 0, 1, -1, 2, -2, inf.
+// Legend as in conv2d.cpp: N batch, Ci in channels, Ko out channels of one
+// group, H W input size, P Q output size; xi = 0..35 indexes the 6x6
+// transformed tile. Each output tile of 4x4 reads a 6x6 input tile d:
+//   y = A^T [ (G g G^T) (.) (B^T d B) ] A,
+// so for every xi the transformed outputs of all tiles are one product over
+// the channels: M[xi] (Ko, tiles) = U[xi] (Ko, Ci) x V[xi] (Ci, tiles).
+// The filter is transformed once per call (in double); the input is
+// transformed in blocks of tiles; the 36 products of a block go to OpenBLAS;
+// the output transform adds the bias.
+// Deterministic: every value is computed by one thread in a fixed order.
+#include "conv2d_winograd.h"
+
+#include <algorithm>
+
+#include "blas.h"
+#include "isa.h"
+#include "parallel.h"
+#include "workspace.h"
+
+namespace convnet::cpu {
+
+namespace {
+
+constexpr int64_t kLanes = 16;  // tiles transformed together, one per SIMD lane
+
+// One convolution as Winograd sees it: the forward, or the one that gives dx.
+struct WinoConv {
+  int64_t N, Ci, Ko, H, W, P, Q, pad_h, pad_w, groups;
+  int64_t tiles_h, tiles_w, tiles;  // output tiles of 4x4 per column, row, in all
+  WinoConv(int64_t N, int64_t Ci, int64_t Ko, int64_t H, int64_t W, int64_t P, int64_t Q,
+           int64_t pad_h, int64_t pad_w, int64_t groups)
+      : N(N), Ci(Ci), Ko(Ko), H(H), W(W), P(P), Q(Q), pad_h(pad_h), pad_w(pad_w), groups(groups),
+        tiles_h((P + 3) / 4), tiles_w((Q + 3) / 4), tiles(N * tiles_h * tiles_w) {}
+};
+
+// Where a tile reads and writes: the offset of its 6x6 input window's corner
+// (row p0 - pad_h, column q0 - pad_w) in its image's channel 0, and of its
+// 4x4 output corner (p0, q0); offsets of the image included.
+struct TileAt {
+  int64_t in, out, p0, q0;
+};
+
+// d (6, lanes): o = B^T d, the 6 rows of the input transform over L lanes;
+// in at in[k * is + l], out at out[k * os + l].
+inline __attribute__((always_inline)) void input_1d(const float* in, int64_t is, float* out,
+                                                    int64_t os) {
+  for (int64_t l = 0; l < kLanes; ++l) {
+    const float d0 = in[l], d1 = in[is + l], d2 = in[2 * is + l], d3 = in[3 * is + l],
+                d4 = in[4 * is + l], d5 = in[5 * is + l];
+    out[l] = 4 * d0 - 5 * d2 + d4;
+    out[os + l] = -4 * d1 - 4 * d2 + d3 + d4;
+    out[2 * os + l] = 4 * d1 - 4 * d2 - d3 + d4;
+    out[3 * os + l] = -2 * d1 - d2 + 2 * d3 + d4;
+    out[4 * os + l] = 2 * d1 - d2 - 2 * d3 + d4;
+    out[5 * os + l] = 4 * d1 - 5 * d3 + d5;
+  }
+}
+
+// m (6, lanes): o = A^T m (4, lanes), strides as input_1d.
+inline __attribute__((always_inline)) void output_1d(const float* in, int64_t is, float* out,
+                                                     int64_t os) {
+  for (int64_t l = 0; l < kLanes; ++l) {
+    const float m0 = in[l], m1 = in[is + l], m2 = in[2 * is + l], m3 = in[3 * is + l],
+                m4 = in[4 * is + l], m5 = in[5 * is + l];
+    const float a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4;
+    out[l] = m0 + a + c;
+    out[os + l] = b + 2 * e;
+    out[2 * os + l] = a + 4 * c;
+    out[3 * os + l] = b + 8 * e + m5;
+  }
+}
+
+// x: channel 0 of the input (planes of H x W, HW apart), tiles (nt <= kLanes)
+// at `at`; v: channel ci's row of V[0] in a block of tiles, V[xi] vstride
+// apart. Writes V[xi][ci][0..nt) for channels [c0, c1).
+CONVNET_CPU_CLONES
+void winograd_input_tiles(const WinoConv& cv, const float* x, const TileAt* at, int64_t nt,
+                          int64_t c0, int64_t c1, float* v, int64_t ldv, int64_t vstride) {
+  alignas(64) float d[36 * kLanes], t[36 * kLanes];
+  const int64_t HW = cv.H * cv.W;
+  for (int64_t c = c0; c < c1; ++c) {
+    const float* xc = x + c * HW;
+    for (int64_t l = 0; l < kLanes; ++l) {
+      if (l >= nt) {
+        for (int64_t e = 0; e < 36; ++e) d[e * kLanes + l] = 0;
+        continue;
+      }
+      const int64_t y0 = at[l].p0 - cv.pad_h, x0 = at[l].q0 - cv.pad_w;
+      const float* src = xc + at[l].in;
+      if (y0 >= 0 && x0 >= 0 && y0 + 6 <= cv.H && x0 + 6 <= cv.W) {
+        for (int64_t i = 0; i < 6; ++i)
+          for (int64_t j = 0; j < 6; ++j) d[(i * 6 + j) * kLanes + l] = src[i * cv.W + j];
+      } else {
+        for (int64_t i = 0; i < 6; ++i)
+          for (int64_t j = 0; j < 6; ++j) {
+            const bool inside = y0 + i >= 0 && y0 + i < cv.H && x0 + j >= 0 && x0 + j < cv.W;
+            d[(i * 6 + j) * kLanes + l] = inside ? src[i * cv.W + j] : 0.0f;
+          }
+      }
+    }
+    for (int64_t j = 0; j < 6; ++j) input_1d(d + j * kLanes, 6 * kLanes, t + j * kLanes, 6 * kLanes);
+    for (int64_t i = 0; i < 6; ++i) input_1d(t + i * 6 * kLanes, kLanes, d + i * 6 * kLanes, kLanes);
+    float* vc = v + (c - c0) * ldv;
+    for (int64_t e = 0; e < 36; ++e)
+      for (int64_t l = 0; l < nt; ++l) vc[e * vstride + l] = d[e * kLanes + l];
+  }
+}
+
+// m: row ko of M[0] in a block of tiles (M[xi] mstride apart), tiles (nt <=
+// kLanes) at `at`; y: channel 0 of the output (planes of P x Q). Writes the
+// 4x4 outputs + bias of channels [k0, k1), row k of M ldm apart.
+CONVNET_CPU_CLONES
+void winograd_output_tiles(const WinoConv& cv, const float* m, int64_t ldm, int64_t mstride,
+                           const TileAt* at, int64_t nt, int64_t k0, int64_t k1, const float* b,
+                           float* y) {
+  alignas(64) float a[36 * kLanes], t[24 * kLanes], o[16 * kLanes];
+  const int64_t PQ = cv.P * cv.Q;
+  for (int64_t k = k0; k < k1; ++k) {
+    const float* mk = m + (k - k0) * ldm;
+    for (int64_t e = 0; e < 36; ++e)
+      for (int64_t l = 0; l < kLanes; ++l) a[e * kLanes + l] = l < nt ? mk[e * mstride + l] : 0.0f;
+    for (int64_t j = 0; j < 6; ++j) output_1d(a + j * kLanes, 6 * kLanes, t + j * kLanes, 6 * kLanes);
+    for (int64_t i = 0; i < 4; ++i) output_1d(t + i * 6 * kLanes, kLanes, o + i * 4 * kLanes, kLanes);
+    const float bk = b ? b[k] : 0.0f;
+    float* yk = y + k * PQ;
+    for (int64_t l = 0; l < nt; ++l) {
+      const int64_t rows = std::min<int64_t>(4, cv.P - at[l].p0), cols = std::min<int64_t>(4, cv.Q - at[l].q0);
+      float* dst = yk + at[l].out;
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) dst[i * cv.Q + j] = o[(i * 4 + j) * kLanes + l] + bk;
+    }
+  }
+}
+
+// g (3, lanes) -> o = G g (6, lanes), in double; in at in[k * is + l], out at out[k * os + l].
+inline __attribute__((always_inline)) void filter_1d(const double* in, int64_t is, double* out,
+                                                     int64_t os) {
+  for (int64_t l = 0; l < kLanes; ++l) {
+    const double g0 = in[l], g1 = in[is + l], g2 = in[2 * is + l];
+    const double a = g0 + g2, c = g0 * (1.0 / 24) + g2 * (1.0 / 6);
+    out[l] = g0 * 0.25;
+    out[os + l] = -(a + g1) * (1.0 / 6);
+    out[2 * os + l] = -(a - g1) * (1.0 / 6);
+    out[3 * os + l] = c + g1 * (1.0 / 12);
+    out[4 * os + l] = c - g1 * (1.0 / 12);
+    out[5 * os + l] = g2;
+  }
+}
+
+// n <= kLanes filters (3,3), fstride apart at f, each read flipped (f[8 - e])
+// when flip: writes u = G g G^T (6,6) of filter l at u[xi * ustride + l].
+CONVNET_CPU_CLONES
+void winograd_filter_tiles(const float* f, int64_t fstride, bool flip, int64_t n, float* u,
+                           int64_t ustride) {
+  alignas(64) double g[9 * kLanes], t[18 * kLanes], v[36 * kLanes];
+  for (int64_t e = 0; e < 9; ++e)
+    for (int64_t l = 0; l < kLanes; ++l)
+      g[e * kLanes + l] = l < n ? f[l * fstride + (flip ? 8 - e : e)] : 0.0;
+  for (int64_t j = 0; j < 3; ++j) filter_1d(g + j * kLanes, 3 * kLanes, t + j * kLanes, 3 * kLanes);
+  for (int64_t i = 0; i < 6; ++i) filter_1d(t + i * 3 * kLanes, kLanes, v + i * 6 * kLanes, kLanes);
+  for (int64_t e = 0; e < 36; ++e)
+    for (int64_t l = 0; l < n; ++l) u[e * ustride + l] = static_cast<float>(v[e * kLanes + l]);
+}
+
+// w (K,C/G,3,3) -> U (G, 36, Ko, Ci): U[xi][o][i] from filter (o,i) of each
+// group, which is w[o][i] for the forward, and w[i][o] flipped for dx.
+void transform_filter(const WinoConv& cv, const float* w, bool for_dx, float* u) {
+  const int64_t per_group = 36 * cv.Ko * cv.Ci;
+  parallel_for(cv.groups * cv.Ko, std::max<int64_t>(1, 512 / cv.Ci), [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t gi = j / cv.Ko, o = j % cv.Ko;
+      for (int64_t i = 0; i < cv.Ci; i += kLanes) {
+        // forward: w is (groups*Ko, Ci, 3, 3); dx: w is (groups*Ci, Ko, 3, 3)
+        const float* f = for_dx ? w + ((gi * cv.Ci + i) * cv.Ko + o) * 9
+                                : w + ((gi * cv.Ko + o) * cv.Ci + i) * 9;
+        winograd_filter_tiles(f, for_dx ? cv.Ko * 9 : 9, for_dx, std::min(kLanes, cv.Ci - i),
+                              u + gi * per_group + o * cv.Ci + i, cv.Ko * cv.Ci);
+      }
+    }
+  });
+}
+
+// x (N, groups*Ci, H, W), U from transform_filter, b (groups*Ko) or null;
+// y (N, groups*Ko, P, Q) overwritten. Each thread takes a contiguous share of
+// the tiles and runs its blocks alone (transforms and single-threaded
+// products), with its own V, M and tile list: one parallel region.
+void winograd_run(const WinoConv& cv, const float* x, const float* u, const float* b, float* y) {
+  const int64_t chunks = std::max<int64_t>(
+      1, std::min<int64_t>(num_threads(), (cv.tiles + kLanes - 1) / kLanes));
+  // Tiles per block: V and M of a block within about 2 MB, at least 32 tiles
+  // (columns) per product; a multiple of the lanes.
+  constexpr int64_t kBlockElems = int64_t(1) << 19;
+  int64_t T = std::clamp<int64_t>(kBlockElems / (36 * (cv.Ci + cv.Ko)), 32, 256);
+  T = std::min(T, (cv.tiles + chunks - 1) / chunks);
+  T = (T + kLanes - 1) / kLanes * kLanes;
+  const int64_t v_size = 36 * cv.Ci * T, m_size = 36 * cv.Ko * T;
+  Workspace<float> Vs(chunks * v_size), Ms(chunks * m_size);
+  Workspace<TileAt> ats(chunks * T);
+  const int64_t C = cv.groups * cv.Ci, K = cv.groups * cv.Ko, per_image = cv.tiles_h * cv.tiles_w;
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      float* V = Vs.data() + ch * v_size;
+      float* M = Ms.data() + ch * m_size;
+      TileAt* at = ats.data() + ch * T;
+      const int64_t end = cv.tiles * (ch + 1) / chunks;
+      for (int64_t t0 = cv.tiles * ch / chunks; t0 < end; t0 += T) {
+        const int64_t nt = std::min(T, end - t0);
+        for (int64_t t = 0; t < nt; ++t) {
+          const int64_t n = (t0 + t) / per_image, r = (t0 + t) % per_image;
+          const int64_t p0 = r / cv.tiles_w * 4, q0 = r % cv.tiles_w * 4;
+          at[t] = {n * C * cv.H * cv.W + (p0 - cv.pad_h) * cv.W + (q0 - cv.pad_w),
+                   n * K * cv.P * cv.Q + p0 * cv.Q + q0, p0, q0};
+        }
+        for (int64_t gi = 0; gi < cv.groups; ++gi) {
+          const float* ug = u + gi * 36 * cv.Ko * cv.Ci;
+          // V[xi] (Ci, nt), 16 tiles at a time
+          for (int64_t l0 = 0; l0 < nt; l0 += kLanes)
+            winograd_input_tiles(cv, x + gi * cv.Ci * cv.H * cv.W, at + l0,
+                                 std::min(kLanes, nt - l0), 0, cv.Ci, V + l0, T, cv.Ci * T);
+          // M[xi] (Ko, nt) = U[xi] (Ko, Ci) x V[xi] (Ci, nt)
+          for (int64_t e = 0; e < 36; ++e)
+            gemm(false, false, cv.Ko, nt, cv.Ci, 1.0f, ug + e * cv.Ko * cv.Ci, cv.Ci,
+                 V + e * cv.Ci * T, T, 0.0f, M + e * cv.Ko * T, T);
+          // y = A^T M A + b
+          for (int64_t l0 = 0; l0 < nt; l0 += kLanes)
+            winograd_output_tiles(cv, M + l0, T, cv.Ko * T, at + l0, std::min(kLanes, nt - l0), 0,
+                                  cv.Ko, b ? b + gi * cv.Ko : nullptr, y + gi * cv.Ko * cv.P * cv.Q);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+bool winograd_selected(const Conv2dShape& s) {
+  const int64_t Cg = s.C / s.groups, Kg = s.K / s.groups;
+  return s.R == 3 && s.S == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dil_h == 1 &&
+         s.dil_w == 1 && s.pad_h <= 2 && s.pad_w <= 2 && Cg >= 16 && Kg >= 16 && s.P >= 4 &&
+         s.Q >= 4;
+}
+
+void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+  const WinoConv cv(s.N, s.C / s.groups, s.K / s.groups, s.H, s.W, s.P, s.Q, s.pad_h, s.pad_w, s.groups);
+  Workspace<float> u(36 * s.K * cv.Ci);
+  transform_filter(cv, w, false, u.data());
+  winograd_run(cv, x, u.data(), b, y);
+}
+
+void winograd_backward_data(const Conv2dShape& s, const float* w, const float* dy, float* dx) {
+  const WinoConv cv(s.N, s.K / s.groups, s.C / s.groups, s.P, s.Q, s.H, s.W, 2 - s.pad_h,
+                    2 - s.pad_w, s.groups);
+  Workspace<float> u(36 * s.C * cv.Ci);
+  transform_filter(cv, w, true, u.data());
+  winograd_run(cv, dy, u.data(), nullptr, dx);
+}
+
+}  // namespace convnet::cpu
