@@ -534,7 +534,10 @@ def header(peak, peak_desc):
     cap = cn.backends.cpu.get_cpu_capability() if hasattr(cn.backends, "cpu") and hasattr(
         cn.backends.cpu, "get_cpu_capability") else "n/a (convnet.backends.cpu.get_cpu_capability missing)"
     lines = [f"convnet: {cn.__file__}", f"convnet CPU capability: {cap}", f"CPU: {cpu}, {os.cpu_count()} logical CPUs",
-             f"torch {torch.__version__}", f"threads: {ARGS.threads}, reps: {ARGS.reps}{' (quick)' if ARGS.quick else ''}"]
+             f"torch {torch.__version__}", f"threads: {ARGS.threads}, reps: {ARGS.reps}{' (quick)' if ARGS.quick else ''}",
+             f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; load average {os.getloadavg()[0]:.1f} "
+             f"on {os.cpu_count()} CPUs at start (above the thread count, OpenMP threads spinning at barriers "
+             "lose their time slices: short ops then slow down many times over, onnxruntime's pool far less)"]
     if peak:
         lines.append(f"FMA peak: {peak:.1f} GFLOP/s ({peak_desc})")
     return lines
@@ -591,7 +594,8 @@ def main():
     print()
     print("\n".join(table(results)))
     print(f"\nratio: convnet throughput / the other's (> 1: convnet faster); peak RSS: convnet / PyTorch "
-          f"(< 1: convnet smaller). Total {time.perf_counter() - t_start:.0f} s.")
+          f"(< 1: convnet smaller). Total {time.perf_counter() - t_start:.0f} s; load average at the end "
+          f"{os.getloadavg()[0]:.1f}.")
     if ARGS.json:
         with open(ARGS.json, "w") as f:
             json.dump({"header": header(peak, peak_desc), "fma_peak_gflops": peak, "results": results}, f, indent=1)
