@@ -12,7 +12,7 @@ must agree to 1e-3 (the "check" column). Inputs are random with a fixed seed.
 The conv cases also report GFLOP/s and their share of the FMA peak, which the suite measures
 with a small C loop of independent FMA chains (512-bit where the CPU has avx512f, else 256-bit;
 OpenMP on `--threads` threads) compiled with the system `cc`. Peak RSS runs each library alone
-in its own child process.
+in its own child process. OpenMP's wait policy is passive unless said otherwise (see --help).
 
     python benchmarks/cpu_suite.py [--threads 2] [--reps 5] [--quick] [--cases a,b] [--json FILE]
 """
@@ -537,7 +537,7 @@ def header(peak, peak_desc):
              f"torch {torch.__version__}", f"threads: {ARGS.threads}, reps: {ARGS.reps}{' (quick)' if ARGS.quick else ''}",
              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; load average {os.getloadavg()[0]:.1f} "
              f"on {os.cpu_count()} CPUs at start (above the thread count, OpenMP threads spinning at barriers "
-             "lose their time slices: short ops then slow down many times over, onnxruntime's pool far less)"]
+             "lose their time slices: with OMP_WAIT_POLICY=active short ops then slow down many times over)"]
     if peak:
         lines.append(f"FMA peak: {peak:.1f} GFLOP/s ({peak_desc})")
     return lines
@@ -566,8 +566,13 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer repetitions and shorter ones")
     ap.add_argument("--cases", help="comma-separated case names (default: all): " + ",".join(all_cases()))
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--omp-wait-policy", choices=("passive", "active"),
+                    default=os.environ.get("OMP_WAIT_POLICY", "passive").lower(),
+                    help="OMP_WAIT_POLICY of both libraries (default: the environment's, else passive: on a "
+                         "machine shared beyond its cores, spinning threads make the figures scheduler noise)")
     ap.add_argument("--rss-child", choices=("convnet", "torch"), help=argparse.SUPPRESS)
     ARGS = ap.parse_args()
+    os.environ["OMP_WAIT_POLICY"] = ARGS.omp_wait_policy  # before either library loads its OpenMP runtime
     if ARGS.rss_child:
         rss_child(ARGS.rss_child, ARGS.threads, 10)
         return
