@@ -1,6 +1,7 @@
 #include "convnet/allocator.h"
 
 #include <cstdlib>
+#include <iterator>
 #include <new>
 
 namespace convnet {
@@ -21,12 +22,17 @@ size_t size_class(size_t n) {
 
 }  // namespace
 
+void CachingAllocator::mark_allocated(size_t nbytes) {
+  allocated_ += nbytes;
+  if (allocated_ > peak_) peak_ = allocated_;
+}
+
 void* CachingAllocator::alloc(size_t nbytes) {
   size_t cls = size_class(nbytes);
+  if (cls > kLargeBlock) return alloc_large(cls);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    allocated_ += cls;
-    if (allocated_ > peak_) peak_ = allocated_;
+    mark_allocated(cls);
     auto it = free_lists_.find(cls);
     if (it != free_lists_.end() && !it->second.empty()) {
       void* p = it->second.back();
@@ -48,13 +54,82 @@ void* CachingAllocator::alloc(size_t nbytes) {
   return p;
 }
 
+// The smallest free block of at least `cls` bytes, split when the rest is itself a large
+// block; else a new segment of max(cls, kSegment) bytes, whose rest stays free.
+void* CachingAllocator::alloc_large(size_t cls) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = free_large_.lower_bound({cls, nullptr});
+    if (it != free_large_.end()) {
+      char* p = it->second;
+      free_large_.erase(it);
+      Block& b = blocks_.at(p);
+      if (b.size - cls > kLargeBlock) {
+        blocks_[p + cls] = {b.size - cls, b.segment, true};
+        free_large_.insert({b.size - cls, p + cls});
+        b.size = cls;
+      }
+      b.free = false;
+      cached_ -= b.size;
+      mark_allocated(b.size);
+      return p;
+    }
+  }
+  size_t bytes = cls > kSegment ? cls : kSegment;
+  void* raw = raw_alloc_(bytes);
+  if (!raw) {
+    empty_cache();
+    raw = raw_alloc_(bytes);
+  }
+  if (!raw && bytes > cls) raw = raw_alloc_(bytes = cls);
+  if (!raw) throw std::bad_alloc();
+  char* p = static_cast<char*>(raw);
+  std::lock_guard<std::mutex> lock(mu_);
+  segments_[p] = bytes;
+  blocks_[p] = {cls, p, false};
+  if (bytes > cls) {
+    blocks_[p + cls] = {bytes - cls, p, true};
+    free_large_.insert({bytes - cls, p + cls});
+    cached_ += bytes - cls;
+  }
+  mark_allocated(cls);
+  return p;
+}
+
 void CachingAllocator::free(void* p, size_t nbytes) {
   if (!p) return;
   size_t cls = size_class(nbytes);
+  if (cls > kLargeBlock) return free_large(p);
   std::lock_guard<std::mutex> lock(mu_);
   allocated_ -= cls;
   cached_ += cls;
   free_lists_[cls].push_back(p);
+}
+
+// Merges the block with its free neighbours in the same segment.
+void CachingAllocator::free_large(void* ptr) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = blocks_.find(static_cast<char*>(ptr));
+  Block& b = it->second;
+  allocated_ -= b.size;
+  cached_ += b.size;
+  b.free = true;
+  auto next = std::next(it);
+  if (next != blocks_.end() && next->second.free && next->second.segment == b.segment) {
+    free_large_.erase({next->second.size, next->first});
+    b.size += next->second.size;
+    blocks_.erase(next);
+  }
+  if (it != blocks_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second.free && prev->second.segment == b.segment) {
+      free_large_.erase({prev->second.size, prev->first});
+      prev->second.size += b.size;
+      blocks_.erase(it);
+      it = prev;
+    }
+  }
+  free_large_.insert({it->second.size, it->first});
 }
 
 AllocatorStats CachingAllocator::stats() {
@@ -67,12 +142,27 @@ void CachingAllocator::reset_peak_stats() {
   peak_ = allocated_;
 }
 
+// Returns the small free blocks and the wholly free segments.
 void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [cls, list] : free_lists_)
-    for (void* p : list) raw_free_(p);
+    for (void* p : list) {
+      raw_free_(p);
+      cached_ -= cls;
+    }
   free_lists_.clear();
-  cached_ = 0;
+  for (auto it = segments_.begin(); it != segments_.end();) {
+    auto b = blocks_.find(it->first);
+    if (b->second.free && b->second.size == it->second) {
+      free_large_.erase({b->second.size, b->first});
+      cached_ -= b->second.size;
+      blocks_.erase(b);
+      raw_free_(it->first);
+      it = segments_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 CachingAllocator& cpu_allocator() {

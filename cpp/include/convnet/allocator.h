@@ -1,11 +1,19 @@
-// Caching allocators: freed blocks are kept in per-size free lists (sizes rounded
-// to size classes) and reused, so that a steady-state training step takes no
-// memory from the OS or the GPU driver. One instance serves host memory, one
-// pinned (page-locked) host memory, and one each CUDA device (cuda/runtime.cu).
+// Caching allocators: freed blocks are kept and reused, so that a steady-state
+// training step takes no memory from the OS or the GPU driver. Sizes are rounded
+// to size classes. Small blocks (up to kLargeBlock) live in per-class free lists;
+// large ones are carved best-fit out of segments of at least kSegment bytes, and a
+// freed large block merges with its free neighbours in the segment, so that the
+// activations freed early in backward can hold the larger gradients that come later
+// (per-class lists alone would keep both sets of blocks). One instance serves host
+// memory, one pinned (page-locked) host memory, and one each CUDA device
+// (cuda/runtime.cu).
 #pragma once
 #include <cstddef>
+#include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace convnet {
@@ -13,7 +21,7 @@ namespace convnet {
 struct AllocatorStats {
   size_t allocated_bytes;       // in live tensors
   size_t peak_allocated_bytes;  // high-water mark of allocated_bytes
-  size_t cached_bytes;          // held in free lists
+  size_t cached_bytes;          // held in free lists and free parts of segments
 };
 
 class CachingAllocator {
@@ -31,11 +39,26 @@ class CachingAllocator {
   // Returns every cached block to the OS (or the driver).
   void empty_cache();
 
+  static constexpr size_t kLargeBlock = size_t(1) << 20;  // larger blocks come from segments
+  static constexpr size_t kSegment = size_t(64) << 20;    // the least a segment takes from raw_alloc
+
  private:
+  struct Block {
+    size_t size;
+    char* segment;  // the start of the segment the block was carved from
+    bool free;
+  };
+  void* alloc_large(size_t cls);
+  void free_large(void* p);
+  void mark_allocated(size_t nbytes);
+
   RawAlloc raw_alloc_;
   RawFree raw_free_;
   std::mutex mu_;
-  std::unordered_map<size_t, std::vector<void*>> free_lists_;
+  std::unordered_map<size_t, std::vector<void*>> free_lists_;  // small blocks by size class
+  std::map<char*, Block> blocks_;                  // every large block (free or not), by address
+  std::set<std::pair<size_t, char*>> free_large_;  // the free large blocks by (size, address)
+  std::map<char*, size_t> segments_;               // segment start -> bytes
   size_t allocated_ = 0, peak_ = 0, cached_ = 0;
 };
 
