@@ -30,6 +30,7 @@ def cases(lib, tiny=False):
     w = np.linspace(0.5, 2, 1000).astype(np.float32)
     wt = (lambda a: __import__("convnet").tensor(a)) if lib == "convnet" else (lambda a: __import__("torch").from_numpy(a))
     if tiny:
+        bn = (cn.nn.BatchNorm2d(2) if lib == "convnet" else torch.nn.BatchNorm2d(2)).eval()
         return [
             ("conv2d (1,1,4,4) * (1,1,3,3) + bias", [(1, 1, 4, 4), (1, 1, 3, 3), (1,)],
              lambda x, w, b: F.conv2d(x, w, b), ()),
@@ -37,6 +38,7 @@ def cases(lib, tiny=False):
             ("max_pool2d (1,1,4,4), 2", [(1, 1, 4, 4)], lambda x: F.max_pool2d(x, 2), ()),
             ("batch_norm eval (1,2,2,2)", [(1, 2, 2, 2), (2,), (2,), (2,), (2,)],
              lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, False, 0.1, 1e-5), (1, 2)),
+            ("BatchNorm2d(2) module, eval (1,2,2,2)", [(1, 2, 2, 2)], lambda x: bn(x), ()),
             ("relu (4,)", [(4,)], lambda x: F.relu(x), ()),
         ]
     return [
