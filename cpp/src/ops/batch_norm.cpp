@@ -38,9 +38,9 @@ BatchNormShape batch_norm_check(const Tensor& x, const Tensor& rm, const Tensor&
   per_channel(rv, "running_var");
   per_channel(w, "weight");
   per_channel(b, "bias");
-  CONVNET_CHECK(training || (rm.defined() && rv.defined()), 
+  CONVNET_CHECK(training || (rm.defined() && rv.defined()),
                 "batch_norm: running_mean and running_var are needed when not training");
-  CONVNET_CHECK(!training || s.N * s.L > 1, 
+  CONVNET_CHECK(!training || s.N * s.L > 1,
                 "batch_norm: expected more than 1 value per channel when training, got input shape ",
                 shape_str(x.shape()));
   return s;

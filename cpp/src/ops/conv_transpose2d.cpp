@@ -27,25 +27,26 @@ cpu::Conv2dShape conv_transpose2d_check(const Tensor& x, const Tensor& w, const 
   const int64_t G = o.groups, C = w.size(0), Kg = w.size(1), R = w.size(2), S = w.size(3);
   CONVNET_CHECK(x.dim() == 4, "conv_transpose2d: expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ",
                 shape_str(x.shape()));
-  CONVNET_CHECK(is_floating(x.dtype()) && x.dtype() == w.dtype(), "conv_transpose2d: input dtype ", dtype_name(x.dtype()),
-                " must match weight dtype ", dtype_name(w.dtype()), " (float32 or float64); input shape ",
-                shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()) && x.dtype() == w.dtype(), "conv_transpose2d: input dtype ",
+                dtype_name(x.dtype()), " must match weight dtype ", dtype_name(w.dtype()),
+                " (float32 or float64); input shape ", shape_str(x.shape()));
   CONVNET_CHECK(G >= 1, "conv_transpose2d: groups must be positive, got ", G);
   CONVNET_CHECK(C % G == 0, "conv_transpose2d: in_channels (", C, ") must be divisible by groups (", G, ")");
   CONVNET_CHECK(R > 0 && S > 0 && Kg > 0, "conv_transpose2d: kernel size and channels must be positive, weight shape ",
                 shape_str(w.shape()));
   for (int i = 0; i < 2; ++i) {
     CONVNET_CHECK(o.stride[i] > 0 && o.dilation[i] > 0, "conv_transpose2d: stride and dilation must be positive");
-    CONVNET_CHECK(o.padding[i] >= 0 && o.output_padding[i] >= 0, 
+    CONVNET_CHECK(o.padding[i] >= 0 && o.output_padding[i] >= 0,
                   "conv_transpose2d: padding and output_padding must be non-negative");
-    CONVNET_CHECK(o.output_padding[i] < std::max(o.stride[i], o.dilation[i]), 
+    CONVNET_CHECK(o.output_padding[i] < std::max(o.stride[i], o.dilation[i]),
                   "conv_transpose2d: output_padding must be smaller than either stride or dilation");
   }
-  CONVNET_CHECK(x.size(1) == C, "conv_transpose2d: input has ", x.size(1), " channel(s), expected ", C, "; input shape ",
-                shape_str(x.shape()));
+  CONVNET_CHECK(x.size(1) == C, "conv_transpose2d: input has ", x.size(1), " channel(s), expected ", C,
+                "; input shape ", shape_str(x.shape()));
   const int64_t K = Kg * G;
   CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == K && b.dtype() == w.dtype()),
-                "conv_transpose2d: bias must have shape (", K, ",), got ", b.defined() ? shape_str(b.shape()) : std::string());
+                "conv_transpose2d: bias must have shape (", K, ",), got ",
+                b.defined() ? shape_str(b.shape()) : std::string());
   const int64_t H = x.size(2), W = x.size(3);
   const int64_t P = (H - 1) * o.stride[0] - 2 * o.padding[0] + o.dilation[0] * (R - 1) + o.output_padding[0] + 1;
   const int64_t Q = (W - 1) * o.stride[1] - 2 * o.padding[1] + o.dilation[1] * (S - 1) + o.output_padding[1] + 1;

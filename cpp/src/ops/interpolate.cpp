@@ -21,11 +21,11 @@ struct InterpShape {
 
 // The one check for interpolate: validates and computes the output size.
 InterpShape interpolate_check(const Tensor& x, const InterpolateOptions& o) {
-  CONVNET_CHECK(o.mode == "nearest" || o.mode == "bilinear", 
+  CONVNET_CHECK(o.mode == "nearest" || o.mode == "bilinear",
                 "interpolate: mode must be 'nearest' or 'bilinear', got '", o.mode, "'");
-  CONVNET_CHECK(o.mode == "bilinear" || !o.align_corners, 
+  CONVNET_CHECK(o.mode == "bilinear" || !o.align_corners,
                 "interpolate: align_corners can only be set with mode='bilinear'");
-  CONVNET_CHECK(o.size.has_value() != o.scale_factor.has_value(), 
+  CONVNET_CHECK(o.size.has_value() != o.scale_factor.has_value(),
                 "interpolate: exactly one of size and scale_factor must be given");
   CONVNET_CHECK(x.dim() == 4, "interpolate: expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
   CONVNET_CHECK(is_floating(x.dtype()), "interpolate: expected a float32 or float64 input, got ", dtype_name(x.dtype()),
@@ -39,7 +39,7 @@ InterpShape interpolate_check(const Tensor& x, const InterpolateOptions& o) {
     s.Q = (*o.size)[1];
   } else {
     const auto& f = *o.scale_factor;
-    CONVNET_CHECK(f[0] > 0 && f[1] > 0 && std::isfinite(f[0]) && std::isfinite(f[1]), 
+    CONVNET_CHECK(f[0] > 0 && f[1] > 0 && std::isfinite(f[0]) && std::isfinite(f[1]),
                   "interpolate: scale_factor must be positive");
     s.P = static_cast<int64_t>(std::floor(static_cast<double>(s.H) * f[0]));
     s.Q = static_cast<int64_t>(std::floor(static_cast<double>(s.W) * f[1]));

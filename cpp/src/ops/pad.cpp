@@ -18,7 +18,7 @@ struct PadShape {
 
 // The one check for pad: validates and computes the padded shape.
 PadShape pad_check(const Tensor& x, const std::vector<int64_t>& p) {
-  CONVNET_CHECK(p.size() == 2 || p.size() == 4, 
+  CONVNET_CHECK(p.size() == 2 || p.size() == 4,
                 "pad: expected 2 pads (left, right) or 4 (left, right, top, bottom), got ", p.size(), ": ",
                 shape_str(p));
   const int64_t dims = static_cast<int64_t>(p.size()) / 2;
