@@ -33,17 +33,17 @@ def msg(*parts):
 
 
 def test_conv2d_wrong_channel_count():
-    with pytest.raises(ValueError, match=msg("Conv2d(in_channels=3", "input has 4 channel(s), expected 3",
+    with pytest.raises(ValueError, match=msg("conv2d: ", "input has 4 channel(s), expected 3",
                                              "(2, 4, 8, 8)")):
         F.conv2d(cn.randn(2, 4, 8, 8), cn.randn(6, 3, 3, 3))
-    with pytest.raises(ValueError, match=msg("Conv2d(in_channels=3", "input has 1 channel(s), expected 3",
+    with pytest.raises(ValueError, match=msg("Conv2d(3, 8, kernel_size=(3, 3)", "input has 1 channel(s), expected 3",
                                              "(2, 1, 8, 8)")):
         nn.Conv2d(3, 8, 3)(cn.randn(2, 1, 8, 8))
 
 
 def test_conv2d_same_padding_error_shows_the_callers_shape():
     # an even kernel with padding='same' pads the input first; the message still shows what was passed
-    with pytest.raises(ValueError, match=msg("Conv2d(", "padding='same'", "input has 4 channel(s), expected 3",
+    with pytest.raises(ValueError, match=msg("conv2d: ", "input has 4 channel(s), expected 3",
                                              "(2, 4, 8, 8)")):
         F.conv2d(cn.randn(2, 4, 8, 8), cn.randn(6, 3, 2, 2), padding="same")
 
@@ -51,7 +51,7 @@ def test_conv2d_same_padding_error_shows_the_callers_shape():
 @pytest.mark.parametrize("shape", [(8, 8), (8,), (1, 2, 3, 8, 8)])
 def test_conv2d_wrong_rank(shape):
     shape_text = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-    with pytest.raises(ValueError, match=msg("Conv2d(", "expected a 4-D input (N, C, H, W)",
+    with pytest.raises(ValueError, match=msg("conv2d: ", "expected a 4-D input (N, C, H, W)",
                                              f"{len(shape)}-D input of shape {shape_text}")):
         F.conv2d(cn.randn(*shape), cn.randn(6, 3, 3, 3))
     with pytest.raises(ValueError, match=msg("Conv2d(", "expected a 4-D input", shape_text)):
@@ -64,14 +64,14 @@ def test_conv2d_weight_wrong_rank():
 
 
 def test_conv2d_kernel_larger_than_padded_input():
-    with pytest.raises(ValueError, match=msg("Conv2d(", "kernel size (7, 7)", "larger than the padded input (6, 6)",
+    with pytest.raises(ValueError, match=msg("conv2d: ", "kernel size (7, 7)", "larger than the padded input (6, 6)",
                                              "(2, 3, 4, 4)")):
         F.conv2d(cn.randn(2, 3, 4, 4), cn.randn(6, 3, 7, 7), padding=1)
-    with pytest.raises(ValueError, match=msg("Conv2d(in_channels=3, out_channels=8, kernel_size=(5, 5)",
+    with pytest.raises(ValueError, match=msg("Conv2d(3, 8, kernel_size=(5, 5)",
                                              "larger than the padded input (3, 3)", "(1, 3, 3, 3)")):
         nn.Conv2d(3, 8, 5)(cn.randn(1, 3, 3, 3))
     # dilation counts: a 3x3 kernel with dilation 3 spans 7 pixels
-    with pytest.raises(ValueError, match=msg("Conv2d(", "kernel size (7, 7) (with dilation)", "(1, 3, 6, 6)")):
+    with pytest.raises(ValueError, match=msg("conv2d: ", "kernel size (7, 7) (with dilation)", "(1, 3, 6, 6)")):
         F.conv2d(cn.randn(1, 3, 6, 6), cn.randn(2, 3, 3, 3), dilation=3)
 
 
@@ -85,16 +85,16 @@ def test_conv2d_kernel_larger_than_padded_input():
     ({"groups": -3}, "groups must be positive, got -3"),
 ])
 def test_conv2d_zero_or_negative_arguments(kw, text):
-    with pytest.raises(ValueError, match=msg("Conv2d(", text)):
+    with pytest.raises(ValueError, match=msg("conv2d: ", text)):
         F.conv2d(cn.randn(2, 3, 8, 8), cn.randn(6, 3, 3, 3), **kw)
 
 
 def test_conv2d_groups_not_dividing_channels():
     # weight (6, 2, 3, 3) with groups=3 expects 6 input channels
-    with pytest.raises(ValueError, match=msg("Conv2d(in_channels=6", "groups=3", "input has 4 channel(s), expected 6",
+    with pytest.raises(ValueError, match=msg("conv2d: ", "groups=3", "input has 4 channel(s), expected 6",
                                              "(2, 4, 8, 8)")):
         F.conv2d(cn.randn(2, 4, 8, 8), cn.randn(6, 2, 3, 3), groups=3)
-    with pytest.raises(ValueError, match=msg("Conv2d(", "out_channels (4) must be divisible by groups (3)")):
+    with pytest.raises(ValueError, match=msg("conv2d: ", "out_channels (4) must be divisible by groups (3)")):
         F.conv2d(cn.randn(2, 6, 8, 8), cn.randn(4, 2, 3, 3), groups=3)
 
 
@@ -125,7 +125,7 @@ def test_conv2d_kernel_size_of_wrong_type():
 
 def test_conv2d_int64_input():
     x = cn.tensor(np.zeros((2, 3, 8, 8), np.int64))
-    with pytest.raises(ValueError, match=msg("Conv2d(", "input dtype int64 must match weight dtype float32",
+    with pytest.raises(ValueError, match=msg("conv2d: ", "input dtype int64 must match weight dtype float32",
                                              "(2, 3, 8, 8)")):
         F.conv2d(x, cn.randn(6, 3, 3, 3))
     with pytest.raises(ValueError, match=msg("Conv2d(", "input dtype int64", "(2, 3, 8, 8)")):
@@ -136,35 +136,35 @@ def test_conv2d_mixed_float32_float64():
     with pytest.raises(ValueError, match=msg("Conv2d(", "input dtype float64 must match weight dtype float32",
                                              "(2, 3, 8, 8)")):
         nn.Conv2d(3, 6, 3)(cn.randn(2, 3, 8, 8, dtype=cn.float64))
-    with pytest.raises(ValueError, match=msg("Conv2d(", "input dtype float32 must match weight dtype float64")):
+    with pytest.raises(ValueError, match=msg("conv2d: ", "input dtype float32 must match weight dtype float64")):
         F.conv2d(cn.randn(2, 3, 8, 8), cn.randn(6, 3, 3, 3, dtype=cn.float64))
 
 
 def test_conv2d_bias_of_wrong_shape():
-    with pytest.raises(ValueError, match=msg("Conv2d(", "bias must have shape (6,), got (5,)")):
+    with pytest.raises(ValueError, match=msg("conv2d: ", "bias must have shape (6,), got (5,)")):
         F.conv2d(cn.randn(2, 3, 8, 8), cn.randn(6, 3, 3, 3), cn.randn(5))
 
 
 # ---- pooling ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "MaxPool2d"), (F.avg_pool2d, "AvgPool2d")])
+@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "max_pool2d"), (F.avg_pool2d, "avg_pool2d")])
 def test_pool2d_wrong_rank(op, layer):
-    with pytest.raises(ValueError, match=msg(f"{layer}(kernel_size=(2, 2)", "expected a 4-D input (N, C, H, W) or 3-D",
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", "expected a 4-D input (N, C, H, W) or 3-D",
                                              "(8, 8)")):
         op(cn.randn(8, 8), 2)
-    with pytest.raises(ValueError, match=msg(f"{layer}(", "expected a 4-D input", "(1, 1, 1, 8, 8)")):
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", "expected a 4-D input", "(1, 1, 1, 8, 8)")):
         op(cn.randn(1, 1, 1, 8, 8), 2)
 
 
-@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "MaxPool2d"), (F.avg_pool2d, "AvgPool2d")])
+@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "max_pool2d"), (F.avg_pool2d, "avg_pool2d")])
 def test_pool2d_window_larger_than_padded_input(op, layer):
-    with pytest.raises(ValueError, match=msg(f"{layer}(kernel_size=(5, 5)", "the window (5, 5) is larger than the "
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", "the window (5, 5) is larger than the "
                                              "padded input (3, 3)", "(1, 1, 3, 3)")):
         op(cn.randn(1, 1, 3, 3), 5)
 
 
-@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "MaxPool2d"), (F.avg_pool2d, "AvgPool2d")])
+@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "max_pool2d"), (F.avg_pool2d, "avg_pool2d")])
 @pytest.mark.parametrize("kw, text", [
     ({"kernel_size": 0}, "kernel_size must be positive"),
     ({"kernel_size": -2}, "kernel_size must be positive"),
@@ -174,13 +174,13 @@ def test_pool2d_window_larger_than_padded_input(op, layer):
     ({"kernel_size": 2, "padding": -1}, "padding must be non-negative"),
 ])
 def test_pool2d_zero_or_negative_arguments(op, layer, kw, text):
-    with pytest.raises(ValueError, match=msg(f"{layer}(", text)):
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", text)):
         op(cn.randn(1, 1, 8, 8), **kw)
 
 
-@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "MaxPool2d"), (F.avg_pool2d, "AvgPool2d")])
+@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "max_pool2d"), (F.avg_pool2d, "avg_pool2d")])
 def test_pool2d_integer_input(op, layer):
-    with pytest.raises(ValueError, match=msg(f"{layer}(", "expected a float32 or float64 input, got int64")):
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", "expected a float32 or float64 input, got int64")):
         op(cn.tensor(np.zeros((1, 1, 8, 8), np.int64)), 2)
 
 
@@ -207,18 +207,18 @@ def test_pool2d_module_forward_errors():
 
 
 def test_adaptive_avg_pool2d_errors():
-    with pytest.raises(ValueError, match=msg("AdaptiveAvgPool2d(output_size=(2, 2))", "expected a 4-D input",
+    with pytest.raises(ValueError, match=msg("adaptive_avg_pool2d: ", "expected a 4-D input",
                                              "(8, 8)")):
         F.adaptive_avg_pool2d(cn.randn(8, 8), 2)
     for size, text in [(0, "(0, 0)"), ((-1, 2), "(-1, 2)")]:
-        with pytest.raises(ValueError, match=msg("AdaptiveAvgPool2d", "output_size must be positive", text)):
+        with pytest.raises(ValueError, match=msg("adaptive_avg_pool2d: ", "output_size must be positive", text)):
             F.adaptive_avg_pool2d(cn.randn(1, 1, 8, 8), size)
         with pytest.raises(ValueError, match=msg("AdaptiveAvgPool2d", "output_size must be positive", text)):
             nn.AdaptiveAvgPool2d(size)
-    with pytest.raises(ValueError, match=msg("AdaptiveAvgPool2d", "input spatial size must be positive",
+    with pytest.raises(ValueError, match=msg("adaptive_avg_pool2d: ", "input spatial size must be positive",
                                              "(1, 1, 0, 8)")):
         F.adaptive_avg_pool2d(cn.randn(1, 1, 0, 8), 2)
-    with pytest.raises(ValueError, match=msg("AdaptiveAvgPool2d", "float32 or float64", "int64")):
+    with pytest.raises(ValueError, match=msg("adaptive_avg_pool2d: ", "float32 or float64", "int64")):
         F.adaptive_avg_pool2d(cn.tensor(np.zeros((1, 1, 4, 4), np.int64)), 2)
 
 
@@ -226,15 +226,15 @@ def test_adaptive_avg_pool2d_errors():
 
 
 def test_linear_mismatched_input():
-    with pytest.raises(ValueError, match=msg("Linear(in_features=10, out_features=3)",
-                                             "input has 12 features in its last dimension, expected 10",
+    with pytest.raises(ValueError, match=msg("Linear(in_features=10, out_features=3, bias=True): linear: ",
+                                             "input has 12 feature(s), expected 10",
                                              "(4, 12)")):
         nn.Linear(10, 3)(cn.randn(4, 12))
-    with pytest.raises(ValueError, match=msg("Linear(in_features=12, out_features=3)", "expected 12", "(4, 10)")):
+    with pytest.raises(ValueError, match=msg("linear: ", "expected 12", "(4, 10)")):
         F.linear(cn.randn(4, 10), cn.randn(3, 12))
     # the failing layer of a Sequential is named, with the shape that reached it
     model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(10, 2))
-    with pytest.raises(ValueError, match=msg("Linear(in_features=10, out_features=2)", "input has 144 features",
+    with pytest.raises(ValueError, match=msg("Linear(in_features=10, out_features=2, bias=True): linear: ", "input has 144 feature(s)",
                                              "(2, 144)")):
         model(cn.randn(2, 1, 8, 8))
 
@@ -242,7 +242,7 @@ def test_linear_mismatched_input():
 def test_linear_weight_and_bias_shapes():
     with pytest.raises(ValueError, match=msg("linear", "weight must be 2-D (out_features, in_features)", "(10,)")):
         F.linear(cn.randn(4, 10), cn.randn(10))
-    with pytest.raises(ValueError, match=msg("Linear", "bias must have shape (3,), got (4,)")):
+    with pytest.raises(ValueError, match=msg("linear: ", "bias must have shape (3,), got (4,)")):
         F.linear(cn.randn(4, 10), cn.randn(3, 10), cn.randn(4))
 
 
@@ -251,7 +251,7 @@ def test_linear_weight_and_bias_shapes():
     (lambda: cn.tensor(np.zeros((4, 10), np.int64)), "int64"),
 ])
 def test_linear_wrong_dtype(make_x, dtype_name):
-    with pytest.raises(ValueError, match=msg("Linear(in_features=10, out_features=3)",
+    with pytest.raises(ValueError, match=msg("Linear(in_features=10, out_features=3, bias=True): linear: ",
                                              f"input dtype {dtype_name} does not match weight dtype float32",
                                              "(4, 10)")):
         nn.Linear(10, 3)(make_x())
@@ -671,8 +671,8 @@ def test_worst_inputs_do_not_crash_the_interpreter():
         "huge_zeros": "ValueError tensor: shape (4611686018427387904,) has too many elements",
         "huge_empty": "ValueError tensor: shape (1099511627776, 1099511627776) has too many elements",
         "huge_padding": "ValueError tensor: shape (1, 1, 2000000002, 2000000002) has too many elements",
-        "stride0": "ValueError Conv2d(",
-        "pool_stride0": "ValueError MaxPool2d(",
+        "stride0": "ValueError conv2d: ",
+        "pool_stride0": "ValueError max_pool2d: ",
         "labels": "ValueError cross_entropy: target 1000000 at position 3 is out of range for 3 classes",
         "neg_labels": "ValueError nll_loss: target -7 at position 1 is out of range for 3 classes",
         "readonly": "ValueError from_numpy: the array is read-only",

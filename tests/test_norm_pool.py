@@ -214,14 +214,14 @@ def test_batch_norm_module_buffers_and_attributes():
 
 
 def test_batch_norm_errors():
-    with pytest.raises(ValueError, match=msg("BatchNorm2d(num_features=3)", "4-D", "(2, 3, 5)")):
+    with pytest.raises(ValueError, match=msg("BatchNorm2d(3, ", "4-D", "(2, 3, 5)")):
         nn.BatchNorm2d(3)(cn.randn(2, 3, 5))
-    with pytest.raises(ValueError, match=msg("BatchNorm1d(num_features=3)", "2-D", "3-D", "(2, 3, 5, 5)")):
+    with pytest.raises(ValueError, match=msg("BatchNorm1d(3, ", "2-D", "3-D", "(2, 3, 5, 5)")):
         nn.BatchNorm1d(3)(cn.randn(2, 3, 5, 5))
-    with pytest.raises(ValueError, match=msg("BatchNorm2d(num_features=3)", "input has 4 channel(s), expected 3",
+    with pytest.raises(ValueError, match=msg("BatchNorm2d(3, ", "input has 4 channel(s), expected 3",
                                              "(2, 4, 5, 5)")):
         nn.BatchNorm2d(3)(cn.randn(2, 4, 5, 5))
-    with pytest.raises(ValueError, match=msg("BatchNorm1d(num_features=3)", "more than 1 value per channel",
+    with pytest.raises(ValueError, match=msg("BatchNorm1d(3, ", "more than 1 value per channel",
                                              "(1, 3)")):
         nn.BatchNorm1d(3)(cn.randn(1, 3))
     m = nn.BatchNorm1d(3)
@@ -270,9 +270,9 @@ def test_local_response_norm_module(spec, shape):
 
 
 def test_local_response_norm_errors():
-    with pytest.raises(ValueError, match=msg("LocalResponseNorm(size=2)", "3 or more dimensions", "(4, 5)")):
+    with pytest.raises(ValueError, match=msg("LocalResponseNorm(2, ", "3 or more dimensions", "(4, 5)")):
         nn.LocalResponseNorm(2)(cn.randn(4, 5))
-    with pytest.raises(ValueError, match=msg("local_response_norm(size=0)", "size must be positive")):
+    with pytest.raises(ValueError, match=msg("local_response_norm: ", "size must be positive")):
         F.local_response_norm(cn.randn(2, 3, 4), 0)
     with pytest.raises(ValueError, match=msg("LocalResponseNorm(size=-1)", "size must be positive")):
         nn.LocalResponseNorm(-1)
@@ -318,15 +318,15 @@ def test_adaptive_pool_modules(spec, shape):
 
 
 def test_adaptive_pool_errors():
-    with pytest.raises(ValueError, match=msg("AdaptiveMaxPool2d(output_size=(2, None))", "4-D", "(5, 5)")):
+    with pytest.raises(ValueError, match=msg("adaptive_max_pool2d: ", "4-D", "(5, 5)")):
         F.adaptive_max_pool2d(cn.randn(5, 5), (2, None))
-    with pytest.raises(ValueError, match=msg("AdaptiveMaxPool2d", "output_size must be positive", "(0, 3)")):
+    with pytest.raises(ValueError, match=msg("adaptive_max_pool2d: ", "output_size must be positive", "(0, 3)")):
         F.adaptive_max_pool2d(cn.randn(1, 1, 5, 5), (0, 3))
     with pytest.raises(ValueError, match=msg("AdaptiveMaxPool2d", "output_size must be positive", "(-2, None)")):
         nn.AdaptiveMaxPool2d((-2, None))
     with pytest.raises(ValueError, match=msg("AdaptiveAvgPool2d", "output_size must be positive", "(None, 0)")):
         nn.AdaptiveAvgPool2d((None, 0))
-    with pytest.raises(ValueError, match=msg("AdaptiveMaxPool2d", "float32 or float64", "int64")):
+    with pytest.raises(ValueError, match=msg("adaptive_max_pool2d: ", "float32 or float64", "int64")):
         F.adaptive_max_pool2d(cn.tensor(np.zeros((1, 1, 4, 4), np.int64)), 2)
     with pytest.raises(TypeError, match=msg("adaptive_max_pool2d: output_size", "(1, 2, 3)")):
         F.adaptive_max_pool2d(cn.randn(1, 1, 4, 4), (1, 2, 3))
@@ -376,13 +376,13 @@ def test_lp_pool_module(spec, shape):
 
 
 def test_lp_pool_errors():
-    with pytest.raises(ValueError, match=msg("LPPool2d(norm_type=2, kernel_size=(2, 2)", "4-D", "(5, 5)")):
+    with pytest.raises(ValueError, match=msg("LPPool2d(norm_type=2, kernel_size=2", "4-D", "(5, 5)")):
         nn.LPPool2d(2, 2)(cn.randn(5, 5))
     with pytest.raises(ValueError, match=msg("LPPool2d(norm_type=0", "non-zero")):
         nn.LPPool2d(0, 2)
     with pytest.raises(ValueError, match=msg("LPPool2d", "kernel_size must be positive")):
         nn.LPPool2d(2, 0)
-    with pytest.raises(ValueError, match=msg("lp_pool2d(norm_type=2", "window (3, 3) is larger than the input (2, 2)",
+    with pytest.raises(ValueError, match=msg("lp_pool2d: ", "window (3, 3) is larger than the input (2, 2)",
                                              "(1, 1, 2, 2)")):
         F.lp_pool2d(cn.randn(1, 1, 2, 2), 2, 3)
 
@@ -500,19 +500,19 @@ def test_conv_transpose2d_summary_counts_macs():
 
 def test_conv_transpose2d_errors():
     w = cn.randn(3, 2, 3, 3)
-    with pytest.raises(ValueError, match=msg("ConvTranspose2d(in_channels=3", "input has 4 channel(s), expected 3",
+    with pytest.raises(ValueError, match=msg("conv_transpose2d: ", "input has 4 channel(s), expected 3",
                                              "(1, 4, 5, 5)")):
         F.conv_transpose2d(cn.randn(1, 4, 5, 5), w)
-    with pytest.raises(ValueError, match=msg("ConvTranspose2d(in_channels=3", "4-D", "(5, 5)")):
+    with pytest.raises(ValueError, match=msg("conv_transpose2d: ", "4-D", "(5, 5)")):
         F.conv_transpose2d(cn.randn(5, 5), w)
-    with pytest.raises(ValueError, match=msg("ConvTranspose2d", "output_padding must be smaller than either stride or "
+    with pytest.raises(ValueError, match=msg("conv_transpose2d: ", "output_padding must be smaller than either stride or "
                                              "dilation")):
         F.conv_transpose2d(cn.randn(1, 3, 5, 5), w, stride=2, output_padding=2)
-    with pytest.raises(ValueError, match=msg("ConvTranspose2d", "bias must have shape (2,)", "(3,)")):
+    with pytest.raises(ValueError, match=msg("conv_transpose2d: ", "bias must have shape (2,)", "(3,)")):
         F.conv_transpose2d(cn.randn(1, 3, 5, 5), w, cn.randn(3))
-    with pytest.raises(ValueError, match=msg("ConvTranspose2d", "output size", "must be positive", "(1, 3, 1, 1)")):
+    with pytest.raises(ValueError, match=msg("conv_transpose2d: ", "output size", "must be positive", "(1, 3, 1, 1)")):
         F.conv_transpose2d(cn.randn(1, 3, 1, 1), w, padding=2)
-    with pytest.raises(ValueError, match=msg("ConvTranspose2d", "divisible by groups")):
+    with pytest.raises(ValueError, match=msg("conv_transpose2d: ", "divisible by groups")):
         F.conv_transpose2d(cn.randn(1, 3, 5, 5), w, groups=2)
     with pytest.raises(ValueError, match=msg("conv_transpose2d", "weight must be 4-D", "(3, 2)")):
         F.conv_transpose2d(cn.randn(1, 3, 5, 5), cn.randn(3, 2))
@@ -551,12 +551,12 @@ def test_zero_pad_module(spec, shape):
 
 
 def test_pad_errors():
-    with pytest.raises(ValueError, match=msg("ZeroPad2d((-3, 0, 0, 0))", "padded size", "must be positive",
+    with pytest.raises(ValueError, match=msg("ZeroPad2d((-3, 0, 0, 0)): pad: ", "padded size", "must be positive",
                                              "(1, 1, 4, 3)")):
         nn.ZeroPad2d((-3, 0, 0, 0))(cn.randn(1, 1, 4, 3))
-    with pytest.raises(ValueError, match=msg("pad(pad=(1, 1, 1))", "expected 2 pads", "got 3")):
+    with pytest.raises(ValueError, match=msg("pad: ", "expected 2 pads", "got 3")):
         F.pad(cn.randn(1, 1, 4, 4), (1, 1, 1))
-    with pytest.raises(ValueError, match=msg("pad(pad=(1, 1, 1, 1))", "at least 2 dimension(s)", "(4,)")):
+    with pytest.raises(ValueError, match=msg("pad: ", "at least 2 dimension(s)", "(4,)")):
         F.pad(cn.randn(4), (1, 1, 1, 1))
     with pytest.raises(ValueError, match=msg("pad", "only mode='constant'", "reflect")):
         F.pad(cn.randn(1, 1, 4, 4), (1, 1), mode="reflect")

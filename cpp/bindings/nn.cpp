@@ -157,7 +157,7 @@ void bind_nn(py::module_& m) {
       .def("forward", [](py::handle self, const Tensor& x) {
         Module& mod = module_of(self, "call forward()");
         py::gil_scoped_release nogil;
-        return mod.forward(x);
+        return mod.call_forward(x);
       }, "input"_a)
       .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) -> py::object {
         Module& mod = module_of(self, "call the module");

@@ -1,5 +1,7 @@
 """convnet: convolutional neural networks with a C++ core and a PyTorch-like API."""
 
+from importlib import metadata as _metadata
+
 import scipy_openblas32 as _openblas  # noqa: F401  (loads the BLAS the core links against)
 
 from . import _core
@@ -63,7 +65,8 @@ from .train import evaluate, fit, predict  # noqa: E402
 from . import callbacks, metrics, viz  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 
-__version__ = "0.1.0"
+# The version is written once, in pyproject.toml; the installed package's metadata carries it.
+__version__ = _metadata.version("convnet")
 
 __all__ = [
     "callbacks", "get_rng_state", "load_checkpoint", "metrics", "save_checkpoint", "set_rng_state",

@@ -48,10 +48,21 @@ std::string cat_str(const Args&... args) {
   return os.str();
 }
 
+namespace detail {
+// The failing branch of CONVNET_CHECK, kept out of line so that a passing check is a compare
+// and a branch.
+template <typename... Args>
+[[noreturn, gnu::cold, gnu::noinline]] void throw_value_error(const Args&... args) {
+  throw ValueError(cat_str(args...));
+}
+}  // namespace detail
+
 }  // namespace convnet
 
-// CONVNET_CHECK(cond, "conv2d: ", "input has ", c, " channels") throws convnet::ValueError.
-#define CONVNET_CHECK(cond, ...)                                       \
-  do {                                                                 \
-    if (!(cond)) throw ::convnet::ValueError(::convnet::cat_str(__VA_ARGS__)); \
+// CONVNET_CHECK(cond, "conv2d: ", "input has ", c, " channel(s)") throws convnet::ValueError.
+// The message pieces are evaluated and formatted only when cond is false: pass the pieces
+// (literals, numbers, shape_str(...) calls), never a string formatted before the check.
+#define CONVNET_CHECK(cond, ...)                                                    \
+  do {                                                                              \
+    if (__builtin_expect(!(cond), 0)) ::convnet::detail::throw_value_error(__VA_ARGS__); \
   } while (0)

@@ -312,13 +312,7 @@ PReLU::PReLU(int64_t num_parameters, double init) : num_parameters(num_parameter
   reset_parameters();
 }
 void PReLU::reset_parameters() { init::constant_(*find_parameter("weight"), init); }
-Tensor PReLU::forward(const Tensor& x) {
-  try {
-    return prelu(x, *find_parameter("weight"));
-  } catch (const ValueError& e) {
-    throw ValueError(cat_str("PReLU(num_parameters=", num_parameters, "): ", e.what()));
-  }
-}
+Tensor PReLU::forward(const Tensor& x) { return prelu(x, *find_parameter("weight")); }
 
 // ---- Sequential ----------------------------------------------------------------------------
 
@@ -377,11 +371,9 @@ void BatchNorm::reset_parameters() {
   if (Tensor* b = find_parameter("bias")) init::zeros_(*b);
 }
 
-std::string BatchNorm::name() const { return cat_str(type_name(), "(num_features=", num_features, ")"); }
-
 Tensor BatchNorm::forward(const Tensor& x) {
   check_input_dim(x);
-  CONVNET_CHECK(x.size(1) == num_features, name(), ": input has ", x.size(1), " channel(s), expected ",
+  CONVNET_CHECK(x.size(1) == num_features, "input has ", x.size(1), " channel(s), expected ",
                 num_features, "; input shape ", shape_str(x.shape()));
   // As PyTorch: in training with tracked statistics, count the batch; momentum None averages
   // over every batch so far (the count is read, from the GPU too, only then).
@@ -394,7 +386,7 @@ Tensor BatchNorm::forward(const Tensor& x) {
   Tensor rv = track_running_stats && (training_ || use_running) ? *find_buffer("running_var") : Tensor();
   Tensor* w = find_parameter("weight");
   Tensor* b = find_parameter("bias");
-  Tensor y = batch_norm(x, rm, rv, w ? *w : Tensor(), b ? *b : Tensor(), !use_running, factor, eps, name());
+  Tensor y = batch_norm(x, rm, rv, w ? *w : Tensor(), b ? *b : Tensor(), !use_running, factor, eps);
   if (counting) batch_norm_count(*count);
   return y;
 }
@@ -408,12 +400,12 @@ std::string BatchNorm::extra_repr() const {
 }
 
 void BatchNorm1d::check_input_dim(const Tensor& x) const {
-  CONVNET_CHECK(x.dim() == 2 || x.dim() == 3, name(), ": expected a 2-D (N, C) or 3-D (N, C, L) input, got shape ",
+  CONVNET_CHECK(x.dim() == 2 || x.dim() == 3, "expected a 2-D (N, C) or 3-D (N, C, L) input, got shape ",
                 shape_str(x.shape()));
 }
 
 void BatchNorm2d::check_input_dim(const Tensor& x) const {
-  CONVNET_CHECK(x.dim() == 4, name(), ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
+  CONVNET_CHECK(x.dim() == 4, "expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
 }
 
 // ---- LocalResponseNorm ------------------------------------------------------------------------
@@ -424,7 +416,7 @@ LocalResponseNorm::LocalResponseNorm(int64_t size, double alpha, double beta, do
 }
 
 Tensor LocalResponseNorm::forward(const Tensor& x) {
-  return local_response_norm(x, size, alpha, beta, k, cat_str("LocalResponseNorm(size=", size, ")"));
+  return local_response_norm(x, size, alpha, beta, k);
 }
 
 std::string LocalResponseNorm::extra_repr() const {
@@ -434,7 +426,7 @@ std::string LocalResponseNorm::extra_repr() const {
 // ---- ZeroPad2d --------------------------------------------------------------------------------
 
 Tensor ZeroPad2d::forward(const Tensor& x) {
-  return pad(x, {padding[0], padding[1], padding[2], padding[3]}, 0.0, "ZeroPad2d(" + extra_repr() + ")");
+  return pad(x, {padding[0], padding[1], padding[2], padding[3]}, 0.0);
 }
 
 std::string ZeroPad2d::extra_repr() const {
@@ -450,7 +442,7 @@ Upsample::Upsample(InterpolateOptions o, bool scalar) : options(std::move(o)), s
                 "Upsample: mode must be 'nearest' or 'bilinear', got '", options.mode, "'");
 }
 
-Tensor Upsample::forward(const Tensor& x) { return interpolate(x, options, "Upsample(" + extra_repr() + ")"); }
+Tensor Upsample::forward(const Tensor& x) { return interpolate(x, options); }
 
 std::string Upsample::extra_repr() const {
   std::string s;

@@ -39,6 +39,17 @@ Tensor Module::forward(const Tensor&) {
   throw Error(cat_str(type_name(), ": forward() is not implemented"));
 }
 
+Tensor Module::call_forward(const Tensor& x) {
+  if (!children_.empty()) return forward(x);
+  try {
+    return forward(x);
+  } catch (const IndexError& e) {
+    throw IndexError(repr() + ": " + e.what());
+  } catch (const ValueError& e) {
+    throw ValueError(repr() + ": " + e.what());
+  }
+}
+
 Tensor Module::run_hooks(const Tensor& x, Tensor y) {
   for (auto& [id, hook] : hooks_) {
     Tensor r = hook(*this, x, y);

@@ -19,30 +19,29 @@ struct BatchNormShape {
 
 // The one check for batch_norm: validates the inputs and returns the (N,C,L) view.
 BatchNormShape batch_norm_check(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w,
-                                const Tensor& b, bool training, double eps, const std::string& layer) {
-  const std::string name = layer.empty() ? std::string("batch_norm") : layer;
-  CONVNET_CHECK(x.dim() >= 2, name, ": expected an input of at least 2 dimensions (N, C, *), got shape ",
+                                const Tensor& b, bool training, double eps) {
+  CONVNET_CHECK(x.dim() >= 2, "batch_norm: expected an input of at least 2 dimensions (N, C, *), got shape ",
                 shape_str(x.shape()));
-  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ",
+  CONVNET_CHECK(is_floating(x.dtype()), "batch_norm: expected a float32 or float64 input, got ",
                 dtype_name(x.dtype()), "; input shape ", shape_str(x.shape()));
-  CONVNET_CHECK(eps >= 0, name, ": eps must be non-negative, got ", eps);
+  CONVNET_CHECK(eps >= 0, "batch_norm: eps must be non-negative, got ", eps);
   BatchNormShape s{x.size(0), x.size(1), 1};
   for (int64_t d = 2; d < x.dim(); ++d) s.L *= x.size(d);
   auto per_channel = [&](const Tensor& t, const char* what) {
-    CONVNET_CHECK(!t.defined() || (t.dim() == 1 && t.size(0) == s.C), name, ": ", what,
+    CONVNET_CHECK(!t.defined() || (t.dim() == 1 && t.size(0) == s.C), "batch_norm: ", what,
                   " must have shape (", s.C, ",) for an input of ", s.C, " channel(s), got ",
                   t.defined() ? shape_str(t.shape()) : std::string(), "; input shape ", shape_str(x.shape()));
-    CONVNET_CHECK(!t.defined() || t.dtype() == x.dtype(), name, ": ", what, " dtype ", dtype_name(t.dtype()),
+    CONVNET_CHECK(!t.defined() || t.dtype() == x.dtype(), "batch_norm: ", what, " dtype ", dtype_name(t.dtype()),
                   " must match the input dtype ", dtype_name(x.dtype()));
   };
   per_channel(rm, "running_mean");
   per_channel(rv, "running_var");
   per_channel(w, "weight");
   per_channel(b, "bias");
-  CONVNET_CHECK(training || (rm.defined() && rv.defined()), name,
-                ": running_mean and running_var are needed when not training");
-  CONVNET_CHECK(!training || s.N * s.L > 1, name,
-                ": expected more than 1 value per channel when training, got input shape ",
+  CONVNET_CHECK(training || (rm.defined() && rv.defined()),
+                "batch_norm: running_mean and running_var are needed when not training");
+  CONVNET_CHECK(!training || s.N * s.L > 1,
+                "batch_norm: expected more than 1 value per channel when training, got input shape ",
                 shape_str(x.shape()));
   return s;
 }
@@ -50,9 +49,9 @@ BatchNormShape batch_norm_check(const Tensor& x, const Tensor& rm, const Tensor&
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w, const Tensor& b,
-                  bool training, double momentum, double eps, const std::string& layer) {
-  const BatchNormShape s = batch_norm_check(x, rm, rv, w, b, training, eps, layer);
-  const Device dev = common_device(layer.empty() ? "batch_norm" : layer.c_str(), {&x, &rm, &rv, &w, &b});
+                  bool training, double momentum, double eps) {
+  const BatchNormShape s = batch_norm_check(x, rm, rv, w, b, training, eps);
+  const Device dev = common_device("batch_norm", {&x, &rm, &rv, &w, &b});
   Tensor y = Tensor::empty(x.shape(), x.dtype(), dev);
   Tensor mean = Tensor::empty({s.C}, x.dtype(), dev), invstd = Tensor::empty({s.C}, x.dtype(), dev);
   dispatch_floating(x.dtype(), "batch_norm", [&](auto* tag) {

@@ -7,6 +7,8 @@
 // (TF32, autocast), backward in the one its forward used.
 #include "convnet/ops/conv2d.h"
 
+#include <algorithm>
+
 #include "convnet/autograd.h"
 #include "convnet/backends.h"
 #include "convnet/ops/pad.h"
@@ -16,11 +18,12 @@
 namespace convnet {
 
 int64_t conv_output_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil, bool ceil_mode) {
-  int64_t span = in + 2 * pad - dil * (k - 1) - 1;
-  if (span < 0) return 0;
-  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // PyTorch's pooling_output_shape: the quotient rounds toward minus infinity, so with
+  // ceil_mode a window that overhangs the padded input still gives one output.
+  const int64_t num = in + 2 * pad - dil * (k - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  int64_t out = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
-  return out;
+  return std::max<int64_t>(out, 0);
 }
 
 namespace {
@@ -31,36 +34,32 @@ cpu::Conv2dShape conv2d_check(const Tensor& x, const Tensor& w, const Tensor& b,
   CONVNET_CHECK(w.dim() == 4, "conv2d: weight must be 4-D (out_channels, in_channels/groups, kH, kW), got shape ",
                 shape_str(w.shape()));
   const int64_t K = w.size(0), Cg = w.size(1), R = w.size(2), S = w.size(3), G = o.groups;
-  auto name = cat_str("Conv2d(in_channels=", Cg * G, ", out_channels=", K, ", kernel_size=(", R, ", ", S,
-                      "), stride=(", o.stride[0], ", ", o.stride[1], "), padding=",
-                      o.same ? std::string("'same'") : cat_str("(", o.padding[0], ", ", o.padding[1], ")"),
-                      ", dilation=(", o.dilation[0], ", ", o.dilation[1], "), groups=", G, ")");
-  CONVNET_CHECK(x.dim() == 4, name, ": expected a 4-D input (N, C, H, W), got a ", x.dim(),
+  CONVNET_CHECK(x.dim() == 4, "conv2d: expected a 4-D input (N, C, H, W), got a ", x.dim(),
                 "-D input of shape ", shape_str(x.shape()));
-  CONVNET_CHECK(is_floating(x.dtype()) && x.dtype() == w.dtype(), name, ": input dtype ",
+  CONVNET_CHECK(is_floating(x.dtype()) && x.dtype() == w.dtype(), "conv2d: input dtype ",
                 dtype_name(x.dtype()), " must match weight dtype ", dtype_name(w.dtype()),
                 " (float32 or float64); input shape ", shape_str(x.shape()));
-  CONVNET_CHECK(G >= 1, name, ": groups must be positive, got ", G);
-  CONVNET_CHECK(o.stride[0] > 0 && o.stride[1] > 0, name, ": stride must be positive");
-  CONVNET_CHECK(o.dilation[0] > 0 && o.dilation[1] > 0, name, ": dilation must be positive");
-  CONVNET_CHECK(o.padding[0] >= 0 && o.padding[1] >= 0, name, ": padding must be non-negative");
-  CONVNET_CHECK(K % G == 0, name, ": out_channels (", K, ") must be divisible by groups (", G, ")");
-  CONVNET_CHECK(R > 0 && S > 0 && Cg > 0, name, ": kernel size and channels must be positive, weight shape ",
+  CONVNET_CHECK(G >= 1, "conv2d: groups must be positive, got ", G);
+  CONVNET_CHECK(o.stride[0] > 0 && o.stride[1] > 0, "conv2d: stride must be positive");
+  CONVNET_CHECK(o.dilation[0] > 0 && o.dilation[1] > 0, "conv2d: dilation must be positive");
+  CONVNET_CHECK(o.padding[0] >= 0 && o.padding[1] >= 0, "conv2d: padding must be non-negative");
+  CONVNET_CHECK(K % G == 0, "conv2d: out_channels (", K, ") must be divisible by groups (", G, ")");
+  CONVNET_CHECK(R > 0 && S > 0 && Cg > 0, "conv2d: kernel size and channels must be positive, weight shape ",
                 shape_str(w.shape()));
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  CONVNET_CHECK(C == Cg * G, name, ": input has ", C, " channel(s), expected ", Cg * G,
-                "; input shape ", shape_str(x.shape()));
-  CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == K && b.dtype() == w.dtype()), name,
-                ": bias must have shape (", K, ",), got ", shape_str(b.shape()));
+  CONVNET_CHECK(C == Cg * G, "conv2d: input has ", C, " channel(s), expected ", Cg * G,
+                G > 1 ? cat_str(" (groups=", G, ")") : std::string(), "; input shape ", shape_str(x.shape()));
+  CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == K && b.dtype() == w.dtype()),
+                "conv2d: bias must have shape (", K, ",), got ", shape_str(b.shape()));
   int64_t ph = o.padding[0], pw = o.padding[1];
   if (o.same) {
-    CONVNET_CHECK(o.stride[0] == 1 && o.stride[1] == 1, name,
-                  ": padding='same' is not supported for strided convolutions");
+    CONVNET_CHECK(o.stride[0] == 1 && o.stride[1] == 1,
+                  "conv2d: padding='same' is not supported for strided convolutions");
     ph = o.dilation[0] * (R - 1) / 2;
     pw = o.dilation[1] * (S - 1) / 2;
   }
   const int64_t eff_r = o.dilation[0] * (R - 1) + 1, eff_s = o.dilation[1] * (S - 1) + 1;
-  CONVNET_CHECK(H + 2 * ph >= eff_r && W + 2 * pw >= eff_s, name, ": kernel size (", eff_r, ", ",
+  CONVNET_CHECK(H + 2 * ph >= eff_r && W + 2 * pw >= eff_s, "conv2d: kernel size (", eff_r, ", ",
                 eff_s, ") (with dilation) is larger than the padded input (", H + 2 * ph, ", ",
                 W + 2 * pw, "); input shape ", shape_str(x.shape()));
   cpu::Conv2dShape s{N, C, H, W, K, R, S, 0, 0, o.stride[0], o.stride[1], ph, pw,

@@ -25,35 +25,32 @@ cpu::Conv2dShape conv_transpose2d_check(const Tensor& x, const Tensor& w, const 
                 "conv_transpose2d: weight must be 4-D (in_channels, out_channels/groups, kH, kW), got shape ",
                 shape_str(w.shape()));
   const int64_t G = o.groups, C = w.size(0), Kg = w.size(1), R = w.size(2), S = w.size(3);
-  auto pair = [](const std::array<int64_t, 2>& p) { return cat_str("(", p[0], ", ", p[1], ")"); };
-  auto name = cat_str("ConvTranspose2d(in_channels=", C, ", out_channels=", Kg * G, ", kernel_size=(", R, ", ",
-                      S, "), stride=", pair(o.stride), ", padding=", pair(o.padding), ", output_padding=",
-                      pair(o.output_padding), ", dilation=", pair(o.dilation), ", groups=", G, ")");
-  CONVNET_CHECK(x.dim() == 4, name, ": expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ",
+  CONVNET_CHECK(x.dim() == 4, "conv_transpose2d: expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ",
                 shape_str(x.shape()));
-  CONVNET_CHECK(is_floating(x.dtype()) && x.dtype() == w.dtype(), name, ": input dtype ", dtype_name(x.dtype()),
-                " must match weight dtype ", dtype_name(w.dtype()), " (float32 or float64); input shape ",
-                shape_str(x.shape()));
-  CONVNET_CHECK(G >= 1, name, ": groups must be positive, got ", G);
-  CONVNET_CHECK(C % G == 0, name, ": in_channels (", C, ") must be divisible by groups (", G, ")");
-  CONVNET_CHECK(R > 0 && S > 0 && Kg > 0, name, ": kernel size and channels must be positive, weight shape ",
+  CONVNET_CHECK(is_floating(x.dtype()) && x.dtype() == w.dtype(), "conv_transpose2d: input dtype ",
+                dtype_name(x.dtype()), " must match weight dtype ", dtype_name(w.dtype()),
+                " (float32 or float64); input shape ", shape_str(x.shape()));
+  CONVNET_CHECK(G >= 1, "conv_transpose2d: groups must be positive, got ", G);
+  CONVNET_CHECK(C % G == 0, "conv_transpose2d: in_channels (", C, ") must be divisible by groups (", G, ")");
+  CONVNET_CHECK(R > 0 && S > 0 && Kg > 0, "conv_transpose2d: kernel size and channels must be positive, weight shape ",
                 shape_str(w.shape()));
   for (int i = 0; i < 2; ++i) {
-    CONVNET_CHECK(o.stride[i] > 0 && o.dilation[i] > 0, name, ": stride and dilation must be positive");
-    CONVNET_CHECK(o.padding[i] >= 0 && o.output_padding[i] >= 0, name,
-                  ": padding and output_padding must be non-negative");
-    CONVNET_CHECK(o.output_padding[i] < std::max(o.stride[i], o.dilation[i]), name,
-                  ": output_padding must be smaller than either stride or dilation");
+    CONVNET_CHECK(o.stride[i] > 0 && o.dilation[i] > 0, "conv_transpose2d: stride and dilation must be positive");
+    CONVNET_CHECK(o.padding[i] >= 0 && o.output_padding[i] >= 0,
+                  "conv_transpose2d: padding and output_padding must be non-negative");
+    CONVNET_CHECK(o.output_padding[i] < std::max(o.stride[i], o.dilation[i]),
+                  "conv_transpose2d: output_padding must be smaller than either stride or dilation");
   }
-  CONVNET_CHECK(x.size(1) == C, name, ": input has ", x.size(1), " channel(s), expected ", C, "; input shape ",
-                shape_str(x.shape()));
+  CONVNET_CHECK(x.size(1) == C, "conv_transpose2d: input has ", x.size(1), " channel(s), expected ", C,
+                "; input shape ", shape_str(x.shape()));
   const int64_t K = Kg * G;
-  CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == K && b.dtype() == w.dtype()), name,
-                ": bias must have shape (", K, ",), got ", b.defined() ? shape_str(b.shape()) : std::string());
+  CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == K && b.dtype() == w.dtype()),
+                "conv_transpose2d: bias must have shape (", K, ",), got ",
+                b.defined() ? shape_str(b.shape()) : std::string());
   const int64_t H = x.size(2), W = x.size(3);
   const int64_t P = (H - 1) * o.stride[0] - 2 * o.padding[0] + o.dilation[0] * (R - 1) + o.output_padding[0] + 1;
   const int64_t Q = (W - 1) * o.stride[1] - 2 * o.padding[1] + o.dilation[1] * (S - 1) + o.output_padding[1] + 1;
-  CONVNET_CHECK(H > 0 && W > 0 && P > 0 && Q > 0, name, ": output size (", P, ", ", Q,
+  CONVNET_CHECK(H > 0 && W > 0 && P > 0 && Q > 0, "conv_transpose2d: output size (", P, ", ", Q,
                 ") must be positive; input shape ", shape_str(x.shape()));
   // The transposed convolution: input (N,K,P,Q), output (N,C,H,W), weight (C,K/G,R,S).
   return cpu::Conv2dShape{x.size(0), K, P, Q, C, R, S, H, W, o.stride[0], o.stride[1], o.padding[0],

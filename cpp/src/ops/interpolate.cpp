@@ -20,31 +20,27 @@ struct InterpShape {
 };
 
 // The one check for interpolate: validates and computes the output size.
-InterpShape interpolate_check(const Tensor& x, const InterpolateOptions& o, const std::string& layer) {
-  std::string args;
-  if (o.size) args = cat_str("size=(", (*o.size)[0], ", ", (*o.size)[1], "), ");
-  if (o.scale_factor) args += cat_str("scale_factor=(", (*o.scale_factor)[0], ", ", (*o.scale_factor)[1], "), ");
-  const std::string name = layer.empty() ? cat_str("interpolate(", args, "mode='", o.mode, "')") : layer;
-  CONVNET_CHECK(o.mode == "nearest" || o.mode == "bilinear", name,
-                ": mode must be 'nearest' or 'bilinear', got '", o.mode, "'");
-  CONVNET_CHECK(o.mode == "bilinear" || !o.align_corners, name,
-                ": align_corners can only be set with mode='bilinear'");
-  CONVNET_CHECK(o.size.has_value() != o.scale_factor.has_value(), name,
-                ": exactly one of size and scale_factor must be given");
-  CONVNET_CHECK(x.dim() == 4, name, ": expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
-  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ", dtype_name(x.dtype()),
+InterpShape interpolate_check(const Tensor& x, const InterpolateOptions& o) {
+  CONVNET_CHECK(o.mode == "nearest" || o.mode == "bilinear",
+                "interpolate: mode must be 'nearest' or 'bilinear', got '", o.mode, "'");
+  CONVNET_CHECK(o.mode == "bilinear" || !o.align_corners,
+                "interpolate: align_corners can only be set with mode='bilinear'");
+  CONVNET_CHECK(o.size.has_value() != o.scale_factor.has_value(),
+                "interpolate: exactly one of size and scale_factor must be given");
+  CONVNET_CHECK(x.dim() == 4, "interpolate: expected a 4-D input (N, C, H, W), got shape ", shape_str(x.shape()));
+  CONVNET_CHECK(is_floating(x.dtype()), "interpolate: expected a float32 or float64 input, got ", dtype_name(x.dtype()),
                 "; input shape ", shape_str(x.shape()));
   InterpShape s{x.size(0), x.size(1), x.size(2), x.size(3), 0, 0, o.mode == "bilinear",
                 o.align_corners.value_or(false), 0, 0};
-  CONVNET_CHECK(s.H > 0 && s.W > 0, name, ": input spatial size must be positive; input shape ",
+  CONVNET_CHECK(s.H > 0 && s.W > 0, "interpolate: input spatial size must be positive; input shape ",
                 shape_str(x.shape()));
   if (o.size) {
     s.P = (*o.size)[0];
     s.Q = (*o.size)[1];
   } else {
     const auto& f = *o.scale_factor;
-    CONVNET_CHECK(f[0] > 0 && f[1] > 0 && std::isfinite(f[0]) && std::isfinite(f[1]), name,
-                  ": scale_factor must be positive");
+    CONVNET_CHECK(f[0] > 0 && f[1] > 0 && std::isfinite(f[0]) && std::isfinite(f[1]),
+                  "interpolate: scale_factor must be positive");
     s.P = static_cast<int64_t>(std::floor(static_cast<double>(s.H) * f[0]));
     s.Q = static_cast<int64_t>(std::floor(static_cast<double>(s.W) * f[1]));
     if (!o.recompute_scale_factor) {
@@ -52,7 +48,7 @@ InterpShape interpolate_check(const Tensor& x, const InterpolateOptions& o, cons
       s.scale_w = f[1];
     }
   }
-  CONVNET_CHECK(s.P > 0 && s.Q > 0, name, ": output size (", s.P, ", ", s.Q, ") must be positive; input shape ",
+  CONVNET_CHECK(s.P > 0 && s.Q > 0, "interpolate: output size (", s.P, ", ", s.Q, ") must be positive; input shape ",
                 shape_str(x.shape()));
   return s;
 }
@@ -70,8 +66,8 @@ Tensor taps_of(const InterpShape& s, Device dev) {
 
 }  // namespace
 
-Tensor interpolate(const Tensor& x, const InterpolateOptions& o, const std::string& layer) {
-  const InterpShape s = interpolate_check(x, o, layer);
+Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
+  const InterpShape s = interpolate_check(x, o);
   const Device dev = common_device("interpolate", {&x});
   Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
   Tensor taps;  // computed once, for forward and backward

@@ -87,16 +87,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   CONVNET_CHECK(w.dim() == 2, "linear: weight must be 2-D (out_features, in_features), got shape ",
                 shape_str(w.shape()));
   const int64_t out_f = w.size(0), in_f = w.size(1);
-  CONVNET_CHECK(x.dim() >= 1 && x.size(-1) == in_f, "Linear(in_features=", in_f,
-                ", out_features=", out_f, "): input has ", x.dim() ? x.size(-1) : 0,
-                " features in its last dimension, expected ", in_f, "; input shape ",
-                shape_str(x.shape()));
-  CONVNET_CHECK(x.dtype() == w.dtype() && is_floating(x.dtype()), "Linear(in_features=", in_f,
-                ", out_features=", out_f, "): input dtype ", dtype_name(x.dtype()),
+  CONVNET_CHECK(x.dim() >= 1 && x.size(-1) == in_f, "linear: input has ", x.dim() ? x.size(-1) : 0,
+                " feature(s), expected ", in_f, "; input shape ", shape_str(x.shape()));
+  CONVNET_CHECK(x.dtype() == w.dtype() && is_floating(x.dtype()), "linear: input dtype ", dtype_name(x.dtype()),
                 " does not match weight dtype ", dtype_name(w.dtype()),
                 " (expected floating point); input shape ", shape_str(x.shape()));
   CONVNET_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == out_f && b.dtype() == w.dtype()),
-                "Linear: bias must have shape (", out_f, ",), got ", shape_str(b.shape()));
+                "linear: bias must have shape (", out_f, ",), got ", shape_str(b.shape()));
   int64_t M = 1;  // rows: the product of the leading dimensions
   for (int64_t d = 0; d + 1 < x.dim(); ++d) M *= x.size(d);
   const Device dev = common_device("linear", {&x, &w, &b});

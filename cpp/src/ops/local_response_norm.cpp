@@ -17,12 +17,11 @@ struct LrnShape {
 };
 
 // The one check for local_response_norm: validates the input and returns the (N,C,L) view.
-LrnShape local_response_norm_check(const Tensor& x, int64_t size, const std::string& layer) {
-  const std::string name = layer.empty() ? cat_str("local_response_norm(size=", size, ")") : layer;
-  CONVNET_CHECK(size > 0, name, ": size must be positive, got ", size);
-  CONVNET_CHECK(x.dim() >= 3, name, ": expected an input of 3 or more dimensions (N, C, *), got shape ",
+LrnShape local_response_norm_check(const Tensor& x, int64_t size) {
+  CONVNET_CHECK(size > 0, "local_response_norm: size must be positive, got ", size);
+  CONVNET_CHECK(x.dim() >= 3, "local_response_norm: expected an input of 3 or more dimensions (N, C, *), got shape ",
                 shape_str(x.shape()));
-  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ",
+  CONVNET_CHECK(is_floating(x.dtype()), "local_response_norm: expected a float32 or float64 input, got ",
                 dtype_name(x.dtype()), "; input shape ", shape_str(x.shape()));
   LrnShape s{x.size(0), x.size(1), 1};
   for (int64_t d = 2; d < x.dim(); ++d) s.L *= x.size(d);
@@ -31,9 +30,8 @@ LrnShape local_response_norm_check(const Tensor& x, int64_t size, const std::str
 
 }  // namespace
 
-Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double beta, double k,
-                           const std::string& layer) {
-  const LrnShape s = local_response_norm_check(x, size, layer);
+Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double beta, double k) {
+  const LrnShape s = local_response_norm_check(x, size);
   const Device dev = common_device("local_response_norm", {&x});
   Tensor y = Tensor::empty(x.shape(), x.dtype(), dev), scale = Tensor::empty(x.shape(), x.dtype(), dev);
   dispatch_floating(x.dtype(), "local_response_norm", [&](auto* tag) {

@@ -17,23 +17,20 @@ struct PadShape {
 };
 
 // The one check for pad: validates and computes the padded shape.
-PadShape pad_check(const Tensor& x, const std::vector<int64_t>& p, const std::string& layer) {
-  std::string pads = "(";
-  for (size_t i = 0; i < p.size(); ++i) pads += cat_str(i ? ", " : "", p[i]);
-  pads += p.size() == 1 ? ",)" : ")";
-  const std::string name = layer.empty() ? cat_str("pad(pad=", pads, ")") : layer;
-  CONVNET_CHECK(p.size() == 2 || p.size() == 4, name,
-                ": expected 2 pads (left, right) or 4 (left, right, top, bottom), got ", p.size());
+PadShape pad_check(const Tensor& x, const std::vector<int64_t>& p) {
+  CONVNET_CHECK(p.size() == 2 || p.size() == 4,
+                "pad: expected 2 pads (left, right) or 4 (left, right, top, bottom), got ", p.size(), ": ",
+                shape_str(p));
   const int64_t dims = static_cast<int64_t>(p.size()) / 2;
-  CONVNET_CHECK(x.dim() >= dims, name, ": ", p.size(), " pads need an input of at least ", dims,
+  CONVNET_CHECK(x.dim() >= dims, "pad: ", p.size(), " pads ", shape_str(p), " need an input of at least ", dims,
                 " dimension(s), got shape ", shape_str(x.shape()));
-  CONVNET_CHECK(is_floating(x.dtype()), name, ": expected a float32 or float64 input, got ", dtype_name(x.dtype()),
+  CONVNET_CHECK(is_floating(x.dtype()), "pad: expected a float32 or float64 input, got ", dtype_name(x.dtype()),
                 "; input shape ", shape_str(x.shape()));
   PadShape s{1, dims == 2 ? x.size(-2) : 1, x.size(-1), 0, 0, dims == 2 ? p[2] : 0, p[0], x.shape()};
   s.H2 = s.H + (dims == 2 ? p[2] + p[3] : 0);
   s.W2 = s.W + p[0] + p[1];
   for (int64_t d = 0; d < x.dim() - dims; ++d) s.B *= x.size(d);
-  CONVNET_CHECK(s.H2 > 0 && s.W2 > 0, name, ": the padded size (", s.H2, ", ", s.W2,
+  CONVNET_CHECK(s.H2 > 0 && s.W2 > 0, "pad: the padded size (", s.H2, ", ", s.W2,
                 ") must be positive; input shape ", shape_str(x.shape()));
   s.out.back() = s.W2;
   if (dims == 2) s.out[s.out.size() - 2] = s.H2;
@@ -42,8 +39,8 @@ PadShape pad_check(const Tensor& x, const std::vector<int64_t>& p, const std::st
 
 }  // namespace
 
-Tensor pad(const Tensor& x, const std::vector<int64_t>& p, double value, const std::string& layer) {
-  const PadShape s = pad_check(x, p, layer);
+Tensor pad(const Tensor& x, const std::vector<int64_t>& p, double value) {
+  const PadShape s = pad_check(x, p);
   const Device dev = common_device("pad", {&x});
   Tensor y = Tensor::empty(s.out, x.dtype(), dev);
   dispatch_floating(x.dtype(), "pad", [&](auto* tag) {

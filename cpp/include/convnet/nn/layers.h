@@ -105,7 +105,7 @@ class AdaptiveMaxPool2d : public Module {
 class LPPool2d : public Module {
  public:
   LPPool2d(double norm_type, Pool2dOptions o, bool stride_given = true);
-  Tensor forward(const Tensor& x) override { return lp_pool2d(x, norm_type, options, "LPPool2d"); }
+  Tensor forward(const Tensor& x) override { return lp_pool2d(x, norm_type, options); }
   std::string type_name() const override { return "LPPool2d"; }
   std::string extra_repr() const override;
   double norm_type;
@@ -288,7 +288,6 @@ class BatchNorm : public Module {
  protected:
   // Throws unless x has a dimension count the layer accepts.
   virtual void check_input_dim(const Tensor& x) const = 0;
-  std::string name() const;
 };
 
 class BatchNorm1d : public BatchNorm {

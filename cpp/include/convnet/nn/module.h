@@ -34,7 +34,12 @@ class Module : public std::enable_shared_from_this<Module> {
 
   virtual Tensor forward(const Tensor& x);
   // forward, then the forward hooks. Containers call their children through this.
-  Tensor operator()(const Tensor& x) { return run_hooks(x, forward(x)); }
+  Tensor operator()(const Tensor& x) { return run_hooks(x, call_forward(x)); }
+  // forward; a module without children puts its repr in front of the message of a ValueError
+  // or IndexError from the ops it runs ("Linear(in_features=4, out_features=2, bias=True):
+  // linear: input has 3 feature(s), expected 4; input shape (2, 3)"). A container passes its
+  // children's errors on as they are, so the message names the failing layer once.
+  Tensor call_forward(const Tensor& x);
   // The forward hooks on (input, output); returns the output they leave.
   Tensor run_hooks(const Tensor& x, Tensor y);
 

@@ -16,7 +16,7 @@ struct InterpolateOptions {
   bool recompute_scale_factor = false;  // index from the output size rather than scale_factor
 };
 
-// x (N,C,H,W) → (N,C,P,Q). `layer` names the module in error messages.
-Tensor interpolate(const Tensor& x, const InterpolateOptions& opt, const std::string& layer = "");
+// x (N,C,H,W) → (N,C,P,Q).
+Tensor interpolate(const Tensor& x, const InterpolateOptions& opt);
 
 }  // namespace convnet

@@ -1,6 +1,5 @@
 // Constant padding of the last two dimensions (PyTorch's F.pad, mode="constant").
 #pragma once
-#include <string>
 #include <vector>
 
 #include "convnet/tensor.h"
@@ -9,7 +8,6 @@ namespace convnet {
 
 // x (..., H, W) → (..., H + top + bottom, W + left + right) with pad = {left, right} (the last
 // dimension only) or {left, right, top, bottom}; new cells hold `value`, negative pads crop.
-// `layer` names the module in error messages.
-Tensor pad(const Tensor& x, const std::vector<int64_t>& pad, double value = 0.0, const std::string& layer = "");
+Tensor pad(const Tensor& x, const std::vector<int64_t>& pad, double value = 0.0);
 
 }  // namespace convnet

@@ -31,7 +31,7 @@ Tensor adaptive_max_pool2d(const Tensor& x, const AdaptiveSize& output_size);
 
 // Power-average pooling, PyTorch's definition through average pooling (no padding):
 // (kH*kW * avg_pool2d(x^p))^(1/p), the pooled value passed through sign(v)*relu(|v|) first.
-// opt.padding must be 0 and opt.dilation 1. `layer` names the module in error messages.
-Tensor lp_pool2d(const Tensor& x, double norm_type, const Pool2dOptions& opt, const std::string& layer = "");
+// opt.padding must be 0 and opt.dilation 1.
+Tensor lp_pool2d(const Tensor& x, double norm_type, const Pool2dOptions& opt);
 
 }  // namespace convnet

@@ -1,0 +1,22 @@
+# FindConvnetCUBLAS: the CUDA runtime and cuBLAS for convnet's CUDA backend. cuBLAS comes from the
+# CUDA toolkit, or from the nvidia-cublas wheel (site-packages/nvidia/cu13) of the Python found
+# here, whose folders are searched as hints.
+#
+# Sets CONVNET_CUBLAS_INCLUDE_DIR (cublas_v2.h), CONVNET_CUBLAS_LIBRARY (libcublas), the
+# CUDAToolkit package's targets (CUDA::cudart) and ConvnetCUBLAS_FOUND.
+
+find_package(CUDAToolkit QUIET)
+set(_nv_hints "")
+find_package(Python COMPONENTS Interpreter QUIET)
+if(Python_Interpreter_FOUND)
+  execute_process(
+    COMMAND "${Python_EXECUTABLE}" -c "import nvidia, os; print(';'.join(os.path.join(p, 'cu13') for p in nvidia.__path__))"
+    OUTPUT_VARIABLE _nv_hints OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+endif()
+find_path(CONVNET_CUBLAS_INCLUDE_DIR cublas_v2.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${_nv_hints} PATH_SUFFIXES include)
+find_library(CONVNET_CUBLAS_LIBRARY NAMES cublas libcublas.so.13
+  HINTS ${CUDAToolkit_LIBRARY_DIR} ${_nv_hints} PATH_SUFFIXES lib lib64)
+
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(ConvnetCUBLAS
+  REQUIRED_VARS CONVNET_CUBLAS_LIBRARY CONVNET_CUBLAS_INCLUDE_DIR CUDAToolkit_FOUND)
