@@ -1,7 +1,8 @@
 #include "convnet/allocator.h"
 
 #include <cstdlib>
-#include <new>
+
+#include "convnet/check.h"
 
 namespace convnet {
 
@@ -36,16 +37,21 @@ void* CachingAllocator::alloc(size_t nbytes) {
     }
   }
   void* p = raw_alloc_(cls);
-  if (!p) {
-    empty_cache();
-    p = raw_alloc_(cls);
-  }
-  if (!p) {
+  if (p) return p;
+  const size_t cached = stats().cached_bytes;
+  empty_cache();
+  p = raw_alloc_(cls);
+  if (p) return p;
+  size_t in_use;
+  {
     std::lock_guard<std::mutex> lock(mu_);
     allocated_ -= cls;
-    throw std::bad_alloc();
+    in_use = allocated_;
   }
-  return p;
+  auto mib = [](size_t b) { return cat_str(b, " bytes (", b >> 20, " MiB)"); };
+  throw OutOfMemoryError(cat_str("out of memory: tried to allocate ", mib(nbytes), "; ", mib(in_use),
+                                 " in use by tensors, ", mib(cached),
+                                 " were cached and have been returned to the system before a retry"));
 }
 
 void CachingAllocator::free(void* p, size_t nbytes) {
