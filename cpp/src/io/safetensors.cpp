@@ -424,8 +424,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   f.read(header.data(), static_cast<std::streamsize>(n));
   if (!f) throw bad("reading the header failed");
   if (!valid_utf8(header)) throw bad("header: expected UTF-8 text, it holds invalid UTF-8 bytes");
-  if (n == 0 || header[0] != '{') throw bad("header: expected a JSON object starting with '{'");
   Json root = Parser(header, path).parse();
+  if (root.kind != Json::Object) throw bad("header: expected a JSON object");
   const uint64_t data_size = size - 8 - n;
   SafetensorsFile out;
   struct Entry {
@@ -499,6 +499,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
     if (!parse_st_dtype(e.dtype, dtype))
       throw bad(cat_str("entry \"", e.name, "\": dtype ", e.dtype,
                         " is not supported by convnet (supported: F32, F64, I64, U8, BOOL, BF16, F16)"));
+    try {
+      numel_of(e.shape);
+    } catch (const ValueError& err) {  // sizes past what a tensor holds (as PyTorch's limits)
+      throw bad(cat_str("entry \"", e.name, "\": shape: ", err.what()));
+    }
     Tensor t = Tensor::empty(e.shape, dtype);
     f.seekg(static_cast<std::streamoff>(8 + n + e.begin));
     f.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(e.end - e.begin));
