@@ -113,11 +113,17 @@ def reference(path):
         return False, f"{type(e).__name__}: {e}"
 
 
+def _bytes(t):
+    """The data of tensor t (half precision as float32); empty tensors may have sizes NumPy cannot hold."""
+    if t.numel() == 0:
+        return b""
+    return (t.float() if t.dtype in (convnet.bfloat16, convnet.float16) else t).numpy().tobytes()
+
+
 def ours(path):
     """convnet's verdict: (True, {name: bytes}) or (False, message); a foreign exception propagates."""
     try:
-        return True, {name: (t.float() if t.dtype in (convnet.bfloat16, convnet.float16) else t).numpy().tobytes()
-                      for name, t in convnet.load(path).items()}
+        return True, {name: _bytes(t) for name, t in convnet.load(path).items()}
     except convnet.SafetensorsError as e:
         return False, str(e)
 

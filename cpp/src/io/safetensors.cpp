@@ -480,11 +480,13 @@ SafetensorsFile load_safetensors(const std::string& path) {
     if (e->begin != covered || e->end < e->begin)
       throw bad(cat_str("entry \"", e->name, "\": data_offsets [", e->begin, ", ", e->end, "]: expected to begin at ",
                         covered, " (tensors must be contiguous, without overlaps or gaps)"));
-    uint64_t bits = static_cast<uint64_t>(st_dtype_bits(e->dtype));
-    for (int64_t d : e->shape)
-      if (__builtin_mul_overflow(bits, static_cast<uint64_t>(d), &bits))
-        throw bad(cat_str("entry \"", e->name, "\": shape ", shape_str(e->shape), " of ", e->dtype,
-                          ": the size overflows 64 bits"));
+    uint64_t count = 1, bits = 0;  // elements, then bits (both checked, as the reference reader)
+    bool overflow = false;
+    for (int64_t d : e->shape) overflow |= __builtin_mul_overflow(count, static_cast<uint64_t>(d), &count);
+    overflow |= __builtin_mul_overflow(count, static_cast<uint64_t>(st_dtype_bits(e->dtype)), &bits);
+    if (overflow)
+      throw bad(cat_str("entry \"", e->name, "\": shape ", shape_str(e->shape), " of ", e->dtype,
+                        ": the size overflows 64 bits"));
     if (bits % 8 != 0 || bits / 8 != e->end - e->begin)
       throw bad(cat_str("entry \"", e->name, "\": data_offsets [", e->begin, ", ", e->end, "] span ",
                         e->end - e->begin, " bytes, expected ", bits / 8, (bits % 8 ? " and a whole byte" : ""),
