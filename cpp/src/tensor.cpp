@@ -93,9 +93,12 @@ int64_t numel_of(const Shape& shape) {
     CONVNET_CHECK(!__builtin_mul_overflow(stride, std::max<int64_t>(shape[i], 1), &stride), "tensor: shape ",
                   shape_str(shape), " is too large: its strides overflow a 64-bit integer");
   if (empty) return 0;
-  const int64_t n = size_product(shape, 0, shape.size(), "tensor");
-  CONVNET_CHECK(n <= kMaxNumel, "tensor: shape ", shape_str(shape), " has too many elements (", n,
-                ", expected at most ", kMaxNumel, ")");
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    CONVNET_CHECK(n <= kMaxNumel / d, "tensor: shape ", shape_str(shape),
+                  " has too many elements (expected at most ", kMaxNumel, ")");
+    n *= d;
+  }
   return n;
 }
 

@@ -118,16 +118,16 @@ def _load_torch(path):
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise RuntimeError(f"load: {path} is not a valid safetensors file, and PyTorch could not read it "
-                           f"as a state dict: {e}") from None
+        raise _core.SafetensorsError(f"load: {path} is not a valid safetensors file, and PyTorch could not read "
+                                     f"it as a state dict: {e}") from None
     if not isinstance(obj, collections.abc.Mapping):
-        raise ValueError(f"load: {path} holds a {type(obj).__name__}, expected a state dict "
-                         "(save model.state_dict(), not the model)")
+        raise _core.SafetensorsError(f"load: {path} holds a {type(obj).__name__}, expected a state dict "
+                                     "(save model.state_dict(), not the model)")
     out = collections.OrderedDict()
     for name, value in obj.items():
         if not isinstance(value, torch.Tensor):
-            raise ValueError(f"load: {path}: entry {name!r} is of type {type(value).__name__}, expected a tensor "
-                             "(is this a checkpoint holding more than a state dict?)")
+            raise _core.SafetensorsError(f"load: {path}: entry {name!r} is of type {type(value).__name__}, expected "
+                                         "a tensor (is this a checkpoint holding more than a state dict?)")
         if value.dtype == torch.bfloat16 or value.dtype == torch.float16:
             value = value.float()
         out[name] = _core.tensor(value.detach().contiguous().numpy(), None)

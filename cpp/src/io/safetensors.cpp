@@ -400,7 +400,7 @@ void save_safetensors(const NamedTensors& named, const std::string& path,
 
 SafetensorsFile load_safetensors(const std::string& path) {
   if (std::filesystem::is_directory(path))
-    throw SafetensorsError(cat_str("load: ", path, " is a directory, expected a safetensors file"));
+    throw Error(cat_str("load: ", path, " is a directory, expected a safetensors file"));
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) throw Error(cat_str("load: cannot open ", path, " (no such file or not readable)"));
   const uint64_t size = static_cast<uint64_t>(f.tellg());
@@ -414,18 +414,16 @@ SafetensorsFile load_safetensors(const std::string& path) {
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(len[i]) << (8 * i);
   constexpr uint64_t kMaxHeader = 100000000;  // the safetensors format's limit
-  if (n > kMaxHeader)
-    throw bad(cat_str("header length: the first 8 bytes declare a ", n, "-byte header, expected at most ",
-                      kMaxHeader));
-  if (n > size - 8)
-    throw bad(cat_str("header length: the first 8 bytes declare a ", n, "-byte header but the file has only ",
-                      size - 8, " bytes after them"));
+  if (n > size - 8 || n > kMaxHeader)
+    throw bad(cat_str("header length: the header claims ", n, " bytes but the file has ", size, " bytes",
+                      n > kMaxHeader ? cat_str(" (and the format allows at most ", kMaxHeader, ")") : ""));
   std::string header(n, '\0');
   f.read(header.data(), static_cast<std::streamsize>(n));
   if (!f) throw bad("reading the header failed");
   if (!valid_utf8(header)) throw bad("header: expected UTF-8 text, it holds invalid UTF-8 bytes");
+  if (n == 0) throw bad("the header is not a JSON object (it is empty)");
   Json root = Parser(header, path).parse();
-  if (root.kind != Json::Object) throw bad("header: expected a JSON object");
+  if (root.kind != Json::Object) throw bad("the header is not a JSON object");
   const uint64_t data_size = size - 8 - n;
   SafetensorsFile out;
   struct Entry {
@@ -455,10 +453,15 @@ SafetensorsFile load_safetensors(const std::string& path) {
       if (field) *field = &x;
     }
     for (auto [field, what] : {std::pair{dt, "dtype"}, {sh, "shape"}, {off, "data_offsets"}})
-      if (!field) throw bad(cat_str("entry \"", name, "\": the field ", what, " is missing"));
+      if (!field)
+        throw bad(cat_str("entry \"", name, "\" lacks dtype, shape or data_offsets (", what, " is missing)"));
     if (dt->kind != Json::String || st_dtype_bits(dt->str) == 0)
       throw bad(cat_str("entry \"", name, "\": dtype: expected a safetensors dtype name (F32, F64, I64, U8, BOOL, "
                         "BF16, F16, ...)"));
+    DType supported;
+    if (!parse_st_dtype(dt->str, supported))
+      throw bad(cat_str("entry \"", name, "\" has unsupported dtype ", dt->str,
+                        " (convnet holds F32, F64, I64, U8, BOOL, BF16, F16)"));
     if (sh->kind != Json::Array) throw bad(cat_str("entry \"", name, "\": shape: expected a list of sizes"));
     if (off->kind != Json::Array || off->array.size() != 2 || !off->array[0].is_size || !off->array[1].is_size)
       throw bad(cat_str("entry \"", name, "\": data_offsets: expected [begin, end], two non-negative integers"));
@@ -477,6 +480,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
             [](const Entry* a, const Entry* b) { return std::pair(a->begin, a->end) < std::pair(b->begin, b->end); });
   uint64_t covered = 0;
   for (const Entry* e : by_offset) {
+    if (e->end > data_size)
+      throw bad(cat_str("the file is truncated: entry \"", e->name, "\" ends at byte ", e->end,
+                        " of the data section, which has ", data_size, " bytes"));
     if (e->begin != covered || e->end < e->begin)
       throw bad(cat_str("entry \"", e->name, "\": data_offsets [", e->begin, ", ", e->end, "]: expected to begin at ",
                         covered, " (tensors must be contiguous, without overlaps or gaps)"));
@@ -485,12 +491,13 @@ SafetensorsFile load_safetensors(const std::string& path) {
     for (int64_t d : e->shape) overflow |= __builtin_mul_overflow(count, static_cast<uint64_t>(d), &count);
     overflow |= __builtin_mul_overflow(count, static_cast<uint64_t>(st_dtype_bits(e->dtype)), &bits);
     if (overflow)
-      throw bad(cat_str("entry \"", e->name, "\": shape ", shape_str(e->shape), " of ", e->dtype,
-                        ": the size overflows 64 bits"));
+      throw bad(cat_str("entry \"", e->name, "\" is too large: shape ", shape_str(e->shape), " of ", e->dtype,
+                        " overflows 64 bits"));
     if (bits % 8 != 0 || bits / 8 != e->end - e->begin)
-      throw bad(cat_str("entry \"", e->name, "\": data_offsets [", e->begin, ", ", e->end, "] span ",
-                        e->end - e->begin, " bytes, expected ", bits / 8, (bits % 8 ? " and a whole byte" : ""),
-                        " for shape ", shape_str(e->shape), " of ", e->dtype));
+      throw bad(cat_str("entry \"", e->name, "\" has ", e->end - e->begin, " bytes of data but shape ",
+                        shape_str(e->shape), " of ", e->dtype, " needs ", bits / 8,
+                        (bits % 8 ? " and a fraction of a byte" : ""), " (data_offsets [", e->begin, ", ", e->end,
+                        "])"));
     covered = e->end;
   }
   if (covered != data_size)
@@ -498,9 +505,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
                       " bytes after the header (", covered < data_size ? "trailing bytes" : "truncated", ")"));
   for (auto& e : entries) {
     DType dtype;
-    if (!parse_st_dtype(e.dtype, dtype))
-      throw bad(cat_str("entry \"", e.name, "\": dtype ", e.dtype,
-                        " is not supported by convnet (supported: F32, F64, I64, U8, BOOL, BF16, F16)"));
+    parse_st_dtype(e.dtype, dtype);  // checked above
     try {
       numel_of(e.shape);
     } catch (const ValueError& err) {  // sizes past what a tensor holds (as PyTorch's limits)
