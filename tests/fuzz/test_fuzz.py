@@ -52,7 +52,7 @@ def test_fuzz_reader(tmp_path, target):
     corpus = str(tmp_path / "corpus")
     write_seeds(target, corpus)
     r = subprocess.run([sys.executable, HARNESS, target, corpus, f"-max_total_time={SECONDS}", "-timeout=2",
-                        "-rss_limit_mb=1024"], capture_output=True, text=True, timeout=SECONDS + 120)
+                        "-rss_limit_mb=1024", f"-artifact_prefix={tmp_path}/"], capture_output=True, text=True, timeout=SECONDS + 120)
     runs = re.findall(r"Done (\d+) runs", r.stderr)
     print(f"{target}: {runs[-1] if runs else '?'} inputs, exit status {r.returncode}")
     assert r.returncode == 0, r.stderr[-3000:]
