@@ -40,6 +40,8 @@ from ._core import (
 )
 from ._core import cat, concat, concatenate, stack
 from ._core import OutOfMemoryError, SafetensorsError
+
+OutOfMemoryError.__module__ = SafetensorsError.__module__ = "convnet"  # as users name them
 from ._tensor import no_grad, tensor, enable_grad
 from .serialization import load, save
 
