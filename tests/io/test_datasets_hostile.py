@@ -76,3 +76,10 @@ def test_image_mutants(tmp_path):
 def _write(path, raw):
     path.write_bytes(raw)
     return path
+
+
+def test_cifar_pickle_with_a_huge_memo_index(tmp_path):
+    # found by the fuzz harness: LONG_BINPUT 175399797 made the unpickler allocate a 1.4 GB memo
+    path = _write(tmp_path / "data_batch_2", b"\x80\x02}r" + (175399797).to_bytes(4, "little") + b".")
+    with pytest.raises(CIFARError, match="data_batch_2 is not a CIFAR batch pickle: it uses memo index 175399797"):
+        _reader()._read_python(path)

@@ -14,6 +14,7 @@ in the same plane order.
 import io
 import os
 import pickle
+import pickletools
 
 import numpy as np
 
@@ -41,6 +42,25 @@ class _ArraysOnly(pickle.Unpickler):
         if (module, name) in self.allowed:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"the pickle refers to {module}.{name}, which a CIFAR batch never holds")
+
+
+# A CIFAR batch pickle memoizes a handful of objects; the unpickler sizes its memo by the largest index
+# (a mutated LONG_BINPUT 175399797 made it allocate 1.4 GB), so larger indices are refused first.
+_MAX_MEMO = 1 << 16
+
+
+def _check_memo(raw, path, who):
+    """Raises CIFARError if the pickle `raw` is malformed or uses memo indices past _MAX_MEMO."""
+    try:
+        for op, arg, _ in pickletools.genops(raw):
+            if op.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET") and arg > _MAX_MEMO:
+                raise CIFARError(f"{who}: {path} is not a CIFAR batch pickle: it uses memo index {arg}, expected at "
+                                 f"most {_MAX_MEMO}")
+    except (ValueError, TypeError, IndexError, OverflowError) as e:
+        if isinstance(e, CIFARError):
+            raise
+        raise CIFARError(f"{who}: {path} is not a readable CIFAR batch pickle ({type(e).__name__}: {e}); "
+                         f"the file may be truncated or of another kind") from None
 
 
 def _text_keys(d):
@@ -131,6 +151,7 @@ class CIFAR10(ArrayImageDataset):
         who = self._who
         with open(path, "rb") as f:
             raw = f.read()
+        _check_memo(raw, path, who)
         try:
             d = _ArraysOnly(io.BytesIO(raw), encoding="bytes").load()
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
