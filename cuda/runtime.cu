@@ -111,7 +111,7 @@ void reap_pending(DeviceState& s, bool wait) {
 
 [[noreturn]] void out_of_memory(size_t nbytes, int index) {
   AllocatorStats st = memory_stats(index);
-  throw Error(cat_str("CUDA out of memory: tried to allocate ", nbytes / 1048576.0, " MiB on cuda:", index,
+  throw OutOfMemoryError(cat_str("CUDA out of memory: tried to allocate ", nbytes / 1048576.0, " MiB on cuda:", index,
                       " (", st.allocated_bytes / 1048576.0, " MiB allocated by convnet, ",
                       st.cached_bytes / 1048576.0, " MiB cached)"));
 }
@@ -174,7 +174,7 @@ void* device_alloc(size_t nbytes, int index) {
   DeviceState& s = state(index);
   try {
     return s.alloc->alloc(nbytes);
-  } catch (const std::bad_alloc&) {
+  } catch (const OutOfMemoryError&) {
     out_of_memory(nbytes, index);
   }
 }
@@ -187,8 +187,8 @@ void* pinned_alloc(size_t nbytes) {
   check_index(0);
   try {
     return pinned_allocator().alloc(nbytes);
-  } catch (const std::bad_alloc&) {
-    throw Error(cat_str("pin_memory: could not allocate ", nbytes / 1048576.0, " MiB of page-locked host memory"));
+  } catch (const OutOfMemoryError&) {
+    throw OutOfMemoryError(cat_str("pin_memory: could not allocate ", nbytes / 1048576.0, " MiB of page-locked host memory"));
   }
 }
 

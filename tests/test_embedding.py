@@ -106,7 +106,8 @@ def test_cpp_api_and_errors_match_python(programs):
         "softmax": python_error(lambda: F.softmax(cn.randn(2, 3), dim=5)),
         "load": python_error(lambda: cn.load(str(programs["tmp"] / "not_safetensors.bin"))),
     }
-    cpp_to_python = {"ValueError": "ValueError", "IndexError": "IndexError", "Error": "RuntimeError"}
+    cpp_to_python = {"ValueError": "ValueError", "IndexError": "IndexError", "Error": "RuntimeError",
+                     "SafetensorsError": "SafetensorsError"}
     for name, (py_type, py_msg) in expected.items():
         cpp_type, cpp_msg = errors[name]
         assert (cpp_to_python.get(cpp_type), cpp_msg) == (py_type, py_msg), name

@@ -22,11 +22,20 @@ std::array<int64_t, 2> to_pair(const py::handle& v, const char* what) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "convnet's C++ core";
   using namespace convnet::bindings;
-  // convnet::ValueError and convnet::IndexError keep their Python types; any other
+  // convnet::ValueError and convnet::IndexError keep their Python types, SafetensorsError and
+  // OutOfMemoryError are convnet's own (subclasses of ValueError and MemoryError); any other
   // convnet::Error is a std::runtime_error, which pybind11 raises as RuntimeError.
+  static py::handle safetensors_error =
+      py::exception<convnet::SafetensorsError>(m, "SafetensorsError", PyExc_ValueError).release();
+  static py::handle out_of_memory_error =
+      py::exception<convnet::OutOfMemoryError>(m, "OutOfMemoryError", PyExc_MemoryError).release();
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const convnet::SafetensorsError& e) {
+      PyErr_SetString(safetensors_error.ptr(), e.what());
+    } catch (const convnet::OutOfMemoryError& e) {
+      PyErr_SetString(out_of_memory_error.ptr(), e.what());
     } catch (const convnet::ValueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const convnet::IndexError& e) {

@@ -260,6 +260,11 @@ void bind_io(py::module_& m) {
     io::save_safetensors(tensors, path, meta);
   }, "tensors"_a, "path"_a, "metadata"_a = std::map<std::string, std::string>(),
         py::call_guard<py::gil_scoped_release>());
+  m.def("_write_file_atomic", [](const std::string& path, const py::bytes& data, const std::string& who) {
+    const std::string_view bytes = data;
+    py::gil_scoped_release nogil;
+    io::write_file_atomic(path, {{bytes.data(), bytes.size()}}, who.c_str());
+  }, "path"_a, "data"_a, "who"_a);
   m.def("_load_safetensors", [](const std::string& path) {
     io::SafetensorsFile f;
     {

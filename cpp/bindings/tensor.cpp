@@ -80,16 +80,25 @@ Tensor numpy_view(py::array arr, bool read_only_ok) {
 
 Tensor from_numpy(py::array arr) { return numpy_view(arr, false); }
 
+// The row-major strides in bytes of contiguous tensor t (checked: ValueError naming `op` and the
+// shape when they overflow).
+std::vector<py::ssize_t> byte_strides(const Tensor& t, const char* op) {
+  std::vector<py::ssize_t> strides(t.shape().size());
+  int64_t s = dtype_size(t.dtype());
+  for (size_t i = strides.size(); i-- > 0;) {
+    strides[i] = s;
+    if (i > 0 && __builtin_mul_overflow(s, std::max<int64_t>(t.shape()[i], 1), &s))
+      throw ValueError(cat_str(op, ": the byte strides of shape ", shape_str(t.shape()), " overflow a 64-bit integer"));
+  }
+  return strides;
+}
+
 py::array to_numpy(const Tensor& t) {
   if (!t.device().is_cpu())
     throw py::type_error(cat_str("numpy: can't convert a ", t.device().str(),
                                  " tensor to NumPy; use tensor.cpu() to copy it to host memory first"));
-  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(shape.size());
-  py::ssize_t s = dtype_size(t.dtype());
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
-    strides[i] = s;
-    s *= shape[i];
-  }
+  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
+  std::vector<py::ssize_t> strides = byte_strides(t, "numpy");
   // the capsule owns a handle to the storage, so the array outlives the tensor safely
   auto* owner = new Tensor(t.detach());
   py::capsule base(owner, [](void* p) { delete static_cast<Tensor*>(p); });
@@ -270,12 +279,8 @@ void bind_tensor(py::module_& m) {
   py::class_<Tensor> t(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
   t.def(py::init([](const Tensor& other) { return other.detach(); }), "data"_a)
       .def_buffer([](Tensor& self) -> py::buffer_info {
-        std::vector<py::ssize_t> shape(self.shape().begin(), self.shape().end()), strides(shape.size());
-        py::ssize_t s = dtype_size(self.dtype());
-        for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
-          strides[i] = s;
-          s *= shape[i];
-        }
+        std::vector<py::ssize_t> shape(self.shape().begin(), self.shape().end());
+        std::vector<py::ssize_t> strides = byte_strides(self, "buffer");
         return py::buffer_info(self.raw_data(), dtype_size(self.dtype()),
                                std::string(py::str(numpy_dtype(self.dtype()).attr("char"))),
                                static_cast<py::ssize_t>(shape.size()), shape, strides);

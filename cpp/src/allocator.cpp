@@ -2,7 +2,8 @@
 
 #include <cstdlib>
 #include <iterator>
-#include <new>
+
+#include "convnet/check.h"
 
 namespace convnet {
 
@@ -32,26 +33,35 @@ void* CachingAllocator::alloc(size_t nbytes) {
   if (cls > kLargeBlock) return alloc_large(cls);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    mark_allocated(cls);
     auto it = free_lists_.find(cls);
     if (it != free_lists_.end() && !it->second.empty()) {
       void* p = it->second.back();
       it->second.pop_back();
       cached_ -= cls;
+      mark_allocated(cls);
       return p;
     }
   }
-  void* p = raw_alloc_(cls);
-  if (!p) {
-    empty_cache();
-    p = raw_alloc_(cls);
-  }
-  if (!p) {
-    std::lock_guard<std::mutex> lock(mu_);
-    allocated_ -= cls;
-    throw std::bad_alloc();
-  }
+  void* p = raw_alloc_or_throw(cls, nbytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  mark_allocated(cls);
   return p;
+}
+
+// raw_alloc_(bytes), or after a failure the cache emptied and one retry; then
+// OutOfMemoryError naming `requested` (the caller's size), the bytes in use and cached.
+void* CachingAllocator::raw_alloc_or_throw(size_t bytes, size_t requested) {
+  void* p = raw_alloc_(bytes);
+  if (p) return p;
+  const size_t cached = stats().cached_bytes;
+  empty_cache();
+  p = raw_alloc_(bytes);
+  if (p) return p;
+  const size_t in_use = stats().allocated_bytes;
+  auto mib = [](size_t b) { return cat_str(b, " bytes (", b >> 20, " MiB)"); };
+  throw OutOfMemoryError(cat_str("out of memory: tried to allocate ", mib(requested), "; ", mib(in_use),
+                                 " in use by tensors, ", mib(cached),
+                                 " were cached and have been returned to the system before a retry"));
 }
 
 // The smallest free block of at least `cls` bytes, split when the rest is itself a large
@@ -76,13 +86,8 @@ void* CachingAllocator::alloc_large(size_t cls) {
     }
   }
   size_t bytes = cls > kSegment ? cls : kSegment;
-  void* raw = raw_alloc_(bytes);
-  if (!raw) {
-    empty_cache();
-    raw = raw_alloc_(bytes);
-  }
-  if (!raw && bytes > cls) raw = raw_alloc_(bytes = cls);
-  if (!raw) throw std::bad_alloc();
+  void* raw = bytes > cls ? raw_alloc_(bytes) : nullptr;
+  if (!raw) raw = raw_alloc_or_throw(bytes = cls, cls);  // no room for a whole segment: just the block
   char* p = static_cast<char*>(raw);
   std::lock_guard<std::mutex> lock(mu_);
   segments_[p] = bytes;

@@ -71,6 +71,15 @@ std::string shape_str(const Shape& s) {
   return r + ")";
 }
 
+int64_t size_product(const Shape& shape, size_t begin, size_t end, const char* op) {
+  int64_t n = 1;
+  for (size_t i = begin; i < end; ++i)
+    if (__builtin_mul_overflow(n, shape[i], &n))
+      throw ValueError(cat_str(op, ": shape ", shape_str(shape),
+                               " is too large: the product of its sizes overflows a 64-bit integer"));
+  return n;
+}
+
 int64_t numel_of(const Shape& shape) {
   // at most this many elements, so that the bytes of any dtype fit in an int64 (no overflow)
   constexpr int64_t kMaxNumel = std::numeric_limits<int64_t>::max() / 8;
@@ -79,6 +88,10 @@ int64_t numel_of(const Shape& shape) {
     CONVNET_CHECK(d >= 0, "tensor: negative dimension in shape ", shape_str(shape));
     empty |= d == 0;
   }
+  int64_t stride = 1;  // the row-major stride of dimension i-1 (sizes 0 count as 1, as in PyTorch)
+  for (size_t i = shape.size(); i-- > 1;)
+    CONVNET_CHECK(!__builtin_mul_overflow(stride, std::max<int64_t>(shape[i], 1), &stride), "tensor: shape ",
+                  shape_str(shape), " is too large: its strides overflow a 64-bit integer");
   if (empty) return 0;
   int64_t n = 1;
   for (int64_t d : shape) {
@@ -231,7 +244,8 @@ Tensor Tensor::reshape(Shape shape) const {
       infer = static_cast<int64_t>(i);
     } else {
       CONVNET_CHECK(shape[i] >= 0, "reshape: invalid shape ", shape_str(shape));
-      known *= shape[i];
+      CONVNET_CHECK(!__builtin_mul_overflow(known, shape[i], &known), "reshape: shape ", shape_str(shape),
+                    " is too large: the product of its sizes overflows a 64-bit integer");
     }
   }
   if (infer >= 0) {

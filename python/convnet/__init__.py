@@ -41,6 +41,9 @@ from ._core import (
     zeros_like,
 )
 from ._core import cat, concat, concatenate, stack
+from ._core import OutOfMemoryError, SafetensorsError
+
+OutOfMemoryError.__module__ = SafetensorsError.__module__ = "convnet"  # as users name them
 from ._tensor import no_grad, tensor, enable_grad
 from .serialization import load, save
 
@@ -63,7 +66,7 @@ from . import onnx  # noqa: E402  (imports the onnx package only when used)
 from .summary import summary  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
 from . import callbacks, metrics, viz  # noqa: E402
-from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
 
 # The version is written once, in pyproject.toml; the installed package's metadata carries it.
 __version__ = _metadata.version("convnet")
@@ -80,4 +83,5 @@ __all__ = [
     "tensor", "transforms", "uint8", "zeros", "zeros_like",
 ]
 __all__ += ["cat", "concat", "concatenate", "stack"]
+__all__ += ["CheckpointError", "OutOfMemoryError", "SafetensorsError"]
 __all__ += ["amp", "autocast", "backends", "bfloat16", "float16", "half"]

@@ -11,8 +11,9 @@ the checkpoints that ModelCheckpoint writes and comes back through `fit(..., res
 
 import math
 import os
-import tempfile
 import warnings
+
+from . import _core
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "LRSchedulerCallback", "LambdaCallback",
            "ModelCheckpoint"]
@@ -212,18 +213,9 @@ class LRSchedulerCallback(Callback):
 
 
 def _atomic_write_text(path, text):
-    """Writes `text` to a temporary file beside `path`, then renames it over `path`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Writes `text` (UTF-8) to `path` atomically (a temporary file beside it, fsync, rename)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _core._write_file_atomic(os.fspath(path), text.encode(), "CSVLogger")
 
 
 class CSVLogger(Callback):

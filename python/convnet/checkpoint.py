@@ -14,9 +14,14 @@ import os
 import numpy as np
 
 from . import _core
-from .serialization import _map_location, _restore
+from .serialization import _is_device, _map_location, _restore
 
-__all__ = ["load_checkpoint", "save_checkpoint", "is_checkpoint"]
+__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "is_checkpoint"]
+
+
+class CheckpointError(_core.SafetensorsError):
+    """A checkpoint file is corrupt, truncated or not a training checkpoint: the message names the
+    file, the field and what was expected. A SafetensorsError (so a ValueError)."""
 
 _META_KEY = "convnet.checkpoint"
 # NumPy dtypes stored as another safetensors dtype (the core has no 32-bit integers), restored on load
@@ -57,25 +62,48 @@ def _encode(obj, path, tensors):
                     f"a state holds dicts, lists, tuples, numbers, strings, None, tensors and arrays")
 
 
-def _decode(obj, tensors, file, map_location):
+def _decode(obj, tensors, file, map_location, where="state"):
+    def bad(what):
+        return CheckpointError(f"load_checkpoint: {file}: {where}: {what}")
+
     if isinstance(obj, list):
-        return [_decode(v, tensors, file, map_location) for v in obj]
+        return [_decode(v, tensors, file, map_location, f"{where}[{i}]") for i, v in enumerate(obj)]
     if not isinstance(obj, dict):
         return obj
     if "__tensor__" in obj or "__ndarray__" in obj:
         key = obj.get("__tensor__", obj.get("__ndarray__"))
-        if key not in tensors:
-            raise ValueError(f"load_checkpoint: {file}: the metadata names tensor {key!r}, "
-                             f"which the file does not hold")
+        if not isinstance(key, str) or key not in tensors:
+            raise bad(f"the metadata names tensor {key!r}, which the file does not hold")
         t = tensors[key]
         if "__ndarray__" in obj:
-            return t.numpy().astype(obj["dtype"])
-        return _restore(t, obj.get("device"), map_location)
+            dtype = obj.get("dtype")
+            if not isinstance(dtype, str) or not _is_numpy_dtype(dtype):
+                raise bad(f"expected a NumPy dtype name for array {key!r}, got {dtype!r}")
+            return t.numpy().astype(dtype)
+        device = obj.get("device")
+        if device is not None and not (isinstance(device, str) and _is_device(device)):
+            raise bad(f"expected a device name for tensor {key!r}, got {device!r}")
+        return _restore(t, device, map_location)
     if "__tuple__" in obj:
-        return tuple(_decode(v, tensors, file, map_location) for v in obj["__tuple__"])
+        if not isinstance(obj["__tuple__"], list):
+            raise bad(f"expected a list of the tuple's items, got {type(obj['__tuple__']).__name__}")
+        return tuple(_decode(v, tensors, file, map_location, f"{where}[{i}]") for i, v in enumerate(obj["__tuple__"]))
     if "__items__" in obj:
-        return {k: _decode(v, tensors, file, map_location) for k, v in obj["__items__"]}
-    return {k: _decode(v, tensors, file, map_location) for k, v in obj.items()}
+        items = obj["__items__"]
+        if not isinstance(items, list) or not all(
+                isinstance(kv, list) and len(kv) == 2 and isinstance(kv[0], (str, int)) and not isinstance(kv[0], bool)
+                for kv in items):
+            raise bad("expected a list of [key, value] pairs with str or int keys")
+        return {k: _decode(v, tensors, file, map_location, f"{where}[{k!r}]") for k, v in items}
+    return {k: _decode(v, tensors, file, map_location, f"{where}.{k}") for k, v in obj.items()}
+
+
+def _is_numpy_dtype(name):
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 def save_checkpoint(state, path):
@@ -98,7 +126,10 @@ def _read(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_checkpoint: no such file: {path}")
-    tensors, meta = _core._load_safetensors(path)
+    try:
+        tensors, meta = _core._load_safetensors(path)
+    except _core.SafetensorsError as e:
+        raise CheckpointError(str(e).replace("load: ", "load_checkpoint: ", 1)) from None
     return path, dict(tensors), meta
 
 
@@ -114,10 +145,14 @@ def load_checkpoint(path, map_location=None):
     map_location = _map_location(map_location, "load_checkpoint")
     path, tensors, meta = _read(path)
     if _META_KEY not in meta:
-        raise ValueError(f"load_checkpoint: {path} holds tensors but no training state (no "
+        raise CheckpointError(f"load_checkpoint: {path} holds tensors but no training state (no "
                          f"'{_META_KEY}' metadata); load plain weights with convnet.load")
     try:
         state = json.loads(meta[_META_KEY])
-    except json.JSONDecodeError as e:
-        raise ValueError(f"load_checkpoint: {path}: the training state is not valid JSON ({e})") from None
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise CheckpointError(f"load_checkpoint: {path}: __metadata__.{_META_KEY}: expected the training state "
+                              f"as JSON, it is not valid JSON ({e})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"load_checkpoint: {path}: __metadata__.{_META_KEY}: expected a JSON object, got "
+                              f"{type(state).__name__}")
     return _decode(state, tensors, path, map_location)

@@ -83,8 +83,29 @@ def load(path, map_location=None):
     if magic == b"PK\x03\x04":
         return collections.OrderedDict((k, _restore(t, None, map_location)) for k, t in _load_torch(path).items())
     tensors, meta = _core._load_safetensors(path)
-    devices = json.loads(meta.get(_DEVICES_KEY, "{}"))
+    devices = _saved_devices(meta, path)
     return collections.OrderedDict((k, _restore(t, devices.get(k), map_location)) for k, t in tensors)
+
+
+def _saved_devices(meta, path):
+    """The metadata's {tensor name: device name} ("convnet.devices"), checked."""
+    try:
+        devices = json.loads(meta.get(_DEVICES_KEY, "{}"))
+    except json.JSONDecodeError as e:
+        raise _core.SafetensorsError(f"load: {path}: __metadata__.{_DEVICES_KEY}: expected a JSON object of "
+                                     f"device names, it is not valid JSON ({e})") from None
+    if not isinstance(devices, dict) or not all(isinstance(d, str) and _is_device(d) for d in devices.values()):
+        raise _core.SafetensorsError(f"load: {path}: __metadata__.{_DEVICES_KEY}: expected a JSON object of "
+                                     f"device names such as \"cuda:0\", got {meta[_DEVICES_KEY][:80]!r}")
+    return devices
+
+
+def _is_device(name):
+    try:
+        _core.device(name)
+    except (ValueError, RuntimeError, TypeError):
+        return False
+    return True
 
 
 def _load_torch(path):
@@ -97,16 +118,16 @@ def _load_torch(path):
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise RuntimeError(f"load: {path} is not a valid safetensors file, and PyTorch could not read it "
-                           f"as a state dict: {e}") from None
+        raise _core.SafetensorsError(f"load: {path} is not a valid safetensors file, and PyTorch could not read "
+                                     f"it as a state dict: {e}") from None
     if not isinstance(obj, collections.abc.Mapping):
-        raise ValueError(f"load: {path} holds a {type(obj).__name__}, expected a state dict "
-                         "(save model.state_dict(), not the model)")
+        raise _core.SafetensorsError(f"load: {path} holds a {type(obj).__name__}, expected a state dict "
+                                     "(save model.state_dict(), not the model)")
     out = collections.OrderedDict()
     for name, value in obj.items():
         if not isinstance(value, torch.Tensor):
-            raise ValueError(f"load: {path}: entry {name!r} is of type {type(value).__name__}, expected a tensor "
-                             "(is this a checkpoint holding more than a state dict?)")
+            raise _core.SafetensorsError(f"load: {path}: entry {name!r} is of type {type(value).__name__}, expected "
+                                         "a tensor (is this a checkpoint holding more than a state dict?)")
         if value.dtype == torch.bfloat16 or value.dtype == torch.float16:
             value = value.float()
         out[name] = _core.tensor(value.detach().contiguous().numpy(), None)

@@ -1,6 +1,7 @@
 """Keras-style conveniences over the C++ training step: fit, evaluate, predict."""
 
 import math
+import os
 import time
 
 import numpy as np
@@ -217,6 +218,42 @@ def _load_loader_state(loader, state):
                 setattr(obj, a, v)
 
 
+# The entries of a training checkpoint (Trainer.state_dict) that resuming reads: key -> (types, what)
+_RESUME_KEYS = {
+    "epoch": (int, "the number of epochs done (an int)"),
+    "model": (dict, "the model's state dict"),
+    "optimizer": (dict, "the optimizer's state dict"),
+    "history": (dict, "the History ({'epoch': [...], 'history': {...}})"),
+    "rng": (dict, "the random states ({'convnet', 'numpy', 'python'})"),
+}
+
+
+def _check_resume_state(state, path):
+    """Raises CheckpointError naming the first entry of a checkpoint that `fit` cannot resume from."""
+    from .checkpoint import CheckpointError
+
+    def bad(key, what, got):
+        return CheckpointError(f"fit: resume_from={os.fspath(path)}: the checkpoint's {key!r} is {got}, expected "
+                               f"{what}")
+
+    for key, (kind, what) in _RESUME_KEYS.items():
+        if key not in state:
+            raise bad(key, what, "missing")
+        if not isinstance(state[key], kind) or isinstance(state[key], bool):
+            raise bad(key, what, f"a {type(state[key]).__name__}")
+    if state["epoch"] < 0:
+        raise bad("epoch", _RESUME_KEYS["epoch"][1], str(state["epoch"]))
+    h = state["history"]
+    if not isinstance(h.get("epoch"), list) or not isinstance(h.get("history"), dict) or not all(
+            isinstance(v, list) for v in h["history"].values()):
+        raise bad("history", _RESUME_KEYS["history"][1], repr(h)[:80])
+    rng = state["rng"]
+    for key, kind in (("convnet", _core.Tensor), ("numpy", tuple), ("python", tuple)):
+        if not isinstance(rng.get(key), kind):
+            raise bad(f"rng.{key}", f"a {kind.__name__}", "missing" if key not in rng else
+                      f"a {type(rng[key]).__name__}")
+
+
 class Trainer:
     """The state of one `fit` run, as callbacks see it (`callback.trainer`): model, optimizer,
     loaders, history, the current `epoch` of `epochs`, `stop_training` (set it to stop after this
@@ -318,9 +355,15 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     cbs = _as_callbacks(callbacks, scheduler, scheduler_monitor)
     trainer = Trainer(model, optimizer, train_loader, val_loader, epochs, cbs, dev, scaler)
     if resume_from is not None:
-        from .checkpoint import load_checkpoint
+        from .checkpoint import CheckpointError, load_checkpoint
 
-        trainer.load_state_dict(load_checkpoint(resume_from))
+        state = load_checkpoint(resume_from)
+        _check_resume_state(state, resume_from)
+        try:
+            trainer.load_state_dict(state)
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError, RuntimeError) as e:
+            raise CheckpointError(f"fit: resume_from={os.fspath(resume_from)}: the checkpoint does not fit this "
+                                  f"run: {type(e).__name__}: {e}") from e
         trainer.resumed = resume_from
     history = trainer.history
     # callbacks of negative order (schedules, metrics of their own) see an epoch before the History logs it

@@ -10,7 +10,6 @@ PNG is written to a temporary file in the target folder and renamed over the pat
 import math
 import os
 import struct
-import tempfile
 import zlib
 
 import numpy as np
@@ -27,22 +26,6 @@ VAL_COLOR = (255, 127, 14)
 
 # ---------------------------------------------------------------------------------------------
 # PNG files
-
-
-def _atomic_write(path, write):
-    """Calls write(tmp_path) for a temporary file beside `path`, then renames it over `path`."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_png(image, path):
@@ -64,11 +47,9 @@ def save_png(image, path):
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color_type, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
 
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            f.write(png)
-
-    _atomic_write(path, write)
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _core._write_file_atomic(path, png, "save_png")
 
 
 # ---------------------------------------------------------------------------------------------

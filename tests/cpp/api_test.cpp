@@ -29,6 +29,8 @@ void report(const char* name, F f) {
   try {
     f();
     std::printf("%s|none|\n", name);
+  } catch (const convnet::SafetensorsError& e) {
+    std::printf("%s|SafetensorsError|%s\n", name, e.what());
   } catch (const convnet::ValueError& e) {
     std::printf("%s|ValueError|%s\n", name, e.what());
   } catch (const convnet::IndexError& e) {

@@ -27,7 +27,8 @@ struct AllocatorStats {
 class CachingAllocator {
  public:
   // raw_alloc returns null when out of memory; then the cache is emptied and the
-  // allocation retried once before alloc throws std::bad_alloc.
+  // allocation retried once before alloc throws convnet::OutOfMemoryError naming the
+  // bytes requested, in use and cached.
   using RawAlloc = void* (*)(size_t nbytes);
   using RawFree = void (*)(void* p);
   CachingAllocator(RawAlloc raw_alloc, RawFree raw_free) : raw_alloc_(raw_alloc), raw_free_(raw_free) {}
@@ -49,6 +50,7 @@ class CachingAllocator {
     bool free;
   };
   void* alloc_large(size_t cls);
+  void* raw_alloc_or_throw(size_t bytes, size_t requested);
   void free_large(void* p);
   void mark_allocated(size_t nbytes);
 

@@ -3,6 +3,8 @@
 // for bad input or state is a convnet::Error (a std::runtime_error); the subclass
 // says which Python exception the bindings raise with the same message:
 //   convnet::ValueError -> ValueError, convnet::IndexError -> IndexError,
+//   convnet::SafetensorsError -> convnet.SafetensorsError (a ValueError),
+//   convnet::OutOfMemoryError -> convnet.OutOfMemoryError (a MemoryError),
 //   any other convnet::Error -> RuntimeError.
 #pragma once
 #include <sstream>
@@ -25,6 +27,18 @@ class ValueError : public Error {
 };
 // An index or dimension is out of range (Python IndexError).
 class IndexError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A safetensors file is truncated, corrupt or foreign (Python convnet.SafetensorsError).
+class SafetensorsError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
+// An allocation failed even after the caching allocator returned its cache to the system
+// (Python convnet.OutOfMemoryError, a MemoryError).
+class OutOfMemoryError : public Error {
  public:
   using Error::Error;
 };

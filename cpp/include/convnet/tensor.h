@@ -120,7 +120,13 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// The number of elements of a tensor of this shape. Throws ValueError naming the shape for a
+// negative size, or (as PyTorch) when its row-major strides or, for a non-empty tensor, its bytes
+// in any dtype would overflow an int64.
 int64_t numel_of(const Shape& shape);
+// The product of shape[begin:end], checked: throws ValueError naming `op` and the shape when it
+// overflows an int64.
+int64_t size_product(const Shape& shape, size_t begin, size_t end, const char* op);
 
 // Factories. Random ones draw from the global generator (random.h).
 Tensor zeros(const Shape& shape, DType dtype = DType::Float32, Device device = {});

@@ -250,9 +250,7 @@ Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
                                     " are invalid for a tensor of shape ", shape_str(x.shape())));
   if (x.dim() == 0) return x.reshape({1});
   Shape out(x.shape().begin(), x.shape().begin() + s);
-  int64_t m = 1;
-  for (int64_t i = s; i <= e; ++i) m *= x.shape()[i];
-  out.push_back(m);
+  out.push_back(size_product(x.shape(), static_cast<size_t>(s), static_cast<size_t>(e) + 1, "flatten"));
   out.insert(out.end(), x.shape().begin() + e + 1, x.shape().end());
   return x.reshape(out);
 }

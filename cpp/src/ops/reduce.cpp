@@ -48,11 +48,9 @@ Shape reduced_shape(const Shape& s, const std::vector<int64_t>& dims, bool keepd
 }
 
 void split(const Shape& s, int64_t dim, int64_t& outer, int64_t& D, int64_t& inner) {
-  outer = 1;
-  inner = 1;
-  for (int64_t i = 0; i < dim; ++i) outer *= s[i];
+  outer = size_product(s, 0, static_cast<size_t>(dim), "reduce");
   D = s.empty() ? 1 : s[dim];
-  for (int64_t i = dim + 1; i < static_cast<int64_t>(s.size()); ++i) inner *= s[i];
+  inner = s.empty() ? 1 : size_product(s, static_cast<size_t>(dim) + 1, s.size(), "reduce");
 }
 
 Tensor sum_values(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
@@ -102,8 +100,9 @@ Tensor mean(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim) {
   CONVNET_CHECK(is_floating(x.dtype()), "mean: expected a floating point tensor, got ",
                 dtype_name(x.dtype()), "; convert with .float() first");
   std::vector<int64_t> dims = norm_dims(std::move(dims_in), x, "mean");
-  int64_t count = 1;
-  for (int64_t d : dims) count *= x.shape()[d];
+  Shape reduced;
+  for (int64_t d : dims) reduced.push_back(x.shape()[d]);
+  const int64_t count = size_product(reduced, 0, reduced.size(), "mean");
   return div(sum(x, dims, keepdim), static_cast<double>(count));
 }
 

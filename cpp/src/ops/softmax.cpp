@@ -19,11 +19,9 @@ void split_dim(const Tensor& x, int64_t& dim, int64_t& outer, int64_t& D, int64_
     throw IndexError(cat_str(op, ": dimension ", dim, " out of range for a tensor of shape ",
                                     shape_str(x.shape())));
   if (dim < 0) dim += nd;
-  outer = 1;
-  inner = 1;
-  for (int64_t i = 0; i < dim; ++i) outer *= x.shape()[i];
+  outer = size_product(x.shape(), 0, static_cast<size_t>(dim), op);
   D = x.dim() ? x.shape()[dim] : 1;
-  for (int64_t i = dim + 1; i < x.dim(); ++i) inner *= x.shape()[i];
+  inner = x.dim() ? size_product(x.shape(), static_cast<size_t>(dim) + 1, x.shape().size(), op) : 1;
 }
 
 Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {

@@ -14,15 +14,21 @@ in the same plane order.
 import io
 import os
 import pickle
+import pickletools
 
 import numpy as np
 
 from .utils import ArrayImageDataset, default_root, extract_tar, fetch
 
-__all__ = ["CIFAR10", "CIFAR100"]
+__all__ = ["CIFAR10", "CIFAR100", "CIFARError"]
 
 PIXELS = 3 * 32 * 32
 MIRRORS = ("https://www.cs.toronto.edu/~kriz/",)
+
+
+class CIFARError(ValueError):
+    """A CIFAR batch file (pickle or binary records) is corrupt, truncated or of another kind: the
+    message names the file and what was expected."""
 
 
 class _ArraysOnly(pickle.Unpickler):
@@ -36,6 +42,25 @@ class _ArraysOnly(pickle.Unpickler):
         if (module, name) in self.allowed:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"the pickle refers to {module}.{name}, which a CIFAR batch never holds")
+
+
+# A CIFAR batch pickle memoizes a handful of objects; the unpickler sizes its memo by the largest index
+# (a mutated LONG_BINPUT 175399797 made it allocate 1.4 GB), so larger indices are refused first.
+_MAX_MEMO = 1 << 16
+
+
+def _check_memo(raw, path, who):
+    """Raises CIFARError if the pickle `raw` is malformed or uses memo indices past _MAX_MEMO."""
+    try:
+        for op, arg, _ in pickletools.genops(raw):
+            if op.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET") and arg > _MAX_MEMO:
+                raise CIFARError(f"{who}: {path} is not a CIFAR batch pickle: it uses memo index {arg}, expected at "
+                                 f"most {_MAX_MEMO}")
+    except (ValueError, TypeError, IndexError, OverflowError) as e:
+        if isinstance(e, CIFARError):
+            raise
+        raise CIFARError(f"{who}: {path} is not a readable CIFAR batch pickle ({type(e).__name__}: {e}); "
+                         f"the file may be truncated or of another kind") from None
 
 
 def _text_keys(d):
@@ -59,6 +84,8 @@ class CIFAR10(ArrayImageDataset):
     Attributes: `data` uint8 (N, 32, 32, 3) (HWC, as torchvision), `targets` int64 (N,), `classes`.
     `ds[i]` and `ds.arrays()` as for MNIST: float32 (3, 32, 32) in [0, 1], or `transform(uint8 image)`.
     """
+
+    file_error = CIFARError
 
     folders = {"python": "cifar-10-batches-py", "binary": "cifar-10-batches-bin"}
     files = {"python": {True: [f"data_batch_{i}" for i in range(1, 6)], False: ["test_batch"]},
@@ -124,32 +151,33 @@ class CIFAR10(ArrayImageDataset):
         who = self._who
         with open(path, "rb") as f:
             raw = f.read()
+        _check_memo(raw, path, who)
         try:
             d = _ArraysOnly(io.BytesIO(raw), encoding="bytes").load()
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-                KeyError, MemoryError, ImportError) as e:
-            raise ValueError(f"{who}: {path} is not a readable CIFAR batch pickle ({type(e).__name__}: {e}); "
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+                LookupError, MemoryError, ImportError, SystemError, OverflowError, RecursionError) as e:
+            raise CIFARError(f"{who}: {path} is not a readable CIFAR batch pickle ({type(e).__name__}: {e}); "
                              f"the file may be truncated or of another kind") from None
         if not isinstance(d, dict):
-            raise ValueError(f"{who}: {path} holds a pickled {type(d).__name__}, expected a dict with "
+            raise CIFARError(f"{who}: {path} holds a pickled {type(d).__name__}, expected a dict with "
                              f"b'data' and {' and '.join('b' + repr(k) for k in self.label_keys)}")
         d = _text_keys(d)
         missing = [k for k in ("data",) + self.label_keys if k not in d]
         if missing:
-            raise ValueError(f"{who}: {path} lacks the key(s) {', '.join('b' + repr(k) for k in missing)}; "
+            raise CIFARError(f"{who}: {path} lacks the key(s) {', '.join('b' + repr(k) for k in missing)}; "
                              f"its keys are {sorted(d)}")
         data = d["data"]
         if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != PIXELS:
             desc = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
-            raise ValueError(f"{who}: {path}: b'data' is a {desc}, expected a uint8 array (n, {PIXELS})")
+            raise CIFARError(f"{who}: {path}: b'data' is a {desc}, expected a uint8 array (n, {PIXELS})")
         cols = []
         for k in self.label_keys:
             try:
                 lab = np.asarray(d[k], dtype=np.int64).reshape(-1)
             except (TypeError, ValueError) as e:
-                raise ValueError(f"{who}: {path}: b'{k}' is not a list of ints ({e})") from None
+                raise CIFARError(f"{who}: {path}: b'{k}' is not a list of ints ({e})") from None
             if len(lab) != len(data):
-                raise ValueError(f"{who}: {path}: b'data' holds {len(data)} images but b'{k}' holds "
+                raise CIFARError(f"{who}: {path}: b'data' holds {len(data)} images but b'{k}' holds "
                                  f"{len(lab)} labels")
             cols.append(lab)
         labels = np.stack(cols, axis=1)
@@ -163,10 +191,10 @@ class CIFAR10(ArrayImageDataset):
         record = nl + PIXELS
         raw = np.fromfile(path, dtype=np.uint8)
         if raw.size == 0:
-            raise ValueError(f"{who}: {path} is empty; expected {record}-byte records "
+            raise CIFARError(f"{who}: {path} is empty; expected {record}-byte records "
                              f"({nl} label byte(s) then {PIXELS} pixel bytes)")
         if raw.size % record:
-            raise ValueError(f"{who}: {path} is truncated or not a CIFAR binary file: {raw.size} bytes is not "
+            raise CIFARError(f"{who}: {path} is truncated or not a CIFAR binary file: {raw.size} bytes is not "
                              f"a whole number of {record}-byte records ({raw.size // record} whole record(s) "
                              f"and {raw.size % record} byte(s) left over)")
         rec = raw.reshape(-1, record)

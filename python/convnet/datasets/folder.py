@@ -3,14 +3,19 @@ imported only when an image is decoded)."""
 
 import operator
 import os
+import struct
 
 import numpy as np
 
 from .utils import float_chw
 
-__all__ = ["ImageFolder", "IMG_EXTENSIONS"]
+__all__ = ["ImageFolder", "ImageFileError", "IMG_EXTENSIONS"]
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+class ImageFileError(ValueError):
+    """An image file cannot be decoded (truncated, corrupt, not an image): the message names the file."""
 
 
 def _pillow():
@@ -23,15 +28,16 @@ def _pillow():
 
 
 def decode_image(path, who="ImageFolder"):
-    """The image at `path` as uint8 (H, W, 3) RGB. Raises ValueError naming the file if Pillow
-    cannot identify or fully decode it (truncated, corrupt, not an image)."""
+    """The image at `path` as uint8 (H, W, 3) RGB. Raises ImageFileError (a ValueError) naming the
+    file if Pillow cannot identify or fully decode it (truncated, corrupt, not an image)."""
     Image = _pillow()
     try:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ValueError(f"{who}: {path} cannot be decoded as an image ({type(e).__name__}: {e}); "
-                         f"the file may be truncated or corrupt") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
+            OverflowError, struct.error, Image.DecompressionBombError) as e:  # what Pillow raises on corrupt data
+        raise ImageFileError(f"{who}: {path} cannot be decoded as an image ({type(e).__name__}: {e}); "
+                             f"the file may be truncated or corrupt") from None
 
 
 class ImageFolder:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .utils import ArrayImageDataset, default_root, fetch
 
-__all__ = ["MNIST", "FashionMNIST", "KMNIST", "MIRRORS", "FILES", "default_root", "read_idx"]
+__all__ = ["MNIST", "FashionMNIST", "KMNIST", "IDXError", "MIRRORS", "FILES", "default_root", "read_idx"]
 
 # Tried in order by download=True.
 MIRRORS = (
@@ -41,55 +41,91 @@ _IDX_UBYTE = 0x08
 _KIND = {2051: "an image file", 2049: "a label file"}
 
 
+class IDXError(ValueError):
+    """An MNIST-style IDX file (gzip-compressed or not) is corrupt, truncated or of the wrong kind:
+    the message names the file, the field and what was expected."""
+
+
+# A deflate stream expands at most about 1032-fold: a .gz file whose header declares more data than
+# this many times its own size is truncated (checked before decompressing anything past the header).
+_MAX_GZIP_RATIO = 1100
+_CHUNK = 1 << 20
+
+
 def read_idx(path, magic, item_dims, who="MNIST"):
     """Reads one unsigned-byte IDX file, gzip-compressed or not, into a uint8 array (count, *item_dims).
 
-    Raises ValueError naming the file and what is wrong with it: not gzip data (a .gz
-    name whose content is not gzip), corrupt or truncated gzip data, a wrong magic
-    number, wrong item dimensions, or a size that does not match the header's count.
-    `who` names the data set in the messages.
+    The gzip stream is read incrementally: the header is checked first (magic number, item
+    dimensions), and no more data is decompressed than the header declares (plus one byte, to
+    find trailing data), so a decompression bomb fails fast. Raises IDXError (a ValueError) naming
+    the file and what is wrong with it: not gzip data (a .gz name whose content is not gzip),
+    corrupt or truncated gzip data, a wrong magic number, wrong item dimensions, or a size that
+    does not match the header's count. `who` names the data set in the messages.
     """
     path = os.fspath(path)
     with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == _GZIP_SIGNATURE:
+        file_size = os.fstat(f.fileno()).st_size
+        signature = f.read(2)
+        f.seek(0)
+        if signature == _GZIP_SIGNATURE:
+            with gzip.GzipFile(fileobj=f, mode="rb") as stream:
+                return _read_idx_stream(stream, path, magic, item_dims, who, file_size * _MAX_GZIP_RATIO)
+        if path.endswith(".gz"):
+            first = f.read(4)
+            raise IDXError(f"{who}: {path} is not gzip data (it does not start with the gzip signature "
+                           f"1f 8b; its first bytes are {first.hex(' ') or 'missing: the file is empty'})")
+        return _read_idx_stream(f, path, magic, item_dims, who, file_size)
+
+
+def _read_idx_stream(stream, path, magic, item_dims, who, max_size):
+    """read_idx over an open byte stream holding at most `max_size` bytes."""
+    def read(n):
+        chunks, got = [], 0
         try:
-            raw = gzip.decompress(raw)
+            while got < n:
+                chunk = stream.read(min(_CHUNK, n - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
         except (OSError, EOFError, zlib.error) as e:
-            raise ValueError(f"{who}: {path} holds corrupt or truncated gzip data ({e}); "
-                             f"replace it with the official file") from None
-    elif path.endswith(".gz"):
-        raise ValueError(f"{who}: {path} is not gzip data (it does not start with the gzip signature "
-                         f"1f 8b; its first bytes are {raw[:4].hex(' ') or 'missing: the file is empty'})")
+            raise IDXError(f"{who}: {path} holds corrupt or truncated gzip data ({e}); "
+                           f"replace it with the official file") from None
+        return b"".join(chunks)
 
     ndim = 1 + len(item_dims)
     header = 4 + 4 * ndim
-    if len(raw) < 4:
-        raise ValueError(f"{who}: {path} is truncated: {len(raw)} byte(s), too short for an IDX header")
-    got = int.from_bytes(raw[:4], "big")
+    head = read(4)
+    if len(head) < 4:
+        raise IDXError(f"{who}: {path} is truncated: {len(head)} byte(s), too short for an IDX header")
+    got = int.from_bytes(head, "big")
     if got != magic:
         hint = f"; it looks like {_KIND[got]}" if got in _KIND else ""
-        raise ValueError(f"{who}: {path} has a bad magic number {got} (0x{got:08x}), expected {magic} "
-                         f"(0x{magic:08x}: {_KIND.get(magic, 'an IDX file')} of unsigned bytes with {ndim} "
-                         f"dimension(s)){hint}")
-    if len(raw) < header:
-        raise ValueError(f"{who}: {path} is truncated: {len(raw)} bytes, shorter than its {header}-byte header")
-    count = int.from_bytes(raw[4:8], "big")
-    dims = tuple(int.from_bytes(raw[8 + 4 * i:12 + 4 * i], "big") for i in range(len(item_dims)))
+        raise IDXError(f"{who}: {path} has a bad magic number {got} (0x{got:08x}), expected {magic} "
+                       f"(0x{magic:08x}: {_KIND.get(magic, 'an IDX file')} of unsigned bytes with {ndim} "
+                       f"dimension(s)){hint}")
+    head += read(header - 4)
+    if len(head) < header:
+        raise IDXError(f"{who}: {path} is truncated: {len(head)} bytes, shorter than its {header}-byte header")
+    count = int.from_bytes(head[4:8], "big")
+    dims = tuple(int.from_bytes(head[8 + 4 * i:12 + 4 * i], "big") for i in range(len(item_dims)))
     if dims != tuple(item_dims):
-        raise ValueError(f"{who}: {path} has wrong dimensions: its header says items of "
-                         f"{'x'.join(map(str, dims))}, expected {'x'.join(map(str, item_dims))}")
+        raise IDXError(f"{who}: {path} has wrong dimensions: its header says items of "
+                       f"{'x'.join(map(str, dims))}, expected {'x'.join(map(str, item_dims))}")
     item = int(np.prod(item_dims, dtype=np.int64))
     need = count * item
-    have = len(raw) - header
-    if have < need:
-        raise ValueError(f"{who}: {path} is truncated: its header declares {count} item(s) "
-                         f"({need} bytes of data) but the file holds {have} bytes of data")
-    if have > need:
-        raise ValueError(f"{who}: {path} does not match its header: it declares {count} item(s) "
-                         f"({need} bytes of data) but {have - need} more byte(s) follow")
+    if header + need > max_size:
+        raise IDXError(f"{who}: {path} is truncated: its header declares {count} item(s) ({need} bytes of data), "
+                       f"more than a file of its size can hold")
+    raw = read(need)
+    if len(raw) < need:
+        raise IDXError(f"{who}: {path} is truncated: its header declares {count} item(s) "
+                       f"({need} bytes of data) but the file holds {len(raw)} bytes of data")
+    if read(1):
+        raise IDXError(f"{who}: {path} does not match its header: it declares {count} item(s) "
+                       f"({need} bytes of data) but more bytes follow")
     # a writable copy (np.frombuffer over bytes would be read-only)
-    return np.frombuffer(raw, np.uint8, count=need, offset=header).reshape((count,) + tuple(item_dims)).copy()
+    return np.frombuffer(raw, np.uint8, count=need).reshape((count,) + tuple(item_dims)).copy()
 
 
 class MNIST(ArrayImageDataset):
@@ -113,6 +149,7 @@ class MNIST(ArrayImageDataset):
 
     mirrors = MIRRORS
     resources = FILES
+    file_error = IDXError
     folder = "mnist"            # the lower-case folder name looked for under root
     # mean and standard deviation of the training pixels scaled to [0, 1], for normalizing
     mean = 0.1307
@@ -151,7 +188,7 @@ class MNIST(ArrayImageDataset):
         self.data = read_idx(self.images_path, res[image_name][2], res[image_name][3], who)
         labels = read_idx(self.labels_path, res[label_name][2], res[label_name][3], who)
         if len(labels) != len(self.data):
-            raise ValueError(f"{who}: image/label count mismatch: {self.images_path} holds {len(self.data)} "
+            raise IDXError(f"{who}: image/label count mismatch: {self.images_path} holds {len(self.data)} "
                              f"images but {self.labels_path} holds {len(labels)} labels")
         self._check_labels(labels, self.labels_path)
         self.targets = labels.astype(np.int64)

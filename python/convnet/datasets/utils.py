@@ -94,6 +94,8 @@ class ArrayImageDataset:
     Subclasses set `data`, `targets`, `classes` and `self.transform`, and name themselves in `_who`.
     """
 
+    file_error = ValueError  # the ValueError subclass its readers raise for a bad file
+
     classes = []
     transform = None
 
@@ -136,13 +138,13 @@ class ArrayImageDataset:
         return self._arrays
 
     def _check_labels(self, labels, path, num_classes=None):
-        """Raises ValueError naming `path` if a label is outside 0..num_classes-1."""
+        """Raises self.file_error naming `path` if a label is outside 0..num_classes-1."""
         k = len(self.classes) if num_classes is None else num_classes
         bad = (labels < 0) | (labels >= k)
         if bad.any():
             j = int(np.argmax(bad))
-            raise ValueError(f"{self._who}: {path} holds label {int(labels[j])} at index {j}; "
-                             f"{self._who} labels are 0..{k - 1}")
+            raise self.file_error(f"{self._who}: {path} holds label {int(labels[j])} at index {j}; "
+                                  f"{self._who} labels are 0..{k - 1}")
 
     def __repr__(self):
         split = "" if not hasattr(self, "train") else f", train={self.train}"

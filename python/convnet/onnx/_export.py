@@ -21,7 +21,6 @@ used by the graph.
 
 import contextlib
 import os
-import tempfile
 
 import numpy as np
 
@@ -356,14 +355,4 @@ def _no_grad():
 
 
 def _write_atomic(path, data):
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".onnx")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    _core._write_file_atomic(os.fspath(path), data, "convnet.onnx.export")

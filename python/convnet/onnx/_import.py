@@ -698,8 +698,8 @@ def load(path):
             model = onnx.load(source)
         except Exception as e:  # protobuf's DecodeError and friends
             raise OnnxError(f"convnet.onnx.load: {source} is not a valid ONNX file ({type(e).__name__}: {e})") from e
-    light = weightless(onnx, model)
     try:
+        light = weightless(onnx, model)  # protobuf decodes strings when read (UnicodeDecodeError)
         onnx.checker.check_model(light)
     except Exception as e:
         raise OnnxError(f"convnet.onnx.load: {source} is not a valid ONNX model: {e}") from e
