@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "convnet/half.h"
+#include "cpu/vecmath.h"
 
 // For the longer shared functions (rowwise.h): always inlined into the kernels' loops, where
 // the CPU compiler specializes and vectorizes them.
@@ -20,22 +21,29 @@
 
 namespace convnet::pw {
 
-// ---- math in the argument's type: the C library's functions, which device code has too
+// ---- math in the argument's type: float32 on the host by the vectorizable routines of
+// cpu/vecmath.h, float32 on a GPU and float64 everywhere by the C library's functions
 
-CONVNET_HD inline float exp(float x) { return ::expf(x); }
+#if defined(__CUDA_ARCH__)
+#define CONVNET_PW_FLOAT(vm_f, libm_f) return ::libm_f(x)
+#else
+#define CONVNET_PW_FLOAT(vm_f, libm_f) return vm::vm_f(x)
+#endif
+CONVNET_HD inline float exp(float x) { CONVNET_PW_FLOAT(exp, expf); }
 CONVNET_HD inline double exp(double x) { return ::exp(x); }
-CONVNET_HD inline float expm1(float x) { return ::expm1f(x); }
+CONVNET_HD inline float expm1(float x) { CONVNET_PW_FLOAT(expm1, expm1f); }
 CONVNET_HD inline double expm1(double x) { return ::expm1(x); }
-CONVNET_HD inline float log(float x) { return ::logf(x); }
+CONVNET_HD inline float log(float x) { CONVNET_PW_FLOAT(log, logf); }
 CONVNET_HD inline double log(double x) { return ::log(x); }
-CONVNET_HD inline float log1p(float x) { return ::log1pf(x); }
+CONVNET_HD inline float log1p(float x) { CONVNET_PW_FLOAT(log1p, log1pf); }
 CONVNET_HD inline double log1p(double x) { return ::log1p(x); }
+CONVNET_HD inline float tanh(float x) { CONVNET_PW_FLOAT(tanh, tanhf); }
+CONVNET_HD inline double tanh(double x) { return ::tanh(x); }
+CONVNET_HD inline float erf(float x) { CONVNET_PW_FLOAT(erf, erff); }
+CONVNET_HD inline double erf(double x) { return ::erf(x); }
+#undef CONVNET_PW_FLOAT
 CONVNET_HD inline float sqrt(float x) { return ::sqrtf(x); }
 CONVNET_HD inline double sqrt(double x) { return ::sqrt(x); }
-CONVNET_HD inline float tanh(float x) { return ::tanhf(x); }
-CONVNET_HD inline double tanh(double x) { return ::tanh(x); }
-CONVNET_HD inline float erf(float x) { return ::erff(x); }
-CONVNET_HD inline double erf(double x) { return ::erf(x); }
 CONVNET_HD inline float pow(float x, float e) { return ::powf(x, e); }
 CONVNET_HD inline double pow(double x, double e) { return ::pow(x, e); }
 CONVNET_HD inline float abs(float x) { return ::fabsf(x); }
@@ -177,9 +185,10 @@ struct floating_only<F, decltype(void(F::kFloating))> {
 constexpr double kSqrt1_2 = 0.7071067811865476, kSqrt2OverPi = 0.7978845608028654,
                  kInvSqrt2Pi = 0.3989422804014327, kGeluCube = 0.044715;  // gelu's constants
 
+// NaN propagates (as PyTorch); -0 gives 0
 struct Relu {
   template <typename T>
-  CONVNET_HD T operator()(T v) const { return v > 0 ? v : T(0); }
+  CONVNET_HD T operator()(T v) const { return v <= 0 ? T(0) : v; }
 };
 struct ReluGrad {
   template <typename T>
