@@ -14,6 +14,7 @@ void bind_amp(py::module_& m) {
   b.def("set_cudnn_allow_tf32", &backends::set_conv_allow_tf32, "on"_a);
   b.def("get_conv_workspace_limit", &backends::conv_workspace_limit);
   b.def("set_conv_workspace_limit", &backends::set_conv_workspace_limit, "bytes"_a);
+  b.def("get_cpu_capability", [] { return std::string(backends::cpu_capability()); });
 
   py::module_ a = m.def_submodule("amp", "mixed precision");
   a.def("get_autocast", [] {

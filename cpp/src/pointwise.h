@@ -190,9 +190,10 @@ struct Relu {
   template <typename T>
   CONVNET_HD T operator()(T v) const { return v <= 0 ? T(0) : v; }
 };
+// dy where y is positive or NaN, as PyTorch
 struct ReluGrad {
   template <typename T>
-  CONVNET_HD T operator()(T y, T d) const { return y > 0 ? d : T(0); }
+  CONVNET_HD T operator()(T y, T d) const { return y <= 0 ? T(0) : d; }
 };
 
 struct LeakyRelu {
@@ -224,7 +225,7 @@ struct TanhGrad {
   CONVNET_HD T operator()(T y, T d) const { return d * (1 - y * y); }
 };
 
-// clamp to [lo, hi]; gradient 0 at and beyond the bounds, as PyTorch
+// clamp to [lo, hi] (NaN stays NaN); gradient 0 at and beyond the bounds and at NaN, as PyTorch
 struct Hardtanh {
   double lo, hi;
   template <typename T>
@@ -237,7 +238,7 @@ struct HardtanhGrad {
   double lo, hi;
   template <typename T>
   CONVNET_HD T operator()(T v, T d) const {
-    return v <= static_cast<T>(lo) || v >= static_cast<T>(hi) ? T(0) : d;
+    return v > static_cast<T>(lo) && v < static_cast<T>(hi) ? d : T(0);
   }
 };
 

@@ -11,10 +11,23 @@
 // from the parallel chunk: parallel_for(n, grain, [&](i0, i1) { kernel_rows(..., i0, i1); }).
 // Functions the marked one calls are inlined into each clone where the compiler can see them.
 #pragma once
+#include <cstdint>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CONVNET_NO_CPU_CLONES)
+#define CONVNET_CPU_CLONES_ON 1
 #define CONVNET_CPU_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define CONVNET_CPU_CLONES
 #endif
+
+namespace convnet::cpu {
+
+// f(i) for i in [b, e), compiled once per clone with f inlined into each: the marked loop for a
+// kernel whose loop body is a lambda, called from the parallel chunk.
+template <typename F>
+CONVNET_CPU_CLONES void cloned_for(int64_t b, int64_t e, F f) {
+  for (int64_t i = b; i < e; ++i) f(i);
+}
+
+}  // namespace convnet::cpu

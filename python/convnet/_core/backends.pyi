@@ -3,8 +3,10 @@ switches of the compute backends
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['get_conv_workspace_limit', 'get_cudnn_allow_tf32', 'get_matmul_allow_tf32', 'set_conv_workspace_limit', 'set_cudnn_allow_tf32', 'set_matmul_allow_tf32']
+__all__: list[str] = ['get_conv_workspace_limit', 'get_cpu_capability', 'get_cudnn_allow_tf32', 'get_matmul_allow_tf32', 'set_conv_workspace_limit', 'set_cudnn_allow_tf32', 'set_matmul_allow_tf32']
 def get_conv_workspace_limit() -> int:
+    ...
+def get_cpu_capability() -> str:
     ...
 def get_cudnn_allow_tf32() -> bool:
     ...

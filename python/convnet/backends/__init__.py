@@ -10,11 +10,13 @@ PyTorch ``cudnn.allow_tf32`` starts on). convnet has no cuDNN: ``cudnn`` is PyTo
 for the switch of the convolutions. The switches are process-wide, apply to float32 CUDA
 tensors only, and are read when an op runs forward (its backward multiplies the same way).
 Under :class:`convnet.autocast` the products run in 16-bit instead.
+
+``convnet.backends.cpu.get_cpu_capability()`` says which version of the CPU kernels runs.
 """
 
 from .. import _core
 
-__all__ = ["cuda", "cudnn"]
+__all__ = ["cpu", "cuda", "cudnn"]
 
 
 class _Matmul:
@@ -60,5 +62,20 @@ class _Cudnn:
         _core.backends.set_cudnn_allow_tf32(bool(on))
 
 
+class _Cpu:
+    """``convnet.backends.cpu``."""
+
+    @staticmethod
+    def get_cpu_capability():
+        """Which version of convnet's vectorized CPU kernels this CPU runs, as PyTorch's
+        ``torch.backends.cpu.get_cpu_capability()``: ``"AVX512"`` (an x86-64-v4 CPU: AVX-512
+        F, BW, CD, DQ, VL), ``"AVX2"`` (x86-64-v3: AVX2 and FMA) or ``"DEFAULT"`` (baseline
+        x86-64 SSE2, or a build without runtime dispatch). The kernels are compiled for all
+        three (GCC function multiversioning) and the best one the CPU runs is chosen once,
+        when convnet loads, so the portable wheel uses AVX2 / AVX-512 where the CPU has it."""
+        return _core.backends.get_cpu_capability()
+
+
+cpu = _Cpu()
 cuda = _Cuda()
 cudnn = _Cudnn()
