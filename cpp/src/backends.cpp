@@ -23,9 +23,10 @@ void set_conv_allow_tf32(bool on) { g_conv_tf32.store(on, std::memory_order_rela
 size_t conv_workspace_limit() { return g_conv_workspace.load(std::memory_order_relaxed); }
 void set_conv_workspace_limit(size_t bytes) { g_conv_workspace.store(bytes, std::memory_order_relaxed); }
 
-// the resolvers of the CONVNET_CPU_CLONES functions test the same levels, best first
+// the resolvers of the CONVNET_CPU_CLONES functions test the same levels, best first (a
+// -march=native build has no clones: all of it runs at this CPU's level)
 const char* cpu_capability() {
-#if defined(CONVNET_CPU_CLONES_ON)
+#if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("x86-64-v4")) return "AVX512";
   if (__builtin_cpu_supports("x86-64-v3")) return "AVX2";

@@ -14,7 +14,6 @@
 #include <cstdint>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CONVNET_NO_CPU_CLONES)
-#define CONVNET_CPU_CLONES_ON 1
 #define CONVNET_CPU_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else

@@ -70,9 +70,10 @@ class _Cpu:
         """Which version of convnet's vectorized CPU kernels this CPU runs, as PyTorch's
         ``torch.backends.cpu.get_cpu_capability()``: ``"AVX512"`` (an x86-64-v4 CPU: AVX-512
         F, BW, CD, DQ, VL), ``"AVX2"`` (x86-64-v3: AVX2 and FMA) or ``"DEFAULT"`` (baseline
-        x86-64 SSE2, or a build without runtime dispatch). The kernels are compiled for all
-        three (GCC function multiversioning) and the best one the CPU runs is chosen once,
-        when convnet loads, so the portable wheel uses AVX2 / AVX-512 where the CPU has it."""
+        x86-64 SSE2, or not x86-64). The wheel's kernels are compiled for all three (GCC
+        function multiversioning) and the best one the CPU runs is chosen once, when convnet
+        loads, so the portable wheel uses AVX2 / AVX-512 where the CPU has it; a build with
+        ``CONVNET_NATIVE=ON`` is compiled for the building CPU and reports that CPU's level."""
         return _core.backends.get_cpu_capability()
 
 
