@@ -19,6 +19,7 @@ void bind_amp(py::module_& m) {
            int64_t groups) { return conv2d_cpu_algorithm(x, w, conv_options(stride, padding, dilation, groups)); },
         "input"_a, "weight"_a, "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1, "groups"_a = 1,
         "the algorithm conv2d runs on the CPU: 'gemm', 'winograd' or 'depthwise'");
+  b.def("get_cpu_capability", [] { return std::string(backends::cpu_capability()); });
 
   py::module_ a = m.def_submodule("amp", "mixed precision");
   a.def("get_autocast", [] {

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "convnet/check.h"
+#include "cpu/isa.h"
 
 namespace convnet {
 
@@ -21,6 +22,17 @@ bool conv_allow_tf32() { return g_conv_tf32.load(std::memory_order_relaxed); }
 void set_conv_allow_tf32(bool on) { g_conv_tf32.store(on, std::memory_order_relaxed); }
 size_t conv_workspace_limit() { return g_conv_workspace.load(std::memory_order_relaxed); }
 void set_conv_workspace_limit(size_t bytes) { g_conv_workspace.store(bytes, std::memory_order_relaxed); }
+
+// the resolvers of the CONVNET_CPU_CLONES functions test the same levels, best first (a
+// -march=native build has no clones: all of it runs at this CPU's level)
+const char* cpu_capability() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("x86-64-v4")) return "AVX512";
+  if (__builtin_cpu_supports("x86-64-v3")) return "AVX2";
+#endif
+  return "DEFAULT";
+}
 }  // namespace backends
 
 AutocastState autocast_state() { return t_autocast; }

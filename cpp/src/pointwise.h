@@ -9,9 +9,11 @@
 #include <type_traits>
 
 #include "convnet/half.h"
+#include "cpu/vecmath.h"
 
-// For the longer shared functions (rowwise.h): always inlined into the kernels' loops, where
-// the CPU compiler specializes and vectorizes them.
+// For the float32 math below and the longer shared functions (rowwise.h): always inlined into
+// the kernels' loops (into each CONVNET_CPU_CLONES clone), where the CPU compiler specializes
+// and vectorizes them.
 #if defined(__CUDACC__)
 #define CONVNET_HD_INLINE __host__ __device__ __forceinline__
 #else
@@ -20,22 +22,29 @@
 
 namespace convnet::pw {
 
-// ---- math in the argument's type: the C library's functions, which device code has too
+// ---- math in the argument's type: float32 on the host by the vectorizable routines of
+// cpu/vecmath.h, float32 on a GPU and float64 everywhere by the C library's functions
 
-CONVNET_HD inline float exp(float x) { return ::expf(x); }
+#if defined(__CUDA_ARCH__)
+#define CONVNET_PW_FLOAT(vm_f, libm_f) return ::libm_f(x)
+#else
+#define CONVNET_PW_FLOAT(vm_f, libm_f) return vm::vm_f(x)
+#endif
+CONVNET_HD_INLINE float exp(float x) { CONVNET_PW_FLOAT(exp, expf); }
 CONVNET_HD inline double exp(double x) { return ::exp(x); }
-CONVNET_HD inline float expm1(float x) { return ::expm1f(x); }
+CONVNET_HD_INLINE float expm1(float x) { CONVNET_PW_FLOAT(expm1, expm1f); }
 CONVNET_HD inline double expm1(double x) { return ::expm1(x); }
-CONVNET_HD inline float log(float x) { return ::logf(x); }
+CONVNET_HD_INLINE float log(float x) { CONVNET_PW_FLOAT(log, logf); }
 CONVNET_HD inline double log(double x) { return ::log(x); }
-CONVNET_HD inline float log1p(float x) { return ::log1pf(x); }
+CONVNET_HD_INLINE float log1p(float x) { CONVNET_PW_FLOAT(log1p, log1pf); }
 CONVNET_HD inline double log1p(double x) { return ::log1p(x); }
+CONVNET_HD_INLINE float tanh(float x) { CONVNET_PW_FLOAT(tanh, tanhf); }
+CONVNET_HD inline double tanh(double x) { return ::tanh(x); }
+CONVNET_HD_INLINE float erf(float x) { CONVNET_PW_FLOAT(erf, erff); }
+CONVNET_HD inline double erf(double x) { return ::erf(x); }
+#undef CONVNET_PW_FLOAT
 CONVNET_HD inline float sqrt(float x) { return ::sqrtf(x); }
 CONVNET_HD inline double sqrt(double x) { return ::sqrt(x); }
-CONVNET_HD inline float tanh(float x) { return ::tanhf(x); }
-CONVNET_HD inline double tanh(double x) { return ::tanh(x); }
-CONVNET_HD inline float erf(float x) { return ::erff(x); }
-CONVNET_HD inline double erf(double x) { return ::erf(x); }
 CONVNET_HD inline float pow(float x, float e) { return ::powf(x, e); }
 CONVNET_HD inline double pow(double x, double e) { return ::pow(x, e); }
 CONVNET_HD inline float abs(float x) { return ::fabsf(x); }
@@ -177,13 +186,15 @@ struct floating_only<F, decltype(void(F::kFloating))> {
 constexpr double kSqrt1_2 = 0.7071067811865476, kSqrt2OverPi = 0.7978845608028654,
                  kInvSqrt2Pi = 0.3989422804014327, kGeluCube = 0.044715;  // gelu's constants
 
+// NaN propagates (as PyTorch); -0 gives 0
 struct Relu {
   template <typename T>
-  CONVNET_HD T operator()(T v) const { return v > 0 ? v : T(0); }
+  CONVNET_HD T operator()(T v) const { return v <= 0 ? T(0) : v; }
 };
+// dy where y is positive or NaN, as PyTorch
 struct ReluGrad {
   template <typename T>
-  CONVNET_HD T operator()(T y, T d) const { return y > 0 ? d : T(0); }
+  CONVNET_HD T operator()(T y, T d) const { return y <= 0 ? T(0) : d; }
 };
 
 struct LeakyRelu {
@@ -215,7 +226,7 @@ struct TanhGrad {
   CONVNET_HD T operator()(T y, T d) const { return d * (1 - y * y); }
 };
 
-// clamp to [lo, hi]; gradient 0 at and beyond the bounds, as PyTorch
+// clamp to [lo, hi] (NaN stays NaN); gradient 0 at and beyond the bounds and at NaN, as PyTorch
 struct Hardtanh {
   double lo, hi;
   template <typename T>
@@ -228,7 +239,7 @@ struct HardtanhGrad {
   double lo, hi;
   template <typename T>
   CONVNET_HD T operator()(T v, T d) const {
-    return v <= static_cast<T>(lo) || v >= static_cast<T>(hi) ? T(0) : d;
+    return v > static_cast<T>(lo) && v < static_cast<T>(hi) ? d : T(0);
   }
 };
 
@@ -321,71 +332,71 @@ CONVNET_HD T prelu_weight_grad(T x, T d) {
 
 // log(1 + exp(-x)) in a form that does not overflow
 template <typename T>
-CONVNET_HD T softplus_neg(T x) {
+CONVNET_HD_INLINE T softplus_neg(T x) {
   return log1p(exp(-abs(x))) + max(-x, T(0));
 }
 
 // -w (t max(log x, -100) + (1 - t) max(log(1 - x), -100))
 template <typename T>
-CONVNET_HD T bce_loss(T x, T t, T w) {
+CONVNET_HD_INLINE T bce_loss(T x, T t, T w) {
   const T lx = max(log(x), T(-100)), l1x = max(log1p(-x), T(-100));
   return w * ((t - 1) * l1x - t * lx);
 }
 // dx = g (x - t) / max(x (1 - x), 1e-12)
 template <typename T>
-CONVNET_HD T bce_grad_input(T x, T t, T g) {
+CONVNET_HD_INLINE T bce_grad_input(T x, T t, T g) {
   return g * (x - t) / max(x * (1 - x), T(1e-12));
 }
 // dt = g (max(log(1 - x), -100) - max(log x, -100))
 template <typename T>
-CONVNET_HD T bce_grad_target(T x, T g) {
+CONVNET_HD_INLINE T bce_grad_target(T x, T g) {
   return g * (max(log1p(-x), T(-100)) - max(log(x), T(-100)));
 }
 
 // With lw = 1 + (pw - 1) t: w ((1 - t) x + lw log(1 + exp(-x))); pw the weight of positive targets.
 template <typename T>
-CONVNET_HD T bce_logits_loss(T x, T t, T w, T pw) {
+CONVNET_HD_INLINE T bce_logits_loss(T x, T t, T w, T pw) {
   const T lw = 1 + (pw - 1) * t;
   return w * ((1 - t) * x + lw * softplus_neg(x));
 }
 // dx = g (lw sigmoid(x) - pw t)
 template <typename T>
-CONVNET_HD T bce_logits_grad_input(T x, T t, T pw, T g) {
+CONVNET_HD_INLINE T bce_logits_grad_input(T x, T t, T pw, T g) {
   return g * ((1 + (pw - 1) * t) / (1 + exp(-x)) - pw * t);
 }
 // dt = g (-x + (pw - 1) log(1 + exp(-x)))
 template <typename T>
-CONVNET_HD T bce_logits_grad_target(T x, T pw, T g) {
+CONVNET_HD_INLINE T bce_logits_grad_target(T x, T pw, T g) {
   return g * (-x + (pw - 1) * softplus_neg(x));
 }
 
 // d = x - t: 0.5 d² / beta where |d| < beta, else |d| - 0.5 beta
 template <typename T>
-CONVNET_HD T smooth_l1_loss(T x, T t, T beta) {
+CONVNET_HD_INLINE T smooth_l1_loss(T x, T t, T beta) {
   const T d = abs(x - t);
   return d < beta ? T(0.5) * d * d / beta : d - T(0.5) * beta;
 }
 // dx = g (d / beta where |d| < beta, else sign(d)); the target's gradient is -dx
 template <typename T>
-CONVNET_HD T smooth_l1_grad(T x, T t, T beta, T g) {
+CONVNET_HD_INLINE T smooth_l1_grad(T x, T t, T beta, T g) {
   const T d = x - t;
   return g * (abs(d) < beta ? d / beta : T((d > 0) - (d < 0)));
 }
 
 // exp(t) (t - x) with log_target, else xlogy(t, t) - t x (0 where t == 0)
 template <typename T>
-CONVNET_HD T kl_div_loss(T x, T t, bool log_target) {
+CONVNET_HD_INLINE T kl_div_loss(T x, T t, bool log_target) {
   return log_target ? exp(t) * (t - x) : (t == 0 ? T(0) : t * log(t)) - t * x;
 }
 // dx = -g exp(t) with log_target, else -g t
 template <typename T>
-CONVNET_HD T kl_div_grad_input(T t, bool log_target, T g) {
+CONVNET_HD_INLINE T kl_div_grad_input(T t, bool log_target, T g) {
   return log_target ? -g * exp(t) : -g * t;
 }
 // dt = g exp(t) (t - x + 1) with log_target, else g (xlogy(t != 0, t) + t / t - x)
 // (NaN at t == 0, as PyTorch's composite)
 template <typename T>
-CONVNET_HD T kl_div_grad_target(T x, T t, bool log_target, T g) {
+CONVNET_HD_INLINE T kl_div_grad_target(T x, T t, bool log_target, T g) {
   return log_target ? g * exp(t) * (t - x + 1) : g * ((t != 0 ? log(t) : T(0)) + t / t - x);
 }
 

@@ -9,7 +9,7 @@
 
 namespace convnet::pw {
 
-// ---- softmax (softmax.cpp / softmax.cu) --------------------------------------------
+// ---- softmax (softmax.cu; cpu/softmax.cpp runs the same formulas over tiles of rows) ---
 
 // x, y rows of D; log selects log_softmax.
 template <typename T>
@@ -19,8 +19,8 @@ CONVNET_HD_INLINE void softmax_row(int64_t D, int64_t stride, bool log_out, cons
   T s = 0;
   for (int64_t d = 0; d < D; ++d) s += exp(x[d * stride] - m);
   if (log_out) {
-    const T ls = m + log(s);
-    for (int64_t d = 0; d < D; ++d) y[d * stride] = x[d * stride] - ls;
+    const T ls = log(s);  // (x - m) - log s: exact where x is near the maximum
+    for (int64_t d = 0; d < D; ++d) y[d * stride] = (x[d * stride] - m) - ls;
   } else {
     const T inv = T(1) / s;
     for (int64_t d = 0; d < D; ++d) y[d * stride] = exp(x[d * stride] - m) * inv;

@@ -35,6 +35,11 @@ void set_conv_allow_tf32(bool on);
 // a batch whose columns need more runs in chunks of images (at least one image a chunk).
 size_t conv_workspace_limit();
 void set_conv_workspace_limit(size_t bytes);
+// torch.backends.cpu.get_cpu_capability(): which version of the multiversioned CPU kernels
+// this CPU runs, by the loader's rule: "AVX512" (x86-64-v4: AVX-512 F/BW/CD/DQ/VL), "AVX2"
+// (x86-64-v3: AVX2, FMA, BMI2, ...) or "DEFAULT" (baseline x86-64, or not x86-64). A
+// -march=native build (CONVNET_NATIVE) has no clones and reports this CPU's level.
+const char* cpu_capability();
 }  // namespace backends
 
 // Autocast for CUDA tensors, per thread: enabled, and the 16-bit dtype (BFloat16 or Float16).

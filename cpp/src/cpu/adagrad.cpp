@@ -1,4 +1,5 @@
 // Adagrad update of a list of tensors (the rule: optim/updates.h).
+#include "isa.h"
 #include "kernels.h"
 #include "parallel_list.h"
 
@@ -12,7 +13,7 @@ void adagrad_update_cpu(const optim::AdagradHyper<T>& h, const TensorList<T>& l)
     const T* g = l.operand(1, i);
     T* sum = l.operand(2, i);
     const T neg_clr = static_cast<T>(l.scalar(0, i));
-    for (int64_t j = b; j < e; ++j) optim::adagrad_update(h, neg_clr, p[j], g[j], sum[j]);
+    cloned_for(b, e, [&](int64_t j) { optim::adagrad_update(h, neg_clr, p[j], g[j], sum[j]); });
   });
 }
 

@@ -1,4 +1,5 @@
 // Adam/AdamW update of a list of tensors (the rule: optim/updates.h).
+#include "isa.h"
 #include "kernels.h"
 #include "parallel_list.h"
 
@@ -12,8 +13,7 @@ void adam_update_cpu(const optim::AdamHyper<T>& h, const TensorList<T>& l) {
     const T* g = l.operand(1, i);
     T *m = l.operand(2, i), *v = l.operand(3, i), *vmax = l.operand(4, i);
     const T neg_step = static_cast<T>(l.scalar(0, i)), bias2_sqrt = static_cast<T>(l.scalar(1, i));
-    for (int64_t j = b; j < e; ++j)
-      optim::adam_update(h, neg_step, bias2_sqrt, p[j], g[j], m[j], v[j], vmax ? vmax + j : nullptr);
+    cloned_for(b, e, [&](int64_t j) { optim::adam_update(h, neg_step, bias2_sqrt, p[j], g[j], m[j], v[j], vmax ? vmax + j : nullptr); });
   });
 }
 

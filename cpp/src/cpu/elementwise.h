@@ -1,20 +1,32 @@
 // Elementwise kernels (declared in kernels.h): a functor of pointwise.h applied over
 // contiguous buffers, with broadcasting described by a Broadcast. Templates, instantiated
-// by the ops that use them.
+// by the ops that use them. The loops run in the span functions, CONVNET_CPU_CLONES-marked
+// (cpu/isa.h), called from each thread's chunk.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 
+#include "isa.h"
 #include "kernels.h"
 #include "parallel.h"
 
 namespace convnet::cpu {
 
+// x, y (n): y[i] = f(x[i])
+template <typename T, typename U, typename F>
+CONVNET_CPU_CLONES void unary_span(int64_t n, const T* x, U* y, F f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+
+// a, b with strides ia, ib (1, or 0 for a broadcast scalar), out (n): out[j] = f(a[j ia], b[j ib])
+template <typename T, typename U, typename F>
+CONVNET_CPU_CLONES void binary_span(int64_t n, const T* a, int64_t ia, const T* b, int64_t ib, U* out, F f) {
+  for (int64_t j = 0; j < n; ++j) out[j] = f(a[j * ia], b[j * ib]);
+}
+
 template <typename T, typename U, typename F>
 void unary_cpu(int64_t n, const T* x, U* y, F f) {
-  parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
-  });
+  parallel_for(n, kGrainSize, [&](int64_t b, int64_t e) { unary_span(e - b, x + b, y + b, f); });
 }
 
 // One dimension (plain, or one operand a scalar) takes a flat loop; more go by rows of
@@ -25,23 +37,9 @@ void binary_cpu(const Broadcast& s, const T* a, const T* b, U* out, F f) {
   if (n == 0) return;
   if (s.nd <= 1) {
     const int64_t ia = s.nd ? s.sa[0] : 0, ib = s.nd ? s.sb[0] : 0;
-    if (ia == 1 && ib == 1) {
-      parallel_for(n, kGrainSize, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) out[i] = f(a[i], b[i]);
-      });
-    } else if (ia == 1) {
-      const T bv = *b;
-      parallel_for(n, kGrainSize, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) out[i] = f(a[i], bv);
-      });
-    } else if (ib == 1) {
-      const T av = *a;
-      parallel_for(n, kGrainSize, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) out[i] = f(av, b[i]);
-      });
-    } else {
-      out[0] = f(*a, *b);
-    }
+    parallel_for(n, kGrainSize, [&](int64_t lo, int64_t hi) {
+      binary_span(hi - lo, a + lo * ia, ia, b + lo * ib, ib, out + lo, f);
+    });
     return;
   }
   const int nd = s.nd;
@@ -56,10 +54,7 @@ void binary_cpu(const Broadcast& s, const T* a, const T* b, U* out, F f) {
         oa += i * s.sa[d];
         ob += i * s.sb[d];
       }
-      const T* pa = a + oa;
-      const T* pb = b + ob;
-      U* po = out + r * inner;
-      for (int64_t j = 0; j < inner; ++j) po[j] = f(pa[j * ia], pb[j * ib]);
+      binary_span(inner, a + oa, ia, b + ob, ib, out + r * inner, f);
     }
   });
 }

@@ -9,8 +9,11 @@
 // Only the marked function is cloned: a lambda handed to parallel_for is compiled once, for the
 // baseline. Keep the hot loop inside a marked function that takes pointers and sizes, and call it
 // from the parallel chunk: parallel_for(n, grain, [&](i0, i1) { kernel_rows(..., i0, i1); }).
-// Functions the marked one calls are inlined into each clone where the compiler can see them.
+// A helper the marked function calls is inlined into each clone only where GCC judges it
+// worth it: mark the helpers of a hot loop always inline (__attribute__((always_inline))), or
+// the clone calls one baseline copy per element.
 #pragma once
+#include <cstdint>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(CONVNET_NO_CPU_CLONES)
 #define CONVNET_CPU_CLONES \
@@ -18,3 +21,14 @@
 #else
 #define CONVNET_CPU_CLONES
 #endif
+
+namespace convnet::cpu {
+
+// f(i) for i in [b, e), compiled once per clone with f inlined into each: the marked loop for a
+// kernel whose loop body is a lambda, called from the parallel chunk.
+template <typename F>
+CONVNET_CPU_CLONES void cloned_for(int64_t b, int64_t e, F f) {
+  for (int64_t i = b; i < e; ++i) f(i);
+}
+
+}  // namespace convnet::cpu

@@ -11,6 +11,7 @@
 // accumulates (+=) them into .grad.
 #include <algorithm>
 
+#include "isa.h"
 #include "kernels.h"
 #include "parallel.h"
 #include "rowwise.h"
@@ -21,12 +22,10 @@ using pw::weight_or_one;
 
 namespace {
 
-// f(i) for i in [0, n), split over the threads.
+// f(i) for i in [0, n), split over the threads, in the clones of cloned_for.
 template <typename F>
 void each(int64_t n, F f) {
-  parallel_for(n, kGrainSize / 8, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) f(i);
-  });
+  parallel_for(n, kGrainSize / 8, [&](int64_t b, int64_t e) { cloned_for(b, e, f); });
 }
 
 }  // namespace
@@ -38,9 +37,10 @@ void cross_entropy_forward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_i
                                T* loss, T* lse) {
   parallel_for(N * L, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(C, 1)),
                [&](int64_t b, int64_t e) {
-                 for (int64_t i = b; i < e; ++i)
+                 cloned_for(b, e, [&](int64_t i) {
                    pw::cross_entropy_sample(C, L, x + (i / L) * C * L + i % L, target[i],
                                             target[i] == ignore_index, cw, smoothing, loss[i], lse[i]);
+                 });
                });
 }
 
@@ -54,16 +54,16 @@ void cross_entropy_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t ignore_
   for (int64_t c = 0; c < C; ++c) total += weight_or_one(cw, c);
   parallel_for(N * L, std::max<int64_t>(1, kGrainSize / std::max<int64_t>(C, 1)),
                [&](int64_t b, int64_t e) {
-                 for (int64_t i = b; i < e; ++i) {
+                 cloned_for(b, e, [&](int64_t i) {
                    const int64_t base = (i / L) * C * L + i % L;
                    if (target[i] == ignore_index) {
                      for (int64_t c = 0; c < C; ++c) dx[base + c * L] = 0;
-                     continue;
+                     return;
                    }
                    const pw::CrossEntropyGrad<T> g(C, target[i], cw, smoothing, total, w[i * w_step]);
                    for (int64_t c = 0; c < C; ++c) dx[base + c * L] = g(x[base + c * L], lse[i], cw, c);
                    dx[base + target[i] * L] -= g.at_target;
-                 }
+                 });
                });
 }
 

@@ -1,4 +1,5 @@
 // RMSprop update of a list of tensors (the rule: optim/updates.h).
+#include "isa.h"
 #include "kernels.h"
 #include "parallel_list.h"
 
@@ -11,8 +12,9 @@ void rmsprop_update_cpu(const optim::RmspropHyper<T>& h, const TensorList<T>& l)
     T* p = l.operand(0, i);
     const T* g = l.operand(1, i);
     T *s = l.operand(2, i), *buf = l.operand(3, i), *a = l.operand(4, i);
-    for (int64_t j = b; j < e; ++j)
+    cloned_for(b, e, [&](int64_t j) {
       optim::rmsprop_update(h, p[j], g[j], s[j], buf ? buf + j : nullptr, a ? a + j : nullptr);
+    });
   });
 }
 

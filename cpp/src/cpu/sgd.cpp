@@ -1,4 +1,5 @@
 // SGD update of a list of tensors (the rule: optim/updates.h).
+#include "isa.h"
 #include "kernels.h"
 #include "parallel_list.h"
 
@@ -12,7 +13,7 @@ void sgd_update_cpu(const optim::SgdHyper<T>& h, const TensorList<T>& l) {
     const T* g = l.operand(1, i);
     T* buf = l.operand(2, i);
     const bool first = l.scalar(0, i) != 0;
-    for (int64_t j = b; j < e; ++j) optim::sgd_update(h, first, p[j], g[j], buf ? buf + j : nullptr);
+    cloned_for(b, e, [&](int64_t j) { optim::sgd_update(h, first, p[j], g[j], buf ? buf + j : nullptr); });
   });
 }
 

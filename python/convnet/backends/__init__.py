@@ -10,6 +10,8 @@ PyTorch ``cudnn.allow_tf32`` starts on). convnet has no cuDNN: ``cudnn`` is PyTo
 for the switch of the convolutions. The switches are process-wide, apply to float32 CUDA
 tensors only, and are read when an op runs forward (its backward multiplies the same way).
 Under :class:`convnet.autocast` the products run in 16-bit instead.
+
+``convnet.backends.cpu.get_cpu_capability()`` says which version of the CPU kernels runs.
 """
 
 from .. import _core
@@ -61,7 +63,7 @@ class _Cudnn:
 
 
 class _Cpu:
-    """``convnet.backends.cpu``: which algorithm the CPU convolution kernels choose."""
+    """``convnet.backends.cpu``: the CPU kernels' instruction set and convolution algorithms."""
 
     @staticmethod
     def conv2d_algorithm(input, weight, stride=1, padding=0, dilation=1, groups=1):
@@ -69,6 +71,17 @@ class _Cpu:
         matrix products), ``"winograd"`` (F(4x4,3x3) for float32 3x3 stride-1 convolutions:
         forward and input gradient) or ``"depthwise"``. Raises as ``conv2d`` for invalid ones."""
         return _core.backends.conv2d_cpu_algorithm(input, weight, stride, padding, dilation, groups)
+
+    @staticmethod
+    def get_cpu_capability():
+        """Which version of convnet's vectorized CPU kernels this CPU runs, as PyTorch's
+        ``torch.backends.cpu.get_cpu_capability()``: ``"AVX512"`` (an x86-64-v4 CPU: AVX-512
+        F, BW, CD, DQ, VL), ``"AVX2"`` (x86-64-v3: AVX2 and FMA) or ``"DEFAULT"`` (baseline
+        x86-64 SSE2, or not x86-64). The wheel's kernels are compiled for all three (GCC
+        function multiversioning) and the best one the CPU runs is chosen once, when convnet
+        loads, so the portable wheel uses AVX2 / AVX-512 where the CPU has it; a build with
+        ``CONVNET_NATIVE=ON`` is compiled for the building CPU and reports that CPU's level."""
+        return _core.backends.get_cpu_capability()
 
 
 cpu = _Cpu()
