@@ -14,9 +14,20 @@ import pytest
 import convnet as cn
 
 HAS_CUDA = cn.cuda.is_available()
-requires_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (convnet.cuda.is_available() is False)")
-# parametrize("device", DEVICES): the CPU always, the GPU where there is one
-DEVICES = ["cpu", pytest.param("cuda", marks=requires_cuda)]
+_skip_without_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (convnet.cuda.is_available() is False)")
+# parametrize("device", DEVICES): the CPU always, the GPU where there is one. The `cuda` marker
+# selects the device tests for the emulated CUDA build (tests/build/test_emulated_cuda.py).
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, _skip_without_cuda])]
+
+
+def requires_cuda(test):
+    """Marks a test that runs on the GPU: skipped without one, run by the emulated CUDA build."""
+    return pytest.mark.cuda(_skip_without_cuda(test))
+
+
+def without_gpu(test):
+    """Marks a test of the behaviour without a GPU (run by the emulated CUDA build, which has one)."""
+    return pytest.mark.cuda(pytest.mark.skipif(HAS_CUDA, reason="checks the behaviour without a GPU")(test))
 
 try:
     import torch

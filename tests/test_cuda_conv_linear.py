@@ -8,7 +8,9 @@ import pytest
 
 import convnet as cn
 import convnet.functional as F
-from opcheck import HAS_CUDA, check_devices, requires_cuda
+from opcheck import check_devices, requires_cuda, without_gpu
+
+pytestmark = pytest.mark.cuda  # the device tests (run by the emulated CUDA build)
 
 rng = np.random.default_rng(0)
 
@@ -220,7 +222,7 @@ def test_workspace_limit_is_validated():
     assert cn.backends.cuda.conv_workspace_limit == 256 << 20
 
 
-@pytest.mark.skipif(HAS_CUDA, reason="checks the behaviour without a GPU")
+@without_gpu
 def test_without_a_gpu_the_products_stay_on_the_cpu():
     y = F.conv2d(cn.ones(1, 2, 4, 4), cn.ones(3, 2, 3, 3))
     assert y.device == cn.device("cpu")

@@ -10,6 +10,8 @@ import convnet.functional as F
 from convnet import nn
 from opcheck import check_devices, requires_cuda
 
+pytestmark = pytest.mark.cuda  # the device tests (run by the emulated CUDA build)
+
 rng = np.random.default_rng(11)
 
 

@@ -16,6 +16,8 @@ from convnet import nn
 from convnet.nn import utils
 from opcheck import DEVICES, check_devices, requires_cuda
 
+pytestmark = pytest.mark.cuda  # the device tests (run by the emulated CUDA build)
+
 rng = np.random.default_rng(77)
 REDUCTIONS = ["mean", "sum", "none"]
 

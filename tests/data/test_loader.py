@@ -357,3 +357,39 @@ def test_real_mnist_with_augmentation_is_identical_across_workers(mnist_root):
     plain = next(iter(DataLoader(MNIST(str(mnist_root), train=False), 10000, num_workers=1)))
     ref_x, ref_y = MNIST(str(mnist_root), train=False).arrays()
     assert np.array_equal(plain[0].numpy(), ref_x) and np.array_equal(plain[1].numpy(), ref_y)
+
+
+def test_dataloader_batches_shuffling_and_drop_last():
+    x = np.arange(10 * 2, dtype=np.float64).reshape(10, 2)
+    y = np.arange(10)
+    dl = DataLoader((x, y), batch_size=4)
+    batches = list(dl)
+    assert len(dl) == 3 and [tuple(b[0].shape) for b in batches] == [(4, 2), (4, 2), (2, 2)]
+    assert batches[0][0].dtype == cn.float32 and batches[0][1].dtype == cn.int64
+    np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]), y)
+    assert len(DataLoader((x, y), 4, drop_last=True)) == 2
+    assert [b[1].shape[0] for b in DataLoader((x, y), 4, drop_last=True)] == [4, 4]
+
+    a = DataLoader((x, y), 3, shuffle=True, seed=7)
+    b = DataLoader((x, y), 3, shuffle=True, seed=7)
+    ea1, ea2 = [np.concatenate([t[1].numpy() for t in a]) for _ in range(2)]
+    eb1 = np.concatenate([t[1].numpy() for t in b])
+    np.testing.assert_array_equal(ea1, eb1)  # same seed, same first epoch
+    assert not np.array_equal(ea1, ea2)  # a new permutation each epoch
+    np.testing.assert_array_equal(np.sort(ea1), y)  # every sample once
+    # rows stay paired with their labels
+    for xb, yb in DataLoader((x, y), 3, shuffle=True, seed=3):
+        np.testing.assert_array_equal(xb.numpy()[:, 0], 2 * yb.numpy())
+
+
+def test_dataloader_over_a_map_style_dataset():
+    class Squares:
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return np.full((1, 2, 2), i, np.float32), i * i
+
+    xs, ys = zip(*[(xb.numpy(), yb.numpy()) for xb, yb in DataLoader(Squares(), batch_size=2)])
+    assert [a.shape for a in xs] == [(2, 1, 2, 2), (2, 1, 2, 2), (1, 1, 2, 2)]
+    np.testing.assert_array_equal(np.concatenate(ys), [0, 1, 4, 9, 16])

@@ -11,7 +11,7 @@ import pytest
 
 import convnet as cn
 import convnet.functional as F
-from opcheck import DEVICES, HAS_CUDA, requires_cuda
+from opcheck import DEVICES, requires_cuda, without_gpu
 
 try:
     import torch
@@ -425,7 +425,7 @@ def test_grad_scaler_state_dict_and_disabled():
         b.step(opt, closure=lambda: None)
 
 
-@pytest.mark.skipif(HAS_CUDA, reason="checks the behaviour without a GPU")
+@without_gpu
 def test_grad_scaler_for_cuda_disables_itself_without_a_gpu():
     with pytest.warns(UserWarning, match="CUDA is not available"):
         s = cn.amp.GradScaler()

@@ -1,11 +1,11 @@
-"""Training conveniences: random states, checkpoints and bit-identical resumption, the callbacks of
-fit (EarlyStopping, ModelCheckpoint, LRSchedulerCallback, CSVLogger) and the train/evaluate CLI."""
+"""Training conveniences: random states, checkpoints and bit-identical resumption, and the callbacks
+of fit (EarlyStopping, ModelCheckpoint, LRSchedulerCallback, CSVLogger); the train/evaluate CLI is
+tested in test_cli.py."""
 
 import csv
 import math
-import os
-import subprocess
 import sys
+import os
 
 import numpy as np
 import pytest
@@ -14,8 +14,6 @@ import convnet as cn
 import convnet.nn as nn
 from convnet import callbacks as C
 from convnet.data import DataLoader
-
-from conftest import ROOT
 
 
 def test_rng_state_round_trip_and_errors():
@@ -229,82 +227,6 @@ def test_lr_scheduler_per_step():
     sched = cn.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=2 * len(train))
     cn.fit(model, train, opt, epochs=2, verbose=False, callbacks=[C.LRSchedulerCallback(sched, interval="step")])
     assert sched.last_epoch == 2 * len(train)
-
-
-def _run_cli(*args):
-    env = dict(os.environ)
-    return subprocess.run([sys.executable, "-m", "convnet", *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=600)
-
-
-def _image_folder(root, n_per_class=12):
-    """Three classes of 20x20 images: a bright top half, a bright left half, or dark."""
-    Image = pytest.importorskip("PIL.Image")
-    rng = np.random.default_rng(0)
-    for k, name in enumerate(["top", "left", "dark"]):
-        os.makedirs(root / name)
-        for i in range(n_per_class):
-            img = rng.integers(0, 60, (20, 20, 3), dtype=np.uint8)
-            if k == 0:
-                img[:10] += 180
-            elif k == 1:
-                img[:, :10] += 180
-            Image.fromarray(img).save(root / name / f"{i}.png")
-
-
-def test_cli_train_resume_and_evaluate_on_an_image_folder(tmp_path):
-    _image_folder(tmp_path / "imgs")
-    ck = tmp_path / "ck"
-    common = ["--dataset", f"folder:{tmp_path / 'imgs'}", "--grayscale", "--image-size", "28",
-              "--batch-size", "8", "--threads", "1"]
-    r = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "2", "--augment", "affine", "--checkpoint-dir",
-                 str(ck), "--output", str(tmp_path / "a.safetensors"), "--lr-schedule", "constant")
-    assert r.returncode == 0, r.stderr
-    assert sorted(os.listdir(ck)) == ["best.ckpt", "last.ckpt"]
-    r2 = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "3", "--augment", "affine", "--checkpoint-dir",
-                  str(ck), "--resume", str(ck / "last.ckpt"), "--output", str(tmp_path / "b.safetensors"),
-                  "--csv-log", str(tmp_path / "log.csv"), "--plot", str(tmp_path / "h.png"),
-                  "--lr-schedule", "constant")
-    assert r2.returncode == 0, r2.stderr
-    assert "resuming from" in r2.stdout
-    assert cn.load_checkpoint(ck / "last.ckpt")["epoch"] == 3
-    with open(tmp_path / "log.csv") as f:
-        assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2", "3"]
-    assert (tmp_path / "h.png").stat().st_size > 1000
-    # the same three epochs in one run (augmentation and shuffling drawn alike) give the same weights
-    r = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "3", "--augment", "affine",
-                 "--output", str(tmp_path / "c.safetensors"), "--lr-schedule", "constant")
-    assert r.returncode == 0, r.stderr
-    straight, resumed = cn.load(tmp_path / "c.safetensors"), cn.load(tmp_path / "b.safetensors")
-    for k in straight:
-        np.testing.assert_array_equal(resumed[k].numpy(), straight[k].numpy(), err_msg=k)
-    r3 = _run_cli("evaluate", "lenet5", "--weights", str(ck / "last.ckpt"), *common,
-                  "--confusion-matrix", str(tmp_path / "cm.png"))
-    assert r3.returncode == 0, r3.stderr
-    assert "top-1" in r3.stdout and "dark" in r3.stdout
-    assert (tmp_path / "cm.png").stat().st_size > 1000
-
-
-def test_cli_evaluate_prints_what_metrics_compute(mnist_root, tmp_path):
-    from convnet.datasets import MNIST
-
-    cn.manual_seed(4)
-    model = cn.models.lenet5()
-    cn.save(model.state_dict(), tmp_path / "w.safetensors")
-    r = _run_cli("evaluate", "lenet5", "--weights", str(tmp_path / "w.safetensors"), "--data",
-                 str(mnist_root), "--threads", "1")
-    assert r.returncode == 0, r.stderr
-    xt, yt = MNIST(mnist_root, train=False).arrays()
-    out = cn.predict(model, (xt - np.float32(MNIST.mean)) / np.float32(MNIST.std))
-    top1 = np.mean(out.argmax(1) == yt)
-    top5 = np.mean([t in np.argsort(-o, kind="stable")[:5] for o, t in zip(out, yt)])
-    assert f"top-1 {top1 * 100:.2f}%, top-5 {top5 * 100:.2f}%" in r.stdout
-    lines = r.stdout.splitlines()
-    row = next(l for l in lines if l.startswith("3 - three"))
-    want = np.mean(out.argmax(1)[yt == 3] == 3) * 100
-    assert f"{want:7.2f}%" in row and f"{(yt == 3).sum():6d}" in row
-    r = _run_cli("evaluate", "lenet5", "--weights", str(tmp_path / "nope.safetensors"))
-    assert r.returncode == 2 and "no such file" in r.stderr
 
 
 def test_callback_argument_errors_and_missing_metrics(tmp_path):

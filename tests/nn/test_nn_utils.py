@@ -9,9 +9,9 @@ import pytest
 import convnet as cn
 import convnet.functional as F
 from convnet.nn import utils
-from test_optim import _convnet, _np, _pair
 
 torch = pytest.importorskip("torch")
+from torch_twins import _convnet, _np, _pair  # noqa: E402
 
 RTOL = {"float32": 1e-6, "float64": 1e-12}
 

@@ -10,9 +10,9 @@ import pytest
 import convnet as cn
 import convnet.functional as F
 from convnet import nn
-from test_optim import RTOL, _assert_same_params, _cross_entropy_steps, _image_batch, _np
 
 torch = pytest.importorskip("torch")
+from torch_twins import RTOL, _assert_same_params, _cross_entropy_steps, _image_batch, _np  # noqa: E402
 tnn = torch.nn
 
 

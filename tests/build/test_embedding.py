@@ -19,7 +19,9 @@ import pytest
 
 import convnet as cn
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # a full build of the project
 JOBS = str(max(1, min(4, os.cpu_count() or 1)))
 
 

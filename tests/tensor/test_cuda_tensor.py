@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 import convnet as cn
-from opcheck import HAS_CUDA, requires_cuda
+from opcheck import requires_cuda, without_gpu
+
+pytestmark = pytest.mark.cuda  # the device tests (run by the emulated CUDA build)
 
 
-@pytest.mark.skipif(HAS_CUDA, reason="checks the behaviour without a GPU")
+@without_gpu
 def test_without_a_gpu_cuda_requests_fail_clearly():
     assert cn.cuda.device_count() == 0
     with pytest.raises(RuntimeError, match="built without CUDA|no CUDA device"):

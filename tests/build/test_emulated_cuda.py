@@ -10,18 +10,17 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import convnet as cn
-from conftest import data_root
+from conftest import ROOT, data_root
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # a full build of the project
+
 JOBS = str(max(1, min(4, os.cpu_count() or 1)))
-# the tests parametrized over devices or about the GPU
+# the device tests carry the `cuda` marker (opcheck.DEVICES, opcheck.requires_cuda, opcheck.without_gpu)
 NO_GPU_REASON = "checks the behaviour without a GPU"
-DEVICE_TESTS = sorted(p.name for p in (ROOT / "tests").glob("test_cuda_*.py")) + ["test_amp.py"]
 
 
 def _run(cmd, **kw):
@@ -44,10 +43,9 @@ def test_device_tests_pass_on_the_emulated_backend(tmp_path):
     shutil.copytree(ROOT / "python" / "convnet", pkg / "convnet")
     for so in build.glob("_core*.so"):
         shutil.copy(so, pkg / "convnet")
-    files = [f for f in DEVICE_TESTS if (ROOT / "tests" / f).exists()]
     env = {**os.environ, "PYTHONPATH": str(pkg), "OMP_WAIT_POLICY": "passive", "CONVNET_DATA": str(data_root())}
-    out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *files],
-               cwd=ROOT / "tests", env=env)
+    out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "-m", "cuda", "tests"],
+               cwd=ROOT, env=env)
     summary = out.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, out[-8000:]
     # the only skips: the tests of the behaviour without a GPU

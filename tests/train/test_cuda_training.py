@@ -16,7 +16,9 @@ import convnet.nn as nn
 from conftest import ROOT
 from convnet import callbacks as C
 from convnet.data import DataLoader
-from opcheck import HAS_CUDA, requires_cuda
+from opcheck import requires_cuda, without_gpu
+
+pytestmark = pytest.mark.cuda  # the device tests (run by the emulated CUDA build)
 
 SHAPES = [(5, 3), (7,), (2, 3, 3, 3), (1,)]
 STEPS = 5
@@ -415,7 +417,7 @@ def test_cli_train_and_evaluate_on_cuda(tmp_path):
     assert r.returncode == 2 and "expected \"cpu\", \"cuda\" or \"cuda:N\"" in r.stderr
 
 
-@pytest.mark.skipif(HAS_CUDA, reason="checks the behaviour without a GPU")
+@without_gpu
 def test_fit_on_cuda_without_a_gpu_fails_clearly():
     model = nn.Linear(6, 4)
     with pytest.raises(RuntimeError, match="built without CUDA|no CUDA device"):

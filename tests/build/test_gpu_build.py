@@ -7,11 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # a full build of the project
 JOBS = str(max(1, min(4, os.cpu_count() or 1)))
 
 
