@@ -12,6 +12,7 @@ import convnet.transforms as T
 from convnet.data import (BatchSampler, DataLoader, DistributedSampler, RandomSampler, SequentialSampler,
                           SubsetRandomSampler, TensorDataset, WeightedRandomSampler)
 from convnet.datasets.utils import ArrayImageDataset
+from opcheck import msg
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, (37, 32, 32, 3), dtype=np.uint8)
@@ -393,3 +394,10 @@ def test_dataloader_over_a_map_style_dataset():
     xs, ys = zip(*[(xb.numpy(), yb.numpy()) for xb, yb in DataLoader(Squares(), batch_size=2)])
     assert [a.shape for a in xs] == [(2, 1, 2, 2), (2, 1, 2, 2), (1, 1, 2, 2)]
     np.testing.assert_array_equal(np.concatenate(ys), [0, 1, 4, 9, 16])
+
+
+def test_dataloader_mismatched_lengths():
+    with pytest.raises(ValueError, match=msg("TensorDataset: array 1 has 9 rows, expected 10", "(9,)")):
+        DataLoader((np.zeros((10, 3), np.float32), np.zeros(9, np.int64)), batch_size=4)
+    with pytest.raises(ValueError, match=msg("DataLoader: batch_size must be a positive int, got 0")):
+        DataLoader((np.zeros((10, 3), np.float32), np.zeros(10, np.int64)), batch_size=0)

@@ -352,3 +352,12 @@ def test_download_failure_names_the_urls(tmp_path, monkeypatch, tiny_remote, how
         assert m + "t10k-images-idx3-ubyte.gz" in msg
     assert ("md5" if how == "md5" else "name resolution") in msg
     assert list(root.iterdir()) == [], "nothing is written when every mirror fails"
+
+
+def test_mnist_missing_directory(tmp_path):
+    missing = tmp_path / "no-such-folder"
+    with pytest.raises(FileNotFoundError, match=msg("MNIST:", str(missing / "train-images-idx3-ubyte.gz"),
+                                                    "not found", "download=True", "CONVNET_DATA")):
+        MNIST(missing)
+    with pytest.raises(FileNotFoundError, match=msg("MNIST:", "t10k-images-idx3-ubyte.gz", "not found")):
+        MNIST(missing, train=False)

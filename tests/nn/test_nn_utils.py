@@ -9,6 +9,7 @@ import pytest
 import convnet as cn
 import convnet.functional as F
 from convnet.nn import utils
+from opcheck import randn, requires_cuda
 
 torch = pytest.importorskip("torch")
 from torch_twins import _convnet, _np, _pair  # noqa: E402
@@ -182,3 +183,48 @@ def test_max_norm_on_a_model_and_bad_arguments():
         utils.max_norm_(m[2].weight, -1.0)
     with pytest.raises(ValueError, match="floating point"):
         utils.max_norm_(cn.zeros(2, 2, dtype=cn.int64), 1.0)
+
+
+def _params_with_grads(device, dtype=np.float32):
+    r = np.random.default_rng(5)
+    params = []
+    for shape in [(4, 3), (7,), (2, 2, 3)]:
+        p = cn.tensor(r.standard_normal(shape).astype(dtype), device=device, requires_grad=True)
+        (p * cn.tensor(r.standard_normal(shape).astype(dtype), device=device)).sum().backward()
+        params.append(p)
+    params.append(cn.tensor(np.zeros(3, dtype), device=device, requires_grad=True))  # no gradient
+    return params
+
+
+@requires_cuda
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, 0.0, math.inf, -math.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_clip_grad_norm_on_the_gpu(norm_type, dtype):
+    cpu, gpu = _params_with_grads("cpu", dtype), _params_with_grads("cuda", dtype)
+    want = utils.clip_grad_norm_(cpu, 0.5, norm_type=norm_type)
+    got = utils.clip_grad_norm_(gpu, 0.5, norm_type=norm_type)
+    assert got.dtype == want.dtype
+    assert got.item() == pytest.approx(want.item(), rel=1e-6)
+    for a, b in zip(gpu[:-1], cpu[:-1]):
+        assert a.grad.device == cn.device("cuda:0")
+        np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy(), rtol=1e-6)
+    assert gpu[-1].grad is None
+
+
+@requires_cuda
+def test_clip_grad_value_and_max_norm_on_the_gpu():
+    cpu, gpu = _params_with_grads("cpu"), _params_with_grads("cuda")
+    utils.clip_grad_value_(cpu, 0.3)
+    utils.clip_grad_value_(gpu, 0.3)
+    for a, b in zip(gpu[:-1], cpu[:-1]):
+        np.testing.assert_array_equal(a.grad.cpu().numpy(), b.grad.numpy())
+    w = randn(5, 3, 2, 2).astype(np.float32)
+    for dim in (0, 1, -1):
+        wc, wg = cn.tensor(w), cn.tensor(w, device="cuda")
+        utils.max_norm_(wc, 1.5, dim=dim)
+        utils.max_norm_(wg, 1.5, dim=dim)
+        assert wg.device == cn.device("cuda:0")
+        np.testing.assert_allclose(wg.cpu().numpy(), wc.numpy(), rtol=1e-6)
+    pen = utils.l1_penalty(gpu[:3])
+    assert pen.device == cn.device("cuda:0")
+    assert pen.item() == pytest.approx(utils.l1_penalty(cpu[:3]).item(), rel=1e-6)

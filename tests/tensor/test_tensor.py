@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import convnet as cn
+from opcheck import check_op, randn
 
 
 def test_from_numpy_is_zero_copy_and_numpy_is_a_view():
@@ -138,3 +139,11 @@ def test_python_numbers_with_an_explicit_dtype_and_numpy_scalars_keep_their_prec
     assert t.dtype == cn.float64 and t.item() == 0.8
     assert cn.tensor(np.float32(0.5)).dtype == cn.float32
     assert cn.tensor(0.8).dtype == cn.float32 and cn.tensor(3).dtype == cn.int64
+
+
+def test_reshape_flatten_slice_gradients():
+    x = randn(4, 3, 2)
+    check_op("reshape", lambda t: t.reshape(2, -1) * 2, [x], ref=lambda a: a.reshape(2, -1) * 2)
+    check_op("flatten", lambda t: t.flatten(1) * 2, [x], ref=lambda a: a.reshape(4, 6) * 2)
+    check_op("slice", lambda t: t[1:3] * 3, [x], ref=lambda a: a[1:3] * 3)
+    check_op("index", lambda t: t[2] * 3, [x], ref=lambda a: a[2] * 3)

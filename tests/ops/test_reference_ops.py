@@ -10,13 +10,10 @@ for the library's ops:
 None of this needs the compiled convnet package.
 """
 
-import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for `reference` however pytest is run
 from reference import ops as R  # noqa: E402
 
 TOL = 1e-10      # float64 reference vs PyTorch
