@@ -21,6 +21,7 @@ import convnet.datasets.mnist as mnist
 import convnet.datasets.utils as dsutils
 
 from conftest import data_root as _data_root
+from opcheck import msg
 
 MNIST_PY = pathlib.Path(mnist.__file__)
 MNIST = mnist.MNIST

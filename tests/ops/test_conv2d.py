@@ -72,15 +72,6 @@ def test_conv2d_same_padding_still_matches_torch_with_even_kernels():
              torch_fn=lambda x, w: tF.conv2d(x, w, padding="same"))
 
 
-@pytest.fixture
-def small_workspace():
-    """Column buffers of at most 4 KiB, so that every batch runs in several chunks."""
-    old = cn.backends.cuda.conv_workspace_limit
-    cn.backends.cuda.conv_workspace_limit = 4096
-    yield
-    cn.backends.cuda.conv_workspace_limit = old
-
-
 # (x shape, w shape, stride, padding, dilation, groups)
 CONV_CASES = [
     ((2, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1, 1),
