@@ -307,7 +307,8 @@ ZOO = [
 ]
 
 
-@pytest.mark.parametrize("name,shape", ZOO, ids=[z[0] for z in ZOO])
+@pytest.mark.parametrize("name,shape", [pytest.param(*z, marks=pytest.mark.slow) if z[0] == "vgg11" else z for z in ZOO],
+                         ids=[z[0] for z in ZOO])  # vgg11: a 1000-class export of half a minute and more
 def test_zoo_model_exports(name, shape, tmp_path):
     if not hasattr(convnet.models, name):
         pytest.skip(f"convnet.models.{name} is not in this build yet")

@@ -22,6 +22,7 @@ def _run_cli(*args, env=None):
                           env=full_env, cwd=ROOT, timeout=600)
 
 
+@pytest.mark.slow  # a training on MNIST
 def test_cli_trains_lenet5_one_epoch_and_saves_weights(mnist_root, tmp_path):
     out = tmp_path / "w.safetensors"
     r = _run_cli("train", "lenet5", "--dataset", "mnist", "--epochs", "1", "--data", str(mnist_root),
@@ -109,6 +110,7 @@ def test_cli_train_resume_and_evaluate_on_an_image_folder(tmp_path):
     assert (tmp_path / "cm.png").stat().st_size > 1000
 
 
+@pytest.mark.slow  # a training on MNIST
 def test_cli_evaluate_prints_what_metrics_compute(mnist_root, tmp_path):
     from convnet.datasets import MNIST
 

@@ -19,6 +19,7 @@ def _log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
+@pytest.mark.slow  # a training on MNIST
 def test_fit_learns_mnist_and_evaluate_agrees_with_numpy(mnist_root):
     from convnet.datasets import MNIST
 
