@@ -22,6 +22,7 @@ INTERP_CASES = [
     ((1, 2, 6, 5), dict(scale_factor=0.5)),
     ((1, 1, 5, 5), dict(size=5)),
     ((1, 1, 4, 6), dict(scale_factor=1.7, recompute_scale_factor=True)),
+    ((1, 2, 1, 3), dict(size=(4, 1))),
 ]
 
 
