@@ -77,13 +77,15 @@ def msg(*parts):
     return "(?s)" + "".join(f"(?=.*{re.escape(p)})" for p in parts)
 
 
-def same_on_both(fn, *arrays):
-    """fn over CPU tensors and over GPU tensors: same dtype, shape and values (outputs may be tuples)."""
+def same_on_both(fn, *arrays, tol=1e-6):
+    """fn over CPU tensors and over GPU tensors: same device, dtype, shape and values within tol
+    (tol=0: equal); outputs may be tuples. Returns the CPU result."""
     want = fn(*[cn.tensor(a) for a in arrays])
     got = fn(*[cn.tensor(a, device="cuda") for a in arrays])
     for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
-        assert g.device == cn.device("cuda:0") and g.dtype == w.dtype and g.shape == w.shape
-        np.testing.assert_allclose(g.detach().cpu().numpy(), w.detach().numpy(), rtol=1e-6, atol=1e-6)
+        assert g.device == cn.device("cuda:0") and g.dtype == w.dtype and g.shape == w.shape, (g, w)
+        np.testing.assert_allclose(g.detach().cpu().numpy(), w.detach().numpy(), rtol=tol, atol=tol)
+    return want
 
 
 def _close(name, what, got, want, rtol):

@@ -12,6 +12,11 @@ from opcheck import away_from, check_devices, check_op, msg, randn, requires_cud
 tF = torch.nn.functional if torch is not None else None
 
 
+def same_exactly(fn, *arrays):
+    """Elementwise results are the same to the bit on both devices."""
+    return same_on_both(fn, *arrays, tol=0)
+
+
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
 @pytest.mark.parametrize("sa,sb", [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((2, 1, 4), (3, 1)), ((5,), ())])
 def test_broadcast_arithmetic(op, sa, sb):
@@ -177,9 +182,9 @@ def test_dtype_promotion_on_the_gpu(da, db):
     a, b = _values(da, (2, 3)), _values(db, (3,))
     for fn in (lambda x, y: x + y, lambda x, y: x * y, lambda x, y: x - y,
                lambda x, y: x == y, lambda x, y: x < y, lambda x, y: x >= y):
-        same_on_both(fn, a, b)
+        same_exactly(fn, a, b)
     bn = np.where(b == 0, np.ones_like(b), b)
-    out = same_on_both(lambda x, y: x / y, a, bn)
+    out = same_exactly(lambda x, y: x / y, a, bn)
     assert out.dtype in (cn.float32, cn.float64)
 
 
@@ -187,16 +192,16 @@ def test_dtype_promotion_on_the_gpu(da, db):
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 def test_integer_and_bool_tensors_with_scalars_on_the_gpu(dtype):
     a = _values(dtype, (2, 5))
-    same_on_both(lambda x: x + 2, a)
-    same_on_both(lambda x: x * 2.5, a)      # int tensors become float32 with a fractional scalar
-    same_on_both(lambda x: x / 4, a)
-    same_on_both(lambda x: x > 1, a)
-    same_on_both(lambda x: x == 0.5, a)
-    same_on_both(lambda x: x.exp(), a)
-    same_on_both(lambda x: x.sum(), a)
+    same_exactly(lambda x: x + 2, a)
+    same_exactly(lambda x: x * 2.5, a)      # int tensors become float32 with a fractional scalar
+    same_exactly(lambda x: x / 4, a)
+    same_exactly(lambda x: x > 1, a)
+    same_exactly(lambda x: x == 0.5, a)
+    same_exactly(lambda x: x.exp(), a)
+    same_exactly(lambda x: x.sum(), a)
     if dtype != np.bool_:
-        same_on_both(lambda x: -x, a)
-        same_on_both(lambda x: x.abs(), a)
+        same_exactly(lambda x: -x, a)
+        same_exactly(lambda x: x.abs(), a)
 
 
 COMPARE = {
@@ -214,11 +219,11 @@ COMPARE = {
 def test_comparisons_on_the_gpu(op):
     a = (rng().integers(-3, 3, (2, 3, 4)) / 2).astype(np.float32)
     b = (rng().integers(-3, 3, (3, 1)) / 2).astype(np.float32)
-    out = same_on_both(COMPARE[op], a, b)
+    out = same_exactly(COMPARE[op], a, b)
     assert out.dtype == cn.bool
-    same_on_both(lambda x: COMPARE[op](x, 0.5), a)
-    same_on_both(lambda x: COMPARE[op](x, 1), a.astype(np.int64))
-    same_on_both(lambda x, y: COMPARE[op](x, y), a, np.float32(0.5))  # 0-d operand
+    same_exactly(lambda x: COMPARE[op](x, 0.5), a)
+    same_exactly(lambda x: COMPARE[op](x, 1), a.astype(np.int64))
+    same_exactly(lambda x, y: COMPARE[op](x, y), a, np.float32(0.5))  # 0-d operand
 
 
 @requires_cuda
