@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 
-CHECK_CALL = re.compile(r"^_?(check\w*|assert\w*|close|same_on_both|module_matches_torch|load_from_torch|raises|warns|approx)$")
+CHECK_CALL = re.compile(r"^_?(check\w*|assert\w*|close|same_\w*|module_matches_torch|load_from_torch|raises|warns|approx)$")
 
 
 def _call_name(node):
