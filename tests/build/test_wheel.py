@@ -28,7 +28,7 @@ from conftest import ROOT
 pytestmark = pytest.mark.slow  # a full build of the project
 OPENBLAS = "libscipy_openblas.so"
 # tests that need no torch and no data beyond what they generate, run against the installed wheel
-WHEEL_TESTS = ["tests/build/test_embedding.py", "tests/test_errors.py", "tests/tensor/test_tensor.py",
+WHEEL_TESTS = ["tests/build/test_embedding.py", "tests/tensor/test_errors.py", "tests/tensor/test_tensor.py",
                "tests/train/test_fit.py", "tests/train/test_cli.py"]
 
 
