@@ -54,7 +54,7 @@ def _package_cmake_dir():
 
 def _plain_install(tmp):
     """cmake -S . -B build -DCONVNET_PYTHON=OFF && cmake --build build && cmake --install build --prefix P
-    (CPU only: tests/test_gpu_build.py builds the CUDA backend)"""
+    (CPU only: tests/build/test_gpu_build.py builds the CUDA backend)"""
     build, prefix = tmp / "convnet-build", tmp / "convnet-prefix"
     r = subprocess.run([*_cmake(), "-S", ROOT, "-B", build, "-DCONVNET_PYTHON=OFF", "-DCONVNET_CUDA=OFF"],
                        capture_output=True, text=True)

@@ -11,7 +11,7 @@ dropped are added back (patchelf, then `wheel pack` rewrites RECORD).
 Building the wheel compiles the library again (several minutes on two cores); CONVNET_WHEEL may
 name an already repaired wheel to test instead. As a script:
 
-    python tests/test_wheel.py OUT_DIR      # builds and repairs; prints the wheel's path and size
+    python tests/build/test_wheel.py OUT_DIR      # builds and repairs; prints the wheel's path and size
 """
 
 import os
@@ -112,6 +112,6 @@ def test_repaired_wheel_installs_and_passes_tests(tmp_path):
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python tests/test_wheel.py OUT_DIR")
+        sys.exit("usage: python tests/build/test_wheel.py OUT_DIR")
     path = build_repaired_wheel(sys.argv[1])
     print(f"{path} {path.stat().st_size / 2**20:.1f} MiB")
