@@ -3,6 +3,8 @@ import pathlib
 
 import pytest
 
+import opcheck
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -22,3 +24,9 @@ def mnist_root():
         if (c / "train-images-idx3-ubyte.gz").exists():
             return c
     pytest.skip(f"MNIST files not found under {root} (set CONVNET_DATA)")
+
+
+@pytest.fixture(autouse=True)
+def _reseed_randn():
+    """opcheck.randn gives every test the same stream, whatever ran before it."""
+    opcheck.reseed()

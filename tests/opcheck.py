@@ -2,11 +2,19 @@
 
 `check_op` runs three checks on an op given as a function of convnet tensors:
   1. forward and gradients (float32) against a plain NumPy reference;
-  2. a float64 finite-difference check of the autograd gradients;
+  2. a float64 finite-difference check of the autograd gradients: element by element for inputs of
+     at most FD_ELEMENTWISE elements, else along FD_DIRECTIONS random directions (as PyTorch's
+     gradcheck(fast_mode=True): vᵀJu from central differences against the backward's (Jᵀv)·u);
   3. forward and gradients against PyTorch (float64 and float32), where torch is installed.
 `check_devices` checks an op's CUDA forward and backward against its CPU ones.
 Failure messages name the op and the input shapes and parameters.
+
+Also the tests' shared inputs and matchers: `randn` (a generator reset before every test, so a
+test's inputs do not depend on which tests ran before it), `msg` (a regex for pytest.raises) and
+`same_on_both` (an op on CPU and GPU tensors).
 """
+
+import re
 
 import numpy as np
 import pytest
@@ -14,14 +22,70 @@ import pytest
 import convnet as cn
 
 HAS_CUDA = cn.cuda.is_available()
-requires_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (convnet.cuda.is_available() is False)")
-# parametrize("device", DEVICES): the CPU always, the GPU where there is one
-DEVICES = ["cpu", pytest.param("cuda", marks=requires_cuda)]
+_skip_without_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (convnet.cuda.is_available() is False)")
+# parametrize("device", DEVICES): the CPU always, the GPU where there is one. The `cuda` marker
+# selects the device tests for the emulated CUDA build (tests/build/test_emulated_cuda.py).
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, _skip_without_cuda])]
+
+
+def requires_cuda(test):
+    """Marks a test that runs on the GPU: skipped without one, run by the emulated CUDA build."""
+    return pytest.mark.cuda(_skip_without_cuda(test))
+
+
+def without_gpu(test):
+    """Marks a test of the behaviour without a GPU (run by the emulated CUDA build, which has one)."""
+    return pytest.mark.cuda(pytest.mark.skipif(HAS_CUDA, reason="checks the behaviour without a GPU")(test))
 
 try:
     import torch
 except ImportError:  # the PyTorch parity check is skipped where torch is missing
     torch = None
+
+FD_ELEMENTWISE = 20  # inputs up to this many elements: every element perturbed on its own
+FD_DIRECTIONS = 4    # larger inputs: this many random directions
+SEED = 1234
+_rng = np.random.default_rng(SEED)
+
+
+def reseed():
+    """Resets randn's generator (conftest.py calls it before every test)."""
+    global _rng
+    _rng = np.random.default_rng(SEED)
+
+
+def rng():
+    """The generator behind randn, for other distributions."""
+    return _rng
+
+
+def randn(*shape):
+    """A float64 array of the given shape with standard normal entries."""
+    return _rng.standard_normal(shape)
+
+
+def away_from(x, points, gap=0.05):
+    """x with values near `points` (kinks) moved off them."""
+    x = np.array(x, dtype=np.float64)
+    for k in points:
+        x[np.abs(x - k) < gap] += 2 * gap
+    return x
+
+
+def msg(*parts):
+    """A regex (for pytest.raises(match=...)) that finds every literal part, in any order."""
+    return "(?s)" + "".join(f"(?=.*{re.escape(p)})" for p in parts)
+
+
+def same_on_both(fn, *arrays, tol=1e-6):
+    """fn over CPU tensors and over GPU tensors: same device, dtype, shape and values within tol
+    (tol=0: equal); outputs may be tuples. Returns the CPU result."""
+    want = fn(*[cn.tensor(a) for a in arrays])
+    got = fn(*[cn.tensor(a, device="cuda") for a in arrays])
+    for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+        assert g.device == cn.device("cuda:0") and g.dtype == w.dtype and g.shape == w.shape, (g, w)
+        np.testing.assert_allclose(g.detach().cpu().numpy(), w.detach().numpy(), rtol=tol, atol=tol)
+    return want
 
 
 def _close(name, what, got, want, rtol):
@@ -55,6 +119,50 @@ def _run_cn(fn, inputs, diff, dtype, dy, device="cpu"):
     return out.detach().cpu().numpy().astype(np.float64), grads
 
 
+def to_np(t):
+    return t.detach().numpy()
+
+
+def assert_close(got, want, rtol, what):
+    """got within rtol of the largest magnitude of want (and of its shape)."""
+    _close(what, "values", got, want, rtol)
+
+
+def load_from_torch(model, tmodel):
+    r = model.load_state_dict({k: v.detach().numpy().copy() for k, v in tmodel.state_dict().items()})
+    assert list(r.missing_keys) == [] and list(r.unexpected_keys) == []
+
+
+def module_matches_torch(spec, shape, train=False, tol=1e-5, x=None):
+    """Builds nn.<spec> in both libraries with torch's parameters, compares forward, the input
+    gradient and every parameter gradient, and the repr."""
+    torch_ = pytest.importorskip("torch")
+    from convnet import nn  # noqa: F401  (named in eval)
+    tnn = torch_.nn  # noqa: F841  (named in eval)
+    torch_.manual_seed(0)
+    t = eval("tnn." + spec)
+    m = eval("nn." + spec)
+    assert repr(m) == repr(t), spec
+    assert [n for n, _ in m.named_parameters()] == [n for n, _ in t.named_parameters()], spec
+    assert list(m.state_dict().keys()) == list(t.state_dict().keys()), spec
+    load_from_torch(m, t)
+    m.train(train)
+    t.train(train)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) if x is None else x
+    xc = cn.tensor(x).requires_grad_(True)
+    xt = torch_.from_numpy(x.copy()).requires_grad_(True)
+    y, yt = m(xc), t(xt)
+    assert_close(to_np(y), yt.detach().numpy(), tol, f"{spec} forward")
+    dy = np.random.default_rng(1).standard_normal(yt.shape).astype(np.float32)
+    y.backward(cn.tensor(dy))
+    yt.backward(torch_.from_numpy(dy))
+    assert_close(to_np(xc.grad), xt.grad.numpy(), tol, f"{spec} input grad")
+    tp = dict(t.named_parameters())
+    for n, p in m.named_parameters():
+        assert_close(to_np(p.grad), tp[n].grad.numpy(), tol, f"{spec} grad of {n}")
+    return m, t
+
+
 def check_devices(name, fn, inputs, diff=(0,), rtol=1e-4, dtypes=(np.float32, np.float64), seed=0):
     """Checks that op `fn` gives on the GPU the forward output and the gradients of the
     `diff` inputs that it gives on the CPU, within rtol of the largest magnitude, for a
@@ -74,6 +182,46 @@ def check_devices(name, fn, inputs, diff=(0,), rtol=1e-4, dtypes=(np.float32, np
         _close(label, f"CUDA forward vs CPU ({what})", got, want, rtol)
         for k, i in enumerate(diff):
             _close(label, f"CUDA gradient of input {i} vs CPU ({what})", got_grads[k], want_grads[k], rtol)
+
+
+def _fd_output(fn, inputs, i, x):
+    """The float64 output of fn with input i replaced by x."""
+    out, _ = _run_cn(fn, inputs[:i] + [x] + inputs[i + 1:], (), np.float64, None)
+    return out
+
+
+def _fd_elementwise(label, fn, inputs, i, dy, grad, fd_rtol, eps=1e-6):
+    """Every element of input i perturbed on its own: dyᵀ ∂out/∂x_j against the gradient."""
+    x = inputs[i].astype(np.float64)
+    flat = x.reshape(-1)
+    num = np.zeros(flat.size)
+    for j in range(flat.size):
+        old = flat[j]
+        flat[j] = old + eps
+        hi = _fd_output(fn, inputs, i, x)
+        flat[j] = old - eps
+        lo = _fd_output(fn, inputs, i, x)
+        flat[j] = old
+        num[j] = np.sum((hi - lo) * dy) / (2 * eps)
+    _close(label, f"gradient of input {i} vs finite differences (float64)", grad.reshape(-1), num, fd_rtol)
+
+
+def _fd_directions(label, fn, inputs, i, diff, rng, fd_rtol, eps=1e-6):
+    """vᵀJu for FD_DIRECTIONS random pairs (u over input i, v over the output): the central
+    difference along u against the backward's (Jᵀv)·u, within fd_rtol of ‖Jᵀv‖·‖u‖/√n."""
+    x = inputs[i].astype(np.float64)
+    for d in range(FD_DIRECTIONS):
+        u = rng.standard_normal(x.shape)
+        out = _fd_output(fn, inputs, i, x)
+        v = rng.standard_normal(out.shape)
+        _, grads = _run_cn(fn, inputs, diff, np.float64, v)
+        g = grads[diff.index(i)]
+        want = np.sum((_fd_output(fn, inputs, i, x + eps * u) - _fd_output(fn, inputs, i, x - eps * u)) * v) / (2 * eps)
+        got = float(np.sum(g * u))
+        scale = max(float(np.linalg.norm(g) * np.linalg.norm(u) / np.sqrt(u.size)), 1e-3)
+        assert abs(got - want) <= fd_rtol * scale, (
+            f"{label}: gradient of input {i} vs finite differences along random direction {d} (float64): "
+            f"(Jᵀv)·u = {got:.10g}, central difference {want:.10g}, error {abs(got - want):.3g} > {fd_rtol:g} × {scale:.3g}")
 
 
 def check_op(name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None, rtol=1e-4,
@@ -106,24 +254,11 @@ def check_op(name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None
     # 2. finite differences, float64
     if diff:
         _, grads = _run_cn(fn, inputs, diff, np.float64, dy)
-        eps = 1e-6
         for k, i in enumerate(diff):
-            x = inputs[i].astype(np.float64)
-            num = np.zeros_like(x)
-            flat = x.reshape(-1)
-            idx = range(flat.size) if flat.size <= 400 else rng.choice(flat.size, 400, replace=False)
-            for j in idx:
-                old = flat[j]
-                flat[j] = old + eps
-                hi, _ = _run_cn(fn, inputs[:i] + [x] + inputs[i + 1:], (), np.float64, None)
-                flat[j] = old - eps
-                lo, _ = _run_cn(fn, inputs[:i] + [x] + inputs[i + 1:], (), np.float64, None)
-                flat[j] = old
-                num.reshape(-1)[j] = np.sum((hi - lo) * dy) / (2 * eps)
-            mask = np.zeros(flat.size, bool)
-            mask[list(idx)] = True
-            _close(label, f"gradient of input {i} vs finite differences (float64)",
-                   grads[k].reshape(-1)[mask], num.reshape(-1)[mask], fd_rtol)
+            if inputs[i].size <= FD_ELEMENTWISE:
+                _fd_elementwise(label, fn, inputs, i, dy, grads[k], fd_rtol)
+            else:
+                _fd_directions(label, fn, inputs, i, diff, rng, fd_rtol)
 
     # 3. PyTorch
     if torch_fn is not None and torch is not None:

@@ -2,7 +2,7 @@
 # The checks of the CUDA backend that need a GPU, in one run from the repository root on a machine
 # with an NVIDIA GPU, nvcc, cuBLAS, cmake, ninja, pybind11 and PyTorch's CUDA build:
 #   1. build with -DCONVNET_CUDA=ON (the GPU's architecture only, for time);
-#   2. the device tests (tests/test_cuda_*.py, tests/test_amp.py) on the GPU;
+#   2. the device tests (marked cuda: -m cuda) on the GPU;
 #   3. compute-sanitizer memcheck over the same tests (float32 cases);
 #   4. LeNet-5 trained on MNIST on the GPU (the CLI, --device cuda);
 #   5. benchmarks/gpu_train.py (convnet against torch, float32 and bf16 autocast).
@@ -47,10 +47,10 @@ for s in $STEPS; do
       $PY -c "import convnet as cn; print('convnet sees', cn.cuda.device_count(), 'GPU(s):', cn.cuda.get_device_name())"
       ;;
     tests)
-      step tests 240 bash -c "cd tests && $PY -m pytest -q -p no:cacheprovider -rs test_cuda_*.py test_amp.py" ;;
+      step tests 240 bash -c "$PY -m pytest -q -p no:cacheprovider -rs -m cuda tests" ;;
     sanitizer)
-      step sanitizer 300 bash -c "cd tests && compute-sanitizer --tool memcheck --error-exitcode 3 --print-limit 20 \
-          $PY -m pytest -q -p no:cacheprovider -x -k 'not float64' test_cuda_*.py test_amp.py" ;;
+      step sanitizer 300 bash -c "compute-sanitizer --tool memcheck --error-exitcode 3 --print-limit 20 \
+          $PY -m pytest -q -p no:cacheprovider -x -k 'not float64' -m cuda tests" ;;
     lenet)
       step lenet 200 $PY -m convnet train lenet5 --dataset mnist --epochs 10 --device cuda ;;
     bench)

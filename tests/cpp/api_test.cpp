@@ -1,5 +1,5 @@
 // The public C++ API through the one umbrella header, built against an installed convnet
-// (tests/test_embedding.py drives it). Checks tensors, functional ops, autograd, nn modules,
+// (tests/build/test_embedding.py drives it). Checks tensors, functional ops, autograd, nn modules,
 // an optimizer and save/load, exiting non-zero on the first failure; then prints the errors of
 // three bad calls as "<C++ type>|<message>" for the Python side to compare with its own.
 //

@@ -1,4 +1,4 @@
-"""Plain NumPy (float64) references for the building blocks of tests/test_blocks.py: cat and
+"""Plain NumPy (float64) references for the building blocks of tests/ops/: cat and
 stack, the activations beyond ops.py's, and the losses of the toolbox. Same conventions as
 ops.py: every function computes in float64; `<op>_backward(..., dy, ...)` returns the gradient(s)
 of sum(y * dy); reduced losses take a one-value dy.

@@ -2,7 +2,7 @@
 
 These are the independent references that the library's C++/CUDA ops are tested
 against (DESIGN.md, convention 7), and they are themselves validated against
-PyTorch and by finite differences in tests/test_reference_ops.py. They are written
+PyTorch and by finite differences in tests/ops/test_reference_ops.py. They are written
 for clarity, not speed: a loop over output positions (windows) with NumPy doing
 the batch and channel dimensions, so that they share no code or structure with
 the library's kernels (no im2col, no GEMM). They are fast enough for the small

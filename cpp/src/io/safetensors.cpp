@@ -334,25 +334,26 @@ void write_file_atomic(const std::string& path, const std::vector<std::pair<cons
   const std::string tmp = cat_str(target.string(), kTmpMark, suffix);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(cat_str(who, ": cannot open ", tmp, " for writing (", std::strerror(errno), ")"));
+  // the error of a failed step (`what`, e.g. "cannot write <tmp>"), the temporary file removed
   auto fail = [&](const std::string& what) {
     const int err = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
-    return Error(cat_str(who, ": ", what, " ", tmp, " failed (", std::strerror(err), ")"));
+    return Error(cat_str(who, ": ", what, " (", std::strerror(err), ")"));
   };
-  if (::flock(fd, LOCK_EX) != 0) throw fail("locking");
+  if (::flock(fd, LOCK_EX) != 0) throw fail(cat_str("cannot lock ", tmp));
   for (auto [data, n] : pieces) {
     const char* p = static_cast<const char*>(data);
     while (n > 0) {
       const ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t(1) << 30));
       if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) throw fail("writing");
+      if (w <= 0) throw fail(cat_str("cannot write ", tmp));
       p += w;
       n -= static_cast<size_t>(w);
     }
   }
-  if (::fsync(fd) != 0) throw fail("flushing");
-  if (::rename(tmp.c_str(), target.c_str()) != 0) throw fail(cat_str("renaming to ", path, ":"));
+  if (::fsync(fd) != 0) throw fail(cat_str("cannot flush ", tmp));
+  if (::rename(tmp.c_str(), target.c_str()) != 0) throw fail(cat_str("cannot rename ", tmp, " to ", path));
   ::close(fd);
   fsync_folder(folder);
 }

@@ -1,0 +1,117 @@
+"""The release wheel: `pip wheel .` (portable: CONVNET_NATIVE=OFF), `auditwheel repair` to a manylinux
+tag, then installed into a fresh virtual environment where part of the test suite runs against it.
+
+libgomp (OpenMP) is bundled by auditwheel (convnet.libs/); OpenBLAS is not: it comes at run time from
+the scipy-openblas32 wheel (a dependency), so the repair excludes libscipy_openblas.so. The run
+paths to that wheel's library, $ORIGIN/../scipy_openblas32/lib (_core) and
+$ORIGIN/../../scipy_openblas32/lib (lib/libconvnet.so), must survive the repair: auditwheel discards
+run paths that point outside the wheel except for excluded libraries (6.x keeps these), so any it
+dropped are added back (patchelf, then `wheel pack` rewrites RECORD).
+
+Building the wheel compiles the library again (several minutes on two cores); CONVNET_WHEEL may
+name an already repaired wheel to test instead. As a script:
+
+    python tests/build/test_wheel.py OUT_DIR      # builds and repairs; prints the wheel's path and size
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # a full build of the project
+OPENBLAS = "libscipy_openblas.so"
+# tests that need no torch and no data beyond what they generate, run against the installed wheel
+WHEEL_TESTS = ["tests/build/test_embedding.py", "tests/tensor/test_errors.py", "tests/tensor/test_tensor.py",
+               "tests/train/test_fit.py", "tests/train/test_cli.py"]
+
+
+def _run(cmd, **kw):
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}")
+    return r.stdout
+
+
+def _runpath(lib):
+    out = _run(["patchelf", "--print-rpath", lib]).strip()
+    return out.split(":") if out else []
+
+
+def build_repaired_wheel(out):
+    """pip wheel . then auditwheel repair; returns the repaired wheel's path."""
+    out = Path(out)
+    raw, fixed, unpacked = out / "raw", out / "repaired", out / "unpacked"
+    for d in (raw, fixed, unpacked):
+        shutil.rmtree(d, ignore_errors=True)
+    _run([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "-w", raw,
+          "-C", "cmake.define.CONVNET_NATIVE=OFF", "-C", "cmake.define.CONVNET_CUDA=OFF",
+          "-C", f"build-dir={out / 'build'}"])
+    (wheel,) = raw.glob("convnet-*.whl")
+    _run([sys.executable, "-m", "auditwheel", "repair", "--exclude", OPENBLAS, "-w", fixed, wheel])
+    (repaired,) = fixed.glob("convnet-*manylinux*.whl")
+    _run([sys.executable, "-m", "wheel", "unpack", "-d", unpacked, repaired])
+    (tree,) = unpacked.iterdir()
+    for lib, to_openblas in [(next((tree / "convnet").glob("_core*.so")), "$ORIGIN/../scipy_openblas32/lib"),
+                             (tree / "convnet" / "lib" / "libconvnet.so", "$ORIGIN/../../scipy_openblas32/lib")]:
+        if to_openblas not in _runpath(lib):
+            _run(["patchelf", "--set-rpath", ":".join([*_runpath(lib), to_openblas]), lib])
+    repaired.unlink()
+    _run([sys.executable, "-m", "wheel", "pack", "-d", fixed, tree])
+    (repaired,) = fixed.glob("convnet-*manylinux*.whl")
+    return repaired
+
+
+def _check_contents(wheel, unpacked):
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        z.extractall(unpacked)
+    assert "convnet/include/convnet/convnet.h" in names
+    assert "convnet/lib/cmake/convnet/convnetConfig.cmake" in names
+    assert any(n.startswith("convnet/lib/libconvnet.so") for n in names)
+    assert not any(OPENBLAS in n for n in names), "OpenBLAS must come from the scipy-openblas32 wheel"
+    (core,) = Path(unpacked, "convnet").glob("_core*.so")
+    (lib,) = [p for p in Path(unpacked, "convnet", "lib").glob("libconvnet.so*") if not p.is_symlink()]
+    assert "$ORIGIN/../scipy_openblas32/lib" in _runpath(core)
+    assert "$ORIGIN/../../scipy_openblas32/lib" in _runpath(lib)
+
+
+def test_repaired_wheel_installs_and_passes_tests(tmp_path):
+    wheel = os.environ.get("CONVNET_WHEEL")
+    for tool in ("auditwheel", "patchelf"):
+        if not wheel and shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (pip install auditwheel patchelf wheel)")
+    if not wheel:
+        pytest.importorskip("wheel", reason="the wheel package repacks the repaired wheel (pip install wheel)")
+    wheel = Path(wheel) if wheel else build_repaired_wheel(tmp_path)
+    assert "manylinux" in wheel.name
+    _check_contents(wheel, tmp_path / "unpacked")
+
+    # a fresh environment: the wheel with its dependencies from the index (numpy, scipy-openblas32,
+    # tqdm), and pytest; no torch, so the tests that compare with it skip there
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", venv])
+    python = venv / "bin" / "python"
+    _run([python, "-m", "pip", "install", "-q", wheel, "pytest"])
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CONVNET_WHEEL")}
+    where = _run([python, "-c", "import convnet, sys; print(convnet.__file__)"], env=env, cwd=tmp_path).strip()
+    assert where.startswith(str(venv)), where
+    # (the repository root holds no convnet/ folder, so the installed package is the one imported;
+    # the C++-only build is left to the suite's own run)
+    r = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not plain and not train_lenet", *WHEEL_TESTS],
+                       capture_output=True, text=True, env=env, cwd=ROOT)
+    print(r.stdout[-3000:])
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python tests/build/test_wheel.py OUT_DIR")
+    path = build_repaired_wheel(sys.argv[1])
+    print(f"{path} {path.stat().st_size / 2**20:.1f} MiB")

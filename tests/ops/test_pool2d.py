@@ -1,0 +1,313 @@
+"""The pool2d op stem (cpp/src/ops/pool2d.cpp): max, average, adaptive and LP pooling. The cases run through tests/opcheck.py
+(NumPy reference, float64 finite differences, PyTorch parity, the GPU against the CPU) and the
+error cases check their messages."""
+
+import numpy as np
+import pytest
+
+from convnet import nn
+import convnet as cn
+import convnet.functional as F
+from reference import norm_pool as NP
+from reference import ops as R
+from opcheck import (assert_close, check_devices, check_op, module_matches_torch, msg, randn, requires_cuda,
+                    rng, torch)
+
+tF = torch.nn.functional if torch is not None else None
+
+
+def pool_cases(n):
+    r = np.random.default_rng(11)
+    cases = [((6, 6), (2, 2), (2, 2), (0, 0), False), ((7, 7), (3, 3), (2, 2), (0, 0), False),
+             ((7, 7), (3, 3), (2, 2), (1, 1), True), ((6, 5), (3, 2), (2, 2), (1, 0), True)]
+    while len(cases) < n:
+        k = (int(r.integers(1, 4)), int(r.integers(1, 4)))
+        s = (int(r.integers(1, 4)), int(r.integers(1, 4)))
+        p = (int(r.integers(0, k[0] // 2 + 1)), int(r.integers(0, k[1] // 2 + 1)))
+        hw = (int(r.integers(k[0], 9)), int(r.integers(k[1], 9)))
+        cases.append((hw, k, s, p, bool(r.integers(0, 2))))
+    return cases
+
+
+@pytest.mark.parametrize("case", pool_cases(16))
+def test_max_pool2d(case):
+    (H, W), k, s, p, ceil = case
+    x = randn(2, 3, H, W)
+    check_op(f"max_pool2d(kernel={k}, stride={s}, padding={p}, ceil_mode={ceil})",
+             lambda x: F.max_pool2d(x, k, s, p, ceil_mode=ceil), [x],
+             ref=lambda x: R.max_pool2d(x, k, s, p, (1, 1), ceil),
+             ref_grad=lambda x, dy: R.max_pool2d_backward(x, dy, k, s, p, (1, 1), ceil),
+             torch_fn=lambda x: tF.max_pool2d(x, k, s, p, ceil_mode=ceil))
+
+
+@pytest.mark.parametrize("case", pool_cases(16))
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool2d(case, count_include_pad):
+    (H, W), k, s, p, ceil = case
+    x = randn(2, 3, H, W)
+    cip = count_include_pad
+    check_op(f"avg_pool2d(kernel={k}, stride={s}, padding={p}, ceil_mode={ceil}, count_include_pad={cip})",
+             lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=cip), [x],
+             ref=lambda x: R.avg_pool2d(x, k, s, p, ceil, cip),
+             ref_grad=lambda x, dy: R.avg_pool2d_backward(x, dy, k, s, p, ceil, cip),
+             torch_fn=lambda x: tF.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=cip))
+
+
+@pytest.mark.parametrize("size,out", [((6, 6), (1, 1)), ((7, 5), (3, 2)), ((5, 5), (5, 5)), ((4, 9), (3, 4))])
+def test_adaptive_avg_pool2d(size, out):
+    x = randn(2, 3, *size)
+    check_op(f"adaptive_avg_pool2d(output_size={out})", lambda x: F.adaptive_avg_pool2d(x, out), [x],
+             ref=lambda x: R.adaptive_avg_pool2d(x, out),
+             ref_grad=lambda x, dy: R.adaptive_avg_pool2d_backward(x, dy, out),
+             torch_fn=lambda x: tF.adaptive_avg_pool2d(x, out))
+
+
+ADAPTIVE_CASES = [((2, 3, 7, 5), (3, 2)), ((1, 2, 6, 6), 1), ((2, 2, 5, 8), (None, 3)), ((1, 3, 4, 7), (4, None)),
+                  ((1, 2, 3, 3), (5, 4)), ((2, 1, 9, 10), 4), ((2, 4, 5), (2, 3)),
+                  ((2, 3, 7, 7), 1), ((1, 2, 10, 9), (3, 4)), ((2, 2, 5, 6), (7, 8)), ((1, 3, 6, 5), (None, 2)), ((3, 5, 5), (2, 3))]
+
+
+@pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
+def test_adaptive_avg_pool2d(shape, out):
+    x = randn(*shape)
+    x4 = (lambda a: a[None]) if len(shape) == 3 else (lambda a: a)
+    un = (lambda a: a[0]) if len(shape) == 3 else (lambda a: a)
+    check_op(f"adaptive_avg_pool2d(output_size={out})", lambda x: F.adaptive_avg_pool2d(x, out), [x],
+             ref=lambda x: un(NP.adaptive_avg_pool2d(x4(x), out)),
+             ref_grad=lambda x, dy: un(NP.adaptive_avg_pool2d_backward(x4(x), x4(dy), out)),
+             torch_fn=lambda x: tF.adaptive_avg_pool2d(x, out))
+
+
+@pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
+def test_adaptive_max_pool2d(shape, out):
+    x = randn(*shape)
+    x4 = (lambda a: a[None]) if len(shape) == 3 else (lambda a: a)
+    un = (lambda a: a[0]) if len(shape) == 3 else (lambda a: a)
+    check_op(f"adaptive_max_pool2d(output_size={out})", lambda x: F.adaptive_max_pool2d(x, out), [x],
+             ref=lambda x: un(NP.adaptive_max_pool2d(x4(x), out)),
+             ref_grad=lambda x, dy: un(NP.adaptive_max_pool2d_backward(x4(x), x4(dy), out)),
+             torch_fn=lambda x: tF.adaptive_max_pool2d(x, out))
+
+
+@pytest.mark.parametrize("spec,shape", [
+    ("AdaptiveAvgPool2d(1)", (2, 3, 5, 5)), ("AdaptiveAvgPool2d((3, 2))", (2, 3, 7, 5)),
+    ("AdaptiveAvgPool2d((None, 2))", (2, 3, 7, 5)), ("AdaptiveMaxPool2d(2)", (2, 3, 5, 5)),
+    ("AdaptiveMaxPool2d((4, None))", (1, 2, 9, 6)), ("AdaptiveMaxPool2d((3, 5))", (2, 2, 3, 3))])
+def test_adaptive_pool_modules(spec, shape):
+    m, _ = module_matches_torch(spec, shape)
+    assert isinstance(m.output_size, tuple)
+
+
+def test_adaptive_pool_errors():
+    with pytest.raises(ValueError, match=msg("adaptive_max_pool2d: ", "4-D", "(5, 5)")):
+        F.adaptive_max_pool2d(cn.randn(5, 5), (2, None))
+    with pytest.raises(ValueError, match=msg("adaptive_max_pool2d: ", "output_size must be positive", "(0, 3)")):
+        F.adaptive_max_pool2d(cn.randn(1, 1, 5, 5), (0, 3))
+    with pytest.raises(ValueError, match=msg("AdaptiveMaxPool2d", "output_size must be positive", "(-2, None)")):
+        nn.AdaptiveMaxPool2d((-2, None))
+    with pytest.raises(ValueError, match=msg("AdaptiveAvgPool2d", "output_size must be positive", "(None, 0)")):
+        nn.AdaptiveAvgPool2d((None, 0))
+    with pytest.raises(ValueError, match=msg("adaptive_max_pool2d: ", "float32 or float64", "int64")):
+        F.adaptive_max_pool2d(cn.tensor(np.zeros((1, 1, 4, 4), np.int64)), 2)
+    with pytest.raises(TypeError, match=msg("adaptive_max_pool2d: output_size", "(1, 2, 3)")):
+        F.adaptive_max_pool2d(cn.randn(1, 1, 4, 4), (1, 2, 3))
+
+
+LP_CASES = [(2.0, 2, None, False), (2, (3, 2), (2, 1), False), (3.0, 3, 2, True), (1.5, 2, 1, False),
+            (2, 3, 2, True)]
+
+
+@pytest.mark.parametrize("p,k,stride,ceil_mode", LP_CASES)
+def test_lp_pool2d(p, k, stride, ceil_mode):
+    x = np.abs(randn(2, 3, 7, 6)) + 0.1 if p != 2 else randn(2, 3, 7, 6)
+    st = None if stride is None else stride
+
+    check_op(f"lp_pool2d(norm_type={p}, kernel_size={k}, stride={stride}, ceil_mode={ceil_mode})",
+             lambda x: F.lp_pool2d(x, p, k, st, ceil_mode), [x],
+             ref=lambda x: NP.lp_pool2d(x, p, k, _pair_or_none(st), ceil_mode),
+             ref_grad=lambda x, dy: NP.lp_pool2d_backward(x, dy, p, k, _pair_or_none(st), ceil_mode),
+             torch_fn=lambda x: tF.lp_pool2d(x, p, k, st, ceil_mode))
+
+
+def _pair_or_none(v):
+    return None if v is None else ((v, v) if isinstance(v, int) else tuple(v))
+
+
+def test_lp_pool2d_gradient_is_zero_on_all_zero_windows():
+    x = randn(1, 1, 4, 4)
+    x[:, :, :2, :2] = 0
+    xc = cn.tensor(x).requires_grad_(True)
+    F.lp_pool2d(xc, 2, 2).sum().backward()
+    g = xc.grad.numpy()
+    assert np.all(np.isfinite(g)) and np.all(g[:, :, :2, :2] == 0)
+    if torch is not None:
+        xt = torch.from_numpy(x).requires_grad_(True)
+        tF.lp_pool2d(xt, 2, 2).sum().backward()
+        assert_close(g, xt.grad.numpy(), 1e-6, "lp_pool2d gradient on a zero window")
+
+
+@pytest.mark.parametrize("spec,shape", [("LPPool2d(2, 3)", (2, 3, 7, 7)),
+                                        ("LPPool2d(2, (3, 2), stride=(2, 1))", (2, 3, 7, 6)),
+                                        ("LPPool2d(1.5, 2, stride=1, ceil_mode=True)", (1, 2, 5, 5))])
+def test_lp_pool_module(spec, shape):
+    x = np.abs(np.random.default_rng(4).standard_normal(shape)).astype(np.float32) + 0.1
+    module_matches_torch(spec, shape, x=x, tol=1e-4)
+
+
+def test_lp_pool_errors():
+    with pytest.raises(ValueError, match=msg("LPPool2d(norm_type=2, kernel_size=2", "4-D", "(5, 5)")):
+        nn.LPPool2d(2, 2)(cn.randn(5, 5))
+    with pytest.raises(ValueError, match=msg("LPPool2d(norm_type=0", "non-zero")):
+        nn.LPPool2d(0, 2)
+    with pytest.raises(ValueError, match=msg("LPPool2d", "kernel_size must be positive")):
+        nn.LPPool2d(2, 0)
+    with pytest.raises(ValueError, match=msg("lp_pool2d: ", "window (3, 3) is larger than the input (2, 2)",
+                                             "(1, 1, 2, 2)")):
+        F.lp_pool2d(cn.randn(1, 1, 2, 2), 2, 3)
+
+
+# (input shape, kernel, stride, padding, dilation, ceil_mode)
+MAX_POOL_CASES = [
+    ((2, 3, 7, 7), 3, 2, 1, 1, False),  # overlapping windows (ResNet's stem)
+    ((1, 2, 8, 9), 2, 2, 0, 1, False),
+    ((2, 2, 7, 6), 3, 2, 0, 1, True),  # the last window runs past the input
+    ((1, 3, 9, 8), (3, 2), (2, 1), (1, 0), (2, 3), False),  # dilation
+    ((1, 1, 5, 5), 3, 1, 1, 1, True),
+    ((1, 2, 4, 4), 4, 3, 2, 1, True),  # windows wholly in the padding
+]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("shape,k,s,p,d,ceil", MAX_POOL_CASES)
+def test_max_pool2d_on_the_gpu(shape, k, s, p, d, ceil):
+    check_devices(f"max_pool2d(k={k}, s={s}, p={p}, d={d}, ceil={ceil})",
+                  lambda x: F.max_pool2d(x, k, s, p, d, ceil_mode=ceil), [randn(*shape)])
+
+
+@pytest.mark.cuda
+def test_max_pool2d_ties_route_to_the_same_input_on_the_gpu():
+    """Equal values in overlapping windows: both devices pick the first maximum of each window."""
+    x = rng().integers(0, 3, (2, 2, 9, 9)).astype(np.float64)
+    check_devices("max_pool2d(ties)", lambda x: F.max_pool2d(x, 3, 2, 1), [x], rtol=0)
+    check_devices("adaptive_max_pool2d(ties)", lambda x: F.adaptive_max_pool2d(x, (4, 5)), [x], rtol=0)
+
+
+AVG_POOL_CASES = [
+    ((2, 3, 7, 7), 3, 2, 1, False),
+    ((1, 2, 8, 9), 2, 2, 0, False),
+    ((2, 2, 7, 6), 3, 2, 1, True),
+    ((1, 3, 6, 5), (3, 2), (1, 2), (1, 1), True),
+    ((1, 1, 5, 5), 2, 3, 1, True),
+]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("shape,k,s,p,ceil", AVG_POOL_CASES)
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool2d_on_the_gpu(shape, k, s, p, ceil, count_include_pad):
+    check_devices(f"avg_pool2d(k={k}, s={s}, p={p}, ceil={ceil}, count_include_pad={count_include_pad})",
+                  lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=count_include_pad),
+                  [randn(*shape)])
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
+def test_adaptive_avg_pool2d_on_the_gpu(shape, out):
+    check_devices(f"adaptive_avg_pool2d({out})", lambda x: F.adaptive_avg_pool2d(x, out), [randn(*shape)])
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
+def test_adaptive_max_pool2d_on_the_gpu(shape, out):
+    check_devices(f"adaptive_max_pool2d({out})", lambda x: F.adaptive_max_pool2d(x, out), [randn(*shape)])
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("shape,p,k,s,ceil", [((2, 3, 7, 7), 2, 3, 2, False), ((1, 2, 6, 5), 1.5, (2, 3), 1, True)])
+def test_lp_pool2d_on_the_gpu(shape, p, k, s, ceil):
+    """LP pooling is composed of pow, avg_pool2d and relu: their CUDA kernels together."""
+    x = np.abs(randn(*shape)) + 0.1
+    check_devices(f"lp_pool2d(p={p}, k={k}, s={s}, ceil={ceil})", lambda x: F.lp_pool2d(x, p, k, s, ceil), [x])
+
+
+@requires_cuda
+def test_pool_modules_keep_the_device():
+    x = cn.tensor(randn(2, 3, 8, 8).astype(np.float32), device="cuda")
+    for m in (nn.MaxPool2d(2), nn.AvgPool2d(3, 2, 1), nn.AdaptiveAvgPool2d((2, 3)), nn.AdaptiveMaxPool2d(1)):
+        y = m(x)
+        assert y.device == cn.device("cuda:0"), repr(m)
+        np.testing.assert_allclose(y.cpu().numpy(), m(x.cpu()).numpy(), rtol=1e-6, atol=1e-6, err_msg=repr(m))
+
+
+@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "max_pool2d"), (F.avg_pool2d, "avg_pool2d")])
+def test_pool2d_wrong_rank(op, layer):
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", "expected a 4-D input (N, C, H, W) or 3-D",
+                                             "(8, 8)")):
+        op(cn.randn(8, 8), 2)
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", "expected a 4-D input", "(1, 1, 1, 8, 8)")):
+        op(cn.randn(1, 1, 1, 8, 8), 2)
+
+
+@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "max_pool2d"), (F.avg_pool2d, "avg_pool2d")])
+def test_pool2d_window_larger_than_padded_input(op, layer):
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", "the window (5, 5) is larger than the "
+                                             "padded input (3, 3)", "(1, 1, 3, 3)")):
+        op(cn.randn(1, 1, 3, 3), 5)
+
+
+@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "max_pool2d"), (F.avg_pool2d, "avg_pool2d")])
+@pytest.mark.parametrize("kw, text", [
+    ({"kernel_size": 0}, "kernel_size must be positive"),
+    ({"kernel_size": -2}, "kernel_size must be positive"),
+    ({"kernel_size": 2, "stride": 0}, "stride must be positive"),
+    ({"kernel_size": 2, "stride": -1}, "stride must be positive"),
+    ({"kernel_size": 2, "padding": 2}, "padding must be non-negative and at most half the kernel size"),
+    ({"kernel_size": 2, "padding": -1}, "padding must be non-negative"),
+])
+def test_pool2d_zero_or_negative_arguments(op, layer, kw, text):
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", text)):
+        op(cn.randn(1, 1, 8, 8), **kw)
+
+
+@pytest.mark.parametrize("op, layer", [(F.max_pool2d, "max_pool2d"), (F.avg_pool2d, "avg_pool2d")])
+def test_pool2d_integer_input(op, layer):
+    with pytest.raises(ValueError, match=msg(f"{layer}: ", "expected a float32 or float64 input, got int64")):
+        op(cn.tensor(np.zeros((1, 1, 8, 8), np.int64)), 2)
+
+
+@pytest.mark.parametrize("cls", [nn.MaxPool2d, nn.AvgPool2d])
+@pytest.mark.parametrize("kw, text", [
+    ({"kernel_size": 0}, "kernel_size must be positive, got (0, 0)"),
+    ({"kernel_size": (2, -1)}, "kernel_size must be positive, got (2, -1)"),
+    ({"kernel_size": 2, "stride": 0}, "stride must be positive, got (0, 0)"),
+    ({"kernel_size": 2, "stride": -2}, "stride must be positive, got (-2, -2)"),
+])
+def test_pool2d_module_constructor_rejects_bad_sizes(cls, kw, text):
+    with pytest.raises(ValueError, match=msg(cls.__name__, text)):
+        cls(**kw)
+
+
+def test_pool2d_module_forward_errors():
+    with pytest.raises(ValueError, match=msg("MaxPool2d(kernel_size=(2, 2)", "expected a 4-D input", "(8,)")):
+        nn.MaxPool2d(2)(cn.randn(8))
+    with pytest.raises(ValueError, match=msg("MaxPool2d(kernel_size=(5, 5)", "larger than the padded input (3, 3)",
+                                             "(1, 1, 3, 3)")):
+        nn.MaxPool2d(5)(cn.randn(1, 1, 3, 3))
+    with pytest.raises(ValueError, match=msg("AvgPool2d(kernel_size=(2, 2)", "padding must be non-negative")):
+        nn.AvgPool2d(2, padding=-1)(cn.randn(1, 1, 8, 8))
+
+
+def test_adaptive_avg_pool2d_errors():
+    with pytest.raises(ValueError, match=msg("adaptive_avg_pool2d: ", "expected a 4-D input",
+                                             "(8, 8)")):
+        F.adaptive_avg_pool2d(cn.randn(8, 8), 2)
+    for size, text in [(0, "(0, 0)"), ((-1, 2), "(-1, 2)")]:
+        with pytest.raises(ValueError, match=msg("adaptive_avg_pool2d: ", "output_size must be positive", text)):
+            F.adaptive_avg_pool2d(cn.randn(1, 1, 8, 8), size)
+        with pytest.raises(ValueError, match=msg("AdaptiveAvgPool2d", "output_size must be positive", text)):
+            nn.AdaptiveAvgPool2d(size)
+    with pytest.raises(ValueError, match=msg("adaptive_avg_pool2d: ", "input spatial size must be positive",
+                                             "(1, 1, 0, 8)")):
+        F.adaptive_avg_pool2d(cn.randn(1, 1, 0, 8), 2)
+    with pytest.raises(ValueError, match=msg("adaptive_avg_pool2d: ", "float32 or float64", "int64")):
+        F.adaptive_avg_pool2d(cn.tensor(np.zeros((1, 1, 4, 4), np.int64)), 2)

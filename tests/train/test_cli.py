@@ -1,0 +1,133 @@
+"""The command line (`python -m convnet`): train, evaluate, resume and summary, on real MNIST and
+on small image folders written here."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import convnet as cn
+
+from conftest import ROOT
+
+
+def _run_cli(*args, env=None):
+    full_env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in [os.environ.get("PYTHONPATH")] if p))
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "convnet", *args], capture_output=True, text=True,
+                          env=full_env, cwd=ROOT, timeout=600)
+
+
+@pytest.mark.slow  # a training on MNIST
+def test_cli_trains_lenet5_one_epoch_and_saves_weights(mnist_root, tmp_path):
+    out = tmp_path / "w.safetensors"
+    r = _run_cli("train", "lenet5", "--dataset", "mnist", "--epochs", "1", "--data", str(mnist_root),
+                 "--output", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    line = [l for l in r.stdout.splitlines() if l.startswith("test accuracy")][0]
+    acc = float(line.split()[2].rstrip("%"))
+    assert acc > 95.0, r.stdout
+    weights = cn.load(str(out))
+    assert sum(int(np.prod(t.shape)) for t in weights.values()) == 61706
+    model = cn.models.lenet5()
+    model.load_state_dict(weights)
+    from convnet.datasets import MNIST
+    xt, yt = MNIST(mnist_root, train=False).arrays()
+    xt = (xt - np.float32(MNIST.mean)) / np.float32(MNIST.std)  # as the command line trains
+    pred = cn.predict(model, xt).argmax(1)
+    assert (pred == yt).mean() * 100 == pytest.approx(acc, abs=0.006)
+
+
+def test_cli_reports_missing_data_and_prints_summary(tmp_path):
+    r = _run_cli("train", "lenet5", "--epochs", "1", "--data", str(tmp_path / "nowhere"))
+    assert r.returncode == 2
+    assert "train-images-idx3-ubyte" in r.stderr and "download" in r.stderr
+    r = _run_cli("summary", "lenet5")
+    assert r.returncode == 0, r.stderr
+    assert "Total params: 61,706" in r.stdout
+
+
+def test_cli_summary_of_a_zoo_model_uses_its_input_and_classes():
+    r = _run_cli("summary", "resnet18")
+    assert r.returncode == 0, r.stderr
+    assert "Total params: 11,689,512" in r.stdout and "(1, 3, 224, 224)" in r.stdout
+    r = _run_cli("summary", "resnet20", "--num-classes", "100")
+    assert r.returncode == 0, r.stderr
+    assert f"Total params: {269_722 + 90 * 65:,}" in r.stdout and "(1, 3, 32, 32)" in r.stdout
+    r = _run_cli("summary", "nosuchnet")
+    assert r.returncode != 0 and "unknown model 'nosuchnet'" in r.stderr
+
+
+def _image_folder(root, n_per_class=12):
+    """Three classes of 20x20 images: a bright top half, a bright left half, or dark."""
+    Image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(["top", "left", "dark"]):
+        os.makedirs(root / name)
+        for i in range(n_per_class):
+            img = rng.integers(0, 60, (20, 20, 3), dtype=np.uint8)
+            if k == 0:
+                img[:10] += 180
+            elif k == 1:
+                img[:, :10] += 180
+            Image.fromarray(img).save(root / name / f"{i}.png")
+
+
+def test_cli_train_resume_and_evaluate_on_an_image_folder(tmp_path):
+    _image_folder(tmp_path / "imgs")
+    ck = tmp_path / "ck"
+    common = ["--dataset", f"folder:{tmp_path / 'imgs'}", "--grayscale", "--image-size", "28",
+              "--batch-size", "8", "--threads", "1"]
+    r = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "2", "--augment", "affine", "--checkpoint-dir",
+                 str(ck), "--output", str(tmp_path / "a.safetensors"), "--lr-schedule", "constant")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(ck)) == ["best.ckpt", "last.ckpt"]
+    r2 = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "3", "--augment", "affine", "--checkpoint-dir",
+                  str(ck), "--resume", str(ck / "last.ckpt"), "--output", str(tmp_path / "b.safetensors"),
+                  "--csv-log", str(tmp_path / "log.csv"), "--plot", str(tmp_path / "h.png"),
+                  "--lr-schedule", "constant")
+    assert r2.returncode == 0, r2.stderr
+    assert "resuming from" in r2.stdout
+    assert cn.load_checkpoint(ck / "last.ckpt")["epoch"] == 3
+    with open(tmp_path / "log.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2", "3"]
+    assert (tmp_path / "h.png").stat().st_size > 1000
+    # the same three epochs in one run (augmentation and shuffling drawn alike) give the same weights
+    r = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "3", "--augment", "affine",
+                 "--output", str(tmp_path / "c.safetensors"), "--lr-schedule", "constant")
+    assert r.returncode == 0, r.stderr
+    straight, resumed = cn.load(tmp_path / "c.safetensors"), cn.load(tmp_path / "b.safetensors")
+    for k in straight:
+        np.testing.assert_array_equal(resumed[k].numpy(), straight[k].numpy(), err_msg=k)
+    r3 = _run_cli("evaluate", "lenet5", "--weights", str(ck / "last.ckpt"), *common,
+                  "--confusion-matrix", str(tmp_path / "cm.png"))
+    assert r3.returncode == 0, r3.stderr
+    assert "top-1" in r3.stdout and "dark" in r3.stdout
+    assert (tmp_path / "cm.png").stat().st_size > 1000
+
+
+@pytest.mark.slow  # a training on MNIST
+def test_cli_evaluate_prints_what_metrics_compute(mnist_root, tmp_path):
+    from convnet.datasets import MNIST
+
+    cn.manual_seed(4)
+    model = cn.models.lenet5()
+    cn.save(model.state_dict(), tmp_path / "w.safetensors")
+    r = _run_cli("evaluate", "lenet5", "--weights", str(tmp_path / "w.safetensors"), "--data",
+                 str(mnist_root), "--threads", "1")
+    assert r.returncode == 0, r.stderr
+    xt, yt = MNIST(mnist_root, train=False).arrays()
+    out = cn.predict(model, (xt - np.float32(MNIST.mean)) / np.float32(MNIST.std))
+    top1 = np.mean(out.argmax(1) == yt)
+    top5 = np.mean([t in np.argsort(-o, kind="stable")[:5] for o, t in zip(out, yt)])
+    assert f"top-1 {top1 * 100:.2f}%, top-5 {top5 * 100:.2f}%" in r.stdout
+    lines = r.stdout.splitlines()
+    row = next(l for l in lines if l.startswith("3 - three"))
+    want = np.mean(out.argmax(1)[yt == 3] == 3) * 100
+    assert f"{want:7.2f}%" in row and f"{(yt == 3).sum():6d}" in row
+    r = _run_cli("evaluate", "lenet5", "--weights", str(tmp_path / "nope.safetensors"))
+    assert r.returncode == 2 and "no such file" in r.stderr
