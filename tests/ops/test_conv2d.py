@@ -33,6 +33,10 @@ def conv_cases(n):
     cases.append((2, 4, 6, 6, 4, 3, 3, (1, 1), (1, 1), (1, 1), 4, True))
     cases.append((2, 5, 5, 7, 3, 1, 1, (1, 1), (0, 0), (1, 1), 1, True))
     cases.append((1, 3, 7, 7, 6, 1, 1, (2, 2), (0, 0), (1, 1), 1, False))
+    # no images: the 3x3 stride-1 path, a strided one and the 1x1 path
+    cases.append((0, 3, 6, 6, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1, True))
+    cases.append((0, 4, 7, 7, 2, 3, 3, (2, 2), (1, 1), (1, 1), 2, True))
+    cases.append((0, 5, 5, 5, 3, 1, 1, (1, 1), (0, 0), (1, 1), 1, False))
     return cases
 
 

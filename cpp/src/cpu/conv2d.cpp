@@ -453,7 +453,7 @@ struct Batching {
     const int64_t target = split ? kTargetCols * nt : kTargetCols;
     nb = std::min(per_chunk, std::max<int64_t>(1, (target + g.PQ - 1) / g.PQ));
     nb = std::max<int64_t>(1, std::min(nb, kMaxColElems / chunks / std::max<int64_t>(1, g.CgRS * g.PQ)));
-    const int64_t batches = (per_chunk + nb - 1) / nb;
+    const int64_t batches = std::max<int64_t>(1, (per_chunk + nb - 1) / nb);
     nb = (per_chunk + batches - 1) / batches;
     cols = nb * g.PQ;
     direct = g.one_by_one && nb == 1;
@@ -569,15 +569,12 @@ void gemm_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T*
   // per chunk: im2col's columns, dx's columns, dy as a batch matrix, and dw
   // transposed (G, Cg*R*S, Kg), which OpenBLAS computes faster for short P*Q
   Workspace<T> cols(dw ? bt.chunks * col_size : 0), dcols(dx ? bt.chunks * col_size : 0);
-  Workspace<T> dys(bt.chunks * dy_size), parts(dw ? bt.chunks * s.K * g.CgRS : 0);
+  Workspace<T> dys(bt.chunks * dy_size), parts(dw ? bt.chunks * s.K * g.CgRS : 0, T(0));
   bt.for_each_batch(s, [&](int64_t c, int64_t n0, int64_t nb, bool first) {
     T* col = cols.data() + c * col_size;
     T* dcol = dcols.data() + c * col_size;
     T* dwt = parts.data() + c * s.K * g.CgRS;
-    if (first && dw) {
-      std::fill(col, col + col_size, T(0));  // its padding entries stay 0, see im2col
-      std::fill(dwt, dwt + s.K * g.CgRS, T(0));
-    }
+    if (first && dw) std::fill(col, col + col_size, T(0));  // its padding entries stay 0, see im2col
     for (int64_t gi = 0; gi < s.groups; ++gi) {
       const T* wg = w + gi * g.Kg * g.CgRS;
       const T* xg = x + (n0 * s.C + gi * g.Cg) * g.HW;
