@@ -237,9 +237,14 @@ void winograd_run(const WinoConv& cv, const float* x, const float* u, const floa
 
 bool winograd_selected(const Conv2dShape& s) {
   const int64_t Cg = s.C / s.groups, Kg = s.K / s.groups;
+  // The filter transform (36 Kg Cg values per group, four times the weights)
+  // is paid once per call; below about 16 output tiles of 4x4, and below one
+  // tile per 8192 weights of a group, it costs more than the products save
+  // (measured over 64..512 channels, 4..32 planes, batches 1..64).
+  const int64_t tiles = s.N * ((s.P + 3) / 4) * ((s.Q + 3) / 4);
   return s.R == 3 && s.S == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dil_h == 1 &&
          s.dil_w == 1 && s.pad_h <= 2 && s.pad_w <= 2 && Cg >= 16 && Kg >= 16 && s.P >= 4 &&
-         s.Q >= 4;
+         s.Q >= 4 && tiles >= std::max<int64_t>(16, Cg * Kg / 8192);
 }
 
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
