@@ -557,6 +557,15 @@ void gemm_forward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* 
   });
 }
 
+// out[i] = the sum of parts[c * stride + i] over the chunks c, in order, for i in [i0, i1).
+template <typename T>
+CONVNET_CPU_CLONES void sum_chunks(const T* parts, int64_t chunks, int64_t stride, int64_t i0,
+                                   int64_t i1, T* out) {
+  std::copy(parts + i0, parts + i1, out + i0);
+  for (int64_t c = 1; c < chunks; ++c)
+    for (int64_t i = i0; i < i1; ++i) out[i] += parts[c * stride + i];
+}
+
 // x (N,C,H,W), w (K,Cg,R,S), dy (N,K,P,Q); dx (N,C,H,W), dw (K,Cg,R,S), each
 // overwritten, each may be null. dw is summed per chunk, batch after batch,
 // and the chunks added in a fixed order.
@@ -567,7 +576,6 @@ void gemm_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T*
   const bool direct = bt.direct;
   const int64_t col_size = direct ? 0 : g.CgRS * bt.cols, dy_size = direct ? 0 : g.Kg * bt.cols;
   // per chunk: im2col's columns, dx's columns, dy as a batch matrix, and dw
-  // transposed (G, Cg*R*S, Kg), which OpenBLAS computes faster for short P*Q
   Workspace<T> cols(dw ? bt.chunks * col_size : 0), dcols(dx ? bt.chunks * col_size : 0);
   Workspace<T> dys(bt.chunks * dy_size), parts(dw ? bt.chunks * s.K * g.CgRS : 0, T(0));
   bt.for_each_batch(s, [&](int64_t c, int64_t n0, int64_t nb, bool first) {
@@ -586,10 +594,10 @@ void gemm_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T*
         });
         dym = d;
       }
-      if (dw) {  // dw_g^T (Cg*R*S, Kg) += col (Cg*R*S, nb*P*Q) x dy^T (nb*P*Q, Kg)
+      if (dw) {  // dw_g (Kg, Cg*R*S) += dy (Kg, nb*P*Q) x col^T (nb*P*Q, Cg*R*S)
         if (!direct) batch_to_col(s, g, bt, x, n0, nb, gi, col);
-        bt.mm(false, true, g.CgRS, g.Kg, nb * g.PQ, direct ? xg : col, bt.cols, dym, bt.cols, T(1),
-              dwt + gi * g.CgRS * g.Kg, g.Kg);
+        bt.mm(false, true, g.Kg, g.CgRS, nb * g.PQ, dym, bt.cols, direct ? xg : col, bt.cols, T(1),
+              dwt + gi * g.Kg * g.CgRS, g.CgRS);
       }
       if (dx) {  // dcol (Cg*R*S, nb*P*Q) = w_g^T (Cg*R*S, Kg) x dy (Kg, nb*P*Q); dx = col2im(dcol)
         if (direct) {
@@ -602,21 +610,13 @@ void gemm_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T*
       }
     }
   });
-  // Sum the chunks in a fixed order, ((chunk 0 + chunk 1) + chunk 2) + ...,
-  // transposing dw back to (K, Cg*R*S).
-  if (dw)
-    parallel_for(s.K, std::max<int64_t>(1, kGrainSize / (bt.chunks * g.CgRS)),
-                 [&](int64_t k0, int64_t k1) {
-                   for (int64_t k = k0; k < k1; ++k) {
-                     const int64_t at = (k / g.Kg) * g.CgRS * g.Kg + k % g.Kg;
-                     for (int64_t j = 0; j < g.CgRS; ++j) {
-                       T acc = parts.data()[at + j * g.Kg];
-                       for (int64_t c = 1; c < bt.chunks; ++c)
-                         acc += parts.data()[c * s.K * g.CgRS + at + j * g.Kg];
-                       dw[k * g.CgRS + j] = acc;
-                     }
-                   }
-                 });
+  // Sum the chunks in a fixed order, ((chunk 0 + chunk 1) + chunk 2) + ...
+  if (dw) {
+    const int64_t n = s.K * g.CgRS;
+    parallel_for(n, std::max<int64_t>(1, kGrainSize / bt.chunks), [&](int64_t i0, int64_t i1) {
+      sum_chunks(parts.data(), bt.chunks, n, i0, i1, dw);
+    });
+  }
 }
 
 // db (K) = the sum of dy (N,K,P,Q) over n, p, q, image after image in order.
