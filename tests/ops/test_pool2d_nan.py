@@ -29,12 +29,18 @@ MAX_WINDOWS = [(2, 2, 0, 1, False), (3, 2, 1, 1, False), (3, 1, 1, 1, False), (3
                (2, 1, 0, 2, False), ((3, 2), (2, 1), (1, 0), 1, False)]
 
 
+# plane sizes: odd (every window through the general kernel) and even (2x2 stride-2 windows that
+# tile the plane take their own kernel)
+SIZES = [(11, 12), (10, 12)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=str)
 @pytest.mark.parametrize("window", MAX_WINDOWS, ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_max_pool_nan_inf(window, dtype):
+def test_max_pool_nan_inf(window, dtype, size):
     k, st, pad, dil, ceil = window
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 3, 11, 12)).astype(dtype)
+    x = rng.standard_normal((2, 3, *size)).astype(dtype)
     flat = x.reshape(-1)
     # NaNs (some two in a window), +inf, -inf, and a plane that is all -inf
     for i in rng.choice(flat.size, 20, replace=False):
@@ -47,6 +53,18 @@ def test_max_pool_nan_inf(window, dtype):
     name = f"max_pool2d(kernel={k}, stride={st}, padding={pad}, dilation={dil}, ceil_mode={ceil})"
     assert np.array_equal(got[0], want[0], equal_nan=True), f"{name}: forward differs with NaN/inf"
     assert np.array_equal(got[1], want[1]), f"{name}: gradient goes elsewhere than PyTorch's"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=str)
+@pytest.mark.parametrize("window", MAX_WINDOWS, ids=str)
+def test_max_pool_ties(window, size):
+    """Equal values in a window: the first maximum in window order gets the gradient, as PyTorch's."""
+    k, st, pad, dil, ceil = window
+    x = np.random.default_rng(3).integers(0, 3, (2, 3, *size)).astype(np.float32)
+    got, want = _both("max_pool2d", x, 2, k, st, pad, dil, ceil)
+    name = f"max_pool2d(kernel={k}, stride={st}, padding={pad}, dilation={dil}, ceil_mode={ceil}) of {size}"
+    assert np.array_equal(got[0], want[0]), f"{name}: forward differs with ties"
+    assert np.array_equal(got[1], want[1]), f"{name}: gradient goes elsewhere than PyTorch's with ties"
 
 
 # (op, input shape, args): windows that run the vectorized rows, with and without border columns

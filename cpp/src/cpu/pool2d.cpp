@@ -5,7 +5,8 @@
 // the input are precomputed once per call, so the inner loops do no division
 // and no bounds test. The outputs of a row whose column windows lie wholly inside
 // the input (all but a few border columns) run in vectorized row kernels, along q;
-// the border outputs take the per-output path. Backward kernels overwrite dx;
+// the border outputs take the per-output path. 2x2 stride-2 max pooling that tiles
+// the plane exactly runs one flat pass per plane (max_pool_2x2_plane). Backward kernels overwrite dx;
 // autograd accumulates (+=) the returned gradients into .grad.
 #include <algorithm>
 #include <limits>
@@ -115,6 +116,33 @@ CONVNET_CPU_CLONES void max_pool_row(const PoolRow& g, const T* __restrict xp, T
     }
 }
 
+// The 2x2 stride-2 windows that tile a plane exactly (H = 2P, W = 2Q, no padding, no
+// dilation): xp (H,W); h (H*Q), hidx (H*Q) scratch; y (P*Q), idx (P*Q). Each row's pairs
+// first (one flat run over the plane), then each pair of rows: the first maximum in window
+// order wins and the last NaN, as max_pool_cell.
+template <typename T>
+CONVNET_CPU_CLONES void max_pool_2x2_plane(const T* __restrict xp, int64_t H, int64_t W, T* __restrict h,
+                                           int64_t* __restrict hidx, T* __restrict y,
+                                           int64_t* __restrict idx) {
+  const int64_t Q = W / 2, P = H / 2;
+  for (int64_t j = 0; j < H * Q; ++j) {
+    const T a = xp[2 * j], b = xp[2 * j + 1];
+    const bool take = b > a || b != b;
+    h[j] = take ? b : a;
+    hidx[j] = take ? 2 * j + 1 : 2 * j;
+  }
+  for (int64_t p = 0; p < P; ++p) {
+    const T* h0 = h + 2 * p * Q;
+    const int64_t* i0 = hidx + 2 * p * Q;
+    for (int64_t q = 0; q < Q; ++q) {
+      const T a = h0[q], b = h0[Q + q];
+      const bool take = b > a || b != b;
+      y[p * Q + q] = take ? b : a;
+      idx[p * Q + q] = take ? i0[Q + q] : i0[q];
+    }
+  }
+}
+
 // xp (H,W) plane, div (n); y (n): the average of each output of row g (sums in window
 // order, as avg_pool_sum), vectorized along the row
 template <typename T, int SW>
@@ -170,10 +198,20 @@ CONVNET_CPU_CLONES void plane_means(const T* __restrict x, int64_t planes, int64
 // x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q): flat h*W+w index within the plane
 template <typename T>
 void max_pool2d_forward_cpu(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
+  const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
+  if (s.R == 2 && s.S == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
+      s.dil_h == 1 && s.dil_w == 1 && s.H == 2 * s.P && s.W == 2 * s.Q) {
+    parallel_for(s.N * s.C, plane_grain(HW), [&](int64_t i0, int64_t i1) {
+      std::vector<T> h(HW / 2);
+      std::vector<int64_t> hidx(HW / 2);
+      for (int64_t i = i0; i < i1; ++i)
+        max_pool_2x2_plane(x + i * HW, s.H, s.W, h.data(), hidx.data(), y + i * PQ, argmax + i * PQ);
+    });
+    return;
+  }
   const auto wh = windows(s.H, s.P, s.R, s.stride_h, s.pad_h, s.dil_h);
   const auto ww = windows(s.W, s.Q, s.S, s.stride_w, s.pad_w, s.dil_w);
   const InnerColumns in(ww, s.S);
-  const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
   parallel_for(s.N * s.C, plane_grain(PQ * s.R * s.S), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const T* xp = x + i * HW;
