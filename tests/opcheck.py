@@ -7,6 +7,8 @@
      gradcheck(fast_mode=True): vᵀJu from central differences against the backward's (Jᵀv)·u);
   3. forward and gradients against PyTorch (float64 and float32), where torch is installed.
 `check_devices` checks an op's CUDA forward and backward against its CPU ones.
+`check_case` is the entry point of an op's case table, whose test is parametrized over DEVICES: on
+"cpu" it runs every check of check_op, on "cuda" the check_devices comparison.
 Failure messages name the op and the input shapes and parameters.
 
 Also the tests' shared inputs and matchers: `randn` (a generator reset before every test, so a
@@ -277,3 +279,15 @@ def check_op(name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None
                 for k, i in enumerate(diff):
                     _close(label, f"gradient of input {i} vs PyTorch ({np_dtype.__name__})",
                            mgrads[k], ts[i].grad.numpy(), rtol)
+
+
+def check_case(device, name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None, rtol=1e-4,
+               fd_rtol=1e-5, seed=0, cuda_rtol=1e-4, cuda_dtypes=(np.float32, np.float64)):
+    """One case of an op's table on `device` (a DEVICES parameter): on "cpu" check_op (NumPy
+    reference, finite differences, PyTorch parity; rtol, fd_rtol), on "cuda" check_devices (the GPU
+    against the CPU; cuda_rtol, cuda_dtypes). The other arguments as for check_op."""
+    if device == "cuda":
+        check_devices(name, fn, inputs, diff, rtol=cuda_rtol, dtypes=cuda_dtypes, seed=seed)
+    else:
+        check_op(name, fn, inputs, diff, ref=ref, ref_grad=ref_grad, torch_fn=torch_fn, rtol=rtol,
+                 fd_rtol=fd_rtol, seed=seed)
