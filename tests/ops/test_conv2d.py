@@ -9,7 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import check_devices, check_op, msg, randn, requires_cuda, torch
+from opcheck import DEVICES, check_case, check_op, msg, randn, requires_cuda, torch
 
 tF = torch.nn.functional if torch is not None else None
 
@@ -28,23 +28,51 @@ def conv_cases(n):
         H, W = int(r.integers(3, 9)), int(r.integers(3, 9))
         if H + 2 * pad[0] < dil[0] * (R_ - 1) + 1 or W + 2 * pad[1] < dil[1] * (S - 1) + 1:
             continue
-        cases.append((int(r.integers(1, 3)), C, H, W, K, R_, S, stride, pad, dil, groups, bool(r.integers(0, 2))))
-    # depthwise and 1×1 paths
-    cases.append((2, 4, 6, 6, 4, 3, 3, (1, 1), (1, 1), (1, 1), 4, True))
-    cases.append((2, 5, 5, 7, 3, 1, 1, (1, 1), (0, 0), (1, 1), 1, True))
-    cases.append((1, 3, 7, 7, 6, 1, 1, (2, 2), (0, 0), (1, 1), 1, False))
-    # no images: the 3x3 stride-1 path, a strided one and the 1x1 path
-    cases.append((0, 3, 6, 6, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1, True))
-    cases.append((0, 4, 7, 7, 2, 3, 3, (2, 2), (1, 1), (1, 1), 2, True))
-    cases.append((0, 5, 5, 5, 3, 1, 1, (1, 1), (0, 0), (1, 1), 1, False))
+        N, bias = int(r.integers(1, 3)), bool(r.integers(0, 2))
+        cases.append(((N, C, H, W), (K, C // groups, R_, S), stride, pad, dil, groups, bias, False))
     return cases
 
 
-@pytest.mark.parametrize("case", conv_cases(24))
-def test_conv2d(case):
-    N, C, H, W, K, R_, S, stride, pad, dil, groups, bias = case
-    x, w = randn(N, C, H, W), randn(K, C // groups, R_, S) * 0.5
-    inputs = [x, w] + ([randn(K)] if bias else [])
+# (x shape, w shape, stride, padding, dilation, groups, bias, in chunks: the GPU's column buffers at 4 KiB)
+CONV_CASES = conv_cases(24) + [
+    # depthwise and 1×1 paths
+    ((2, 4, 6, 6), (4, 1, 3, 3), (1, 1), (1, 1), (1, 1), 4, True, False),
+    ((2, 5, 5, 7), (3, 5, 1, 1), (1, 1), (0, 0), (1, 1), 1, True, False),
+    ((1, 3, 7, 7), (6, 3, 1, 1), (2, 2), (0, 0), (1, 1), 1, False, False),
+    # no images: the 3x3 stride-1 path, a strided one and the 1x1 path
+    ((0, 3, 6, 6), (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1, True, False),
+    ((0, 4, 7, 7), (2, 2, 3, 3), (2, 2), (1, 1), (1, 1), 2, True, False),
+    ((0, 5, 5, 5), (3, 5, 1, 1), (1, 1), (0, 0), (1, 1), 1, False, False),
+    ((2, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1, 1, True, False),
+    ((1, 3, 7, 7), (5, 3, 3, 3), 1, 1, 1, 1, True, False),  # one image: no transposition
+    ((3, 2, 10, 9), (4, 2, 3, 2), (2, 1), (1, 2), 1, 1, True, False),
+    ((2, 3, 11, 11), (4, 3, 3, 3), 2, 2, 2, 1, True, False),  # dilation
+    ((2, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2, True, False),  # groups
+    ((2, 4, 7, 7), (8, 1, 3, 3), 2, 1, 1, 4, True, False),  # depthwise, 2 filters per channel
+    ((3, 4, 5, 6), (6, 4, 1, 1), 1, 0, 1, 1, True, False),  # 1x1: the input is the column matrix
+    ((2, 6, 5, 5), (4, 3, 1, 1), 1, 0, 1, 2, True, False),  # grouped 1x1
+    ((2, 4, 7, 6), (3, 4, 1, 1), 2, 0, 1, 1, True, False),  # strided 1x1
+    ((2, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1, 1, False, False),
+    ((3, 2, 10, 9), (4, 2, 3, 2), (2, 1), (1, 2), 1, 1, False, False),
+    ((2, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2, False, False),
+    ((5, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1, 1, True, True),
+    ((5, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2, True, True),
+    ((5, 4, 5, 6), (6, 4, 1, 1), 1, 0, 1, 1, True, True),
+]
+
+
+def conv_label(case):
+    return "x{}-w{}-s{}-p{}-d{}-g{}-bias{}-chunked{}".format(*case).replace(" ", "")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("case", CONV_CASES, ids=conv_label)
+def test_conv2d(device, case, request):
+    xs, ws, stride, pad, dil, groups, bias, chunked = case
+    if chunked:
+        request.getfixturevalue("small_workspace")
+    x, w = randn(*xs), randn(*ws) * 0.5
+    inputs = [x, w] + ([randn(ws[0])] if bias else [])
     diff = (0, 1, 2) if bias else (0, 1)
 
     def fn(x, w, b=None):
@@ -55,18 +83,21 @@ def test_conv2d(case):
         dx, dw, db = R.conv2d_backward(x, w, dy, stride, pad, dil, groups)
         return (dx, dw, db) if bias else (dx, dw)
 
-    check_op(f"conv2d(stride={stride}, padding={pad}, dilation={dil}, groups={groups})", fn, inputs, diff,
-             ref=lambda x, w, b=None: R.conv2d(x, w, b, stride, pad, dil, groups), ref_grad=ref_grad,
-             torch_fn=lambda x, w, b=None: tF.conv2d(x, w, b, stride, pad, dil, groups))
+    check_case(device, f"conv2d(stride={stride}, padding={pad}, dilation={dil}, groups={groups})", fn, inputs,
+               diff, ref=lambda x, w, b=None: R.conv2d(x, w, b, stride, pad, dil, groups), ref_grad=ref_grad,
+               torch_fn=lambda x, w, b=None: tF.conv2d(x, w, b, stride, pad, dil, groups))
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's notice
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("padding", ["same", "valid"])
 @pytest.mark.parametrize("k", [3, 4])
-def test_conv2d_same_padding(k):
+def test_conv2d_same_and_valid_padding(device, padding, k):
     x, w, b = randn(2, 3, 7, 6), randn(4, 3, k, k), randn(4)
-    check_op(f"conv2d(padding='same', kernel {k})", lambda x, w, b: F.conv2d(x, w, b, padding="same"),
-             [x, w, b], (0, 1, 2), torch_fn=lambda x, w, b: tF.conv2d(x, w, b, padding="same"))
-    out = F.conv2d(cn.tensor(x), cn.tensor(w), cn.tensor(b), padding="valid")
-    assert out.shape == (2, 4, 8 - k, 7 - k)
+    check_case(device, f"conv2d(padding='{padding}', kernel {k})", lambda x, w, b: F.conv2d(x, w, b, padding=padding),
+               [x, w, b], (0, 1, 2), torch_fn=lambda x, w, b: tF.conv2d(x, w, b, padding=padding))
+    out = F.conv2d(cn.tensor(x), cn.tensor(w), cn.tensor(b), padding=padding)
+    assert out.shape == ((2, 4, 7, 6) if padding == "same" else (2, 4, 8 - k, 7 - k))
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -74,53 +105,6 @@ def test_conv2d_same_padding_still_matches_torch_with_even_kernels():
     x, w = randn(2, 3, 6, 7), randn(4, 3, 2, 4) * 0.5
     check_op("conv2d(padding='same', even kernel)", lambda x, w: F.conv2d(x, w, padding="same"), [x, w], (0, 1),
              torch_fn=lambda x, w: tF.conv2d(x, w, padding="same"))
-
-
-# (x shape, w shape, stride, padding, dilation, groups)
-CONV_CASES = [
-    ((2, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1, 1),
-    ((1, 3, 7, 7), (5, 3, 3, 3), 1, 1, 1, 1),  # one image: no transposition
-    ((3, 2, 10, 9), (4, 2, 3, 2), (2, 1), (1, 2), 1, 1),
-    ((2, 3, 11, 11), (4, 3, 3, 3), 2, 2, 2, 1),  # dilation
-    ((2, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2),  # groups
-    ((2, 4, 7, 7), (8, 1, 3, 3), 2, 1, 1, 4),  # depthwise, 2 filters per channel
-    ((3, 4, 5, 6), (6, 4, 1, 1), 1, 0, 1, 1),  # 1x1: the input is the column matrix
-    ((2, 6, 5, 5), (4, 3, 1, 1), 1, 0, 1, 2),  # grouped 1x1
-    ((2, 4, 7, 6), (3, 4, 1, 1), 2, 0, 1, 1),  # strided 1x1
-    ((2, 3, 6, 6), (4, 3, 3, 3), 1, "same", 1, 1),
-]
-
-
-def conv_label(case):
-    return "x{}-w{}-s{}-p{}-d{}-g{}".format(*case).replace(" ", "")
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("case", CONV_CASES, ids=conv_label)
-def test_conv2d_on_the_gpu(case):
-    xs, ws, stride, padding, dilation, groups = case
-    check_devices(f"conv2d {conv_label(case)}",
-                  lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
-                  [randn(*xs), randn(*ws), randn(ws[0])], diff=(0, 1, 2))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("case", CONV_CASES[:6:2], ids=conv_label)
-def test_conv2d_without_bias_on_the_gpu(case):
-    xs, ws, stride, padding, dilation, groups = case
-    check_devices(f"conv2d no bias {conv_label(case)}",
-                  lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups),
-                  [randn(*xs), randn(*ws)], diff=(0, 1))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[4], CONV_CASES[6]], ids=conv_label)
-def test_conv2d_in_chunks_on_the_gpu(case, small_workspace):
-    xs, ws, stride, padding, dilation, groups = case
-    xs = (5,) + xs[1:]
-    check_devices(f"conv2d chunked {conv_label(case)}",
-                  lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
-                  [randn(*xs), randn(*ws), randn(ws[0])], diff=(0, 1, 2))
 
 
 @requires_cuda
