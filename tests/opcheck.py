@@ -13,7 +13,8 @@ Failure messages name the op and the input shapes and parameters.
 
 Also the tests' shared inputs and matchers: `randn` (a generator reset before every test, so a
 test's inputs do not depend on which tests ran before it), `msg` (a regex for pytest.raises) and
-`same_on_both` (an op on CPU and GPU tensors).
+`same_on_both` (an op on CPU and GPU tensors); and `torch`, `tF` (PyTorch and its functional API,
+None without PyTorch).
 """
 
 import re
@@ -43,6 +44,7 @@ try:
     import torch
 except ImportError:  # the PyTorch parity check is skipped where torch is missing
     torch = None
+tF = torch.nn.functional if torch is not None else None  # for the cases' torch_fn
 
 FD_ELEMENTWISE = 20  # inputs up to this many elements: every element perturbed on its own
 FD_DIRECTIONS = 4    # larger inputs: this many random directions

@@ -10,9 +10,7 @@ import convnet as cn
 import convnet.functional as F
 from reference import blocks as RB
 from reference import ops as R
-from opcheck import DEVICES, away_from, check_case, check_devices, msg, randn, requires_cuda, rng, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, away_from, check_case, check_devices, msg, randn, requires_cuda, rng, tF, torch
 
 
 def _act_input(shape=(2, 3, 4)):

@@ -9,10 +9,8 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import (DEVICES, assert_close, check_case, load_from_torch, module_matches_torch, msg,
-                    randn, requires_cuda, rng, to_np, torch)
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import (DEVICES, assert_close, check_case, load_from_torch, module_matches_torch, msg, randn,
+                    requires_cuda, rng, tF, to_np, torch)
 
 
 # the last two: reductions longer than one pass of the GPU's kernels

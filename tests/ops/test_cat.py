@@ -9,8 +9,6 @@ import convnet as cn
 from reference import blocks as RB
 from opcheck import DEVICES, check_case, msg, randn, requires_cuda, rng, torch
 
-tF = torch.nn.functional if torch is not None else None
-
 
 CAT_CASES = [  # shapes of the parts, dim
     ([(2, 3), (4, 3)], 0),

@@ -9,9 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import DEVICES, check_case, check_op, msg, randn, requires_cuda, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, check_case, check_op, msg, randn, requires_cuda, tF
 
 
 def conv_cases(n):

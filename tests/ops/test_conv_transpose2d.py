@@ -9,9 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import DEVICES, assert_close, check_case, module_matches_torch, msg, randn, to_np, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, assert_close, check_case, module_matches_torch, msg, randn, tF, to_np, torch
 
 
 def conv_t_cases(n):

@@ -9,8 +9,6 @@ import convnet as cn
 import convnet.functional as F
 from opcheck import DEVICES, away_from, check_case, msg, randn, requires_cuda, rng, same_on_both, torch
 
-tF = torch.nn.functional if torch is not None else None
-
 
 def same_exactly(fn, *arrays):
     """Elementwise results are the same to the bit on both devices."""

@@ -9,9 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import DEVICES, check_case, check_devices, msg, randn, requires_cuda, torch, without_gpu
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, check_case, check_devices, msg, randn, requires_cuda, tF, without_gpu
 
 
 # (x shape, w shape, bias)

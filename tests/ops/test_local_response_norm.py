@@ -9,9 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import DEVICES, check_case, module_matches_torch, msg, randn, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, check_case, module_matches_torch, msg, randn, tF
 
 
 LRN_CASES = [

@@ -8,9 +8,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import DEVICES, check_case, module_matches_torch, msg, randn, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, check_case, module_matches_torch, msg, randn, tF
 
 
 PAD_CASES = [((2, 3, 4, 5), (1, 2, 0, 3), 0.0), ((1, 2, 5, 6), (-1, 2, 1, -2), 1.5), ((2, 3, 4), (2, -1), -2.0),

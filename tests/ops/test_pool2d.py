@@ -10,10 +10,8 @@ import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
 from reference import ops as R
-from opcheck import (DEVICES, assert_close, check_case, check_devices, module_matches_torch, msg, randn, requires_cuda,
-                    rng, torch)
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import (DEVICES, assert_close, check_case, check_devices, module_matches_torch, msg, randn,
+                    requires_cuda, rng, tF, torch)
 
 
 def pool_cases(n):

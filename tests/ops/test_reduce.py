@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 import convnet as cn
-from opcheck import DEVICES, check_case, randn, requires_cuda, rng, same_on_both, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, check_case, randn, requires_cuda, rng, same_on_both
 
 
 SUM_CASES = [  # shape, dims, keepdim
