@@ -68,6 +68,18 @@ def randn(*shape):
     return _rng.standard_normal(shape)
 
 
+def drawn_cases(n, seed, draw):
+    """n cases of a table drawn at random: draw(r) gives a case, or None to reject the draw; r is one
+    generator seeded with `seed`, so a table's drawn cases are the same in every run."""
+    r = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < n:
+        case = draw(r)
+        if case is not None:
+            cases.append(case)
+    return cases
+
+
 def away_from(x, points, gap=0.05):
     """x with values near `points` (kinks) moved off them."""
     x = np.array(x, dtype=np.float64)

@@ -9,30 +9,27 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import DEVICES, check_case, check_op, msg, randn, requires_cuda, tF
+from opcheck import DEVICES, check_case, check_op, drawn_cases, msg, randn, requires_cuda, tF
 
 
-def conv_cases(n):
-    r = np.random.default_rng(7)
-    cases = []
-    while len(cases) < n:
-        groups = int(r.choice([1, 1, 2, 3]))
-        C = groups * int(r.integers(1, 3))
-        K = groups * int(r.integers(1, 3))
-        R_, S = int(r.integers(1, 4)), int(r.integers(1, 4))
-        stride = (int(r.integers(1, 4)), int(r.integers(1, 3)))
-        pad = (int(r.integers(0, 3)), int(r.integers(0, 3)))
-        dil = (int(r.integers(1, 3)), int(r.integers(1, 3)))
-        H, W = int(r.integers(3, 9)), int(r.integers(3, 9))
-        if H + 2 * pad[0] < dil[0] * (R_ - 1) + 1 or W + 2 * pad[1] < dil[1] * (S - 1) + 1:
-            continue
-        N, bias = int(r.integers(1, 3)), bool(r.integers(0, 2))
-        cases.append(((N, C, H, W), (K, C // groups, R_, S), stride, pad, dil, groups, bias, False))
-    return cases
+def _draw_conv(r):
+    """A convolution whose dilated kernel fits the padded input, or None."""
+    groups = int(r.choice([1, 1, 2, 3]))
+    C = groups * int(r.integers(1, 3))
+    K = groups * int(r.integers(1, 3))
+    R_, S = int(r.integers(1, 4)), int(r.integers(1, 4))
+    stride = (int(r.integers(1, 4)), int(r.integers(1, 3)))
+    pad = (int(r.integers(0, 3)), int(r.integers(0, 3)))
+    dil = (int(r.integers(1, 3)), int(r.integers(1, 3)))
+    H, W = int(r.integers(3, 9)), int(r.integers(3, 9))
+    if H + 2 * pad[0] < dil[0] * (R_ - 1) + 1 or W + 2 * pad[1] < dil[1] * (S - 1) + 1:
+        return None
+    N, bias = int(r.integers(1, 3)), bool(r.integers(0, 2))
+    return (N, C, H, W), (K, C // groups, R_, S), stride, pad, dil, groups, bias, False
 
 
 # (x shape, w shape, stride, padding, dilation, groups, bias, in chunks: the GPU's column buffers at 4 KiB)
-CONV_CASES = conv_cases(24) + [
+CONV_CASES = drawn_cases(24, 7, _draw_conv) + [
     # depthwise and 1×1 paths
     ((2, 4, 6, 6), (4, 1, 3, 3), (1, 1), (1, 1), (1, 1), 4, True, False),
     ((2, 5, 5, 7), (3, 5, 1, 1), (1, 1), (0, 0), (1, 1), 1, True, False),

@@ -9,33 +9,30 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import DEVICES, assert_close, check_case, module_matches_torch, msg, randn, tF, to_np, torch
+from opcheck import DEVICES, assert_close, check_case, drawn_cases, module_matches_torch, msg, randn, tF, to_np, torch
 
 
-def conv_t_cases(n):
-    r = np.random.default_rng(11)
-    cases = []
-    while len(cases) < n:
-        groups = int(r.choice([1, 1, 2, 3]))
-        C, K = groups * int(r.integers(1, 3)), groups * int(r.integers(1, 3))
-        R_, S = int(r.integers(1, 4)), int(r.integers(1, 4))
-        stride = (int(r.integers(1, 4)), int(r.integers(1, 3)))
-        dil = (int(r.integers(1, 3)), int(r.integers(1, 3)))
-        pad = (int(r.integers(0, 3)), int(r.integers(0, 2)))
-        op = (int(r.integers(0, max(stride[0], dil[0]))), int(r.integers(0, max(stride[1], dil[1]))))
-        H, W = int(r.integers(1, 6)), int(r.integers(1, 6))
-        P = (H - 1) * stride[0] - 2 * pad[0] + dil[0] * (R_ - 1) + op[0] + 1
-        Q = (W - 1) * stride[1] - 2 * pad[1] + dil[1] * (S - 1) + op[1] + 1
-        if P < 1 or Q < 1:
-            continue
-        N, bias = int(r.integers(1, 3)), bool(r.integers(0, 2))
-        cases.append(((N, C, H, W), (C, K // groups, R_, S), stride, pad, op, groups, dil, bias, False))
-    return cases
+def _draw_transpose(r):
+    """A transposed convolution with a non-empty output, or None."""
+    groups = int(r.choice([1, 1, 2, 3]))
+    C, K = groups * int(r.integers(1, 3)), groups * int(r.integers(1, 3))
+    R_, S = int(r.integers(1, 4)), int(r.integers(1, 4))
+    stride = (int(r.integers(1, 4)), int(r.integers(1, 3)))
+    dil = (int(r.integers(1, 3)), int(r.integers(1, 3)))
+    pad = (int(r.integers(0, 3)), int(r.integers(0, 2)))
+    op = (int(r.integers(0, max(stride[0], dil[0]))), int(r.integers(0, max(stride[1], dil[1]))))
+    H, W = int(r.integers(1, 6)), int(r.integers(1, 6))
+    P = (H - 1) * stride[0] - 2 * pad[0] + dil[0] * (R_ - 1) + op[0] + 1
+    Q = (W - 1) * stride[1] - 2 * pad[1] + dil[1] * (S - 1) + op[1] + 1
+    if P < 1 or Q < 1:
+        return None
+    N, bias = int(r.integers(1, 3)), bool(r.integers(0, 2))
+    return (N, C, H, W), (C, K // groups, R_, S), stride, pad, op, groups, dil, bias, False
 
 
 # (x shape, w shape, stride, padding, output_padding, groups, dilation, bias, in chunks: the GPU's column
 # buffers at 4 KiB)
-TRANSPOSE_CASES = conv_t_cases(20) + [
+TRANSPOSE_CASES = drawn_cases(20, 11, _draw_transpose) + [
     ((2, 4, 4, 4), (4, 1, 3, 3), (2, 2), (1, 1), (1, 1), 4, (1, 1), True, False),  # depthwise
     ((2, 3, 4, 5), (3, 2, 1, 1), (1, 1), (0, 0), (0, 0), 1, (1, 1), True, False),  # 1x1
     ((1, 2, 3, 3), (2, 3, 1, 1), (1, 1), (0, 0), (1, 1), 1, (2, 2), False, False),  # 1x1 with output_padding

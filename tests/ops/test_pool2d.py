@@ -10,21 +10,23 @@ import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
 from reference import ops as R
-from opcheck import (DEVICES, assert_close, check_case, check_devices, module_matches_torch, msg, randn,
+from opcheck import (DEVICES, assert_close, check_case, check_devices, drawn_cases, module_matches_torch, msg, randn,
                     requires_cuda, rng, tF, torch)
 
 
+def _draw_pool(r):
+    k = (int(r.integers(1, 4)), int(r.integers(1, 4)))
+    s = (int(r.integers(1, 4)), int(r.integers(1, 4)))
+    p = (int(r.integers(0, k[0] // 2 + 1)), int(r.integers(0, k[1] // 2 + 1)))
+    hw = (int(r.integers(k[0], 9)), int(r.integers(k[1], 9)))
+    return hw, k, s, p, bool(r.integers(0, 2))
+
+
 def pool_cases(n):
-    r = np.random.default_rng(11)
-    cases = [((6, 6), (2, 2), (2, 2), (0, 0), False), ((7, 7), (3, 3), (2, 2), (0, 0), False),
-             ((7, 7), (3, 3), (2, 2), (1, 1), True), ((6, 5), (3, 2), (2, 2), (1, 0), True)]
-    while len(cases) < n:
-        k = (int(r.integers(1, 4)), int(r.integers(1, 4)))
-        s = (int(r.integers(1, 4)), int(r.integers(1, 4)))
-        p = (int(r.integers(0, k[0] // 2 + 1)), int(r.integers(0, k[1] // 2 + 1)))
-        hw = (int(r.integers(k[0], 9)), int(r.integers(k[1], 9)))
-        cases.append((hw, k, s, p, bool(r.integers(0, 2))))
-    return cases
+    """(input size, kernel, stride, padding, ceil_mode): four chosen, the rest drawn."""
+    chosen = [((6, 6), (2, 2), (2, 2), (0, 0), False), ((7, 7), (3, 3), (2, 2), (0, 0), False),
+              ((7, 7), (3, 3), (2, 2), (1, 1), True), ((6, 5), (3, 2), (2, 2), (1, 0), True)]
+    return chosen + drawn_cases(n - len(chosen), 11, _draw_pool)
 
 
 # (input shape, kernel, stride, padding, dilation, ceil_mode): sixteen drawn cases, then chosen ones
