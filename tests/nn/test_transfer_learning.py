@@ -12,7 +12,8 @@ import convnet.functional as F
 from convnet import nn
 
 torch = pytest.importorskip("torch")
-from torch_twins import RTOL, _assert_same_params, _cross_entropy_steps, _image_batch, _np  # noqa: E402
+from opcheck import to_np  # noqa: E402
+from torch_twins import RTOL, _assert_same_params, _cross_entropy_steps, _image_batch  # noqa: E402
 tnn = torch.nn
 
 
@@ -63,13 +64,13 @@ def test_frozen_backbone_gets_no_gradients_and_no_updates(name, kw):
     m.features.requires_grad_(False)
     t.features.requires_grad_(False)
     assert all(not p.requires_grad for p in m.features.parameters())
-    frozen = {n: _np(p).copy() for n, p in m.features.named_parameters()}
+    frozen = {n: to_np(p).copy() for n, p in m.features.named_parameters()}
     # all parameters go to the optimizer, as is common; the frozen ones never get a gradient
     opt, topt = getattr(cn.optim, name)(m.parameters(), **kw), getattr(torch.optim, name)(t.parameters(), **kw)
     _train(m, t, opt, topt, 20)
     assert all(p.grad is None for p in m.features.parameters())
     for n, p in m.features.named_parameters():
-        assert np.array_equal(_np(p), frozen[n]), n
+        assert np.array_equal(to_np(p), frozen[n]), n
     assert sorted(opt.state_dict()["state"]) == sorted(topt.state_dict()["state"])
     _assert_same_params(m, t, RTOL["float64"], f"{name} with a frozen backbone")
 
@@ -93,7 +94,7 @@ def test_gradients_flow_through_a_frozen_conv(freeze):
         if tp[n].grad is None:
             assert p.grad is None, n
         else:
-            np.testing.assert_allclose(_np(p.grad), tp[n].grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=n)
+            np.testing.assert_allclose(to_np(p.grad), tp[n].grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=n)
     assert m.features[2].weight.grad is None
     assert (m.features[2].bias.grad is None) == (freeze == "layer")
     assert m.features[0].weight.grad is not None
@@ -117,7 +118,7 @@ def test_new_head_strict_false_and_fine_tuning_match_torch():
     # a "pretrained" 10-class model
     pre, tpre = _pair(10)
     _train(pre, tpre, cn.optim.SGD(pre.parameters(), lr=0.1), torch.optim.SGD(tpre.parameters(), lr=0.1), 5)
-    sd = {k: _np(v).copy() for k, v in pre.state_dict().items()}
+    sd = {k: to_np(v).copy() for k, v in pre.state_dict().items()}
     tsd = tpre.state_dict()
 
     # a new 3-class head put in by attribute assignment
@@ -145,7 +146,7 @@ def test_new_head_strict_false_and_fine_tuning_match_torch():
     assert r.unexpected_keys == tr.unexpected_keys == ["old_head.scale"]
     for k, v in backbone.items():
         if k != "old_head.scale":
-            assert np.array_equal(_np(m.state_dict()[k]), v), k
+            assert np.array_equal(to_np(m.state_dict()[k]), v), k
 
     # fine-tune: a small rate for the backbone, a large one for the head
     def groups(model):
@@ -175,7 +176,7 @@ def test_weights_saved_by_torch_load_by_name(tmp_path, fmt):
     x = np.random.default_rng(2).standard_normal((3, 1, 10, 10)).astype(np.float32)
     with torch.no_grad():
         expected = t(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(_np(m(cn.tensor(x))), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_np(m(cn.tensor(x))), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_loading_a_pth_file_that_is_not_a_state_dict_names_the_problem(tmp_path):
