@@ -18,62 +18,44 @@ from opcheck import assert_close, load_from_torch, module_matches_torch, to_np
 # ---- Module tree ---------------------------------------------------------------------
 
 
-class Block(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
-        self.act = nn.ReLU()
+def _net_classes(lib):
+    """Block and Net in convnet or in torch (lib): nested Python modules, a Sequential, a bare
+    Parameter and a buffer."""
 
-    def forward(self, x):
-        return self.act(self.conv(x))
-
-
-class Net(nn.Module):
-    """Nested Python modules, a Sequential, a bare Parameter and a buffer."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
-        self.block = Block(4, 6)
-        self.pool = nn.MaxPool2d(2)
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(6 * 4 * 4, 10), nn.Dropout(0.5), nn.Linear(10, 3))
-        self.scale = nn.Parameter(cn.ones(3))
-        self.register_buffer("offset", cn.full((3,), 0.25))
-        self.calls = 0  # a plain attribute stays a Python attribute
-
-    def forward(self, x):
-        self.calls += 1
-        return self.head(self.pool(self.block(self.conv1(x)))) * self.scale + self.offset
-
-
-def _torch_net():
-    torch = pytest.importorskip("torch")
-    tnn = torch.nn
-
-    class TBlock(tnn.Module):
+    class Block(lib.nn.Module):
         def __init__(self, cin, cout):
             super().__init__()
-            self.conv = tnn.Conv2d(cin, cout, 3, padding=1)
-            self.act = tnn.ReLU()
+            self.conv = lib.nn.Conv2d(cin, cout, 3, padding=1)
+            self.act = lib.nn.ReLU()
 
         def forward(self, x):
             return self.act(self.conv(x))
 
-    class TNet(tnn.Module):
+    class Net(lib.nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv1 = tnn.Conv2d(1, 4, 3, padding=1)
-            self.block = TBlock(4, 6)
-            self.pool = tnn.MaxPool2d(2)
-            self.head = tnn.Sequential(tnn.Flatten(), tnn.Linear(6 * 4 * 4, 10), tnn.Dropout(0.5),
-                                       tnn.Linear(10, 3))
-            self.scale = tnn.Parameter(torch.ones(3))
-            self.register_buffer("offset", torch.full((3,), 0.25))
+            self.conv1 = lib.nn.Conv2d(1, 4, 3, padding=1)
+            self.block = Block(4, 6)
+            self.pool = lib.nn.MaxPool2d(2)
+            self.head = lib.nn.Sequential(lib.nn.Flatten(), lib.nn.Linear(6 * 4 * 4, 10), lib.nn.Dropout(0.5),
+                                          lib.nn.Linear(10, 3))
+            self.scale = lib.nn.Parameter(lib.ones(3))
+            self.register_buffer("offset", lib.full((3,), 0.25))
+            self.calls = 0  # a plain attribute stays a Python attribute
 
         def forward(self, x):
+            self.calls += 1
             return self.head(self.pool(self.block(self.conv1(x)))) * self.scale + self.offset
 
-    return torch, TNet()
+    return Block, Net
+
+
+Block, Net = _net_classes(cn)
+
+
+def _torch_net():
+    torch = pytest.importorskip("torch")
+    return torch, _net_classes(torch)[1]()
 
 
 def test_python_subclass_registers_attributes_in_the_module_tree():

@@ -13,39 +13,28 @@ from convnet import nn
 
 torch = pytest.importorskip("torch")
 from opcheck import to_np  # noqa: E402
+import torch_twins  # noqa: E402
 from torch_twins import RTOL, _assert_same_params, _cross_entropy_steps, _image_batch  # noqa: E402
 tnn = torch.nn
 
 
-class Net(nn.Module):
-    def __init__(self, classes=10):
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 6, 3), nn.ReLU(),
-                                      nn.MaxPool2d(2), nn.Flatten())
-        self.fc = nn.Linear(54, classes)
+def _net(lib, classes=10):
+    """A small convolutional backbone (`features`) and a linear head (`fc`), in convnet or in torch (lib)."""
+    class Net(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = lib.nn.Sequential(lib.nn.Conv2d(1, 4, 3), lib.nn.ReLU(), lib.nn.Conv2d(4, 6, 3),
+                                              lib.nn.ReLU(), lib.nn.MaxPool2d(2), lib.nn.Flatten())
+            self.fc = lib.nn.Linear(54, classes)
 
-    def forward(self, x):
-        return self.fc(self.features(x))
+        def forward(self, x):
+            return self.fc(self.features(x))
 
-
-class TNet(tnn.Module):
-    def __init__(self, classes=10):
-        super().__init__()
-        self.features = tnn.Sequential(tnn.Conv2d(1, 4, 3), tnn.ReLU(), tnn.Conv2d(4, 6, 3), tnn.ReLU(),
-                                       tnn.MaxPool2d(2), tnn.Flatten())
-        self.fc = tnn.Linear(54, classes)
-
-    def forward(self, x):
-        return self.fc(self.features(x))
+    return Net()
 
 
 def _pair(classes=10, seed=0):
-    torch.manual_seed(seed)
-    t = TNet(classes).double()
-    m = Net(classes)
-    m.to(cn.float64)
-    m.load_state_dict({k: v.detach().numpy().copy() for k, v in t.state_dict().items()})
-    return m, t
+    return torch_twins._pair(lambda: (_net(cn, classes), _net(torch, classes)), "float64", seed)
 
 
 def _data(classes):
@@ -163,14 +152,14 @@ def test_weights_saved_by_torch_load_by_name(tmp_path, fmt):
     """A state dict saved by PyTorch (torch.save to .pth, or safetensors.torch.save_file) loads
     through convnet.load into the matching convnet model and gives PyTorch's outputs."""
     torch.manual_seed(3)
-    t = TNet(5)
+    t = _net(torch, 5)
     path = tmp_path / f"weights.{fmt}"
     if fmt == "pth":
         torch.save(t.state_dict(), path)
     else:
         safetensors_torch = pytest.importorskip("safetensors.torch")
         safetensors_torch.save_file({k: v.contiguous() for k, v in t.state_dict().items()}, str(path))
-    m = Net(5)
+    m = _net(cn, 5)
     result = m.load_state_dict(cn.load(path))
     assert not result.missing_keys and not result.unexpected_keys
     x = np.random.default_rng(2).standard_normal((3, 1, 10, 10)).astype(np.float32)
@@ -188,7 +177,7 @@ def test_loading_a_pth_file_that_is_not_a_state_dict_names_the_problem(tmp_path)
 
 def test_loading_a_pth_file_without_torch_says_what_is_needed(tmp_path, monkeypatch):
     path = tmp_path / "weights.pth"
-    torch.save(TNet(2).state_dict(), path)
+    torch.save(_net(torch, 2).state_dict(), path)
     monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
     with pytest.raises(RuntimeError, match="not a valid safetensors file but a zip archive .*needs PyTorch installed"):
         cn.load(path)

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import convnet as cn
-from convnet import nn
 import convnet.functional as F
 
 torch = pytest.importorskip("torch")
@@ -14,7 +13,6 @@ from opcheck import to_np  # noqa: E402
 from torch_twins import (RTOL, _assert_same_params, _convnet, _cross_entropy_steps, _data, _image_batch,  # noqa: E402
                          _mlp, _mse_step, _pair)
 
-tnn = torch.nn
 SGD_STEPS = 30
 STEPS = 25
 
@@ -114,41 +112,28 @@ def test_add_param_group_matches_torch():
         opt.add_param_group({"params": [m[0].weight]})
 
 
-class TwoHeads(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.trunk = nn.Linear(6, 8)
-        self.a = nn.Linear(8, 3)
-        self.b = nn.Linear(8, 3)
-        self.unused = nn.Parameter(cn.ones(4))
+def _two_heads(lib):
+    """Two heads on one trunk and a parameter no output uses, in convnet or in torch (lib)."""
+    class TwoHeads(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = lib.nn.Linear(6, 8)
+            self.a = lib.nn.Linear(8, 3)
+            self.b = lib.nn.Linear(8, 3)
+            self.unused = lib.nn.Parameter(lib.ones(4))
 
-    def forward(self, x, use_b):
-        h = F.relu(self.trunk(x))
-        return self.a(h) + self.b(h) if use_b else self.a(h)
+        def forward(self, x, use_b):
+            h = self.trunk(x).relu()
+            return self.a(h) + self.b(h) if use_b else self.a(h)
 
-
-class TTwoHeads(tnn.Module):
-    def __init__(self):
-        super().__init__()
-        self.trunk = tnn.Linear(6, 8)
-        self.a = tnn.Linear(8, 3)
-        self.b = tnn.Linear(8, 3)
-        self.unused = tnn.Parameter(torch.ones(4))
-
-    def forward(self, x, use_b):
-        h = torch.relu(self.trunk(x))
-        return self.a(h) + self.b(h) if use_b else self.a(h)
+    return TwoHeads()
 
 
 @pytest.mark.parametrize("kw", [dict(lr=0.1), dict(lr=0.05, momentum=0.9, weight_decay=1e-2),
                                 dict(lr=0.05, momentum=0.9, nesterov=True)],
                          ids=["plain", "momentum+wd", "nesterov"])
 def test_params_without_grad_are_skipped(kw):
-    torch.manual_seed(0)
-    t = TTwoHeads().double()
-    m = TwoHeads()
-    m.to(cn.float64)
-    m.load_state_dict({k: v.detach().numpy().copy() for k, v in t.state_dict().items()})
+    m, t = _pair(lambda: (_two_heads(cn), _two_heads(torch)), "float64")
     opt = cn.optim.SGD(m.parameters(), **kw)
     topt = torch.optim.SGD(t.parameters(), **kw)
     x, y = _data(np.float64)
