@@ -31,6 +31,16 @@ _skip_without_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (co
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, _skip_without_cuda])]
 
 
+def on_devices(both=(), cpu=(), cuda=()):
+    """A case table's rows over the devices, for parametrize("device,<the row's names>", ...): the rows
+    of `both` on the CPU and on the GPU, those of `cpu` on the CPU only, those of `cuda` on the GPU only
+    (marked as DEVICES marks it). A row is a tuple of the case's values. Rows written for the GPU's
+    comparison alone stay on the GPU: the CPU's checks cost far more a case."""
+    gpu = DEVICES[1]
+    return ([("cpu", *row) for row in (*both, *cpu)]
+            + [pytest.param("cuda", *row, marks=gpu.marks) for row in (*both, *cuda)])
+
+
 def requires_cuda(test):
     """Marks a test that runs on the GPU: skipped without one, run by the emulated CUDA build."""
     return pytest.mark.cuda(_skip_without_cuda(test))

@@ -9,7 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import (DEVICES, assert_close, check_case, load_from_torch, module_matches_torch, msg, randn,
+from opcheck import (DEVICES, assert_close, check_case, load_from_torch, module_matches_torch, msg, on_devices, randn,
                     requires_cuda, rng, tF, to_np, torch)
 
 
@@ -40,8 +40,7 @@ def test_batch_norm_training(device, shape, affine):
                torch_fn=lambda x, w=None, b=None: tF.batch_norm(x, None, None, w, b, training=True, eps=1e-3))
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("which", [(0,), (1,), (2,), (1, 2)])
+@pytest.mark.parametrize("device,which", on_devices(cuda=[((0,),), ((1,),), ((2,),), ((1, 2),)]), ids=str)
 def test_batch_norm_backward_computes_only_what_is_needed(device, which):
     def ref_grad(x, w, b, dy):
         grads = NP.batch_norm_backward(x, dy, weight=w, training=True)
@@ -69,8 +68,7 @@ def test_batch_norm_eval(device, shape):
                torch_fn=lambda x, w, b, rm, rv: tF.batch_norm(x, rm, rv, w, b, training=False))
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("device,dtype", on_devices([(np.float32,)], cuda=[(np.float64,)]), ids=str)
 def test_batch_norm_functional_updates_running_stats_in_place(device, dtype):
     """Two training steps move the running statistics, in place on the input's device."""
     steps = [randn(6, 3, 4, 5) * 3 + 1]

@@ -7,7 +7,7 @@ import pytest
 
 import convnet as cn
 from reference import blocks as RB
-from opcheck import DEVICES, check_case, msg, randn, requires_cuda, rng, torch
+from opcheck import DEVICES, check_case, msg, on_devices, randn, requires_cuda, rng, torch
 
 
 CAT_CASES = [  # shapes of the parts, dim
@@ -19,16 +19,17 @@ CAT_CASES = [  # shapes of the parts, dim
     ([(1, 2, 3, 2), (3, 2, 3, 2)], -4),
     ([(2, 0, 3), (2, 2, 3)], 1),          # an empty part
     ([(5,), (3,)], 0),
+]
+CAT_CASES = on_devices(CAT_CASES, cuda=[  # on the GPU only
     ([(2, 3, 4), (2, 1, 4), (2, 5, 4)], 1),
     ([(3, 2, 2), (3, 2, 1), (3, 2, 3)], -1),
     ([(2, 4)], 1),                        # one part
     ([(2, 0, 4), (2, 3, 4)], 1),
     ([(1, 3, 2, 2), (1, 3, 2, 2)], 1),
-]
+])
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("shapes,dim", CAT_CASES, ids=str)
+@pytest.mark.parametrize("device,shapes,dim", CAT_CASES, ids=str)
 def test_cat(device, shapes, dim):
     xs = [randn(*s) for s in shapes]
     k = len(xs)
@@ -37,7 +38,7 @@ def test_cat(device, shapes, dim):
                torch_fn=lambda *ts: torch.cat(ts, dim))
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("device", on_devices(cuda=[()]))
 def test_cat_promotes_and_keeps_only_the_needed_gradients(device):
     """An int64 part is promoted on the device; only the float parts get gradients."""
     a, b = randn(2, 3), rng().integers(-3, 3, (2, 2))

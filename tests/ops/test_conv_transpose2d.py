@@ -9,7 +9,8 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import DEVICES, assert_close, check_case, drawn_cases, module_matches_torch, msg, randn, tF, to_np, torch
+from opcheck import (assert_close, check_case, drawn_cases, module_matches_torch, msg, on_devices, randn, tF, to_np,
+                    torch)
 
 
 def _draw_transpose(r):
@@ -31,27 +32,29 @@ def _draw_transpose(r):
 
 
 # (x shape, w shape, stride, padding, output_padding, groups, dilation, bias, in chunks: the GPU's column
-# buffers at 4 KiB)
-TRANSPOSE_CASES = drawn_cases(20, 11, _draw_transpose) + [
+# buffers at 4 KiB); drawn cases and chosen paths on both devices, then the GPU's own
+TRANSPOSE_CASES = on_devices([(c,) for c in drawn_cases(20, 11, _draw_transpose) + [
     ((2, 4, 4, 4), (4, 1, 3, 3), (2, 2), (1, 1), (1, 1), 4, (1, 1), True, False),  # depthwise
     ((2, 3, 4, 5), (3, 2, 1, 1), (1, 1), (0, 0), (0, 0), 1, (1, 1), True, False),  # 1x1
     ((1, 2, 3, 3), (2, 3, 1, 1), (1, 1), (0, 0), (1, 1), 1, (2, 2), False, False),  # 1x1 with output_padding
     ((1, 2, 3, 4), (2, 3, 4, 4), (2, 2), (1, 1), (0, 0), 1, (1, 1), True, False),  # DCGAN-style upsampling
+]], cuda=[(c,) for c in [
     ((2, 3, 4, 5), (3, 4, 3, 3), 1, 0, 0, 1, 1, True, False),
     ((2, 3, 4, 4), (3, 2, 3, 3), 2, 1, 1, 1, 1, True, False),  # output_padding
     ((1, 4, 3, 5), (4, 3, 2, 3), (2, 3), (0, 1), (1, 2), 2, 1, True, False),  # groups, one image
     ((2, 2, 4, 4), (2, 3, 3, 3), 2, 1, 0, 1, 2, True, False),  # dilation
     ((3, 4, 3, 3), (4, 2, 1, 1), 1, 0, 0, 2, 1, True, False),
     ((4, 3, 4, 4), (3, 2, 3, 3), 2, 1, 1, 1, 1, False, True),
-]
+]])
 
 
 def transpose_label(case):
+    if isinstance(case, str):  # the device
+        return case
     return "x{}-w{}-s{}-p{}-op{}-g{}-d{}-bias{}-chunked{}".format(*case).replace(" ", "")
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=transpose_label)
+@pytest.mark.parametrize("device,case", TRANSPOSE_CASES, ids=transpose_label)
 def test_conv_transpose2d(device, case, request):
     xs, ws, stride, pad, op, groups, dil, bias, chunked = case
     if chunked:

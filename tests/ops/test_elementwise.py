@@ -7,7 +7,7 @@ import pytest
 
 import convnet as cn
 import convnet.functional as F
-from opcheck import DEVICES, away_from, check_case, msg, randn, requires_cuda, rng, same_on_both, torch
+from opcheck import DEVICES, away_from, check_case, msg, on_devices, randn, requires_cuda, rng, same_on_both, torch
 
 
 def same_exactly(fn, *arrays):
@@ -15,22 +15,18 @@ def same_exactly(fn, *arrays):
     return same_on_both(fn, *arrays, tol=0)
 
 
-BROADCAST_SHAPES = [
-    ((3, 4), (3, 4)),
+BROADCAST_SHAPES = on_devices([((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((2, 1, 4), (3, 1)), ((5,), ())], cuda=[
     ((3, 4), (4,)),
     ((4,), (3, 4)),
-    ((2, 3, 4), (4,)),
-    ((2, 1, 4), (3, 1)),
     ((2, 3, 4, 5), (1, 3, 1, 5)),
     ((5, 1, 1, 2), (1, 4, 3, 1)),
     ((2, 3), ()),
     ((), (2, 3)),
-    ((5,), ()),
     ((), ()),
     ((1,), (2, 1, 3)),
     ((2, 1, 3, 1, 2, 1, 2, 1), (1, 2, 1, 3, 1, 2, 1, 2)),  # 8 separate dimensions
     ((0, 3), (3,)),
-]
+])
 
 BINARY = {  # the expression (the same in convnet, NumPy and torch), the gradients of its two operands
     "add": (lambda a, b: a + b, lambda a, b, dy: (dy, dy)),
@@ -50,9 +46,8 @@ def _unbroadcast(g, shape):
     return g
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("op", list(BINARY))
-@pytest.mark.parametrize("sa,sb", BROADCAST_SHAPES, ids=str)
+@pytest.mark.parametrize("device,sa,sb", BROADCAST_SHAPES, ids=str)
 def test_broadcast_arithmetic(device, op, sa, sb):
     a, b = randn(*sa), np.asarray(randn(*sb))
     if op == "div":
@@ -82,26 +77,29 @@ def _same_form(name, fn):
     return name, fn, fn, fn
 
 
-SCALAR_AND_UNARY = [  # name, convnet fn, NumPy reference, torch fn; over x > 0 (|x| >= 0.05 for abs and -x)
+# name, convnet fn, NumPy reference, torch fn; over x > 0 (|x| >= 0.05 for abs and -x); the second list on the
+# GPU only
+SCALAR_AND_UNARY = on_devices([(case,) for case in [
     *(_same_form(name, fn) for name, fn in [
-        ("x + 2", lambda x: x + 2), ("2 + x", lambda x: 2 + x), ("x - 1.5", lambda x: x - 1.5),
-        ("3 - x", lambda x: 3 - x), ("1 - x", lambda x: 1 - x), ("x * 0.25", lambda x: x * 0.25),
-        ("-2 * x", lambda x: -2 * x), ("x * 2 + 1", lambda x: x * 2 + 1), ("x / 3", lambda x: x / 3),
-        ("2 / x", lambda x: 2 / x), ("3 / x", lambda x: 3 / x), ("x ** 2", lambda x: x ** 2),
-        ("x ** 3", lambda x: x ** 3), ("x ** 3.5", lambda x: x ** 3.5), ("x ** -1", lambda x: x ** -1),
-        ("-x", lambda x: -x)]),
+        ("x * 2 + 1", lambda x: x * 2 + 1), ("1 - x", lambda x: 1 - x), ("3 / x", lambda x: 3 / x),
+        ("x ** 3", lambda x: x ** 3), ("-x", lambda x: -x)]),
     ("exp", lambda x: x.exp(), np.exp, lambda x: x.exp()),
     ("log", lambda x: x.log(), np.log, lambda x: x.log()),
+]], cuda=[(case,) for case in [
+    *(_same_form(name, fn) for name, fn in [
+        ("x + 2", lambda x: x + 2), ("2 + x", lambda x: 2 + x), ("x - 1.5", lambda x: x - 1.5),
+        ("3 - x", lambda x: 3 - x), ("x * 0.25", lambda x: x * 0.25), ("-2 * x", lambda x: -2 * x),
+        ("x / 3", lambda x: x / 3), ("2 / x", lambda x: 2 / x), ("x ** 2", lambda x: x ** 2),
+        ("x ** 3.5", lambda x: x ** 3.5), ("x ** -1", lambda x: x ** -1)]),
     ("sqrt", lambda x: x.sqrt(), np.sqrt, lambda x: x.sqrt()),
     ("abs", lambda x: x.abs(), np.abs, lambda x: x.abs()),
     ("pow 2.5", lambda x: x.pow(2.5), lambda x: x ** 2.5, lambda x: x.pow(2.5)),
     ("cn.exp", lambda x: cn.exp(x), np.exp, lambda x: torch.exp(x)),
     ("cn.log", lambda x: cn.log(x), np.log, lambda x: torch.log(x)),
-]
+]])
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("case", SCALAR_AND_UNARY, ids=lambda c: c[0])
+@pytest.mark.parametrize("device,case", SCALAR_AND_UNARY, ids=lambda v: v if isinstance(v, str) else v[0])
 def test_scalar_arithmetic_and_unary(device, case):
     name, fn, ref, tfn = case
     x = away_from(randn(4, 5), [0.0]) if name in ("abs", "-x") else rng().uniform(0.2, 3.0, (4, 5))
@@ -116,8 +114,7 @@ def _y_times_x_minus_x(y, x):
     return y * x - x
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("shape", [(), (1,), (1, 1)], ids=str)
+@pytest.mark.parametrize("device,shape", on_devices(cuda=[((),), ((1,),), ((1, 1),)]), ids=str)
 def test_zero_dim_and_one_element_operands(device, shape):
     x = rng().uniform(0.5, 2.0, shape)
     fn, fn2 = _x_times_x_plus_x_over_x_plus_1, _y_times_x_minus_x

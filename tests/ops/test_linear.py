@@ -9,18 +9,17 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import DEVICES, check_case, check_devices, msg, randn, requires_cuda, tF, without_gpu
+from opcheck import check_case, check_devices, msg, on_devices, randn, requires_cuda, tF, without_gpu
 
 
-# (x shape, w shape, bias)
-LINEAR_CASES = [((5, 7), (3, 7), True), ((1, 4), (4, 4), True), ((3, 2, 6), (5, 6), True), ((5, 7), (4, 7), True),
-                ((2, 3, 7), (4, 7), True), ((1, 7), (4, 7), True), ((7,), (4, 7), True),
-                ((0, 7), (4, 7), True),  # no rows
-                ((6, 3, 5), (2, 5), False)]
+# (x shape, w shape, bias); the second list on the GPU only
+LINEAR_CASES = on_devices([((5, 7), (3, 7), True), ((1, 4), (4, 4), True), ((3, 2, 6), (5, 6), True)],
+                          cuda=[((5, 7), (4, 7), True), ((2, 3, 7), (4, 7), True), ((1, 7), (4, 7), True),
+                                ((7,), (4, 7), True), ((0, 7), (4, 7), True),  # no rows
+                                ((6, 3, 5), (2, 5), False)])
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("xs,ws,bias", LINEAR_CASES, ids=str)
+@pytest.mark.parametrize("device,xs,ws,bias", LINEAR_CASES, ids=str)
 def test_linear(device, xs, ws, bias):
     inputs = [randn(*xs), randn(*ws)] + ([randn(ws[0])] if bias else [])
     check_case(device, f"linear(x {xs}, w {ws}, bias={bias})", lambda x, w, b=None: F.linear(x, w, b), inputs,
@@ -31,15 +30,15 @@ def test_linear(device, xs, ws, bias):
 
 MATMUL_FORMS = {"@": lambda a, b: a @ b, "matmul": lambda a, b: cn.matmul(a, b)}
 
-# (a shape, b shape, form: the operator or the function)
-MATMUL_CASES = [((3, 4), (4, 5), "@"), ((2, 3, 4), (2, 4, 5), "@"), ((2, 3, 4), (4, 2), "@"), ((4,), (4, 3), "@"),
-                ((3, 4), (4,), "@"), ((4, 3), (3, 5), "matmul"), ((3,), (3, 5), "matmul"), ((4, 3), (3,), "matmul"),
-                ((2, 4, 3), (2, 3, 5), "matmul"), ((3, 4, 2), (2, 6), "matmul"), ((3,), (3,), "matmul"),
-                ((2, 0), (0, 3), "matmul")]  # an empty inner dimension
+# (a shape, b shape, form: the operator or the function); the second list on the GPU only
+MATMUL_CASES = on_devices([((3, 4), (4, 5), "@"), ((2, 3, 4), (2, 4, 5), "@"), ((2, 3, 4), (4, 2), "@"),
+                           ((4,), (4, 3), "@"), ((3, 4), (4,), "@")],
+                          cuda=[((4, 3), (3, 5), "matmul"), ((3,), (3, 5), "matmul"), ((4, 3), (3,), "matmul"),
+                                ((2, 4, 3), (2, 3, 5), "matmul"), ((3, 4, 2), (2, 6), "matmul"),
+                                ((3,), (3,), "matmul"), ((2, 0), (0, 3), "matmul")])  # an empty inner dimension
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("sa,sb,form", MATMUL_CASES, ids=str)
+@pytest.mark.parametrize("device,sa,sb,form", MATMUL_CASES, ids=str)
 def test_matmul(device, sa, sb, form):
     a, b = randn(*sa), randn(*sb)
     check_case(device, f"matmul {sa} {form} {sb}", MATMUL_FORMS[form], [a, b], (0, 1), ref=np.matmul,

@@ -9,7 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import DEVICES, check_case, module_matches_torch, msg, randn, tF
+from opcheck import check_case, module_matches_torch, msg, on_devices, randn, tF
 
 
 LRN_CASES = [
@@ -18,16 +18,17 @@ LRN_CASES = [
     ((1, 4, 5), 5, 1.0, 1.5, 1.0),
     ((2, 3, 2, 2, 2), 1, 0.3, 0.5, 0.5),
     ((1, 7, 2, 3), 8, 2.0, 0.75, 1.0),
+]
+LRN_CASES = on_devices(LRN_CASES, cuda=[  # on the GPU only
     ((2, 5, 3, 3), 3, 1e-2, 0.75, 1.0),
     ((2, 4, 6), 2, 0.5, 0.5, 2.0),
     ((1, 6, 2, 2), 5, 1e-1, 0.75, 2.0),  # AlexNet's size
     ((2, 3, 4), 7, 0.3, 1.2, 1.0),  # window wider than the channels
     ((1, 4, 3, 2), 1, 0.2, 0.75, 1.0),
-]
+])
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("shape,size,alpha,beta,k", LRN_CASES)
+@pytest.mark.parametrize("device,shape,size,alpha,beta,k", LRN_CASES)
 def test_local_response_norm(device, shape, size, alpha, beta, k):
     x = randn(*shape)
     check_case(device, f"local_response_norm(size={size}, alpha={alpha}, beta={beta}, k={k})",

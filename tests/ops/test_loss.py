@@ -10,7 +10,7 @@ import convnet as cn
 import convnet.functional as F
 from reference import blocks as RB
 from reference import ops as R
-from opcheck import DEVICES, check_case, msg, randn, requires_cuda, rng, tF, torch
+from opcheck import DEVICES, check_case, msg, on_devices, randn, requires_cuda, rng, tF, torch
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -102,10 +102,9 @@ def test_cross_entropy_weight_ignore_index_label_smoothing(device, case, reducti
                torch_fn=tfn)
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("shape,weighted,ignore", [((6, 4), True, None), ((6, 4), True, 1), ((6, 4), False, 0),
-                                                   ((2, 4, 3), True, 2)], ids=str)
+@pytest.mark.parametrize("device,shape,weighted,ignore", on_devices(
+    [((6, 4), True, None), ((6, 4), True, 1), ((6, 4), False, 0)], cuda=[((2, 4, 3), True, 2)]), ids=str)
 def test_nll_loss_weight_ignore_index(device, shape, weighted, ignore, reduction):
     C = shape[1]
     x = np.log(rng().dirichlet(np.ones(C), (shape[0],) + shape[2:]))
@@ -226,10 +225,10 @@ def test_kl_div_zero_target_contributes_nothing():
     np.testing.assert_allclose(got, RB.kl_div(x, t, "none"), rtol=1e-6)
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("p,margin,weighted", [(1, 1.0, False), (2, 1.0, False), (1, 0.5, True), (2, 2.0, True)])
-@pytest.mark.parametrize("batch", [(5,), ()], ids=["batch", "one sample"])
+@pytest.mark.parametrize("device,batch", on_devices([((5,),)], cuda=[((),)]),  # one sample: on the GPU only
+                         ids=lambda v: {(5,): "batch", (): "one sample"}.get(v, v))
 def test_multi_margin_loss(device, batch, p, margin, weighted, reduction):
     x = randn(*batch, 4)
     t = rng().integers(0, 4, batch)

@@ -10,8 +10,8 @@ import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
 from reference import ops as R
-from opcheck import (DEVICES, assert_close, check_case, check_devices, drawn_cases, module_matches_torch, msg, randn,
-                    requires_cuda, rng, tF, torch)
+from opcheck import (DEVICES, assert_close, check_case, check_devices, drawn_cases, module_matches_torch, msg,
+                    on_devices, randn, requires_cuda, rng, tF, torch)
 
 
 def _draw_pool(r):
@@ -29,19 +29,18 @@ def pool_cases(n):
     return chosen + drawn_cases(n - len(chosen), 11, _draw_pool)
 
 
-# (input shape, kernel, stride, padding, dilation, ceil_mode): sixteen drawn cases, then chosen ones
-MAX_POOL_CASES = [((2, 3, H, W), k, s, p, (1, 1), ceil) for (H, W), k, s, p, ceil in pool_cases(16)] + [
+# (input shape, kernel, stride, padding, dilation, ceil_mode): sixteen drawn cases, then chosen ones on the GPU
+MAX_POOL_CASES = on_devices([((2, 3, H, W), k, s, p, (1, 1), ceil) for (H, W), k, s, p, ceil in pool_cases(16)], cuda=[
     ((2, 3, 7, 7), 3, 2, 1, 1, False),  # overlapping windows (ResNet's stem)
     ((1, 2, 8, 9), 2, 2, 0, 1, False),
     ((2, 2, 7, 6), 3, 2, 0, 1, True),  # the last window runs past the input
     ((1, 3, 9, 8), (3, 2), (2, 1), (1, 0), (2, 3), False),  # dilation
     ((1, 1, 5, 5), 3, 1, 1, 1, True),
     ((1, 2, 4, 4), 4, 3, 2, 1, True),  # windows wholly in the padding
-]
+])
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("shape,k,s,p,d,ceil", MAX_POOL_CASES)
+@pytest.mark.parametrize("device,shape,k,s,p,d,ceil", MAX_POOL_CASES)
 def test_max_pool2d(device, shape, k, s, p, d, ceil):
     x = randn(*shape)
     check_case(device, f"max_pool2d(kernel={k}, stride={s}, padding={p}, dilation={d}, ceil_mode={ceil})",
@@ -51,18 +50,17 @@ def test_max_pool2d(device, shape, k, s, p, d, ceil):
                torch_fn=lambda x: tF.max_pool2d(x, k, s, p, d, ceil_mode=ceil))
 
 
-# (input shape, kernel, stride, padding, ceil_mode): sixteen drawn cases, then chosen ones
-AVG_POOL_CASES = [((2, 3, H, W), k, s, p, ceil) for (H, W), k, s, p, ceil in pool_cases(16)] + [
+# (input shape, kernel, stride, padding, ceil_mode): sixteen drawn cases, then chosen ones on the GPU
+AVG_POOL_CASES = on_devices([((2, 3, H, W), k, s, p, ceil) for (H, W), k, s, p, ceil in pool_cases(16)], cuda=[
     ((2, 3, 7, 7), 3, 2, 1, False),
     ((1, 2, 8, 9), 2, 2, 0, False),
     ((2, 2, 7, 6), 3, 2, 1, True),
     ((1, 3, 6, 5), (3, 2), (1, 2), (1, 1), True),
     ((1, 1, 5, 5), 2, 3, 1, True),
-]
+])
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("shape,k,s,p,ceil", AVG_POOL_CASES)
+@pytest.mark.parametrize("device,shape,k,s,p,ceil", AVG_POOL_CASES)
 @pytest.mark.parametrize("count_include_pad", [True, False])
 def test_avg_pool2d(device, shape, k, s, p, ceil, count_include_pad):
     x = randn(*shape)
@@ -119,13 +117,13 @@ def test_adaptive_pool_errors():
         F.adaptive_max_pool2d(cn.randn(1, 1, 4, 4), (1, 2, 3))
 
 
-LP_CASES = [((2, 3, 7, 6), 2.0, 2, None, False), ((2, 3, 7, 6), 2, (3, 2), (2, 1), False),
-            ((2, 3, 7, 6), 3.0, 3, 2, True), ((2, 3, 7, 6), 1.5, 2, 1, False), ((2, 3, 7, 6), 2, 3, 2, True),
-            ((2, 3, 7, 7), 2, 3, 2, False), ((1, 2, 6, 5), 1.5, (2, 3), 1, True)]
+LP_CASES = on_devices([((2, 3, 7, 6), 2.0, 2, None, False), ((2, 3, 7, 6), 2, (3, 2), (2, 1), False),
+                       ((2, 3, 7, 6), 3.0, 3, 2, True), ((2, 3, 7, 6), 1.5, 2, 1, False),
+                       ((2, 3, 7, 6), 2, 3, 2, True)],
+                      cuda=[((2, 3, 7, 7), 2, 3, 2, False), ((1, 2, 6, 5), 1.5, (2, 3), 1, True)])
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("shape,p,k,stride,ceil_mode", LP_CASES)
+@pytest.mark.parametrize("device,shape,p,k,stride,ceil_mode", LP_CASES)
 def test_lp_pool2d(device, shape, p, k, stride, ceil_mode):
     """On the GPU: pow, avg_pool2d and relu, of which LP pooling is composed, together."""
     x = np.abs(randn(*shape)) + 0.1 if p != 2 else randn(*shape)
