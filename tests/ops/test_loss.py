@@ -409,7 +409,6 @@ def test_loss_modules_with_weight_buffers_move_to_the_gpu(make, kind):
     np.testing.assert_allclose(xg.grad.cpu().numpy(), xc.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.cuda
 @pytest.mark.parametrize("device", DEVICES)
 def test_bad_targets_raise_the_same_errors_on_both_devices(device):
     x = cn.zeros(2, 4, device=device)
