@@ -90,6 +90,22 @@ def drawn_cases(n, seed, draw):
     return cases
 
 
+def case_ids(fmt):
+    """An ids function for parametrize("device,case", on_devices(...)): the device as it is, a case's
+    values through fmt (spaces dropped)."""
+    return lambda v: v if isinstance(v, str) else fmt.format(*v).replace(" ", "")
+
+
+def conv_inputs(xs, ws, bias_size, request, chunked):
+    """The inputs of a convolution case: x of shape xs, w of shape ws (halved), a bias of bias_size
+    values or none (bias_size None), and the indices of all of them to differentiate; chunked: the
+    GPU's column buffers limited for the test (the small_workspace fixture of tests/ops)."""
+    if chunked:
+        request.getfixturevalue("small_workspace")
+    inputs = [randn(*xs), randn(*ws) * 0.5] + ([randn(bias_size)] if bias_size else [])
+    return inputs, tuple(range(len(inputs)))
+
+
 def away_from(x, points, gap=0.05):
     """x with values near `points` (kinks) moved off them."""
     x = np.array(x, dtype=np.float64)

@@ -9,7 +9,8 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import DEVICES, check_case, check_op, drawn_cases, msg, on_devices, randn, requires_cuda, tF
+from opcheck import (DEVICES, case_ids, check_case, check_op, conv_inputs, drawn_cases, msg, on_devices, randn,
+                    requires_cuda, tF)
 
 
 def _draw_conv(r):
@@ -58,20 +59,10 @@ CONV_CASES = on_devices([(c,) for c in drawn_cases(24, 7, _draw_conv) + [
 ]])
 
 
-def conv_label(case):
-    if isinstance(case, str):  # the device
-        return case
-    return "x{}-w{}-s{}-p{}-d{}-g{}-bias{}-chunked{}".format(*case).replace(" ", "")
-
-
-@pytest.mark.parametrize("device,case", CONV_CASES, ids=conv_label)
+@pytest.mark.parametrize("device,case", CONV_CASES, ids=case_ids("x{}-w{}-s{}-p{}-d{}-g{}-bias{}-chunked{}"))
 def test_conv2d(device, case, request):
     xs, ws, stride, pad, dil, groups, bias, chunked = case
-    if chunked:
-        request.getfixturevalue("small_workspace")
-    x, w = randn(*xs), randn(*ws) * 0.5
-    inputs = [x, w] + ([randn(ws[0])] if bias else [])
-    diff = (0, 1, 2) if bias else (0, 1)
+    inputs, diff = conv_inputs(xs, ws, ws[0] if bias else None, request, chunked)
 
     def fn(x, w, b=None):
         return F.conv2d(x, w, b, stride=stride, padding=pad, dilation=dil, groups=groups)

@@ -9,8 +9,8 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import (assert_close, check_case, drawn_cases, module_matches_torch, msg, on_devices, randn, tF, to_np,
-                    torch)
+from opcheck import (assert_close, case_ids, check_case, conv_inputs, drawn_cases, module_matches_torch, msg,
+                    on_devices, randn, tF, to_np, torch)
 
 
 def _draw_transpose(r):
@@ -48,20 +48,11 @@ TRANSPOSE_CASES = on_devices([(c,) for c in drawn_cases(20, 11, _draw_transpose)
 ]])
 
 
-def transpose_label(case):
-    if isinstance(case, str):  # the device
-        return case
-    return "x{}-w{}-s{}-p{}-op{}-g{}-d{}-bias{}-chunked{}".format(*case).replace(" ", "")
-
-
-@pytest.mark.parametrize("device,case", TRANSPOSE_CASES, ids=transpose_label)
+@pytest.mark.parametrize("device,case", TRANSPOSE_CASES,
+                         ids=case_ids("x{}-w{}-s{}-p{}-op{}-g{}-d{}-bias{}-chunked{}"))
 def test_conv_transpose2d(device, case, request):
     xs, ws, stride, pad, op, groups, dil, bias, chunked = case
-    if chunked:
-        request.getfixturevalue("small_workspace")
-    x, w = randn(*xs), randn(*ws) * 0.5
-    inputs = [x, w] + ([randn(ws[1] * groups)] if bias else [])
-    diff = (0, 1, 2) if bias else (0, 1)
+    inputs, diff = conv_inputs(xs, ws, ws[1] * groups if bias else None, request, chunked)
     kw = dict(stride=stride, padding=pad, output_padding=op, groups=groups, dilation=dil)
 
     def ref_grad(x, w, *rest):
