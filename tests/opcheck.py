@@ -7,11 +7,14 @@
      gradcheck(fast_mode=True): vᵀJu from central differences against the backward's (Jᵀv)·u);
   3. forward and gradients against PyTorch (float64 and float32), where torch is installed.
 `check_devices` checks an op's CUDA forward and backward against its CPU ones.
+`check_case` is the entry point of an op's case table, whose test is parametrized over DEVICES: on
+"cpu" it runs every check of check_op, on "cuda" the check_devices comparison.
 Failure messages name the op and the input shapes and parameters.
 
 Also the tests' shared inputs and matchers: `randn` (a generator reset before every test, so a
 test's inputs do not depend on which tests ran before it), `msg` (a regex for pytest.raises) and
-`same_on_both` (an op on CPU and GPU tensors).
+`same_on_both` (an op on CPU and GPU tensors); and `torch`, `tF` (PyTorch and its functional API,
+None without PyTorch).
 """
 
 import re
@@ -28,6 +31,16 @@ _skip_without_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (co
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, _skip_without_cuda])]
 
 
+def on_devices(both=(), cpu=(), cuda=()):
+    """A case table's rows over the devices, for parametrize("device,<the row's names>", ...): the rows
+    of `both` on the CPU and on the GPU, those of `cpu` on the CPU only, those of `cuda` on the GPU only
+    (marked as DEVICES marks it). A row is a tuple of the case's values. Rows written for the GPU's
+    comparison alone stay on the GPU: the CPU's checks cost far more a case."""
+    gpu = DEVICES[1]
+    return ([("cpu", *row) for row in (*both, *cpu)]
+            + [pytest.param("cuda", *row, marks=gpu.marks) for row in (*both, *cuda)])
+
+
 def requires_cuda(test):
     """Marks a test that runs on the GPU: skipped without one, run by the emulated CUDA build."""
     return pytest.mark.cuda(_skip_without_cuda(test))
@@ -41,6 +54,7 @@ try:
     import torch
 except ImportError:  # the PyTorch parity check is skipped where torch is missing
     torch = None
+tF = torch.nn.functional if torch is not None else None  # for the cases' torch_fn
 
 FD_ELEMENTWISE = 20  # inputs up to this many elements: every element perturbed on its own
 FD_DIRECTIONS = 4    # larger inputs: this many random directions
@@ -62,6 +76,34 @@ def rng():
 def randn(*shape):
     """A float64 array of the given shape with standard normal entries."""
     return _rng.standard_normal(shape)
+
+
+def drawn_cases(n, seed, draw):
+    """n cases of a table drawn at random: draw(r) gives a case, or None to reject the draw; r is one
+    generator seeded with `seed`, so a table's drawn cases are the same in every run."""
+    r = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < n:
+        case = draw(r)
+        if case is not None:
+            cases.append(case)
+    return cases
+
+
+def case_ids(fmt):
+    """An ids function for parametrize("device,case", on_devices(...)): the device as it is, a case's
+    values through fmt (spaces dropped)."""
+    return lambda v: v if isinstance(v, str) else fmt.format(*v).replace(" ", "")
+
+
+def conv_inputs(xs, ws, bias_size, request, chunked):
+    """The inputs of a convolution case: x of shape xs, w of shape ws (halved), a bias of bias_size
+    values or none (bias_size None), and the indices of all of them to differentiate; chunked: the
+    GPU's column buffers limited for the test (the small_workspace fixture of tests/ops)."""
+    if chunked:
+        request.getfixturevalue("small_workspace")
+    inputs = [randn(*xs), randn(*ws) * 0.5] + ([randn(bias_size)] if bias_size else [])
+    return inputs, tuple(range(len(inputs)))
 
 
 def away_from(x, points, gap=0.05):
@@ -133,16 +175,17 @@ def load_from_torch(model, tmodel):
     assert list(r.missing_keys) == [] and list(r.unexpected_keys) == []
 
 
-def module_matches_torch(spec, shape, train=False, tol=1e-5, x=None):
+def module_matches_torch(spec, shape, train=False, tol=1e-5, x=None, same_repr=True):
     """Builds nn.<spec> in both libraries with torch's parameters, compares forward, the input
-    gradient and every parameter gradient, and the repr."""
+    gradient and every parameter gradient, and the repr (with same_repr=False only the class name:
+    for modules whose repr shows their arguments in another form than torch's)."""
     torch_ = pytest.importorskip("torch")
     from convnet import nn  # noqa: F401  (named in eval)
     tnn = torch_.nn  # noqa: F841  (named in eval)
     torch_.manual_seed(0)
     t = eval("tnn." + spec)
     m = eval("nn." + spec)
-    assert repr(m) == repr(t), spec
+    assert repr(m) == repr(t) if same_repr else type(m).__name__ == type(t).__name__, (spec, repr(m), repr(t))
     assert [n for n, _ in m.named_parameters()] == [n for n, _ in t.named_parameters()], spec
     assert list(m.state_dict().keys()) == list(t.state_dict().keys()), spec
     load_from_torch(m, t)
@@ -277,3 +320,15 @@ def check_op(name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None
                 for k, i in enumerate(diff):
                     _close(label, f"gradient of input {i} vs PyTorch ({np_dtype.__name__})",
                            mgrads[k], ts[i].grad.numpy(), rtol)
+
+
+def check_case(device, name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None, rtol=1e-4,
+               fd_rtol=1e-5, seed=0, cuda_rtol=1e-4, cuda_dtypes=(np.float32, np.float64)):
+    """One case of an op's table on `device` (a DEVICES parameter): on "cpu" check_op (NumPy
+    reference, finite differences, PyTorch parity; rtol, fd_rtol), on "cuda" check_devices (the GPU
+    against the CPU; cuda_rtol, cuda_dtypes). The other arguments as for check_op."""
+    if device == "cuda":
+        check_devices(name, fn, inputs, diff, rtol=cuda_rtol, dtypes=cuda_dtypes, seed=seed)
+    else:
+        check_op(name, fn, inputs, diff, ref=ref, ref_grad=ref_grad, torch_fn=torch_fn, rtol=rtol,
+                 fd_rtol=fd_rtol, seed=seed)

@@ -8,14 +8,11 @@ import torch
 import convnet as cn
 from convnet import nn
 import convnet.functional as F
+from opcheck import to_np
 
 tnn = torch.nn
 
 RTOL = {"float32": 1e-5, "float64": 1e-12}
-
-
-def _np(t):
-    return t.detach().numpy()
 
 
 def _mlp():
@@ -49,7 +46,7 @@ def _assert_same_params(m, t, rtol, what):
     names = [n for n, _ in m.named_parameters()]
     assert names == list(tp), what
     for n, p in m.named_parameters():
-        got, want = _np(p).astype(np.float64), tp[n].detach().numpy().astype(np.float64)
+        got, want = to_np(p).astype(np.float64), tp[n].detach().numpy().astype(np.float64)
         scale = max(float(np.max(np.abs(want))), 1e-3)
         err = float(np.max(np.abs(got - want)))
         assert err <= rtol * scale, f"{what}: {n} differs by {err:.3g} (> {rtol:g} x {scale:.3g})"

@@ -19,17 +19,10 @@ import pytest
 
 import convnet as cn
 
-from conftest import ROOT
+from conftest import ROOT, run_command
 
 pytestmark = pytest.mark.slow  # a full build of the project
 JOBS = str(max(1, min(4, os.cpu_count() or 1)))
-
-
-def _run(cmd, **kw):
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    return r.stdout
 
 
 def _cmake():
@@ -40,8 +33,8 @@ def _cmake():
 
 
 def _build(src, build, find_args):
-    _run([*_cmake(), "-S", src, "-B", build, *find_args])
-    _run(["cmake", "--build", build, "-j", JOBS])
+    run_command([*_cmake(), "-S", src, "-B", build, *find_args])
+    run_command(["cmake", "--build", build, "-j", JOBS])
     return Path(build)
 
 
@@ -61,8 +54,8 @@ def _plain_install(tmp):
     if r.returncode != 0 and "no system BLAS with cblas.h" in r.stderr:
         pytest.skip("the C++-only build needs a system BLAS with cblas.h (apt-get install libopenblas-dev)")
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    _run(["cmake", "--build", build, "-j", JOBS])
-    _run(["cmake", "--install", build, "--prefix", prefix])
+    run_command(["cmake", "--build", build, "-j", JOBS])
+    run_command(["cmake", "--install", build, "--prefix", prefix])
     assert (prefix / "include" / "convnet" / "convnet.h").is_file()
     return prefix
 
@@ -90,7 +83,7 @@ def test_umbrella_header_includes_every_public_header():
 
 
 def test_cpp_api_and_errors_match_python(programs):
-    out = _run([programs["api_test"], programs["tmp"]])
+    out = run_command([programs["api_test"], programs["tmp"]])
     assert "FAIL" not in out, out
     assert out.count("ok ") == 5, out
     errors = {line.split("|")[0]: line.split("|", 2)[1:] for line in out.splitlines() if "|" in line}
@@ -116,7 +109,7 @@ def test_cpp_api_and_errors_match_python(programs):
 
 
 def _infer(programs, weights, images, threads=1):
-    out = _run([programs["infer"], weights, images, "--threads", threads])
+    out = run_command([programs["infer"], weights, images, "--threads", threads])
     rows = [line.split() for line in out.splitlines()]
     index = np.array([int(r[0]) for r in rows])
     pred = np.array([int(r[1]) for r in rows])
@@ -193,7 +186,7 @@ def test_train_lenet_reaches_98_5_percent(programs, mnist_root):
     data = mnist_root
     weights = programs["tmp"] / "lenet5_cpp.safetensors"
     threads = str(max(1, min(4, os.cpu_count() or 1)))
-    out = _run([programs["train_lenet"], data, "--epochs", "3", "--threads", threads, "--output", weights])
+    out = run_command([programs["train_lenet"], data, "--epochs", "3", "--threads", threads, "--output", weights])
     print(out)
     accuracy = float(re.search(r"^test accuracy ([\d.]+)%$", out, re.M).group(1))
     assert accuracy >= 98.5, out

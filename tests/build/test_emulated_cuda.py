@@ -8,25 +8,18 @@ against the real backend instead."""
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
 
 import convnet as cn
-from conftest import ROOT, data_root
+from conftest import ROOT, data_root, run_command
 
 pytestmark = pytest.mark.slow  # a full build of the project
 
 JOBS = str(max(1, min(4, os.cpu_count() or 1)))
 # the device tests carry the `cuda` marker (opcheck.DEVICES, opcheck.requires_cuda, opcheck.without_gpu)
 NO_GPU_REASON = "checks the behaviour without a GPU"
-
-
-def _run(cmd, **kw):
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
-    assert r.returncode == 0, f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout[-8000:]}\n{r.stderr[-4000:]}"
-    return r.stdout
 
 
 @pytest.mark.skipif(cn.cuda.is_available(), reason="a GPU is present: the device tests run on it directly")
@@ -36,20 +29,20 @@ def test_device_tests_pass_on_the_emulated_backend(tmp_path):
     pybind11 = pytest.importorskip("pybind11", reason="the Python module's build needs pybind11 (pip install pybind11)")
     build = tmp_path / "build"
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    _run(["cmake", *gen, "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DCONVNET_PYTHON=ON",
+    run_command(["cmake", *gen, "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DCONVNET_PYTHON=ON",
           "-DCONVNET_CUDA=EMULATE", f"-Dpybind11_DIR={pybind11.get_cmake_dir()}"])
-    _run(["cmake", "--build", build, "-j", JOBS, "--target", "_core"])
+    run_command(["cmake", "--build", build, "-j", JOBS, "--target", "_core"])
     pkg = tmp_path / "pkg"
     shutil.copytree(ROOT / "python" / "convnet", pkg / "convnet")
     for so in build.glob("_core*.so"):
         shutil.copy(so, pkg / "convnet")
     env = {**os.environ, "PYTHONPATH": str(pkg), "OMP_WAIT_POLICY": "passive", "CONVNET_DATA": str(data_root())}
-    out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "-m", "cuda", "tests"],
+    out = run_command([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "-m", "cuda", "tests"],
                cwd=ROOT, env=env)
     summary = out.strip().splitlines()[-1]
     assert re.search(r"\d+ passed", summary) and "failed" not in summary, out[-8000:]
     # the only skips: the tests of the behaviour without a GPU
     reasons = re.findall(r"^SKIPPED \[\d+\] [^:]+:\d+: (.*)$", out, re.M)
     assert all(r == NO_GPU_REASON for r in reasons), out[-8000:]
-    probe = _run([sys.executable, "-c", "import convnet as cn; print(cn.cuda.get_device_name())"], env=env)
+    probe = run_command([sys.executable, "-c", "import convnet as cn; print(cn.cuda.get_device_name())"], env=env)
     assert "emulation" in probe

@@ -5,21 +5,14 @@ and the module it makes loads and reports the machine's GPUs."""
 
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_command
 
 pytestmark = pytest.mark.slow  # a full build of the project
 JOBS = str(max(1, min(4, os.cpu_count() or 1)))
-
-
-def _run(cmd, **kw):
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
-    assert r.returncode == 0, f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
-    return r.stdout + r.stderr
 
 
 def test_cuda_build_compiles_links_and_loads(tmp_path):
@@ -30,14 +23,14 @@ def test_cuda_build_compiles_links_and_loads(tmp_path):
     pybind11 = pytest.importorskip("pybind11", reason="the Python module's build needs pybind11 (pip install pybind11)")
     build = tmp_path / "build"
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    log = _run(["cmake", *gen, "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DCONVNET_PYTHON=ON",
+    log = run_command(["cmake", *gen, "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DCONVNET_PYTHON=ON",
                 "-DCONVNET_CUDA=ON", "-DCONVNET_NATIVE=OFF", f"-Dpybind11_DIR={pybind11.get_cmake_dir()}"])
     assert "convnet: CUDA backend for 80-real;90" in log, log[-3000:]
-    _run(["cmake", "--build", build, "-j", JOBS])
+    run_command(["cmake", "--build", build, "-j", JOBS])
     sources = sorted(p.name for p in (ROOT / "cuda").glob("*.cu"))
     objects = {p.name[:-2] for p in build.rglob("*.cu.o")}
     assert set(sources) <= objects, f"not compiled: {sorted(set(sources) - objects)}"
-    linked = _run(["ldd", build / "libconvnet.so"])
+    linked = run_command(["ldd", build / "libconvnet.so"])
     assert "libcudart.so" in linked and "libcublas.so" in linked, linked
 
     pkg = tmp_path / "pkg"
@@ -52,7 +45,7 @@ def test_cuda_build_compiles_links_and_loads(tmp_path):
              "    print('values', y.tolist())\n"
              "except RuntimeError as e:\n"
              "    print('error', e)\n")
-    out = _run([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(pkg)})
+    out = run_command([sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(pkg)})
     if "devices 0" in out:
         assert "error cuda: no CUDA device is available" in out, out
     else:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_command
 
 pytestmark = pytest.mark.slow  # a full build of the project
 OPENBLAS = "libscipy_openblas.so"
@@ -32,15 +32,8 @@ WHEEL_TESTS = ["tests/build/test_embedding.py", "tests/tensor/test_errors.py", "
                "tests/train/test_fit.py", "tests/train/test_cli.py"]
 
 
-def _run(cmd, **kw):
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}")
-    return r.stdout
-
-
 def _runpath(lib):
-    out = _run(["patchelf", "--print-rpath", lib]).strip()
+    out = run_command(["patchelf", "--print-rpath", lib]).strip()
     return out.split(":") if out else []
 
 
@@ -50,20 +43,20 @@ def build_repaired_wheel(out):
     raw, fixed, unpacked = out / "raw", out / "repaired", out / "unpacked"
     for d in (raw, fixed, unpacked):
         shutil.rmtree(d, ignore_errors=True)
-    _run([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "-w", raw,
+    run_command([sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "-w", raw,
           "-C", "cmake.define.CONVNET_NATIVE=OFF", "-C", "cmake.define.CONVNET_CUDA=OFF",
           "-C", f"build-dir={out / 'build'}"])
     (wheel,) = raw.glob("convnet-*.whl")
-    _run([sys.executable, "-m", "auditwheel", "repair", "--exclude", OPENBLAS, "-w", fixed, wheel])
+    run_command([sys.executable, "-m", "auditwheel", "repair", "--exclude", OPENBLAS, "-w", fixed, wheel])
     (repaired,) = fixed.glob("convnet-*manylinux*.whl")
-    _run([sys.executable, "-m", "wheel", "unpack", "-d", unpacked, repaired])
+    run_command([sys.executable, "-m", "wheel", "unpack", "-d", unpacked, repaired])
     (tree,) = unpacked.iterdir()
     for lib, to_openblas in [(next((tree / "convnet").glob("_core*.so")), "$ORIGIN/../scipy_openblas32/lib"),
                              (tree / "convnet" / "lib" / "libconvnet.so", "$ORIGIN/../../scipy_openblas32/lib")]:
         if to_openblas not in _runpath(lib):
-            _run(["patchelf", "--set-rpath", ":".join([*_runpath(lib), to_openblas]), lib])
+            run_command(["patchelf", "--set-rpath", ":".join([*_runpath(lib), to_openblas]), lib])
     repaired.unlink()
-    _run([sys.executable, "-m", "wheel", "pack", "-d", fixed, tree])
+    run_command([sys.executable, "-m", "wheel", "pack", "-d", fixed, tree])
     (repaired,) = fixed.glob("convnet-*manylinux*.whl")
     return repaired
 
@@ -96,11 +89,11 @@ def test_repaired_wheel_installs_and_passes_tests(tmp_path):
     # a fresh environment: the wheel with its dependencies from the index (numpy, scipy-openblas32,
     # tqdm), and pytest; no torch, so the tests that compare with it skip there
     venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", venv])
+    run_command([sys.executable, "-m", "venv", venv])
     python = venv / "bin" / "python"
-    _run([python, "-m", "pip", "install", "-q", wheel, "pytest"])
+    run_command([python, "-m", "pip", "install", "-q", wheel, "pytest"])
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CONVNET_WHEEL")}
-    where = _run([python, "-c", "import convnet, sys; print(convnet.__file__)"], env=env, cwd=tmp_path).strip()
+    where = run_command([python, "-c", "import convnet, sys; print(convnet.__file__)"], env=env, cwd=tmp_path).strip()
     assert where.startswith(str(venv)), where
     # (the repository root holds no convnet/ folder, so the installed package is the one imported;
     # the C++-only build is left to the suite's own run)

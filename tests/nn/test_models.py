@@ -7,6 +7,7 @@ import pytest
 
 import convnet as cn
 from convnet import models, nn
+from opcheck import assert_close, load_from_torch
 
 # Parameter counts for 1000 classes (LeNet-5: 10) as published: the VGG paper's table 2 and
 # torchvision's model documentation (which the paper's figures round), the AlexNet and ResNet
@@ -198,17 +199,6 @@ def _torch_resnet18(torch, tnn, num_classes):
     return Net()
 
 
-def _load_torch_weights(model, tmodel):
-    """PyTorch's state dict (parameters and batch-norm buffers) into `model` by name."""
-    state = {k: cn.tensor(v.detach().numpy()) for k, v in tmodel.state_dict().items()}
-    model.load_state_dict(state, strict=True)
-
-
-def _close(a, b, rtol=1e-4):
-    scale = max(np.abs(b).max(), 1e-6)
-    assert np.abs(a - b).max() <= rtol * scale, f"max diff {np.abs(a - b).max()} (scale {scale})"
-
-
 @pytest.mark.parametrize("name, size", [("resnet18", 64), ("vgg11", 32)])
 def test_outputs_match_torch_with_the_same_weights(name, size):
     torch = pytest.importorskip("torch")
@@ -216,14 +206,14 @@ def test_outputs_match_torch_with_the_same_weights(name, size):
     torch.manual_seed(0)
     tmodel = _torch_resnet18(torch, tnn, 10) if name == "resnet18" else _torch_vgg11(tnn, 10)
     model = models.get_model(name, num_classes=10)
-    _load_torch_weights(model, tmodel)
+    load_from_torch(model, tmodel)
     x = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(np.float32)
 
     tmodel.eval()
     model.eval()
     with torch.no_grad():
         expected = tmodel(torch.from_numpy(x)).numpy()
-    _close(model(cn.tensor(x)).detach().numpy(), expected)
+    assert_close(model(cn.tensor(x)).detach().numpy(), expected, 1e-4, f"{name} eval forward")
 
     if name == "resnet18":  # training mode: batch statistics and running-stat updates
         tmodel.train()
@@ -232,12 +222,13 @@ def test_outputs_match_torch_with_the_same_weights(name, size):
         tout = tmodel(tx)
         cx = cn.tensor(x, requires_grad=True)
         out = model(cx)
-        _close(out.detach().numpy(), tout.detach().numpy())
+        assert_close(out.detach().numpy(), tout.detach().numpy(), 1e-4, "resnet18 train forward")
         tout.sum().backward()
         out.sum().backward()
-        _close(cx.grad.numpy(), tx.grad.numpy())
-        _close(model.conv1.weight.grad.numpy(), tmodel.conv1.weight.grad.numpy())
+        assert_close(cx.grad.numpy(), tx.grad.numpy(), 1e-4, "resnet18 input grad")
+        assert_close(model.conv1.weight.grad.numpy(), tmodel.conv1.weight.grad.numpy(), 1e-4,
+                     "resnet18 conv1 weight grad")
         tstate = tmodel.state_dict()
         for k, v in model.state_dict().items():
             if "running" in k:
-                _close(v.numpy(), tstate[k].numpy())
+                assert_close(v.numpy(), tstate[k].numpy(), 1e-4, f"resnet18 {k}")

@@ -9,10 +9,10 @@ import pytest
 import convnet as cn
 import convnet.functional as F
 from convnet.nn import utils
-from opcheck import randn, requires_cuda
+from opcheck import randn, requires_cuda, to_np
 
 torch = pytest.importorskip("torch")
-from torch_twins import _convnet, _np, _pair  # noqa: E402
+from torch_twins import _convnet, _pair  # noqa: E402
 
 RTOL = {"float32": 1e-6, "float64": 1e-12}
 
@@ -40,7 +40,7 @@ def _assert_same_grads(params, tparams, rtol, what):
         if tp.grad is None:
             assert p.grad is None, what
             continue
-        np.testing.assert_allclose(_np(p.grad), tp.grad.numpy(), rtol=rtol, atol=0, err_msg=f"{what}: {i}")
+        np.testing.assert_allclose(to_np(p.grad), tp.grad.numpy(), rtol=rtol, atol=0, err_msg=f"{what}: {i}")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -65,13 +65,13 @@ def test_clip_grad_norm_reference_values():
     norm = np.sqrt(np.sum(ga ** 2) + np.sum(gb ** 2))
     total = utils.clip_grad_norm_([a, c, b], 2.0)
     assert total.item() == pytest.approx(norm, rel=1e-6)
-    clipped = np.sqrt(np.sum(_np(a.grad) ** 2) + np.sum(_np(b.grad) ** 2))
+    clipped = np.sqrt(np.sum(to_np(a.grad) ** 2) + np.sum(to_np(b.grad) ** 2))
     assert clipped == pytest.approx(2.0, rel=1e-5) and c.grad is None
-    np.testing.assert_allclose(_np(a.grad), ga * 2.0 / (norm + 1e-6), rtol=1e-6)
+    np.testing.assert_allclose(to_np(a.grad), ga * 2.0 / (norm + 1e-6), rtol=1e-6)
     # a single tensor, under the limit: unchanged
     a.grad = cn.tensor(ga)
     assert utils.clip_grad_norm_(a, 10.0, norm_type="inf").item() == 4.0
-    np.testing.assert_array_equal(_np(a.grad), ga)
+    np.testing.assert_array_equal(to_np(a.grad), ga)
     # no gradients at all: a float32 zero, as torch
     none = utils.clip_grad_norm_([c], 1.0)
     assert none.item() == 0.0 and none.dtype == cn.float32
@@ -83,7 +83,7 @@ def test_clip_grad_norm_non_finite():
     a.grad = cn.tensor(np.array([1.0, np.nan, 2.0], np.float32))
     with pytest.raises(RuntimeError, match=r"total norm of order 2(\.0)? for gradients .* is non-finite"):
         utils.clip_grad_norm_([a], 1.0, error_if_nonfinite=True)
-    assert _np(a.grad)[0] == 1.0  # left alone
+    assert to_np(a.grad)[0] == 1.0  # left alone
     ta = torch.zeros(3, requires_grad=True)
     ta.grad = torch.tensor([1.0, float("nan"), 2.0])
     with pytest.raises(RuntimeError, match="non-finite"):
@@ -91,7 +91,7 @@ def test_clip_grad_norm_non_finite():
     # without the check the gradients become NaN, as torch's do
     assert math.isnan(utils.clip_grad_norm_([a], 1.0).item())
     torch.nn.utils.clip_grad_norm_([ta], 1.0)
-    assert np.isnan(_np(a.grad)).all() and torch.isnan(ta.grad).all()
+    assert np.isnan(to_np(a.grad)).all() and torch.isnan(ta.grad).all()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -101,7 +101,7 @@ def test_clip_grad_value_matches_torch(clip_value, dtype):
     assert utils.clip_grad_value_(params, clip_value) is None
     torch.nn.utils.clip_grad_value_(tparams, clip_value)
     _assert_same_grads(params, tparams, 0, f"clip_grad_value_({clip_value}) {dtype}")
-    assert max(np.abs(_np(p.grad)).max() for p in params[:-1]) <= clip_value
+    assert max(np.abs(to_np(p.grad)).max() for p in params[:-1]) <= clip_value
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -115,19 +115,19 @@ def test_l1_penalty_value_and_gradient_match_torch(dtype):
     x = rng.standard_normal((4, 1, 8, 8)).astype(dtype)
     y = rng.integers(0, 5, 4)
     pen = utils.l1_penalty(m.parameters())
-    want = sum(np.abs(_np(p)).astype(np.float64).sum() for p in m.parameters())
+    want = sum(np.abs(to_np(p)).astype(np.float64).sum() for p in m.parameters())
     assert pen.item() == pytest.approx(want, rel=RTOL[dtype]) and pen.requires_grad
     (F.cross_entropy(m(cn.tensor(x)), cn.tensor(y)) + 1e-2 * pen).backward()
     tpen = sum(p.abs().sum() for p in t.parameters())
     (torch.nn.functional.cross_entropy(t(torch.from_numpy(x)), torch.from_numpy(y)) + 1e-2 * tpen).backward()
     _assert_same_params_grads(m, t, 10 * RTOL[dtype], f"l1_penalty {dtype}")
-    assert not np.any(_np(m[0].weight.grad)[0] - t[0].weight.grad[0].numpy())
+    assert not np.any(to_np(m[0].weight.grad)[0] - t[0].weight.grad[0].numpy())
 
 
 def _assert_same_params_grads(m, t, rtol, what):
     for (n, p), tp in zip(m.named_parameters(), t.parameters()):
         want = tp.grad.numpy()
-        np.testing.assert_allclose(_np(p.grad), want, rtol=0, atol=rtol * np.abs(want).max(), err_msg=f"{what}: {n}")
+        np.testing.assert_allclose(to_np(p.grad), want, rtol=0, atol=rtol * np.abs(want).max(), err_msg=f"{what}: {n}")
 
 
 def test_l1_penalty_edge_cases():
@@ -135,7 +135,7 @@ def test_l1_penalty_edge_cases():
     pen = utils.l1_penalty(w)
     assert pen.item() == 4.0
     pen.backward()
-    np.testing.assert_array_equal(_np(w.grad), [[-1.0, 0.0], [1.0, -1.0]])
+    np.testing.assert_array_equal(to_np(w.grad), [[-1.0, 0.0], [1.0, -1.0]])
     assert utils.l1_penalty([]).item() == 0.0
     with pytest.raises(ValueError, match="l1_penalty: parameters must share one dtype, got float32 and float64"):
         utils.l1_penalty([w, cn.zeros(2, dtype=cn.float64)])
@@ -156,12 +156,12 @@ def test_max_norm_matches_torch_renorm(shape, dim, q, dtype):
     w = cn.tensor(w0).requires_grad_()
     assert utils.max_norm_(w, c, dim=dim) is None
     want = torch.renorm(torch.from_numpy(w0), 2, dim, c).numpy()
-    np.testing.assert_allclose(_np(w), want, rtol=RTOL[dtype], atol=0)
-    norms = np.sqrt((_np(w).astype(np.float64) ** 2).sum(other))
+    np.testing.assert_allclose(to_np(w), want, rtol=RTOL[dtype], atol=0)
+    norms = np.sqrt((to_np(w).astype(np.float64) ** 2).sum(other))
     assert 0 < (norms0 > c).sum() < len(norms0) or c == 0
     assert np.all(norms <= c * (1 + 1e-6))
     under = norms0 <= c
-    np.testing.assert_array_equal(np.moveaxis(_np(w), dim, 0)[under], np.moveaxis(w0, dim, 0)[under])
+    np.testing.assert_array_equal(np.moveaxis(to_np(w), dim, 0)[under], np.moveaxis(w0, dim, 0)[under])
 
 
 def test_max_norm_on_a_model_and_bad_arguments():
@@ -174,7 +174,7 @@ def test_max_norm_on_a_model_and_bad_arguments():
     for n, p in m.named_parameters():
         tp = dict(t.named_parameters())[n].detach()
         want = torch.renorm(tp, 2, 0, 0.5) if n.endswith("weight") else tp
-        np.testing.assert_allclose(_np(p), want.numpy(), rtol=1e-6, err_msg=n)
+        np.testing.assert_allclose(to_np(p), want.numpy(), rtol=1e-6, err_msg=n)
     with pytest.raises(ValueError, match=r"max_norm_: the weight needs at least 2 dimensions .* shape \(5,\)"):
         utils.max_norm_(m[2].bias, 1.0)
     with pytest.raises(ValueError, match=r"max_norm_: dim 2 is out of range for a weight of shape \(5, 144\)"):

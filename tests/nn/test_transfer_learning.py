@@ -12,39 +12,29 @@ import convnet.functional as F
 from convnet import nn
 
 torch = pytest.importorskip("torch")
-from torch_twins import RTOL, _assert_same_params, _cross_entropy_steps, _image_batch, _np  # noqa: E402
+from opcheck import to_np  # noqa: E402
+import torch_twins  # noqa: E402
+from torch_twins import RTOL, _assert_same_params, _cross_entropy_steps, _image_batch  # noqa: E402
 tnn = torch.nn
 
 
-class Net(nn.Module):
-    def __init__(self, classes=10):
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 6, 3), nn.ReLU(),
-                                      nn.MaxPool2d(2), nn.Flatten())
-        self.fc = nn.Linear(54, classes)
+def _net(lib, classes=10):
+    """A small convolutional backbone (`features`) and a linear head (`fc`), in convnet or in torch (lib)."""
+    class Net(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = lib.nn.Sequential(lib.nn.Conv2d(1, 4, 3), lib.nn.ReLU(), lib.nn.Conv2d(4, 6, 3),
+                                              lib.nn.ReLU(), lib.nn.MaxPool2d(2), lib.nn.Flatten())
+            self.fc = lib.nn.Linear(54, classes)
 
-    def forward(self, x):
-        return self.fc(self.features(x))
+        def forward(self, x):
+            return self.fc(self.features(x))
 
-
-class TNet(tnn.Module):
-    def __init__(self, classes=10):
-        super().__init__()
-        self.features = tnn.Sequential(tnn.Conv2d(1, 4, 3), tnn.ReLU(), tnn.Conv2d(4, 6, 3), tnn.ReLU(),
-                                       tnn.MaxPool2d(2), tnn.Flatten())
-        self.fc = tnn.Linear(54, classes)
-
-    def forward(self, x):
-        return self.fc(self.features(x))
+    return Net()
 
 
 def _pair(classes=10, seed=0):
-    torch.manual_seed(seed)
-    t = TNet(classes).double()
-    m = Net(classes)
-    m.to(cn.float64)
-    m.load_state_dict({k: v.detach().numpy().copy() for k, v in t.state_dict().items()})
-    return m, t
+    return torch_twins._pair(lambda: (_net(cn, classes), _net(torch, classes)), "float64", seed)
 
 
 def _data(classes):
@@ -63,13 +53,13 @@ def test_frozen_backbone_gets_no_gradients_and_no_updates(name, kw):
     m.features.requires_grad_(False)
     t.features.requires_grad_(False)
     assert all(not p.requires_grad for p in m.features.parameters())
-    frozen = {n: _np(p).copy() for n, p in m.features.named_parameters()}
+    frozen = {n: to_np(p).copy() for n, p in m.features.named_parameters()}
     # all parameters go to the optimizer, as is common; the frozen ones never get a gradient
     opt, topt = getattr(cn.optim, name)(m.parameters(), **kw), getattr(torch.optim, name)(t.parameters(), **kw)
     _train(m, t, opt, topt, 20)
     assert all(p.grad is None for p in m.features.parameters())
     for n, p in m.features.named_parameters():
-        assert np.array_equal(_np(p), frozen[n]), n
+        assert np.array_equal(to_np(p), frozen[n]), n
     assert sorted(opt.state_dict()["state"]) == sorted(topt.state_dict()["state"])
     _assert_same_params(m, t, RTOL["float64"], f"{name} with a frozen backbone")
 
@@ -93,7 +83,7 @@ def test_gradients_flow_through_a_frozen_conv(freeze):
         if tp[n].grad is None:
             assert p.grad is None, n
         else:
-            np.testing.assert_allclose(_np(p.grad), tp[n].grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=n)
+            np.testing.assert_allclose(to_np(p.grad), tp[n].grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=n)
     assert m.features[2].weight.grad is None
     assert (m.features[2].bias.grad is None) == (freeze == "layer")
     assert m.features[0].weight.grad is not None
@@ -117,7 +107,7 @@ def test_new_head_strict_false_and_fine_tuning_match_torch():
     # a "pretrained" 10-class model
     pre, tpre = _pair(10)
     _train(pre, tpre, cn.optim.SGD(pre.parameters(), lr=0.1), torch.optim.SGD(tpre.parameters(), lr=0.1), 5)
-    sd = {k: _np(v).copy() for k, v in pre.state_dict().items()}
+    sd = {k: to_np(v).copy() for k, v in pre.state_dict().items()}
     tsd = tpre.state_dict()
 
     # a new 3-class head put in by attribute assignment
@@ -145,7 +135,7 @@ def test_new_head_strict_false_and_fine_tuning_match_torch():
     assert r.unexpected_keys == tr.unexpected_keys == ["old_head.scale"]
     for k, v in backbone.items():
         if k != "old_head.scale":
-            assert np.array_equal(_np(m.state_dict()[k]), v), k
+            assert np.array_equal(to_np(m.state_dict()[k]), v), k
 
     # fine-tune: a small rate for the backbone, a large one for the head
     def groups(model):
@@ -162,20 +152,20 @@ def test_weights_saved_by_torch_load_by_name(tmp_path, fmt):
     """A state dict saved by PyTorch (torch.save to .pth, or safetensors.torch.save_file) loads
     through convnet.load into the matching convnet model and gives PyTorch's outputs."""
     torch.manual_seed(3)
-    t = TNet(5)
+    t = _net(torch, 5)
     path = tmp_path / f"weights.{fmt}"
     if fmt == "pth":
         torch.save(t.state_dict(), path)
     else:
         safetensors_torch = pytest.importorskip("safetensors.torch")
         safetensors_torch.save_file({k: v.contiguous() for k, v in t.state_dict().items()}, str(path))
-    m = Net(5)
+    m = _net(cn, 5)
     result = m.load_state_dict(cn.load(path))
     assert not result.missing_keys and not result.unexpected_keys
     x = np.random.default_rng(2).standard_normal((3, 1, 10, 10)).astype(np.float32)
     with torch.no_grad():
         expected = t(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(_np(m(cn.tensor(x))), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_np(m(cn.tensor(x))), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_loading_a_pth_file_that_is_not_a_state_dict_names_the_problem(tmp_path):
@@ -187,7 +177,7 @@ def test_loading_a_pth_file_that_is_not_a_state_dict_names_the_problem(tmp_path)
 
 def test_loading_a_pth_file_without_torch_says_what_is_needed(tmp_path, monkeypatch):
     path = tmp_path / "weights.pth"
-    torch.save(TNet(2).state_dict(), path)
+    torch.save(_net(torch, 2).state_dict(), path)
     monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
     with pytest.raises(RuntimeError, match="not a valid safetensors file but a zip archive .*needs PyTorch installed"):
         cn.load(path)

@@ -10,29 +10,23 @@ import convnet as cn
 import convnet.functional as F
 from reference import blocks as RB
 from reference import ops as R
-from opcheck import away_from, check_devices, check_op, msg, randn, requires_cuda, rng, torch
-
-tF = torch.nn.functional if torch is not None else None
-
-
-@pytest.mark.parametrize("name", ["relu", "leaky_relu", "sigmoid", "tanh"])
-def test_activations(name):
-    x = randn(3, 4, 5)
-    x[np.abs(x) < 1e-3] = 0.5  # keep finite differences away from the kink
-    check_op(name, getattr(F, name), [x], ref=getattr(R, name),
-             ref_grad=getattr(R, name + "_backward"), torch_fn=getattr(tF, name))
+from opcheck import away_from, check_case, check_devices, msg, on_devices, randn, requires_cuda, rng, tF, torch
 
 
 def _act_input(shape=(2, 3, 4)):
-    """Values away from the kinks (|x| >= 0.05 from 0, ±1 and 6), so finite differences are exact."""
-    x = randn(*shape) * 3
-    for k in (0.0, 1.0, -1.0, 6.0, -2.0, 3.0):
-        near = np.abs(x - k) < 0.05
-        x[near] += 0.1
-    return x
+    """Values away from the kinks (|x| >= 0.05 from 0, ±1, 6, -2, 3 and 1.5), so finite differences are exact."""
+    return away_from(randn(*shape) * 3, [0.0, 1.0, -1.0, 6.0, -2.0, 3.0, 1.5])
 
 
 ACTIVATIONS = [  # name, convnet fn, reference fn, reference backward, torch fn
+    ("relu", lambda x: F.relu(x), R.relu, R.relu_backward, lambda x: tF.relu(x)),
+    ("tensor.relu", lambda x: x.relu(), R.relu, R.relu_backward, lambda x: x.relu()),
+    ("leaky_relu", lambda x: F.leaky_relu(x), R.leaky_relu, R.leaky_relu_backward, lambda x: tF.leaky_relu(x)),
+    ("leaky_relu(0.1)", lambda x: F.leaky_relu(x, 0.1), lambda x: R.leaky_relu(x, 0.1),
+     lambda x, dy: R.leaky_relu_backward(x, dy, 0.1), lambda x: tF.leaky_relu(x, 0.1)),
+    ("sigmoid", lambda x: F.sigmoid(x), R.sigmoid, R.sigmoid_backward, lambda x: tF.sigmoid(x)),
+    ("tanh", lambda x: F.tanh(x), R.tanh, R.tanh_backward, lambda x: tF.tanh(x)),
+    ("tensor.tanh", lambda x: x.tanh(), R.tanh, R.tanh_backward, lambda x: x.tanh()),
     ("hardtanh()", lambda x: F.hardtanh(x), RB.hardtanh, RB.hardtanh_backward, lambda x: tF.hardtanh(x)),
     ("hardtanh(-2, 3)", lambda x: F.hardtanh(x, -2.0, 3.0), lambda x: RB.hardtanh(x, -2, 3),
      lambda x, dy: RB.hardtanh_backward(x, dy, -2, 3), lambda x: tF.hardtanh(x, -2.0, 3.0)),
@@ -52,18 +46,26 @@ ACTIVATIONS = [  # name, convnet fn, reference fn, reference backward, torch fn
 ]
 
 
-@pytest.mark.parametrize("case", ACTIVATIONS, ids=lambda c: c[0])
-def test_activation(case):
+GPU_FORMS = ("tensor.relu", "leaky_relu(0.1)", "tensor.tanh")  # rows of the GPU's comparison alone
+ACTIVATION_CASES = on_devices([(c, (2, 3, 4)) for c in ACTIVATIONS if c[0] not in GPU_FORMS],
+                              cuda=[(c, (2, 3, 4)) for c in ACTIVATIONS if c[0] in GPU_FORMS]
+                              + [(c, shape) for c in ACTIVATIONS for shape in [(37,), ()]])
+
+
+@pytest.mark.parametrize("device,case,shape", ACTIVATION_CASES,
+                         ids=lambda v: v[0] if isinstance(v, tuple) and v and isinstance(v[0], str) else str(v))
+def test_activation(device, case, shape):
     name, fn, ref, ref_grad, tfn = case
-    check_op(name, fn, [_act_input()], (0,), ref=ref, ref_grad=ref_grad, torch_fn=tfn)
+    check_case(device, name, fn, [_act_input(shape)], (0,), ref=ref, ref_grad=ref_grad, torch_fn=tfn)
 
 
-@pytest.mark.parametrize("shape,channels", [((2, 3, 4, 5), 3), ((2, 3, 4, 5), 1), ((4, 6), 6), ((5,), 1),
-                                            ((3, 2, 7), 2)])
-def test_prelu(shape, channels):
+@pytest.mark.parametrize("device,shape,channels", on_devices(
+    [((2, 3, 4, 5), 3), ((2, 3, 4, 5), 1), ((4, 6), 6), ((5,), 1), ((3, 2, 7), 2)],
+    cuda=[((2, 3), 1), ((0, 3), 3)]), ids=str)
+def test_prelu(device, shape, channels):
     x, w = _act_input(shape), rng().uniform(0.05, 0.5, channels)
-    check_op(f"prelu(weight ({channels},))", F.prelu, [x, w], (0, 1), ref=RB.prelu, ref_grad=RB.prelu_backward,
-             torch_fn=tF.prelu)
+    check_case(device, f"prelu(weight ({channels},))", F.prelu, [x, w], (0, 1), ref=RB.prelu,
+               ref_grad=RB.prelu_backward, torch_fn=lambda x, w: tF.prelu(x, w))
 
 
 ACTIVATION_MODULES = [  # convnet module, torch module (same arguments), repr
@@ -146,41 +148,6 @@ def test_prelu_weight_gradient_does_not_depend_on_the_thread_count():
     finally:
         cn.set_num_threads(before)
     assert all(np.array_equal(grads[0], g) for g in grads[1:])
-
-
-GPU_ACTIVATIONS = {
-    "relu": lambda x: F.relu(x),
-    "tensor.relu": lambda x: x.relu(),
-    "leaky_relu": lambda x: F.leaky_relu(x, 0.1),
-    "sigmoid": lambda x: F.sigmoid(x),
-    "tanh": lambda x: x.tanh(),
-    "hardtanh": lambda x: F.hardtanh(x),
-    "hardtanh(-2, 3)": lambda x: F.hardtanh(x, -2.0, 3.0),
-    "relu6": lambda x: F.relu6(x),
-    "elu": lambda x: F.elu(x),
-    "elu(alpha=0.5)": lambda x: F.elu(x, alpha=0.5),
-    "gelu": lambda x: F.gelu(x),
-    "gelu(tanh)": lambda x: F.gelu(x, approximate="tanh"),
-    "silu": lambda x: F.silu(x),
-    "softplus": lambda x: F.softplus(x),
-    "softplus(beta=2, threshold=3)": lambda x: F.softplus(x, beta=2.0, threshold=3.0),
-}
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("name", list(GPU_ACTIVATIONS))
-@pytest.mark.parametrize("shape", [(2, 3, 4), (37,), ()], ids=str)
-def test_activation_on_the_gpu(name, shape):
-    x = away_from(randn(*shape) * 4, [0.0, 1.0, -1.0, 6.0, -2.0, 3.0, 1.5])
-    check_devices(name, GPU_ACTIVATIONS[name], [x])
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,channels", [((2, 3, 4, 5), 3), ((2, 3, 4, 5), 1), ((4, 6), 6), ((5,), 1),
-                                            ((3, 2, 7), 2), ((2, 3), 1), ((0, 3), 3)], ids=str)
-def test_prelu_on_the_gpu(shape, channels):
-    x, w = away_from(randn(*shape), [0.0]), rng().uniform(0.05, 0.5, channels)
-    check_devices(f"prelu(weight ({channels},))", F.prelu, [x, w], diff=(0, 1))
 
 
 @requires_cuda

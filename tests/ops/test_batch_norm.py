@@ -9,21 +9,20 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import (assert_close, check_devices, check_op, load_from_torch, module_matches_torch, msg,
-                    randn, requires_cuda, rng, to_np, torch)
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import (DEVICES, assert_close, check_case, load_from_torch, module_matches_torch, msg, on_devices, randn,
+                    requires_cuda, rng, tF, to_np, torch)
 
 
-# the one table of both devices; the last two (long reductions) only on the GPU against the CPU
+# the last two: reductions longer than one pass of the GPU's kernels
 BN_SHAPES = [(4, 3), (3, 2, 5), (2, 3, 4, 5), (5, 1, 2, 2), (5, 1, 3, 11), (2, 3, 40, 30), (2, 2, 5000)]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shape", BN_SHAPES)
 @pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_training(shape, affine):
+def test_batch_norm_training(device, shape, affine):
     C = shape[1]
-    x = randn(*shape) * 2 + 0.5
+    x = randn(*shape) * 2 + 3  # a mean well away from 0
     inputs = [x] + ([randn(C), randn(C)] if affine else [])
     diff = (0, 1, 2) if affine else (0,)
 
@@ -35,14 +34,27 @@ def test_batch_norm_training(shape, affine):
         dx, dw, db = NP.batch_norm_backward(x, dy, weight=w, training=True, eps=1e-3)
         return (dx, dw, db) if affine else (dx,)
 
-    check_op(f"batch_norm(training=True, affine={affine})", fn, inputs, diff,
-             ref=lambda x, w=None, b=None: NP.batch_norm(x, None, None, w, b, True, eps=1e-3)[0],
-             ref_grad=ref_grad,
-             torch_fn=lambda x, w=None, b=None: tF.batch_norm(x, None, None, w, b, training=True, eps=1e-3))
+    check_case(device, f"batch_norm(training=True, affine={affine})", fn, inputs, diff,
+               ref=lambda x, w=None, b=None: NP.batch_norm(x, None, None, w, b, True, eps=1e-3)[0],
+               ref_grad=ref_grad,
+               torch_fn=lambda x, w=None, b=None: tF.batch_norm(x, None, None, w, b, training=True, eps=1e-3))
 
 
+@pytest.mark.parametrize("device,which", on_devices(cuda=[((0,),), ((1,),), ((2,),), ((1, 2),)]), ids=str)
+def test_batch_norm_backward_computes_only_what_is_needed(device, which):
+    def ref_grad(x, w, b, dy):
+        grads = NP.batch_norm_backward(x, dy, weight=w, training=True)
+        return tuple(grads[i] for i in which)
+
+    check_case(device, f"batch_norm gradients of {which}",
+               lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [randn(3, 4, 5), randn(4), randn(4)],
+               which, ref=lambda x, w, b: NP.batch_norm(x, None, None, w, b, True)[0], ref_grad=ref_grad,
+               torch_fn=lambda x, w, b: tF.batch_norm(x, None, None, w, b, training=True))
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shape", BN_SHAPES[:5])
-def test_batch_norm_eval(shape):
+def test_batch_norm_eval(device, shape):
     C = shape[1]
     x, rm, rv = randn(*shape), randn(C), rng().uniform(0.5, 2.0, C)
     w, b = randn(C), randn(C)
@@ -50,24 +62,31 @@ def test_batch_norm_eval(shape):
     def fn(x, w, b, rm, rv):
         return F.batch_norm(x, rm, rv, w, b, training=False)
 
-    check_op("batch_norm(training=False)", fn, [x, w, b, rm, rv], (0, 1, 2),
-             ref=lambda x, w, b, rm, rv: NP.batch_norm(x, rm, rv, w, b, False)[0],
-             ref_grad=lambda x, w, b, rm, rv, dy: NP.batch_norm_backward(x, dy, rm, rv, w, False),
-             torch_fn=lambda x, w, b, rm, rv: tF.batch_norm(x, rm, rv, w, b, training=False))
+    check_case(device, "batch_norm(training=False)", fn, [x, w, b, rm, rv], (0, 1, 2),
+               ref=lambda x, w, b, rm, rv: NP.batch_norm(x, rm, rv, w, b, False)[0],
+               ref_grad=lambda x, w, b, rm, rv, dy: NP.batch_norm_backward(x, dy, rm, rv, w, False),
+               torch_fn=lambda x, w, b, rm, rv: tF.batch_norm(x, rm, rv, w, b, training=False))
 
 
-def test_batch_norm_functional_updates_running_stats_in_place():
-    x = randn(6, 3, 4)
-    rm, rv = cn.zeros(3), cn.ones(3)
-    F.batch_norm(cn.tensor(x.astype(np.float32)), rm, rv, training=True, momentum=0.3)
-    _, want_m, want_v = NP.batch_norm(x, np.zeros(3), np.ones(3), training=True, momentum=0.3)
-    assert_close(rm.numpy(), want_m, 1e-5, "running_mean")
-    assert_close(rv.numpy(), want_v, 1e-5, "running_var")
+@pytest.mark.parametrize("device,dtype", on_devices([(np.float32,)], cuda=[(np.float64,)]), ids=str)
+def test_batch_norm_functional_updates_running_stats_in_place(device, dtype):
+    """Two training steps move the running statistics, in place on the input's device."""
+    steps = [randn(6, 3, 4, 5) * 3 + 1]
+    steps.append(steps[0] * 0.5)
+    rm, rv = cn.tensor(np.zeros(3, dtype), device=device), cn.tensor(np.ones(3, dtype), device=device)
+    want_m, want_v = np.zeros(3), np.ones(3)
+    for x in steps:
+        F.batch_norm(cn.tensor(x.astype(dtype), device=device), rm, rv, training=True, momentum=0.3)
+        _, want_m, want_v = NP.batch_norm(x, want_m, want_v, training=True, momentum=0.3)
+    assert rm.device == cn.device(device) and rv.device == cn.device(device)
+    assert_close(rm.cpu().numpy(), want_m, 1e-5, "running_mean")
+    assert_close(rv.cpu().numpy(), want_v, 1e-5, "running_var")
     if torch is not None:
-        tm, tv = torch.zeros(3), torch.ones(3)
-        tF.batch_norm(torch.from_numpy(x.astype(np.float32)), tm, tv, training=True, momentum=0.3)
-        assert_close(rm.numpy(), tm.numpy(), 1e-5, "running_mean vs torch")
-        assert_close(rv.numpy(), tv.numpy(), 1e-5, "running_var vs torch")
+        tm, tv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+        for x in steps:
+            tF.batch_norm(torch.from_numpy(x), tm, tv, training=True, momentum=0.3)
+        assert_close(rm.cpu().numpy(), tm.numpy(), 1e-5, "running_mean vs torch")
+        assert_close(rv.cpu().numpy(), tv.numpy(), 1e-5, "running_var vs torch")
 
 
 BN_MODULES = [
@@ -181,53 +200,6 @@ def test_batch_norm_errors():
         F.batch_norm(cn.tensor(np.zeros((2, 3), np.int64)), None, None, training=True)
     with pytest.raises(ValueError, match=msg("BatchNorm", "num_features must be positive")):
         nn.BatchNorm2d(0)
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape", BN_SHAPES)
-@pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_training_on_the_gpu(shape, affine):
-    C = shape[1]
-    x = randn(*shape) * 2 + 3  # a mean well away from 0
-    inputs = [x] + ([randn(C), randn(C)] if affine else [])
-
-    def fn(x, w=None, b=None):
-        return F.batch_norm(x, None, None, w, b, training=True, eps=1e-3)
-
-    check_devices(f"batch_norm(training=True, affine={affine})", fn, inputs, diff=(0, 1, 2) if affine else (0,))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape", BN_SHAPES[:5])
-def test_batch_norm_eval_on_the_gpu(shape):
-    C = shape[1]
-    inputs = [randn(*shape), randn(C), randn(C), randn(C), rng().uniform(0.5, 2.0, C)]
-    check_devices("batch_norm(training=False)", lambda x, w, b, rm, rv: F.batch_norm(x, rm, rv, w, b, training=False),
-                  inputs, diff=(0, 1, 2))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("which", [(0,), (1,), (2,), (1, 2)])
-def test_batch_norm_backward_computes_only_what_is_needed_on_the_gpu(which):
-    inputs = [randn(3, 4, 5), randn(4), randn(4)]
-    check_devices(f"batch_norm gradients of {which}", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-                  inputs, diff=which)
-
-
-@requires_cuda
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batch_norm_functional_updates_running_stats_on_the_device(dtype):
-    x = (randn(6, 3, 4, 5) * 3 + 1).astype(dtype)
-    stats = {}
-    for dev in ("cpu", "cuda"):
-        rm = cn.tensor(np.zeros(3, dtype), device=dev)
-        rv = cn.tensor(np.ones(3, dtype), device=dev)
-        F.batch_norm(cn.tensor(x, device=dev), rm, rv, training=True, momentum=0.3)
-        F.batch_norm(cn.tensor(x * 0.5, device=dev), rm, rv, training=True, momentum=0.3)
-        assert rm.device == cn.device(dev) and rv.device == cn.device(dev)
-        stats[dev] = rm.cpu().numpy(), rv.cpu().numpy()
-    np.testing.assert_allclose(stats["cuda"][0], stats["cpu"][0], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(stats["cuda"][1], stats["cpu"][1], rtol=1e-5, atol=1e-6)
 
 
 def _twins(spec):

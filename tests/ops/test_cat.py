@@ -7,9 +7,7 @@ import pytest
 
 import convnet as cn
 from reference import blocks as RB
-from opcheck import check_devices, check_op, msg, randn, requires_cuda, rng, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, check_case, msg, on_devices, randn, requires_cuda, rng, torch
 
 
 CAT_CASES = [  # shapes of the parts, dim
@@ -22,15 +20,31 @@ CAT_CASES = [  # shapes of the parts, dim
     ([(2, 0, 3), (2, 2, 3)], 1),          # an empty part
     ([(5,), (3,)], 0),
 ]
+CAT_CASES = on_devices(CAT_CASES, cuda=[  # on the GPU only
+    ([(2, 3, 4), (2, 1, 4), (2, 5, 4)], 1),
+    ([(3, 2, 2), (3, 2, 1), (3, 2, 3)], -1),
+    ([(2, 4)], 1),                        # one part
+    ([(2, 0, 4), (2, 3, 4)], 1),
+    ([(1, 3, 2, 2), (1, 3, 2, 2)], 1),
+])
 
 
-@pytest.mark.parametrize("shapes,dim", CAT_CASES, ids=str)
-def test_cat(shapes, dim):
+@pytest.mark.parametrize("device,shapes,dim", CAT_CASES, ids=str)
+def test_cat(device, shapes, dim):
     xs = [randn(*s) for s in shapes]
     k = len(xs)
-    check_op(f"cat(dim={dim})", lambda *ts: cn.cat(list(ts), dim), xs, tuple(range(k)),
-             ref=lambda *a: RB.cat(a, dim), ref_grad=lambda *a: RB.cat_backward(a[:k], a[k], dim),
-             torch_fn=lambda *ts: torch.cat(ts, dim))
+    check_case(device, f"cat({shapes}, dim={dim})", lambda *ts: cn.cat(list(ts), dim), xs, tuple(range(k)),
+               ref=lambda *a: RB.cat(a, dim), ref_grad=lambda *a: RB.cat_backward(a[:k], a[k], dim),
+               torch_fn=lambda *ts: torch.cat(ts, dim))
+
+
+@pytest.mark.parametrize("device", on_devices(cuda=[()]))
+def test_cat_promotes_and_keeps_only_the_needed_gradients(device):
+    """An int64 part is promoted on the device; only the float parts get gradients."""
+    a, b = randn(2, 3), rng().integers(-3, 3, (2, 2))
+    check_case(device, "cat(float, int64)", lambda a, b: cn.cat([a, b], 1), [a, b], (0,),
+               ref=lambda a, b: RB.cat((a, b), 1), ref_grad=lambda a, b, dy: RB.cat_backward((a, b), dy, 1)[:1],
+               torch_fn=lambda a, b: torch.cat((a, b), 1))
 
 
 def test_cat_gradient_only_to_inputs_that_require_it():
@@ -55,12 +69,13 @@ def test_cat_int_dtypes_promotion_aliases_and_empty_legacy_tensors():
     assert e.shape == (2, 3)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dim", [0, 1, 2, -1, -3])
-def test_stack(dim):
+def test_stack(device, dim):
     xs = [randn(2, 3) for _ in range(3)]
-    check_op(f"stack(dim={dim})", lambda *ts: cn.stack(list(ts), dim), xs, (0, 1, 2),
-             ref=lambda *a: RB.stack(a, dim), ref_grad=lambda *a: RB.stack_backward(a[:3], a[3], dim),
-             torch_fn=lambda *ts: torch.stack(ts, dim))
+    check_case(device, f"stack(dim={dim})", lambda *ts: cn.stack(list(ts), dim), xs, (0, 1, 2),
+               ref=lambda *a: RB.stack(a, dim), ref_grad=lambda *a: RB.stack_backward(a[:3], a[3], dim),
+               torch_fn=lambda *ts: torch.stack(ts, dim))
 
 
 def test_cat_errors():
@@ -79,34 +94,6 @@ def test_cat_errors():
         cn.stack([cn.zeros(2, 3), cn.zeros(3, 2)])
     with pytest.raises(IndexError, match=msg("stack", "out of range", "(2, 3)")):
         cn.stack([cn.zeros(2, 3)], 3)
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shapes,dim", [
-    ([(2, 3, 4), (2, 1, 4), (2, 5, 4)], 1),
-    ([(2, 3), (4, 3)], 0),
-    ([(3, 2, 2), (3, 2, 1), (3, 2, 3)], -1),
-    ([(2, 4)], 1),
-    ([(2, 0, 4), (2, 3, 4)], 1),
-    ([(1, 3, 2, 2), (1, 3, 2, 2)], 1),
-])
-def test_cat_on_the_gpu(shapes, dim):
-    inputs = [randn(*s) for s in shapes]
-    check_devices(f"cat({shapes}, dim={dim})", lambda *ts: cn.cat(list(ts), dim), inputs, diff=range(len(shapes)))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("dim", [0, 1, 2, -1])
-def test_stack_on_the_gpu(dim):
-    inputs = [randn(3, 4) for _ in range(3)]
-    check_devices(f"stack(dim={dim})", lambda *ts: cn.stack(list(ts), dim), inputs, diff=(0, 1, 2))
-
-
-@pytest.mark.cuda
-def test_cat_promotes_and_keeps_only_the_needed_gradients_on_the_gpu():
-    """An int64 part is promoted on the device; only the float parts get gradients."""
-    a, b = randn(2, 3), rng().integers(-3, 3, (2, 2))
-    check_devices("cat(float, int64)", lambda a, b: cn.cat([a, b], 1), [a, b], diff=(0,))
 
 
 @requires_cuda

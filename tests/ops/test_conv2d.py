@@ -9,43 +9,60 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import check_devices, check_op, msg, randn, requires_cuda, torch
+from opcheck import (DEVICES, case_ids, check_case, check_op, conv_inputs, drawn_cases, msg, on_devices, randn,
+                    requires_cuda, tF)
 
-tF = torch.nn.functional if torch is not None else None
+
+def _draw_conv(r):
+    """A convolution whose dilated kernel fits the padded input, or None."""
+    groups = int(r.choice([1, 1, 2, 3]))
+    C = groups * int(r.integers(1, 3))
+    K = groups * int(r.integers(1, 3))
+    R_, S = int(r.integers(1, 4)), int(r.integers(1, 4))
+    stride = (int(r.integers(1, 4)), int(r.integers(1, 3)))
+    pad = (int(r.integers(0, 3)), int(r.integers(0, 3)))
+    dil = (int(r.integers(1, 3)), int(r.integers(1, 3)))
+    H, W = int(r.integers(3, 9)), int(r.integers(3, 9))
+    if H + 2 * pad[0] < dil[0] * (R_ - 1) + 1 or W + 2 * pad[1] < dil[1] * (S - 1) + 1:
+        return None
+    N, bias = int(r.integers(1, 3)), bool(r.integers(0, 2))
+    return (N, C, H, W), (K, C // groups, R_, S), stride, pad, dil, groups, bias, False
 
 
-def conv_cases(n):
-    r = np.random.default_rng(7)
-    cases = []
-    while len(cases) < n:
-        groups = int(r.choice([1, 1, 2, 3]))
-        C = groups * int(r.integers(1, 3))
-        K = groups * int(r.integers(1, 3))
-        R_, S = int(r.integers(1, 4)), int(r.integers(1, 4))
-        stride = (int(r.integers(1, 4)), int(r.integers(1, 3)))
-        pad = (int(r.integers(0, 3)), int(r.integers(0, 3)))
-        dil = (int(r.integers(1, 3)), int(r.integers(1, 3)))
-        H, W = int(r.integers(3, 9)), int(r.integers(3, 9))
-        if H + 2 * pad[0] < dil[0] * (R_ - 1) + 1 or W + 2 * pad[1] < dil[1] * (S - 1) + 1:
-            continue
-        cases.append((int(r.integers(1, 3)), C, H, W, K, R_, S, stride, pad, dil, groups, bool(r.integers(0, 2))))
+# (x shape, w shape, stride, padding, dilation, groups, bias, in chunks: the GPU's column buffers at 4 KiB);
+# drawn cases and chosen paths on both devices, then the GPU's own
+CONV_CASES = on_devices([(c,) for c in drawn_cases(24, 7, _draw_conv) + [
     # depthwise and 1×1 paths
-    cases.append((2, 4, 6, 6, 4, 3, 3, (1, 1), (1, 1), (1, 1), 4, True))
-    cases.append((2, 5, 5, 7, 3, 1, 1, (1, 1), (0, 0), (1, 1), 1, True))
-    cases.append((1, 3, 7, 7, 6, 1, 1, (2, 2), (0, 0), (1, 1), 1, False))
+    ((2, 4, 6, 6), (4, 1, 3, 3), (1, 1), (1, 1), (1, 1), 4, True, False),
+    ((2, 5, 5, 7), (3, 5, 1, 1), (1, 1), (0, 0), (1, 1), 1, True, False),
+    ((1, 3, 7, 7), (6, 3, 1, 1), (2, 2), (0, 0), (1, 1), 1, False, False),
     # no images: the 3x3 stride-1 path, a strided one and the 1x1 path
-    cases.append((0, 3, 6, 6, 4, 3, 3, (1, 1), (1, 1), (1, 1), 1, True))
-    cases.append((0, 4, 7, 7, 2, 3, 3, (2, 2), (1, 1), (1, 1), 2, True))
-    cases.append((0, 5, 5, 5, 3, 1, 1, (1, 1), (0, 0), (1, 1), 1, False))
-    return cases
+    ((0, 3, 6, 6), (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1, True, False),
+    ((0, 4, 7, 7), (2, 2, 3, 3), (2, 2), (1, 1), (1, 1), 2, True, False),
+    ((0, 5, 5, 5), (3, 5, 1, 1), (1, 1), (0, 0), (1, 1), 1, False, False),
+]], cuda=[(c,) for c in [
+    ((2, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1, 1, True, False),
+    ((1, 3, 7, 7), (5, 3, 3, 3), 1, 1, 1, 1, True, False),  # one image: no transposition
+    ((3, 2, 10, 9), (4, 2, 3, 2), (2, 1), (1, 2), 1, 1, True, False),
+    ((2, 3, 11, 11), (4, 3, 3, 3), 2, 2, 2, 1, True, False),  # dilation
+    ((2, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2, True, False),  # groups
+    ((2, 4, 7, 7), (8, 1, 3, 3), 2, 1, 1, 4, True, False),  # depthwise, 2 filters per channel
+    ((3, 4, 5, 6), (6, 4, 1, 1), 1, 0, 1, 1, True, False),  # 1x1: the input is the column matrix
+    ((2, 6, 5, 5), (4, 3, 1, 1), 1, 0, 1, 2, True, False),  # grouped 1x1
+    ((2, 4, 7, 6), (3, 4, 1, 1), 2, 0, 1, 1, True, False),  # strided 1x1
+    ((2, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1, 1, False, False),
+    ((3, 2, 10, 9), (4, 2, 3, 2), (2, 1), (1, 2), 1, 1, False, False),
+    ((2, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2, False, False),
+    ((5, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1, 1, True, True),
+    ((5, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2, True, True),
+    ((5, 4, 5, 6), (6, 4, 1, 1), 1, 0, 1, 1, True, True),
+]])
 
 
-@pytest.mark.parametrize("case", conv_cases(24))
-def test_conv2d(case):
-    N, C, H, W, K, R_, S, stride, pad, dil, groups, bias = case
-    x, w = randn(N, C, H, W), randn(K, C // groups, R_, S) * 0.5
-    inputs = [x, w] + ([randn(K)] if bias else [])
-    diff = (0, 1, 2) if bias else (0, 1)
+@pytest.mark.parametrize("device,case", CONV_CASES, ids=case_ids("x{}-w{}-s{}-p{}-d{}-g{}-bias{}-chunked{}"))
+def test_conv2d(device, case, request):
+    xs, ws, stride, pad, dil, groups, bias, chunked = case
+    inputs, diff = conv_inputs(xs, ws, ws[0] if bias else None, request, chunked)
 
     def fn(x, w, b=None):
         return F.conv2d(x, w, b, stride=stride, padding=pad, dilation=dil, groups=groups)
@@ -55,16 +72,18 @@ def test_conv2d(case):
         dx, dw, db = R.conv2d_backward(x, w, dy, stride, pad, dil, groups)
         return (dx, dw, db) if bias else (dx, dw)
 
-    check_op(f"conv2d(stride={stride}, padding={pad}, dilation={dil}, groups={groups})", fn, inputs, diff,
-             ref=lambda x, w, b=None: R.conv2d(x, w, b, stride, pad, dil, groups), ref_grad=ref_grad,
-             torch_fn=lambda x, w, b=None: tF.conv2d(x, w, b, stride, pad, dil, groups))
+    check_case(device, f"conv2d(stride={stride}, padding={pad}, dilation={dil}, groups={groups})", fn, inputs,
+               diff, ref=lambda x, w, b=None: R.conv2d(x, w, b, stride, pad, dil, groups), ref_grad=ref_grad,
+               torch_fn=lambda x, w, b=None: tF.conv2d(x, w, b, stride, pad, dil, groups))
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's notice
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("k", [3, 4])
-def test_conv2d_same_padding(k):
+def test_conv2d_same_padding(device, k):
     x, w, b = randn(2, 3, 7, 6), randn(4, 3, k, k), randn(4)
-    check_op(f"conv2d(padding='same', kernel {k})", lambda x, w, b: F.conv2d(x, w, b, padding="same"),
-             [x, w, b], (0, 1, 2), torch_fn=lambda x, w, b: tF.conv2d(x, w, b, padding="same"))
+    check_case(device, f"conv2d(padding='same', kernel {k})", lambda x, w, b: F.conv2d(x, w, b, padding="same"),
+               [x, w, b], (0, 1, 2), torch_fn=lambda x, w, b: tF.conv2d(x, w, b, padding="same"))
     out = F.conv2d(cn.tensor(x), cn.tensor(w), cn.tensor(b), padding="valid")
     assert out.shape == (2, 4, 8 - k, 7 - k)
 
@@ -74,53 +93,6 @@ def test_conv2d_same_padding_still_matches_torch_with_even_kernels():
     x, w = randn(2, 3, 6, 7), randn(4, 3, 2, 4) * 0.5
     check_op("conv2d(padding='same', even kernel)", lambda x, w: F.conv2d(x, w, padding="same"), [x, w], (0, 1),
              torch_fn=lambda x, w: tF.conv2d(x, w, padding="same"))
-
-
-# (x shape, w shape, stride, padding, dilation, groups)
-CONV_CASES = [
-    ((2, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1, 1),
-    ((1, 3, 7, 7), (5, 3, 3, 3), 1, 1, 1, 1),  # one image: no transposition
-    ((3, 2, 10, 9), (4, 2, 3, 2), (2, 1), (1, 2), 1, 1),
-    ((2, 3, 11, 11), (4, 3, 3, 3), 2, 2, 2, 1),  # dilation
-    ((2, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2),  # groups
-    ((2, 4, 7, 7), (8, 1, 3, 3), 2, 1, 1, 4),  # depthwise, 2 filters per channel
-    ((3, 4, 5, 6), (6, 4, 1, 1), 1, 0, 1, 1),  # 1x1: the input is the column matrix
-    ((2, 6, 5, 5), (4, 3, 1, 1), 1, 0, 1, 2),  # grouped 1x1
-    ((2, 4, 7, 6), (3, 4, 1, 1), 2, 0, 1, 1),  # strided 1x1
-    ((2, 3, 6, 6), (4, 3, 3, 3), 1, "same", 1, 1),
-]
-
-
-def conv_label(case):
-    return "x{}-w{}-s{}-p{}-d{}-g{}".format(*case).replace(" ", "")
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("case", CONV_CASES, ids=conv_label)
-def test_conv2d_on_the_gpu(case):
-    xs, ws, stride, padding, dilation, groups = case
-    check_devices(f"conv2d {conv_label(case)}",
-                  lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
-                  [randn(*xs), randn(*ws), randn(ws[0])], diff=(0, 1, 2))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("case", CONV_CASES[:6:2], ids=conv_label)
-def test_conv2d_without_bias_on_the_gpu(case):
-    xs, ws, stride, padding, dilation, groups = case
-    check_devices(f"conv2d no bias {conv_label(case)}",
-                  lambda x, w: F.conv2d(x, w, None, stride, padding, dilation, groups),
-                  [randn(*xs), randn(*ws)], diff=(0, 1))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("case", [CONV_CASES[0], CONV_CASES[4], CONV_CASES[6]], ids=conv_label)
-def test_conv2d_in_chunks_on_the_gpu(case, small_workspace):
-    xs, ws, stride, padding, dilation, groups = case
-    xs = (5,) + xs[1:]
-    check_devices(f"conv2d chunked {conv_label(case)}",
-                  lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups),
-                  [randn(*xs), randn(*ws), randn(ws[0])], diff=(0, 1, 2))
 
 
 @requires_cuda

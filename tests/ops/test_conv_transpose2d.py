@@ -9,50 +9,59 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import assert_close, check_devices, check_op, module_matches_torch, msg, randn, to_np, torch
-
-tF = torch.nn.functional if torch is not None else None
-
-
-def conv_t_cases(n):
-    r = np.random.default_rng(11)
-    cases = []
-    while len(cases) < n:
-        groups = int(r.choice([1, 1, 2, 3]))
-        C, K = groups * int(r.integers(1, 3)), groups * int(r.integers(1, 3))
-        R_, S = int(r.integers(1, 4)), int(r.integers(1, 4))
-        stride = (int(r.integers(1, 4)), int(r.integers(1, 3)))
-        dil = (int(r.integers(1, 3)), int(r.integers(1, 3)))
-        pad = (int(r.integers(0, 3)), int(r.integers(0, 2)))
-        op = (int(r.integers(0, max(stride[0], dil[0]))), int(r.integers(0, max(stride[1], dil[1]))))
-        H, W = int(r.integers(1, 6)), int(r.integers(1, 6))
-        P = (H - 1) * stride[0] - 2 * pad[0] + dil[0] * (R_ - 1) + op[0] + 1
-        Q = (W - 1) * stride[1] - 2 * pad[1] + dil[1] * (S - 1) + op[1] + 1
-        if P < 1 or Q < 1:
-            continue
-        cases.append((int(r.integers(1, 3)), C, H, W, K, R_, S, stride, pad, op, dil, groups, bool(r.integers(0, 2))))
-    cases.append((2, 4, 4, 4, 4, 3, 3, (2, 2), (1, 1), (1, 1), (1, 1), 4, True))   # depthwise
-    cases.append((2, 3, 4, 5, 2, 1, 1, (1, 1), (0, 0), (0, 0), (1, 1), 1, True))   # 1x1
-    cases.append((1, 2, 3, 3, 3, 1, 1, (1, 1), (0, 0), (1, 1), (2, 2), 1, False))  # 1x1 with output_padding
-    cases.append((1, 2, 3, 4, 3, 4, 4, (2, 2), (1, 1), (0, 0), (1, 1), 1, True))   # DCGAN-style upsampling
-    return cases
+from opcheck import (assert_close, case_ids, check_case, conv_inputs, drawn_cases, module_matches_torch, msg,
+                    on_devices, randn, tF, to_np, torch)
 
 
-@pytest.mark.parametrize("case", conv_t_cases(20))
-def test_conv_transpose2d(case):
-    N, C, H, W, K, R_, S, stride, pad, op, dil, groups, bias = case
-    x, w = randn(N, C, H, W), randn(C, K // groups, R_, S) * 0.5
-    inputs = [x, w] + ([randn(K)] if bias else [])
-    diff = (0, 1, 2) if bias else (0, 1)
+def _draw_transpose(r):
+    """A transposed convolution with a non-empty output, or None."""
+    groups = int(r.choice([1, 1, 2, 3]))
+    C, K = groups * int(r.integers(1, 3)), groups * int(r.integers(1, 3))
+    R_, S = int(r.integers(1, 4)), int(r.integers(1, 4))
+    stride = (int(r.integers(1, 4)), int(r.integers(1, 3)))
+    dil = (int(r.integers(1, 3)), int(r.integers(1, 3)))
+    pad = (int(r.integers(0, 3)), int(r.integers(0, 2)))
+    op = (int(r.integers(0, max(stride[0], dil[0]))), int(r.integers(0, max(stride[1], dil[1]))))
+    H, W = int(r.integers(1, 6)), int(r.integers(1, 6))
+    P = (H - 1) * stride[0] - 2 * pad[0] + dil[0] * (R_ - 1) + op[0] + 1
+    Q = (W - 1) * stride[1] - 2 * pad[1] + dil[1] * (S - 1) + op[1] + 1
+    if P < 1 or Q < 1:
+        return None
+    N, bias = int(r.integers(1, 3)), bool(r.integers(0, 2))
+    return (N, C, H, W), (C, K // groups, R_, S), stride, pad, op, groups, dil, bias, False
+
+
+# (x shape, w shape, stride, padding, output_padding, groups, dilation, bias, in chunks: the GPU's column
+# buffers at 4 KiB); drawn cases and chosen paths on both devices, then the GPU's own
+TRANSPOSE_CASES = on_devices([(c,) for c in drawn_cases(20, 11, _draw_transpose) + [
+    ((2, 4, 4, 4), (4, 1, 3, 3), (2, 2), (1, 1), (1, 1), 4, (1, 1), True, False),  # depthwise
+    ((2, 3, 4, 5), (3, 2, 1, 1), (1, 1), (0, 0), (0, 0), 1, (1, 1), True, False),  # 1x1
+    ((1, 2, 3, 3), (2, 3, 1, 1), (1, 1), (0, 0), (1, 1), 1, (2, 2), False, False),  # 1x1 with output_padding
+    ((1, 2, 3, 4), (2, 3, 4, 4), (2, 2), (1, 1), (0, 0), 1, (1, 1), True, False),  # DCGAN-style upsampling
+]], cuda=[(c,) for c in [
+    ((2, 3, 4, 5), (3, 4, 3, 3), 1, 0, 0, 1, 1, True, False),
+    ((2, 3, 4, 4), (3, 2, 3, 3), 2, 1, 1, 1, 1, True, False),  # output_padding
+    ((1, 4, 3, 5), (4, 3, 2, 3), (2, 3), (0, 1), (1, 2), 2, 1, True, False),  # groups, one image
+    ((2, 2, 4, 4), (2, 3, 3, 3), 2, 1, 0, 1, 2, True, False),  # dilation
+    ((3, 4, 3, 3), (4, 2, 1, 1), 1, 0, 0, 2, 1, True, False),
+    ((4, 3, 4, 4), (3, 2, 3, 3), 2, 1, 1, 1, 1, False, True),
+]])
+
+
+@pytest.mark.parametrize("device,case", TRANSPOSE_CASES,
+                         ids=case_ids("x{}-w{}-s{}-p{}-op{}-g{}-d{}-bias{}-chunked{}"))
+def test_conv_transpose2d(device, case, request):
+    xs, ws, stride, pad, op, groups, dil, bias, chunked = case
+    inputs, diff = conv_inputs(xs, ws, ws[1] * groups if bias else None, request, chunked)
     kw = dict(stride=stride, padding=pad, output_padding=op, groups=groups, dilation=dil)
 
     def ref_grad(x, w, *rest):
         dx, dw, db = NP.conv_transpose2d_backward(x, w, rest[-1], **kw)
         return (dx, dw, db) if bias else (dx, dw)
 
-    check_op(f"conv_transpose2d({kw})", lambda x, w, b=None: F.conv_transpose2d(x, w, b, **kw), inputs, diff,
-             ref=lambda x, w, b=None: NP.conv_transpose2d(x, w, b, **kw), ref_grad=ref_grad,
-             torch_fn=lambda x, w, b=None: tF.conv_transpose2d(x, w, b, **kw))
+    check_case(device, f"conv_transpose2d({kw})", lambda x, w, b=None: F.conv_transpose2d(x, w, b, **kw), inputs,
+               diff, ref=lambda x, w, b=None: NP.conv_transpose2d(x, w, b, **kw), ref_grad=ref_grad,
+               torch_fn=lambda x, w, b=None: tF.conv_transpose2d(x, w, b, **kw))
 
 
 def test_conv_transpose2d_unbatched_and_threads():
@@ -146,32 +155,3 @@ def test_conv_transpose2d_errors():
     with pytest.raises(ValueError, match=msg("ConvTranspose2d", "output_padding (2, 2)")):
         nn.ConvTranspose2d(3, 4, 3, stride=2, output_padding=2)
 
-
-# (x shape, w shape, stride, padding, output_padding, groups, dilation)
-TRANSPOSE_CASES = [
-    ((2, 3, 4, 5), (3, 4, 3, 3), 1, 0, 0, 1, 1),
-    ((2, 3, 4, 4), (3, 2, 3, 3), 2, 1, 1, 1, 1),  # output_padding
-    ((1, 4, 3, 5), (4, 3, 2, 3), (2, 3), (0, 1), (1, 2), 2, 1),  # groups, one image
-    ((2, 2, 4, 4), (2, 3, 3, 3), 2, 1, 0, 1, 2),  # dilation
-    ((3, 4, 3, 3), (4, 2, 1, 1), 1, 0, 0, 2, 1),
-]
-
-
-def transpose_label(case):
-    return "x{}-w{}-s{}-p{}-op{}-g{}-d{}".format(*case).replace(" ", "")
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=transpose_label)
-def test_conv_transpose2d_on_the_gpu(case):
-    xs, ws, stride, padding, out_pad, groups, dilation = case
-    check_devices(f"conv_transpose2d {transpose_label(case)}",
-                  lambda x, w, b: F.conv_transpose2d(x, w, b, stride, padding, out_pad, groups, dilation),
-                  [randn(*xs), randn(*ws), randn(ws[1] * groups)], diff=(0, 1, 2))
-
-
-@pytest.mark.cuda
-def test_conv_transpose2d_without_bias_in_chunks_on_the_gpu(small_workspace):
-    check_devices("conv_transpose2d no bias, chunked",
-                  lambda x, w: F.conv_transpose2d(x, w, None, stride=2, padding=1, output_padding=1),
-                  [randn(4, 3, 4, 4), randn(3, 2, 3, 3)], diff=(0, 1))

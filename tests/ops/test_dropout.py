@@ -9,9 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import randn, requires_cuda, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import randn, requires_cuda
 
 
 def test_dropout():

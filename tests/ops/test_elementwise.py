@@ -7,9 +7,7 @@ import pytest
 
 import convnet as cn
 import convnet.functional as F
-from opcheck import away_from, check_devices, check_op, msg, randn, requires_cuda, rng, same_on_both, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, away_from, check_case, msg, on_devices, randn, requires_cuda, rng, same_on_both, torch
 
 
 def same_exactly(fn, *arrays):
@@ -17,58 +15,9 @@ def same_exactly(fn, *arrays):
     return same_on_both(fn, *arrays, tol=0)
 
 
-@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
-@pytest.mark.parametrize("sa,sb", [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((2, 1, 4), (3, 1)), ((5,), ())])
-def test_broadcast_arithmetic(op, sa, sb):
-    a, b = randn(*sa), randn(*sb) if sb else np.array(randn(1)[0])
-    if op == "div":
-        b = np.sign(b) * (np.abs(b) + 0.5)
-    npf = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[op]
-    pyop = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
-            "div": lambda x, y: x / y}[op]
-
-    def ref_grad(a, b, dy):
-        def unbroadcast(g, shape):
-            while g.ndim > len(shape):
-                g = g.sum(0)
-            for i, s in enumerate(shape):
-                if s == 1 and g.shape[i] != 1:
-                    g = g.sum(i, keepdims=True)
-            return g
-        da = {"add": dy, "sub": dy, "mul": dy * b, "div": dy / b}[op]
-        db = {"add": dy, "sub": -dy, "mul": dy * a, "div": -dy * a / b ** 2}[op]
-        return unbroadcast(da, a.shape), unbroadcast(db, b.shape)
-
-    check_op(f"{op} {sa} {sb}", pyop, [a, b], (0, 1), ref=npf, ref_grad=ref_grad, torch_fn=pyop)
-
-
-def test_scalar_arithmetic_and_unary():
-    x = np.abs(randn(3, 4)) + 0.5
-    for name, f, nf in [("x*2+1", lambda t: t * 2 + 1, lambda a: a * 2 + 1),
-                        ("1-x", lambda t: 1 - t, lambda a: 1 - a),
-                        ("3/x", lambda t: 3 / t, lambda a: 3 / a),
-                        ("exp", lambda t: t.exp(), np.exp), ("log", lambda t: t.log(), np.log),
-                        ("x**3", lambda t: t ** 3, lambda a: a ** 3), ("-x", lambda t: -t, np.negative)]:
-        check_op(name, f, [x], ref=nf, torch_fn=f)
-
-
-def test_comparisons():
-    x = randn(4, 5)
-    t = cn.tensor(x)
-    for f in [lambda v: v > 0.1, lambda v: v >= 0, lambda v: v < -0.2, lambda v: v <= 0.3, lambda v: v == 0.0,
-              lambda v: v != 0.0]:
-        got = f(t)
-        assert got.dtype == cn.bool
-        assert np.array_equal(got.numpy(), f(x))
-    y = rng().integers(0, 3, 10)
-    assert np.array_equal((cn.tensor(y) == cn.tensor(y[::-1].copy())).numpy(), y == y[::-1])
-
-
-BROADCAST_SHAPES = [
-    ((3, 4), (3, 4)),
+BROADCAST_SHAPES = on_devices([((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((2, 1, 4), (3, 1)), ((5,), ())], cuda=[
     ((3, 4), (4,)),
     ((4,), (3, 4)),
-    ((2, 1, 4), (3, 1)),
     ((2, 3, 4, 5), (1, 3, 1, 5)),
     ((5, 1, 1, 2), (1, 4, 3, 1)),
     ((2, 3), ()),
@@ -77,25 +26,38 @@ BROADCAST_SHAPES = [
     ((1,), (2, 1, 3)),
     ((2, 1, 3, 1, 2, 1, 2, 1), (1, 2, 1, 3, 1, 2, 1, 2)),  # 8 separate dimensions
     ((0, 3), (3,)),
-]
+])
 
-
-BINARY = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
+BINARY = {  # the expression (the same in convnet, NumPy and torch), the gradients of its two operands
+    "add": (lambda a, b: a + b, lambda a, b, dy: (dy, dy)),
+    "sub": (lambda a, b: a - b, lambda a, b, dy: (dy, -dy)),
+    "mul": (lambda a, b: a * b, lambda a, b, dy: (dy * b, dy * a)),
+    "div": (lambda a, b: a / b, lambda a, b, dy: (dy / b, -dy * a / b ** 2)),
 }
 
 
-@pytest.mark.cuda
+def _unbroadcast(g, shape):
+    """g summed over the dimensions that broadcasting added or stretched to reach its shape."""
+    while g.ndim > len(shape):
+        g = g.sum(0)
+    for i, s in enumerate(shape):
+        if s == 1 and g.shape[i] != 1:
+            g = g.sum(i, keepdims=True)
+    return g
+
+
 @pytest.mark.parametrize("op", list(BINARY))
-@pytest.mark.parametrize("sa,sb", BROADCAST_SHAPES, ids=str)
-def test_binary_broadcasting_on_the_gpu(op, sa, sb):
-    a, b = randn(*sa), randn(*sb)
+@pytest.mark.parametrize("device,sa,sb", BROADCAST_SHAPES, ids=str)
+def test_broadcast_arithmetic(device, op, sa, sb):
+    a, b = randn(*sa), np.asarray(randn(*sb))
     if op == "div":
-        b = np.where(np.abs(b) < 0.2, 0.7, b)
-    check_devices(f"{op} {sa} {sb}", BINARY[op], [a, b], diff=(0, 1))
+        b = np.sign(b) * (np.abs(b) + 0.5)
+    fn, grads = BINARY[op]
+
+    def ref_grad(a, b, dy):
+        return tuple(_unbroadcast(np.broadcast_to(g, dy.shape), x.shape) for g, x in zip(grads(a, b, dy), (a, b)))
+
+    check_case(device, f"{op} {sa} {sb}", fn, [a, b], (0, 1), ref=fn, ref_grad=ref_grad, torch_fn=fn)
 
 
 @pytest.mark.cuda
@@ -110,56 +72,54 @@ def test_too_many_separate_broadcast_dimensions_fail_on_both_devices():
     assert (cn.zeros(*(2,) * 10) + cn.zeros(*(2,) * 10)).shape == (2,) * 10
 
 
-SCALAR_FORMS = {
-    "x + 2": lambda x: x + 2,
-    "2 + x": lambda x: 2 + x,
-    "x - 1.5": lambda x: x - 1.5,
-    "3 - x": lambda x: 3 - x,
-    "x * 0.25": lambda x: x * 0.25,
-    "-2 * x": lambda x: -2 * x,
-    "x / 3": lambda x: x / 3,
-    "2 / x": lambda x: 2 / x,
-    "x ** 2": lambda x: x ** 2,
-    "x ** 3.5": lambda x: x ** 3.5,
-    "x ** -1": lambda x: x ** -1,
-    "-x": lambda x: -x,
-}
+def _same_form(name, fn):
+    """A row of SCALAR_AND_UNARY whose expression reads the same in convnet, NumPy and torch."""
+    return name, fn, fn, fn
 
 
-@pytest.mark.cuda
-@pytest.mark.parametrize("name", list(SCALAR_FORMS))
-def test_scalar_forms_on_the_gpu(name):
-    x = rng().uniform(0.5, 2.0, (3, 5))
-    check_devices(name, SCALAR_FORMS[name], [x])
+# name, convnet fn, NumPy reference, torch fn; over x > 0 (|x| >= 0.05 for abs and -x); the second list on the
+# GPU only
+SCALAR_AND_UNARY = on_devices([(case,) for case in [
+    *(_same_form(name, fn) for name, fn in [
+        ("x * 2 + 1", lambda x: x * 2 + 1), ("1 - x", lambda x: 1 - x), ("3 / x", lambda x: 3 / x),
+        ("x ** 3", lambda x: x ** 3), ("-x", lambda x: -x)]),
+    ("exp", lambda x: x.exp(), np.exp, lambda x: x.exp()),
+    ("log", lambda x: x.log(), np.log, lambda x: x.log()),
+]], cuda=[(case,) for case in [
+    *(_same_form(name, fn) for name, fn in [
+        ("x + 2", lambda x: x + 2), ("2 + x", lambda x: 2 + x), ("x - 1.5", lambda x: x - 1.5),
+        ("3 - x", lambda x: 3 - x), ("x * 0.25", lambda x: x * 0.25), ("-2 * x", lambda x: -2 * x),
+        ("x / 3", lambda x: x / 3), ("2 / x", lambda x: 2 / x), ("x ** 2", lambda x: x ** 2),
+        ("x ** 3.5", lambda x: x ** 3.5), ("x ** -1", lambda x: x ** -1)]),
+    ("sqrt", lambda x: x.sqrt(), np.sqrt, lambda x: x.sqrt()),
+    ("abs", lambda x: x.abs(), np.abs, lambda x: x.abs()),
+    ("pow 2.5", lambda x: x.pow(2.5), lambda x: x ** 2.5, lambda x: x.pow(2.5)),
+    ("cn.exp", lambda x: cn.exp(x), np.exp, lambda x: torch.exp(x)),
+    ("cn.log", lambda x: cn.log(x), np.log, lambda x: torch.log(x)),
+]])
 
 
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape", [(), (1,), (1, 1)], ids=str)
-def test_zero_dim_and_one_element_operands_on_the_gpu(shape):
+@pytest.mark.parametrize("device,case", SCALAR_AND_UNARY, ids=lambda v: v if isinstance(v, str) else v[0])
+def test_scalar_arithmetic_and_unary(device, case):
+    name, fn, ref, tfn = case
+    x = away_from(randn(4, 5), [0.0]) if name in ("abs", "-x") else rng().uniform(0.2, 3.0, (4, 5))
+    check_case(device, name, fn, [x], ref=ref, torch_fn=tfn)
+
+
+def _x_times_x_plus_x_over_x_plus_1(x):
+    return x * x + x / (x + 1)
+
+
+def _y_times_x_minus_x(y, x):
+    return y * x - x
+
+
+@pytest.mark.parametrize("device,shape", on_devices(cuda=[((),), ((1,),), ((1, 1),)]), ids=str)
+def test_zero_dim_and_one_element_operands(device, shape):
     x = rng().uniform(0.5, 2.0, shape)
-    check_devices(f"x * x + x / (x + 1), x {shape}", lambda x: x * x + x / (x + 1), [x])
-    check_devices(f"y * x - x, x {shape}", lambda y, x: y * x - x, [randn(2, 3), x], diff=(0, 1))
-
-
-UNARY = {
-    "exp": lambda x: x.exp(),
-    "log": lambda x: x.log(),
-    "sqrt": lambda x: x.sqrt(),
-    "abs": lambda x: x.abs(),
-    "neg": lambda x: -x,
-    "pow 2.5": lambda x: x.pow(2.5),
-    "cn.exp": lambda x: cn.exp(x),
-    "cn.log": lambda x: cn.log(x),
-}
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("name", list(UNARY))
-def test_unary_math_on_the_gpu(name):
-    x = rng().uniform(0.2, 3.0, (4, 5))
-    if name in ("abs", "neg"):
-        x = away_from(randn(4, 5), [0.0])
-    check_devices(name, UNARY[name], [x])
+    fn, fn2 = _x_times_x_plus_x_over_x_plus_1, _y_times_x_minus_x
+    check_case(device, f"x * x + x / (x + 1), x {shape}", fn, [x], ref=fn, torch_fn=fn)
+    check_case(device, f"y * x - x, x {shape}", fn2, [randn(2, 3), x], (0, 1), ref=fn2, torch_fn=fn2)
 
 
 DTYPES = [np.bool_, np.uint8, np.int64, np.float32, np.float64]
@@ -214,16 +174,25 @@ COMPARE = {
 }
 
 
-@requires_cuda
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("op", list(COMPARE))
-def test_comparisons_on_the_gpu(op):
+def test_comparisons(device, op):
+    """Broadcast tensors, a float and an int scalar, a 0-d operand, int64 tensors: bool results on the
+    operands' device, as NumPy's."""
+    f = COMPARE[op]
     a = (rng().integers(-3, 3, (2, 3, 4)) / 2).astype(np.float32)
     b = (rng().integers(-3, 3, (3, 1)) / 2).astype(np.float32)
-    out = same_exactly(COMPARE[op], a, b)
-    assert out.dtype == cn.bool
-    same_exactly(lambda x: COMPARE[op](x, 0.5), a)
-    same_exactly(lambda x: COMPARE[op](x, 1), a.astype(np.int64))
-    same_exactly(lambda x, y: COMPARE[op](x, y), a, np.float32(0.5))  # 0-d operand
+    y = rng().integers(0, 3, 10)
+
+    def on(v):
+        return cn.tensor(v, device=device)
+
+    for what, got, want in [("tensors", f(on(a), on(b)), f(a, b)), ("x and 0.5", f(on(a), 0.5), f(a, 0.5)),
+                            ("int64 x and 1", f(on(a.astype(np.int64)), 1), f(a.astype(np.int64), 1)),
+                            ("x and a 0-d tensor", f(on(a), on(np.float32(0.5))), f(a, np.float32(0.5))),
+                            ("int64 tensors", f(on(y), on(y[::-1].copy())), f(y, y[::-1]))]:
+        assert got.dtype == cn.bool and got.device == cn.device(device), (op, what, got)
+        assert np.array_equal(got.cpu().numpy(), want), (op, what)
 
 
 @requires_cuda
@@ -231,8 +200,8 @@ def test_mixing_devices_names_both():
     a, b = cn.ones(2, 3, device="cuda"), cn.ones(2, 3)
     for fn, op in [(lambda: a + b, "add"), (lambda: b * a, "mul"), (lambda: a / b, "div"), (lambda: a < b, "lt"),
                    (lambda: F.prelu(a, cn.ones(3)), "prelu")]:
-        with pytest.raises(ValueError, match=rf"{op}: expected all tensors on one device, got (cuda:0|cpu) .*"
-                                             r"and (cpu|cuda:0)"):
+        with pytest.raises(ValueError, match=rf"{op}: expected all tensors on one device, got (cuda:0|cpu) "
+                                             r"\(shape \((2, 3|3,)\)\) and (cpu|cuda:0) \(shape"):
             fn()
 
 

@@ -9,9 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import check_devices, check_op, module_matches_torch, msg, randn, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, check_case, module_matches_torch, msg, randn, tF
 
 
 INTERP_CASES = [
@@ -26,19 +24,20 @@ INTERP_CASES = [
 ]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shape,kw", INTERP_CASES)
 @pytest.mark.parametrize("mode,align", [("nearest", None), ("bilinear", False), ("bilinear", True)])
-def test_interpolate(shape, kw, mode, align):
+def test_interpolate(device, shape, kw, mode, align):
     x = randn(*shape)
     args = dict(kw, mode=mode, align_corners=align)
     ref_kw = {k: v for k, v in args.items() if k != "recompute_scale_factor"}
     if kw.get("recompute_scale_factor"):  # index from the output size, as if it had been given
         ref_kw["size"] = tuple(int(np.floor(s * kw["scale_factor"])) for s in shape[2:])
         del ref_kw["scale_factor"]
-    check_op(f"interpolate({args})", lambda x: F.interpolate(x, **args), [x],
-             ref=lambda x: NP.interpolate(x, **ref_kw),
-             ref_grad=lambda x, dy: NP.interpolate_backward(x, dy, **ref_kw),
-             torch_fn=lambda x: tF.interpolate(x, **args))
+    check_case(device, f"interpolate({args})", lambda x: F.interpolate(x, **args), [x],
+               ref=lambda x: NP.interpolate(x, **ref_kw),
+               ref_grad=lambda x, dy: NP.interpolate_backward(x, dy, **ref_kw),
+               torch_fn=lambda x: tF.interpolate(x, **args))
 
 
 def test_interpolate_nearest_indices_match_torch_exactly():
@@ -93,10 +92,3 @@ def test_interpolate_errors():
     with pytest.raises(ValueError, match=msg("Upsample", "exactly one of size and scale_factor")):
         nn.Upsample()
 
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,kw", INTERP_CASES)
-@pytest.mark.parametrize("mode,align", [("nearest", None), ("bilinear", False), ("bilinear", True)])
-def test_interpolate_on_the_gpu(shape, kw, mode, align):
-    args = dict(kw, mode=mode, align_corners=align)
-    check_devices(f"interpolate({args})", lambda x: F.interpolate(x, **args), [randn(*shape)])

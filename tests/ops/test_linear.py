@@ -9,55 +9,40 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import check_devices, check_op, msg, randn, requires_cuda, torch, without_gpu
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import check_case, check_devices, msg, on_devices, randn, requires_cuda, tF, without_gpu
 
 
-@pytest.mark.parametrize("shape", [(5, 7, 3), (1, 4, 4), (3, 2, 6, 5)])
-def test_linear(shape):
-    x, w, b = randn(*shape[:-2], shape[-2]), randn(shape[-1], shape[-2]), randn(shape[-1])
-    check_op("linear", F.linear, [x, w, b], (0, 1, 2), ref=R.linear,
-             ref_grad=lambda x, w, b, dy: R.linear_backward(x, w, dy), torch_fn=tF.linear)
+# (x shape, w shape, bias); the second list on the GPU only
+LINEAR_CASES = on_devices([((5, 7), (3, 7), True), ((1, 4), (4, 4), True), ((3, 2, 6), (5, 6), True)],
+                          cuda=[((5, 7), (4, 7), True), ((2, 3, 7), (4, 7), True), ((1, 7), (4, 7), True),
+                                ((7,), (4, 7), True), ((0, 7), (4, 7), True),  # no rows
+                                ((6, 3, 5), (2, 5), False)])
 
 
-@pytest.mark.parametrize("sa,sb", [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 2)), ((4,), (4, 3)),
-                                   ((3, 4), (4,))])
-def test_matmul(sa, sb):
+@pytest.mark.parametrize("device,xs,ws,bias", LINEAR_CASES, ids=str)
+def test_linear(device, xs, ws, bias):
+    inputs = [randn(*xs), randn(*ws)] + ([randn(ws[0])] if bias else [])
+    check_case(device, f"linear(x {xs}, w {ws}, bias={bias})", lambda x, w, b=None: F.linear(x, w, b), inputs,
+               range(len(inputs)), ref=R.linear,
+               ref_grad=lambda x, w, *rest: R.linear_backward(x, w, rest[-1])[:len(inputs)],
+               torch_fn=lambda x, w, b=None: tF.linear(x, w, b))
+
+
+MATMUL_FORMS = {"@": lambda a, b: a @ b, "matmul": lambda a, b: cn.matmul(a, b)}
+
+# (a shape, b shape, form: the operator or the function); the second list on the GPU only
+MATMUL_CASES = on_devices([((3, 4), (4, 5), "@"), ((2, 3, 4), (2, 4, 5), "@"), ((2, 3, 4), (4, 2), "@"),
+                           ((4,), (4, 3), "@"), ((3, 4), (4,), "@")],
+                          cuda=[((4, 3), (3, 5), "matmul"), ((3,), (3, 5), "matmul"), ((4, 3), (3,), "matmul"),
+                                ((2, 4, 3), (2, 3, 5), "matmul"), ((3, 4, 2), (2, 6), "matmul"),
+                                ((3,), (3,), "matmul"), ((2, 0), (0, 3), "matmul")])  # an empty inner dimension
+
+
+@pytest.mark.parametrize("device,sa,sb,form", MATMUL_CASES, ids=str)
+def test_matmul(device, sa, sb, form):
     a, b = randn(*sa), randn(*sb)
-    check_op(f"matmul {sa} @ {sb}", lambda x, y: x @ y, [a, b], (0, 1), ref=np.matmul,
-             torch_fn=lambda x, y: x @ y)
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("xs", [(5, 7), (2, 3, 7), (1, 7), (7,)])
-def test_linear_on_the_gpu(xs):
-    check_devices(f"linear x{xs}", lambda x, w, b: F.linear(x, w, b), [randn(*xs), randn(4, 7), randn(4)],
-                  diff=(0, 1, 2))
-
-
-@pytest.mark.cuda
-def test_empty_batches_on_the_gpu():
-    check_devices("conv2d of no images", lambda x, w, b: F.conv2d(x, w, b, padding=1),
-                  [randn(0, 3, 5, 5), randn(4, 3, 3, 3), randn(4)], diff=(0, 1, 2))
-    check_devices("linear of no rows", lambda x, w, b: F.linear(x, w, b), [randn(0, 7), randn(4, 7), randn(4)],
-                  diff=(0, 1, 2))
-    check_devices("matmul over an empty dimension", lambda a, b: cn.matmul(a, b), [randn(2, 0), randn(0, 3)],
-                  diff=(0, 1))
-
-
-@pytest.mark.cuda
-def test_linear_without_bias_on_the_gpu():
-    check_devices("linear no bias", lambda x, w: F.linear(x, w), [randn(6, 3, 5), randn(2, 5)], diff=(0, 1))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shapes", [((4, 3), (3, 5)), ((3,), (3, 5)), ((4, 3), (3,)), ((2, 4, 3), (2, 3, 5)),
-                                    ((3, 4, 2), (2, 6)), ((3,), (3,))],
-                         ids=lambda s: "x".join(str(t) for t in s).replace(" ", ""))
-def test_matmul_on_the_gpu(shapes):
-    a, b = shapes
-    check_devices(f"matmul {a} @ {b}", lambda x, y: cn.matmul(x, y), [randn(*a), randn(*b)], diff=(0, 1))
+    check_case(device, f"matmul {sa} {form} {sb}", MATMUL_FORMS[form], [a, b], (0, 1), ref=np.matmul,
+               torch_fn=lambda x, y: x @ y)
 
 
 @requires_cuda

@@ -9,9 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import check_devices, check_op, module_matches_torch, msg, randn, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import check_case, module_matches_torch, msg, on_devices, randn, tF
 
 
 LRN_CASES = [
@@ -21,16 +19,23 @@ LRN_CASES = [
     ((2, 3, 2, 2, 2), 1, 0.3, 0.5, 0.5),
     ((1, 7, 2, 3), 8, 2.0, 0.75, 1.0),
 ]
+LRN_CASES = on_devices(LRN_CASES, cuda=[  # on the GPU only
+    ((2, 5, 3, 3), 3, 1e-2, 0.75, 1.0),
+    ((2, 4, 6), 2, 0.5, 0.5, 2.0),
+    ((1, 6, 2, 2), 5, 1e-1, 0.75, 2.0),  # AlexNet's size
+    ((2, 3, 4), 7, 0.3, 1.2, 1.0),  # window wider than the channels
+    ((1, 4, 3, 2), 1, 0.2, 0.75, 1.0),
+])
 
 
-@pytest.mark.parametrize("shape,size,alpha,beta,k", LRN_CASES)
-def test_local_response_norm(shape, size, alpha, beta, k):
+@pytest.mark.parametrize("device,shape,size,alpha,beta,k", LRN_CASES)
+def test_local_response_norm(device, shape, size, alpha, beta, k):
     x = randn(*shape)
-    check_op(f"local_response_norm(size={size}, alpha={alpha}, beta={beta}, k={k})",
-             lambda x: F.local_response_norm(x, size, alpha, beta, k), [x],
-             ref=lambda x: NP.local_response_norm(x, size, alpha, beta, k),
-             ref_grad=lambda x, dy: NP.local_response_norm_backward(x, dy, size, alpha, beta, k),
-             torch_fn=lambda x: tF.local_response_norm(x, size, alpha, beta, k))
+    check_case(device, f"local_response_norm(size={size}, alpha={alpha}, beta={beta}, k={k})",
+               lambda x: F.local_response_norm(x, size, alpha, beta, k), [x],
+               ref=lambda x: NP.local_response_norm(x, size, alpha, beta, k),
+               ref_grad=lambda x, dy: NP.local_response_norm_backward(x, dy, size, alpha, beta, k),
+               torch_fn=lambda x: tF.local_response_norm(x, size, alpha, beta, k))
 
 
 @pytest.mark.parametrize("spec,shape", [("LocalResponseNorm(2)", (2, 5, 4, 4)),
@@ -50,15 +55,3 @@ def test_local_response_norm_errors():
     with pytest.raises(ValueError, match=msg("local_response_norm", "float32 or float64", "int64")):
         F.local_response_norm(cn.tensor(np.zeros((1, 2, 3), np.int64)), 2)
 
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,size,alpha,beta,k", [
-    ((2, 5, 3, 3), 3, 1e-2, 0.75, 1.0),
-    ((2, 4, 6), 2, 0.5, 0.5, 2.0),
-    ((1, 6, 2, 2), 5, 1e-1, 0.75, 2.0),  # AlexNet's size
-    ((2, 3, 4), 7, 0.3, 1.2, 1.0),  # window wider than the channels
-    ((1, 4, 3, 2), 1, 0.2, 0.75, 1.0),
-])
-def test_local_response_norm_on_the_gpu(shape, size, alpha, beta, k):
-    check_devices(f"local_response_norm(size={size})", lambda x: F.local_response_norm(x, size, alpha, beta, k),
-                  [randn(*shape)])

@@ -10,46 +10,49 @@ import convnet as cn
 import convnet.functional as F
 from reference import blocks as RB
 from reference import ops as R
-from opcheck import DEVICES, check_devices, check_op, msg, randn, requires_cuda, rng, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, check_case, msg, on_devices, randn, requires_cuda, rng, tF, torch
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("shape", [(6, 5), (3, 4, 2, 3)])
-def test_cross_entropy(reduction, shape):
+def test_cross_entropy(device, reduction, shape):
     x = randn(*shape) * 2
     t = rng().integers(0, shape[1], (shape[0],) + shape[2:]).astype(np.int64)
-    check_op(f"cross_entropy(reduction={reduction})", lambda x, t: F.cross_entropy(x, t, reduction=reduction),
-             [x, t], ref=lambda x, t: R.cross_entropy(x, t, reduction),
-             ref_grad=lambda x, t, dy: R.cross_entropy_backward(x, t, dy, reduction),
-             torch_fn=lambda x, t: tF.cross_entropy(x, t, reduction=reduction))
+    check_case(device, f"cross_entropy(reduction={reduction})",
+               lambda x, t: F.cross_entropy(x, t, reduction=reduction), [x, t],
+               ref=lambda x, t: R.cross_entropy(x, t, reduction),
+               ref_grad=lambda x, t, dy: R.cross_entropy_backward(x, t, dy, reduction),
+               torch_fn=lambda x, t: tF.cross_entropy(x, t, reduction=reduction))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_nll_loss(reduction):
+def test_nll_loss(device, reduction):
     x = R.log_softmax(randn(7, 4), 1)
     t = rng().integers(0, 4, 7).astype(np.int64)
-    check_op(f"nll_loss(reduction={reduction})", lambda x, t: F.nll_loss(x, t, reduction=reduction), [x, t],
-             ref=lambda x, t: R.nll_loss(x, t, reduction),
-             ref_grad=lambda x, t, dy: R.nll_loss_backward(x, t, dy, reduction),
-             torch_fn=lambda x, t: tF.nll_loss(x, t, reduction=reduction))
+    check_case(device, f"nll_loss(reduction={reduction})", lambda x, t: F.nll_loss(x, t, reduction=reduction),
+               [x, t], ref=lambda x, t: R.nll_loss(x, t, reduction),
+               ref_grad=lambda x, t, dy: R.nll_loss_backward(x, t, dy, reduction),
+               torch_fn=lambda x, t: tF.nll_loss(x, t, reduction=reduction))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_mse_loss(reduction):
+def test_mse_loss(device, reduction):
     x, y = randn(4, 3), randn(4, 3)
-    check_op(f"mse_loss(reduction={reduction})", lambda x, y: F.mse_loss(x, y, reduction=reduction), [x, y],
-             (0, 1), ref=lambda x, y: R.mse_loss(x, y, reduction),
-             ref_grad=lambda x, y, dy: R.mse_loss_backward(x, y, dy, reduction),
-             torch_fn=lambda x, y: tF.mse_loss(x, y, reduction=reduction))
+    check_case(device, f"mse_loss(reduction={reduction})", lambda x, y: F.mse_loss(x, y, reduction=reduction),
+               [x, y], (0, 1), ref=lambda x, y: R.mse_loss(x, y, reduction),
+               ref_grad=lambda x, y, dy: R.mse_loss_backward(x, y, dy, reduction),
+               torch_fn=lambda x, y: tF.mse_loss(x, y, reduction=reduction))
 
 
-def test_cross_entropy_ignore_index():
+@pytest.mark.parametrize("device", DEVICES)
+def test_cross_entropy_ignore_index(device):
     x = randn(5, 3)
     t = np.array([0, -100, 2, 1, -100], np.int64)
-    check_op("cross_entropy(ignore_index=-100)", F.cross_entropy, [x, t],
-             torch_fn=lambda x, t: tF.cross_entropy(x, t))
+    check_case(device, "cross_entropy(ignore_index=-100)", F.cross_entropy, [x, t],
+               torch_fn=lambda x, t: tF.cross_entropy(x, t))
 
 
 REDUCTIONS = ["mean", "sum", "none"]
@@ -74,9 +77,10 @@ CE_CASES = [  # input shape, weight?, ignore_index?, label_smoothing
 ]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("case", CE_CASES, ids=str)
-def test_cross_entropy_weight_ignore_index_label_smoothing(case, reduction):
+def test_cross_entropy_weight_ignore_index_label_smoothing(device, case, reduction):
     shape, weighted, ignore, eps = case
     C = shape[1]
     x = randn(*shape)
@@ -91,44 +95,47 @@ def test_cross_entropy_weight_ignore_index_label_smoothing(case, reduction):
     def tfn(x, t, w=None):
         return tF.cross_entropy(x, t, weight=w, ignore_index=ii, reduction=reduction, label_smoothing=eps)
 
-    check_op(f"cross_entropy(weight={weighted}, ignore_index={ii}, label_smoothing={eps}, {reduction})", fn,
-             inputs, (0,), ref=lambda x, t, w=None: RB.cross_entropy(x, t, w, ii, reduction, eps),
-             ref_grad=lambda x, t, *rest: RB.cross_entropy_backward(x, t, rest[-1], rest[0] if weighted else None,
-                                                                   ii, reduction, eps),
-             torch_fn=tfn)
+    check_case(device, f"cross_entropy(weight={weighted}, ignore_index={ii}, label_smoothing={eps}, {reduction})",
+               fn, inputs, (0,), ref=lambda x, t, w=None: RB.cross_entropy(x, t, w, ii, reduction, eps),
+               ref_grad=lambda x, t, *rest: RB.cross_entropy_backward(x, t, rest[-1], rest[0] if weighted else None,
+                                                                     ii, reduction, eps),
+               torch_fn=tfn)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("weighted,ignore", [(True, None), (True, 1), (False, 0)])
-def test_nll_loss_weight_ignore_index(weighted, ignore, reduction):
-    x = np.log(rng().dirichlet(np.ones(4), 6))
+@pytest.mark.parametrize("device,shape,weighted,ignore", on_devices(
+    [((6, 4), True, None), ((6, 4), True, 1), ((6, 4), False, 0)], cuda=[((2, 4, 3), True, 2)]), ids=str)
+def test_nll_loss_weight_ignore_index(device, shape, weighted, ignore, reduction):
+    C = shape[1]
+    x = np.log(rng().dirichlet(np.ones(C), (shape[0],) + shape[2:]))
+    x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
     ii = -100 if ignore is None else ignore
-    t = _targets((6,), 4, ignore)
-    w = rng().uniform(0.2, 2.0, 4)
-    inputs = [x, t] + ([w] if weighted else [])
+    t = _targets(shape[:1] + shape[2:], C, ignore)
+    inputs = [x, t] + ([rng().uniform(0.2, 2.0, C)] if weighted else [])
 
     def fn(x, t, w=None):
         return F.nll_loss(x, t, weight=w, ignore_index=ii, reduction=reduction)
 
-    check_op(f"nll_loss(weight={weighted}, ignore_index={ii}, {reduction})", fn, inputs, (0,),
-             ref=lambda x, t, w=None: RB.nll_loss(x, t, w, ii, reduction),
-             ref_grad=lambda x, t, *rest: RB.nll_loss_backward(x, t, rest[-1], rest[0] if weighted else None, ii,
-                                                              reduction),
-             torch_fn=lambda x, t, w=None: tF.nll_loss(x, t, weight=w, ignore_index=ii, reduction=reduction))
+    check_case(device, f"nll_loss(weight={weighted}, ignore_index={ii}, {reduction})", fn, inputs, (0,),
+               ref=lambda x, t, w=None: RB.nll_loss(x, t, w, ii, reduction),
+               ref_grad=lambda x, t, *rest: RB.nll_loss_backward(x, t, rest[-1], rest[0] if weighted else None, ii,
+                                                                reduction),
+               torch_fn=lambda x, t, w=None: tF.nll_loss(x, t, weight=w, ignore_index=ii, reduction=reduction))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weight_shape", [None, (3, 4), (4,)])
-def test_binary_cross_entropy(weight_shape, reduction):
+def test_binary_cross_entropy(device, weight_shape, reduction):
     x = rng().uniform(0.05, 0.95, (3, 4))
     t = rng().uniform(0, 1, (3, 4))
     inputs = [x, t] + ([rng().uniform(0.5, 2, weight_shape)] if weight_shape else [])
-    check_op(f"binary_cross_entropy(weight {weight_shape}, {reduction})",
-             lambda x, t, w=None: F.binary_cross_entropy(x, t, w, reduction=reduction), inputs, (0, 1),
-             ref=lambda x, t, w=None: RB.binary_cross_entropy(x, t, w, reduction),
-             ref_grad=lambda x, t, *rest: RB.binary_cross_entropy_backward(
-                 x, t, rest[-1], rest[0] if weight_shape else None, reduction),
-             torch_fn=lambda x, t, w=None: tF.binary_cross_entropy(x, t, w, reduction=reduction))
+    check_case(device, f"binary_cross_entropy(weight {weight_shape}, {reduction})",
+               lambda x, t, w=None: F.binary_cross_entropy(x, t, w, reduction=reduction), inputs, (0, 1),
+               ref=lambda x, t, w=None: RB.binary_cross_entropy(x, t, w, reduction),
+               ref_grad=lambda x, t, *rest: RB.binary_cross_entropy_backward(
+                   x, t, rest[-1], rest[0] if weight_shape else None, reduction),
+               torch_fn=lambda x, t, w=None: tF.binary_cross_entropy(x, t, w, reduction=reduction))
 
 
 def test_binary_cross_entropy_clamps_the_log_at_minus_100():
@@ -143,64 +150,71 @@ def test_binary_cross_entropy_clamps_the_log_at_minus_100():
         np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weight_shape,pos_shape", [(None, None), ((3, 4), None), (None, (4,)), ((4,), (3, 4))])
-def test_binary_cross_entropy_with_logits(weight_shape, pos_shape, reduction):
+def test_binary_cross_entropy_with_logits(device, weight_shape, pos_shape, reduction):
     x = randn(3, 4) * 3
     x[0, 0], x[1, 1] = 40.0, -40.0  # the stable form holds at large |x|
     t = rng().uniform(0, 1, (3, 4))
-    w = rng().uniform(0.5, 2, weight_shape) if weight_shape else None
-    pw = rng().uniform(0.5, 3, pos_shape) if pos_shape else None
+    # weight and pos_weight travel as inputs (to the case's device); a (1,) stand-in where absent
+    inputs = [x, t, rng().uniform(0.5, 2, weight_shape or (1,)), rng().uniform(0.5, 3, pos_shape or (1,))]
 
-    def fn(x, t):
-        return F.binary_cross_entropy_with_logits(x, t, None if w is None else cn.tensor(w), reduction=reduction,
-                                                  pos_weight=None if pw is None else cn.tensor(pw))
+    def given(w, pw):
+        return (w if weight_shape else None), (pw if pos_shape else None)
 
-    def tfn(x, t):
-        return tF.binary_cross_entropy_with_logits(
-            x, t, None if w is None else torch.from_numpy(w).to(x.dtype), reduction=reduction,
-            pos_weight=None if pw is None else torch.from_numpy(pw).to(x.dtype))
+    def fn(x, t, w, pw):
+        w, pw = given(w, pw)
+        return F.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=pw)
 
-    check_op(f"binary_cross_entropy_with_logits(weight {weight_shape}, pos_weight {pos_shape}, {reduction})",
-             fn, [x, t], (0, 1), ref=lambda x, t: RB.binary_cross_entropy_with_logits(x, t, w, reduction, pw),
-             ref_grad=lambda x, t, dy: RB.binary_cross_entropy_with_logits_backward(x, t, dy, w, reduction, pw),
-             torch_fn=tfn)
+    check_case(device, f"binary_cross_entropy_with_logits(weight {weight_shape}, pos_weight {pos_shape}, {reduction})",
+               fn, inputs, (0, 1),
+               ref=lambda x, t, w, pw: RB.binary_cross_entropy_with_logits(x, t, given(w, pw)[0], reduction,
+                                                                           given(w, pw)[1]),
+               ref_grad=lambda x, t, w, pw, dy: RB.binary_cross_entropy_with_logits_backward(
+                   x, t, dy, given(w, pw)[0], reduction, given(w, pw)[1]),
+               torch_fn=lambda x, t, w, pw: tF.binary_cross_entropy_with_logits(
+                   x, t, given(w, pw)[0], reduction=reduction, pos_weight=given(w, pw)[1]))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_l1_loss(reduction):
+def test_l1_loss(device, reduction):
     x, t = randn(3, 5), randn(3, 5)
-    check_op(f"l1_loss({reduction})", lambda x, t: F.l1_loss(x, t, reduction=reduction), [x, t], (0, 1),
-             ref=lambda x, t: RB.l1_loss(x, t, reduction),
-             ref_grad=lambda x, t, dy: RB.l1_loss_backward(x, t, dy, reduction),
-             torch_fn=lambda x, t: tF.l1_loss(x, t, reduction=reduction))
+    t[np.abs(x - t) < 0.05] += 0.2  # away from the kink at x = t
+    check_case(device, f"l1_loss({reduction})", lambda x, t: F.l1_loss(x, t, reduction=reduction), [x, t], (0, 1),
+               ref=lambda x, t: RB.l1_loss(x, t, reduction),
+               ref_grad=lambda x, t, dy: RB.l1_loss_backward(x, t, dy, reduction),
+               torch_fn=lambda x, t: tF.l1_loss(x, t, reduction=reduction))
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("beta", [1.0, 0.5, 0.0])
-def test_smooth_l1_loss(beta, reduction):
+def test_smooth_l1_loss(device, beta, reduction):
     x, t = randn(3, 5), randn(3, 5)
     d = x - t
     x[np.abs(np.abs(d) - beta) < 0.02] += 0.05  # away from the kink at |d| = beta
-    check_op(f"smooth_l1_loss(beta={beta}, {reduction})",
-             lambda x, t: F.smooth_l1_loss(x, t, reduction=reduction, beta=beta), [x, t], (0, 1),
-             ref=lambda x, t: RB.smooth_l1_loss(x, t, reduction, beta),
-             ref_grad=lambda x, t, dy: RB.smooth_l1_loss_backward(x, t, dy, reduction, beta),
-             torch_fn=lambda x, t: tF.smooth_l1_loss(x, t, reduction=reduction, beta=beta))
+    check_case(device, f"smooth_l1_loss(beta={beta}, {reduction})",
+               lambda x, t: F.smooth_l1_loss(x, t, reduction=reduction, beta=beta), [x, t], (0, 1),
+               ref=lambda x, t: RB.smooth_l1_loss(x, t, reduction, beta),
+               ref_grad=lambda x, t, dy: RB.smooth_l1_loss_backward(x, t, dy, reduction, beta),
+               torch_fn=lambda x, t: tF.smooth_l1_loss(x, t, reduction=reduction, beta=beta))
 
 
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")  # torch's notice
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
 @pytest.mark.parametrize("log_target", [False, True])
-def test_kl_div(log_target, reduction):
+def test_kl_div(device, log_target, reduction):
     x = np.log(rng().dirichlet(np.ones(5), 4))
     p = rng().dirichlet(np.ones(5), 4)
     t = np.log(p) if log_target else p
-    check_op(f"kl_div(log_target={log_target}, {reduction})",
-             lambda x, t: F.kl_div(x, t, reduction=reduction, log_target=log_target), [x, t], (0, 1),
-             ref=lambda x, t: RB.kl_div(x, t, reduction, log_target),
-             ref_grad=lambda x, t, dy: RB.kl_div_backward(x, t, dy, reduction, log_target),
-             torch_fn=lambda x, t: tF.kl_div(x, t, reduction=reduction, log_target=log_target))
+    check_case(device, f"kl_div(log_target={log_target}, {reduction})",
+               lambda x, t: F.kl_div(x, t, reduction=reduction, log_target=log_target), [x, t], (0, 1),
+               ref=lambda x, t: RB.kl_div(x, t, reduction, log_target),
+               ref_grad=lambda x, t, dy: RB.kl_div_backward(x, t, dy, reduction, log_target),
+               torch_fn=lambda x, t: tF.kl_div(x, t, reduction=reduction, log_target=log_target))
 
 
 def test_kl_div_zero_target_contributes_nothing():
@@ -213,21 +227,23 @@ def test_kl_div_zero_target_contributes_nothing():
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("p,margin,weighted", [(1, 1.0, False), (2, 1.0, False), (1, 0.5, True), (2, 2.0, True)])
-def test_multi_margin_loss(p, margin, weighted, reduction):
-    x = randn(5, 4)
-    t = rng().integers(0, 4, 5)
+@pytest.mark.parametrize("device,batch", on_devices([((5,),)], cuda=[((),)]),  # one sample: on the GPU only
+                         ids=lambda v: {(5,): "batch", (): "one sample"}.get(v, v))
+def test_multi_margin_loss(device, batch, p, margin, weighted, reduction):
+    x = randn(*batch, 4)
+    t = rng().integers(0, 4, batch)
     w = rng().uniform(0.5, 2, 4)
     inputs = [x, t] + ([w] if weighted else [])
 
     def fn(x, t, w=None):
         return F.multi_margin_loss(x, t, p=p, margin=margin, weight=w, reduction=reduction)
 
-    check_op(f"multi_margin_loss(p={p}, margin={margin}, weight={weighted}, {reduction})", fn, inputs, (0,),
-             ref=lambda x, t, w=None: RB.multi_margin_loss(x, t, p, margin, w, reduction),
-             ref_grad=lambda x, t, *rest: RB.multi_margin_loss_backward(x, t, rest[-1], p, margin,
-                                                                       rest[0] if weighted else None, reduction),
-             torch_fn=lambda x, t, w=None: tF.multi_margin_loss(x, t, p=p, margin=margin, weight=w,
-                                                                reduction=reduction))
+    check_case(device, f"multi_margin_loss(p={p}, margin={margin}, weight={weighted}, {reduction})", fn, inputs,
+               (0,), ref=lambda x, t, w=None: RB.multi_margin_loss(x, t, p, margin, w, reduction),
+               ref_grad=lambda x, t, *rest: RB.multi_margin_loss_backward(x, t, rest[-1], p, margin,
+                                                                         rest[0] if weighted else None, reduction),
+               torch_fn=lambda x, t, w=None: tF.multi_margin_loss(x, t, p=p, margin=margin, weight=w,
+                                                                  reduction=reduction))
 
 
 def test_multi_margin_loss_single_sample_shapes():
@@ -344,141 +360,26 @@ def test_l1_loss_weight_as_torch():
         assert abs(tw - want) < 1e-10
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape,weighted,eps", [((4, 5), False, 0.0), ((4, 5), True, 0.2), ((2, 3, 2, 2), True, 0.0)])
-def test_cross_entropy_with_class_probabilities(shape, weighted, eps, reduction):
+def test_cross_entropy_with_class_probabilities(device, shape, weighted, eps, reduction):
     x = randn(*shape)
     p = rng().dirichlet(np.ones(shape[1]), shape[:1] + shape[2:])
     t = np.ascontiguousarray(np.moveaxis(p, -1, 1))  # opcheck perturbs inputs through flat views
-    w = rng().uniform(0.2, 2.0, shape[1]) if weighted else None
-
-    def fn(x, t):
-        return F.cross_entropy(x, t, weight=None if w is None else cn.tensor(w), reduction=reduction,
-                               label_smoothing=eps)
-
-    def tfn(x, t):
-        return tF.cross_entropy(x, t, weight=None if w is None else torch.from_numpy(w).to(x.dtype),
-                                reduction=reduction, label_smoothing=eps)
-
-    check_op(f"cross_entropy(probabilities, weight={weighted}, label_smoothing={eps}, {reduction})", fn, [x, t],
-             (0, 1), ref=lambda x, t: RB.cross_entropy_probs(x, t, w, reduction, eps),
-             ref_grad=lambda x, t, dy: RB.cross_entropy_probs_backward(x, t, dy, w, reduction, eps), torch_fn=tfn)
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("case", CE_CASES, ids=str)
-def test_cross_entropy_on_the_gpu(case, reduction):
-    shape, weighted, ignore, eps = case
-    C = shape[1]
-    ii = -100 if ignore is None else ignore
-    t = _targets(shape[:1] + shape[2:], C, ii if ignore is not None else None)
-    inputs = [randn(*shape), t] + ([rng().uniform(0.2, 2.0, C)] if weighted else [])
-
-    def fn(x, t, w=None):
-        return F.cross_entropy(x, t, weight=w, ignore_index=ii, reduction=reduction, label_smoothing=eps)
-
-    check_devices(f"cross_entropy(weight={weighted}, ignore_index={ii}, label_smoothing={eps}, {reduction})", fn,
-                  inputs)
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("weighted,eps", [(False, 0.0), (True, 0.2)])
-def test_cross_entropy_with_class_probabilities_on_the_gpu(weighted, eps, reduction):
-    x = randn(4, 5)
-    p = rng().dirichlet(np.ones(5), 4)
-    inputs = [x, p] + ([rng().uniform(0.2, 2.0, 5)] if weighted else [])
+    inputs = [x, t] + ([rng().uniform(0.2, 2.0, shape[1])] if weighted else [])
 
     def fn(x, t, w=None):
         return F.cross_entropy(x, t, weight=w, reduction=reduction, label_smoothing=eps)
 
-    check_devices(f"cross_entropy(probabilities, weight={weighted}, {reduction})", fn, inputs, diff=(0, 1))
+    def tfn(x, t, w=None):
+        return tF.cross_entropy(x, t, weight=w, reduction=reduction, label_smoothing=eps)
 
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("shape,weighted,ignore", [((6, 4), True, None), ((6, 4), True, 1), ((6, 4), False, 0),
-                                                   ((2, 4, 3), True, 2)], ids=str)
-def test_nll_loss_on_the_gpu(shape, weighted, ignore, reduction):
-    C = shape[1]
-    ii = -100 if ignore is None else ignore
-    x = np.log(rng().dirichlet(np.ones(C), (shape[0],) + shape[2:]))
-    x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
-    inputs = [x, _targets(shape[:1] + shape[2:], C, ignore)] + ([rng().uniform(0.2, 2.0, C)] if weighted else [])
-    check_devices(f"nll_loss(weight={weighted}, ignore_index={ii}, {reduction})",
-                  lambda x, t, w=None: F.nll_loss(x, t, weight=w, ignore_index=ii, reduction=reduction), inputs)
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("weight_shape", [None, (3, 4), (4,)])
-def test_binary_cross_entropy_on_the_gpu(weight_shape, reduction):
-    x, t = rng().uniform(0.05, 0.95, (3, 4)), rng().uniform(0, 1, (3, 4))
-    inputs = [x, t] + ([rng().uniform(0.5, 2, weight_shape)] if weight_shape else [])
-    check_devices(f"binary_cross_entropy(weight {weight_shape}, {reduction})",
-                  lambda x, t, w=None: F.binary_cross_entropy(x, t, w, reduction=reduction), inputs, diff=(0, 1))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("weight_shape,pos_shape", [(None, None), ((3, 4), None), (None, (4,)), ((4,), (3, 4))])
-def test_binary_cross_entropy_with_logits_on_the_gpu(weight_shape, pos_shape, reduction):
-    x = randn(3, 4) * 3
-    x[0, 0], x[1, 1] = 40.0, -40.0
-    inputs = [x, rng().uniform(0, 1, (3, 4)), rng().uniform(0.5, 2, weight_shape or (1,)),
-              rng().uniform(0.5, 3, pos_shape or (1,))]
-
-    def fn(x, t, w, pw):
-        return F.binary_cross_entropy_with_logits(x, t, w if weight_shape else None, reduction=reduction,
-                                                  pos_weight=pw if pos_shape else None)
-
-    check_devices(f"binary_cross_entropy_with_logits(weight {weight_shape}, pos_weight {pos_shape}, {reduction})",
-                  fn, inputs, diff=(0, 1))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_mse_and_l1_loss_on_the_gpu(reduction):
-    x, t = randn(3, 5), randn(3, 5)
-    t[np.abs(x - t) < 0.05] += 0.2
-    check_devices(f"mse_loss({reduction})", lambda x, t: F.mse_loss(x, t, reduction=reduction), [x, t], diff=(0, 1))
-    check_devices(f"l1_loss({reduction})", lambda x, t: F.l1_loss(x, t, reduction=reduction), [x, t], diff=(0, 1))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("beta", [1.0, 0.5, 0.0])
-def test_smooth_l1_loss_on_the_gpu(beta, reduction):
-    x, t = randn(3, 5), randn(3, 5)
-    x[np.abs(np.abs(x - t) - beta) < 0.02] += 0.05
-    check_devices(f"smooth_l1_loss(beta={beta}, {reduction})",
-                  lambda x, t: F.smooth_l1_loss(x, t, reduction=reduction, beta=beta), [x, t], diff=(0, 1))
-
-
-@pytest.mark.cuda
-@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")
-@pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
-@pytest.mark.parametrize("log_target", [False, True])
-def test_kl_div_on_the_gpu(log_target, reduction):
-    x = np.log(rng().dirichlet(np.ones(5), 4))
-    p = rng().dirichlet(np.ones(5), 4)
-    t = np.log(p) if log_target else p
-    check_devices(f"kl_div(log_target={log_target}, {reduction})",
-                  lambda x, t: F.kl_div(x, t, reduction=reduction, log_target=log_target), [x, t], diff=(0, 1))
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("p,margin,weighted", [(1, 1.0, False), (2, 1.0, False), (1, 0.5, True), (2, 2.0, True)])
-def test_multi_margin_loss_on_the_gpu(p, margin, weighted, reduction):
-    inputs = [randn(5, 4), rng().integers(0, 4, 5)] + ([rng().uniform(0.5, 2, 4)] if weighted else [])
-
-    def fn(x, t, w=None):
-        return F.multi_margin_loss(x, t, p=p, margin=margin, weight=w, reduction=reduction)
-
-    check_devices(f"multi_margin_loss(p={p}, margin={margin}, weight={weighted}, {reduction})", fn, inputs)
-    check_devices(f"multi_margin_loss one sample (p={p}, {reduction})", fn, [randn(4), np.int64(2)])
+    check_case(device, f"cross_entropy(probabilities, weight={weighted}, label_smoothing={eps}, {reduction})", fn,
+               inputs, (0, 1), ref=lambda x, t, w=None: RB.cross_entropy_probs(x, t, w, reduction, eps),
+               ref_grad=lambda x, t, *rest: RB.cross_entropy_probs_backward(x, t, rest[-1], rest[0] if weighted
+                                                                           else None, reduction, eps),
+               torch_fn=tfn)
 
 
 @requires_cuda
@@ -508,7 +409,6 @@ def test_loss_modules_with_weight_buffers_move_to_the_gpu(make, kind):
     np.testing.assert_allclose(xg.grad.cpu().numpy(), xc.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.cuda
 @pytest.mark.parametrize("device", DEVICES)
 def test_bad_targets_raise_the_same_errors_on_both_devices(device):
     x = cn.zeros(2, 4, device=device)

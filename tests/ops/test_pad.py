@@ -8,21 +8,20 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import check_devices, check_op, module_matches_torch, msg, randn, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import DEVICES, check_case, module_matches_torch, msg, randn, tF
 
 
 PAD_CASES = [((2, 3, 4, 5), (1, 2, 0, 3), 0.0), ((1, 2, 5, 6), (-1, 2, 1, -2), 1.5), ((2, 3, 4), (2, -1), -2.0),
              ((3, 4), (0, 0, 2, 1), 0.0), ((1, 1, 4, 4), (-1, -1, -1, -1), 0.0), ((2, 5), (3, 3), 0.25)]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shape,pads,value", PAD_CASES)
-def test_pad(shape, pads, value):
+def test_pad(device, shape, pads, value):
     x = randn(*shape)
-    check_op(f"pad(pad={pads}, value={value})", lambda x: F.pad(x, pads, value=value), [x],
-             ref=lambda x: NP.pad(x, pads, value), ref_grad=lambda x, dy: NP.pad_backward(x, dy, pads),
-             torch_fn=lambda x: tF.pad(x, pads, value=value))
+    check_case(device, f"pad(pad={pads}, value={value})", lambda x: F.pad(x, pads, value=value), [x],
+               ref=lambda x: NP.pad(x, pads, value), ref_grad=lambda x, dy: NP.pad_backward(x, dy, pads),
+               torch_fn=lambda x: tF.pad(x, pads, value=value))
 
 
 @pytest.mark.parametrize("spec,shape", [("ZeroPad2d(2)", (2, 3, 4, 4)), ("ZeroPad2d((1, 0, -1, 2))", (1, 2, 5, 3)),
@@ -45,8 +44,3 @@ def test_pad_errors():
     with pytest.raises(TypeError, match=msg("ZeroPad2d", "4 ints", "(1, 2)")):
         nn.ZeroPad2d((1, 2))
 
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,pads,value", PAD_CASES)
-def test_pad_on_the_gpu(shape, pads, value):
-    check_devices(f"pad({pads}, value={value})", lambda x: F.pad(x, pads, value=value), [randn(*shape)])

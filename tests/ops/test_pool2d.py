@@ -10,83 +10,87 @@ import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
 from reference import ops as R
-from opcheck import (assert_close, check_devices, check_op, module_matches_torch, msg, randn, requires_cuda,
-                    rng, torch)
+from opcheck import (DEVICES, assert_close, check_case, check_devices, drawn_cases, module_matches_torch, msg,
+                    on_devices, randn, requires_cuda, rng, tF, torch)
 
-tF = torch.nn.functional if torch is not None else None
+
+def _draw_pool(r):
+    k = (int(r.integers(1, 4)), int(r.integers(1, 4)))
+    s = (int(r.integers(1, 4)), int(r.integers(1, 4)))
+    p = (int(r.integers(0, k[0] // 2 + 1)), int(r.integers(0, k[1] // 2 + 1)))
+    hw = (int(r.integers(k[0], 9)), int(r.integers(k[1], 9)))
+    return hw, k, s, p, bool(r.integers(0, 2))
 
 
 def pool_cases(n):
-    r = np.random.default_rng(11)
-    cases = [((6, 6), (2, 2), (2, 2), (0, 0), False), ((7, 7), (3, 3), (2, 2), (0, 0), False),
-             ((7, 7), (3, 3), (2, 2), (1, 1), True), ((6, 5), (3, 2), (2, 2), (1, 0), True)]
-    while len(cases) < n:
-        k = (int(r.integers(1, 4)), int(r.integers(1, 4)))
-        s = (int(r.integers(1, 4)), int(r.integers(1, 4)))
-        p = (int(r.integers(0, k[0] // 2 + 1)), int(r.integers(0, k[1] // 2 + 1)))
-        hw = (int(r.integers(k[0], 9)), int(r.integers(k[1], 9)))
-        cases.append((hw, k, s, p, bool(r.integers(0, 2))))
-    return cases
+    """(input size, kernel, stride, padding, ceil_mode): four chosen, the rest drawn."""
+    chosen = [((6, 6), (2, 2), (2, 2), (0, 0), False), ((7, 7), (3, 3), (2, 2), (0, 0), False),
+              ((7, 7), (3, 3), (2, 2), (1, 1), True), ((6, 5), (3, 2), (2, 2), (1, 0), True)]
+    return chosen + drawn_cases(n - len(chosen), 11, _draw_pool)
 
 
-@pytest.mark.parametrize("case", pool_cases(16))
-def test_max_pool2d(case):
-    (H, W), k, s, p, ceil = case
-    x = randn(2, 3, H, W)
-    check_op(f"max_pool2d(kernel={k}, stride={s}, padding={p}, ceil_mode={ceil})",
-             lambda x: F.max_pool2d(x, k, s, p, ceil_mode=ceil), [x],
-             ref=lambda x: R.max_pool2d(x, k, s, p, (1, 1), ceil),
-             ref_grad=lambda x, dy: R.max_pool2d_backward(x, dy, k, s, p, (1, 1), ceil),
-             torch_fn=lambda x: tF.max_pool2d(x, k, s, p, ceil_mode=ceil))
+# (input shape, kernel, stride, padding, dilation, ceil_mode): sixteen drawn cases, then chosen ones on the GPU
+MAX_POOL_CASES = on_devices([((2, 3, H, W), k, s, p, (1, 1), ceil) for (H, W), k, s, p, ceil in pool_cases(16)], cuda=[
+    ((2, 3, 7, 7), 3, 2, 1, 1, False),  # overlapping windows (ResNet's stem)
+    ((1, 2, 8, 9), 2, 2, 0, 1, False),
+    ((2, 2, 7, 6), 3, 2, 0, 1, True),  # the last window runs past the input
+    ((1, 3, 9, 8), (3, 2), (2, 1), (1, 0), (2, 3), False),  # dilation
+    ((1, 1, 5, 5), 3, 1, 1, 1, True),
+    ((1, 2, 4, 4), 4, 3, 2, 1, True),  # windows wholly in the padding
+])
 
 
-@pytest.mark.parametrize("case", pool_cases(16))
+@pytest.mark.parametrize("device,shape,k,s,p,d,ceil", MAX_POOL_CASES)
+def test_max_pool2d(device, shape, k, s, p, d, ceil):
+    x = randn(*shape)
+    check_case(device, f"max_pool2d(kernel={k}, stride={s}, padding={p}, dilation={d}, ceil_mode={ceil})",
+               lambda x: F.max_pool2d(x, k, s, p, d, ceil_mode=ceil), [x],
+               ref=lambda x: R.max_pool2d(x, k, s, p, d, ceil),
+               ref_grad=lambda x, dy: R.max_pool2d_backward(x, dy, k, s, p, d, ceil),
+               torch_fn=lambda x: tF.max_pool2d(x, k, s, p, d, ceil_mode=ceil))
+
+
+# (input shape, kernel, stride, padding, ceil_mode): sixteen drawn cases, then chosen ones on the GPU
+AVG_POOL_CASES = on_devices([((2, 3, H, W), k, s, p, ceil) for (H, W), k, s, p, ceil in pool_cases(16)], cuda=[
+    ((2, 3, 7, 7), 3, 2, 1, False),
+    ((1, 2, 8, 9), 2, 2, 0, False),
+    ((2, 2, 7, 6), 3, 2, 1, True),
+    ((1, 3, 6, 5), (3, 2), (1, 2), (1, 1), True),
+    ((1, 1, 5, 5), 2, 3, 1, True),
+])
+
+
+@pytest.mark.parametrize("device,shape,k,s,p,ceil", AVG_POOL_CASES)
 @pytest.mark.parametrize("count_include_pad", [True, False])
-def test_avg_pool2d(case, count_include_pad):
-    (H, W), k, s, p, ceil = case
-    x = randn(2, 3, H, W)
+def test_avg_pool2d(device, shape, k, s, p, ceil, count_include_pad):
+    x = randn(*shape)
     cip = count_include_pad
-    check_op(f"avg_pool2d(kernel={k}, stride={s}, padding={p}, ceil_mode={ceil}, count_include_pad={cip})",
-             lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=cip), [x],
-             ref=lambda x: R.avg_pool2d(x, k, s, p, ceil, cip),
-             ref_grad=lambda x, dy: R.avg_pool2d_backward(x, dy, k, s, p, ceil, cip),
-             torch_fn=lambda x: tF.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=cip))
-
-
-@pytest.mark.parametrize("size,out", [((6, 6), (1, 1)), ((7, 5), (3, 2)), ((5, 5), (5, 5)), ((4, 9), (3, 4))])
-def test_adaptive_avg_pool2d(size, out):
-    x = randn(2, 3, *size)
-    check_op(f"adaptive_avg_pool2d(output_size={out})", lambda x: F.adaptive_avg_pool2d(x, out), [x],
-             ref=lambda x: R.adaptive_avg_pool2d(x, out),
-             ref_grad=lambda x, dy: R.adaptive_avg_pool2d_backward(x, dy, out),
-             torch_fn=lambda x: tF.adaptive_avg_pool2d(x, out))
+    check_case(device, f"avg_pool2d(kernel={k}, stride={s}, padding={p}, ceil_mode={ceil}, count_include_pad={cip})",
+               lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=cip), [x],
+               ref=lambda x: R.avg_pool2d(x, k, s, p, ceil, cip),
+               ref_grad=lambda x, dy: R.avg_pool2d_backward(x, dy, k, s, p, ceil, cip),
+               torch_fn=lambda x: tF.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=cip))
 
 
 ADAPTIVE_CASES = [((2, 3, 7, 5), (3, 2)), ((1, 2, 6, 6), 1), ((2, 2, 5, 8), (None, 3)), ((1, 3, 4, 7), (4, None)),
                   ((1, 2, 3, 3), (5, 4)), ((2, 1, 9, 10), 4), ((2, 4, 5), (2, 3)),
-                  ((2, 3, 7, 7), 1), ((1, 2, 10, 9), (3, 4)), ((2, 2, 5, 6), (7, 8)), ((1, 3, 6, 5), (None, 2)), ((3, 5, 5), (2, 3))]
+                  ((2, 3, 7, 7), 1), ((1, 2, 10, 9), (3, 4)), ((2, 2, 5, 6), (7, 8)), ((1, 3, 6, 5), (None, 2)),
+                  ((3, 5, 5), (2, 3)), ((2, 3, 6, 6), (1, 1)), ((2, 3, 5, 5), (5, 5)), ((2, 3, 4, 9), (3, 4))]
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("kind", ["avg", "max"])
 @pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
-def test_adaptive_avg_pool2d(shape, out):
+def test_adaptive_pool2d(device, kind, shape, out):
+    """adaptive_avg_pool2d and adaptive_max_pool2d (3-D inputs as one image of a batch)."""
+    name = f"adaptive_{kind}_pool2d"
     x = randn(*shape)
     x4 = (lambda a: a[None]) if len(shape) == 3 else (lambda a: a)
     un = (lambda a: a[0]) if len(shape) == 3 else (lambda a: a)
-    check_op(f"adaptive_avg_pool2d(output_size={out})", lambda x: F.adaptive_avg_pool2d(x, out), [x],
-             ref=lambda x: un(NP.adaptive_avg_pool2d(x4(x), out)),
-             ref_grad=lambda x, dy: un(NP.adaptive_avg_pool2d_backward(x4(x), x4(dy), out)),
-             torch_fn=lambda x: tF.adaptive_avg_pool2d(x, out))
-
-
-@pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
-def test_adaptive_max_pool2d(shape, out):
-    x = randn(*shape)
-    x4 = (lambda a: a[None]) if len(shape) == 3 else (lambda a: a)
-    un = (lambda a: a[0]) if len(shape) == 3 else (lambda a: a)
-    check_op(f"adaptive_max_pool2d(output_size={out})", lambda x: F.adaptive_max_pool2d(x, out), [x],
-             ref=lambda x: un(NP.adaptive_max_pool2d(x4(x), out)),
-             ref_grad=lambda x, dy: un(NP.adaptive_max_pool2d_backward(x4(x), x4(dy), out)),
-             torch_fn=lambda x: tF.adaptive_max_pool2d(x, out))
+    check_case(device, f"{name}(output_size={out})", lambda x: getattr(F, name)(x, out), [x],
+               ref=lambda x: un(getattr(NP, name)(x4(x), out)),
+               ref_grad=lambda x, dy: un(getattr(NP, name + "_backward")(x4(x), x4(dy), out)),
+               torch_fn=lambda x: getattr(tF, name)(x, out))
 
 
 @pytest.mark.parametrize("spec,shape", [
@@ -113,20 +117,23 @@ def test_adaptive_pool_errors():
         F.adaptive_max_pool2d(cn.randn(1, 1, 4, 4), (1, 2, 3))
 
 
-LP_CASES = [(2.0, 2, None, False), (2, (3, 2), (2, 1), False), (3.0, 3, 2, True), (1.5, 2, 1, False),
-            (2, 3, 2, True)]
+LP_CASES = on_devices([((2, 3, 7, 6), 2.0, 2, None, False), ((2, 3, 7, 6), 2, (3, 2), (2, 1), False),
+                       ((2, 3, 7, 6), 3.0, 3, 2, True), ((2, 3, 7, 6), 1.5, 2, 1, False),
+                       ((2, 3, 7, 6), 2, 3, 2, True)],
+                      cuda=[((2, 3, 7, 7), 2, 3, 2, False), ((1, 2, 6, 5), 1.5, (2, 3), 1, True)])
 
 
-@pytest.mark.parametrize("p,k,stride,ceil_mode", LP_CASES)
-def test_lp_pool2d(p, k, stride, ceil_mode):
-    x = np.abs(randn(2, 3, 7, 6)) + 0.1 if p != 2 else randn(2, 3, 7, 6)
+@pytest.mark.parametrize("device,shape,p,k,stride,ceil_mode", LP_CASES)
+def test_lp_pool2d(device, shape, p, k, stride, ceil_mode):
+    """On the GPU: pow, avg_pool2d and relu, of which LP pooling is composed, together."""
+    x = np.abs(randn(*shape)) + 0.1 if p != 2 else randn(*shape)
     st = None if stride is None else stride
 
-    check_op(f"lp_pool2d(norm_type={p}, kernel_size={k}, stride={stride}, ceil_mode={ceil_mode})",
-             lambda x: F.lp_pool2d(x, p, k, st, ceil_mode), [x],
-             ref=lambda x: NP.lp_pool2d(x, p, k, _pair_or_none(st), ceil_mode),
-             ref_grad=lambda x, dy: NP.lp_pool2d_backward(x, dy, p, k, _pair_or_none(st), ceil_mode),
-             torch_fn=lambda x: tF.lp_pool2d(x, p, k, st, ceil_mode))
+    check_case(device, f"lp_pool2d(norm_type={p}, kernel_size={k}, stride={stride}, ceil_mode={ceil_mode})",
+               lambda x: F.lp_pool2d(x, p, k, st, ceil_mode), [x],
+               ref=lambda x: NP.lp_pool2d(x, p, k, _pair_or_none(st), ceil_mode),
+               ref_grad=lambda x, dy: NP.lp_pool2d_backward(x, dy, p, k, _pair_or_none(st), ceil_mode),
+               torch_fn=lambda x: tF.lp_pool2d(x, p, k, st, ceil_mode))
 
 
 def _pair_or_none(v):
@@ -166,68 +173,12 @@ def test_lp_pool_errors():
         F.lp_pool2d(cn.randn(1, 1, 2, 2), 2, 3)
 
 
-# (input shape, kernel, stride, padding, dilation, ceil_mode)
-MAX_POOL_CASES = [
-    ((2, 3, 7, 7), 3, 2, 1, 1, False),  # overlapping windows (ResNet's stem)
-    ((1, 2, 8, 9), 2, 2, 0, 1, False),
-    ((2, 2, 7, 6), 3, 2, 0, 1, True),  # the last window runs past the input
-    ((1, 3, 9, 8), (3, 2), (2, 1), (1, 0), (2, 3), False),  # dilation
-    ((1, 1, 5, 5), 3, 1, 1, 1, True),
-    ((1, 2, 4, 4), 4, 3, 2, 1, True),  # windows wholly in the padding
-]
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,k,s,p,d,ceil", MAX_POOL_CASES)
-def test_max_pool2d_on_the_gpu(shape, k, s, p, d, ceil):
-    check_devices(f"max_pool2d(k={k}, s={s}, p={p}, d={d}, ceil={ceil})",
-                  lambda x: F.max_pool2d(x, k, s, p, d, ceil_mode=ceil), [randn(*shape)])
-
-
 @pytest.mark.cuda
 def test_max_pool2d_ties_route_to_the_same_input_on_the_gpu():
     """Equal values in overlapping windows: both devices pick the first maximum of each window."""
     x = rng().integers(0, 3, (2, 2, 9, 9)).astype(np.float64)
     check_devices("max_pool2d(ties)", lambda x: F.max_pool2d(x, 3, 2, 1), [x], rtol=0)
     check_devices("adaptive_max_pool2d(ties)", lambda x: F.adaptive_max_pool2d(x, (4, 5)), [x], rtol=0)
-
-
-AVG_POOL_CASES = [
-    ((2, 3, 7, 7), 3, 2, 1, False),
-    ((1, 2, 8, 9), 2, 2, 0, False),
-    ((2, 2, 7, 6), 3, 2, 1, True),
-    ((1, 3, 6, 5), (3, 2), (1, 2), (1, 1), True),
-    ((1, 1, 5, 5), 2, 3, 1, True),
-]
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,k,s,p,ceil", AVG_POOL_CASES)
-@pytest.mark.parametrize("count_include_pad", [True, False])
-def test_avg_pool2d_on_the_gpu(shape, k, s, p, ceil, count_include_pad):
-    check_devices(f"avg_pool2d(k={k}, s={s}, p={p}, ceil={ceil}, count_include_pad={count_include_pad})",
-                  lambda x: F.avg_pool2d(x, k, s, p, ceil_mode=ceil, count_include_pad=count_include_pad),
-                  [randn(*shape)])
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
-def test_adaptive_avg_pool2d_on_the_gpu(shape, out):
-    check_devices(f"adaptive_avg_pool2d({out})", lambda x: F.adaptive_avg_pool2d(x, out), [randn(*shape)])
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,out", ADAPTIVE_CASES)
-def test_adaptive_max_pool2d_on_the_gpu(shape, out):
-    check_devices(f"adaptive_max_pool2d({out})", lambda x: F.adaptive_max_pool2d(x, out), [randn(*shape)])
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,p,k,s,ceil", [((2, 3, 7, 7), 2, 3, 2, False), ((1, 2, 6, 5), 1.5, (2, 3), 1, True)])
-def test_lp_pool2d_on_the_gpu(shape, p, k, s, ceil):
-    """LP pooling is composed of pow, avg_pool2d and relu: their CUDA kernels together."""
-    x = np.abs(randn(*shape)) + 0.1
-    check_devices(f"lp_pool2d(p={p}, k={k}, s={s}, ceil={ceil})", lambda x: F.lp_pool2d(x, p, k, s, ceil), [x])
 
 
 @requires_cuda

@@ -6,38 +6,16 @@ import numpy as np
 import pytest
 
 import convnet as cn
-from opcheck import check_devices, check_op, randn, requires_cuda, rng, same_on_both, torch
-
-tF = torch.nn.functional if torch is not None else None
+from opcheck import check_case, on_devices, randn, requires_cuda, rng, same_on_both
 
 
-@pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (1, True), ((0, 2), False), (-1, True)])
-def test_sum_mean(dim, keepdim):
-    x = randn(3, 4, 5)
-    npdim = tuple(dim) if isinstance(dim, tuple) else dim
-    check_op(f"sum(dim={dim})", lambda t: t.sum(dim=dim, keepdim=keepdim), [x],
-             ref=lambda a: a.sum(axis=npdim, keepdims=keepdim),
-             torch_fn=lambda t: t.sum(dim=dim, keepdim=keepdim) if dim is not None else t.sum())
-    check_op(f"mean(dim={dim})", lambda t: t.mean(dim=dim, keepdim=keepdim), [x],
-             ref=lambda a: a.mean(axis=npdim, keepdims=keepdim),
-             torch_fn=lambda t: t.mean(dim=dim, keepdim=keepdim) if dim is not None else t.mean())
-
-
-@pytest.mark.parametrize("dim", [0, 1, -1])
-def test_max_argmax(dim):
-    x = randn(4, 5, 3)
-    check_op(f"max(dim={dim})", lambda t: t.max(dim).values, [x], ref=lambda a: a.max(axis=dim),
-             torch_fn=lambda t: t.max(dim).values)
-    assert np.array_equal(cn.tensor(x).argmax(dim).numpy(), x.argmax(axis=dim))
-    assert np.array_equal(cn.tensor(x).max(dim).indices.numpy(), x.argmax(axis=dim))
-    assert cn.tensor(x).max().item() == pytest.approx(x.max())
-    assert cn.tensor(x).argmax().item() == x.argmax()
-
-
-SUM_CASES = [  # shape, dims, keepdim
+SUM_CASES = on_devices([  # shape, dims, keepdim; the second list on the GPU only
     ((3, 4, 5), None, False),
     ((3, 4, 5), 0, False),
     ((3, 4, 5), 1, True),
+    ((3, 4, 5), -1, True),
+    ((3, 4, 5), (0, 2), False),
+], cuda=[
     ((3, 4, 5), -1, False),
     ((3, 4, 5), (0, 2), True),
     ((3, 4, 5), (1, 2), False),
@@ -48,16 +26,20 @@ SUM_CASES = [  # shape, dims, keepdim
     ((1500,), None, False),       # split in chunks, then reduced again
     ((3, 1400), 1, True),
     ((1100, 2), 0, False),
-]
+])
 
 
-@pytest.mark.cuda
-@pytest.mark.parametrize("shape,dims,keepdim", SUM_CASES, ids=str)
-def test_sum_and_mean_on_the_gpu(shape, dims, keepdim):
+@pytest.mark.parametrize("device,shape,dims,keepdim", SUM_CASES, ids=str)
+def test_sum_mean(device, shape, dims, keepdim):
     x = randn(*shape)
-    check_devices(f"sum(dims={dims}, keepdim={keepdim})", lambda x: x.sum(dims, keepdim), [x])
+    axis = tuple(dims) if isinstance(dims, tuple) else dims
+    check_case(device, f"sum(dims={dims}, keepdim={keepdim})", lambda t: t.sum(dims, keepdim), [x],
+               ref=lambda a: a.sum(axis=axis, keepdims=keepdim),
+               torch_fn=lambda t: t.sum(dim=dims, keepdim=keepdim) if dims is not None else t.sum())
     if x.size:
-        check_devices(f"mean(dims={dims}, keepdim={keepdim})", lambda x: x.mean(dims, keepdim), [x])
+        check_case(device, f"mean(dims={dims}, keepdim={keepdim})", lambda t: t.mean(dims, keepdim), [x],
+                   ref=lambda a: a.mean(axis=axis, keepdims=keepdim),
+                   torch_fn=lambda t: t.mean(dim=dims, keepdim=keepdim) if dims is not None else t.mean())
 
 
 @requires_cuda
@@ -78,19 +60,30 @@ def test_long_int_sum_is_exact_on_the_gpu():
     assert got.dtype == cn.int64 and got.item() == int(x.sum())
 
 
-MAX_CASES = [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), -1), ((6,), 0), ((), 0), ((2, 1300), 1), ((1300, 3), 0)]
+# (shape, dim, keepdim); the second list on the GPU only
+MAX_CASES = on_devices([((4, 5, 3), dim, False) for dim in (0, 1, -1)],
+                       cuda=[(shape, dim, keepdim) for shape, dim in [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), -1),
+                                                                      ((6,), 0), ((), 0), ((2, 1300), 1),
+                                                                      ((1300, 3), 0)]
+                             for keepdim in (False, True)])
 
 
-@pytest.mark.cuda
-@pytest.mark.parametrize("keepdim", [False, True])
-@pytest.mark.parametrize("shape,dim", MAX_CASES, ids=str)
-def test_max_and_argmax_on_the_gpu(shape, dim, keepdim):
+def _np_max(a, dim, keepdim, f=np.max):
+    """np.max (or np.argmax) over `dim`, with torch's 0-d case (dim 0 of a 0-d array is the array)."""
+    return f(a[None], axis=0) if a.ndim == 0 else f(a, axis=dim, keepdims=keepdim)
+
+
+@pytest.mark.parametrize("device,shape,dim,keepdim", MAX_CASES, ids=str)
+def test_max_argmax(device, shape, dim, keepdim):
     x = randn(*shape)
-    check_devices(f"max(dim={dim}, keepdim={keepdim})", lambda x: x.max(dim, keepdim)[0], [x])
-    if cn.cuda.is_available():
-        same_on_both(lambda t: t.max(dim, keepdim), x)
-        same_on_both(lambda t: t.argmax(dim, keepdim), x)
-        same_on_both(lambda t: t.max(), x)
+    check_case(device, f"max(dim={dim}, keepdim={keepdim})", lambda t: t.max(dim, keepdim).values, [x],
+               ref=lambda a: _np_max(a, dim, keepdim), torch_fn=lambda t: t.max(dim, keepdim).values)
+    t = cn.tensor(x, device=device)
+    want = _np_max(x, dim, keepdim, np.argmax)
+    assert np.array_equal(t.argmax(dim, keepdim).cpu().numpy(), want)
+    assert np.array_equal(t.max(dim, keepdim).indices.cpu().numpy(), want)
+    assert t.max().item() == pytest.approx(x.max())
+    assert t.argmax().item() == x.argmax()
 
 
 @requires_cuda

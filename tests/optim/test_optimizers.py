@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 import convnet as cn
-from convnet import nn
 import convnet.functional as F
 
 torch = pytest.importorskip("torch")
+from opcheck import to_np  # noqa: E402
 from torch_twins import (RTOL, _assert_same_params, _convnet, _cross_entropy_steps, _data, _image_batch,  # noqa: E402
-                         _mlp, _mse_step, _np, _pair)
+                         _mlp, _mse_step, _pair)
 
-tnn = torch.nn
 SGD_STEPS = 30
 STEPS = 25
 
@@ -113,45 +112,32 @@ def test_add_param_group_matches_torch():
         opt.add_param_group({"params": [m[0].weight]})
 
 
-class TwoHeads(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.trunk = nn.Linear(6, 8)
-        self.a = nn.Linear(8, 3)
-        self.b = nn.Linear(8, 3)
-        self.unused = nn.Parameter(cn.ones(4))
+def _two_heads(lib):
+    """Two heads on one trunk and a parameter no output uses, in convnet or in torch (lib)."""
+    class TwoHeads(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.trunk = lib.nn.Linear(6, 8)
+            self.a = lib.nn.Linear(8, 3)
+            self.b = lib.nn.Linear(8, 3)
+            self.unused = lib.nn.Parameter(lib.ones(4))
 
-    def forward(self, x, use_b):
-        h = F.relu(self.trunk(x))
-        return self.a(h) + self.b(h) if use_b else self.a(h)
+        def forward(self, x, use_b):
+            h = self.trunk(x).relu()
+            return self.a(h) + self.b(h) if use_b else self.a(h)
 
-
-class TTwoHeads(tnn.Module):
-    def __init__(self):
-        super().__init__()
-        self.trunk = tnn.Linear(6, 8)
-        self.a = tnn.Linear(8, 3)
-        self.b = tnn.Linear(8, 3)
-        self.unused = tnn.Parameter(torch.ones(4))
-
-    def forward(self, x, use_b):
-        h = torch.relu(self.trunk(x))
-        return self.a(h) + self.b(h) if use_b else self.a(h)
+    return TwoHeads()
 
 
 @pytest.mark.parametrize("kw", [dict(lr=0.1), dict(lr=0.05, momentum=0.9, weight_decay=1e-2),
                                 dict(lr=0.05, momentum=0.9, nesterov=True)],
                          ids=["plain", "momentum+wd", "nesterov"])
 def test_params_without_grad_are_skipped(kw):
-    torch.manual_seed(0)
-    t = TTwoHeads().double()
-    m = TwoHeads()
-    m.to(cn.float64)
-    m.load_state_dict({k: v.detach().numpy().copy() for k, v in t.state_dict().items()})
+    m, t = _pair(lambda: (_two_heads(cn), _two_heads(torch)), "float64")
     opt = cn.optim.SGD(m.parameters(), **kw)
     topt = torch.optim.SGD(t.parameters(), **kw)
     x, y = _data(np.float64)
-    b_before = _np(m.b.weight).copy()
+    b_before = to_np(m.b.weight).copy()
     for step in range(SGD_STEPS):
         use_b = step % 3 == 0  # head b gets a gradient on some steps only
         opt.zero_grad()
@@ -162,13 +148,13 @@ def test_params_without_grad_are_skipped(kw):
         assert m.unused.grad is None
         if step == 1:
             # skipped even with weight decay: b moved only on step 0
-            moved = _np(m.b.weight).copy()
+            moved = to_np(m.b.weight).copy()
             assert not np.array_equal(moved, b_before)
         opt.step()
         topt.step()
         if step == 1:
-            assert np.array_equal(_np(m.b.weight), moved)
-    assert np.array_equal(_np(m.unused), np.ones(4))
+            assert np.array_equal(to_np(m.b.weight), moved)
+    assert np.array_equal(to_np(m.unused), np.ones(4))
     _assert_same_params(m, t, RTOL["float64"], f"SGD({kw}) with grad-less params")
 
 
@@ -187,7 +173,7 @@ def test_zero_grad_and_accumulation_match_torch():
         # zeroed where there is a gradient; None stays None (as torch)
         for p, tp in zip(m.parameters(), t.parameters()):
             assert (p.grad is None) == (tp.grad is None)
-            assert p.grad is None or not np.any(_np(p.grad))
+            assert p.grad is None or not np.any(to_np(p.grad))
         # two half batches accumulate into one gradient
         _mse_step(m, t, x[:8], y[:8])
         _mse_step(m, t, x[8:], y[8:])
@@ -362,7 +348,7 @@ def test_weight_decay_is_coupled_in_adam_and_decoupled_in_adamw():
         opt = getattr(cn.optim, name)([w], lr=0.1, weight_decay=0.5)
         w.grad = cn.zeros(1, 3, dtype=cn.float64)
         opt.step()
-        np.testing.assert_allclose(_np(w), want, rtol=1e-6, err_msg=name)
+        np.testing.assert_allclose(to_np(w), want, rtol=1e-6, err_msg=name)
 
 
 @pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad", "SGD"])
@@ -389,7 +375,7 @@ RESUME_CONFIGS = [
 
 
 def _params_np(m):
-    return {n: _np(p).copy() for n, p in m.named_parameters()}
+    return {n: to_np(p).copy() for n, p in m.named_parameters()}
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -409,13 +395,13 @@ def test_state_dict_round_trip_resumes_bit_identically(config, dtype):
 
     train(m, opt, 10, 0)
     saved_opt = opt.state_dict()
-    saved_model = {k: _np(v).copy() for k, v in m.state_dict().items()}
-    snapshot = {i: {k: _np(v).copy() for k, v in s.items()} for i, s in saved_opt["state"].items()}
+    saved_model = {k: to_np(v).copy() for k, v in m.state_dict().items()}
+    snapshot = {i: {k: to_np(v).copy() for k, v in s.items()} for i, s in saved_opt["state"].items()}
     train(m, opt, 15, 10)
     # the saved state is a copy: later steps left it alone
     for i, s in saved_opt["state"].items():
         for k, v in s.items():
-            assert np.array_equal(_np(v), snapshot[i][k]), (i, k)
+            assert np.array_equal(to_np(v), snapshot[i][k]), (i, k)
 
     m2, _ = _pair(_mlp, dtype, seed=5)
     m2.load_state_dict(saved_model)
@@ -454,7 +440,7 @@ def test_state_dict_layout_matches_torch(name):
             v = sd["state"][i][k]
             assert isinstance(v, cn.Tensor) and tuple(v.shape) == tuple(tv.shape), (i, k)
             assert str(v.dtype).split(".")[-1] == str(tv.dtype).split(".")[-1], (i, k)
-            np.testing.assert_allclose(_np(v), tv.numpy(), rtol=1e-9, atol=1e-15, err_msg=f"{i} {k}")
+            np.testing.assert_allclose(to_np(v), tv.numpy(), rtol=1e-9, atol=1e-15, err_msg=f"{i} {k}")
     assert len(sd["param_groups"]) == len(tsd["param_groups"])
     for g, tg in zip(sd["param_groups"], tsd["param_groups"]):
         assert g["params"] == tg["params"]
@@ -493,14 +479,14 @@ def test_load_state_dict_rejects_mismatches():
         (lambda sd: sd["param_groups"][0].update(params=[0, 0, 1, 2]), ValueError, "appears more than once"),
         (lambda sd: sd.pop("state"), ValueError, "no 'state' entry"),
     ]
-    before = _np(opt.state_dict()["state"][0]["exp_avg"]).copy()
+    before = to_np(opt.state_dict()["state"][0]["exp_avg"]).copy()
     for f, err, msg in cases:
         with pytest.raises(err, match=msg):
             opt.load_state_dict(changed(f))
     with pytest.raises(TypeError, match="expected a dict"):
         opt.load_state_dict([1, 2])
     # a failed load leaves the optimizer as it was
-    assert np.array_equal(_np(opt.state_dict()["state"][0]["exp_avg"]), before)
+    assert np.array_equal(to_np(opt.state_dict()["state"][0]["exp_avg"]), before)
     # state from NumPy arrays and float64 tensors is converted to the parameter's dtype
     sd = changed(lambda sd: sd["state"][0].update(exp_avg=np.ones((8, 6))))
     opt.load_state_dict(sd)
@@ -539,7 +525,7 @@ def test_params_without_grad_are_left_alone(name):
     m, t = _pair(_mlp, "float64")
     opt, topt = _optimizers(name, m.parameters(), t.parameters(), lr=0.01, weight_decay=0.1)
     x, y = _data(np.float64)
-    frozen = _np(m[2].weight).copy()
+    frozen = to_np(m[2].weight).copy()
     for step in range(5):
         opt.zero_grad()
         topt.zero_grad()
@@ -549,6 +535,6 @@ def test_params_without_grad_are_left_alone(name):
         t[2].weight.grad = None
         opt.step()
         topt.step()
-    assert np.array_equal(_np(m[2].weight), frozen)
+    assert np.array_equal(to_np(m[2].weight), frozen)
     assert opt.state_dict()["state"].keys() == topt.state_dict()["state"].keys()
     _assert_same_params(m, t, RTOL["float64"], f"{name} with a grad-less weight")

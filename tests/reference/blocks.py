@@ -304,7 +304,9 @@ def kl_div_backward(x, t, dy, reduction="mean", log_target=False):
 
 
 def multi_margin_loss(x, target, p=1, margin=1.0, weight=None, reduction="mean"):
-    """Per sample: sum over j != y of w[y] max(0, margin - x[y] + x[j])^p / C; "mean" over samples."""
+    """Per sample: sum over j != y of w[y] max(0, margin - x[y] + x[j])^p / C; "mean" over samples.
+    x (N,C) with target (N,), or one sample x (C,) with a 0-d target."""
+    one = np.ndim(x) == 1
     x = np.atleast_2d(_f64(x))
     y = np.atleast_1d(np.asarray(target)).astype(np.int64)
     N, C = x.shape
@@ -312,7 +314,7 @@ def multi_margin_loss(x, target, p=1, margin=1.0, weight=None, reduction="mean")
     z = np.maximum(margin - x[np.arange(N), y][:, None] + x, 0) ** p
     z[np.arange(N), y] = 0
     loss = z.sum(axis=1) * w[y] / C
-    return _reduce(loss, reduction)
+    return _reduce(loss[0] if one else loss, reduction)
 
 
 def multi_margin_loss_backward(x, target, dy, p=1, margin=1.0, weight=None, reduction="mean"):
@@ -325,7 +327,7 @@ def multi_margin_loss_backward(x, target, dy, p=1, margin=1.0, weight=None, redu
     d = np.where(z > 0, p * np.maximum(z, 0) ** (p - 1), 0.0)
     d[np.arange(N), y] = 0
     d[np.arange(N), y] = -d.sum(axis=1)
-    return d * (g * w[y] / C)[:, None]
+    return (d * (g * w[y] / C)[:, None]).reshape(np.shape(target) + (C,))
 
 
 def cross_entropy_probs(logits, target, weight=None, reduction="mean", label_smoothing=0.0):

@@ -168,24 +168,32 @@ def lp_pool2d_backward(x, dy, norm_type, kernel, stride=None, ceil_mode=False):
 
 # ---- transposed convolution ------------------------------------------------------------------------
 
+def _transpose_taps(x, w, stride, padding, dilation, groups):
+    """Every product of a transposed convolution: (input channel c, the output channels of its group,
+    kernel tap r s, input cell h v, the cell i j it reaches in the output padded by `padding`), and
+    the shape (rows, columns) of a padded output large enough for all of them."""
+    (sh, sw), (dh, dw), (ph, pw) = _pair(stride), _pair(dilation), _pair(padding)
+    _, C, H, W = x.shape
+    _, Kg, R, S = w.shape
+    Cg = C // groups
+    taps = [(c, slice(g * Kg, (g + 1) * Kg), r, s, h, v, h * sh + r * dh, v * sw + s * dw)
+            for g in range(groups) for c in range(g * Cg, (g + 1) * Cg)
+            for r in range(R) for s in range(S) for h in range(H) for v in range(W)]
+    return taps, (H * sh + dh * R + 2 * ph, W * sw + dw * S + 2 * pw)
+
+
 def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Each input value scatters x * w into the output: x (N,C,H,W), w (C,K/groups,R,S) -> (N,K,P,Q)."""
     x, w = _f64(x), _f64(w)
     (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(_pair, (stride, padding, output_padding, dilation))
-    N, C, H, W = x.shape
+    N, _, H, W = x.shape
     _, Kg, R, S = w.shape
-    Cg = C // groups
     P = (H - 1) * sh - 2 * ph + dh * (R - 1) + oh + 1
     Q = (W - 1) * sw - 2 * pw + dw * (S - 1) + ow + 1
-    full = np.zeros((N, Kg * groups, P + 2 * ph + sh + dh * R, Q + 2 * pw + sw + dw * S))
-    for g in range(groups):
-        for c in range(g * Cg, (g + 1) * Cg):
-            for r in range(R):
-                for s in range(S):
-                    for h in range(H):
-                        for v in range(W):
-                            full[:, g * Kg:(g + 1) * Kg, h * sh + r * dh, v * sw + s * dw] += \
-                                x[:, c, h, v][:, None] * w[c, :, r, s][None, :]
+    taps, size = _transpose_taps(x, w, stride, padding, dilation, groups)
+    full = np.zeros((N, Kg * groups) + size)
+    for c, ks, r, s, h, v, i, j in taps:
+        full[:, ks, i, j] += x[:, c, h, v][:, None] * w[c, :, r, s][None, :]
     y = full[:, :, ph:ph + P, pw:pw + Q]
     if b is not None:
         y = y + _f64(b)[None, :, None, None]
@@ -195,23 +203,16 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
 def conv_transpose2d_backward(x, w, dy, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """(dx, dw, db) of sum(conv_transpose2d(x, w, b) * dy)."""
     x, w, dy = _f64(x), _f64(w), _f64(dy)
-    (sh, sw), (ph, pw), _, (dh, dw_) = map(_pair, (stride, padding, output_padding, dilation))
-    N, C, H, W = x.shape
-    _, Kg, R, S = w.shape
-    Cg = C // groups
+    ph, pw = _pair(padding)
     P, Q = dy.shape[2:]
-    full = np.zeros((N, dy.shape[1], P + 2 * ph + sh + dh * R, Q + 2 * pw + sw + dw_ * S))
+    taps, size = _transpose_taps(x, w, stride, padding, dilation, groups)
+    full = np.zeros(dy.shape[:2] + size)
     full[:, :, ph:ph + P, pw:pw + Q] = dy
     dx, dw = np.zeros_like(x), np.zeros_like(w)
-    for g in range(groups):
-        for c in range(g * Cg, (g + 1) * Cg):
-            for r in range(R):
-                for s in range(S):
-                    for h in range(H):
-                        for v in range(W):
-                            gv = full[:, g * Kg:(g + 1) * Kg, h * sh + r * dh, v * sw + s * dw_]  # (N, Kg)
-                            dx[:, c, h, v] += gv @ w[c, :, r, s]
-                            dw[c, :, r, s] += x[:, c, h, v] @ gv
+    for c, ks, r, s, h, v, i, j in taps:
+        gv = full[:, ks, i, j]  # (N, K/groups)
+        dx[:, c, h, v] += gv @ w[c, :, r, s]
+        dw[c, :, r, s] += x[:, c, h, v] @ gv
     return dx, dw, dy.sum(axis=(0, 2, 3))
 
 

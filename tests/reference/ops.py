@@ -469,14 +469,11 @@ def cross_entropy(logits, target, reduction="mean", ignore_index=-100):
 
 
 def cross_entropy_backward(logits, target, dy, reduction="mean", ignore_index=-100):
-    """Gradient w.r.t. logits: (softmax(logits) - onehot(target)) * weight per position."""
-    _check_reduction(reduction)
-    logits = _f64(logits)
-    t, valid = _class_targets(logits, target, ignore_index)
-    g = _nll_weights(t, valid, dy, reduction)
-    onehot = np.zeros_like(logits)
-    np.put_along_axis(onehot, t[:, None], 1.0, axis=1)
-    return (softmax(logits, 1) - onehot) * g[:, None]
+    """Gradient w.r.t. logits by the chain rule through cross_entropy's two steps: nll_loss's
+    gradient (-weight at each target class) through log_softmax's backward, which comes to
+    (softmax(logits) - onehot(target)) * weight per position."""
+    dlogp = nll_loss_backward(log_softmax(logits, 1), target, dy, reduction, ignore_index)
+    return log_softmax_backward(logits, dlogp, 1)
 
 
 def mse_loss(x, y, reduction="mean"):

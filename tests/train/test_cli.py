@@ -11,7 +11,7 @@ import pytest
 
 import convnet as cn
 
-from conftest import ROOT
+from conftest import ROOT, image_folder
 
 
 def _run_cli(*args, env=None):
@@ -62,23 +62,8 @@ def test_cli_summary_of_a_zoo_model_uses_its_input_and_classes():
     assert r.returncode != 0 and "unknown model 'nosuchnet'" in r.stderr
 
 
-def _image_folder(root, n_per_class=12):
-    """Three classes of 20x20 images: a bright top half, a bright left half, or dark."""
-    Image = pytest.importorskip("PIL.Image")
-    rng = np.random.default_rng(0)
-    for k, name in enumerate(["top", "left", "dark"]):
-        os.makedirs(root / name)
-        for i in range(n_per_class):
-            img = rng.integers(0, 60, (20, 20, 3), dtype=np.uint8)
-            if k == 0:
-                img[:10] += 180
-            elif k == 1:
-                img[:, :10] += 180
-            Image.fromarray(img).save(root / name / f"{i}.png")
-
-
 def test_cli_train_resume_and_evaluate_on_an_image_folder(tmp_path):
-    _image_folder(tmp_path / "imgs")
+    image_folder(tmp_path / "imgs")
     ck = tmp_path / "ck"
     common = ["--dataset", f"folder:{tmp_path / 'imgs'}", "--grayscale", "--image-size", "28",
               "--batch-size", "8", "--threads", "1"]

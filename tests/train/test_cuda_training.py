@@ -13,10 +13,10 @@ import pytest
 
 import convnet as cn
 import convnet.nn as nn
-from conftest import ROOT
+from conftest import ROOT, image_folder
 from convnet import callbacks as C
 from convnet.data import DataLoader
-from opcheck import requires_cuda, without_gpu
+from opcheck import assert_close, requires_cuda, without_gpu
 
 pytestmark = pytest.mark.cuda  # the device tests (run by the emulated CUDA build)
 
@@ -45,13 +45,6 @@ OPTIMIZERS = [
 def _ids(c):
     name, kw = c
     return name + "(" + ",".join(f"{k}={v}" for k, v in kw.items()) + ")"
-
-
-def _close(got, want, rtol, what):
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    scale = max(float(np.abs(want).max()), 1e-3)
-    err = float(np.abs(got - want).max())
-    assert err <= rtol * scale, f"{what}: max abs error {err:.3g} > {rtol:g} x {scale:.3g}"
 
 
 def _run_optimizer(name, kw, dtype, device, steps=STEPS):
@@ -83,12 +76,12 @@ def test_optimizer_steps_on_cuda_match_cpu(config, dtype):
     want_p, want_s = _run_optimizer(name, kw, dtype, "cpu")
     got_p, got_s = _run_optimizer(name, kw, dtype, "cuda")
     for i, (g, w) in enumerate(zip(got_p, want_p)):
-        _close(g, w, 1e-5, f"{name}{kw} parameter {i} ({np.dtype(dtype).name})")
+        assert_close(g, w, 1e-5, f"{name}{kw} parameter {i} ({np.dtype(dtype).name})")
     assert got_s.keys() == want_s.keys()
     for i in want_s:
         assert got_s[i].keys() == want_s[i].keys()
         for k in want_s[i]:
-            _close(got_s[i][k], want_s[i][k], 1e-5, f"{name}{kw} state {k} of parameter {i}")
+            assert_close(got_s[i][k], want_s[i][k], 1e-5, f"{name}{kw} state {k} of parameter {i}")
 
 
 @requires_cuda
@@ -121,7 +114,7 @@ def test_state_dict_moves_between_devices_and_resumes(name):
     want = run(("cpu", "cpu"))
     for devices in (("cpu", "cuda"), ("cuda", "cpu"), ("cuda", "cuda")):
         for g, w in zip(run(devices), want):
-            _close(g, w, 1e-5, f"{name} {devices}")
+            assert_close(g, w, 1e-5, f"{name} {devices}")
 
 
 @requires_cuda
@@ -168,9 +161,9 @@ def test_clip_grad_norm_on_cuda_matches_cpu(norm_type, max_norm, dtype):
     want = cn.nn.utils.clip_grad_norm_(want_ps, max_norm, norm_type)
     got = cn.nn.utils.clip_grad_norm_(got_ps, max_norm, norm_type)
     assert got.device == cn.device("cuda:0") and got.dtype == want.dtype
-    _close(got.item(), want.item(), 1e-6, f"total norm of order {norm_type}")
+    assert_close(got.item(), want.item(), 1e-6, f"total norm of order {norm_type}")
     for g, w in zip(got_ps, want_ps):
-        _close(g.grad.cpu().numpy(), w.grad.numpy(), 1e-6, f"clipped gradient (order {norm_type})")
+        assert_close(g.grad.cpu().numpy(), w.grad.numpy(), 1e-6, f"clipped gradient (order {norm_type})")
 
 
 @requires_cuda
@@ -218,9 +211,9 @@ def test_lenet5_trajectory_on_cuda_matches_cpu(mnist_root):
 
     want_l, want_w = train("cpu")
     got_l, got_w = train("cuda")
-    _close(got_l, want_l, 1e-4, "LeNet-5 losses")
+    assert_close(got_l, want_l, 1e-4, "LeNet-5 losses")
     for k in want_w:
-        _close(got_w[k], want_w[k], 1e-4, f"LeNet-5 {k} after 10 steps")
+        assert_close(got_w[k], want_w[k], 1e-4, f"LeNet-5 {k} after 10 steps")
 
 
 def _tiny_data(n=96, seed=0):
@@ -249,13 +242,13 @@ def test_fit_evaluate_predict_on_cuda_match_cpu():
     assert all(v.device == cn.device("cuda:0") for e in opt_g.state_dict()["state"].values()
                for v in e.values() if v.ndim)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        _close(hist_g[key], hist_c[key], 1e-4, f"history {key}")
+        assert_close(hist_g[key], hist_c[key], 1e-4, f"history {key}")
     x, y = _tiny_data(40, 2)
-    _close(cn.predict(model_g, x), cn.predict(model_c, x), 1e-4, "predict")
+    assert_close(cn.predict(model_g, x), cn.predict(model_c, x), 1e-4, "predict")
     ev_g = cn.evaluate(model_g, DataLoader((x, y), batch_size=16))
     ev_c = cn.evaluate(model_c, DataLoader((x, y), batch_size=16))
     for key in ev_c:
-        _close(ev_g[key], ev_c[key], 1e-4, f"evaluate {key}")
+        assert_close(ev_g[key], ev_c[key], 1e-4, f"evaluate {key}")
     # device=None keeps the model where it is; "auto" picks the GPU
     assert cn.train._device(None, model_g) == cn.device("cuda:0")
     assert cn.train._device("auto", model_c) == cn.device("cuda")
@@ -286,7 +279,7 @@ def test_fit_with_amp_on_cuda_trains(amp):
     _, _, hist = _tiny_fit("cuda", epochs=3, amp=amp)
     assert hist["loss"][-1] < hist["loss"][0]
     _, _, hist32 = _tiny_fit("cuda", epochs=3)
-    _close(hist["loss"], hist32["loss"], 0.05, f"amp={amp} losses vs float32")
+    assert_close(hist["loss"], hist32["loss"], 0.05, f"amp={amp} losses vs float32")
 
 
 @requires_cuda
@@ -355,7 +348,7 @@ def test_checkpoints_of_a_cuda_run_resume_on_cuda(tmp_path):
     assert all(v.device == cn.device("cuda:0") for e in opt.state_dict()["state"].values()
                for k, v in e.items() if k != "step")
     for k, v in straight.state_dict().items():
-        _close(resumed.state_dict()[k].cpu().numpy(), v.cpu().numpy(), 1e-6, f"resumed {k}")
+        assert_close(resumed.state_dict()[k].cpu().numpy(), v.cpu().numpy(), 1e-6, f"resumed {k}")
 
 
 @requires_cuda
@@ -386,21 +379,9 @@ def test_saved_devices_missing_here_load_on_the_cpu(tmp_path, monkeypatch):
     np.testing.assert_array_equal(cn.load(tmp_path / "w.safetensors")["w"].numpy(), [1, 1])
 
 
-def _image_folder(root, n_per_class=6):
-    Image = pytest.importorskip("PIL.Image")
-    rng = np.random.default_rng(0)
-    for k, name in enumerate(["top", "left"]):
-        os.makedirs(root / name)
-        for i in range(n_per_class):
-            img = rng.integers(0, 60, (12, 12), dtype=np.uint8)
-            img[:6] += 180 * (k == 0)
-            img[:, :6] += 180 * (k == 1)
-            Image.fromarray(img).save(root / name / f"{i}.png")
-
-
 @requires_cuda
 def test_cli_train_and_evaluate_on_cuda(tmp_path):
-    _image_folder(tmp_path / "imgs")
+    image_folder(tmp_path / "imgs", classes=("top", "left"), n_per_class=6, size=12, rgb=False)
     common = ["--dataset", f"folder:{tmp_path / 'imgs'}", "--grayscale", "--image-size", "28", "--batch-size",
               "4", "--threads", "1", "--device", "cuda"]
     run = lambda *a: subprocess.run([sys.executable, "-m", "convnet", *a], capture_output=True, text=True,  # noqa: E731
