@@ -89,7 +89,7 @@ CachingAllocator& pinned_allocator() {
         }
         return p;
       },
-      [](void* p) { cudaFreeHost(p); });
+      [](void* p) { cudaFreeHost(p); }, /*host=*/true);
   return *a;
 }
 

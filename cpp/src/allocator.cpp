@@ -5,6 +5,10 @@
 
 #include "convnet/check.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace convnet {
 
 namespace {
@@ -21,6 +25,31 @@ size_t size_class(size_t n) {
   return (n + step - 1) / step * step;
 }
 
+// AddressSanitizer builds: bytes [p, p + n) of a host block made unreadable (`poison`) or
+// readable again; no-ops otherwise.
+void poison(bool host, void* p, size_t n) {
+#if defined(__SANITIZE_ADDRESS__)
+  if (host && n) ASAN_POISON_MEMORY_REGION(p, n);
+#else
+  (void)host, (void)p, (void)n;
+#endif
+}
+
+void unpoison(bool host, void* p, size_t n) {
+#if defined(__SANITIZE_ADDRESS__)
+  if (host && n) ASAN_UNPOISON_MEMORY_REGION(p, n);
+#else
+  (void)host, (void)p, (void)n;
+#endif
+}
+
+// A block of `size` bytes handed out for `nbytes`: the bytes beyond them poisoned.
+void* hand_out(bool host, void* p, size_t nbytes, size_t size) {
+  unpoison(host, p, nbytes);
+  poison(host, static_cast<char*>(p) + nbytes, size - nbytes);
+  return p;
+}
+
 }  // namespace
 
 void CachingAllocator::mark_allocated(size_t nbytes) {
@@ -30,7 +59,7 @@ void CachingAllocator::mark_allocated(size_t nbytes) {
 
 void* CachingAllocator::alloc(size_t nbytes) {
   size_t cls = size_class(nbytes);
-  if (cls > kLargeBlock) return alloc_large(cls);
+  if (cls > kLargeBlock) return alloc_large(cls, nbytes);
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = free_lists_.find(cls);
@@ -39,13 +68,13 @@ void* CachingAllocator::alloc(size_t nbytes) {
       it->second.pop_back();
       cached_ -= cls;
       mark_allocated(cls);
-      return p;
+      return hand_out(host_, p, nbytes, cls);
     }
   }
   void* p = raw_alloc_or_throw(cls, nbytes);
   std::lock_guard<std::mutex> lock(mu_);
   mark_allocated(cls);
-  return p;
+  return hand_out(host_, p, nbytes, cls);
 }
 
 // raw_alloc_(bytes), or after a failure the cache emptied and one retry; then
@@ -66,7 +95,7 @@ void* CachingAllocator::raw_alloc_or_throw(size_t bytes, size_t requested) {
 
 // The smallest free block of at least `cls` bytes, split when the rest is itself a large
 // block; else a new segment of max(cls, kSegment) bytes, whose rest stays free.
-void* CachingAllocator::alloc_large(size_t cls) {
+void* CachingAllocator::alloc_large(size_t cls, size_t nbytes) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = free_large_.lower_bound({cls, nullptr});
@@ -82,7 +111,7 @@ void* CachingAllocator::alloc_large(size_t cls) {
       b.free = false;
       cached_ -= b.size;
       mark_allocated(b.size);
-      return p;
+      return hand_out(host_, p, nbytes, b.size);
     }
   }
   size_t bytes = cls > kSegment ? cls : kSegment;
@@ -96,15 +125,17 @@ void* CachingAllocator::alloc_large(size_t cls) {
     blocks_[p + cls] = {bytes - cls, p, true};
     free_large_.insert({bytes - cls, p + cls});
     cached_ += bytes - cls;
+    poison(host_, p + cls, bytes - cls);
   }
   mark_allocated(cls);
-  return p;
+  return hand_out(host_, p, nbytes, cls);
 }
 
 void CachingAllocator::free(void* p, size_t nbytes) {
   if (!p) return;
   size_t cls = size_class(nbytes);
   if (cls > kLargeBlock) return free_large(p);
+  poison(host_, p, cls);
   std::lock_guard<std::mutex> lock(mu_);
   allocated_ -= cls;
   cached_ += cls;
@@ -116,6 +147,7 @@ void CachingAllocator::free_large(void* ptr) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = blocks_.find(static_cast<char*>(ptr));
   Block& b = it->second;
+  poison(host_, ptr, b.size);
   allocated_ -= b.size;
   cached_ += b.size;
   b.free = true;
@@ -152,6 +184,7 @@ void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [cls, list] : free_lists_)
     for (void* p : list) {
+      unpoison(host_, p, cls);
       raw_free_(p);
       cached_ -= cls;
     }
@@ -162,6 +195,7 @@ void CachingAllocator::empty_cache() {
       free_large_.erase({b->second.size, b->first});
       cached_ -= b->second.size;
       blocks_.erase(b);
+      unpoison(host_, it->first, it->second);
       raw_free_(it->first);
       it = segments_.erase(it);
     } else {
@@ -173,7 +207,7 @@ void CachingAllocator::empty_cache() {
 CachingAllocator& cpu_allocator() {
   // never destroyed: tensors may outlive static destruction
   static CachingAllocator* a = new CachingAllocator([](size_t n) { return std::aligned_alloc(kAlign, n); },
-                                                    [](void* p) { std::free(p); });
+                                                    [](void* p) { std::free(p); }, /*host=*/true);
   return *a;
 }
 

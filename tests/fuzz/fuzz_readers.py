@@ -5,15 +5,25 @@ or 1 GB with the flags below) is a finding.
     python tests/fuzz/fuzz_readers.py TARGET CORPUS_DIR -max_total_time=30 -timeout=2 -rss_limit_mb=1024
 
 TARGET: safetensors, checkpoint, idx, cifar_pickle, cifar_binary, image, onnx. test_fuzz.py writes
-a seed corpus of valid files for each."""
+a seed corpus of valid files for each.
 
+    python tests/fuzz/fuzz_readers.py TARGET --replay FILE_OR_DIR...
+
+reads each file once through the same target without atheris (tests/build/test_sanitizers.py
+replays the seed corpus and its mutants under ASan+UBSan) and prints `replayed N inputs`; a foreign
+exception propagates."""
+
+import contextlib
 import os
 import sys
 import tempfile
 
-import atheris
+try:
+    import atheris
+except ImportError:  # --replay needs no atheris
+    atheris = None
 
-with atheris.instrument_imports():
+with atheris.instrument_imports() if atheris and "--replay" not in sys.argv else contextlib.nullcontext():
     import convnet as cn
     from convnet.datasets import CIFAR10, CIFARError, IDXError, ImageFileError
     from convnet.datasets.folder import decode_image
@@ -32,8 +42,9 @@ TARGETS = {
 }
 
 
-def main():
-    name, reader, error = TARGETS[sys.argv[1]]
+def one_input_fn(target):
+    """The function that reads one input (bytes) as `target`'s file."""
+    name, reader, error = TARGETS[target]
     path = os.path.join(tempfile.mkdtemp(), name)
 
     def one_input(data):
@@ -44,7 +55,27 @@ def main():
         except error:
             pass
 
-    atheris.Setup([sys.argv[0]] + sys.argv[2:], one_input)
+    return one_input
+
+
+def replay(target, paths):
+    """Every file of `paths` (files or folders) read once; returns how many."""
+    one_input = one_input_fn(target)
+    files = []
+    for p in paths:
+        files += sorted(os.path.join(p, f) for f in os.listdir(p)) if os.path.isdir(p) else [p]
+    for f in files:
+        with open(f, "rb") as fh:
+            one_input(fh.read())
+    return len(files)
+
+
+def main():
+    target = sys.argv[1]
+    if len(sys.argv) > 2 and sys.argv[2] == "--replay":
+        print(f"replayed {replay(target, sys.argv[3:])} inputs")
+        return
+    atheris.Setup([sys.argv[0]] + sys.argv[2:], one_input_fn(target))
     atheris.Fuzz()
 
 

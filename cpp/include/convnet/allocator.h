@@ -31,7 +31,11 @@ class CachingAllocator {
   // bytes requested, in use and cached.
   using RawAlloc = void* (*)(size_t nbytes);
   using RawFree = void (*)(void* p);
-  CachingAllocator(RawAlloc raw_alloc, RawFree raw_free) : raw_alloc_(raw_alloc), raw_free_(raw_free) {}
+  // `host`: the blocks are host memory, which an AddressSanitizer build poisons while they are
+  // cached and beyond the bytes requested, so that a read or write there is reported as it would
+  // be without the cache.
+  CachingAllocator(RawAlloc raw_alloc, RawFree raw_free, bool host = false)
+      : raw_alloc_(raw_alloc), raw_free_(raw_free), host_(host) {}
 
   void* alloc(size_t nbytes);
   void free(void* p, size_t nbytes);
@@ -49,13 +53,14 @@ class CachingAllocator {
     char* segment;  // the start of the segment the block was carved from
     bool free;
   };
-  void* alloc_large(size_t cls);
+  void* alloc_large(size_t cls, size_t nbytes);
   void* raw_alloc_or_throw(size_t bytes, size_t requested);
   void free_large(void* p);
   void mark_allocated(size_t nbytes);
 
   RawAlloc raw_alloc_;
   RawFree raw_free_;
+  bool host_;
   std::mutex mu_;
   std::unordered_map<size_t, std::vector<void*>> free_lists_;  // small blocks by size class
   std::map<char*, Block> blocks_;                  // every large block (free or not), by address

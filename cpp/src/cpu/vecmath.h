@@ -25,8 +25,9 @@ CONVNET_VM_INLINE float from_bits(int32_t i) {
   std::memcpy(&x, &i, sizeof x);
   return x;
 }
-// 2^n for an integer n in [-126, 127]
-CONVNET_VM_INLINE float pow2i(int32_t n) { return from_bits((n + 127) << 23); }
+// 2^n for an integer n in [-126, 127]. Shifted unsigned: a NaN input reaches here with a huge n,
+// whose result its caller discards, and a signed shift out of range would be undefined.
+CONVNET_VM_INLINE float pow2i(int32_t n) { return from_bits(static_cast<int32_t>(static_cast<uint32_t>(n + 127) << 23)); }
 CONVNET_VM_INLINE float fabs(float x) { return from_bits(bits(x) & 0x7fffffff); }
 // |x| with the sign of s
 CONVNET_VM_INLINE float copysign(float x, float s) {
