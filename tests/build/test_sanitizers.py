@@ -32,9 +32,6 @@ PYTHON_TESTS = ["tests/tensor", "tests/ops", "tests/nn", "tests/optim", "tests/d
                 "tests/io/test_safetensors_hostile.py", "tests/io/test_mnist_hostile.py",
                 "tests/io/test_checkpoint_crash.py", "tests/io/test_sizes_overflow.py",
                 "tests/io/test_datasets_hostile.py", "tests/io/test_weights_files.py"]
-# resnet18's train-mode gradients differ from PyTorch's by 2e-3 of their scale when the convolutions run
-# on one thread, in any build (OMP_NUM_THREADS=1 fails it too): not a sanitizer finding
-DESELECT = ["tests/nn/test_models.py::test_outputs_match_torch_with_the_same_weights[resnet18-64]"]
 FUZZ_TARGETS = ["safetensors", "checkpoint", "idx", "cifar_pickle", "cifar_binary", "image", "onnx"]
 MUTANTS = 120  # per target
 # the out-of-memory path (an allocation that fails returns null, then the cache is emptied and the
@@ -108,10 +105,10 @@ def test_python_subset_under_sanitizers(sanitized):
     start = time.perf_counter()
     # --capture=sys: a report written to file descriptor 2 as the process ends must reach this test
     out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--capture=sys", "-m",
-                "not slow and not cuda", *[f"--deselect={t}" for t in DESELECT], *PYTHON_TESTS],
+                "not slow and not cuda", *PYTHON_TESTS],
                cwd=ROOT, env=sanitized["env"])
     summary = out.strip().splitlines()[-1]
-    assert re.search(r"\d+ passed", summary) and "failed" not in summary, out[-6000:]
+    assert re.search(r"\d+ passed", summary) and not re.search(r"\d+ (failed|errors?)\b", summary), out[-6000:]
     print(f"{summary} ({time.perf_counter() - start:.0f} s)")
 
 
