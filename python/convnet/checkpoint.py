@@ -10,6 +10,7 @@ device; `load_checkpoint` restores them as `convnet.load` does (`map_location`).
 
 import json
 import os
+import re
 
 import numpy as np
 
@@ -99,11 +100,16 @@ def _decode(obj, tensors, file, map_location, where="state"):
 
 
 def _is_numpy_dtype(name):
-    try:
-        np.dtype(name)
-    except TypeError:
+    """Whether `name` is the name of a bool or numeric NumPy dtype, as save_checkpoint writes them.
+    Other strings never reach np.dtype, whose parser evaluates some of them (a fuzzed "f,(" raised
+    SyntaxError) and reads others as structured dtypes."""
+    if not re.fullmatch(r"[a-z]+[0-9]*", name):
         return False
-    return True
+    try:
+        dtype = np.dtype(name)
+    except (TypeError, ValueError):
+        return False
+    return dtype.name == name and dtype.kind in "biufc"
 
 
 def save_checkpoint(state, path):

@@ -102,6 +102,10 @@ def test_resume_names_the_missing_or_wrong_entry(tmp_path, edit, expected):
 @pytest.mark.parametrize("edit, expected", [
     (lambda s: {**s, "model": {"__tensor__": 5}}, "state.model: the metadata names tensor 5"),
     (lambda s: {**s, "x": {"__ndarray__": "model.0.weight", "dtype": "nonsense"}}, "NumPy dtype"),
+    # strings that NumPy's dtype parser evaluates (SyntaxError) or reads as a structured dtype
+    (lambda s: {**s, "x": {"__ndarray__": "model.0.weight", "dtype": "f,("}}, "NumPy dtype"),
+    (lambda s: {**s, "x": {"__ndarray__": "model.0.weight", "dtype": "i4,(1"}}, "NumPy dtype"),
+    (lambda s: {**s, "x": {"__ndarray__": "model.0.weight", "dtype": "u1,"}}, "NumPy dtype"),
     (lambda s: {**s, "x": {"__items__": [[None, 1]]}}, "state.x: expected a list of"),
     (lambda s: {**s, "x": {"__tuple__": 3}}, "state.x: expected a list"),
     (lambda s: [s], "expected a JSON object"),
