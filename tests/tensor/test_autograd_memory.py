@@ -2,6 +2,10 @@
 freed as soon as that node's backward has run, a steady-state step takes nothing new from the
 OS, and large blocks freed early in backward are reused (merged) for larger ones later."""
 
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -104,3 +108,30 @@ def test_large_blocks_keep_their_contents(sizes):
     for i, t in enumerate(ts):
         v = t.numpy()
         assert v.min() == v.max() == float(i)
+
+
+def test_cached_blocks_are_released_when_memory_runs_out():
+    """Blocks cached by earlier work do not make later work fail: under an address-space limit that
+    cannot hold both, a convolution whose column buffer fits none of the cached blocks gets its
+    memory, because a failed allocation empties the cache and retries (its scratch comes from the
+    allocator too). The failure this guards against: a VGG-16 batch-128 forward left 6.9 GB cached,
+    and the next batch-16 forward raised MemoryError until empty_cache() was called."""
+    code = textwrap.dedent("""
+        import resource
+        import convnet as cn
+        cn.set_num_threads(1)
+        vm = lambda: [int(l.split()[1]) << 10 for l in open("/proc/self/status") if l.startswith("VmSize")][0]
+        x, w = cn.randn(1, 64, 256, 256), cn.randn(8, 64, 5, 5)
+        with cn.no_grad():
+            cn.functional.conv2d(cn.randn(1, 64, 8, 8), w)  # threads and BLAS buffers in place
+            blocks = [cn.empty(40 << 20) for _ in range(4)]  # 4 x 160 MiB
+            del blocks  # cached: no block holds the 400 MiB of columns below
+            cached = cn.memory_stats()["cached_bytes"]
+            resource.setrlimit(resource.RLIMIT_AS, (vm() + (300 << 20),) * 2)
+            y = cn.functional.conv2d(x, w, padding=2)  # columns (64*5*5, 256*256): 400 MiB
+        print(cached >> 20, tuple(y.shape), cn.memory_stats()["cached_bytes"] >> 20)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert int(r.stdout.split()[0]) >= 600, r.stdout  # MiB cached when the limit was set
+    assert "(1, 8, 256, 256)" in r.stdout, r.stdout
