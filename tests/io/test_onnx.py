@@ -451,6 +451,18 @@ def test_malformed_file_is_an_error(tmp_path):
         convnet.onnx.load(tmp_path / "missing.onnx")
 
 
+def test_name_that_is_not_utf8_is_an_error(tmp_path):
+    """ONNX strings are proto2 fields: protobuf returns one that is not UTF-8 as bytes (a fuzzed
+    initializer name made the importer raise TypeError)."""
+    path = tmp_path / "names.onnx"
+    convnet.onnx.export(nn.Sequential(nn.Linear(4, 3)), convnet.zeros(1, 4), path)
+    data = path.read_bytes()
+    assert b"0.bias" in data
+    path.write_bytes(data.replace(b"0.bias", b"0.bia\x95"))
+    with pytest.raises(convnet.onnx.OnnxError, match="not UTF-8"):
+        convnet.onnx.load(path)
+
+
 def test_dangling_input_is_an_error(tmp_path):
     m = _graph([onnx.helper.make_node("Relu", ["nowhere"], ["y"], name="r1")])
     onnx.save(m, tmp_path / "d.onnx")

@@ -28,6 +28,17 @@ def register_op(*names):
     return deco
 
 
+def _check_names(graph, source):
+    """Every name the importer reads is text: ONNX's strings are proto2 fields, which protobuf hands
+    back as bytes where they are not UTF-8 (a fuzzed initializer name b'3.bia\\x95')."""
+    names = [t.name for t in graph.initializer] + [v.name for v in list(graph.input) + list(graph.output)]
+    for n in graph.node:
+        names += [n.name, n.op_type, n.domain, *n.input, *n.output, *(a.name for a in n.attribute)]
+    bad = next((x for x in names if not isinstance(x, str)), None)
+    if bad is not None:
+        raise OnnxError(f"convnet.onnx.load: {source}: the name {bad!r} is not UTF-8 text")
+
+
 class Node:
     """What an importer sees of a NodeProto."""
 
@@ -703,6 +714,7 @@ def load(path):
         onnx.checker.check_model(light)
     except Exception as e:
         raise OnnxError(f"convnet.onnx.load: {source} is not a valid ONNX model: {e}") from e
+    _check_names(model.graph, source)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
     if opset is None:
         raise OnnxError(f"convnet.onnx.load: {source} imports no default-domain opset")
