@@ -14,6 +14,7 @@ using cpu::Broadcast;
 using cpu::Conv2dShape;
 using cpu::InterpTap;
 using cpu::Pool2dShape;
+using cpu::StridedCopy;
 using cpu::TensorList;
 
 // ---- elementwise (elementwise.cu) -----------------------------------------
@@ -26,6 +27,12 @@ void unary_cuda(int64_t n, const T* x, U* y, F f);
 // out (s.n) = f(a, b) through s.
 template <typename T, typename U, typename F>
 void binary_cuda(const Broadcast& s, const T* a, const T* b, U* out, F f);
+
+// ---- copy (copy.cu) ------------------------------------------------------------
+template <typename T>
+void copy_strided_cuda(const StridedCopy& s, T* dst, const T* src);
+template <typename T>
+void accumulate_strided_cuda(const StridedCopy& s, T* dst, const T* src);
 
 // ---- conv2d (conv2d.cu) -------------------------------------------------
 // N batch, C in channels, H W input size, K out channels, R S kernel,

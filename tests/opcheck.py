@@ -1,11 +1,13 @@
 """The one test helper for every op (DESIGN.md convention 7).
 
-`check_op` runs three checks on an op given as a function of convnet tensors:
+`check_op` runs four checks on an op given as a function of convnet tensors:
   1. forward and gradients (float32) against a plain NumPy reference;
   2. a float64 finite-difference check of the autograd gradients: element by element for inputs of
      at most FD_ELEMENTWISE elements, else along FD_DIRECTIONS random directions (as PyTorch's
      gradcheck(fast_mode=True): vᵀJu from central differences against the backward's (Jᵀv)·u);
-  3. forward and gradients against PyTorch (float64 and float32), where torch is installed.
+  3. the same inputs as non-contiguous views (every other element of a larger tensor): forward
+     and gradients bit for bit those of contiguous inputs;
+  4. forward and gradients against PyTorch (float64 and float32), where torch is installed.
 `check_devices` checks an op's CUDA forward and backward against its CPU ones.
 `check_case` is the entry point of an op's case table, whose test is parametrized over DEVICES: on
 "cpu" it runs every check of check_op, on "cuda" the check_devices comparison.
@@ -140,22 +142,29 @@ def _close(name, what, got, want, rtol):
         f"{name}: {what} differs: max abs error {err:.3g} > {rtol:g} × max |expected| {scale:.3g}")
 
 
-def _to_cn(a, dtype, grad, device="cpu"):
-    t = cn.tensor(a.astype(dtype) if a.dtype.kind == "f" else a, device=device)
+def _to_cn(a, dtype, grad, device="cpu", strided=False):
+    """(leaf, input): the array as a tensor; with strided, the input is a non-contiguous view of
+    the leaf (every other element of a larger tensor) holding the same values."""
+    a = a.astype(dtype) if a.dtype.kind == "f" else a
+    if strided and a.ndim:
+        a = np.stack([a, np.zeros_like(a)], axis=-1)
+    t = cn.tensor(a, device=device)
     if grad:
         t.requires_grad_(True)
-    return t
+    return t, (t[..., 0] if strided and a.ndim > 1 else t)
 
 
-def _run_cn(fn, inputs, diff, dtype, dy, device="cpu"):
-    ts = [_to_cn(a, dtype, i in diff, device) for i, a in enumerate(inputs)]
+def _run_cn(fn, inputs, diff, dtype, dy, device="cpu", strided=False):
+    leaves, ts = zip(*[_to_cn(a, dtype, i in diff, device, strided) for i, a in enumerate(inputs)]) if inputs else ((), ())
     out = fn(*ts)
     assert out.device == cn.device(device), f"output on {out.device}, expected {device}"
     grads = []
     if diff:
         out.backward(cn.tensor(dy.astype(dtype), device=device))
         for i in diff:
-            g = ts[i].grad
+            g = leaves[i].grad
+            if g is not None and strided and inputs[i].ndim:
+                g = g[..., 0]
             assert g is None or g.device == cn.device(device), f"gradient on {g.device}, expected {device}"
             grads.append(g.cpu().numpy() if g is not None else np.zeros_like(inputs[i]))
     return out.detach().cpu().numpy().astype(np.float64), grads
@@ -303,7 +312,17 @@ def check_op(name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None
             else:
                 _fd_directions(label, fn, inputs, i, diff, rng, fd_rtol)
 
-    # 3. PyTorch
+    # 3. non-contiguous inputs (views) give exactly the results of contiguous ones
+    for np_dtype in (np.float32, np.float64):
+        want, want_grads = _run_cn(fn, inputs, diff, np_dtype, dy)
+        got, got_grads = _run_cn(fn, inputs, diff, np_dtype, dy, strided=True)
+        what = np.dtype(np_dtype).name
+        assert np.array_equal(got, want, equal_nan=True), f"{label}: forward of non-contiguous inputs ({what}) differs"
+        for k, i in enumerate(diff):
+            assert np.array_equal(got_grads[k], want_grads[k], equal_nan=True), (
+                f"{label}: gradient of non-contiguous input {i} ({what}) differs")
+
+    # 4. PyTorch
     if torch_fn is not None and torch is not None:
         for np_dtype, t_dtype in ((np.float64, torch.float64), (np.float32, torch.float32)):
             ts = []

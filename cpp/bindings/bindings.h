@@ -12,6 +12,7 @@ namespace py = pybind11;
 namespace convnet::bindings {
 
 void bind_tensor(py::module_& m);
+void bind_views(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_nn_utils(py::module_& m);

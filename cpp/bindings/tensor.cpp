@@ -80,15 +80,15 @@ Tensor numpy_view(py::array arr, bool read_only_ok) {
 
 Tensor from_numpy(py::array arr) { return numpy_view(arr, false); }
 
-// The row-major strides in bytes of contiguous tensor t (checked: ValueError naming `op` and the
-// shape when they overflow).
+// The strides of t in bytes (checked: ValueError naming `op` and the shape when they overflow).
 std::vector<py::ssize_t> byte_strides(const Tensor& t, const char* op) {
   std::vector<py::ssize_t> strides(t.shape().size());
-  int64_t s = dtype_size(t.dtype());
-  for (size_t i = strides.size(); i-- > 0;) {
-    strides[i] = s;
-    if (i > 0 && __builtin_mul_overflow(s, std::max<int64_t>(t.shape()[i], 1), &s))
+  const int64_t e = static_cast<int64_t>(dtype_size(t.dtype()));
+  for (size_t i = 0; i < strides.size(); ++i) {
+    int64_t s;
+    if (__builtin_mul_overflow(t.strides()[i], e, &s))
       throw ValueError(cat_str(op, ": the byte strides of shape ", shape_str(t.shape()), " overflow a 64-bit integer"));
+    strides[i] = s;
   }
   return strides;
 }
@@ -102,7 +102,7 @@ py::array to_numpy(const Tensor& t) {
   // the capsule owns a handle to the storage, so the array outlives the tensor safely
   auto* owner = new Tensor(t.detach());
   py::capsule base(owner, [](void* p) { delete static_cast<Tensor*>(p); });
-  return py::array(numpy_dtype(t.dtype()), shape, strides, t.raw_data(), base);
+  return py::array(numpy_dtype(t.dtype()), shape, strides, t.element_ptr(), base);
 }
 
 DType parse_dtype(const py::object& o, DType fallback) {
@@ -149,39 +149,6 @@ Shape shape_from_args(const py::args& args, const char* op) {
 Tensor finish(Tensor t, bool requires_grad) {
   if (requires_grad) t.set_requires_grad(true);
   return t;
-}
-
-// t[i], t[a:b], t[::k] along the first dimension.
-Tensor getitem(const Tensor& t, const py::object& key) {
-  if (t.dim() == 0) throw py::index_error("invalid index of a 0-dim tensor");
-  const int64_t n = t.size(0);
-  if (py::isinstance<py::int_>(key)) {
-    int64_t i = key.cast<int64_t>();
-    if (i < -n || i >= n)
-      throw py::index_error(cat_str("index ", i, " is out of bounds for dimension 0 with size ", n));
-    if (i < 0) i += n;
-    Shape rest(t.shape().begin() + 1, t.shape().end());
-    return t.narrow0(i, i + 1).reshape(rest);
-  }
-  if (py::isinstance<py::slice>(key)) {
-    py::ssize_t start, stop, step, len;
-    if (!key.cast<py::slice>().compute(n, &start, &stop, &step, &len)) throw py::error_already_set();
-    if (step == 1) return t.narrow0(start, start + len);
-    if (step < 0) throw py::value_error("slice: negative steps are not supported");
-    std::vector<Tensor> rows;
-    Shape s = t.shape();
-    s[0] = len;
-    Tensor out = Tensor::empty(s, t.dtype(), t.device());
-    size_t row = t.nbytes() / n;
-    for (py::ssize_t k = 0; k < len; ++k)
-      copy_bytes(static_cast<char*>(out.raw_data()) + k * row, out.device(),
-                 static_cast<const char*>(t.raw_data()) + (start + k * step) * row, t.device(), row);
-    if (t.requires_grad())
-      throw py::value_error("slice: strided slices of tensors that require grad are not supported");
-    return out;
-  }
-  throw py::index_error(cat_str("tensor indexing supports an int or a slice along the first dimension, got ",
-                                std::string(py::str(py::repr(key)))));
 }
 
 // A host copy that NumPy can hold: bfloat16 values widen (exactly) to float32.
@@ -281,7 +248,7 @@ void bind_tensor(py::module_& m) {
       .def_buffer([](Tensor& self) -> py::buffer_info {
         std::vector<py::ssize_t> shape(self.shape().begin(), self.shape().end());
         std::vector<py::ssize_t> strides = byte_strides(self, "buffer");
-        return py::buffer_info(self.raw_data(), dtype_size(self.dtype()),
+        return py::buffer_info(self.element_ptr(), dtype_size(self.dtype()),
                                std::string(py::str(numpy_dtype(self.dtype()).attr("char"))),
                                static_cast<py::ssize_t>(shape.size()), shape, strides);
       })
@@ -316,14 +283,11 @@ void bind_tensor(py::module_& m) {
         return dtype.is_none() ? a : a.attr("astype")(dtype);
       }, "dtype"_a = py::none(), "copy"_a = py::none())
       .def("reshape", [](const Tensor& x, py::args a) { return x.reshape(shape_from_args(a, "reshape")); })
-      .def("view", [](const Tensor& x, py::args a) { return x.reshape(shape_from_args(a, "view")); })
       .def("flatten", [](const Tensor& x, int64_t s, int64_t e) { return nn::flatten(x, s, e); },
            "start_dim"_a = 0, "end_dim"_a = -1)
       .def("clone", &Tensor::clone)
       .def("detach", &Tensor::detach)
-      .def_property_readonly("data", &Tensor::detach)
-      .def("contiguous", [](const Tensor& x) { return x; })
-      .def("is_contiguous", [](const Tensor&) { return true; })
+      .def_property("data", &Tensor::detach, [](Tensor& x, const Tensor& src) { x.set_data(src); })
       // to(dtype), to(device), to(device, dtype), to(other); device as "cuda", "cuda:1" or a convnet.device
       .def("to", [](const Tensor& x, py::object target, py::object dtype, bool non_blocking) {
         Tensor r = x;
@@ -373,17 +337,6 @@ void bind_tensor(py::module_& m) {
         py::gil_scoped_release nogil;
         x.backward(g, retain_graph);
       }, "gradient"_a = py::none(), "retain_graph"_a = false, py::kw_only(), "grad"_a = py::none())
-      // in place, outside autograd
-      .def("zero_", [](Tensor& x) { fill_(x, 0); return x; })
-      .def("fill_", [](Tensor& x, double v) { fill_(x, v); return x; })
-      .def("copy_", [](Tensor& x, const Tensor& src) {
-        CONVNET_CHECK(src.shape() == x.shape(), "copy_: source shape ", shape_str(src.shape()),
-                      " does not match destination shape ", shape_str(x.shape()));
-        Tensor s = src.detach().to(x.device()).to(x.dtype());
-        copy_bytes(x.raw_data(), x.device(), s.raw_data(), s.device(), x.nbytes());
-        return x;
-      })
-      .def("__getitem__", &getitem)
       .def("__repr__", &tensor_repr)
       .def("__hash__", [](const Tensor& x) { return reinterpret_cast<intptr_t>(x.impl().get()); })
       .def("__bool__", [](const Tensor& x) {

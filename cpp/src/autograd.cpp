@@ -19,7 +19,7 @@ Tensor owned(const Tensor& g) {
 // Into a leaf's .grad, which the engine owns: in place.
 void accumulate_leaf(TensorImpl& leaf, const Tensor& g) {
   if (!leaf.grad)
-    leaf.grad = owned(g).impl();
+    leaf.grad = g.is_contiguous() ? owned(g).impl() : g.contiguous().impl();
   else
     add_(Tensor(leaf.grad), g);
 }
@@ -66,6 +66,27 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, No
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
 }
+
+void save_versions(const Tensor& out, std::initializer_list<Tensor> saved) {
+  Node& n = *out.grad_fn();
+  for (const Tensor& t : saved)
+    if (t.defined()) n.saved.push_back({t.impl()->storage, t.version(), t.shape(), t.dtype()});
+}
+
+namespace {
+// PyTorch's error for a saved tensor modified in place after it was saved.
+void check_saved_versions(const Node& n) {
+  for (const SavedVersion& v : n.saved) {
+    const std::shared_ptr<Storage> st = v.storage.lock();
+    if (st && st->version() != v.version)
+      throw Error(cat_str("one of the variables needed for gradient computation has been modified by an inplace "
+                          "operation: [convnet.", dtype_name(v.dtype), " ", shape_str(v.shape), "], saved by ", n.name,
+                          "_backward, is at version ", st->version(), "; expected version ", v.version,
+                          " instead. Hint: the operation that modified it ran between the forward that saved it and "
+                          "this backward; clone() the tensor before modifying it"));
+  }
+}
+}  // namespace
 
 void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
   CONVNET_CHECK(root.requires_grad(),
@@ -125,7 +146,8 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
         throw Error(cat_str(
             "backward: trying to backward through the graph a second time (through ", n->name,
             "); its saved tensors were freed. Specify retain_graph=True on the first backward."));
-      dxs = n->fn(dy, n->needs);
+      check_saved_versions(*n);
+      dxs = n->fn(dy.contiguous(), n->needs);
       if (!retain_graph) n->fn = nullptr;
     }
     for (size_t i = 0; i < n->next.size(); ++i) {

@@ -25,5 +25,13 @@ namespace convnet {
 // ValueError naming the op and both devices); a CUDA device becomes the current one.
 Device common_device(const char* op, std::initializer_list<const Tensor*> tensors);
 
+// True when one of the tensors is a non-contiguous view: an op whose kernels read contiguous
+// memory then re-enters with contiguous() copies.
+inline bool any_strided(std::initializer_list<const Tensor*> tensors) {
+  for (const Tensor* t : tensors)
+    if (!t->is_contiguous()) return true;
+  return false;
+}
+
 
 }  // namespace convnet

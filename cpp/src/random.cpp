@@ -80,14 +80,14 @@ double random_uniform() {
   return gen().uniform();
 }
 
-// Fills a tensor on a GPU with `fill`'s draws made on the host: the values are the
-// ones the same generator state gives a CPU tensor.
+// Fills a tensor on a GPU, or a non-contiguous view, with `fill`'s draws made on a contiguous
+// host tensor: the values are the ones the same generator state gives a CPU tensor.
 template <typename F>
 bool drawn_on_host(const Tensor& t, F fill) {
-  if (t.device().is_cpu()) return false;
+  if (t.device().is_cpu() && t.is_contiguous()) return false;
   Tensor h = Tensor::empty(t.shape(), t.dtype());
   fill(h);
-  copy_bytes(t.raw_data(), t.device(), h.raw_data(), h.device(), t.nbytes());
+  copy_into(t, h);
   return true;
 }
 

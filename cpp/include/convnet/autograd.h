@@ -22,6 +22,14 @@ struct Edge {
   bool active() const { return fn != nullptr || leaf != nullptr; }
 };
 
+// The version of a tensor that a node's backward reads, taken when the node was recorded.
+struct SavedVersion {
+  std::weak_ptr<Storage> storage;
+  uint64_t version;
+  Shape shape;
+  DType dtype;
+};
+
 struct Node {
   // Gradients with respect to each input, given the output's gradient dy;
   // `needs[i]` says whether input i wants one (undefined Tensor otherwise).
@@ -34,6 +42,8 @@ struct Node {
   BackwardFn fn;  // reset after backward unless the graph is retained
   Shape out_shape;
   DType out_dtype;
+  // What fn reads: backward refuses to run once one of them was modified in place.
+  std::vector<SavedVersion> saved;
 };
 
 namespace autograd {
@@ -61,6 +71,10 @@ inline bool needs_record(const std::vector<Tensor>& inputs) {
 void record(Tensor& out, const char* name, std::initializer_list<Tensor> inputs,
             Node::BackwardFn fn);
 void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, Node::BackwardFn fn);
+
+// Notes that the backward of `out`'s node reads `saved` as they are now (call right after
+// record): backward raises if any of them is modified in place before it runs, as PyTorch.
+void save_versions(const Tensor& out, std::initializer_list<Tensor> saved);
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 

@@ -1,7 +1,11 @@
-// Tensor: shape, dtype, device and ref-counted storage from the caching
-// allocator. Always contiguous and row-major; images are NCHW. A view
-// (reshape, slicing along the first dimension) shares storage at an offset.
+// Tensor: sizes, strides and an offset over ref-counted storage from the caching
+// allocator; dtype, device. Images are NCHW. A view (reshape, permute, slicing,
+// expand: ops/view.h) shares its base's storage with its own strides; a version
+// counter per storage counts in-place writes, so that autograd can refuse a
+// backward whose saved tensors were modified. Kernels take contiguous pointers
+// (data<T>() throws for a non-contiguous tensor): ops call contiguous() first.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,8 +34,12 @@ class Storage {
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
   bool pinned() const { return pinned_; }
+  // In-place writes to this storage so far (autograd's check on saved tensors).
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
+  std::atomic<uint64_t> version_{0};
   void* data_;
   size_t nbytes_;
   Device device_;
@@ -43,11 +51,14 @@ struct TensorImpl {
   std::shared_ptr<Storage> storage;
   size_t offset = 0;  // bytes into storage
   Shape shape;
+  Shape strides;  // in elements, one per dimension
   int64_t numel = 0;
+  bool contiguous = true;  // strides are the row-major ones of shape (sizes 1 aside)
   DType dtype = DType::Float32;
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;
   std::shared_ptr<Node> grad_fn;  // null for leaves
+  std::shared_ptr<TensorImpl> base;  // for a view made by a view op: the tensor it views (never a view)
 };
 
 class Tensor {
@@ -71,9 +82,23 @@ class Tensor {
   Device device() const { return impl_->storage->device(); }
   size_t nbytes() const { return impl_->numel * dtype_size(impl_->dtype); }
 
+  const Shape& strides() const { return impl_->strides; }
+  // Stride of dimension d in elements; negative d counts from the end.
+  int64_t stride(int64_t d) const;
+  // Offset of the first element into the storage, in elements.
+  int64_t storage_offset() const { return static_cast<int64_t>(impl_->offset / dtype_size(impl_->dtype)); }
+  // True for an undefined tensor too (an absent optional input needs no copy).
+  bool is_contiguous() const { return !impl_ || impl_->contiguous; }
+  // *this when contiguous (or undefined), else a contiguous copy (differentiable).
+  Tensor contiguous() const;
+  // Pointer to the first element of a contiguous tensor; throws Error for a
+  // non-contiguous one (a kernel would read it in the wrong order).
   void* raw_data() const {
-    return static_cast<char*>(impl_->storage->data()) + impl_->offset;
+    if (!impl_->contiguous) throw_not_contiguous();
+    return element_ptr();
   }
+  // Pointer to the first element whatever the strides (for strided kernels).
+  void* element_ptr() const { return static_cast<char*>(impl_->storage->data()) + impl_->offset; }
   template <typename T>
   T* data() const {
     return static_cast<T*>(raw_data());
@@ -92,11 +117,15 @@ class Tensor {
   // Same storage, cut from the graph.
   Tensor detach() const;
 
-  // A view with another shape (one dimension may be -1); differentiable.
+  // Another shape (one dimension may be -1): a view where the strides allow one, else a
+  // contiguous copy; differentiable.
   Tensor reshape(Shape shape) const;
-  // Rows [begin, end) of the first dimension as a view; differentiable.
-  Tensor narrow0(int64_t begin, int64_t end) const;
-  // Deep copy (differentiable).
+  // Another shape as a view; throws ValueError where the strides allow none (as PyTorch's view).
+  Tensor view(Shape shape) const;
+  // The in-place write counter of this tensor's storage (shared by its views).
+  uint64_t version() const { return impl_->storage->version(); }
+  void bump_version() const { impl_->storage->bump_version(); }
+  // Deep copy, contiguous (differentiable).
   Tensor clone() const;
   // Conversion; returns *this when the dtype already matches.
   Tensor to(DType dtype) const;
@@ -117,8 +146,21 @@ class Tensor {
   const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
 
  private:
+  [[noreturn]] void throw_not_contiguous() const;
   std::shared_ptr<TensorImpl> impl_;
 };
+
+// The row-major strides of shape, in elements.
+Shape contiguous_strides(const Shape& shape);
+// A view of t's storage with these sizes, strides (elements) and storage offset (elements),
+// outside autograd: for view ops (ops/view.cpp), which record their own backward.
+Tensor strided_view(const Tensor& t, Shape sizes, Shape strides, int64_t storage_offset);
+// dst (a view of any strides) = src, element by element; src broadcasts to dst's shape and is
+// converted to dst's dtype and device. Bumps dst's version; outside autograd.
+void copy_into(const Tensor& dst, const Tensor& src);
+// dst += src for a dst of any strides, even with overlapping elements (expand, unfold: each
+// element gets every contribution, in order); same shape, floating dtype; outside autograd.
+void accumulate_into(const Tensor& dst, const Tensor& src);
 
 // The number of elements of a tensor of this shape. Throws ValueError naming the shape for a
 // negative size, or (as PyTorch) when its row-major strides or, for a non-empty tensor, its bytes

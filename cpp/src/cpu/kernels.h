@@ -24,6 +24,22 @@ struct Broadcast {
   int64_t sa[kMaxDims], sb[kMaxDims];
 };
 
+// ---- copy (copy.cpp) ------------------------------------------------------------
+// dst and src over shape (nd dimensions, n elements), each through its own strides in
+// elements (src's 0 where it broadcasts); dst's elements are distinct.
+struct StridedCopy {
+  int nd;
+  int64_t n;
+  int64_t shape[kMaxDims];
+  int64_t sd[kMaxDims], ss[kMaxDims];
+};
+// dst = src element by element; T is an unsigned integer of the element's size (any dtype).
+template <typename T>
+void copy_strided_cpu(const StridedCopy& s, T* dst, const T* src);
+// dst += src (float, double).
+template <typename T>
+void accumulate_strided_cpu(const StridedCopy& s, T* dst, const T* src);
+
 // The Broadcast of two contiguous operands of n elements each.
 inline Broadcast flat_broadcast(int64_t n) {
   Broadcast s{};

@@ -45,7 +45,8 @@ void check_index(int64_t i, int64_t n) {
 }  // namespace
 
 // data (N, ...) -> (B, ...)
-Tensor gather_rows(const Tensor& data, const int64_t* idx, int64_t b) {
+Tensor gather_rows(const Tensor& data_in, const int64_t* idx, int64_t b) {
+  const Tensor data = data_in.contiguous();
   const int64_t n = data.size(0);
   Shape s = data.shape();
   s[0] = b;

@@ -363,7 +363,7 @@ void save_safetensors(const NamedTensors& named, const std::string& path,
   NamedTensors tensors;  // on the host: tensors on a GPU are copied there
   for (auto& [name, t] : named) {
     CONVNET_CHECK(t.defined(), "save: tensor \"", name, "\" is undefined");
-    tensors.emplace_back(name, t.to(Device()));
+    tensors.emplace_back(name, t.to(Device()).contiguous());
   }
   std::ostringstream h;
   h << "{";

@@ -229,8 +229,7 @@ LoadResult Module::load_state_dict(const std::map<std::string, Tensor>& state, b
   for (auto& [name, t] : own) {
     auto it = state.find(name);
     if (it == state.end()) continue;
-    Tensor src = it->second.to(t.dtype());  // from any device to the module's
-    copy_bytes(t.raw_data(), t.device(), src.raw_data(), src.device(), t.nbytes());
+    copy_into(t, it->second);  // from any device and dtype to the module's
   }
   return r;
 }

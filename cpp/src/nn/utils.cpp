@@ -10,6 +10,7 @@
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"
+#include "convnet/ops/view.h"
 #include "dispatch.h"
 #include "tensor_lists.h"
 
@@ -62,7 +63,7 @@ Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
     at += n.numel();
   }
   double total = 0;
-  list_of({all.narrow0(0, at)}).for_each("clip_grad_norm_", [&](Device, const auto& l) {
+  list_of({narrow(all, 0, 0, at)}).for_each("clip_grad_norm_", [&](Device, const auto& l) {
     cpu::grad_norms_cpu(order, l, &total);
   });
   if (error_if_nonfinite && !std::isfinite(total))

@@ -18,6 +18,7 @@ namespace {
 // functors of pointwise.h.
 template <typename F, typename G>
 Tensor pointwise(const Tensor& x, const char* name, bool save_output, F f, G g) {
+  if (!x.is_contiguous()) return pointwise(x.contiguous(), name, save_output, f, g);
   const Device dev = common_device(name, {&x});
   Tensor y = Tensor::empty(x.shape(), x.dtype(), dev);
   dispatch_floating(x.dtype(), name, [&](auto* tag) {
@@ -36,6 +37,7 @@ Tensor pointwise(const Tensor& x, const char* name, bool save_output, F f, G g) 
       });
       return std::vector<Tensor>{dx};
     });
+    autograd::save_versions(y, {save_output ? y : x});
   }
   return y;
 }
@@ -78,6 +80,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
+  if (any_strided({&x, &weight})) return prelu(x.contiguous(), weight.contiguous());
   CONVNET_CHECK(is_floating(x.dtype()) && weight.dtype() == x.dtype(),
                 "prelu: input and weight must both be float32 or both float64, got ",
                 dtype_name(x.dtype()), " and ", dtype_name(weight.dtype()), "; input shape ",
@@ -114,6 +117,7 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
       });
       return std::vector<Tensor>{dx, dw};
     });
+    autograd::save_versions(y, {x, weight});
   }
   return y;
 }

@@ -50,6 +50,13 @@ BatchNormShape batch_norm_check(const Tensor& x, const Tensor& rm, const Tensor&
 
 Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w, const Tensor& b,
                   bool training, double momentum, double eps) {
+  if (any_strided({&x, &w, &b, &rm, &rv})) {  // running statistics that are views get the update written back
+    const Tensor rmc = rm.contiguous(), rvc = rv.contiguous();
+    Tensor y = batch_norm(x.contiguous(), rmc, rvc, w.contiguous(), b.contiguous(), training, momentum, eps);
+    if (!rm.is_contiguous()) copy_into(rm, rmc);
+    if (!rv.is_contiguous()) copy_into(rv, rvc);
+    return y;
+  }
   const BatchNormShape s = batch_norm_check(x, rm, rv, w, b, training, eps);
   const Device dev = common_device("batch_norm", {&x, &rm, &rv, &w, &b});
   Tensor y = Tensor::empty(x.shape(), x.dtype(), dev);
@@ -90,6 +97,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Ten
                        });
                        return std::vector<Tensor>{dx, dw, db};
                      });
+    autograd::save_versions(y, {x, w});
   }
   return y;
 }

@@ -5,6 +5,8 @@
 // slice of dy; autograd accumulates (+=) them into .grad.
 #include "convnet/ops/cat.h"
 
+#include <algorithm>
+
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "dispatch.h"
@@ -77,6 +79,11 @@ CatPlan check_cat(const std::vector<Tensor>& ts, int64_t dim) {
 }  // namespace
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  if (std::any_of(tensors.begin(), tensors.end(), [](const Tensor& t) { return !t.is_contiguous(); })) {
+    std::vector<Tensor> parts;
+    for (const Tensor& t : tensors) parts.push_back(t.contiguous());
+    return cat(parts, dim);
+  }
   CatPlan p = check_cat(tensors, dim);
   const size_t k = p.parts.size();
   const DType dt = p.parts[0].dtype();

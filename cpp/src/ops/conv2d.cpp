@@ -87,6 +87,7 @@ Tensor pad_for_same(const Tensor& x, const Tensor& w, const Conv2dOptions& o, Co
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2dOptions& opt) {
+  if (any_strided({&x_in, &w, &b})) return conv2d(x_in.contiguous(), w.contiguous(), b.contiguous(), opt);
   // an unbatched (C,H,W) input is a batch of one
   if (x_in.dim() == 3) {
     Tensor y = conv2d(x_in.reshape({1, x_in.size(0), x_in.size(1), x_in.size(2)}), w, b, opt);

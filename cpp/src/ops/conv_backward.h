@@ -32,6 +32,7 @@ void record_conv_backward(Tensor& y, const char* name, const Tensor& x, const Te
     });
     return std::vector<Tensor>{dx, dw, db};
   });
+  autograd::save_versions(y, {x, w});
 }
 
 }  // namespace convnet

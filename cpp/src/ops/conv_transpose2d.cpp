@@ -60,6 +60,7 @@ cpu::Conv2dShape conv_transpose2d_check(const Tensor& x, const Tensor& w, const 
 }  // namespace
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const ConvTranspose2dOptions& o) {
+  if (any_strided({&x, &w, &b})) return conv_transpose2d(x.contiguous(), w.contiguous(), b.contiguous(), o);
   if (x.dim() == 3) {  // an unbatched (C,H,W) input is a batch of one
     Tensor y = conv_transpose2d(x.reshape({1, x.size(0), x.size(1), x.size(2)}), w, b, o);
     return y.reshape({y.size(1), y.size(2), y.size(3)});

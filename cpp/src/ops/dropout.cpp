@@ -12,6 +12,7 @@
 namespace convnet {
 
 Tensor dropout(const Tensor& x, double p, bool training) {
+  if (!x.is_contiguous()) return dropout(x.contiguous(), p, training);
   CONVNET_CHECK(p >= 0 && p <= 1, "dropout: probability has to be between 0 and 1, but got ", p);
   if (!training || p == 0) return x;
   CONVNET_CHECK(is_floating(x.dtype()), "dropout: expected a floating point input, got ",

@@ -48,21 +48,17 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 namespace {
 
-// The Broadcast (cpu/kernels.h) of operands of shapes a and b read over `out`: strides 0 on
-// broadcast dimensions, dimensions of size 1 dropped, neighbours contiguous for both merged.
-cpu::Broadcast make_broadcast(const Shape& a, const Shape& b, const Shape& out, const char* op) {
+// The Broadcast (cpu/kernels.h) of operands a and b read over `out` through their strides (0 on
+// broadcast dimensions), dimensions of size 1 dropped, neighbours contiguous for both merged.
+cpu::Broadcast make_broadcast(const Tensor& ta, const Tensor& tb, const Shape& out, const char* op) {
+  const Shape &a = ta.shape(), &b = tb.shape();
   const size_t nd = out.size();
-  // row-major strides of an operand read over out (0 on broadcast dims)
-  auto strides = [&](const Shape& in) {
+  auto strides = [&](const Tensor& t) {
     std::vector<int64_t> st(nd, 0);
-    int64_t s = 1;
-    for (size_t i = in.size(); i-- > 0;) {
-      st[nd - in.size() + i] = in[i] == 1 ? 0 : s;
-      s *= in[i];
-    }
+    for (size_t i = t.shape().size(); i-- > 0;) st[nd - t.shape().size() + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
     return st;
   };
-  const std::vector<int64_t> sa = strides(a), sb = strides(b);
+  const std::vector<int64_t> sa = strides(ta), sb = strides(tb);
   std::vector<int64_t> shape, ka, kb;
   for (size_t d = 0; d < nd; ++d) {
     if (out[d] == 1) continue;
@@ -100,20 +96,21 @@ void dispatch_for(DType dtype, const char* op, const Run& run) {
 }
 
 // f(a, b) with broadcasting in the promoted dtype; the result has that dtype, or bool when f
-// compares.
+// compares. The operands are read through their strides (views need no copy).
 template <typename F>
 Tensor binary_values(const Tensor& a, const Tensor& b, const char* op, F f = F()) {
   const Device dev = common_device(op, {&a, &b});
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-  const cpu::Broadcast s = make_broadcast(a.shape(), b.shape(), shape, op);
   const DType common = promote(a.dtype(), b.dtype());
   const Tensor ca = a.to(common), cb = b.to(common);
+  const cpu::Broadcast s = make_broadcast(ca, cb, shape, op);
   Tensor out;
   dispatch_for<F>(common, op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     using U = decltype(f(T(), T()));
     out = Tensor::empty(shape, std::is_same_v<U, bool> ? DType::Bool : common, dev);
-    CONVNET_KERNEL(dev, binary, <T, U, F>)(s, ca.data<T>(), cb.data<T>(), out.data<U>(), f);
+    CONVNET_KERNEL(dev, binary, <T, U, F>)(s, static_cast<const T*>(ca.element_ptr()),
+                                           static_cast<const T*>(cb.element_ptr()), out.data<U>(), f);
   });
   return out;
 }
@@ -122,7 +119,7 @@ Tensor binary_values(const Tensor& a, const Tensor& b, const char* op, F f = F()
 template <typename F>
 Tensor unary_values(const Tensor& a, DType dtype, const char* op, F f = F()) {
   const Device dev = common_device(op, {&a});
-  const Tensor ca = a.to(dtype);
+  const Tensor ca = a.contiguous().to(dtype);
   Tensor out = Tensor::empty(a.shape(), dtype, dev);
   dispatch_for<F>(dtype, op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
@@ -184,6 +181,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
       return std::vector<Tensor>{n[0] ? sum_to(mul(dy, b), a.shape()) : Tensor(),
                                  n[1] ? sum_to(mul(dy, a), b.shape()) : Tensor()};
     });
+    autograd::save_versions(out, {b.requires_grad() ? a : Tensor(), a.requires_grad() ? b : Tensor()});
   }
   return out;
 }
@@ -201,6 +199,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
           n[0] ? sum_to(div(dy, b), a.shape()) : Tensor(),
           n[1] ? sum_to(neg(div(mul(dy, a), mul(b, b))), b.shape()) : Tensor()};
     });
+    autograd::save_versions(out, {b.requires_grad() ? a : Tensor(), b});
   }
   return out;
 }
@@ -224,48 +223,58 @@ Tensor neg(const Tensor& a) {
 
 Tensor exp(const Tensor& a) {
   Tensor out = unary_values<pw::Exp>(a, floating_of(a.dtype()), "exp");
-  if (autograd::needs_record({a}))
+  if (autograd::needs_record({a})) {
     // the output is saved: d exp(a) = exp(a)
     autograd::record(out, "exp", {a}, [y = out.detach()](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{mul(dy, y)};
     });
+    autograd::save_versions(out, {out});
+  }
   return out;
 }
 
 Tensor log(const Tensor& a) {
   Tensor out = unary_values<pw::Log>(a, floating_of(a.dtype()), "log");
-  if (autograd::needs_record({a}))
+  if (autograd::needs_record({a})) {
     autograd::record(out, "log", {a}, [x = a.detach()](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{div(dy, x)};
     });
+    autograd::save_versions(out, {a});
+  }
   return out;
 }
 
 Tensor sqrt(const Tensor& a) {
   Tensor out = unary_values<pw::Sqrt>(a, floating_of(a.dtype()), "sqrt");
-  if (autograd::needs_record({a}))
+  if (autograd::needs_record({a})) {
     autograd::record(out, "sqrt", {a}, [y = out.detach()](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{div(mul(dy, 0.5), y)};
     });
+    autograd::save_versions(out, {out});
+  }
   return out;
 }
 
 Tensor abs(const Tensor& a) {
   CONVNET_CHECK(a.dtype() != DType::Bool, "abs: not supported for bool tensors");
   Tensor out = unary_values<pw::Abs>(a, a.dtype(), "abs");
-  if (autograd::needs_record({a}))
+  if (autograd::needs_record({a})) {
     autograd::record(out, "abs", {a}, [x = a.detach()](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{mul(dy, unary_values<pw::Sign>(x, x.dtype(), "abs"))};
     });
+    autograd::save_versions(out, {a});
+  }
   return out;
 }
 
 Tensor pow(const Tensor& a, double e) {
   Tensor out = unary_values(a, floating_of(a.dtype()), "pow", pw::Pow{e});
-  if (autograd::needs_record({a}))
+  if (autograd::needs_record({a})) {
     autograd::record(out, "pow", {a}, [x = a.detach(), e](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{mul(dy, mul(pow(x, e - 1), e))};
     });
+    autograd::save_versions(out, {a});
+  }
   return out;
 }
 

@@ -67,6 +67,7 @@ Tensor taps_of(const InterpShape& s, Device dev) {
 }  // namespace
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
+  if (!x.is_contiguous()) return interpolate(x.contiguous(), o);
   const InterpShape s = interpolate_check(x, o);
   const Device dev = common_device("interpolate", {&x});
   Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);

@@ -27,6 +27,7 @@ void bmm_into(const Tensor& a, bool ta, bool a_batch, const Tensor& b, bool tb, 
 }  // namespace
 
 Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  if (any_strided({&a_in, &b_in})) return matmul(a_in.contiguous(), b_in.contiguous());
   CONVNET_CHECK(a_in.dim() >= 1 && a_in.dim() <= 3 && b_in.dim() >= 1 && b_in.dim() <= 2 + (a_in.dim() == 3),
                 "matmul: unsupported ranks: shapes ", shape_str(a_in.shape()), " and ",
                 shape_str(b_in.shape()), " (expected 1-D or 2-D operands, or a 3-D batch on the left)");
@@ -76,6 +77,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
       }
       return std::vector<Tensor>{da, db};
     });
+    autograd::save_versions(out, {b.requires_grad() ? a : Tensor(), a.requires_grad() ? b : Tensor()});
   }
   Shape final_shape = out_shape;
   if (a_in.dim() == 1) final_shape.erase(final_shape.end() - 2);
@@ -84,6 +86,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  if (any_strided({&x, &w, &b})) return linear(x.contiguous(), w.contiguous(), b.contiguous());
   CONVNET_CHECK(w.dim() == 2, "linear: weight must be 2-D (out_features, in_features), got shape ",
                 shape_str(w.shape()));
   const int64_t out_f = w.size(0), in_f = w.size(1);
@@ -126,6 +129,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
       });
       return std::vector<Tensor>{dx, dw, db};
     });
+    autograd::save_versions(y, {w.requires_grad() ? x : Tensor(), x.requires_grad() ? w : Tensor()});
   }
   return y;
 }

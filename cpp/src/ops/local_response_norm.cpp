@@ -31,6 +31,7 @@ LrnShape local_response_norm_check(const Tensor& x, int64_t size) {
 }  // namespace
 
 Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double beta, double k) {
+  if (!x.is_contiguous()) return local_response_norm(x.contiguous(), size, alpha, beta, k);
   const LrnShape s = local_response_norm_check(x, size);
   const Device dev = common_device("local_response_norm", {&x});
   Tensor y = Tensor::empty(x.shape(), x.dtype(), dev), scale = Tensor::empty(x.shape(), x.dtype(), dev);

@@ -139,6 +139,7 @@ Tensor expand_weight(const Tensor& w, const Tensor& input, const char* op, const
 template <typename Fwd, typename Bwd>
 Tensor elementwise_loss(const char* op, const Tensor& input, const Tensor& target, Reduction r,
                         double divisor, Fwd fwd, Bwd bwd) {
+  if (any_strided({&input, &target})) return elementwise_loss(op, input.contiguous(), target.contiguous(), r, divisor, fwd, bwd);
   Tensor losses = Tensor::empty(input.shape(), input.dtype(), input.device());
   dispatch_floating(input.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
@@ -175,6 +176,8 @@ namespace {
 // PyTorch. Built from differentiable ops, so the target gets a gradient too.
 Tensor cross_entropy_probs(const Tensor& input, const Tensor& target, Reduction reduction,
                            const Tensor& weight, double label_smoothing) {
+  if (any_strided({&input, &target, &weight}))
+    return cross_entropy_probs(input.contiguous(), target.contiguous(), reduction, weight.contiguous(), label_smoothing);
   CONVNET_CHECK(is_floating(input.dtype()) && input.dim() >= 2, "cross_entropy: input must be float32 or ",
                 "float64 of shape (N, C) or (N, C, d1, ...), got ", dtype_name(input.dtype()), " ",
                 shape_str(input.shape()));
@@ -196,6 +199,8 @@ Tensor cross_entropy_probs(const Tensor& input, const Tensor& target, Reduction 
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction,
                      int64_t ignore_index, const Tensor& weight, double label_smoothing) {
+  if (any_strided({&input, &target, &weight}))
+    return cross_entropy(input.contiguous(), target.contiguous(), reduction, ignore_index, weight.contiguous(), label_smoothing);
   CONVNET_CHECK(label_smoothing >= 0 && label_smoothing <= 1,
                 "cross_entropy: label_smoothing must be between 0.0 and 1.0, got ", label_smoothing,
                 "; input shape ", shape_str(input.shape()));
@@ -244,6 +249,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduct
 
 Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, int64_t ignore_index,
                 const Tensor& weight) {
+  if (any_strided({&input, &target, &weight}))
+    return nll_loss(input.contiguous(), target.contiguous(), reduction, ignore_index, weight.contiguous());
   const Device dev = common_device("nll_loss", {&input, &target, &weight});
   ClassShape s = check_classification(input, target, ignore_index, "nll_loss");
   Tensor cw = check_class_weight(weight, input, s.C, "nll_loss");
@@ -299,6 +306,7 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, c
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  if (any_strided({&input, &target})) return smooth_l1_loss(input.contiguous(), target.contiguous(), reduction, beta);
   check_pair(input, target, "smooth_l1_loss");
   CONVNET_CHECK(beta >= 0, "smooth_l1_loss: beta must be non-negative, got ", beta, "; input shape ",
                 shape_str(input.shape()));
@@ -321,6 +329,8 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                             Reduction reduction) {
+  if (any_strided({&input, &target, &weight}))
+    return binary_cross_entropy(input.contiguous(), target.contiguous(), weight.contiguous(), reduction);
   const char* op = "binary_cross_entropy";
   check_pair(input, target, op);
   const Device dev = common_device(op, {&input, &target, &weight});
@@ -349,6 +359,9 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
                                         Reduction reduction, const Tensor& pos_weight) {
+  if (any_strided({&input, &target, &weight, &pos_weight}))
+    return binary_cross_entropy_with_logits(input.contiguous(), target.contiguous(), weight.contiguous(), reduction,
+                                            pos_weight.contiguous());
   const char* op = "binary_cross_entropy_with_logits";
   check_pair(input, target, op);
   const Device dev = common_device(op, {&input, &target, &weight, &pos_weight});
@@ -371,6 +384,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 }
 
 Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& reduction, bool log_target) {
+  if (any_strided({&input, &target})) return kl_div(input.contiguous(), target.contiguous(), reduction, log_target);
   const char* op = "kl_div";
   check_pair(input, target, op);
   const Device dev = common_device(op, {&input, &target});
@@ -396,6 +410,8 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& redu
 
 Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, double margin,
                          const Tensor& weight, Reduction reduction) {
+  if (any_strided({&input, &target, &weight}))
+    return multi_margin_loss(input.contiguous(), target.contiguous(), p, margin, weight.contiguous(), reduction);
   const char* op = "multi_margin_loss";
   CONVNET_CHECK(p == 1 || p == 2, op, ": p must be 1 or 2, got ", p);
   CONVNET_CHECK(is_floating(input.dtype()), op, ": input must be float32 or float64, got ",

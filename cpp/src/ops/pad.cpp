@@ -40,6 +40,7 @@ PadShape pad_check(const Tensor& x, const std::vector<int64_t>& p) {
 }  // namespace
 
 Tensor pad(const Tensor& x, const std::vector<int64_t>& p, double value) {
+  if (!x.is_contiguous()) return pad(x.contiguous(), p, value);
   const PadShape s = pad_check(x, p);
   const Device dev = common_device("pad", {&x});
   Tensor y = Tensor::empty(s.out, x.dtype(), dev);

@@ -77,6 +77,7 @@ AdaptiveShape adaptive_pool2d_check(const Tensor& x, const AdaptiveSize& out, co
 // Runs f on a 4-D view of a 3-D (C,H,W) input and drops the batch dimension again.
 template <typename F>
 Tensor unbatched(const Tensor& x, F f) {
+  if (!x.is_contiguous()) return unbatched(x.contiguous(), f);
   if (x.dim() != 3) return f(x);
   Tensor y = f(x.reshape({1, x.size(0), x.size(1), x.size(2)}));
   return y.reshape({y.size(1), y.size(2), y.size(3)});

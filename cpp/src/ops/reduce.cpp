@@ -54,6 +54,7 @@ void split(const Shape& s, int64_t dim, int64_t& outer, int64_t& D, int64_t& inn
 }
 
 Tensor sum_values(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  if (!x.is_contiguous()) return sum_values(x.contiguous(), dims, keepdim);
   DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
   const Device dev = common_device("sum", {&x});
   Tensor cur = x;
@@ -107,6 +108,7 @@ Tensor mean(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim) {
 }
 
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim_in, bool keepdim) {
+  if (!x.is_contiguous()) return max(x.contiguous(), dim_in, keepdim);
   int64_t dim = wrap_dim(dim_in, x.dim(), "max", x.shape());
   CONVNET_CHECK(x.numel() > 0, "max: cannot reduce an empty tensor of shape ", shape_str(x.shape()));
   int64_t outer, D, inner;

@@ -25,6 +25,7 @@ void split_dim(const Tensor& x, int64_t& dim, int64_t& outer, int64_t& D, int64_
 }
 
 Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
+  if (!x.is_contiguous()) return softmax_impl(x.contiguous(), dim, log);
   const char* name = log ? "log_softmax" : "softmax";
   int64_t outer, D, inner;
   split_dim(x, dim, outer, D, inner, name);
@@ -46,6 +47,7 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
       });
       return std::vector<Tensor>{dx};
     });
+    autograd::save_versions(y, {y});
   }
   return y;
 }

@@ -1,0 +1,66 @@
+// copy: element-by-element copy (or accumulation) between two strided layouts of the
+// same sizes: contiguous() of a view, writes through a view, the backward of views.
+// s.shape (s.nd), dst and src read through s.sd and s.ss (elements, 0 where src
+// broadcasts); make_strided_copy (tensor.cpp) merged the dimensions that are
+// contiguous for both and dropped those of size 1.
+#include <algorithm>
+
+#include "isa.h"
+#include "kernels.h"
+#include "parallel.h"
+
+namespace convnet::cpu {
+
+namespace {
+
+// dst[j sd] = src[j ss] (Add: +=) for j in [0, n)
+template <bool Add, typename T>
+CONVNET_CPU_CLONES void strided_span(int64_t n, T* dst, int64_t sd, const T* src, int64_t ss) {
+  if constexpr (Add) {
+    for (int64_t j = 0; j < n; ++j) dst[j * sd] += src[j * ss];
+  } else {
+    for (int64_t j = 0; j < n; ++j) dst[j * sd] = src[j * ss];
+  }
+}
+
+// Rows of the last dimension, the outer index decoded once per row. dst's elements are
+// distinct (no two indices reach one element), so the rows run in parallel.
+template <bool Add, typename T>
+void strided_rows(const StridedCopy& s, T* dst, const T* src) {
+  if (s.n == 0) return;
+  const int nd = s.nd;
+  const int64_t inner = nd ? s.shape[nd - 1] : 1, sd = nd ? s.sd[nd - 1] : 0, ss = nd ? s.ss[nd - 1] : 0;
+  parallel_for(s.n / inner, std::max<int64_t>(1, kGrainSize / inner), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t od = 0, os = 0, rem = r;
+      for (int d = nd - 2; d >= 0; --d) {
+        const int64_t i = rem % s.shape[d];
+        rem /= s.shape[d];
+        od += i * s.sd[d];
+        os += i * s.ss[d];
+      }
+      strided_span<Add>(inner, dst + od, sd, src + os, ss);
+    }
+  });
+}
+
+}  // namespace
+
+template <typename T>
+void copy_strided_cpu(const StridedCopy& s, T* dst, const T* src) {
+  strided_rows<false>(s, dst, src);
+}
+
+template <typename T>
+void accumulate_strided_cpu(const StridedCopy& s, T* dst, const T* src) {
+  strided_rows<true>(s, dst, src);
+}
+
+template void copy_strided_cpu<uint8_t>(const StridedCopy&, uint8_t*, const uint8_t*);
+template void copy_strided_cpu<uint16_t>(const StridedCopy&, uint16_t*, const uint16_t*);
+template void copy_strided_cpu<uint32_t>(const StridedCopy&, uint32_t*, const uint32_t*);
+template void copy_strided_cpu<uint64_t>(const StridedCopy&, uint64_t*, const uint64_t*);
+template void accumulate_strided_cpu<float>(const StridedCopy&, float*, const float*);
+template void accumulate_strided_cpu<double>(const StridedCopy&, double*, const double*);
+
+}  // namespace convnet::cpu
