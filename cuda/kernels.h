@@ -13,6 +13,7 @@ namespace convnet::cuda {
 using cpu::Broadcast;
 using cpu::Conv2dShape;
 using cpu::InterpTap;
+using cpu::IndexShape;
 using cpu::Pool2dShape;
 using cpu::StridedCopy;
 using cpu::TensorList;
@@ -33,6 +34,14 @@ template <typename T>
 void copy_strided_cuda(const StridedCopy& s, T* dst, const T* src);
 template <typename T>
 void accumulate_strided_cuda(const StridedCopy& s, T* dst, const T* src);
+
+// ---- index (index.cu) -------------------------------------------------------------
+template <typename T>
+void index_gather_cuda(const IndexShape& s, const int64_t* index, const T* x, T* y);
+template <typename T>
+void index_scatter_cuda(const IndexShape& s, const int64_t* index, const T* src, T* y, bool accumulate);
+template <typename T>
+void where_cuda(int64_t n, const bool* cond, const T* a, const T* b, T* y);
 
 // ---- conv2d (conv2d.cu) -------------------------------------------------
 // N batch, C in channels, H W input size, K out channels, R S kernel,

@@ -85,3 +85,25 @@ __all__ = [
 __all__ += ["cat", "concat", "concatenate", "stack"]
 __all__ += ["CheckpointError", "OutOfMemoryError", "SafetensorsError"]
 __all__ += ["amp", "autocast", "backends", "bfloat16", "float16", "half"]
+
+from ._core import (  # noqa: E402  (views, indexing: ops/view.h, ops/index.h)
+    chunk,
+    gather,
+    index_select,
+    masked_fill,
+    narrow,
+    nonzero,
+    permute,
+    scatter,
+    scatter_add,
+    select,
+    split,
+    squeeze,
+    transpose,
+    unbind,
+    unsqueeze,
+    where,
+)
+
+__all__ += ["chunk", "gather", "index_select", "masked_fill", "narrow", "nonzero", "permute", "scatter",
+            "scatter_add", "select", "split", "squeeze", "transpose", "unbind", "unsqueeze", "where"]

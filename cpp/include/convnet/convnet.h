@@ -23,6 +23,7 @@
 #include "convnet/ops/conv_transpose2d.h"
 #include "convnet/ops/dropout.h"
 #include "convnet/ops/elementwise.h"
+#include "convnet/ops/index.h"
 #include "convnet/ops/inplace.h"
 #include "convnet/ops/interpolate.h"
 #include "convnet/ops/linear.h"

@@ -40,6 +40,22 @@ void copy_strided_cpu(const StridedCopy& s, T* dst, const T* src);
 template <typename T>
 void accumulate_strided_cpu(const StridedCopy& s, T* dst, const T* src);
 
+// ---- index (index.cpp) ----------------------------------------------------------
+// x (N, M, K); positions (N, n, K) whose index along M is index[o is0 + j is1 + i is2].
+struct IndexShape {
+  int64_t N, M, K, n;
+  int64_t is0, is1, is2;
+};
+// y (N, n, K) = x at the positions. T: an unsigned integer of the element's size, float, double.
+template <typename T>
+void index_gather_cpu(const IndexShape& s, const int64_t* index, const T* x, T* y);
+// y (N, M, K) at the positions = src (N, n, K), or += with accumulate (float, double).
+template <typename T>
+void index_scatter_cpu(const IndexShape& s, const int64_t* index, const T* src, T* y, bool accumulate);
+// y[k] = cond[k] ? a[k] : b[k] over n elements.
+template <typename T>
+void where_cpu(int64_t n, const bool* cond, const T* a, const T* b, T* y);
+
 // The Broadcast of two contiguous operands of n elements each.
 inline Broadcast flat_broadcast(int64_t n) {
   Broadcast s{};
