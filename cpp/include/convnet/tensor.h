@@ -14,6 +14,9 @@
 namespace convnet {
 
 struct Node;
+class Tensor;
+// Called by backward() once a leaf's gradient of that backward has been accumulated into .grad.
+using PostAccumulateGradHook = std::function<void(const Tensor& leaf)>;
 
 // A block of memory. Owned blocks return to their device's caching allocator
 // (pinned host blocks to the pinned one) when the last reference goes; external
@@ -48,6 +51,7 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;
   std::shared_ptr<Node> grad_fn;  // null for leaves
+  std::vector<std::shared_ptr<PostAccumulateGradHook>> post_accumulate_grad_hooks;  // leaves only
 };
 
 class Tensor {
