@@ -421,6 +421,18 @@ void bind_tensor(py::module_& m) {
   }, "data"_a, "dtype"_a = py::none(), "device"_a = py::none());
   m.def("is_grad_enabled", &autograd::grad_enabled);
   m.def("set_grad_enabled", &autograd::set_grad_enabled, "mode"_a);
+  // `value` (detached) recorded as a function of `input` whose gradient is `backward(dy)`, a Python
+  // callable: the differentiable collectives of convnet.distributed (all_reduce of batch statistics).
+  m.def("_with_backward", [](const Tensor& value, const Tensor& input,
+                             std::function<Tensor(const Tensor&)> backward) {
+    Tensor out = value.detach();
+    if (!autograd::needs_record({input})) return out;
+    autograd::record(out, "distributed", {input},
+                     [backward](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+                       return {backward(dy)};
+                     });
+    return out;
+  }, "value"_a, "input"_a, "backward"_a);
   m.def("manual_seed", [](int64_t s) { manual_seed(static_cast<uint64_t>(s)); }, "seed"_a);
   m.def("initial_seed", &initial_seed);
   m.def("get_rng_state", &get_rng_state);
