@@ -21,12 +21,13 @@ def mpiexec():
 
 
 def run(nproc, script, *args, timeout=120, launcher=None):
-    """(exit code, output, seconds) of `script` run as `nproc` processes with one thread each."""
+    """(exit code, output, seconds) of `script` run as `nproc` processes with one thread each, by
+    mpiexec or by `launcher` (a command that takes the script and its arguments)."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    cmd = launcher or [mpiexec(), "-n", str(nproc)]
+    cmd = launcher or [mpiexec(), "-n", str(nproc), sys.executable]
     start = time.monotonic()
     try:
-        p = subprocess.run([*cmd, sys.executable, os.path.join(HERE, script), *map(str, args)], env=env,
+        p = subprocess.run([*cmd, os.path.join(HERE, script), *map(str, args)], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"{script} under {nproc} process(es) did not finish within {timeout} s; output:\n"

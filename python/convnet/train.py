@@ -447,7 +447,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
                     log.flush()
                     if verbose:
                         post = {"loss": f"{log.total_loss / log.seen:.4f}",
-                                "img/s": f"{log.seen / (time.perf_counter() - start):.0f}"}
+                                "img/s": f"{log.seen * dist.get_world_size() / (time.perf_counter() - start):.0f}"}
                         if log.counted:
                             post["acc"] = f"{log.total_correct / log.counted:.4f}"
                         bar.set_postfix(post, refresh=False)

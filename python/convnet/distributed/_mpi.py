@@ -136,7 +136,7 @@ class MPIGroup:
             def done():
                 buf[...] /= size
         request = self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self._ops[op])
-        return Work(self, request, f"all_reduce of a {t.dtype} tensor of shape {tuple(t.shape)}", done, (t, buf))
+        return Work(self, request, f"all_reduce of a {str(t.dtype).split('.')[-1]} tensor of shape {tuple(t.shape)}", done, (t, buf))
 
     def broadcast(self, t, src):
         buf = _buffer(t, "broadcast")
