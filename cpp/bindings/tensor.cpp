@@ -323,6 +323,7 @@ void bind_tensor(py::module_& m) {
           throw py::value_error("numpy: can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()");
         return to_numpy(x);
       })
+      .def("data_ptr", [](const Tensor& x) { return reinterpret_cast<uintptr_t>(x.raw_data()); })
       .def("tolist", [](const Tensor& x) { return host_array(x).attr("tolist")(); })
       .def("__array__", [](const Tensor& x, py::object dtype, py::object) {
         py::object a = to_numpy(x.detach());

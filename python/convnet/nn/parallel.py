@@ -43,9 +43,14 @@ class _Reducer:
         self.names = names
         self.world = dist.get_world_size()
         self.buckets, self.where = [], {}
+        self.on_device = bool(params) and params[0].device.type == "cuda"
+        self.device_works = []
         current, size, cap = [], 0, min(_FIRST_BUCKET_BYTES, bucket_bytes)
         # gradients arrive roughly in reverse order of the parameters: the buckets follow it
         for i, p in reversed(list(enumerate(params))):
+            if self.on_device:
+                self.where[i] = None
+                continue
             if current and (size + _view(p).nbytes > cap or current[-1][1].dtype != p.dtype):
                 self._add_bucket(current)
                 current, size, cap = [], 0, bucket_bytes
@@ -72,7 +77,7 @@ class _Reducer:
 
     @property
     def finished(self):
-        return not self.sync or self.launched == len(self.buckets) and all(b.work is None for b in self.buckets)
+        return not self.sync or len(self.seen) == len(self.where)
 
     def unreduced(self):
         return [self.names[i] for b in self.buckets for i, _ in b.params if i not in self.seen]
@@ -85,6 +90,11 @@ class _Reducer:
                                f"in one step (a second backward without a forward through the model in between); "
                                f"use no_sync() for gradient accumulation")
         self.seen.add(index)
+        if self.on_device:  # NCCL: each gradient averaged in place as it arrives, in the same order on every rank
+            self.device_works.append(dist.all_reduce(param.grad, dist.ReduceOp.AVG, async_op=True))
+            if len(self.seen) == len(self.where):
+                self._finish()
+            return
         b, k = self.where[index]
         bucket = self.buckets[b]
         off = bucket.offsets[k]
@@ -110,8 +120,14 @@ class _Reducer:
     def _finish(self):
         import time
 
-        self._launch_ready()
         start = time.perf_counter()
+        if self.on_device:
+            for work in self.device_works:
+                work.wait()
+            self.device_works = []
+            self.wait_s += time.perf_counter() - start
+            return
+        self._launch_ready()
         for b in self.buckets:
             b.work.wait()
         self.wait_s += time.perf_counter() - start

@@ -1,7 +1,5 @@
 """Batch normalization over the batches of every rank (as torch.nn.SyncBatchNorm)."""
 
-import numpy as np
-
 from .. import _core
 from .. import distributed as dist
 from .._tensor import no_grad
@@ -52,6 +50,12 @@ class SyncBatchNorm(_core.nn.Module):
             return self.weight, self.bias
         return None, None
 
+    def _count_batch(self):
+        """Counts a training batch; returns the running statistics' momentum for it."""
+        with no_grad():
+            self.num_batches_tracked.copy_(self.num_batches_tracked + 1)
+        return 1.0 / self.num_batches_tracked.item() if self.momentum is None else self.momentum
+
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_features:
             raise ValueError(f"SyncBatchNorm(num_features={self.num_features}): input shape {tuple(x.shape)}, "
@@ -61,17 +65,15 @@ class SyncBatchNorm(_core.nn.Module):
         if not self.training or dist.get_world_size() == 1:
             momentum = 0.0 if self.momentum is None else self.momentum
             if self.training and self.track_running_stats:
-                np.asarray(memoryview(self.num_batches_tracked))[...] += 1
-                if self.momentum is None:
-                    momentum = 1.0 / float(self.num_batches_tracked.item())
+                momentum = self._count_batch()
             use_batch = self.training or not self.track_running_stats
             return _core.functional.batch_norm(x, *stats, weight, bias, use_batch, momentum, self.eps)
         c = self.num_features
         dims = [0] + list(range(2, x.ndim))
         shape = [1, c] + [1] * (x.ndim - 2)
-        count = np.array([x.numel() // c], np.int64)
-        dist.all_reduce(_core.from_numpy(count))
-        n = float(count[0])
+        count = _core.full([1], float(x.numel() // c), dtype=_core.dtype.float64, device=x.device)
+        dist.all_reduce(count)
+        n = count.item()
         mean = _all_reduce_sum(x.sum(dims)) * (1.0 / n)
         xc = x - mean.reshape(shape)
         var = _all_reduce_sum((xc * xc).sum(dims)) * (1.0 / n)
@@ -79,12 +81,10 @@ class SyncBatchNorm(_core.nn.Module):
         if weight is not None:
             y = y * weight.reshape(shape) + bias.reshape(shape)
         if self.track_running_stats:
-            tracked = np.asarray(memoryview(self.num_batches_tracked))
-            tracked[...] += 1
-            m = 1.0 / float(tracked) if self.momentum is None else self.momentum
-            rm, rv = np.asarray(memoryview(self.running_mean)), np.asarray(memoryview(self.running_var))
-            rm[...] = (1 - m) * rm + m * mean.detach().numpy()
-            rv[...] = (1 - m) * rv + m * var.detach().numpy() * (n / max(n - 1, 1))
+            m = self._count_batch()
+            with no_grad():
+                self.running_mean.copy_(self.running_mean * (1 - m) + mean.detach() * m)
+                self.running_var.copy_(self.running_var * (1 - m) + var.detach() * (m * n / max(n - 1, 1)))
         return y
 
     def extra_repr(self):
