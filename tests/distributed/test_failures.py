@@ -40,3 +40,9 @@ def test_mismatched_models_are_detected_at_construction():
     assert rc != 0, output
     assert "rank 0 has parameter '0.weight' of shape (4, 3)" in output, output
     assert "rank 1 has parameter '0.weight' of shape (5, 3)" in output, output
+
+
+def test_unused_parameter_is_named_at_the_next_forward():
+    rc, output, _ = run(2, "failure_worker.py", "unused", timeout=90, launcher=launcher())
+    assert rc != 0, output
+    assert "these parameters received no gradient: 1.weight, 1.bias" in output, output

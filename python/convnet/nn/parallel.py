@@ -1,6 +1,7 @@
 """Data-parallel training across processes (as torch.nn.parallel.DistributedDataParallel)."""
 
 import contextlib
+import time
 import weakref
 
 import numpy as np
@@ -37,7 +38,8 @@ class _Reducer:
     """Copies each gradient into its bucket when autograd has accumulated it, starts a bucket's
     all-reduce (non-blocking) as soon as its last gradient arrives (buckets in a fixed order, the
     same on every rank, as MPI requires), and when the last bucket has started waits for them all
-    and writes the averages back into the .grad tensors."""
+    and writes the averages back into the .grad tensors. GPU parameters (NCCL) have no buckets:
+    each gradient is averaged in place as it arrives."""
 
     def __init__(self, params, bucket_bytes, names):
         self.names = names
@@ -80,7 +82,7 @@ class _Reducer:
         return not self.sync or len(self.seen) == len(self.where)
 
     def unreduced(self):
-        return [self.names[i] for b in self.buckets for i, _ in b.params if i not in self.seen]
+        return [self.names[i] for i in sorted(self.where) if i not in self.seen]
 
     def grad_ready(self, index, param):
         if not self.sync:
@@ -106,9 +108,9 @@ class _Reducer:
             if len(self.seen) == len(self.where):
                 self._finish()
         elif self.overlap and self.launched:
-            for b in self.buckets[:self.launched]:  # MPI progresses requests when it is called
-                if b.work is not None:
-                    b.work.is_completed()
+            for started in self.buckets[:self.launched]:  # MPI progresses requests when it is called
+                if started.work is not None:
+                    started.work.is_completed()
 
     def _launch_ready(self):
         while self.launched < len(self.buckets) and self.buckets[self.launched].ready == len(
@@ -118,8 +120,6 @@ class _Reducer:
             self.launched += 1
 
     def _finish(self):
-        import time
-
         start = time.perf_counter()
         if self.on_device:
             for work in self.device_works:
