@@ -1,4 +1,5 @@
 // Tensor, dtype, device, NumPy interop, autograd switches, seeds, threads, factories.
+#include <pybind11/functional.h>
 #include <pybind11/numpy.h>
 #include <pybind11/operators.h>
 
@@ -9,6 +10,16 @@ namespace convnet::bindings {
 using namespace pybind11::literals;
 
 namespace {
+
+// What Tensor.register_post_accumulate_grad_hook returns: remove() takes the hook off its leaf.
+struct GradHookHandle {
+  std::weak_ptr<TensorImpl> leaf;
+  std::shared_ptr<PostAccumulateGradHook> hook;
+  void remove() {
+    if (auto impl = leaf.lock()) autograd::remove_post_accumulate_grad_hook(Tensor(impl), hook);
+    hook.reset();
+  }
+};
 
 DType dtype_of_numpy(const py::dtype& dt, bool& ok) {
   ok = true;
@@ -243,6 +254,8 @@ void bind_tensor(py::module_& m) {
       .def("name", [](const Node& n) { return std::string(n.name) + "_backward"; })
       .def("__repr__", [](const Node& n) { return cat_str("<", n.name, "_backward>"); });
 
+  py::class_<GradHookHandle>(m, "RemovableHandle").def("remove", &GradHookHandle::remove);
+
   py::class_<Tensor> t(m, "Tensor", py::buffer_protocol(), py::dynamic_attr());
   t.def(py::init([](const Tensor& other) { return other.detach(); }), "data"_a)
       .def_buffer([](Tensor& self) -> py::buffer_info {
@@ -331,6 +344,9 @@ void bind_tensor(py::module_& m) {
         return x.grad_fn() ? py::cast(x.grad_fn()) : py::none();
       })
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
+      .def("register_post_accumulate_grad_hook", [](const Tensor& x, PostAccumulateGradHook hook) {
+        return GradHookHandle{x.impl(), autograd::add_post_accumulate_grad_hook(x, std::move(hook))};
+      }, "hook"_a)
       .def("backward", [](const Tensor& x, py::object gradient, bool retain_graph, py::object grad) {
         if (gradient.is_none()) gradient = grad;
         Tensor g = gradient.is_none() ? Tensor() : gradient.cast<Tensor>();
@@ -358,6 +374,18 @@ void bind_tensor(py::module_& m) {
   }, "data"_a, "dtype"_a = py::none(), "device"_a = py::none());
   m.def("is_grad_enabled", &autograd::grad_enabled);
   m.def("set_grad_enabled", &autograd::set_grad_enabled, "mode"_a);
+  // `value` (detached) recorded as a function of `input` whose gradient is `backward(dy)`, a Python
+  // callable: the differentiable collectives of convnet.distributed (all_reduce of batch statistics).
+  m.def("_with_backward", [](const Tensor& value, const Tensor& input,
+                             std::function<Tensor(const Tensor&)> backward) {
+    Tensor out = value.detach();
+    if (!autograd::needs_record({input})) return out;
+    autograd::record(out, "distributed", {input},
+                     [backward](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+                       return {backward(dy)};
+                     });
+    return out;
+  }, "value"_a, "input"_a, "backward"_a);
   m.def("manual_seed", [](int64_t s) { manual_seed(static_cast<uint64_t>(s)); }, "seed"_a);
   m.def("initial_seed", &initial_seed);
   m.def("get_rng_state", &get_rng_state);

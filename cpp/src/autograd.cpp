@@ -1,5 +1,6 @@
 #include "convnet/autograd.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace convnet {
@@ -34,7 +35,47 @@ void accumulate_pending(Tensor& slot, const Tensor& g) {
     slot = sum;
   }
 }
+
+// Leaves with post-accumulate hooks: how many of the graph's edges still lead into each, and
+// whether one of them has delivered a gradient in this backward.
+struct HookedLeaf {
+  int pending = 0;
+  bool accumulated = false;
+};
+using HookedLeaves = std::unordered_map<TensorImpl*, HookedLeaf>;
+
+void count_hooked_leaf(HookedLeaves& leaves, const Edge& e) {
+  if (e.leaf && !e.leaf->post_accumulate_grad_hooks.empty()) ++leaves[e.leaf.get()].pending;
+}
+
+// One edge into a leaf is done (`delivered`: it carried a gradient); after the last one the leaf's
+// hooks run, if any gradient arrived. A copy of the hook list, so a hook may remove itself.
+void finish_leaf_edge(HookedLeaves& leaves, const Edge& e, bool delivered) {
+  auto it = leaves.find(e.leaf.get());
+  if (it == leaves.end()) return;
+  it->second.accumulated |= delivered;
+  if (--it->second.pending > 0 || !it->second.accumulated) return;
+  auto hooks = e.leaf->post_accumulate_grad_hooks;
+  Tensor leaf(e.leaf);
+  for (const auto& h : hooks) (*h)(leaf);
+}
 }  // namespace
+
+std::shared_ptr<PostAccumulateGradHook> add_post_accumulate_grad_hook(const Tensor& leaf,
+                                                                      PostAccumulateGradHook fn) {
+  CONVNET_CHECK(leaf.requires_grad() && !leaf.grad_fn(),
+                "register_post_accumulate_grad_hook: the tensor of shape ", shape_str(leaf.shape()),
+                " is not a leaf that requires grad");
+  auto h = std::make_shared<PostAccumulateGradHook>(std::move(fn));
+  leaf.impl()->post_accumulate_grad_hooks.push_back(h);
+  return h;
+}
+
+void remove_post_accumulate_grad_hook(const Tensor& leaf,
+                                      const std::shared_ptr<PostAccumulateGradHook>& handle) {
+  auto& hooks = leaf.impl()->post_accumulate_grad_hooks;
+  hooks.erase(std::remove(hooks.begin(), hooks.end(), handle), hooks.end());
+}
 
 bool grad_enabled() { return g_grad_enabled; }
 void set_grad_enabled(bool on) { g_grad_enabled = on; }
@@ -108,17 +149,23 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
 
   if (!root.grad_fn()) {
     accumulate_leaf(*root.impl(), grad);
+    HookedLeaves leaves;
+    Edge self{nullptr, root.impl()};
+    count_hooked_leaf(leaves, self);
+    finish_leaf_edge(leaves, self, true);
     return;
   }
 
   // Count, for each node reachable from the root, how many edges lead into it.
   std::unordered_map<Node*, int> deps;
+  HookedLeaves leaves;
   std::vector<Node*> stack{root.grad_fn().get()};
   deps[root.grad_fn().get()] = 0;
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     for (const Edge& e : n->next) {
+      count_hooked_leaf(leaves, e);
       if (!e.fn) continue;
       auto it = deps.find(e.fn.get());
       if (it == deps.end()) {
@@ -153,12 +200,14 @@ void backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
     for (size_t i = 0; i < n->next.size(); ++i) {
       const Edge& e = n->next[i];
       if (!e.active()) continue;
-      if (i < dxs.size() && dxs[i].defined()) {
+      bool delivered = i < dxs.size() && dxs[i].defined();
+      if (delivered) {
         if (e.fn)
           accumulate_pending(grads[e.fn.get()], dxs[i]);
         else
           accumulate_leaf(*e.leaf, dxs[i]);
       }
+      if (e.leaf) finish_leaf_edge(leaves, e, delivered);
       if (e.fn && --deps[e.fn.get()] == 0) ready.push_back(e.fn.get());
     }
   }

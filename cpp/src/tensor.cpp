@@ -276,6 +276,7 @@ Tensor Tensor::detach() const {
   impl->grad = nullptr;
   impl->grad_fn = nullptr;
   impl->base = nullptr;
+  impl->post_accumulate_grad_hooks.clear();
   return Tensor(std::move(impl));
 }
 

@@ -19,6 +19,14 @@ __all__ = ["CSVLogger", "Callback", "EarlyStopping", "LRSchedulerCallback", "Lam
            "ModelCheckpoint"]
 
 
+def _writes_files():
+    """Whether this process writes the files of callbacks: rank 0 of a distributed run (every rank
+    holds the same model and metrics), or the only process."""
+    from . import distributed
+
+    return distributed.get_rank() == 0
+
+
 class Callback:
     """Base class. `self.trainer` (set by `fit`) has `model`, `optimizer`, `history`, `epoch`,
     `epochs`, `stop_training` and `state_dict()` (the whole training state, as checkpoints hold
@@ -29,7 +37,8 @@ class Callback:
 
     @property
     def model(self):
-        return self.trainer.model
+        """The trained model (the module inside a DistributedDataParallel wrapper)."""
+        return self.trainer.module
 
     def set_trainer(self, trainer):
         self.trainer = trainer
@@ -227,6 +236,8 @@ class CSVLogger(Callback):
         self.separator = separator
 
     def on_epoch_end(self, epoch, logs=None):
+        if not _writes_files():
+            return
         h = self.trainer.history
         keys = list(h.history)
         lines = [self.separator.join(["epoch"] + keys)]
@@ -271,6 +282,8 @@ class ModelCheckpoint(Callback):
         self.last_model_path = None
 
     def _write(self, path):
+        if not _writes_files():
+            return
         if self.save_weights_only:
             from .serialization import save
 

@@ -105,11 +105,23 @@ def _device(cn, name):
 
 
 def _loaders(args, train_augment="none", test_batch_size=1000, pin_memory=False):
-    from .data import DataLoader
+    """Train and test loaders. The training set is shuffled by a DistributedSampler (seeded by
+    --seed), which in a run of several processes gives each rank its share, with --batch-size
+    split over the ranks; the test set is shared out too there (each rank evaluates its part and
+    evaluate sums the counts)."""
+    from . import distributed as dist
+    from .data import DataLoader, DistributedSampler, TensorDataset
 
+    rank, world = dist.get_rank(), dist.get_world_size()
+    if args.batch_size % world:
+        raise ValueError(f"--batch-size {args.batch_size} is not divisible by the {world} processes")
     train, test, classes, shape = _datasets(args, train_augment)
-    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, seed=args.seed, pin_memory=pin_memory)
-    test_loader = DataLoader(test, batch_size=test_batch_size, pin_memory=pin_memory)
+    train, test = (TensorDataset(*ds) if isinstance(ds, tuple) else ds for ds in (train, test))
+    sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
+    train_loader = DataLoader(train, batch_size=args.batch_size // world, sampler=sampler, seed=args.seed,
+                              pin_memory=pin_memory)
+    test_sampler = DistributedSampler(test, num_replicas=world, rank=rank, shuffle=False) if world > 1 else None
+    test_loader = DataLoader(test, batch_size=test_batch_size, sampler=test_sampler, pin_memory=pin_memory)
     return train_loader, test_loader, classes, shape
 
 
@@ -128,14 +140,25 @@ def cmd_train(args):
     import convnet as cn
     from convnet import callbacks as C
 
+    from . import distributed as dist
+    from .distributed.run import launched_world_size
+
     if args.threads:
         cn.set_num_threads(args.threads)
-    cn.manual_seed(args.seed)
+    world = launched_world_size()
     device = _device(cn, args.device)
+    if world > 1:  # one of the processes of mpiexec -n N (or --nproc N): one GPU each
+        dist.init_process_group("nccl" if device.type == "cuda" else "mpi")
+        if device.type == "cuda" and ":" not in args.device:
+            device = cn.device(f"cuda:{dist._default_group('convnet train').local_rank}")
+    rank = dist.get_rank()
+    cn.manual_seed(args.seed)
     train_loader, test_loader, classes, shape = _loaders(args, args.augment, pin_memory=device.type == "cuda")
-    model = _model(cn, args.model, len(classes), shape).to(device)
+    net = _model(cn, args.model, len(classes), shape).to(device)
+    model = cn.nn.parallel.DistributedDataParallel(net) if world > 1 else net
     optimizer = cn.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                              weight_decay=args.weight_decay)
+    say = print if rank == 0 else (lambda *a, **k: None)
     schedule = None
     if args.lr_schedule == "cosine":
         schedule = cn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
@@ -149,31 +172,33 @@ def cmd_train(args):
     if args.csv_log:
         callbacks.append(C.CSVLogger(args.csv_log))
     name = args.dataset if args.dataset.startswith("folder:") else _ARRAY_DATASETS[args.dataset]
-    print(f"training {args.model} on {name} ({len(train_loader.dataset)} images) for {args.epochs} "
-          f"epoch(s), batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), momentum "
-          f"{args.momentum}, weight decay {args.weight_decay}, "
-          + (f"augment {args.augment}, " if args.augment != "none" else "")
-          + (f"on {device}" if device.type != "cpu" else f"{cn.get_num_threads()} thread(s)"))
+    say(f"training {args.model} on {name} ({len(train_loader.dataset)} images) for {args.epochs} "
+        f"epoch(s), batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), momentum "
+        f"{args.momentum}, weight decay {args.weight_decay}, "
+        + (f"augment {args.augment}, " if args.augment != "none" else "")
+        + (f"on {device}" if device.type != "cpu" else f"{cn.get_num_threads()} thread(s)")
+        + (f" in each of {world} processes" if world > 1 else ""))
     if args.resume:
-        print(f"resuming from {args.resume}")
+        say(f"resuming from {args.resume}")
     start = time.perf_counter()
     history = cn.fit(model, train_loader, optimizer, cn.nn.CrossEntropyLoss(), epochs=args.epochs,
                      val_loader=test_loader, verbose=not args.quiet, callbacks=callbacks,
                      scheduler=schedule, resume_from=args.resume, device=device)
     wall = time.perf_counter() - start
     result = cn.evaluate(model, test_loader)
-    print(f"test accuracy {result['accuracy'] * 100:.2f}% (top-5 {result['top5'] * 100:.2f}%), "
-          f"test loss {result['loss']:.4f}, {args.epochs} epoch(s) in {wall:.1f} s")
+    say(f"test accuracy {result['accuracy'] * 100:.2f}% (top-5 {result['top5'] * 100:.2f}%), "
+        f"test loss {result['loss']:.4f}, {args.epochs} epoch(s) in {wall:.1f} s")
     if history["val_accuracy"]:
         best = max(history["val_accuracy"])
-        print(f"best test accuracy over epochs {best * 100:.2f}% "
-              f"(epoch {history.epoch[history['val_accuracy'].index(best)]})")
+        say(f"best test accuracy over epochs {best * 100:.2f}% "
+            f"(epoch {history.epoch[history['val_accuracy'].index(best)]})")
     out = args.output or f"{args.model}_{args.dataset.replace(':', '_').replace('/', '_')}.safetensors"
-    cn.save(model.state_dict(), out)
-    print(f"weights saved to {out}")
-    if args.plot:
+    if rank == 0:
+        cn.save(net.state_dict(), out)
+    say(f"weights saved to {out}")
+    if args.plot and rank == 0:
         cn.viz.plot_history(history, args.plot)
-        print(f"training curves saved to {args.plot}")
+        say(f"training curves saved to {args.plot}")
     return 0
 
 
@@ -288,6 +313,10 @@ def main(argv=None):
     t.add_argument("--csv-log", metavar="PATH", help="write the per-epoch metrics as CSV")
     t.add_argument("--plot", metavar="PNG", help="draw the loss and accuracy curves into a PNG")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument("--nproc", type=int, default=1,
+                   help="train with N processes on this machine (data parallel, through mpiexec; each gets "
+                        "its share of the cores and of --batch-size); on a cluster run mpiexec -n N -hosts ... "
+                        "convnet train ... instead")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="top-1/top-5 and per-class accuracy of saved weights")
@@ -307,6 +336,12 @@ def main(argv=None):
     s.set_defaults(func=cmd_summary)
 
     args = ap.parse_args(argv)
+    if args.command == "train" and args.nproc > 1:
+        from .distributed.run import launch, launched_world_size
+
+        if launched_world_size() == 1:
+            return launch(args.nproc, [sys.executable, "-m", "convnet", *(sys.argv[1:] if argv is None else argv)],
+                          args.threads)
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError) as e:

@@ -254,6 +254,34 @@ def _check_resume_state(state, path):
                       f"a {type(rng[key]).__name__}")
 
 
+def _unwrap(model):
+    """The module inside a DistributedDataParallel wrapper, else the model itself."""
+    from .nn.parallel import DistributedDataParallel
+
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+def _sum_over_ranks(values):
+    """The sums over the ranks of a distributed run of a list of numbers (the numbers themselves in
+    a single process)."""
+    from . import distributed as dist
+
+    if dist.get_world_size() == 1:
+        return list(values)
+    a = np.array(values, np.float64)
+    dist.all_reduce(_core.from_numpy(a))
+    return a.tolist()
+
+
+def _set_epoch(loader, epoch):
+    """Tells the DistributedSamplers of a loader which epoch starts, so their shuffles differ."""
+    from .data import DistributedSampler
+
+    for obj in _rng_holders(loader):
+        if isinstance(obj, DistributedSampler):
+            obj.set_epoch(epoch)
+
+
 class Trainer:
     """The state of one `fit` run, as callbacks see it (`callback.trainer`): model, optimizer,
     loaders, history, the current `epoch` of `epochs`, `stop_training` (set it to stop after this
@@ -262,6 +290,7 @@ class Trainer:
 
     def __init__(self, model, optimizer, train_loader, val_loader, epochs, callbacks, device=None, scaler=None):
         self.model = model
+        self.module = _unwrap(model)
         self.device = device
         self.scaler = scaler
         self.optimizer = optimizer
@@ -286,7 +315,7 @@ class Trainer:
 
         return {
             "epoch": self.epoch,
-            "model": self.model.state_dict(),
+            "model": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "callbacks": {key: cb.state_dict() for key, cb in self._keyed_callbacks()},
             "history": {"epoch": list(self.history.epoch),
@@ -300,7 +329,7 @@ class Trainer:
     def load_state_dict(self, state):
         import random
 
-        self.model.load_state_dict(state["model"])
+        self.module.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         saved = state.get("callbacks", {})
         for key, cb in self._keyed_callbacks():
@@ -345,6 +374,12 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     callbacks, History, loader epoch and random states are restored (onto `device`) and training
     continues with the epoch after the saved one, up to `epochs` in all, giving the weights an
     uninterrupted run gives (same thread count).
+
+    Distributed (`model` a `convnet.nn.parallel.DistributedDataParallel`, one process per rank):
+    each rank trains on the batches of its own loader (a `DistributedSampler` gives each its shard;
+    fit calls its `set_epoch` each epoch), the metrics are summed over the ranks, only rank 0 shows
+    the progress bar and prints, only rank 0 writes checkpoints and logs, and checkpoints hold the
+    wrapped module's state, so a run resumes under any number of processes (each reads the file).
     """
     from tqdm.auto import tqdm
 
@@ -352,6 +387,9 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     dev = _device(device, model)
     autocast, scaler = _amp(amp, dev)
     model.to(dev)
+    from . import distributed as dist
+
+    verbose = verbose and dist.get_rank() == 0
     cbs = _as_callbacks(callbacks, scheduler, scheduler_monitor)
     trainer = Trainer(model, optimizer, train_loader, val_loader, epochs, cbs, dev, scaler)
     if resume_from is not None:
@@ -380,6 +418,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
             cb.on_epoch_begin(epoch)
         lr = optimizer.param_groups[0]["lr"] if optimizer.param_groups else None
         model.train()
+        _set_epoch(train_loader, epoch)
         log = _StepLog(epoch, lazy, batch_cbs)
         n_batches = len(train_loader) if hasattr(train_loader, "__len__") else None
         start = time.perf_counter()
@@ -408,16 +447,18 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
                     log.flush()
                     if verbose:
                         post = {"loss": f"{log.total_loss / log.seen:.4f}",
-                                "img/s": f"{log.seen / (time.perf_counter() - start):.0f}"}
+                                "img/s": f"{log.seen * dist.get_world_size() / (time.perf_counter() - start):.0f}"}
                         if log.counted:
                             post["acc"] = f"{log.total_correct / log.counted:.4f}"
                         bar.set_postfix(post, refresh=False)
             log.flush()
         finally:
             bar.close()
-        metrics = {"loss": log.total_loss / max(log.seen, 1)}
-        if log.counted:
-            metrics["accuracy"] = log.total_correct / log.counted
+        total_loss, seen, total_correct, counted = _sum_over_ranks(
+            [log.total_loss, log.seen, log.total_correct, log.counted])
+        metrics = {"loss": total_loss / max(seen, 1)}
+        if counted:
+            metrics["accuracy"] = total_correct / counted
         metrics["time"] = time.perf_counter() - start
         if val_loader is not None:
             v = evaluate(model, val_loader, loss=criterion, device=dev)
@@ -441,7 +482,8 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
 
 
 def evaluate(model, loader, loss=None, device=None):
-    """Loss, top-1 `accuracy` and `top5` accuracy of `model` over `loader` (in eval mode).
+    """Loss, top-1 `accuracy` and `top5` accuracy of `model` over `loader` (in eval mode); in a
+    distributed run, over the batches of every rank's loader.
     Batches of several views per image (N, V, C, H, W), as TenCrop gives, are scored by the model's
     outputs averaged over the views. `device` as for `fit` (default: where the model is)."""
     criterion = _loss_fn(loss)
@@ -465,6 +507,7 @@ def evaluate(model, loader, loss=None, device=None):
                     top1 += int((scores.argmax(1) == labels).sum())
     finally:
         model.train(was_training)
+    total_loss, top1, top5, seen = _sum_over_ranks([total_loss, top1, top5, seen])
     if seen == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     return {"loss": total_loss / seen, "accuracy": top1 / seen, "top5": top5 / seen}

@@ -78,6 +78,15 @@ void save_versions(const Tensor& out, std::initializer_list<Tensor> saved);
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 
+// Registers `fn` on a leaf that requires grad: each backward() that sends gradient to the leaf calls
+// it once, after the last of that backward's gradients for the leaf has been accumulated into .grad
+// (as torch.Tensor.register_post_accumulate_grad_hook; data-parallel training starts averaging a
+// gradient from it while the rest of backward runs). Returns the handle that removes it.
+std::shared_ptr<PostAccumulateGradHook> add_post_accumulate_grad_hook(const Tensor& leaf,
+                                                                      PostAccumulateGradHook fn);
+void remove_post_accumulate_grad_hook(const Tensor& leaf,
+                                      const std::shared_ptr<PostAccumulateGradHook>& handle);
+
 }  // namespace autograd
 
 // Disables recording in its scope (inference, optimizer updates).

@@ -18,6 +18,9 @@
 namespace convnet {
 
 struct Node;
+class Tensor;
+// Called by backward() once a leaf's gradient of that backward has been accumulated into .grad.
+using PostAccumulateGradHook = std::function<void(const Tensor& leaf)>;
 
 // A block of memory. Owned blocks return to their device's caching allocator
 // (pinned host blocks to the pinned one) when the last reference goes; external
@@ -59,6 +62,7 @@ struct TensorImpl {
   std::shared_ptr<TensorImpl> grad;
   std::shared_ptr<Node> grad_fn;  // null for leaves
   std::shared_ptr<TensorImpl> base;  // for a view made by a view op: the tensor it views (never a view)
+  std::vector<std::shared_ptr<PostAccumulateGradHook>> post_accumulate_grad_hooks;  // leaves only
 };
 
 class Tensor {

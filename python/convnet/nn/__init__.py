@@ -85,3 +85,9 @@ __all__ += [
     "Softplus",
 ]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "L1Loss", "MultiMarginLoss", "SmoothL1Loss"]
+
+# Data parallelism across processes (convnet.distributed).
+from . import parallel  # noqa: E402,F401
+from .sync_batchnorm import SyncBatchNorm  # noqa: E402,F401
+
+__all__ += ["SyncBatchNorm", "parallel"]

@@ -1,0 +1,189 @@
+"""The MPI process group: mpi4py collectives on the memory of convnet CPU tensors (their buffer
+protocol, no copy), non-blocking requests polled against a deadline."""
+
+import os
+import socket
+import sys
+import time
+
+import numpy as np
+
+from . import DistributedError
+
+_PEER_CHECK_S = 0.5  # how often a wait checks that the ranks on this machine are alive
+
+
+def _import_mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError as e:
+        raise RuntimeError("convnet.distributed: the 'mpi' backend needs mpi4py and an MPI library: "
+                           "pip install mpi4py mpich (or pip install convnet[mpi])") from e
+    return MPI
+
+
+def _alive(pid):
+    """Whether process `pid` on this machine runs (a zombie does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+class Work:
+    """A collective in flight (as torch's Work): `wait()` completes it, `is_completed()` polls."""
+
+    def __init__(self, group, request, what, done=None, keep=None):
+        self._group, self._request, self._what, self._done = group, request, what, done
+        self._keep = keep  # the buffers MPI reads or writes until the request completes
+        self._finished = False
+
+    def is_completed(self):
+        if not self._finished and self._request.Test():
+            self._finish()
+        return self._finished
+
+    def _finish(self):
+        self._finished = True
+        if self._done is not None:
+            self._done()
+        self._keep = None
+
+    def wait(self):
+        if not self._finished:
+            self._group.wait(self._request, self._what)
+            self._finish()
+
+
+def _buffer(t, who):
+    if t.device.type != "cpu":
+        raise ValueError(f"{who}: the 'mpi' backend takes CPU tensors, got a tensor on {t.device}; use "
+                         f"backend='nccl' for GPU tensors")
+    return np.asarray(memoryview(t))
+
+
+class MPIGroup:
+    backend = "mpi"
+
+    def __init__(self, timeout):
+        MPI = _import_mpi()
+        self.MPI = MPI
+        self.timeout = timeout
+        self.comm = MPI.COMM_WORLD.Dup()
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        self.host = socket.gethostname()
+        self.peers = self.comm.allgather((self.host, os.getpid()))
+        self.local_rank = [h for h, _ in self.peers[:self.rank]].count(self.host)
+        self._ops = {"sum": MPI.SUM, "avg": MPI.SUM, "product": MPI.PROD, "min": MPI.MIN, "max": MPI.MAX}
+        self._excepthook = None
+        rundir = os.environ.get("CONVNET_DIST_RUNDIR")
+        if rundir:  # for convnet's launcher, which names a lost rank by its pid
+            with open(os.path.join(rundir, f"rank{self.rank}"), "w") as f:
+                f.write(f"{os.getpid()} {self.host}\n")
+
+    # waiting
+    def _lost_peer(self):
+        for r, (host, pid) in enumerate(self.peers):
+            if r != self.rank and host == self.host and not _alive(pid):
+                return r, host, pid
+        return None
+
+    def wait(self, request, what):
+        """Completes `request`, raising DistributedError when a rank on this machine is gone or the
+        timeout passes. Polls with a growing pause (20 us to 1 ms) so that a waiting rank leaves the
+        cores to the ranks still computing."""
+        try:
+            if request.Test():
+                return
+            start = time.monotonic()
+            check, pause = start + _PEER_CHECK_S, 2e-5
+            while not request.Test():
+                now = time.monotonic()
+                if now >= check:
+                    lost = self._lost_peer()
+                    if lost is not None:
+                        r, host, pid = lost
+                        raise DistributedError(f"convnet.distributed: rank {self.rank}: rank {r} (pid {pid} on "
+                                               f"{host}) is gone; {what} cannot complete")
+                    check = now + _PEER_CHECK_S
+                if now - start > self.timeout:
+                    raise DistributedError(f"convnet.distributed: rank {self.rank}: {what} did not complete within "
+                                           f"the timeout of {self.timeout:g} s; a rank is stuck or lost")
+                time.sleep(pause)
+                pause = min(2 * pause, 1e-3)
+        except self.MPI.Exception as e:
+            raise DistributedError(f"convnet.distributed: rank {self.rank}: {what} failed: {e}") from None
+
+    # collectives
+    def barrier(self):
+        self.wait(self.comm.Ibarrier(), "barrier")
+
+    def all_reduce(self, t, op):
+        buf = _buffer(t, "all_reduce")
+        done = None
+        if op == "avg":
+            if not np.issubdtype(buf.dtype, np.floating):
+                raise ValueError(f"all_reduce: ReduceOp.AVG needs a floating-point tensor, got {t.dtype}")
+            size = self.size
+
+            def done():
+                buf[...] /= size
+        request = self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self._ops[op])
+        return Work(self, request, f"all_reduce of a {str(t.dtype).split('.')[-1]} tensor of shape {tuple(t.shape)}", done, (t, buf))
+
+    def broadcast(self, t, src):
+        buf = _buffer(t, "broadcast")
+        return Work(self, self.comm.Ibcast(buf, root=src), f"broadcast of shape {tuple(t.shape)} from rank {src}",
+                    keep=(t, buf))
+
+    def all_gather(self, out, t):
+        send = _buffer(t, "all_gather")
+        recv = np.empty((self.size,) + send.shape, send.dtype)
+
+        def done():
+            for o, part in zip(out, recv):
+                _buffer(o, "all_gather")[...] = part
+        return Work(self, self.comm.Iallgather(send, recv), f"all_gather of shape {tuple(t.shape)}", done,
+                    (t, send, recv))
+
+    def all_gather_object(self, obj):
+        self.barrier()
+        return self.comm.allgather(obj)
+
+    def broadcast_object(self, obj, src):
+        self.barrier()
+        return self.comm.bcast(obj, root=src)
+
+    # lifetime
+    def install_excepthook(self):
+        """An exception that ends this rank's program aborts the job, so the others stop at once
+        instead of waiting for the timeout."""
+        if self.size == 1:
+            return
+        previous = sys.excepthook
+
+        def hook(kind, value, tb):
+            previous(kind, value, tb)
+            sys.stderr.write(f"convnet.distributed: rank {self.rank} (pid {os.getpid()} on {self.host}) stopped "
+                             f"on {kind.__name__}; aborting the job of {self.size} processes\n")
+            sys.stderr.flush()
+            self.comm.Abort(1)
+        self._excepthook = (previous, hook)
+        sys.excepthook = hook
+
+    def close(self):
+        if self._excepthook is not None and sys.excepthook is self._excepthook[1]:
+            sys.excepthook = self._excepthook[0]
+        self._excepthook = None
+        if self.comm is not None:
+            self.barrier()
+            self.comm.Free()
+            self.comm = None
+
