@@ -3,6 +3,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/operators.h>
 
+#include <set>
+
 #include "bindings.h"
 
 namespace convnet::bindings {
@@ -11,13 +13,13 @@ using namespace pybind11::literals;
 
 namespace {
 
-// What Tensor.register_post_accumulate_grad_hook returns: remove() takes the hook off its leaf.
+// What Tensor.register_hook and register_post_accumulate_grad_hook return: remove() takes the
+// hook off its tensor.
 struct GradHookHandle {
-  std::weak_ptr<TensorImpl> leaf;
-  std::shared_ptr<PostAccumulateGradHook> hook;
+  std::function<void()> take_off;
   void remove() {
-    if (auto impl = leaf.lock()) autograd::remove_post_accumulate_grad_hook(Tensor(impl), hook);
-    hook.reset();
+    if (take_off) take_off();
+    take_off = nullptr;
   }
 };
 
@@ -345,14 +347,34 @@ void bind_tensor(py::module_& m) {
       })
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
       .def("register_post_accumulate_grad_hook", [](const Tensor& x, PostAccumulateGradHook hook) {
-        return GradHookHandle{x.impl(), autograd::add_post_accumulate_grad_hook(x, std::move(hook))};
+        auto h = autograd::add_post_accumulate_grad_hook(x, std::move(hook));
+        return GradHookHandle{[leaf = std::weak_ptr<TensorImpl>(x.impl()), h] {
+          if (auto impl = leaf.lock()) autograd::remove_post_accumulate_grad_hook(Tensor(impl), h);
+        }};
       }, "hook"_a)
-      .def("backward", [](const Tensor& x, py::object gradient, bool retain_graph, py::object grad) {
+      .def("register_hook", [](const Tensor& x, std::function<py::object(const Tensor&)> fn) {
+        auto h = autograd::register_hook(x, [fn](const Tensor& g) -> Tensor {
+          py::gil_scoped_acquire gil;
+          py::object r = fn(g);
+          return r.is_none() ? Tensor() : r.cast<Tensor>();
+        });
+        return GradHookHandle{[t = std::weak_ptr<TensorImpl>(x.impl()), h] {
+          if (auto impl = t.lock()) autograd::remove_hook(Tensor(impl), h);
+        }};
+      }, "hook"_a)
+      .def("retain_grad", [](const Tensor& x) { autograd::retain_grad(x); })
+      .def_property_readonly("retains_grad", [](const Tensor& x) {
+        return x.grad_fn() && x.grad_fn()->retained.lock() == x.impl();
+      })
+      .def("backward", [](const Tensor& x, py::object gradient, py::object retain_graph, bool create_graph,
+                          py::object grad) {
         if (gradient.is_none()) gradient = grad;
         Tensor g = gradient.is_none() ? Tensor() : gradient.cast<Tensor>();
+        const bool retain = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
         py::gil_scoped_release nogil;
-        x.backward(g, retain_graph);
-      }, "gradient"_a = py::none(), "retain_graph"_a = false, py::kw_only(), "grad"_a = py::none())
+        x.backward(g, retain, create_graph);
+      }, "gradient"_a = py::none(), "retain_graph"_a = py::none(), "create_graph"_a = false, py::kw_only(),
+         "grad"_a = py::none())
       .def("__repr__", &tensor_repr)
       .def("__hash__", [](const Tensor& x) { return reinterpret_cast<intptr_t>(x.impl().get()); })
       .def("__bool__", [](const Tensor& x) {
@@ -376,16 +398,40 @@ void bind_tensor(py::module_& m) {
   m.def("set_grad_enabled", &autograd::set_grad_enabled, "mode"_a);
   // `value` (detached) recorded as a function of `input` whose gradient is `backward(dy)`, a Python
   // callable: the differentiable collectives of convnet.distributed (all_reduce of batch statistics).
-  m.def("_with_backward", [](const Tensor& value, const Tensor& input,
-                             std::function<Tensor(const Tensor&)> backward) {
+  // A node whose backward is a Python function (autograd.Function): out = value, its gradient
+  // flows to inputs through backward(dy) -> a gradient (or None) per input.
+  m.def("_function_node", [](const Tensor& value, const std::vector<Tensor>& inputs, const char* name,
+                             std::function<py::object(const Tensor&)> backward) {
     Tensor out = value.detach();
-    if (!autograd::needs_record({input})) return out;
-    autograd::record(out, "distributed", {input},
-                     [backward](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
-                       return {backward(dy)};
-                     });
+    if (!autograd::needs_record(inputs)) return out;
+    static std::set<std::string> names;  // the node keeps a const char*: each name is kept once
+    const char* kept = names.insert(name).first->c_str();
+    const size_t n = inputs.size();
+    autograd::record(out, kept, inputs, [backward, n, kept](const Tensor& dy, const std::vector<bool>&) {
+      py::gil_scoped_acquire gil;
+      py::object r = backward(dy);
+      py::tuple gs = py::isinstance<py::tuple>(r) || py::isinstance<py::list>(r) ? py::tuple(r) : py::make_tuple(r);
+      if (gs.size() != n)
+        throw ValueError(cat_str(kept, ": backward returned ", gs.size(), " gradients, expected ", n, " (one per input)"));
+      std::vector<Tensor> dxs;
+      for (auto g : gs) dxs.push_back(g.is_none() ? Tensor() : g.cast<Tensor>());
+      return dxs;
+    });
     return out;
-  }, "value"_a, "input"_a, "backward"_a);
+  }, "value"_a, "inputs"_a, "name"_a, "backward"_a);
+  m.def("_grad", [](const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                    const std::vector<Tensor>& grad_outputs, bool retain_graph, bool create_graph, bool allow_unused) {
+    std::vector<Tensor> gs;
+    {
+      py::gil_scoped_release nogil;
+      gs = autograd::grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused);
+    }
+    py::list r;
+    for (const Tensor& g : gs) r.append(g.defined() ? py::cast(g) : py::none());
+    return r;
+  }, "outputs"_a, "inputs"_a, "grad_outputs"_a, "retain_graph"_a, "create_graph"_a, "allow_unused"_a);
+  m.def("_set_anomaly_enabled", &autograd::set_anomaly_enabled, "mode"_a);
+  m.def("_is_anomaly_enabled", &autograd::anomaly_enabled);
   m.def("manual_seed", [](int64_t s) { manual_seed(static_cast<uint64_t>(s)); }, "seed"_a);
   m.def("initial_seed", &initial_seed);
   m.def("get_rng_state", &get_rng_state);

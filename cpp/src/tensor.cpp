@@ -266,8 +266,8 @@ void Tensor::set_grad(const Tensor& g) {
   impl_->grad = g.impl();
 }
 
-void Tensor::backward(const Tensor& grad, bool retain_graph) const {
-  autograd::backward(*this, grad, retain_graph);
+void Tensor::backward(const Tensor& grad, bool retain_graph, bool create_graph) const {
+  autograd::backward(*this, grad, retain_graph, create_graph);
 }
 
 Tensor Tensor::detach() const {

@@ -86,6 +86,7 @@ __all__ += ["cat", "concat", "concatenate", "stack"]
 __all__ += ["CheckpointError", "OutOfMemoryError", "SafetensorsError"]
 __all__ += ["amp", "autocast", "backends", "bfloat16", "float16", "half"]
 
+from . import autograd  # noqa: E402
 from ._core import (  # noqa: E402  (views, indexing: ops/view.h, ops/index.h)
     chunk,
     gather,
@@ -105,5 +106,5 @@ from ._core import (  # noqa: E402  (views, indexing: ops/view.h, ops/index.h)
     where,
 )
 
-__all__ += ["chunk", "gather", "index_select", "masked_fill", "narrow", "nonzero", "permute", "scatter",
+__all__ += ["autograd", "chunk", "gather", "index_select", "masked_fill", "narrow", "nonzero", "permute", "scatter",
             "scatter_add", "select", "split", "squeeze", "transpose", "unbind", "unsqueeze", "where"]

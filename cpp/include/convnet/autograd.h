@@ -44,6 +44,10 @@ struct Node {
   DType out_dtype;
   // What fn reads: backward refuses to run once one of them was modified in place.
   std::vector<SavedVersion> saved;
+  // Hooks on the output's gradient (register_hook on a non-leaf), run before fn in order.
+  std::vector<std::shared_ptr<GradHook>> pre_hooks;
+  // The output when it retains its gradient (retain_grad): backward accumulates dy into its .grad.
+  std::weak_ptr<TensorImpl> retained;
 };
 
 namespace autograd {
@@ -76,7 +80,29 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, No
 // record): backward raises if any of them is modified in place before it runs, as PyTorch.
 void save_versions(const Tensor& out, std::initializer_list<Tensor> saved);
 
-void backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+// Accumulates into the .grad of the leaves the gradients of root (seeded with grad, ones for a
+// scalar root when undefined). create_graph records the backward itself, for higher derivatives.
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph, bool create_graph = false);
+
+// The gradients of the sum of outputs (each seeded with its grad_outputs entry) with respect to
+// inputs, returned instead of accumulated into .grad (torch.autograd.grad). An input that the
+// outputs do not depend on gets an undefined tensor with allow_unused, else an error.
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool create_graph,
+                         bool allow_unused);
+
+// Registers a hook on t's gradient: on a leaf it sees the leaf's total gradient of a backward
+// before it is accumulated; on a non-leaf the gradient reaching t's grad_fn. The hook may return a
+// replacement. Returns the handle that removes it.
+std::shared_ptr<GradHook> register_hook(const Tensor& t, GradHook fn);
+void remove_hook(const Tensor& t, const std::shared_ptr<GradHook>& handle);
+// A non-leaf t keeps its gradient in .grad during backward.
+void retain_grad(const Tensor& t);
+
+// Anomaly detection (torch.autograd.detect_anomaly): backward checks every gradient a node
+// returns and raises naming the node when one holds a NaN.
+bool anomaly_enabled();
+void set_anomaly_enabled(bool on);
 
 // Registers `fn` on a leaf that requires grad: each backward() that sends gradient to the leaf calls
 // it once, after the last of that backward's gradients for the leaf has been accumulated into .grad

@@ -21,6 +21,9 @@ struct Node;
 class Tensor;
 // Called by backward() once a leaf's gradient of that backward has been accumulated into .grad.
 using PostAccumulateGradHook = std::function<void(const Tensor& leaf)>;
+// A tensor's gradient hook (Tensor.register_hook): returns a replacement, or an undefined tensor
+// to keep the gradient.
+using GradHook = std::function<Tensor(const Tensor& grad)>;
 
 // A block of memory. Owned blocks return to their device's caching allocator
 // (pinned host blocks to the pinned one) when the last reference goes; external
@@ -63,6 +66,7 @@ struct TensorImpl {
   std::shared_ptr<Node> grad_fn;  // null for leaves
   std::shared_ptr<TensorImpl> base;  // for a view made by a view op: the tensor it views (never a view)
   std::vector<std::shared_ptr<PostAccumulateGradHook>> post_accumulate_grad_hooks;  // leaves only
+  std::vector<std::shared_ptr<GradHook>> grad_hooks;  // a leaf's (a non-leaf's are on its grad_fn)
 };
 
 class Tensor {
@@ -117,7 +121,7 @@ class Tensor {
   void set_grad(const Tensor& g);
   const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
   // Runs backpropagation from this tensor (autograd.cpp).
-  void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
+  void backward(const Tensor& grad = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   // Same storage, cut from the graph.
   Tensor detach() const;
 

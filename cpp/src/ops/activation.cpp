@@ -6,6 +6,7 @@
 #include "convnet/ops/activation.h"
 
 #include "convnet/autograd.h"
+#include "convnet/ops/elementwise.h"
 #include "cpu/elementwise.h"
 #include "dispatch.h"
 #include "pointwise.h"
@@ -15,7 +16,9 @@ namespace convnet {
 namespace {
 
 // y = f(x); on record, backward computes dx = g(saved, dy) with saved = y or x. F and G are
-// functors of pointwise.h.
+// functors of pointwise.h. g is linear in dy: when backward records (create_graph), dx is
+// dy * g(saved, 1) through mul, differentiable in dy (exact for the piecewise linear
+// activations; the derivative's own dependence on x is not recorded).
 template <typename F, typename G>
 Tensor pointwise(const Tensor& x, const char* name, bool save_output, F f, G g) {
   if (!x.is_contiguous()) return pointwise(x.contiguous(), name, save_output, f, g);
@@ -29,13 +32,15 @@ Tensor pointwise(const Tensor& x, const char* name, bool save_output, F f, G g) 
     Tensor saved = save_output ? y.detach() : x.detach();
     autograd::record(y, name, {x}, [saved, name, g](const Tensor& dy, const std::vector<bool>&) {
       const Device dev = common_device(name, {&saved, &dy});
+      const bool graph = autograd::grad_enabled();
+      const Tensor in = graph ? ones(dy.shape(), dy.dtype(), dev) : dy;
       Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dev);
       dispatch_floating(dy.dtype(), name, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        CONVNET_KERNEL(dev, binary, <T, T, G>)(cpu::flat_broadcast(dy.numel()), saved.data<T>(), dy.data<T>(),
+        CONVNET_KERNEL(dev, binary, <T, T, G>)(cpu::flat_broadcast(dy.numel()), saved.data<T>(), in.data<T>(),
                                                dx.data<T>(), g);
       });
-      return std::vector<Tensor>{dx};
+      return std::vector<Tensor>{graph ? mul(dy, dx) : dx};
     });
     autograd::save_versions(y, {save_output ? y : x});
   }

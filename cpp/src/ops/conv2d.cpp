@@ -11,6 +11,7 @@
 
 #include "convnet/autograd.h"
 #include "convnet/backends.h"
+#include "convnet/ops/conv_transpose2d.h"
 #include "convnet/ops/pad.h"
 #include "dispatch.h"
 #include "ops/conv_backward.h"
@@ -110,6 +111,16 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2d
                           const auto* w, const auto* dy, auto* dx, auto* dw, auto* db) {
                          using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
                          CONVNET_KERNEL(d, conv2d_backward, <T>)(shape, x, w, dy, dx, dw, db);
+                       },
+                       [s](const Tensor& dy, const Tensor& w) {  // dx = the transposed convolution of dy
+                         ConvTranspose2dOptions t;
+                         t.stride = {s.stride_h, s.stride_w};
+                         t.padding = {s.pad_h, s.pad_w};
+                         t.dilation = {s.dil_h, s.dil_w};
+                         t.groups = s.groups;
+                         t.output_padding = {s.H - ((s.P - 1) * s.stride_h - 2 * s.pad_h + s.dil_h * (s.R - 1) + 1),
+                                             s.W - ((s.Q - 1) * s.stride_w - 2 * s.pad_w + s.dil_w * (s.S - 1) + 1)};
+                         return conv_transpose2d(dy, w, Tensor(), t);
                        });
   return y;
 }

@@ -4,6 +4,7 @@
 // allocated. Backward multiplies in the MathMode its forward used (convnet/backends.h).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "convnet/autograd.h"
@@ -12,22 +13,27 @@
 
 namespace convnet {
 
-// backward(device, s, x, w, dy, dx, dw, db) over typed pointers (null where not needed).
+// backward(device, s, x, w, dy, dx, dw, db) over typed pointers (null where not needed). When
+// backward records (create_graph) and graph_dx is given, dx is graph_dx(dy, w), an op of its own
+// (differentiable in dy and w; dw and db then carry no graph).
 template <typename Backward>
 void record_conv_backward(Tensor& y, const char* name, const Tensor& x, const Tensor& w, const Tensor& b,
-                          const cpu::Conv2dShape& s, int64_t bias_len, MathMode mode, Backward backward) {
+                          const cpu::Conv2dShape& s, int64_t bias_len, MathMode mode, Backward backward,
+                          std::function<Tensor(const Tensor& dy, const Tensor& w)> graph_dx = nullptr) {
   if (!autograd::needs_record({x, w, b})) return;
-  autograd::record(y, name, {x, w, b}, [x = x.detach(), w = w.detach(), has_b = b.defined(), s, bias_len,
-                                        name, mode, backward](const Tensor& dy, const std::vector<bool>& need) {
+  autograd::record(y, name, {x, w, b}, [x, w, has_b = b.defined(), s, bias_len, name, mode, backward,
+                                        graph_dx](const Tensor& dy, const std::vector<bool>& need) {
     const Device dev = x.device();
     Tensor dx, dw, db;
-    if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), dev);
+    const bool graph = need[0] && graph_dx && autograd::grad_enabled();
+    if (graph) dx = graph_dx(dy, w);
+    if (need[0] && !graph) dx = Tensor::empty(x.shape(), x.dtype(), dev);
     if (need[1]) dw = Tensor::empty(w.shape(), w.dtype(), dev);
     if (need[2] && has_b) db = Tensor::empty({bias_len}, w.dtype(), dev);
     MathModeGuard guard(mode);
     dispatch_floating(dy.dtype(), name, [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      backward(dev, s, x.data<T>(), w.data<T>(), dy.data<T>(), dx.defined() ? dx.data<T>() : nullptr,
+      backward(dev, s, x.data<T>(), w.data<T>(), dy.data<T>(), dx.defined() && !graph ? dx.data<T>() : nullptr,
                dw.defined() ? dw.data<T>() : nullptr, db.defined() ? db.data<T>() : nullptr);
     });
     return std::vector<Tensor>{dx, dw, db};

@@ -1,7 +1,8 @@
 // Elementwise arithmetic with broadcasting, unary math, comparisons, on the
 // operands' device (functors of pointwise.h). Shapes: a, b broadcast to out.
 // Backward returns gradients (summed over broadcast dimensions); autograd
-// accumulates them (+=) into .grad.
+// accumulates them (+=) into .grad. Backward computes with these differentiable ops on the
+// inputs themselves (not detached copies), so that create_graph records it.
 #include "convnet/ops/elementwise.h"
 
 #include <cmath>
@@ -176,7 +177,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_values<pw::Mul>(a, b, "mul");
   if (autograd::needs_record({a, b})) {
     // a and b saved: each one's gradient is dy times the other
-    autograd::record(out, "mul", {a, b}, [a = a.detach(), b = b.detach()](
+    autograd::record(out, "mul", {a, b}, [a, b](
                                              const Tensor& dy, const std::vector<bool>& n) {
       return std::vector<Tensor>{n[0] ? sum_to(mul(dy, b), a.shape()) : Tensor(),
                                  n[1] ? sum_to(mul(dy, a), b.shape()) : Tensor()};
@@ -193,7 +194,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = binary_values<pw::Div>(fa, fb, "div");
   if (autograd::needs_record({a, b})) {
     // a and b saved: da = dy / b, db = -dy a / b²
-    autograd::record(out, "div", {a, b}, [a = fa.detach(), b = fb.detach()](
+    autograd::record(out, "div", {a, b}, [a = fa, b = fb](
                                              const Tensor& dy, const std::vector<bool>& n) {
       return std::vector<Tensor>{
           n[0] ? sum_to(div(dy, b), a.shape()) : Tensor(),
@@ -236,7 +237,7 @@ Tensor exp(const Tensor& a) {
 Tensor log(const Tensor& a) {
   Tensor out = unary_values<pw::Log>(a, floating_of(a.dtype()), "log");
   if (autograd::needs_record({a})) {
-    autograd::record(out, "log", {a}, [x = a.detach()](const Tensor& dy, const std::vector<bool>&) {
+    autograd::record(out, "log", {a}, [x = a](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{div(dy, x)};
     });
     autograd::save_versions(out, {a});
@@ -259,7 +260,7 @@ Tensor abs(const Tensor& a) {
   CONVNET_CHECK(a.dtype() != DType::Bool, "abs: not supported for bool tensors");
   Tensor out = unary_values<pw::Abs>(a, a.dtype(), "abs");
   if (autograd::needs_record({a})) {
-    autograd::record(out, "abs", {a}, [x = a.detach()](const Tensor& dy, const std::vector<bool>&) {
+    autograd::record(out, "abs", {a}, [x = a](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{mul(dy, unary_values<pw::Sign>(x, x.dtype(), "abs"))};
     });
     autograd::save_versions(out, {a});
@@ -270,7 +271,7 @@ Tensor abs(const Tensor& a) {
 Tensor pow(const Tensor& a, double e) {
   Tensor out = unary_values(a, floating_of(a.dtype()), "pow", pw::Pow{e});
   if (autograd::needs_record({a})) {
-    autograd::record(out, "pow", {a}, [x = a.detach(), e](const Tensor& dy, const std::vector<bool>&) {
+    autograd::record(out, "pow", {a}, [x = a, e](const Tensor& dy, const std::vector<bool>&) {
       return std::vector<Tensor>{mul(dy, mul(pow(x, e - 1), e))};
     });
     autograd::save_versions(out, {a});

@@ -6,6 +6,8 @@
 #include "convnet/ops/linear.h"
 
 #include "convnet/autograd.h"
+#include "convnet/ops/reduce.h"
+#include "convnet/ops/view.h"
 #include "convnet/backends.h"
 #include "dispatch.h"
 
@@ -111,11 +113,19 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
                                               b.defined() ? b.data<T>() : nullptr, y.data<T>());
   });
   if (autograd::needs_record({x, w, b})) {
-    // x and w saved: dx = dy w, dw = dyᵀ x, db = Σ dy
-    autograd::record(y, "linear", {x, w, b}, [x = x.detach(), w = w.detach(), M, in_f, out_f, mode](
+    // x and w saved: dx = dy w, dw = dyᵀ x, db = Σ dy; when backward records (create_graph),
+    // through matmul and sum
+    autograd::record(y, "linear", {x, w, b}, [x, w, M, in_f, out_f, mode](
                                                  const Tensor& dy, const std::vector<bool>& need) {
       const Device dev = x.device();
       Tensor dx, dw, db;
+      if (autograd::grad_enabled()) {
+        const Tensor dy2 = dy.reshape({M, out_f}), x2 = x.reshape({M, in_f});
+        if (need[0]) dx = matmul(dy2, w).reshape(x.shape());
+        if (need[1]) dw = matmul(transpose(dy2, 0, 1), x2);
+        if (need[2]) db = sum(dy2, {0});
+        return std::vector<Tensor>{dx, dw, db};
+      }
       if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), dev);
       if (need[1]) dw = Tensor::empty(w.shape(), w.dtype(), dev);
       if (need[2]) db = Tensor::empty({out_f}, dy.dtype(), dev);

@@ -17,7 +17,7 @@ def _all_reduce_sum(t):
         dx = dy.clone()
         dist.all_reduce(dx)
         return dx
-    return _core._with_backward(total, t, backward)
+    return _core._function_node(total, [t], "all_reduce_sum", backward)
 
 
 class SyncBatchNorm(_core.nn.Module):
