@@ -29,6 +29,14 @@ def cases(lib, tiny=False):
         F, cat = torch.nn.functional, torch.cat
     w = np.linspace(0.5, 2, 1000).astype(np.float32)
     wt = (lambda a: __import__("convnet").tensor(a)) if lib == "convnet" else (lambda a: __import__("torch").from_numpy(a))
+    r = np.random.default_rng(1)
+    rows, cols = wt(r.integers(0, 4096, 1024)), wt(r.integers(0, 1000, (256, 10)))
+    mask = wt(r.uniform(0, 1, (256, 1000)) > 0.5)
+
+    def setitem(x, key, value):
+        y = x * 1
+        y[key] = value
+        return y
     if tiny:
         bn = (cn.nn.BatchNorm2d(2) if lib == "convnet" else torch.nn.BatchNorm2d(2)).eval()
         return [
@@ -40,6 +48,9 @@ def cases(lib, tiny=False):
              lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, False, 0.1, 1e-5), (1, 2)),
             ("BatchNorm2d(2) module, eval (1,2,2,2)", [(1, 2, 2, 2)], lambda x: bn(x), ()),
             ("relu (4,)", [(4,)], lambda x: F.relu(x), ()),
+            ("x[0, 1:] (4,4)", [(4, 4)], lambda x: x[0, 1:], ()),
+            ("x.permute(1, 0) (4,4)", [(4, 4)], lambda x: x.permute(1, 0), ()),
+            ("y = x * 1; y[0] = 1 (4,4)", [(4, 4)], lambda x: setitem(x, 0, 1.0), ()),
         ]
     return [
         ("cat 4 x (64,32,16,16), dim 1", [(64, 32, 16, 16)] * 4, lambda *xs: cat(list(xs), 1), ()),
@@ -49,6 +60,14 @@ def cases(lib, tiny=False):
          lambda x, t: F.cross_entropy(x, t, weight=wt(w), label_smoothing=0.1), (1,)),
         ("bce_with_logits (256,1000)", [(256, 1000), (256, 1000)],
          lambda x, t: F.binary_cross_entropy_with_logits(x, t), ()),
+        ("permute(0,2,3,1).contiguous() (64,64,32,32)", [(64, 64, 32, 32)],
+         lambda x: x.permute(0, 2, 3, 1).contiguous(), ()),
+        ("x[:, ::2, 1:] * 2 (64,64,32,32)", [(64, 64, 32, 32)], lambda x: x[:, ::2, 1:] * 2, ()),
+        ("x[rows] 1024 of (4096,256)", [(4096, 256)], lambda x: x[rows], ()),
+        ("x[mask] (256,1000)", [(256, 1000)], lambda x: x[mask], ()),
+        ("x.gather(1, (256,10)) (256,1000)", [(256, 1000)], lambda x: x.gather(1, cols), ()),
+        ("y[:, 10:20] = 0 (256,1000)", [(256, 1000)], lambda x: setitem(x, (slice(None), slice(10, 20)), 0.0), ()),
+        ("y[rows] = v (4096,256)", [(4096, 256), (256,)], lambda x, v: setitem(x, rows, v), ()),
     ]
 
 

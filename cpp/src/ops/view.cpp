@@ -1,8 +1,8 @@
 // Views: each op maps the input's geometry (sizes, strides, storage offset, in elements)
-// to the output's, over the same storage. The backward applies the same map to a
-// contiguous zero tensor of the input's shape and writes dy through it; expand sums over
-// the expanded dimensions, and unfold, whose windows overlap, accumulates one window
-// position at a time.
+// to the output's, over the same storage. The backward of permute, transpose, squeeze and
+// unsqueeze is the inverse view of dy; the others apply the same map to a contiguous zero
+// tensor of the input's shape and write dy through it; expand sums over the expanded
+// dimensions, and unfold, whose windows overlap, accumulates one window position at a time.
 #include "convnet/ops/view.h"
 
 #include <algorithm>
@@ -29,6 +29,18 @@ int64_t wrap_dim(int64_t dim, int64_t n, const char* op, const Shape& shape) {
     throw IndexError(cat_str(op, ": dimension ", dim, " out of range (expected to be in [", -n, ", ", n - 1,
                              "]) for a tensor of shape ", shape_str(shape)));
   return dim < 0 ? dim + n : dim;
+}
+
+// The view that `map` makes of x, whose gradient is inverse(dy): another view, no copy.
+template <typename Map, typename Inverse>
+Tensor make_invertible_view(const Tensor& x, const char* name, Map map, Inverse inverse) {
+  Geometry g = map(geometry_of(x));
+  Tensor out = strided_view(x, std::move(g.sizes), std::move(g.strides), g.offset);
+  if (autograd::needs_record({x}))
+    autograd::record(out, name, {x}, [inverse](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+      return {inverse(dy)};
+    });
+  return out;
 }
 
 // The view that `map` makes of x, with its backward.
@@ -60,14 +72,16 @@ Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
     CONVNET_CHECK(!seen[d], "permute: dimension ", d, " repeats in dims ", shape_str(Shape(dims.begin(), dims.end())));
     seen[d] = true;
   }
-  return make_view(x, "permute", [dims](Geometry g) {
+  std::vector<int64_t> inverse(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) inverse[dims[i]] = static_cast<int64_t>(i);
+  return make_invertible_view(x, "permute", [dims](Geometry g) {
     Geometry o{Shape(dims.size()), Shape(dims.size()), g.offset};
     for (size_t i = 0; i < dims.size(); ++i) {
       o.sizes[i] = g.sizes[dims[i]];
       o.strides[i] = g.strides[dims[i]];
     }
     return o;
-  });
+  }, [inverse](const Tensor& dy) { return permute(dy, inverse); });
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
@@ -75,11 +89,11 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   dim0 = wrap_dim(dim0, n, "transpose", x.shape());
   dim1 = wrap_dim(dim1, n, "transpose", x.shape());
   if (x.dim() == 0) return make_view(x, "transpose", [](Geometry g) { return g; });
-  return make_view(x, "transpose", [dim0, dim1](Geometry g) {
+  return make_invertible_view(x, "transpose", [dim0, dim1](Geometry g) {
     std::swap(g.sizes[dim0], g.sizes[dim1]);
     std::swap(g.strides[dim0], g.strides[dim1]);
     return g;
-  });
+  }, [dim0, dim1](const Tensor& dy) { return transpose(dy, dim0, dim1); });
 }
 
 Tensor squeeze(const Tensor& x, std::vector<int64_t> dims) {
@@ -89,7 +103,8 @@ Tensor squeeze(const Tensor& x, std::vector<int64_t> dims) {
     d = wrap_dim(d, std::max<int64_t>(n, 1), "squeeze", x.shape());
     if (n > 0) drop[d] = true;
   }
-  return make_view(x, "squeeze", [drop](Geometry g) {
+  const Shape in_shape = x.shape();
+  return make_invertible_view(x, "squeeze", [drop](Geometry g) {
     Geometry o{{}, {}, g.offset};
     for (size_t i = 0; i < g.sizes.size(); ++i)
       if (!(drop[i] && g.sizes[i] == 1)) {
@@ -97,17 +112,17 @@ Tensor squeeze(const Tensor& x, std::vector<int64_t> dims) {
         o.strides.push_back(g.strides[i]);
       }
     return o;
-  });
+  }, [in_shape](const Tensor& dy) { return dy.reshape(in_shape); });
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
   dim = wrap_dim(dim, x.dim() + 1, "unsqueeze", x.shape());
-  return make_view(x, "unsqueeze", [dim](Geometry g) {
+  return make_invertible_view(x, "unsqueeze", [dim](Geometry g) {
     const int64_t st = dim < static_cast<int64_t>(g.sizes.size()) ? g.sizes[dim] * g.strides[dim] : 1;
     g.sizes.insert(g.sizes.begin() + dim, 1);
     g.strides.insert(g.strides.begin() + dim, st);
     return g;
-  });
+  }, [dim](const Tensor& dy) { return squeeze(dy, {dim}); });
 }
 
 Tensor expand(const Tensor& x, Shape sizes) {
