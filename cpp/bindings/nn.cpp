@@ -112,9 +112,9 @@ class HookHandle {
   void remove() {
     if (py_module_) {
       py::object self = py_module_();
-      if (!self.is_none()) self.cast<Module&>().remove_forward_hook(id_);
+      if (!self.is_none()) self.cast<Module&>().remove_hook(id_);
     } else if (auto m = module_.lock()) {
-      m->remove_forward_hook(id_);
+      m->remove_hook(id_);
     }
   }
 
@@ -162,12 +162,17 @@ void bind_nn(py::module_& m) {
       .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) -> py::object {
         Module& mod = module_of(self, "call the module");
         if (python_forward(self) || args.size() != 1 || kwargs.size() || !py::isinstance<Tensor>(args[0])) {
-          py::object out = self.attr("forward")(*args, **kwargs);
-          if (args.size() >= 1 && py::isinstance<Tensor>(args[0]) && py::isinstance<Tensor>(out)) {
-            Tensor x = args[0].cast<Tensor>(), y = out.cast<Tensor>();
-            Tensor r = mod.run_hooks(x, y);
-            return py::cast(r);
+          const bool one_tensor = args.size() >= 1 && py::isinstance<Tensor>(args[0]);
+          Tensor x;
+          py::tuple call_args = args;
+          if (one_tensor) {
+            x = mod.before_forward(args[0].cast<Tensor>());
+            py::list rest(args);
+            rest[0] = py::cast(x);
+            call_args = py::tuple(rest);
           }
+          py::object out = self.attr("forward")(*call_args, **kwargs);
+          if (one_tensor && py::isinstance<Tensor>(out)) return py::cast(mod.after_forward(x, out.cast<Tensor>()));
           return out;
         }
         Tensor x = args[0].cast<Tensor>(), y;
@@ -310,6 +315,29 @@ void bind_nn(py::module_& m) {
         int64_t id = mod.register_forward_hook([h](Module& self, const Tensor& in, const Tensor& out) {
           py::gil_scoped_acquire gil;
           py::object r = (*h)(py::cast(&self, py::return_value_policy::reference), py::make_tuple(in), out);
+          return r.is_none() ? Tensor() : r.cast<Tensor>();
+        });
+        return HookHandle(self, id);
+      }, "hook"_a)
+      .def("register_forward_pre_hook", [](py::object self, py::function hook) {
+        Module& mod = module_of(self, "call register_forward_pre_hook()");
+        auto h = hold(hook);
+        int64_t id = mod.register_forward_pre_hook([h](Module& self, const Tensor& in) {
+          py::gil_scoped_acquire gil;
+          py::object r = (*h)(py::cast(&self, py::return_value_policy::reference), py::make_tuple(in));
+          if (py::isinstance<py::tuple>(r) && py::len(r) == 1) r = r[py::int_(0)];
+          return r.is_none() ? Tensor() : r.cast<Tensor>();
+        });
+        return HookHandle(self, id);
+      }, "hook"_a)
+      .def("register_full_backward_hook", [](py::object self, py::function hook) {
+        Module& mod = module_of(self, "call register_full_backward_hook()");
+        auto h = hold(hook);
+        int64_t id = mod.register_full_backward_hook([h](Module& self, const Tensor& gi, const Tensor& go) {
+          py::gil_scoped_acquire gil;
+          py::object r = (*h)(py::cast(&self, py::return_value_policy::reference),
+                              py::make_tuple(gi.defined() ? py::cast(gi) : py::none()), py::make_tuple(go));
+          if ((py::isinstance<py::tuple>(r) || py::isinstance<py::list>(r)) && py::len(r) == 1) r = r[py::int_(0)];
           return r.is_none() ? Tensor() : r.cast<Tensor>();
         });
         return HookHandle(self, id);

@@ -50,6 +50,55 @@ Tensor Module::call_forward(const Tensor& x) {
   }
 }
 
+namespace {
+// An alias of t whose backward is fn(dy) (the gradient passed on to t).
+Tensor hooked_identity(const Tensor& t, std::function<Tensor(const Tensor&)> fn) {
+  Tensor out = t.detach();
+  autograd::record(out, "BackwardHookFunction", {t}, [fn](const Tensor& dy, const std::vector<bool>&) {
+    return std::vector<Tensor>{fn(dy)};
+  });
+  return out;
+}
+
+}  // namespace
+
+Module::~Module() { *self_ = nullptr; }
+
+Tensor Module::before_forward(const Tensor& x) {
+  Tensor in = x;
+  for (auto& [id, hook] : std::vector<std::pair<int64_t, ForwardPreHook>>(pre_hooks_)) {
+    Tensor r = hook(*this, in);
+    if (r.defined()) in = r;
+  }
+  pending_grad_output_.reset();
+  if (backward_hooks_.empty() || !autograd::grad_enabled()) return in;
+  auto grad_output = std::make_shared<Tensor>();
+  pending_grad_output_ = grad_output;
+  if (!in.requires_grad()) return in;
+  return hooked_identity(in, [self = self_, grad_output](const Tensor& dy) {
+    Tensor gi = dy;
+    if (Module* m = *self)
+      for (auto& [id, hook] : std::vector<std::pair<int64_t, BackwardHook>>(m->backward_hooks_)) {
+        Tensor r = hook(*m, gi, *grad_output);
+        if (r.defined()) gi = r;
+      }
+    return gi;
+  });
+}
+
+Tensor Module::after_forward(const Tensor& x, Tensor y) {
+  if (auto grad_output = std::move(pending_grad_output_); grad_output && y.requires_grad()) {
+    const bool input_grad = x.requires_grad();
+    y = hooked_identity(y, [self = self_, grad_output, input_grad](const Tensor& dy) {
+      *grad_output = dy;
+      if (Module* m = *self; m && !input_grad)  // no input gradient: the hooks run here
+        for (auto& [id, hook] : std::vector<std::pair<int64_t, BackwardHook>>(m->backward_hooks_)) hook(*m, Tensor(), dy);
+      return dy;
+    });
+  }
+  return run_hooks(x, y);
+}
+
 Tensor Module::run_hooks(const Tensor& x, Tensor y) {
   for (auto& [id, hook] : hooks_) {
     Tensor r = hook(*this, x, y);
@@ -239,9 +288,23 @@ int64_t Module::register_forward_hook(ForwardHook hook) {
   return next_hook_id_++;
 }
 
-void Module::remove_forward_hook(int64_t id) {
-  hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(), [id](const auto& h) { return h.first == id; }),
-               hooks_.end());
+int64_t Module::register_forward_pre_hook(ForwardPreHook hook) {
+  pre_hooks_.emplace_back(next_hook_id_, std::move(hook));
+  return next_hook_id_++;
+}
+
+int64_t Module::register_full_backward_hook(BackwardHook hook) {
+  backward_hooks_.emplace_back(next_hook_id_, std::move(hook));
+  return next_hook_id_++;
+}
+
+void Module::remove_hook(int64_t id) {
+  auto drop = [id](auto& hooks) {
+    hooks.erase(std::remove_if(hooks.begin(), hooks.end(), [id](const auto& h) { return h.first == id; }), hooks.end());
+  };
+  drop(hooks_);
+  drop(pre_hooks_);
+  drop(backward_hooks_);
 }
 
 std::string Module::repr() const {

@@ -26,15 +26,29 @@ class Module : public std::enable_shared_from_this<Module> {
  public:
   // hook(module, input, output) may return a replacement output (or undefined).
   using ForwardHook = std::function<Tensor(Module&, const Tensor&, const Tensor&)>;
+  // hook(module, input) may return a replacement input (or undefined).
+  using ForwardPreHook = std::function<Tensor(Module&, const Tensor&)>;
+  // hook(module, grad_input, grad_output) may return a replacement grad_input (or undefined);
+  // grad_input is undefined when the input does not require grad.
+  using BackwardHook = std::function<Tensor(Module&, const Tensor&, const Tensor&)>;
 
   Module() = default;
-  virtual ~Module() = default;
+  virtual ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
   virtual Tensor forward(const Tensor& x);
-  // forward, then the forward hooks. Containers call their children through this.
-  Tensor operator()(const Tensor& x) { return run_hooks(x, call_forward(x)); }
+  // The forward pre-hooks, forward, then the forward hooks (and the backward hooks on the
+  // gradients). Containers call their children through this.
+  Tensor operator()(const Tensor& x) {
+    const Tensor in = before_forward(x);
+    return after_forward(in, call_forward(in));
+  }
+  // What a call does around forward: the pre-hooks on the input (and, with backward hooks and
+  // grad mode on, a node that runs them on the input's gradient); then, on the output, a node that
+  // keeps its gradient for them, and the forward hooks. Python forwards are called between these.
+  Tensor before_forward(const Tensor& x);
+  Tensor after_forward(const Tensor& x, Tensor y);
   // forward; a module without children puts its repr in front of the message of a ValueError
   // or IndexError from the ops it runs ("Linear(in_features=4, out_features=2, bias=True):
   // linear: input has 3 feature(s), expected 4; input shape (2, 3)"). A container passes its
@@ -90,9 +104,11 @@ class Module : public std::enable_shared_from_this<Module> {
   // missing or unexpected keys raise an error naming them.
   LoadResult load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true);
 
-  // Returns an id for remove_forward_hook.
+  // Each returns an id for remove_hook.
   int64_t register_forward_hook(ForwardHook hook);
-  void remove_forward_hook(int64_t id);
+  int64_t register_forward_pre_hook(ForwardPreHook hook);
+  int64_t register_full_backward_hook(BackwardHook hook);
+  void remove_hook(int64_t id);
 
   // Multi-line repr in PyTorch's layout; a Python subclass's own __repr__ (ModuleList's) overrides it.
   virtual std::string repr() const;
@@ -108,6 +124,12 @@ class Module : public std::enable_shared_from_this<Module> {
   void fill_slot(const std::string& name);
   void collect(const std::string& prefix, bool params, bool buffers, bool recurse, Named<Tensor>& out) const;
   std::vector<std::pair<int64_t, ForwardHook>> hooks_;
+  std::vector<std::pair<int64_t, ForwardPreHook>> pre_hooks_;
+  std::vector<std::pair<int64_t, BackwardHook>> backward_hooks_;
+  std::shared_ptr<Tensor> pending_grad_output_;  // the call in progress, for the backward hooks
+  // This module for the graph's backward-hook nodes, which may outlive it (null once it is gone;
+  // a Python module has no shared owner to take a weak pointer from).
+  std::shared_ptr<Module*> self_ = std::make_shared<Module*>(this);
   int64_t next_hook_id_ = 0;
 };
 
