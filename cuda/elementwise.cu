@@ -45,6 +45,7 @@ CONVNET_ALL_DTYPES(bool)
 // float32 and float64 only
 #define CONVNET_FLOATING(T)    \
   CONVNET_BINARY(T, T, pw::Div) \
+  CONVNET_BINARY(T, T, pw::First)     \
   CONVNET_BINARY(T, T, pw::PowExponentGrad) \
   CONVNET_BINARY(T, T, pw::DivOrZero) \
   CONVNET_UNARY(T, pw::Rsqrt)   \

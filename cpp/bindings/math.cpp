@@ -332,6 +332,16 @@ void bind_math(py::module_& m) {
   m.def("topk", topk_impl, "input"_a, "k"_a, "dim"_a = -1, "largest"_a = true, "sorted"_a = true);
 
   // ---- products -------------------------------------------------------------------------
+  // einsum(equation, *operands) or einsum(equation, [operands])
+  m.def("einsum", [](const std::string& equation, const py::args& args) {
+    std::vector<Tensor> ops;
+    if (args.size() == 1 && !py::isinstance<Tensor>(args[0]))
+      ops = args[0].cast<std::vector<Tensor>>();
+    else
+      for (const py::handle& a : args) ops.push_back(a.cast<Tensor>());
+    py::gil_scoped_release r;
+    return einsum(equation, ops);
+  }, "equation"_a);
   t.def("bmm", [](const Tensor& a, const Tensor& b) { return bmm(a, b); }, "mat2"_a, nogil());
   m.def("bmm", [](const Tensor& a, const Tensor& b) { return bmm(a, b); }, "input"_a, "mat2"_a, nogil());
 }

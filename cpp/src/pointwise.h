@@ -248,6 +248,13 @@ struct Minimum {
   CONVNET_HD T operator()(T a, T b) const { return a < b || a != a ? a : b; }
 };
 
+// a itself: with b a broadcast zero and a read through permuted strides, a copy of a in
+// another order of its dimensions (ops/einsum.cpp).
+struct First {
+  template <typename T>
+  CONVNET_HD T operator()(T a, T) const { return a; }
+};
+
 // Logical ops: nonzero is true; the result is bool.
 struct LogicalAnd {
   template <typename T>

@@ -58,6 +58,7 @@ from ._core import (  # noqa: F401  (math with PyTorch's names: bindings/math.cp
     clamp,
     clip,
     cumsum,
+    einsum,
     eq,
     floor,
     ge,
@@ -130,7 +131,7 @@ __all__ = [
 __all__ += ["cat", "concat", "concatenate", "stack"]
 __all__ += [
     "abs", "all", "amax", "amin", "any", "argmin", "argsort", "bitwise_and", "bitwise_not", "bitwise_or",
-    "bitwise_xor", "bmm", "ceil", "clamp", "clip", "cumsum", "eq", "floor", "ge", "gt", "le", "lerp",
+    "bitwise_xor", "bmm", "ceil", "clamp", "clip", "cumsum", "einsum", "eq", "floor", "ge", "gt", "le", "lerp",
     "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "maximum", "min", "minimum", "ne", "norm",
     "pow", "prod", "round", "rsqrt", "sign", "sort", "sqrt", "std", "topk", "trunc", "var",
 ]
