@@ -28,6 +28,16 @@ Tensor operand(const Tensor& a, const py::handle& v, const char* op) {
 Tensor bound(const Tensor& x, const py::object& v) { return v.is_none() ? Tensor() : operand(x, v, "clamp"); }
 
 Tensor clamp_impl(const Tensor& x, const py::object& lo, const py::object& hi) {
+  auto number = [](const py::object& v) {
+    return (py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v)) && !py::isinstance<py::bool_>(v);
+  };
+  if ((lo.is_none() || number(lo)) && (hi.is_none() || number(hi)) && !(lo.is_none() && hi.is_none())) {
+    std::optional<double> l, h;
+    if (!lo.is_none()) l = lo.cast<double>();
+    if (!hi.is_none()) h = hi.cast<double>();
+    py::gil_scoped_release r;
+    return clamp(x, l, h);
+  }
   Tensor l = bound(x, lo), h = bound(x, hi);
   py::gil_scoped_release r;
   return clamp(x, l, h);

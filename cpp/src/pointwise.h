@@ -310,7 +310,7 @@ struct Scale {
   template <typename T>
   CONVNET_HD T operator()(T x) const { return x * static_cast<T>(c); }
 };
-// min(max(x, lo), hi), hi where lo > hi, as torch.clamp (nn/utils.cpp)
+// min(max(x, lo), hi), hi where lo > hi, as torch.clamp (nn/utils.cpp; clamp with number bounds)
 struct Clamp {
   static constexpr bool kFloating = true;
   double lo, hi;

@@ -1,6 +1,6 @@
 // CPU sort along one dimension: x viewed as (outer, D, inner), each lane (o, j) of D values
-// `inner` apart sorted on its own by one thread (stable, so ties keep their order and the
-// result does not depend on the thread count). topk takes the first K of the sorted lane.
+// `inner` apart sorted on its own by one thread, ties in order of position (a stable sort, so
+// the result does not depend on the thread count). topk sorts only the first K (partial sort).
 #include <algorithm>
 #include <numeric>
 #include <vector>
@@ -35,9 +35,15 @@ void sort_cpu(int64_t outer, int64_t D, int64_t K, int64_t inner, bool descendin
                    const int64_t o = i / inner, j = i % inner;
                    const T* p = x + o * D * inner + j;
                    std::iota(order.begin(), order.end(), int64_t(0));
-                   std::stable_sort(order.begin(), order.end(), [&](int64_t u, int64_t v) {
-                     return before(p[u * inner], p[v * inner], descending);
-                   });
+                   // ties broken by position: the stable order, also for the partial sort of topk
+                   auto cmp = [&](int64_t u, int64_t v) {
+                     const T a = p[u * inner], c = p[v * inner];
+                     return before(a, c, descending) || (!before(c, a, descending) && u < v);
+                   };
+                   if (K < D)
+                     std::partial_sort(order.begin(), order.begin() + K, order.end(), cmp);
+                   else
+                     std::sort(order.begin(), order.end(), cmp);
                    for (int64_t k = 0; k < K; ++k) {
                      const int64_t at = (o * K + k) * inner + j;
                      values[at] = p[order[k] * inner];

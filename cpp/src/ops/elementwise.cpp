@@ -5,6 +5,7 @@
 #include "convnet/ops/elementwise.h"
 
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "convnet/autograd.h"
@@ -384,7 +385,18 @@ Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {
 }
 
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
-  return clamp(x, lo ? scalar_like(x, *lo) : Tensor(), hi ? scalar_like(x, *hi) : Tensor());
+  if (!is_floating(x.dtype()) || !(lo || hi))
+    return clamp(x, lo ? scalar_like(x, *lo) : Tensor(), hi ? scalar_like(x, *hi) : Tensor());
+  // floating x and number bounds: one pass; the gradient is dy where lo <= x <= hi
+  const double inf = std::numeric_limits<double>::infinity();
+  const double l = lo.value_or(-inf), h = hi.value_or(inf);
+  Tensor out = unary_values(x, x.dtype(), "clamp", pw::Clamp{l, h});
+  if (autograd::needs_record({x}))
+    autograd::record(out, "clamp", {x}, [x = x.detach(), l, h](const Tensor& dy, const std::vector<bool>&) {
+      Tensor inside = logical(compare(x, l, CompareOp::Ge), compare(x, h, CompareOp::Le), LogicalOp::And);
+      return std::vector<Tensor>{mul(dy, inside.to(dy.dtype()))};
+    });
+  return out;
 }
 
 Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& w) { return add(a, mul(w, sub(b, a))); }
