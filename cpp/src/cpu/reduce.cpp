@@ -5,6 +5,7 @@
 // .grad.
 #include <algorithm>
 
+#include "isa.h"
 #include "kernels.h"
 #include "parallel.h"
 #include "pointwise.h"
@@ -13,6 +14,12 @@
 namespace convnet::cpu {
 
 namespace {
+
+// p, y (n): y[j] = op(y[j], p[j]), one step of a fold along D for n neighbouring lanes.
+template <typename T, typename A, typename Op>
+CONVNET_CPU_CLONES void fold_row(int64_t n, const T* p, A* y, Op op) {
+  for (int64_t j = 0; j < n; ++j) y[j] = op(y[j], static_cast<A>(p[j]));
+}
 
 // x (outer,D,inner), y (outer,inner): y = init op x[0] op x[1] ... along D (op pw::Add or pw::Mul).
 template <typename T, typename A, typename Op>
@@ -37,10 +44,7 @@ void fold_dim(int64_t outer, int64_t D, int64_t inner, A init, Op op, const T* x
                    int64_t j1 = std::min(inner, j0 + (e - i));
                    A* yo = y + o * inner;
                    for (int64_t j = j0; j < j1; ++j) yo[j] = init;
-                   for (int64_t d = 0; d < D; ++d) {
-                     const T* p = x + (o * D + d) * inner;
-                     for (int64_t j = j0; j < j1; ++j) yo[j] = op(yo[j], static_cast<A>(p[j]));
-                   }
+                   for (int64_t d = 0; d < D; ++d) fold_row(j1 - j0, x + (o * D + d) * inner + j0, yo + j0, op);
                    i += j1 - j0;
                  }
                });
