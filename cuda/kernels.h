@@ -219,16 +219,29 @@ void multi_margin_backward_cuda(int64_t N, int64_t C, int64_t p, T margin, const
 template <typename T, typename A>
 void sum_dim_cuda(int64_t outer, int64_t D, int64_t inner, const T* x, A* y);
 
+// The same with products (A as for sums).
+template <typename T, typename A>
+void prod_dim_cuda(int64_t outer, int64_t D, int64_t inner, const T* x, A* y);
+// x (outer,D,inner), dy (outer,inner), dx (outer,D,inner) overwritten: dy times the product
+// of the other values along D.
+template <typename T>
+void prod_backward_cuda(int64_t outer, int64_t D, int64_t inner, const T* x, const T* dy, T* dx);
+// x (outer,D,inner), y (outer,D,inner) overwritten with running sums along D (from the end
+// when reverse). A as for sums.
+template <typename T, typename A>
+void cumsum_cuda(int64_t outer, int64_t D, int64_t inner, bool reverse, const T* x, A* y);
+
 // x (outer,D,inner); y (outer,inner) and argmax (outer,inner) overwritten with
-// each maximum and its index d, saved for backward; the first NaN along D, if
-// any, counts as the maximum (as PyTorch).
+// each maximum (minimum when smallest) and its index d, saved for backward; the
+// first NaN along D, if any, counts as the extremum (as PyTorch).
 template <typename T>
-void max_forward_cuda(int64_t outer, int64_t D, int64_t inner, const T* x, T* y,
-                     int64_t* argmax);
-// dy (outer,inner), argmax (outer,inner), dx (outer,D,inner) overwritten.
+void max_forward_cuda(int64_t outer, int64_t D, int64_t inner, bool smallest, const T* x, T* y,
+                      int64_t* argmax);
+// dy (outer,K,inner), idx (outer,K,inner) distinct indices per lane, dx (outer,D,inner)
+// zeroed by the caller: dy written at the indices.
 template <typename T>
-void max_backward_cuda(int64_t outer, int64_t D, int64_t inner, const T* dy,
-                      const int64_t* argmax, T* dx);
+void take_backward_cuda(int64_t outer, int64_t D, int64_t K, int64_t inner, const T* dy,
+                        const int64_t* idx, T* dx);
 
 // ---- prelu (activation.cu) -------------------------------------------------
 // x viewed as (N, R, inner): R weight rows (the channels, or 1 for one shared

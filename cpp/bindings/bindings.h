@@ -14,6 +14,9 @@ namespace convnet::bindings {
 void bind_tensor(py::module_& m);
 void bind_views(py::module_& m);
 void bind_ops(py::module_& m);
+// Math methods and functions (math.cpp): unary math, powers, clamping, comparisons, logical ops,
+// reductions, sorting, contractions.
+void bind_math(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_nn_utils(py::module_& m);
 void bind_optim(py::module_& m);

@@ -44,6 +44,7 @@ PYBIND11_MODULE(_core, m) {
   });
   bind_tensor(m);
   bind_ops(m);
+  bind_math(m);
   bind_views(m);
   bind_nn(m);
   bind_nn_utils(m);

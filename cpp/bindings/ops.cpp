@@ -44,23 +44,6 @@ std::vector<int64_t> dims_of(const py::object& dim) {
   return dim.cast<std::vector<int64_t>>();
 }
 
-py::object max_impl(const Tensor& x, py::object dim, bool keepdim) {
-  if (dim.is_none()) {
-    py::gil_scoped_release r;
-    Tensor v = max(x);
-    py::gil_scoped_acquire a;
-    return py::cast(v);
-  }
-  std::pair<Tensor, Tensor> r;
-  const int64_t d = dim.cast<int64_t>();
-  {
-    py::gil_scoped_release g;
-    r = max(x, d, keepdim);
-  }
-  py::object nt = py::module_::import("collections").attr("namedtuple")("max", "values indices");
-  return nt(r.first, r.second);
-}
-
 // torch's _Reduction.legacy_get_string: the deprecated size_average / reduce flags win when given.
 std::string legacy_reduction(const py::object& size_average, const py::object& reduce,
                              const std::string& reduction) {
@@ -68,11 +51,6 @@ std::string legacy_reduction(const py::object& size_average, const py::object& r
   bool avg = size_average.is_none() || size_average.cast<bool>();
   bool red = reduce.is_none() || reduce.cast<bool>();
   return !red ? "none" : avg ? "mean" : "sum";
-}
-
-Tensor argmax_impl(const Tensor& x, py::object dim, bool keepdim) {
-  if (dim.is_none()) return argmax(x.reshape({-1}), 0, false);
-  return argmax(x, dim.cast<int64_t>(), keepdim);
 }
 
 }  // namespace
@@ -173,7 +151,6 @@ void bind_ops(py::module_& m) {
       })
       .def("__rtruediv__", [](const Tensor& a, double s) { return rdiv(a, s); }, nogil())
       .def("__neg__", [](const Tensor& a) { return neg(a); }, nogil())
-      .def("__pow__", [](const Tensor& a, double e) { return pow(a, e); }, nogil())
       .def("__matmul__", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, nogil())
       .def("__eq__", cmp(CompareOp::Eq))
       .def("__ne__", cmp(CompareOp::Ne))
@@ -185,14 +162,9 @@ void bind_ops(py::module_& m) {
            "dim"_a = py::none(), "keepdim"_a = false)
       .def("mean", [](const Tensor& x, py::object dim, bool keepdim) { return mean(x, dims_of(dim), keepdim); },
            "dim"_a = py::none(), "keepdim"_a = false)
-      .def("max", &max_impl, "dim"_a = py::none(), "keepdim"_a = false)
-      .def("argmax", &argmax_impl, "dim"_a = py::none(), "keepdim"_a = false)
       .def("matmul", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, nogil())
       .def("exp", [](const Tensor& a) { return exp(a); }, nogil())
       .def("log", [](const Tensor& a) { return log(a); }, nogil())
-      .def("sqrt", [](const Tensor& a) { return sqrt(a); }, nogil())
-      .def("abs", [](const Tensor& a) { return abs(a); }, nogil())
-      .def("pow", [](const Tensor& a, double e) { return pow(a, e); }, nogil())
       .def("relu", [](const Tensor& a) { return relu(a); }, nogil())
       .def("sigmoid", [](const Tensor& a) { return sigmoid(a); }, nogil())
       .def("tanh", [](const Tensor& a) { return tanh(a); }, nogil())
@@ -212,8 +184,6 @@ void bind_ops(py::module_& m) {
         "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
   m.def("mean", [](const Tensor& x, py::object dim, bool keepdim) { return mean(x, dims_of(dim), keepdim); },
         "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
-  m.def("max", &max_impl, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
-  m.def("argmax", &argmax_impl, "input"_a, "dim"_a = py::none(), "keepdim"_a = false);
   m.def("flatten", [](const Tensor& x, int64_t s, int64_t e) { return nn::flatten(x, s, e); }, "input"_a,
         "start_dim"_a = 0, "end_dim"_a = -1);
 

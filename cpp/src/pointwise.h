@@ -49,6 +49,14 @@ CONVNET_HD inline float pow(float x, float e) { return ::powf(x, e); }
 CONVNET_HD inline double pow(double x, double e) { return ::pow(x, e); }
 CONVNET_HD inline float abs(float x) { return ::fabsf(x); }
 CONVNET_HD inline double abs(double x) { return ::fabs(x); }
+CONVNET_HD inline float floor(float x) { return ::floorf(x); }
+CONVNET_HD inline double floor(double x) { return ::floor(x); }
+CONVNET_HD inline float ceil(float x) { return ::ceilf(x); }
+CONVNET_HD inline double ceil(double x) { return ::ceil(x); }
+CONVNET_HD inline float trunc(float x) { return ::truncf(x); }
+CONVNET_HD inline double trunc(double x) { return ::trunc(x); }
+CONVNET_HD inline float nearbyint(float x) { return ::nearbyintf(x); }
+CONVNET_HD inline double nearbyint(double x) { return ::nearbyint(x); }
 
 // The larger (smaller) of a and b, a when they compare equal or either is NaN (std::max's rule).
 template <typename T>
@@ -122,15 +130,21 @@ struct Abs {
   CONVNET_HD T operator()(T x) const {
     if constexpr (std::is_unsigned_v<T>)  // uint8, bool
       return x;
+    else if constexpr (std::is_floating_point_v<T>)  // -0 gives 0
+      return abs(x);
     else
       return x < T(0) ? static_cast<T>(-x) : x;
   }
 };
-// -1, 0 or 1 (the gradient of abs)
+// -1, 0 or 1 (also the gradient of abs); 0 or 1 for unsigned types
 struct Sign {
-  static constexpr bool kFloating = true;
   template <typename T>
-  CONVNET_HD T operator()(T x) const { return static_cast<T>((x > 0) - (x < 0)); }
+  CONVNET_HD T operator()(T x) const {
+    if constexpr (std::is_unsigned_v<T>)  // uint8, bool
+      return static_cast<T>(x > T(0));
+    else
+      return static_cast<T>((x > T(0)) - (x < T(0)));
+  }
 };
 struct Exp {
   static constexpr bool kFloating = true;
@@ -153,6 +167,134 @@ struct Pow {
   template <typename T>
   CONVNET_HD T operator()(T x) const { return pow(x, static_cast<T>(e)); }
 };
+// 1 / sqrt(x)
+struct Rsqrt {
+  static constexpr bool kFloating = true;
+  template <typename T>
+  CONVNET_HD T operator()(T x) const { return T(1) / sqrt(x); }
+};
+// Rounding to an integral value (ops/elementwise.cpp copies integer tensors instead).
+struct Floor {
+  static constexpr bool kFloating = true;
+  template <typename T>
+  CONVNET_HD T operator()(T x) const { return floor(x); }
+};
+struct Ceil {
+  static constexpr bool kFloating = true;
+  template <typename T>
+  CONVNET_HD T operator()(T x) const { return ceil(x); }
+};
+struct Trunc {
+  static constexpr bool kFloating = true;
+  template <typename T>
+  CONVNET_HD T operator()(T x) const { return trunc(x); }
+};
+// Half to even at `decimals` digits, as torch.round: x 10^d rounded then divided by 10^d
+// (for d < 0: x / 10^-d rounded then multiplied by 10^-d).
+struct Round {
+  static constexpr bool kFloating = true;
+  int64_t decimals;
+  template <typename T>
+  CONVNET_HD T operator()(T x) const {
+    if (decimals == 0) return nearbyint(x);
+    T scale = 1;
+    for (int64_t i = 0; i < (decimals < 0 ? -decimals : decimals); ++i) scale *= T(10);
+    return decimals > 0 ? nearbyint(x * scale) / scale : nearbyint(x / scale) * scale;
+  }
+};
+
+// a ** b: the C library's pow for floating types, repeated squaring for integers (0 for a
+// negative exponent of a base other than 1 and -1).
+struct PowTensor {
+  template <typename T>
+  CONVNET_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      return pow(a, b);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return a || !b;
+    } else {
+      if constexpr (std::is_signed_v<T>) {
+        if (b < 0) return a == 1 ? T(1) : a == T(-1) ? T(b % 2 ? -1 : 1) : T(0);
+      }
+      T r = 1, base = a;
+      for (T e = b; e > 0; e /= 2) {
+        if (e % 2) r = static_cast<T>(r * base);
+        base = static_cast<T>(base * base);
+      }
+      return r;
+    }
+  }
+};
+// The exponent's gradient factor of a ** b: a^b log(a), 0 where a = 0 and b >= 0 (as PyTorch).
+struct PowExponentGrad {
+  static constexpr bool kFloating = true;
+  template <typename T>
+  CONVNET_HD T operator()(T a, T b) const { return a == T(0) && b >= T(0) ? T(0) : pow(a, b) * log(a); }
+};
+// a / b, 0 where b = 0 (the gradients of norms and std at a zero result, as PyTorch).
+struct DivOrZero {
+  static constexpr bool kFloating = true;
+  template <typename T>
+  CONVNET_HD T operator()(T a, T b) const { return b == T(0) ? T(0) : a / b; }
+};
+
+// The larger (smaller) of a and b; NaN when either is NaN (torch.maximum / minimum).
+struct Maximum {
+  template <typename T>
+  CONVNET_HD T operator()(T a, T b) const { return a > b || a != a ? a : b; }
+};
+struct Minimum {
+  template <typename T>
+  CONVNET_HD T operator()(T a, T b) const { return a < b || a != a ? a : b; }
+};
+
+// Logical ops: nonzero is true; the result is bool.
+struct LogicalAnd {
+  template <typename T>
+  CONVNET_HD bool operator()(T a, T b) const { return a != T(0) && b != T(0); }
+};
+struct LogicalOr {
+  template <typename T>
+  CONVNET_HD bool operator()(T a, T b) const { return a != T(0) || b != T(0); }
+};
+struct LogicalXor {
+  template <typename T>
+  CONVNET_HD bool operator()(T a, T b) const { return (a != T(0)) != (b != T(0)); }
+};
+struct LogicalNot {
+  template <typename T>
+  CONVNET_HD bool operator()(T x) const { return x == T(0); }
+};
+// Bitwise ops of integer and bool operands (ops/elementwise.cpp rejects floating ones).
+struct BitwiseAnd {
+  template <typename T>
+  CONVNET_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) return T(0);
+    else return static_cast<T>(a & b);
+  }
+};
+struct BitwiseOr {
+  template <typename T>
+  CONVNET_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) return T(0);
+    else return static_cast<T>(a | b);
+  }
+};
+struct BitwiseXor {
+  template <typename T>
+  CONVNET_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) return T(0);
+    else return static_cast<T>(a ^ b);
+  }
+};
+struct BitwiseNot {
+  template <typename T>
+  CONVNET_HD T operator()(T x) const {
+    if constexpr (std::is_same_v<T, bool>) return !x;
+    else if constexpr (std::is_floating_point_v<T>) return T(0);
+    else return static_cast<T>(~x);
+  }
+};
 
 // x c (gradient clipping's scaling, nn/utils.cpp)
 struct Scale {
@@ -161,7 +303,7 @@ struct Scale {
   template <typename T>
   CONVNET_HD T operator()(T x) const { return x * static_cast<T>(c); }
 };
-// min(max(x, lo), hi), hi where lo > hi, as torch.clamp (nn/utils.cpp)
+// min(max(x, lo), hi), hi where lo > hi, as torch.clamp (nn/utils.cpp; clamp with number bounds)
 struct Clamp {
   static constexpr bool kFloating = true;
   double lo, hi;

@@ -40,13 +40,18 @@ CONVNET_HD_INLINE void softmax_backward_row(int64_t D, int64_t stride, bool log_
   }
 }
 
-// ---- maximum (reduce.cpp / reduce.cu) ----------------------------------------------
+// ---- maximum and minimum (reduce.cpp / reduce.cu) ----------------------------------------------
 
 // Whether v, met after best along the dimension, replaces it as the maximum: when it is
 // larger, or the first NaN (NaN propagates, as PyTorch). Ties keep the first.
 template <typename T>
 CONVNET_HD_INLINE bool max_replaces(T v, T best) {
   return v > best || (v != v && best == best);
+}
+// The same rule for the maximum, or for the minimum when smallest.
+template <typename T>
+CONVNET_HD_INLINE bool extremum_replaces(T v, T best, bool smallest) {
+  return (smallest ? v < best : v > best) || (v != v && best == best);
 }
 
 // ---- classification losses (loss.cpp / loss.cu) ------------------------------------

@@ -41,6 +41,52 @@ from ._core import (
     zeros_like,
 )
 from ._core import cat, concat, concatenate, stack
+from ._core import (  # noqa: F401  (math with PyTorch's names: bindings/math.cpp)
+    abs,
+    all,
+    amax,
+    amin,
+    any,
+    argmin,
+    argsort,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    bmm,
+    ceil,
+    clamp,
+    clip,
+    cumsum,
+    einsum,
+    eq,
+    floor,
+    ge,
+    gt,
+    le,
+    lerp,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    maximum,
+    min,
+    minimum,
+    ne,
+    norm,
+    pow,
+    prod,
+    round,
+    rsqrt,
+    sign,
+    sort,
+    sqrt,
+    std,
+    topk,
+    trunc,
+    var,
+)
 from ._core import OutOfMemoryError, SafetensorsError
 
 OutOfMemoryError.__module__ = SafetensorsError.__module__ = "convnet"  # as users name them
@@ -83,6 +129,12 @@ __all__ = [
     "tensor", "transforms", "uint8", "zeros", "zeros_like",
 ]
 __all__ += ["cat", "concat", "concatenate", "stack"]
+__all__ += [
+    "abs", "all", "amax", "amin", "any", "argmin", "argsort", "bitwise_and", "bitwise_not", "bitwise_or",
+    "bitwise_xor", "bmm", "ceil", "clamp", "clip", "cumsum", "einsum", "eq", "floor", "ge", "gt", "le", "lerp",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "maximum", "min", "minimum", "ne", "norm",
+    "pow", "prod", "round", "rsqrt", "sign", "sort", "sqrt", "std", "topk", "trunc", "var",
+]
 __all__ += ["CheckpointError", "OutOfMemoryError", "SafetensorsError"]
 __all__ += ["amp", "autocast", "backends", "bfloat16", "float16", "half"]
 

@@ -229,3 +229,165 @@ def test_elementwise_broadcast_mismatch(name, fn):
 def test_elementwise_mixed_float_dtypes_promote():
     # as PyTorch: arithmetic promotes float32 with float64 instead of failing
     assert (cn.randn(2, 3) + cn.randn(2, 3, dtype=cn.float64)).dtype == cn.float64
+
+
+# ---- math with PyTorch's names (bindings/math.cpp): unary math, rounding, powers, clamping, maximum/minimum,
+# lerp; each row: name, convnet fn, NumPy reference, torch fn, the input's range (kinks kept away from)
+def _unit(lo, hi):
+    return lambda shape: rng().uniform(lo, hi, shape)
+
+
+def _off_integers(scale=1.0):
+    """Values at least 0.05 / scale from multiples of 1 / scale (and from the .5 ties of round)."""
+    def draw(shape):
+        x = rng().uniform(-3, 3, shape)
+        f = x * scale - np.floor(x * scale)
+        x[np.abs(f - 0.5) < 0.05] += 0.12 / scale
+        return away_from(x * scale, np.arange(-4, 5) * 1.0, 0.05) / scale
+    return draw
+
+
+MATH_UNARY = [
+    ("rsqrt", lambda x: x.rsqrt(), lambda a: 1 / np.sqrt(a), lambda x: x.rsqrt(), _unit(0.2, 3)),
+    ("cn.rsqrt", lambda x: cn.rsqrt(x), lambda a: 1 / np.sqrt(a), lambda x: torch.rsqrt(x), _unit(0.2, 3)),
+    ("cn.sqrt", lambda x: cn.sqrt(x), np.sqrt, lambda x: torch.sqrt(x), _unit(0.2, 3)),
+    ("abs(x)", lambda x: abs(x), np.abs, lambda x: abs(x), _off_integers()),
+    ("sign", lambda x: x.sign(), np.sign, lambda x: x.sign(), _off_integers()),
+    ("floor", lambda x: x.floor(), np.floor, lambda x: x.floor(), _off_integers()),
+    ("ceil", lambda x: cn.ceil(x), np.ceil, lambda x: torch.ceil(x), _off_integers()),
+    ("trunc", lambda x: x.trunc(), np.trunc, lambda x: x.trunc(), _off_integers()),
+    ("round", lambda x: x.round(), np.round, lambda x: x.round(), _off_integers()),
+    ("round(decimals=1)", lambda x: cn.round(x, decimals=1), lambda a: np.round(a, 1),
+     lambda x: torch.round(x, decimals=1), _off_integers(10)),
+    ("round(decimals=-1)", lambda x: x.round(decimals=-1), lambda a: np.round(a, -1),
+     lambda x: x.round(decimals=-1), lambda s: _off_integers(0.1)(s)),
+    ("x ** 0", lambda x: x ** 0, lambda a: a ** 0, lambda x: x ** 0, _unit(0.2, 3)),
+    ("2 ** x", lambda x: 2 ** x, lambda a: 2 ** a, lambda x: 2 ** x, _unit(-2, 2)),
+    ("cn.pow(3, x)", lambda x: cn.pow(3, x), lambda a: 3.0 ** a, lambda x: torch.pow(3, x), _unit(-2, 2)),
+    ("x.pow(2.5)", lambda x: x.pow(2.5), lambda a: a ** 2.5, lambda x: x.pow(2.5), _unit(0.2, 3)),
+    ("clamp(-1, 1)", lambda x: x.clamp(-1, 1), lambda a: np.clip(a, -1, 1), lambda x: x.clamp(-1, 1),
+     _off_integers()),
+    ("clamp(min=0.5)", lambda x: x.clamp(min=0.5), lambda a: np.maximum(a, 0.5), lambda x: x.clamp(min=0.5),
+     _off_integers()),
+    ("clip(max=-0.5)", lambda x: cn.clip(x, max=-0.5), lambda a: np.minimum(a, -0.5),
+     lambda x: torch.clip(x, max=-0.5), _off_integers()),
+]
+
+
+@pytest.mark.parametrize("device,case", on_devices(both=[(c,) for c in MATH_UNARY]),
+                         ids=lambda v: v if isinstance(v, str) else v[0])
+def test_math_unary(device, case):
+    name, fn, ref, tfn, draw = case
+    shape = tuple(rng().integers(1, 5, rng().integers(0, 4)))
+    check_case(device, name, fn, [draw(shape)], ref=ref, torch_fn=tfn)
+
+
+def _positive_base(shapes):
+    return [rng().uniform(0.3, 2.5, shapes[0]), rng().uniform(-2, 2, shapes[1])]
+
+
+def _distinct(shapes):
+    """Normal draws: ties (the kinks of maximum and clamp) have probability 0."""
+    return [randn(*shapes[0]), randn(*shapes[1])]
+
+
+MATH_BINARY = [  # name, fn, torch fn, inputs from the two shapes
+    ("maximum", lambda a, b: cn.maximum(a, b), lambda a, b: torch.maximum(a, b), _distinct),
+    ("minimum", lambda a, b: a.minimum(b), lambda a, b: a.minimum(b), _distinct),
+    ("max(a, b)", lambda a, b: cn.max(a, b), lambda a, b: torch.max(a, b), _distinct),
+    ("pow", lambda a, b: a ** b, lambda a, b: a ** b, _positive_base),
+    ("cn.pow", lambda a, b: cn.pow(a, b), lambda a, b: torch.pow(a, b), _positive_base),
+    ("clamp(min=b)", lambda a, b: a.clamp(min=b), lambda a, b: a.clamp(min=b), _distinct),
+    ("clamp(max=b)", lambda a, b: cn.clamp(a, max=b), lambda a, b: torch.clamp(a, max=b), _distinct),
+    ("clamp(b - 1, b + 1)", lambda a, b: a.clamp(b - 1, b + 1), lambda a, b: a.clamp(b - 1, b + 1), _distinct),
+    ("lerp", lambda a, b: a.lerp(b, 0.3), lambda a, b: a.lerp(b, 0.3), _distinct),
+    ("lerp tensor weight", lambda a, b: cn.lerp(a, a * 2, b), lambda a, b: torch.lerp(a, a * 2, b), _distinct),
+]
+
+# random broadcastable pairs of shapes
+MATH_SHAPES = [(((2, 3), (2, 3))), ((4, 1, 3), (2, 1)), ((3,), ()), ((2, 3, 2), (3, 1))]
+
+
+@pytest.mark.parametrize("device,case,shapes", on_devices(both=[(c, s) for c in MATH_BINARY for s in MATH_SHAPES]),
+                         ids=lambda v: v if isinstance(v, str) else v[0] if isinstance(v, tuple) and
+                         isinstance(v[0], str) else str(v))
+def test_math_binary(device, case, shapes):
+    name, fn, tfn, draw = case
+    a, b = draw(shapes)
+    check_case(device, f"{name} {shapes}", fn, [a, np.asarray(b)], (0, 1), torch_fn=tfn)
+
+
+def test_maximum_ties_split_the_gradient_and_nan_propagates():
+    a = cn.tensor([1.0, 2.0, np.nan, 3.0], requires_grad=True)
+    b = cn.tensor([1.0, 1.0, 0.0, np.nan], requires_grad=True)
+    ta, tb = (torch.tensor(v.detach().numpy(), requires_grad=True) for v in (a, b))
+    for f, tf in [(cn.maximum, torch.maximum), (cn.minimum, torch.minimum)]:
+        a.grad = b.grad = ta.grad = tb.grad = None
+        out, tout = f(a, b), tf(ta, tb)
+        np.testing.assert_array_equal(out.detach().numpy(), tout.detach().numpy())
+        out.sum().backward()
+        tout.sum().backward()
+        np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+        np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
+
+
+def test_clamp_gradient_at_the_bounds_and_with_crossed_bounds():
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
+    for lo, hi in [(0.0, 1.0), (1.0, 0.0)]:
+        for scalars in (True, False):
+            c, t = cn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+            bl, bh = (lo, hi) if scalars else (cn.tensor(lo, requires_grad=True), cn.tensor(hi, requires_grad=True))
+            tl, th = (lo, hi) if scalars else (torch.tensor(lo, requires_grad=True),
+                                               torch.tensor(hi, requires_grad=True))
+            out, tout = c.clamp(bl, bh), t.clamp(tl, th)
+            np.testing.assert_array_equal(out.detach().numpy(), tout.detach().numpy())
+            out.sum().backward()
+            tout.sum().backward()
+            np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+            if not scalars:
+                assert bl.grad.item() == tl.grad.item() and bh.grad.item() == th.grad.item(), (lo, hi)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_math_dtypes_as_torch(device, dtype):
+    """Result dtypes and values of the new math on every dtype, as PyTorch's."""
+    pytest.importorskip("torch")
+    a, b = _values(dtype, (2, 5)), _values(dtype, (5,))
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    ca, cb = cn.tensor(a, device=device), cn.tensor(b, device=device)
+    cases = [
+        ("sign", lambda x, y: x.sign()), ("maximum", lambda x, y: x.maximum(y)), ("minimum", lambda x, y: x.minimum(y)),
+        ("eq", lambda x, y: x.eq(y)), ("ne", lambda x, y: x.ne(y)), ("lt", lambda x, y: x.lt(y)),
+        ("le", lambda x, y: x.le(y)), ("gt", lambda x, y: x.gt(y)), ("ge", lambda x, y: x.ge(y)),
+        ("logical_and", lambda x, y: x.logical_and(y)), ("logical_or", lambda x, y: x.logical_or(y)),
+        ("logical_xor", lambda x, y: x.logical_xor(y)), ("logical_not", lambda x, y: x.logical_not()),
+        ("clamp(0, 2)", lambda x, y: x.clamp(0, 2) if x.dtype not in (torch.bool, cn.bool) else x),
+        ("clamp(0.5)", lambda x, y: x.clamp(0.5) if x.dtype not in (torch.bool, cn.bool) else x),
+        ("x == 1", lambda x, y: x == 1), ("x < 0.5", lambda x, y: x < 0.5),
+    ]
+    if dtype != np.bool_:
+        cases += [("x ** 2", lambda x, y: x ** 2), ("floor", lambda x, y: x.floor()),
+                  ("round", lambda x, y: x.round()), ("abs", lambda x, y: x.abs())]
+    if dtype in (np.bool_, np.uint8, np.int64):
+        cases += [("&", lambda x, y: x & y), ("|", lambda x, y: x | y), ("^", lambda x, y: x ^ y),
+                  ("~", lambda x, y: ~x), ("bitwise_and", lambda x, y: x.bitwise_and(y))]
+    if dtype == np.bool_:
+        cases += [("& True", lambda x, y: x & True), ("False | x", lambda x, y: False | x)]
+    for name, f in cases:
+        got, want = f(ca, cb), f(ta, tb)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (name, got.dtype, want.dtype)
+        assert got.device == cn.device(device), name
+        np.testing.assert_array_equal(got.cpu().numpy(), want.numpy(), err_msg=name)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: cn.clamp(cn.ones(2)), "clamp: at least one of 'min' or 'max' must not be None"),
+    (lambda: cn.ones(2) & cn.ones(2), "bitwise_and: expected integer or bool tensors, got float32 and float32"),
+    (lambda: ~cn.ones(2), "bitwise_not: expected an integer or bool tensor, got float32"),
+    (lambda: cn.maximum(cn.ones(2, 3), cn.ones(4)), "maximum: shapes (2, 3) and (4,) cannot be broadcast"),
+    (lambda: cn.ones(2).clamp(cn.ones(3)), "clamp: shapes (2,) and (3,) cannot be broadcast"),
+])
+def test_math_errors(call, match):
+    with pytest.raises(ValueError, match=msg(match)):
+        call()

@@ -22,6 +22,7 @@
 #include "convnet/ops/conv2d.h"
 #include "convnet/ops/conv_transpose2d.h"
 #include "convnet/ops/dropout.h"
+#include "convnet/ops/einsum.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/index.h"
 #include "convnet/ops/inplace.h"

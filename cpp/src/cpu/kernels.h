@@ -1,8 +1,8 @@
 // Declarations of the CPU kernels. Kernels see raw pointers and sizes only: no
 // Tensor, no autograd. Inputs were validated by the op's check function, so a
 // kernel never throws (it may run inside an OpenMP region).
-// Every kernel is instantiated for float and double; sum_dim_cpu and
-// max_forward_cpu also for the integer and bool dtypes.
+// Every kernel is instantiated for float and double; the forward reductions
+// (sums, products, cumsum, max) and sort also for the integer and bool dtypes.
 #pragma once
 #include <cstdint>
 
@@ -266,17 +266,39 @@ void multi_margin_backward_cpu(int64_t N, int64_t C, int64_t p, T margin, const 
 // added in order of d from 0. A is T for floating T, else int64_t.
 template <typename T, typename A>
 void sum_dim_cpu(int64_t outer, int64_t D, int64_t inner, const T* x, A* y);
+// The same with products (A as for sums).
+template <typename T, typename A>
+void prod_dim_cpu(int64_t outer, int64_t D, int64_t inner, const T* x, A* y);
+// x (outer,D,inner), dy (outer,inner), dx (outer,D,inner) overwritten: dy times the product
+// of the other values along D (exact where x has zeros).
+template <typename T>
+void prod_backward_cpu(int64_t outer, int64_t D, int64_t inner, const T* x, const T* dy, T* dx);
+// x (outer,D,inner), y (outer,D,inner) overwritten with the running sums along D (from d = D-1
+// down when reverse: the gradient of cumsum). A as for sums.
+template <typename T, typename A>
+void cumsum_cpu(int64_t outer, int64_t D, int64_t inner, bool reverse, const T* x, A* y);
 
-// x (outer,D,inner); y (outer,inner) and argmax (outer,inner) overwritten with
-// each maximum and its index d, saved for backward; the first NaN along D, if
-// any, counts as the maximum (as PyTorch).
+// x (outer,D,inner); y (outer,inner) and arg (outer,inner) overwritten with
+// each maximum (minimum when smallest) and its index d, saved for backward; the
+// first among equal values wins, the first NaN along D, if any, counts as the
+// extremum (as PyTorch).
 template <typename T>
-void max_forward_cpu(int64_t outer, int64_t D, int64_t inner, const T* x, T* y,
-                     int64_t* argmax);
-// dy (outer,inner), argmax (outer,inner), dx (outer,D,inner) overwritten.
+void max_forward_cpu(int64_t outer, int64_t D, int64_t inner, bool smallest, const T* x, T* y,
+                     int64_t* arg);
+// The gradient of values taken at indices along D (max, min, sort, topk): dy (outer,K,inner),
+// idx (outer,K,inner) distinct indices in [0, D) per lane, dx (outer,D,inner) zeroed by the
+// caller, dy written at the indices.
 template <typename T>
-void max_backward_cpu(int64_t outer, int64_t D, int64_t inner, const T* dy,
-                      const int64_t* argmax, T* dx);
+void take_backward_cpu(int64_t outer, int64_t D, int64_t K, int64_t inner, const T* dy,
+                       const int64_t* idx, T* dx);
+
+// ---- sort (sort.cpp) -----------------------------------------------------
+// x (outer,D,inner); values and indices (outer,K,inner) overwritten with the K first
+// of each lane sorted along D (stable: equal values keep their order; NaN above
+// every number, as PyTorch), descending or ascending.
+template <typename T>
+void sort_cpu(int64_t outer, int64_t D, int64_t K, int64_t inner, bool descending, const T* x,
+              T* values, int64_t* indices);
 
 // ---- prelu (activation.cpp) -------------------------------------------------
 // x viewed as (N, R, inner): R weight rows (the channels, or 1 for one shared

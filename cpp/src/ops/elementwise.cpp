@@ -6,6 +6,7 @@
 #include "convnet/ops/elementwise.h"
 
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "convnet/autograd.h"
@@ -116,30 +117,68 @@ Tensor binary_values(const Tensor& a, const Tensor& b, const char* op, F f = F()
   return out;
 }
 
-// f(a) in `dtype` (a converted to it).
+// f(a) in `dtype` (a converted to it); the result has that dtype, or bool when f is a predicate.
 template <typename F>
 Tensor unary_values(const Tensor& a, DType dtype, const char* op, F f = F()) {
   const Device dev = common_device(op, {&a});
   const Tensor ca = a.contiguous().to(dtype);
-  Tensor out = Tensor::empty(a.shape(), dtype, dev);
+  Tensor out;
   dispatch_for<F>(dtype, op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    CONVNET_KERNEL(dev, unary, <T, T, F>)(a.numel(), ca.data<T>(), out.data<T>(), f);
+    using U = decltype(f(T()));
+    out = Tensor::empty(a.shape(), std::is_same_v<U, bool> ? DType::Bool : dtype, dev);
+    CONVNET_KERNEL(dev, unary, <T, U, F>)(a.numel(), ca.data<T>(), out.data<U>(), f);
   });
+  return out;
+}
+
+// Records a zero gradient for a's consumers (rounding, sign: piecewise constant, as PyTorch).
+Tensor with_zero_grad(Tensor out, const char* op, const Tensor& a) {
+  if (autograd::needs_record({a}))
+    autograd::record(out, op, {a}, [](const Tensor& dy, const std::vector<bool>&) {
+      return std::vector<Tensor>{zeros_like(dy)};
+    });
+  return out;
+}
+
+// A rounding op: f over floating tensors, a copy of integer ones.
+template <typename F>
+Tensor rounding(const Tensor& a, const char* op, F f = F()) {
+  if (!is_floating(a.dtype())) return a.clone();
+  return with_zero_grad(unary_values(a, a.dtype(), op, f), op, a);
+}
+
+// The share of the gradient of maximum (less: minimum) that goes to a, against b: 0 where a
+// loses, 1/2 at ties, else 1 (also where either is NaN, as PyTorch).
+Tensor extremum_weight(const Tensor& a, const Tensor& b, bool less, DType dt) {
+  Tensor loses = compare(a, b, less ? CompareOp::Gt : CompareOp::Lt).to(dt);
+  return rsub(add(loses, mul(compare(a, b, CompareOp::Eq).to(dt), 0.5)), 1.0);
+}
+
+template <typename F>
+Tensor extremum(const Tensor& a, const Tensor& b, const char* op, bool less) {
+  Tensor out = binary_values<F>(a, b, op);
+  if (autograd::needs_record({a, b})) {
+    autograd::record(out, op, {a, b}, [a = a.detach(), b = b.detach(), less](
+                                          const Tensor& dy, const std::vector<bool>& n) {
+      return std::vector<Tensor>{
+          n[0] ? sum_to(mul(dy, extremum_weight(a, b, less, dy.dtype())), a.shape()) : Tensor(),
+          n[1] ? sum_to(mul(dy, extremum_weight(b, a, less, dy.dtype())), b.shape()) : Tensor()};
+    });
+  }
   return out;
 }
 
 DType floating_of(DType t) { return is_floating(t) ? t : DType::Float32; }
 
-// The scalar s as a 0-d tensor on a's device, in a's dtype unless s needs a float.
+}  // namespace
+
 Tensor scalar_like(const Tensor& a, double s) {
   bool integral = std::floor(s) == s;
   DType dt = is_floating(a.dtype()) || (integral && a.dtype() != DType::Bool) ? a.dtype()
                                                                              : DType::Float32;
   return scalar_tensor(s, dt, a.device());
 }
-
-}  // namespace
 
 Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
@@ -269,14 +308,140 @@ Tensor abs(const Tensor& a) {
 }
 
 Tensor pow(const Tensor& a, double e) {
+  if (!is_floating(a.dtype()) && a.dtype() != DType::Bool && std::floor(e) == e)
+    return pow(a, scalar_like(a, e));  // integer ** integer keeps the tensor's dtype
   Tensor out = unary_values(a, floating_of(a.dtype()), "pow", pw::Pow{e});
   if (autograd::needs_record({a})) {
     autograd::record(out, "pow", {a}, [x = a, e](const Tensor& dy, const std::vector<bool>&) {
-      return std::vector<Tensor>{mul(dy, mul(pow(x, e - 1), e))};
+      return std::vector<Tensor>{e == 0 ? zeros_like(dy) : mul(dy, mul(pow(x, e - 1), e))};
     });
     autograd::save_versions(out, {a});
   }
   return out;
+}
+
+Tensor pow(const Tensor& a, const Tensor& e) {
+  Tensor out = binary_values<pw::PowTensor>(a, e, "pow");
+  if (autograd::needs_record({a, e})) {
+    // both saved: da = dy e a^(e-1), de = dy a^e log(a) (0 where a = 0 and e >= 0)
+    autograd::record(out, "pow", {a, e}, [a, e](
+                                             const Tensor& dy, const std::vector<bool>& n) {
+      return std::vector<Tensor>{
+          n[0] ? sum_to(mul(dy, mul(e, pow(a, sub(e, 1.0)))), a.shape()) : Tensor(),
+          n[1] ? sum_to(mul(dy, binary_values<pw::PowExponentGrad>(a, e, "pow")), e.shape()) : Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor pow(double base, const Tensor& e) { return pow(scalar_like(e, base), e); }
+
+Tensor rsqrt(const Tensor& a) {
+  Tensor out = unary_values<pw::Rsqrt>(a, floating_of(a.dtype()), "rsqrt");
+  if (autograd::needs_record({a}))
+    // the output is saved: d a^(-1/2) = -y³ / 2
+    autograd::record(out, "rsqrt", {a}, [y = out.detach()](const Tensor& dy, const std::vector<bool>&) {
+      return std::vector<Tensor>{mul(dy, mul(mul(y, mul(y, y)), -0.5))};
+    });
+  return out;
+}
+
+Tensor sign(const Tensor& a) { return with_zero_grad(unary_values<pw::Sign>(a, a.dtype(), "sign"), "sign", a); }
+Tensor floor(const Tensor& a) { return rounding<pw::Floor>(a, "floor"); }
+Tensor ceil(const Tensor& a) { return rounding<pw::Ceil>(a, "ceil"); }
+Tensor trunc(const Tensor& a) { return rounding<pw::Trunc>(a, "trunc"); }
+Tensor round(const Tensor& a, int64_t decimals) { return rounding(a, "round", pw::Round{decimals}); }
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum<pw::Maximum>(a, b, "maximum", false); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum<pw::Minimum>(a, b, "minimum", true); }
+
+Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {
+  CONVNET_CHECK(lo.defined() || hi.defined(), "clamp: at least one of 'min' or 'max' must not be None");
+  Tensor out;
+  {
+    NoGradGuard g;
+    out = x;
+    if (lo.defined()) out = binary_values<pw::Maximum>(out, lo, "clamp");
+    if (hi.defined()) out = binary_values<pw::Minimum>(out, hi, "clamp");
+  }
+  if (autograd::needs_record({x, lo, hi})) {
+    autograd::record(out, "clamp", {x, lo, hi}, [x = x.detach(), lo = lo.defined() ? lo.detach() : lo,
+                                                 hi = hi.defined() ? hi.detach() : hi](
+                                                    const Tensor& dy, const std::vector<bool>& n) {
+      const DType dt = dy.dtype();
+      auto masked = [&](const Tensor& mask, const Shape& shape) { return sum_to(mul(dy, mask.to(dt)), shape); };
+      Tensor inside;  // lo <= x <= hi
+      if (lo.defined()) inside = compare(x, lo, CompareOp::Ge);
+      if (hi.defined()) {
+        Tensor le = compare(x, hi, CompareOp::Le);
+        inside = inside.defined() ? logical(inside, le, LogicalOp::And) : le;
+      }
+      std::vector<Tensor> g(3);
+      if (n[0]) g[0] = masked(inside, x.shape());
+      if (lo.defined() && n[1]) {
+        Tensor below = compare(x, lo, CompareOp::Lt);
+        if (hi.defined()) below = logical(below, compare(lo, hi, CompareOp::Lt), LogicalOp::And);
+        g[1] = masked(below, lo.shape());
+      }
+      if (hi.defined() && n[2]) {
+        Tensor above = compare(x, hi, CompareOp::Gt);
+        if (lo.defined()) above = logical(above, compare(hi, lo, CompareOp::Lt), LogicalOp::Or);
+        g[2] = masked(above, hi.shape());
+      }
+      return g;
+    });
+  }
+  return out;
+}
+
+Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+  if (!is_floating(x.dtype()) || !(lo || hi))
+    return clamp(x, lo ? scalar_like(x, *lo) : Tensor(), hi ? scalar_like(x, *hi) : Tensor());
+  // floating x and number bounds: one pass; the gradient is dy where lo <= x <= hi
+  const double inf = std::numeric_limits<double>::infinity();
+  const double l = lo.value_or(-inf), h = hi.value_or(inf);
+  Tensor out = unary_values(x, x.dtype(), "clamp", pw::Clamp{l, h});
+  if (autograd::needs_record({x}))
+    autograd::record(out, "clamp", {x}, [x = x.detach(), l, h](const Tensor& dy, const std::vector<bool>&) {
+      Tensor inside = logical(compare(x, l, CompareOp::Ge), compare(x, h, CompareOp::Le), LogicalOp::And);
+      return std::vector<Tensor>{mul(dy, inside.to(dy.dtype()))};
+    });
+  return out;
+}
+
+Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& w) { return add(a, mul(w, sub(b, a))); }
+Tensor lerp(const Tensor& a, const Tensor& b, double w) { return add(a, mul(sub(b, a), w)); }
+
+Tensor div_or_zero(const Tensor& a, const Tensor& b) { return binary_values<pw::DivOrZero>(a, b, "div"); }
+
+Tensor logical(const Tensor& a, const Tensor& b, LogicalOp op) {
+  switch (op) {
+    case LogicalOp::And: return binary_values<pw::LogicalAnd>(a, b, "logical_and");
+    case LogicalOp::Or: return binary_values<pw::LogicalOr>(a, b, "logical_or");
+    case LogicalOp::Xor: return binary_values<pw::LogicalXor>(a, b, "logical_xor");
+  }
+  return Tensor();
+}
+
+Tensor logical_not(const Tensor& a) { return unary_values<pw::LogicalNot>(a, a.dtype(), "logical_not"); }
+
+Tensor bitwise(const Tensor& a, const Tensor& b, LogicalOp op) {
+  const char* name = op == LogicalOp::And ? "bitwise_and" : op == LogicalOp::Or ? "bitwise_or" : "bitwise_xor";
+  CONVNET_CHECK(!is_floating(a.dtype()) && !is_floating(b.dtype()), name,
+                ": expected integer or bool tensors, got ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()),
+                "; shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()));
+  switch (op) {
+    case LogicalOp::And: return binary_values<pw::BitwiseAnd>(a, b, name);
+    case LogicalOp::Or: return binary_values<pw::BitwiseOr>(a, b, name);
+    case LogicalOp::Xor: return binary_values<pw::BitwiseXor>(a, b, name);
+  }
+  return Tensor();
+}
+
+Tensor bitwise_not(const Tensor& a) {
+  CONVNET_CHECK(!is_floating(a.dtype()), "bitwise_not: expected an integer or bool tensor, got ",
+                dtype_name(a.dtype()), "; shape ", shape_str(a.shape()));
+  return unary_values<pw::BitwiseNot>(a, a.dtype(), "bitwise_not");
 }
 
 Tensor compare(const Tensor& a, const Tensor& b, CompareOp op) {

@@ -144,4 +144,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   return y;
 }
 
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  CONVNET_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected two 3-D tensors, got shapes ", shape_str(a.shape()),
+                " and ", shape_str(b.shape()));
+  CONVNET_CHECK(a.size(0) == b.size(0), "bmm: batch sizes differ: shapes ", shape_str(a.shape()), " and ",
+                shape_str(b.shape()));
+  return matmul(a, b);
+}
+
 }  // namespace convnet
