@@ -20,7 +20,7 @@ def _libnccl_or_skip():
         pytest.skip(str(e))
 
 
-@pytest.mark.cuda
+@pytest.mark.nccl
 @pytest.mark.parametrize("nproc", [1, 2])
 def test_nccl_collectives_and_ddp(nproc):
     if not cn.cuda.is_available():
