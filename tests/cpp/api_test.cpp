@@ -62,6 +62,22 @@ int main(int argc, char** argv) {
     grad_ok = std::fabs(x.grad().data<float>()[i] - (2 * x.data<float>()[i] + 3)) < 1e-5f;
   expect(grad_ok, "autograd gradient of sum(x*x + 3x)");
 
+  // views, indexing and in-place writes: a transposed view written through, its base sees it;
+  // autograd::grad of sum(index_select(x.t(), 0, [2, 0]) * 2) puts 2 in columns 0 and 2 of x
+  Tensor base = zeros({2, 3});
+  Tensor col = select(transpose(base, 0, 1), 0, 1);  // base[:, 1]
+  copy_(col, full({2}, 5.0));
+  expect(!transpose(base, 0, 1).is_contiguous() && base.data<float>()[1] == 5 && base.data<float>()[4] == 5 &&
+             base.data<float>()[0] == 0,
+         "writes through a view reach its base");
+  Tensor v = randn({2, 3});
+  v.set_requires_grad(true);
+  Tensor picked = index_select(transpose(v, 0, 1), 0, arange(2, -1, -2));
+  std::vector<Tensor> g = autograd::grad({sum(mul(picked, 2.0))}, {v}, {}, false, false, false);
+  bool picked_ok = g.size() == 1 && g[0].shape() == Shape{2, 3} && !v.grad().defined();
+  for (int64_t i = 0; picked_ok && i < 6; ++i) picked_ok = g[0].data<float>()[i] == (i % 3 == 1 ? 0.f : 2.f);
+  expect(picked_ok, "autograd::grad through index_select of a transposed view");
+
   // functional conv2d agrees with an nn.Conv2d holding the same weights
   auto conv = std::make_shared<nn::Conv2d>(2, 3, nn::Pair{3, 3});
   Tensor img = randn({1, 2, 5, 5});
