@@ -25,28 +25,21 @@ size_t size_class(size_t n) {
   return (n + step - 1) / step * step;
 }
 
-// AddressSanitizer builds: bytes [p, p + n) of a host block made unreadable (`poison`) or
-// readable again; no-ops otherwise.
-void poison(bool host, void* p, size_t n) {
+// AddressSanitizer builds: bytes [p, p + n) of a host block made unreadable (poisoned) or
+// readable again; a no-op otherwise.
+void set_poisoned(bool host, void* p, size_t n, bool poisoned) {
 #if defined(__SANITIZE_ADDRESS__)
-  if (host && n) ASAN_POISON_MEMORY_REGION(p, n);
+  if (host && n && poisoned) ASAN_POISON_MEMORY_REGION(p, n);
+  if (host && n && !poisoned) ASAN_UNPOISON_MEMORY_REGION(p, n);
 #else
-  (void)host, (void)p, (void)n;
-#endif
-}
-
-void unpoison(bool host, void* p, size_t n) {
-#if defined(__SANITIZE_ADDRESS__)
-  if (host && n) ASAN_UNPOISON_MEMORY_REGION(p, n);
-#else
-  (void)host, (void)p, (void)n;
+  (void)host, (void)p, (void)n, (void)poisoned;
 #endif
 }
 
 // A block of `size` bytes handed out for `nbytes`: the bytes beyond them poisoned.
 void* hand_out(bool host, void* p, size_t nbytes, size_t size) {
-  unpoison(host, p, nbytes);
-  poison(host, static_cast<char*>(p) + nbytes, size - nbytes);
+  set_poisoned(host, p, nbytes, false);
+  set_poisoned(host, static_cast<char*>(p) + nbytes, size - nbytes, true);
   return p;
 }
 
@@ -125,7 +118,7 @@ void* CachingAllocator::alloc_large(size_t cls, size_t nbytes) {
     blocks_[p + cls] = {bytes - cls, p, true};
     free_large_.insert({bytes - cls, p + cls});
     cached_ += bytes - cls;
-    poison(host_, p + cls, bytes - cls);
+    set_poisoned(host_, p + cls, bytes - cls, true);
   }
   mark_allocated(cls);
   return hand_out(host_, p, nbytes, cls);
@@ -135,7 +128,7 @@ void CachingAllocator::free(void* p, size_t nbytes) {
   if (!p) return;
   size_t cls = size_class(nbytes);
   if (cls > kLargeBlock) return free_large(p);
-  poison(host_, p, cls);
+  set_poisoned(host_, p, cls, true);
   std::lock_guard<std::mutex> lock(mu_);
   allocated_ -= cls;
   cached_ += cls;
@@ -147,7 +140,7 @@ void CachingAllocator::free_large(void* ptr) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = blocks_.find(static_cast<char*>(ptr));
   Block& b = it->second;
-  poison(host_, ptr, b.size);
+  set_poisoned(host_, ptr, b.size, true);
   allocated_ -= b.size;
   cached_ += b.size;
   b.free = true;
@@ -184,7 +177,7 @@ void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [cls, list] : free_lists_)
     for (void* p : list) {
-      unpoison(host_, p, cls);
+      set_poisoned(host_, p, cls, false);
       raw_free_(p);
       cached_ -= cls;
     }
@@ -195,7 +188,7 @@ void CachingAllocator::empty_cache() {
       free_large_.erase({b->second.size, b->first});
       cached_ -= b->second.size;
       blocks_.erase(b);
-      unpoison(host_, it->first, it->second);
+      set_poisoned(host_, it->first, it->second, false);
       raw_free_(it->first);
       it = segments_.erase(it);
     } else {

@@ -17,6 +17,7 @@
 #include "kernels.h"
 #include "parallel.h"
 #include "pool2d_window.h"
+#include "workspace.h"
 
 namespace convnet::cpu {
 
@@ -202,8 +203,8 @@ void max_pool2d_forward_cpu(const Pool2dShape& s, const T* x, T* y, int64_t* arg
   if (s.R == 2 && s.S == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
       s.dil_h == 1 && s.dil_w == 1 && s.H == 2 * s.P && s.W == 2 * s.Q) {
     parallel_for(s.N * s.C, plane_grain(HW), [&](int64_t i0, int64_t i1) {
-      std::vector<T> h(HW / 2);
-      std::vector<int64_t> hidx(HW / 2);
+      Workspace<T> h(HW / 2);
+      Workspace<int64_t> hidx(HW / 2);
       for (int64_t i = i0; i < i1; ++i)
         max_pool_2x2_plane(x + i * HW, s.H, s.W, h.data(), hidx.data(), y + i * PQ, argmax + i * PQ);
     });
