@@ -398,11 +398,26 @@ void bind_nn(py::module_& m) {
   py::classh<nn::MaxPool2d, Module>(nn, "MaxPool2d")
       .def(py::init([](py::object k, py::object stride, py::object padding, py::object dilation,
                        bool return_indices, bool ceil_mode) {
-             if (return_indices) throw py::value_error("MaxPool2d: return_indices=True is not supported");
-             return std::make_shared<nn::MaxPool2d>(pool_of("MaxPool2d", k, stride, padding, dilation, ceil_mode, true));
+             auto p = std::make_shared<nn::MaxPool2d>(pool_of("MaxPool2d", k, stride, padding, dilation, ceil_mode, true));
+             p->return_indices = return_indices;
+             return p;
            }),
            "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1,
            "return_indices"_a = false, "ceil_mode"_a = false)
+      .def("forward", [](const nn::MaxPool2d& p, const Tensor& x) {
+        std::pair<Tensor, Tensor> r;
+        {
+          py::gil_scoped_release nogil;
+          r = max_pool2d_with_indices(x, p.options);
+        }
+        return p.return_indices ? py::object(py::make_tuple(r.first, r.second)) : py::cast(r.first);
+      }, "input"_a)
+      .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) -> py::object {
+        // with return_indices the result is a pair, which the module's C++ call cannot return
+        if (self.cast<const nn::MaxPool2d&>().return_indices) return self.attr("forward")(*args, **kwargs);
+        return py::module_::import("convnet._core").attr("nn").attr("Module").attr("__call__")(self, *args, **kwargs);
+      })
+      .def_readonly("return_indices", &nn::MaxPool2d::return_indices)
       .def_property_readonly("kernel_size", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })
       .def_property_readonly("stride", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.stride[0], p.options.stride[1]); })
       .def_property_readonly("padding", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.padding[0], p.options.padding[1]); })

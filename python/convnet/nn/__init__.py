@@ -84,4 +84,26 @@ __all__ += [
     "ELU", "GELU", "Hardtanh", "Identity", "ModuleDict", "ModuleList", "PReLU", "ReLU6", "SiLU",
     "Softplus",
 ]
+# 1-D layers, normalization over samples, embedding, pixel shuffle, unfold/fold, unpooling.
+from .._core.nn import (  # noqa: E402,F401
+    AdaptiveAvgPool1d,
+    AvgPool1d,
+    Conv1d,
+    Dropout2d,
+    Embedding,
+    Fold,
+    GroupNorm,
+    InstanceNorm2d,
+    LayerNorm,
+    MaxPool1d,
+    MaxUnpool2d,
+    PixelShuffle,
+    PixelUnshuffle,
+    Unfold,
+)
+
+__all__ += [
+    "AdaptiveAvgPool1d", "AvgPool1d", "Conv1d", "Dropout2d", "Embedding", "Fold", "GroupNorm", "InstanceNorm2d",
+    "LayerNorm", "MaxPool1d", "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle", "Unfold",
+]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "L1Loss", "MultiMarginLoss", "SmoothL1Loss"]
