@@ -1,5 +1,6 @@
 // The 1-D layers, normalization over samples, embedding, pixel shuffle, unfold/fold and max
-// unpooling: their functional forms (convnet.functional) and modules (convnet.nn).
+// unpooling: their functional forms (convnet.functional) and modules (convnet.nn); and
+// nn.init.trunc_normal_.
 #include "bindings.h"
 
 namespace convnet::bindings {
@@ -175,6 +176,12 @@ void bind_layers(py::module_& m) {
         "bias"_a = py::none(), "use_input_stats"_a = true, "momentum"_a = 0.1, "eps"_a = 1e-5);
 
   py::module_ nn = m.attr("nn");
+  py::module_ init = nn.attr("init");
+  init.def("trunc_normal_", [](py::object t, double mean, double std, double a, double b, py::object generator) {
+    if (!generator.is_none()) throw py::value_error("trunc_normal_: generator is not supported");
+    nn::init::trunc_normal_(t.cast<Tensor>(), mean, std, a, b);
+    return t;  // the argument itself, as torch
+  }, "tensor"_a, "mean"_a = 0.0, "std"_a = 1.0, "a"_a = -2.0, "b"_a = 2.0, "generator"_a = py::none());
   py::classh<nn::Conv1d, Module>(nn, "Conv1d")
       .def(py::init([](int64_t in, int64_t out, py::object k, py::object stride, py::object padding,
                        py::object dilation, int64_t groups, bool bias, const std::string& padding_mode) {

@@ -29,7 +29,7 @@ from .._core.nn import (  # noqa: F401
     Softplus,
     Tanh,
 )
-from . import functional, init, utils  # noqa: F401
+from . import _methods, functional, init, utils  # noqa: F401
 from .container import ModuleDict, ModuleList  # noqa: F401
 from .loss import (  # noqa: F401
     BCELoss,
