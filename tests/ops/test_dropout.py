@@ -82,3 +82,13 @@ def test_dropout2d_module():
         nn.Dropout2d(1.5)
     with pytest.raises(ValueError, match=msg("dropout2d: ", "2 or more dimensions", "(5,)")):
         F.dropout2d(cn.randn(5), 0.5)
+
+
+@requires_cuda
+def test_dropout2d_draws_the_same_channels_on_both_devices():
+    x = randn(3, 4, 2, 5).astype(np.float32) + 2
+    out = {}
+    for dev in ("cpu", "cuda"):
+        cn.manual_seed(11)
+        out[dev] = nn.Dropout2d(0.5)(cn.tensor(x, device=dev)).cpu().numpy()
+    np.testing.assert_array_equal(out["cuda"], out["cpu"])

@@ -19,9 +19,10 @@ def _draw_layer_norm(r):
 
 
 # (input shape, normalized_shape, affine, eps): chosen cases, then drawn ones
-LAYER_NORM_CASES = on_devices(cpu=[
+LAYER_NORM_CASES = on_devices([
     ((2, 3, 8), (8,), True, 1e-5),  # a transformer's (N, L, D)
     ((4, 10), (10,), False, 1e-5),
+], cpu=[
     ((2, 3, 5, 4), (3, 5, 4), True, 1e-3),  # the whole sample
     ((3, 3), (3,), True, 1e-5),
     ((2, 3, 7), (7,), True, 0.0),
@@ -46,9 +47,10 @@ def test_layer_norm(device, shape, norm, affine, eps):
 
 
 # (input shape, num_groups, affine): odd sizes, one group, one channel per group
-GROUP_NORM_CASES = on_devices(cpu=[
+GROUP_NORM_CASES = on_devices([
     ((2, 6, 5, 4), 3, True),
     ((2, 6, 5, 4), 1, True),  # LayerNorm over (C, H, W)
+], cpu=[
     ((2, 6, 5, 4), 6, False),  # InstanceNorm
     ((3, 4, 7), 2, True),
     ((1, 8, 3, 3, 2), 4, True),
@@ -74,8 +76,8 @@ def test_group_norm(device, shape, groups, affine):
                torch_fn=lambda x, w, b: tF.group_norm(x, groups, w, b))
 
 
-INSTANCE_NORM_CASES = on_devices(cpu=[((2, 3, 5, 4), True), ((1, 4, 3, 3), False), ((3, 2, 7), True),
-                                      ((2, 3, 2, 3, 2), False)])
+INSTANCE_NORM_CASES = on_devices([((2, 3, 5, 4), True), ((1, 4, 3, 3), False)],
+                                 cpu=[((3, 2, 7), True), ((2, 3, 2, 3, 2), False)])
 
 
 @pytest.mark.parametrize("device,shape,affine", INSTANCE_NORM_CASES)

@@ -24,10 +24,11 @@ def _draw(r):
 
 
 # (input shape, kernel_size, dilation, padding, stride): chosen, then drawn
-UNFOLD_CASES = on_devices(cpu=[
+UNFOLD_CASES = on_devices([
     ((2, 3, 5, 4), (2, 3), 1, 0, 1),
     ((1, 2, 6, 6), 3, 1, 1, 2),
     ((2, 1, 7, 5), (3, 2), (2, 1), (1, 2), (2, 1)),
+], cpu=[
     ((3, 4, 4), 2, 1, 0, 2),  # unbatched (C, H, W)
     ((1, 2, 3, 3), 4, 1, 1, 1),  # the kernel reaches into the padding on both sides
 ] + drawn_cases(8, 31, _draw))

@@ -23,26 +23,27 @@ Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_
     pad = *padding_idx < 0 ? *padding_idx + V : *padding_idx;
   }
   const Device dev = common_device("embedding", {&input, &weight});
-  CONVNET_CHECK(dev.is_cpu(), "embedding: not implemented on CUDA devices yet; input on ", dev.str());
-  const int64_t* idx = input.data<int64_t>();
+  const Tensor host = dev.is_cpu() ? input : input.to(Device());  // the indices checked on the host
+  const int64_t* hidx = host.data<int64_t>();
   for (int64_t i = 0; i < n; ++i)
-    if (idx[i] < 0 || idx[i] >= V)
-      throw IndexError(cat_str("embedding: index ", idx[i], " is out of range for a table of ", V,
+    if (hidx[i] < 0 || hidx[i] >= V)
+      throw IndexError(cat_str("embedding: index ", hidx[i], " is out of range for a table of ", V,
                                " rows; input shape ", shape_str(input.shape())));
   Shape out = input.shape();
   out.push_back(D);
   Tensor y = Tensor::empty(out, weight.dtype(), dev);
   dispatch_floating(weight.dtype(), "embedding", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::embedding_forward_cpu<T>(V, D, n, weight.data<T>(), idx, y.data<T>());
+    CONVNET_KERNEL(dev, embedding_forward, <T>)(V, D, n, weight.data<T>(), input.data<int64_t>(), y.data<T>());
   });
   if (autograd::needs_record({weight})) {
     autograd::record(y, "embedding", {weight}, [ids = input.detach(), V, D, n, pad](const Tensor& dy,
                                                                                     const std::vector<bool>&) {
-      Tensor dw = Tensor::empty({V, D}, dy.dtype(), dy.device());
+      const Device dev = common_device("embedding", {&ids, &dy});
+      Tensor dw = Tensor::empty({V, D}, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), "embedding", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::embedding_backward_cpu<T>(V, D, n, pad, dy.data<T>(), ids.data<int64_t>(), dw.data<T>());
+        CONVNET_KERNEL(dev, embedding_backward, <T>)(V, D, n, pad, dy.data<T>(), ids.data<int64_t>(), dw.data<T>());
       });
       return std::vector<Tensor>{dw};
     });

@@ -13,25 +13,25 @@ namespace convnet {
 
 namespace {
 
-// x as (M,K) rows → the normalized rows, in x's shape. The row kernel has no CUDA version.
+// x as (M,K) rows → the normalized rows, in x's shape.
 Tensor normalize_rows(const Tensor& x, int64_t M, int64_t K, double eps, const char* op) {
   CONVNET_CHECK(is_floating(x.dtype()), op, ": expected a float32 or float64 input, got ", dtype_name(x.dtype()),
                 "; input shape ", shape_str(x.shape()));
   CONVNET_CHECK(eps >= 0, op, ": eps must be non-negative, got ", eps);
   const Device dev = common_device(op, {&x});
-  CONVNET_CHECK(dev.is_cpu(), op, ": not implemented on CUDA devices yet; input on ", dev.str());
   Tensor y = Tensor::empty(x.shape(), x.dtype(), dev), mean = Tensor::empty({M}, x.dtype(), dev),
          rstd = Tensor::empty({M}, x.dtype(), dev);
   dispatch_floating(x.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::layer_norm_forward_cpu<T>(M, K, eps, x.data<T>(), y.data<T>(), mean.data<T>(), rstd.data<T>());
+    CONVNET_KERNEL(dev, layer_norm_forward, <T>)(M, K, eps, x.data<T>(), y.data<T>(), mean.data<T>(), rstd.data<T>());
   });
   if (autograd::needs_record({x})) {
-    autograd::record(y, op, {x}, [saved = y.detach(), rstd, M, K](const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty(saved.shape(), saved.dtype(), saved.device());
-      dispatch_floating(dy.dtype(), "layer_norm", [&](auto* tag) {
+    autograd::record(y, op, {x}, [saved = y.detach(), rstd, M, K, op](const Tensor& dy, const std::vector<bool>&) {
+      const Device dev = common_device(op, {&saved, &dy});
+      Tensor dx = Tensor::empty(saved.shape(), saved.dtype(), dev);
+      dispatch_floating(dy.dtype(), op, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::layer_norm_backward_cpu<T>(M, K, saved.data<T>(), rstd.data<T>(), dy.data<T>(), dx.data<T>());
+        CONVNET_KERNEL(dev, layer_norm_backward, <T>)(M, K, saved.data<T>(), rstd.data<T>(), dy.data<T>(), dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

@@ -18,11 +18,10 @@ struct ShuffleShape {
 // to_y: x (N,C*r*r,H,W) → y (N,C,H*r,W*r), else the inverse; `out` the result's shape.
 Tensor shuffle(const Tensor& in, const ShuffleShape& s, const Shape& out, bool to_y, const char* op) {
   const Device dev = common_device(op, {&in});
-  CONVNET_CHECK(dev.is_cpu(), op, ": not implemented on CUDA devices yet; input on ", dev.str());
   Tensor y = Tensor::empty(out, in.dtype(), dev);
   dispatch_floating(in.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    auto k = to_y ? &cpu::pixel_shuffle_forward_cpu<T> : &cpu::pixel_shuffle_backward_cpu<T>;
+    auto k = to_y ? CONVNET_KERNEL(dev, pixel_shuffle_forward, <T>) : CONVNET_KERNEL(dev, pixel_shuffle_backward, <T>);
     k(s.N, s.C, s.H, s.W, s.r, in.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({in})) {

@@ -217,22 +217,23 @@ Tensor max_unpool2d(const Tensor& x_in, const Tensor& indices_in, const Pool2dOp
                   ") and (", def[0] + o.stride[0] - 1, ", ", def[1] + o.stride[1] - 1, ")");
   const int64_t H = out[0], W = out[1];
   const Device dev = common_device("max_unpool2d", {&x, &idx});
-  CONVNET_CHECK(dev.is_cpu(), "max_unpool2d: not implemented on CUDA devices yet; input on ", dev.str());
-  const int64_t* ip = idx.data<int64_t>();
+  const Tensor host = dev.is_cpu() ? idx : idx.to(Device());  // the indices checked on the host
+  const int64_t* ip = host.data<int64_t>();
   for (int64_t j = 0; j < idx.numel(); ++j)
     CONVNET_CHECK(ip[j] >= 0 && ip[j] < H * W, "max_unpool2d: found an invalid max index ", ip[j],
                   " for an output of size (", H, ", ", W, "); input shape ", shape_str(x_in.shape()));
   Tensor y = Tensor::empty({N, C, H, W}, x.dtype(), dev);
   dispatch_floating(x.dtype(), "max_unpool2d", [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    cpu::max_unpool2d_forward_cpu<T>(N, C, H, W, P, Q, x.data<T>(), ip, y.data<T>());
+    CONVNET_KERNEL(dev, max_unpool2d_forward, <T>)(N, C, H, W, P, Q, x.data<T>(), idx.data<int64_t>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
     autograd::record(y, "max_unpool2d", {x}, [idx, N, C, H, W, P, Q](const Tensor& dy, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty({N, C, P, Q}, dy.dtype(), dy.device());
+      const Device dev = common_device("max_unpool2d", {&dy, &idx});
+      Tensor dx = Tensor::empty({N, C, P, Q}, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), "max_unpool2d", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
-        cpu::max_unpool2d_backward_cpu<T>(N, C, H, W, P, Q, dy.data<T>(), idx.data<int64_t>(), dx.data<T>());
+        CONVNET_KERNEL(dev, max_unpool2d_backward, <T>)(N, C, H, W, P, Q, dy.data<T>(), idx.data<int64_t>(), dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     });

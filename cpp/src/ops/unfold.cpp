@@ -36,15 +36,14 @@ cpu::Conv2dShape unfold_check(int64_t N, int64_t C, int64_t H, int64_t W, const 
 // to_cols: image (N,C,H,W) → columns (N,C*R*S,P*Q), else columns → image.
 Tensor run(const Tensor& in, const cpu::Conv2dShape& s, bool to_cols, const char* op) {
   const Device dev = common_device(op, {&in});
-  CONVNET_CHECK(dev.is_cpu(), op, ": not implemented on CUDA devices yet; input on ", dev.str());
   Tensor out = to_cols ? Tensor::empty({s.N, s.C * s.R * s.S, s.P * s.Q}, in.dtype(), dev)
                        : Tensor::empty({s.N, s.C, s.H, s.W}, in.dtype(), dev);
   dispatch_floating(in.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     if (to_cols)
-      cpu::unfold_forward_cpu<T>(s, in.data<T>(), out.data<T>());
+      CONVNET_KERNEL(dev, unfold_forward, <T>)(s, in.data<T>(), out.data<T>());
     else
-      cpu::unfold_backward_cpu<T>(s, in.data<T>(), out.data<T>());
+      CONVNET_KERNEL(dev, unfold_backward, <T>)(s, in.data<T>(), out.data<T>());
   });
   if (autograd::needs_record({in})) {
     autograd::record(out, op, {in}, [s, to_cols, op, shape = in.shape()](const Tensor& dy, const std::vector<bool>&) {
