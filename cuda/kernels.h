@@ -299,9 +299,11 @@ void max_unpool2d_backward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int6
 
 // ---- row normalization (layer_norm.cu) ------------------------------------------
 template <typename T>
-void layer_norm_forward_cuda(int64_t M, int64_t K, double eps, const T* x, T* y, T* mean, T* rstd);
+void layer_norm_forward_cuda(int64_t M, int64_t K, int64_t G, int64_t S, double eps, const T* x, const T* w,
+                             const T* b, T* y, T* mean, T* rstd);
 template <typename T>
-void layer_norm_backward_cuda(int64_t M, int64_t K, const T* y, const T* rstd, const T* dy, T* dx);
+void layer_norm_backward_cuda(int64_t M, int64_t K, int64_t G, int64_t S, const T* x, const T* mean,
+                              const T* rstd, const T* w, const T* dy, T* dx, T* dw, T* db);
 
 // ---- embedding (embedding.cu) -----------------------------------------------------
 template <typename T>

@@ -26,6 +26,7 @@ LAYER_NORM_CASES = on_devices([
     ((2, 3, 5, 4), (3, 5, 4), True, 1e-3),  # the whole sample
     ((3, 3), (3,), True, 1e-5),
     ((2, 3, 7), (7,), True, 0.0),
+    ((3, 300), (300,), True, 1e-5),  # more parameters than one block of the weight gradient's kernel
 ] + drawn_cases(6, 21, _draw_layer_norm))
 
 

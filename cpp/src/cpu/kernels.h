@@ -334,14 +334,19 @@ void max_unpool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64
                                const int64_t* idx, T* dx);
 
 // ---- row normalization (layer_norm.cpp): layer_norm, group_norm, instance_norm -------
-// M rows of K elements, each normalized by its own mean and variance.
+// M rows of K elements, each normalized by its own mean and variance, then the affine
+// transform: rows in G groups (m % G), a row's elements in blocks of S sharing one
+// parameter; element (m, k) takes w[p], b[p] with p = (m % G) * (K / S) + k / S.
 
-// x (M,K); y (M,K) = (x - mean) * rstd, mean (M), rstd (M) = 1/sqrt(var + eps) overwritten.
+// x (M,K), w and b (G*K/S) or null; y (M,K), mean (M), rstd (M) = 1/sqrt(var + eps) overwritten.
 template <typename T>
-void layer_norm_forward_cpu(int64_t M, int64_t K, double eps, const T* x, T* y, T* mean, T* rstd);
-// y (M,K) and rstd (M) from forward, dy (M,K), dx (M,K) overwritten.
+void layer_norm_forward_cpu(int64_t M, int64_t K, int64_t G, int64_t S, double eps, const T* x, const T* w,
+                            const T* b, T* y, T* mean, T* rstd);
+// x (M,K), mean and rstd (M) from forward, w (G*K/S) or null, dy (M,K); dx (M,K), dw and db
+// (G*K/S) overwritten, each may be null.
 template <typename T>
-void layer_norm_backward_cpu(int64_t M, int64_t K, const T* y, const T* rstd, const T* dy, T* dx);
+void layer_norm_backward_cpu(int64_t M, int64_t K, int64_t G, int64_t S, const T* x, const T* mean,
+                             const T* rstd, const T* w, const T* dy, T* dx, T* dw, T* db);
 
 // ---- embedding (embedding.cpp) -----------------------------------------------------
 // V table rows, D columns, n indices.
