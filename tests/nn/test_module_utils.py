@@ -145,3 +145,10 @@ def test_trunc_normal_errors():
         nn.init.trunc_normal_(cn.empty(3), a=1.0, b=0.0)
     with pytest.raises(ValueError, match="trunc_normal_: expected a float32 or float64 tensor, got int64"):
         nn.init.trunc_normal_(cn.zeros(3, dtype=cn.int64))
+
+
+def test_summary_counts_conv1d_macs():
+    m = nn.Sequential(nn.Conv1d(3, 8, 3, padding=1, groups=1), nn.GroupNorm(2, 8), nn.Conv1d(8, 4, 5, groups=2))
+    s = cn.summary(m, (3, 16), print_fn=None)
+    assert s.total_macs == 8 * 16 * 3 * 3 + 4 * 12 * 4 * 5
+    assert s.total_params == (8 * 3 * 3 + 8) + 16 + (4 * 4 * 5 + 4)
