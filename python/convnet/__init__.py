@@ -48,6 +48,8 @@ from ._tensor import no_grad, tensor, enable_grad, inference_mode, randint
 from .serialization import load, save
 
 dtype.__repr__ = dtype.__str__ = lambda self: "convnet." + self.name  # as torch prints torch.float32
+if not hasattr(Tensor, "__abs__"):
+    Tensor.__abs__ = Tensor.abs  # abs(x), as torch
 float32 = dtype.float32
 float64 = dtype.float64
 int64 = dtype.int64

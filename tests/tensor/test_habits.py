@@ -1,6 +1,6 @@
 """What a PyTorch user writes without reading the docs: convnet.randint, convnet.softmax and
 log_softmax as functions, @convnet.no_grad without parentheses, convnet.inference_mode,
-convnet.utils.data, dtypes printed as convnet.float32."""
+convnet.utils.data, dtypes printed as convnet.float32, abs(x)."""
 
 import numpy as np
 import pytest
@@ -90,3 +90,11 @@ def test_dtypes_print_as_convnet_names():
     assert [str(d) for d in (cn.float64, cn.int64, cn.uint8, cn.bool)] == [
         "convnet.float64", "convnet.int64", "convnet.uint8", "convnet.bool"]
     assert cn.randn(2).dtype == cn.float32 and f"{cn.randn(2).dtype}" == "convnet.float32"
+
+
+def test_builtin_abs():
+    x = cn.tensor(np.array([-1.5, 0.0, 2.0], np.float32)).requires_grad_(True)
+    y = abs(x)
+    np.testing.assert_array_equal(y.detach().numpy(), [1.5, 0.0, 2.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy()[[0, 2]], [-1.0, 1.0])
