@@ -66,6 +66,37 @@ UnfoldOptions unfold_options(const char* who, const py::object& k, const py::obj
 
 std::string repr_of(const py::handle& v) { return py::str(py::repr(v)); }
 
+// An int or a triple of ints (PyTorch's `_triple`).
+std::array<int64_t, 3> to_triple(const py::handle& v, const std::string& what) {
+  if (py::isinstance<py::int_>(v) && !py::isinstance<py::bool_>(v)) {
+    const int64_t a = v.cast<int64_t>();
+    return {a, a, a};
+  }
+  if ((py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v)) && py::len(v) == 3) {
+    try {
+      return v.cast<std::array<int64_t, 3>>();
+    } catch (const py::cast_error&) {
+    }
+  }
+  throw py::type_error(cat_str(what, " must be an int or a triple of ints, got ", repr_of(v)));
+}
+
+// 3-D pooling options from Python arguments (stride None or empty: the kernel size).
+Pool3dOptions pool3d_options(const char* who, const py::object& k, const py::object& stride,
+                             const py::object& padding, const py::object& dilation, bool ceil_mode,
+                             bool count_include_pad) {
+  Pool3dOptions o;
+  o.kernel_size = to_triple(k, cat_str(who, ": kernel_size"));
+  o.stride = stride.is_none() || (py::isinstance<py::sequence>(stride) && py::len(stride) == 0)
+                 ? o.kernel_size
+                 : to_triple(stride, cat_str(who, ": stride"));
+  o.padding = to_triple(padding, cat_str(who, ": padding"));
+  o.dilation = to_triple(dilation, cat_str(who, ": dilation"));
+  o.ceil_mode = ceil_mode;
+  o.count_include_pad = count_include_pad;
+  return o;
+}
+
 // The pair of max_pool2d_with_indices as a tuple, or only the pooled values.
 py::object values_or_pair(const std::pair<Tensor, Tensor>& r, bool return_indices) {
   if (return_indices) return py::make_tuple(r.first, r.second);
@@ -114,6 +145,25 @@ void bind_layers(py::module_& m) {
     py::gil_scoped_release r;
     return adaptive_avg_pool1d(x, s);
   }, "input"_a, "output_size"_a);
+  f.def("max_pool3d", [](const Tensor& x, py::object k, py::object stride, py::object padding,
+                         py::object dilation, bool ceil_mode, bool return_indices) {
+    Pool3dOptions o = pool3d_options("max_pool3d", k, stride, padding, dilation, ceil_mode, true);
+    std::pair<Tensor, Tensor> r;
+    {
+      py::gil_scoped_release nogil;
+      r = max_pool3d_with_indices(x, o);
+    }
+    return values_or_pair(r, return_indices);
+  }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1,
+        "ceil_mode"_a = false, "return_indices"_a = false);
+  f.def("avg_pool3d", [](const Tensor& x, py::object k, py::object stride, py::object padding, bool ceil_mode,
+                         bool count_include_pad, py::object divisor_override) {
+    if (!divisor_override.is_none()) throw py::value_error("avg_pool3d: divisor_override is not supported");
+    Pool3dOptions o = pool3d_options("avg_pool3d", k, stride, padding, py::int_(1), ceil_mode, count_include_pad);
+    py::gil_scoped_release r;
+    return avg_pool3d(x, o);
+  }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "ceil_mode"_a = false,
+        "count_include_pad"_a = true, "divisor_override"_a = py::none());
   f.def("max_unpool2d", [](const Tensor& x, const Tensor& indices, py::object k, py::object stride,
                            py::object padding, py::object output_size) {
     Pool2dOptions o = pool_options("max_unpool2d", k, stride, padding, py::int_(1), false, true);
@@ -260,6 +310,30 @@ void bind_layers(py::module_& m) {
            }),
            "output_size"_a)
       .def_readonly("output_size", &nn::AdaptiveAvgPool1d::output_size);
+
+  py::classh<nn::MaxPool3d, Module>(nn, "MaxPool3d")
+      .def(py::init([](py::object k, py::object stride, py::object padding, py::object dilation, bool return_indices,
+                       bool ceil_mode) {
+             if (return_indices) throw py::value_error("MaxPool3d: return_indices=True is not supported (use F.max_pool3d)");
+             return std::make_shared<nn::MaxPool3d>(
+                 pool3d_options("MaxPool3d", k, stride, padding, dilation, ceil_mode, true),
+                 cat_str("kernel_size=", repr_of(k), ", stride=", repr_of(stride.is_none() ? k : stride),
+                         ", padding=", repr_of(padding), ", dilation=", repr_of(dilation),
+                         ", ceil_mode=", ceil_mode ? "True" : "False"));
+           }),
+           "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1, "return_indices"_a = false,
+           "ceil_mode"_a = false);
+  py::classh<nn::AvgPool3d, Module>(nn, "AvgPool3d")
+      .def(py::init([](py::object k, py::object stride, py::object padding, bool ceil_mode, bool count_include_pad,
+                       py::object divisor_override) {
+             if (!divisor_override.is_none()) throw py::value_error("AvgPool3d: divisor_override is not supported");
+             return std::make_shared<nn::AvgPool3d>(
+                 pool3d_options("AvgPool3d", k, stride, padding, py::int_(1), ceil_mode, count_include_pad),
+                 cat_str("kernel_size=", repr_of(k), ", stride=", repr_of(stride.is_none() ? k : stride),
+                         ", padding=", repr_of(padding)));
+           }),
+           "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "ceil_mode"_a = false,
+           "count_include_pad"_a = true, "divisor_override"_a = py::none());
 
   py::classh<nn::MaxUnpool2d, Module>(nn, "MaxUnpool2d")
       .def(py::init([](py::object k, py::object stride, py::object padding) {

@@ -58,6 +58,7 @@ __all__ += ["binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"
 from ._core.functional import (  # noqa: E402,F401
     adaptive_avg_pool1d,
     avg_pool1d,
+    avg_pool3d,
     conv1d,
     dropout2d,
     embedding,
@@ -66,12 +67,13 @@ from ._core.functional import (  # noqa: E402,F401
     instance_norm,
     layer_norm,
     max_pool1d,
+    max_pool3d,
     max_unpool2d,
     pixel_shuffle,
     pixel_unshuffle,
     unfold,
 )
 
-__all__ += ["adaptive_avg_pool1d", "avg_pool1d", "conv1d", "dropout2d", "embedding", "fold", "group_norm",
-            "instance_norm", "layer_norm", "max_pool1d", "max_unpool2d", "pixel_shuffle", "pixel_unshuffle",
+__all__ += ["adaptive_avg_pool1d", "avg_pool1d", "avg_pool3d", "conv1d", "dropout2d", "embedding", "fold", "group_norm",
+            "instance_norm", "layer_norm", "max_pool1d", "max_pool3d", "max_unpool2d", "pixel_shuffle", "pixel_unshuffle",
             "unfold"]

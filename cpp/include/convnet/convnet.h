@@ -32,6 +32,7 @@
 #include "convnet/ops/pad.h"
 #include "convnet/ops/pixel_shuffle.h"
 #include "convnet/ops/pool2d.h"
+#include "convnet/ops/pool3d.h"
 #include "convnet/ops/reduce.h"
 #include "convnet/ops/softmax.h"
 #include "convnet/ops/unfold.h"

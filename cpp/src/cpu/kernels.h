@@ -322,6 +322,30 @@ template <typename T>
 void local_response_norm_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t size, double alpha,
                                       double beta, const T* x, const T* scale, const T* dy, T* dx);
 
+// ---- 3-D pooling (pool3d.cpp) ---------------------------------------------------
+// N batch, C channels, D H W input size, OD P Q output size, KD KH KW window; stride, pad
+// and dil per axis (d, h, w). No CUDA kernels: the ops run on CPU tensors only.
+struct Pool3dShape {
+  int64_t N, C, D, H, W;
+  int64_t OD, P, Q;
+  int64_t KD, KH, KW;
+  int64_t stride[3], pad[3], dil[3];
+  bool count_include_pad;  // avg pool only
+};
+
+// x (N,C,D,H,W), y (N,C,OD,P,Q), argmax (N,C,OD,P,Q): flat d*H*W + h*W + w of each maximum.
+template <typename T>
+void max_pool3d_forward_cpu(const Pool3dShape& s, const T* x, T* y, int64_t* argmax);
+// dy (N,C,OD,P,Q), argmax (N,C,OD,P,Q), dx (N,C,D,H,W) overwritten.
+template <typename T>
+void max_pool3d_backward_cpu(const Pool3dShape& s, const T* dy, const int64_t* argmax, T* dx);
+// x (N,C,D,H,W), y (N,C,OD,P,Q) (the divisor as avg_pool2d's).
+template <typename T>
+void avg_pool3d_forward_cpu(const Pool3dShape& s, const T* x, T* y);
+// dy (N,C,OD,P,Q), dx (N,C,D,H,W) overwritten.
+template <typename T>
+void avg_pool3d_backward_cpu(const Pool3dShape& s, const T* dy, T* dx);
+
 // ---- max unpooling (pool2d.cpp) -------------------------------------------------
 // x (N,C,P,Q), idx (N,C,P,Q) flat h*W+w indices in [0, H*W) (max pooling's argmax),
 // y (N,C,H,W) overwritten: zeros, y[idx[j]] = x[j] (the last j where indices repeat).

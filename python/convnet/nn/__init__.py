@@ -88,6 +88,7 @@ __all__ += [
 from .._core.nn import (  # noqa: E402,F401
     AdaptiveAvgPool1d,
     AvgPool1d,
+    AvgPool3d,
     Conv1d,
     Dropout2d,
     Embedding,
@@ -96,6 +97,7 @@ from .._core.nn import (  # noqa: E402,F401
     InstanceNorm2d,
     LayerNorm,
     MaxPool1d,
+    MaxPool3d,
     MaxUnpool2d,
     PixelShuffle,
     PixelUnshuffle,
@@ -103,7 +105,7 @@ from .._core.nn import (  # noqa: E402,F401
 )
 
 __all__ += [
-    "AdaptiveAvgPool1d", "AvgPool1d", "Conv1d", "Dropout2d", "Embedding", "Fold", "GroupNorm", "InstanceNorm2d",
-    "LayerNorm", "MaxPool1d", "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle", "Unfold",
+    "AdaptiveAvgPool1d", "AvgPool1d", "AvgPool3d", "Conv1d", "Dropout2d", "Embedding", "Fold", "GroupNorm", "InstanceNorm2d",
+    "LayerNorm", "MaxPool1d", "MaxPool3d", "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle", "Unfold",
 ]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "L1Loss", "MultiMarginLoss", "SmoothL1Loss"]

@@ -10,6 +10,7 @@
 #include "convnet/ops/conv_transpose2d.h"
 #include "convnet/ops/interpolate.h"
 #include "convnet/ops/pool2d.h"
+#include "convnet/ops/pool3d.h"
 #include "convnet/ops/unfold.h"
 
 namespace convnet::nn {
@@ -505,6 +506,28 @@ class InstanceNorm2d : public Module {
   int64_t num_features;
   double eps, momentum;
   bool affine, track_running_stats;
+};
+
+// MaxPool3d / AvgPool3d (CPU tensors only): `shown` is the argument list as the repr shows it
+// (PyTorch shows the sizes as given).
+class MaxPool3d : public Module {
+ public:
+  MaxPool3d(Pool3dOptions o, std::string shown) : options(o), shown(std::move(shown)) {}
+  Tensor forward(const Tensor& x) override { return max_pool3d(x, options); }
+  std::string type_name() const override { return "MaxPool3d"; }
+  std::string extra_repr() const override { return shown; }
+  Pool3dOptions options;
+  std::string shown;
+};
+
+class AvgPool3d : public Module {
+ public:
+  AvgPool3d(Pool3dOptions o, std::string shown) : options(o), shown(std::move(shown)) {}
+  Tensor forward(const Tensor& x) override { return avg_pool3d(x, options); }
+  std::string type_name() const override { return "AvgPool3d"; }
+  std::string extra_repr() const override { return shown; }
+  Pool3dOptions options;
+  std::string shown;
 };
 
 }  // namespace convnet::nn
