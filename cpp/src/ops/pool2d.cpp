@@ -1,8 +1,10 @@
 // Pooling: N batch, C channels, H W input size, P Q output size, R S window.
 // x (N,C,H,W), y (N,C,P,Q). Max and adaptive max pooling save the argmax of
-// each window for backward; average pooling saves nothing but the shapes; LP
-// pooling is composed of differentiable ops (pow, avg_pool2d, relu). Autograd
-// accumulates (+=) the returned gradients into .grad.
+// each window for backward (max_pool2d_with_indices returns it, max_unpool2d
+// takes it back); average pooling saves nothing but the shapes; LP pooling is
+// composed of differentiable ops (pow, avg_pool2d, relu); 1-D pooling is 2-D
+// pooling of (N,C,1,L) with a (1,k) window. Autograd accumulates (+=) the
+// returned gradients into .grad.
 #include "convnet/ops/pool2d.h"
 
 #include <algorithm>
