@@ -289,6 +289,16 @@ void unfold_forward_cuda(const Conv2dShape& s, const T* x, T* col);
 template <typename T>
 void unfold_backward_cuda(const Conv2dShape& s, const T* col, T* dx);
 
+// ---- 3-D pooling (pool3d.cu) ----------------------------------------------------
+template <typename T>
+void max_pool3d_forward_cuda(const Pool3dShape& s, const T* x, T* y, int64_t* argmax);
+template <typename T>
+void max_pool3d_backward_cuda(const Pool3dShape& s, const T* dy, const int64_t* argmax, T* dx);
+template <typename T>
+void avg_pool3d_forward_cuda(const Pool3dShape& s, const T* x, T* y);
+template <typename T>
+void avg_pool3d_backward_cuda(const Pool3dShape& s, const T* dy, T* dx);
+
 // ---- max unpooling (pool2d.cu) --------------------------------------------------
 template <typename T>
 void max_unpool2d_forward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q, const T* x,

@@ -324,7 +324,7 @@ void local_response_norm_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t s
 
 // ---- 3-D pooling (pool3d.cpp) ---------------------------------------------------
 // N batch, C channels, D H W input size, OD P Q output size, KD KH KW window; stride, pad
-// and dil per axis (d, h, w). No CUDA kernels: the ops run on CPU tensors only.
+// and dil per axis (d, h, w).
 struct Pool3dShape {
   int64_t N, C, D, H, W;
   int64_t OD, P, Q;

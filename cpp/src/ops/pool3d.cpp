@@ -1,7 +1,7 @@
 // 3-D pooling: N batch, C channels, D H W input size, OD P Q output size, KD KH KW window.
 // x (N,C,D,H,W), y (N,C,OD,P,Q). Max pooling saves the argmax of each window for backward;
-// average pooling saves nothing but the shape. The kernels (cpu/pool3d.cpp) have no CUDA
-// versions. Autograd accumulates (+=) the returned gradients into .grad.
+// average pooling saves nothing but the shape. Autograd accumulates (+=) the returned
+// gradients into .grad.
 #include "convnet/ops/pool3d.h"
 
 #include "convnet/autograd.h"
@@ -17,8 +17,6 @@ cpu::Pool3dShape pool3d_check(const Tensor& x, const Pool3dOptions& o, const cha
   CONVNET_CHECK(x.dim() == 5, op, ": expected a 5-D input (N, C, D, H, W) or 4-D (C, D, H, W), got shape ",
                 shape_str(x.shape()));
   CONVNET_CHECK(is_floating(x.dtype()), op, ": expected a float32 or float64 input, got ", dtype_name(x.dtype()));
-  const Device dev = common_device(op, {&x});
-  CONVNET_CHECK(dev.is_cpu(), op, ": not implemented on CUDA devices; input on ", dev.str());
   cpu::Pool3dShape s{x.size(0), x.size(1), x.size(2), x.size(3), x.size(4), 0, 0, 0,
                      o.kernel_size[0], o.kernel_size[1], o.kernel_size[2], {}, {}, {}, o.count_include_pad};
   const int64_t in[3] = {s.D, s.H, s.W};
@@ -57,18 +55,20 @@ std::pair<Tensor, Tensor> unbatched3d(const Tensor& x, F f) {
 std::pair<Tensor, Tensor> max_pool3d_with_indices(const Tensor& x_in, const Pool3dOptions& o) {
   return unbatched3d(x_in, [&](const Tensor& x) {
     const cpu::Pool3dShape s = pool3d_check(x, o, "max_pool3d");
-    Tensor y = Tensor::empty({s.N, s.C, s.OD, s.P, s.Q}, x.dtype());
-    Tensor argmax = Tensor::empty({s.N, s.C, s.OD, s.P, s.Q}, DType::Int64);
+    const Device dev = common_device("max_pool3d", {&x});
+    Tensor y = Tensor::empty({s.N, s.C, s.OD, s.P, s.Q}, x.dtype(), dev);
+    Tensor argmax = Tensor::empty({s.N, s.C, s.OD, s.P, s.Q}, DType::Int64, dev);
     dispatch_floating(x.dtype(), "max_pool3d", [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
-      cpu::max_pool3d_forward_cpu<T>(s, x.data<T>(), y.data<T>(), argmax.data<int64_t>());
+      CONVNET_KERNEL(dev, max_pool3d_forward, <T>)(s, x.data<T>(), y.data<T>(), argmax.data<int64_t>());
     });
     if (autograd::needs_record({x})) {
       autograd::record(y, "max_pool3d", {x}, [argmax, s](const Tensor& dy, const std::vector<bool>&) {
-        Tensor dx = Tensor::empty({s.N, s.C, s.D, s.H, s.W}, dy.dtype());
+        const Device dev = common_device("max_pool3d", {&dy, &argmax});
+        Tensor dx = Tensor::empty({s.N, s.C, s.D, s.H, s.W}, dy.dtype(), dev);
         dispatch_floating(dy.dtype(), "max_pool3d", [&](auto* tag) {
           using T = std::remove_pointer_t<decltype(tag)>;
-          cpu::max_pool3d_backward_cpu<T>(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
+          CONVNET_KERNEL(dev, max_pool3d_backward, <T>)(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
         });
         return std::vector<Tensor>{dx};
       });
@@ -82,17 +82,19 @@ Tensor max_pool3d(const Tensor& x, const Pool3dOptions& o) { return max_pool3d_w
 Tensor avg_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
   return unbatched3d(x_in, [&](const Tensor& x) {
            const cpu::Pool3dShape s = pool3d_check(x, o, "avg_pool3d");
-           Tensor y = Tensor::empty({s.N, s.C, s.OD, s.P, s.Q}, x.dtype());
+           const Device dev = common_device("avg_pool3d", {&x});
+           Tensor y = Tensor::empty({s.N, s.C, s.OD, s.P, s.Q}, x.dtype(), dev);
            dispatch_floating(x.dtype(), "avg_pool3d", [&](auto* tag) {
              using T = std::remove_pointer_t<decltype(tag)>;
-             cpu::avg_pool3d_forward_cpu<T>(s, x.data<T>(), y.data<T>());
+             CONVNET_KERNEL(dev, avg_pool3d_forward, <T>)(s, x.data<T>(), y.data<T>());
            });
            if (autograd::needs_record({x})) {
              autograd::record(y, "avg_pool3d", {x}, [s](const Tensor& dy, const std::vector<bool>&) {
-               Tensor dx = Tensor::empty({s.N, s.C, s.D, s.H, s.W}, dy.dtype());
+               const Device dev = common_device("avg_pool3d", {&dy});
+               Tensor dx = Tensor::empty({s.N, s.C, s.D, s.H, s.W}, dy.dtype(), dev);
                dispatch_floating(dy.dtype(), "avg_pool3d", [&](auto* tag) {
                  using T = std::remove_pointer_t<decltype(tag)>;
-                 cpu::avg_pool3d_backward_cpu<T>(s, dy.data<T>(), dx.data<T>());
+                 CONVNET_KERNEL(dev, avg_pool3d_backward, <T>)(s, dy.data<T>(), dx.data<T>());
                });
                return std::vector<Tensor>{dx};
              });

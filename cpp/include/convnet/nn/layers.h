@@ -508,7 +508,7 @@ class InstanceNorm2d : public Module {
   bool affine, track_running_stats;
 };
 
-// MaxPool3d / AvgPool3d (CPU tensors only): `shown` is the argument list as the repr shows it
+// MaxPool3d / AvgPool3d: `shown` is the argument list as the repr shows it
 // (PyTorch shows the sizes as given).
 class MaxPool3d : public Module {
  public:

@@ -1,4 +1,4 @@
-// Pooling over NCDHW volumes (CPU tensors only).
+// Pooling over NCDHW volumes.
 #pragma once
 #include <array>
 #include <utility>
