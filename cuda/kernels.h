@@ -14,6 +14,7 @@ using cpu::Broadcast;
 using cpu::Conv2dShape;
 using cpu::InterpTap;
 using cpu::Pool2dShape;
+using cpu::Pool3dShape;
 using cpu::TensorList;
 
 // ---- elementwise (elementwise.cu) -----------------------------------------
