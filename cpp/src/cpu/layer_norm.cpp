@@ -25,17 +25,29 @@ namespace {
 
 int64_t grain(int64_t work) { return std::max<int64_t>(1, kGrainSize / std::max<int64_t>(1, work)); }
 
+// sum over i < n of f(i), in kLanes interleaved double partial sums (so that the loop
+// vectorizes) added in a fixed order: the same result on every call.
+constexpr int64_t kLanes = 8;
+template <typename F>
+inline double lane_sum(int64_t n, F f) {
+  double part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j) part[j] += f(i + j);
+  double acc = 0;
+  for (int64_t j = 0; j < kLanes; ++j) acc += part[j];
+  for (; i < n; ++i) acc += f(i);
+  return acc;
+}
+
 // The mean and rstd of x (K).
 template <typename T>
 CONVNET_CPU_CLONES void row_moments(int64_t K, double eps, const T* x, T* mean, T* rstd) {
-  double s = 0;
-  for (int64_t k = 0; k < K; ++k) s += x[k];
-  const double mu = s / K;
-  double v = 0;
-  for (int64_t k = 0; k < K; ++k) {
+  const double mu = lane_sum(K, [&](int64_t k) { return static_cast<double>(x[k]); }) / K;
+  const double v = lane_sum(K, [&](int64_t k) {
     const double d = x[k] - mu;
-    v += d * d;
-  }
+    return d * d;
+  });
   *mean = static_cast<T>(mu);
   *rstd = static_cast<T>(1 / std::sqrt(v / K + eps));
 }
@@ -57,14 +69,10 @@ CONVNET_CPU_CLONES void affine_run(int64_t n, T mean, T rstd, const T* w, const 
 template <bool PerElement, typename T>
 CONVNET_CPU_CLONES void grad_sums_run(int64_t n, T mean, T rstd, const T* w, const T* x, const T* dy, double* a,
                                       double* c) {
-  double sa = 0, sc = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const T g = dy[i] * param<PerElement>(w, i);
-    sa += g;
-    sc += static_cast<double>(g) * ((x[i] - mean) * rstd);
-  }
-  *a += sa;
-  *c += sc;
+  *a += lane_sum(n, [&](int64_t i) { return static_cast<double>(dy[i] * param<PerElement>(w, i)); });
+  *c += lane_sum(n, [&](int64_t i) {
+    return static_cast<double>(dy[i] * param<PerElement>(w, i)) * ((x[i] - mean) * rstd);
+  });
 }
 
 // dx (n) = rstd * (dy * w - ma - xhat * mc) over a run.
@@ -76,13 +84,8 @@ CONVNET_CPU_CLONES void dx_run(int64_t n, T mean, T rstd, const T* w, T ma, T mc
 // Sums over a run of n elements of one parameter: dw += dy * xhat, db += dy.
 template <typename T>
 CONVNET_CPU_CLONES void param_sums_run(int64_t n, T mean, T rstd, const T* x, const T* dy, double* dw, double* db) {
-  double sw = 0, sb = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    sw += static_cast<double>(dy[i]) * ((x[i] - mean) * rstd);
-    sb += dy[i];
-  }
-  *dw += sw;
-  *db += sb;
+  *dw += lane_sum(n, [&](int64_t i) { return static_cast<double>(dy[i]) * ((x[i] - mean) * rstd); });
+  *db += lane_sum(n, [&](int64_t i) { return static_cast<double>(dy[i]); });
 }
 
 // Per-element sums over a run of n elements with one parameter each: dw[i] += dy * xhat,
