@@ -201,9 +201,27 @@ void conv2d_backward_cuda(const Conv2dShape& s, const T* x, const T* w, const T*
       [&](auto* tag) { backward<T, std::remove_pointer_t<decltype(tag)>>(s, x, w, dy, dx, dw, db); });
 }
 
+// Unfold / fold (groups 1, K unused) through the column kernels, one image at a time:
+// x (N,C,H,W), col (N,C*R*S,P*Q) overwritten
+template <typename T>
+void unfold_forward_cuda(const Conv2dShape& s, const T* x, T* col) {
+  const int64_t per_image = s.C * s.R * s.S * s.P * s.Q;
+  for (int64_t n = 0; n < s.N; ++n) im2col<T, T>(s, n, 1, x, col + n * per_image);
+}
+
+// col (N,C*R*S,P*Q), dx (N,C,H,W) overwritten with the entries summed per pixel
+template <typename T>
+void unfold_backward_cuda(const Conv2dShape& s, const T* col, T* dx) {
+  const int64_t per_image = s.C * s.R * s.S * s.P * s.Q;
+  auto k = col2im_kernel<T>;
+  for (int64_t n = 0; n < s.N; ++n) CONVNET_LAUNCH(k, s.C * s.H * s.W, s, n, 1, col + n * per_image, dx);
+}
+
 #define CONVNET_INSTANTIATE(T)                                                                \
   template void conv2d_forward_cuda<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
-  template void conv2d_backward_cuda<T>(const Conv2dShape&, const T*, const T*, const T*, T*, T*, T*);
+  template void conv2d_backward_cuda<T>(const Conv2dShape&, const T*, const T*, const T*, T*, T*, T*); \
+  template void unfold_forward_cuda<T>(const Conv2dShape&, const T*, T*);                     \
+  template void unfold_backward_cuda<T>(const Conv2dShape&, const T*, T*);
 CONVNET_INSTANTIATE(float)
 CONVNET_INSTANTIATE(double)
 #undef CONVNET_INSTANTIATE

@@ -15,6 +15,7 @@ using cpu::Conv2dShape;
 using cpu::InterpTap;
 using cpu::IndexShape;
 using cpu::Pool2dShape;
+using cpu::Pool3dShape;
 using cpu::StridedCopy;
 using cpu::TensorList;
 
@@ -311,6 +312,51 @@ void local_response_norm_forward_cuda(int64_t N, int64_t C, int64_t L, int64_t s
 template <typename T>
 void local_response_norm_backward_cuda(int64_t N, int64_t C, int64_t L, int64_t size, double alpha,
                                       double beta, const T* x, const T* scale, const T* dy, T* dx);
+
+// ---- unfold / fold (conv2d.cu) ---------------------------------------------------
+template <typename T>
+void unfold_forward_cuda(const Conv2dShape& s, const T* x, T* col);
+template <typename T>
+void unfold_backward_cuda(const Conv2dShape& s, const T* col, T* dx);
+
+// ---- 3-D pooling (pool3d.cu) ----------------------------------------------------
+template <typename T>
+void max_pool3d_forward_cuda(const Pool3dShape& s, const T* x, T* y, int64_t* argmax);
+template <typename T>
+void max_pool3d_backward_cuda(const Pool3dShape& s, const T* dy, const int64_t* argmax, T* dx);
+template <typename T>
+void avg_pool3d_forward_cuda(const Pool3dShape& s, const T* x, T* y);
+template <typename T>
+void avg_pool3d_backward_cuda(const Pool3dShape& s, const T* dy, T* dx);
+
+// ---- max unpooling (pool2d.cu) --------------------------------------------------
+template <typename T>
+void max_unpool2d_forward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q, const T* x,
+                               const int64_t* idx, T* y);
+template <typename T>
+void max_unpool2d_backward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q, const T* dy,
+                                const int64_t* idx, T* dx);
+
+// ---- row normalization (layer_norm.cu) ------------------------------------------
+template <typename T>
+void layer_norm_forward_cuda(int64_t M, int64_t K, int64_t G, int64_t S, double eps, const T* x, const T* w,
+                             const T* b, T* y, T* mean, T* rstd);
+template <typename T>
+void layer_norm_backward_cuda(int64_t M, int64_t K, int64_t G, int64_t S, const T* x, const T* mean,
+                              const T* rstd, const T* w, const T* dy, T* dx, T* dw, T* db);
+
+// ---- embedding (embedding.cu) -----------------------------------------------------
+template <typename T>
+void embedding_forward_cuda(int64_t V, int64_t D, int64_t n, const T* weight, const int64_t* idx, T* y);
+template <typename T>
+void embedding_backward_cuda(int64_t V, int64_t D, int64_t n, int64_t padding_idx, const T* dy,
+                             const int64_t* idx, T* dweight);
+
+// ---- pixel shuffle (pixel_shuffle.cu) -----------------------------------------------
+template <typename T>
+void pixel_shuffle_forward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t r, const T* x, T* y);
+template <typename T>
+void pixel_shuffle_backward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t r, const T* y, T* x);
 
 // ---- constant padding (pad.cu) ---------------------------------------------
 // B planes, H W input size, H2 = H + top + bottom, W2 = W + left + right; negative

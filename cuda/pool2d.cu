@@ -147,6 +147,26 @@ __global__ void adaptive_max_pool2d_backward_kernel(int64_t N, int64_t C, int64_
   }
 }
 
+// x (N,C,P,Q), idx (N,C,P,Q), y (N,C,H,W) zeroed: y[plane, idx] = x. Repeated indices within a
+// plane race; max pooling's repeat only where its windows overlap, with the same value.
+template <typename T>
+__global__ void max_unpool2d_forward_kernel(int64_t NC, int64_t HW, int64_t PQ, const T* x, const int64_t* idx,
+                                            T* y) {
+  CUDA_KERNEL_LOOP(i, NC * PQ) y[i / PQ * HW + idx[i]] = x[i];
+}
+
+// dy (N,C,H,W), idx (N,C,P,Q), dx (N,C,P,Q): dx = dy[plane, idx]
+template <typename T>
+__global__ void max_unpool2d_backward_kernel(int64_t NC, int64_t HW, int64_t PQ, const T* dy, const int64_t* idx,
+                                             T* dx) {
+  CUDA_KERNEL_LOOP(i, NC * PQ) dx[i] = dy[i / PQ * HW + idx[i]];
+}
+
+template <typename T>
+__global__ void fill_zero_kernel(int64_t n, T* y) {
+  CUDA_KERNEL_LOOP(i, n) y[i] = T(0);
+}
+
 }  // namespace
 
 template <typename T>
@@ -201,6 +221,22 @@ void adaptive_max_pool2d_backward_cuda(int64_t N, int64_t C, int64_t H, int64_t 
   CONVNET_LAUNCH(k, N * C * H * W, N, C, H, W, P, Q, dy, argmax, dx);
 }
 
+template <typename T>
+void max_unpool2d_forward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q, const T* x,
+                               const int64_t* idx, T* y) {
+  auto z = fill_zero_kernel<T>;
+  CONVNET_LAUNCH(z, N * C * H * W, N * C * H * W, y);
+  auto k = max_unpool2d_forward_kernel<T>;
+  CONVNET_LAUNCH(k, N * C * P * Q, N * C, H * W, P * Q, x, idx, y);
+}
+
+template <typename T>
+void max_unpool2d_backward_cuda(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q, const T* dy,
+                                const int64_t* idx, T* dx) {
+  auto k = max_unpool2d_backward_kernel<T>;
+  CONVNET_LAUNCH(k, N * C * P * Q, N * C, H * W, P * Q, dy, idx, dx);
+}
+
 #define CONVNET_INSTANTIATE(T)                                                                              \
   template void max_pool2d_forward_cuda<T>(const Pool2dShape&, const T*, T*, int64_t*);                      \
   template void max_pool2d_backward_cuda<T>(const Pool2dShape&, const T*, const int64_t*, T*);               \
@@ -213,7 +249,11 @@ void adaptive_max_pool2d_backward_cuda(int64_t N, int64_t C, int64_t H, int64_t 
   template void adaptive_max_pool2d_forward_cuda<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
                                                     const T*, T*, int64_t*);                                 \
   template void adaptive_max_pool2d_backward_cuda<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,   \
-                                                     const T*, const int64_t*, T*);
+                                                     const T*, const int64_t*, T*);                          \
+  template void max_unpool2d_forward_cuda<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*,  \
+                                             const int64_t*, T*);                                            \
+  template void max_unpool2d_backward_cuda<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const T*, \
+                                              const int64_t*, T*);
 CONVNET_INSTANTIATE(float)
 CONVNET_INSTANTIATE(double)
 #undef CONVNET_INSTANTIATE

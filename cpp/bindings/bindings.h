@@ -19,6 +19,9 @@ void bind_ops(py::module_& m);
 void bind_math(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_nn_utils(py::module_& m);
+// The 1-D layers, sample normalization, embedding, pixel shuffle, unfold/fold, unpooling
+// (layers.cpp); after bind_ops and bind_nn.
+void bind_layers(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_io(py::module_& m);
 void bind_data(py::module_& m);

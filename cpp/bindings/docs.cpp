@@ -64,6 +64,34 @@ void add_docs(py::module_& m) {
   doc(nn, "Upsample", "Upsample(size=None, scale_factor=None, mode='nearest', align_corners=None, "
       "recompute_scale_factor=None)\n\nResizes (N, C, H, W) input by nearest or bilinear interpolation "
       "(as torch.nn.Upsample).");
+  doc(nn, "Conv1d", "Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, "
+      "bias=True, padding_mode='zeros')\n\n1-D convolution over (N, C, L) input (as torch.nn.Conv1d), run as conv2d "
+      "over (N, C, 1, L). weight (out_channels, in_channels/groups, kL).");
+  doc(nn, "MaxPool1d", "MaxPool1d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False, "
+      "ceil_mode=False)\n\n1-D max pooling over (N, C, L) input; with return_indices, also the index of each "
+      "maximum along L.");
+  doc(nn, "AvgPool1d", "AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)\n\n"
+      "1-D average pooling over (N, C, L) input.");
+  doc(nn, "AdaptiveAvgPool1d", "AdaptiveAvgPool1d(output_size)\n\nAverage pooling of (N, C, L) input to a fixed length.");
+  doc(nn, "MaxUnpool2d", "MaxUnpool2d(kernel_size, stride=None, padding=0)\n\nunpool(x, indices, output_size=None): "
+      "the inverse of MaxPool2d(return_indices=True), zeros except at the indices (as torch.nn.MaxUnpool2d).");
+  doc(nn, "GroupNorm", "GroupNorm(num_groups, num_channels, eps=1e-05, affine=True, *, bias=True)\n\nNormalizes "
+      "each sample's channels in num_groups groups by their mean and variance, then per-channel weight and bias.");
+  doc(nn, "LayerNorm", "LayerNorm(normalized_shape, eps=1e-05, elementwise_affine=True, bias=True)\n\nNormalizes "
+      "over the trailing normalized_shape of each sample, then element-wise weight and bias.");
+  doc(nn, "InstanceNorm2d", "InstanceNorm2d(num_features, eps=1e-05, momentum=0.1, affine=False, "
+      "track_running_stats=False, *, bias=True)\n\nNormalizes each (sample, channel) plane of (N, C, H, W) input by "
+      "its own statistics (track_running_stats=True is not supported).");
+  doc(nn, "Embedding", "Embedding(num_embeddings, embedding_dim, padding_idx=None)\n\nA table of embedding_dim-"
+      "vectors indexed by int64 tensors; weight from N(0, 1), the padding_idx row zero and without gradient.");
+  doc(nn, "PixelShuffle", "PixelShuffle(upscale_factor)\n\n(*, C*r*r, H, W) -> (*, C, H*r, W*r).");
+  doc(nn, "PixelUnshuffle", "PixelUnshuffle(downscale_factor)\n\n(*, C, H*r, W*r) -> (*, C*r*r, H, W).");
+  doc(nn, "Unfold", "Unfold(kernel_size, dilation=1, padding=0, stride=1)\n\nSliding blocks of (N, C, H, W) input "
+      "as the columns of (N, C*kH*kW, L).");
+  doc(nn, "Fold", "Fold(output_size, kernel_size, dilation=1, padding=0, stride=1)\n\nSums the columns of "
+      "(N, C*kH*kW, L) back into (N, C, H, W) blocks: Unfold's adjoint.");
+  doc(nn, "Dropout2d", "Dropout2d(p=0.5, inplace=False)\n\nIn training, zeroes whole channels of (N, C, H, W) "
+      "input with probability p and scales the rest by 1/(1-p).");
   py::module_ optim = m.attr("optim");
   doc(optim, "SGD", "SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False)\n\n"
       "Stochastic gradient descent with PyTorch's update rule. params: tensors or dicts of parameter groups.");

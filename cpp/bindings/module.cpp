@@ -48,6 +48,7 @@ PYBIND11_MODULE(_core, m) {
   bind_views(m);
   bind_nn(m);
   bind_nn_utils(m);
+  bind_layers(m);
   bind_optim(m);
   bind_io(m);
   bind_data(m);

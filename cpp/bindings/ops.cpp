@@ -219,10 +219,13 @@ void bind_ops(py::module_& m) {
         "groups"_a = 1, "dilation"_a = 1);
   f.def("max_pool2d", [](const Tensor& x, py::object k, py::object stride, py::object padding,
                          py::object dilation, bool ceil_mode, bool return_indices) {
-    if (return_indices) throw py::value_error("max_pool2d: return_indices=True is not supported");
     Pool2dOptions o = pool_options("max_pool2d", k, stride, padding, dilation, ceil_mode, true);
-    py::gil_scoped_release r;
-    return max_pool2d(x, o);
+    std::pair<Tensor, Tensor> r;
+    {
+      py::gil_scoped_release nogil;
+      r = max_pool2d_with_indices(x, o);
+    }
+    return return_indices ? py::object(py::make_tuple(r.first, r.second)) : py::cast(r.first);
   }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1,
         "ceil_mode"_a = false, "return_indices"_a = false);
   f.def("avg_pool2d", [](const Tensor& x, py::object k, py::object stride, py::object padding,

@@ -90,9 +90,12 @@ from ._core import (  # noqa: F401  (math with PyTorch's names: bindings/math.cp
 from ._core import OutOfMemoryError, SafetensorsError
 
 OutOfMemoryError.__module__ = SafetensorsError.__module__ = "convnet"  # as users name them
-from ._tensor import no_grad, tensor, enable_grad
+from ._tensor import no_grad, tensor, enable_grad, inference_mode, randint
 from .serialization import load, save
 
+dtype.__repr__ = dtype.__str__ = lambda self: "convnet." + self.name  # as torch prints torch.float32
+if not hasattr(Tensor, "__abs__"):
+    Tensor.__abs__ = Tensor.abs  # abs(x), as torch
 float32 = dtype.float32
 float64 = dtype.float64
 int64 = dtype.int64
@@ -106,6 +109,8 @@ double = float64
 long = int64
 
 from . import amp, backends, cuda, functional, nn, optim  # noqa: E402
+from .functional import log_softmax, softmax  # noqa: E402  (as torch.softmax)
+from . import utils  # noqa: E402  (convnet.utils.data: torch's place of the data loaders)
 from .amp import autocast  # noqa: E402
 from . import data, datasets, models, transforms  # noqa: E402
 from . import onnx  # noqa: E402  (imports the onnx package only when used)
@@ -135,6 +140,7 @@ __all__ += [
     "logical_and", "logical_not", "logical_or", "logical_xor", "lt", "maximum", "min", "minimum", "ne", "norm",
     "pow", "prod", "round", "rsqrt", "sign", "sort", "sqrt", "std", "topk", "trunc", "var",
 ]
+__all__ += ["inference_mode", "log_softmax", "randint", "softmax", "utils"]
 __all__ += ["CheckpointError", "OutOfMemoryError", "SafetensorsError"]
 __all__ += ["amp", "autocast", "backends", "bfloat16", "float16", "half"]
 

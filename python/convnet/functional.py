@@ -53,3 +53,27 @@ __all__ += [
 __all__ += ["elu", "gelu", "hardtanh", "prelu", "relu6", "silu", "softplus"]
 __all__ += ["binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "l1_loss", "multi_margin_loss",
             "smooth_l1_loss"]
+
+# 1-D layers, normalization over samples, embedding, pixel shuffle, unfold/fold, unpooling.
+from ._core.functional import (  # noqa: E402,F401
+    adaptive_avg_pool1d,
+    avg_pool1d,
+    avg_pool3d,
+    conv1d,
+    dropout2d,
+    embedding,
+    fold,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    max_pool1d,
+    max_pool3d,
+    max_unpool2d,
+    pixel_shuffle,
+    pixel_unshuffle,
+    unfold,
+)
+
+__all__ += ["adaptive_avg_pool1d", "avg_pool1d", "avg_pool3d", "conv1d", "dropout2d", "embedding", "fold", "group_norm",
+            "instance_norm", "layer_norm", "max_pool1d", "max_pool3d", "max_unpool2d", "pixel_shuffle", "pixel_unshuffle",
+            "unfold"]

@@ -13,6 +13,8 @@ def _macs(module, inp, out):
     if isinstance(module, _nn.Conv2d):
         kh, kw = module.kernel_size
         return out.numel() * (module.in_channels // module.groups) * kh * kw
+    if isinstance(module, _nn.Conv1d):
+        return out.numel() * (module.in_channels // module.groups) * module.kernel_size[0]
     if isinstance(module, _nn.ConvTranspose2d):  # every input value meets out/groups * kh * kw weights
         kh, kw = module.kernel_size
         return inp.numel() * (module.out_channels // module.groups) * kh * kw

@@ -85,7 +85,7 @@ def test_umbrella_header_includes_every_public_header():
 def test_cpp_api_and_errors_match_python(programs):
     out = run_command([programs["api_test"], programs["tmp"]])
     assert "FAIL" not in out, out
-    assert out.count("ok ") == 5, out
+    assert out.count("ok ") == 6, out
     errors = {line.split("|")[0]: line.split("|", 2)[1:] for line in out.splitlines() if "|" in line}
 
     def python_error(f):

@@ -88,6 +88,26 @@ int main(int argc, char** argv) {
     same = out_module.data<float>()[i] == out_func.data<float>()[i];
   expect(same, "nn::Conv2d equals functional conv2d");
 
+  // the layers of issue 13 through the C++ API: GroupNorm after Conv1d, an Embedding lookup,
+  // and their gradients (a normalized group sums to zero, so does its input gradient)
+  auto conv1 = std::make_shared<nn::Conv1d>(2, 4, 3, 1, 1);
+  auto gnorm = std::make_shared<nn::GroupNorm>(2, 4);
+  Tensor seq = randn({3, 2, 7});
+  seq.set_requires_grad(true);
+  Tensor normed = (*gnorm)((*conv1)(seq));
+  double group_sum = 0;
+  for (int64_t i = 0; i < 2 * 7; ++i) group_sum += normed.data<float>()[i];  // sample 0, group 0
+  auto embed = std::make_shared<nn::Embedding>(5, 4, 0);
+  Tensor ids = Tensor::empty({3}, DType::Int64);
+  for (int64_t i = 0; i < 3; ++i) ids.data<int64_t>()[i] = i;  // rows 0 (padding), 1, 2
+  Tensor looked = (*embed)(ids);
+  sum(mul(normed, normed)).backward();
+  sum(looked).backward();
+  const Tensor dw = embed->find_parameter("weight")->grad();
+  expect(normed.shape() == Shape{3, 4, 7} && std::fabs(group_sum) < 1e-4 && seq.grad().defined() &&
+             dw.data<float>()[0] == 0 && dw.data<float>()[4] == 1 && looked.shape() == Shape{3, 4},
+         "Conv1d, GroupNorm and Embedding with their gradients");
+
   // a few SGD steps lower a regression loss
   auto model = std::make_shared<nn::Sequential>();
   model->append(std::make_shared<nn::Linear>(4, 8));

@@ -228,3 +228,76 @@ def test_conv2d_mixed_float32_float64():
 def test_conv2d_bias_of_wrong_shape():
     with pytest.raises(ValueError, match=msg("conv2d: ", "bias must have shape (6,), got (5,)")):
         F.conv2d(cn.randn(2, 3, 8, 8), cn.randn(6, 3, 3, 3), cn.randn(5))
+
+
+# ---- conv1d: conv2d over (N, C, 1, L) ---------------------------------------------------------------
+
+def _draw_conv1d(r):
+    groups = int(r.choice([1, 1, 2, 3]))
+    C, K = groups * int(r.integers(1, 3)), groups * int(r.integers(1, 3))
+    k, s, p, d = int(r.integers(1, 5)), int(r.integers(1, 4)), int(r.integers(0, 3)), int(r.integers(1, 3))
+    L = int(r.integers(1, 12))
+    if L + 2 * p < d * (k - 1) + 1:
+        return None
+    return (int(r.integers(1, 3)), C, L), (K, C // groups, k), s, p, d, groups, bool(r.integers(0, 2))
+
+
+# (x shape, w shape, stride, padding, dilation, groups, bias): drawn, unbatched, then "same"
+CONV1D_CASES = on_devices([(c,) for c in [((2, 3, 9), (4, 3, 3), 1, 1, 1, 1, True),
+                                          ((2, 4, 10), (6, 2, 3), 2, 0, 2, 2, False)]],
+                          cpu=[(c,) for c in drawn_cases(10, 17, _draw_conv1d) + [
+                              ((3, 7), (2, 3, 2), 1, 0, 1, 1, True),  # unbatched (C, L)
+                              ((2, 4, 8), (4, 1, 3), 1, 1, 1, 4, True),  # depthwise
+                              ((2, 3, 9), (5, 3, 4), 1, "same", 1, 1, True),  # even kernel: one more on the right
+                              ((1, 2, 7), (3, 2, 3), 1, "same", 2, 1, False),
+                              ((1, 2, 7), (3, 2, 3), 1, "valid", 1, 1, True)]])
+
+
+@pytest.mark.parametrize("device,case", CONV1D_CASES, ids=case_ids("x{}-w{}-s{}-p{}-d{}-g{}-bias{}"))
+def test_conv1d(device, case):
+    xs, ws, s, p, d, g, bias = case
+    inputs = [randn(*xs), randn(*ws) * 0.5] + ([randn(ws[0])] if bias else [])
+
+    def fn(x, w, b=None):
+        return F.conv1d(x, w, b, s, p, d, g)
+
+    def torch_fn(x, w, b=None):
+        return tF.conv1d(x, w, b, s, p, d, g)
+
+    check_case(device, f"conv1d(stride={s}, padding={p}, dilation={d}, groups={g})", fn, inputs,
+               diff=tuple(range(len(inputs))), torch_fn=torch_fn)
+
+
+@pytest.mark.parametrize("spec,shape", [("Conv1d(3, 4, 3)", (2, 3, 9)),
+                                        ("Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2, bias=False)",
+                                         (2, 4, 11)),
+                                        ("Conv1d(2, 3, (4,), padding='same')", (2, 2, 7)),
+                                        ("Conv1d(2, 2, 1)", (2, 5))])
+def test_conv1d_module(spec, shape):
+    from opcheck import module_matches_torch
+    m, t = module_matches_torch(spec, shape, tol=1e-5)
+    assert m.weight.shape == tuple(t.weight.shape) and m.kernel_size == t.kernel_size
+    assert m.stride == t.stride and m.padding == t.padding and m.dilation == t.dilation
+
+
+def test_conv1d_initialization_matches_torch_bounds():
+    m = nn.Conv1d(6, 4, 5, groups=2)
+    bound = 1 / np.sqrt(3 * 5)  # kaiming_uniform(a=sqrt(5)) and the bias: 1/sqrt(fan_in)
+    assert np.abs(m.weight.detach().numpy()).max() <= bound and np.abs(m.bias.detach().numpy()).max() <= bound
+
+
+def test_conv1d_errors():
+    with pytest.raises(ValueError, match=msg("conv1d: ", "3-D input (N, C, L)", "(1, 2, 3, 4)")):
+        F.conv1d(cn.randn(1, 2, 3, 4), cn.randn(2, 2, 3))
+    with pytest.raises(ValueError, match=msg("conv1d: weight must be 3-D", "(2, 2, 3, 3)")):
+        F.conv1d(cn.randn(1, 2, 5), cn.randn(2, 2, 3, 3))
+    with pytest.raises(ValueError, match=msg("Conv1d(3, 4, kernel_size=(3,), stride=(1,)): conv1d: ",
+                                             "input has 2 channel(s), expected 3", "(1, 2, 5)")):
+        nn.Conv1d(3, 4, 3)(cn.randn(1, 2, 5))
+    with pytest.raises(ValueError, match=msg("Conv1d(in_channels=3, out_channels=4, kernel_size=3)",
+                                             "padding='same' is not supported for strided")):
+        nn.Conv1d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match=msg("Conv1d(in_channels=3, out_channels=4, kernel_size=3)", "groups=2")):
+        nn.Conv1d(3, 4, 3, groups=2)
+    with pytest.raises(TypeError, match=msg("Conv1d: kernel_size must be an int or a 1-tuple", "(3, 3)")):
+        nn.Conv1d(3, 4, (3, 3))

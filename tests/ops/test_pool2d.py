@@ -9,6 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
+from reference import layers as L
 from reference import ops as R
 from opcheck import (DEVICES, assert_close, check_case, check_devices, drawn_cases, module_matches_torch, msg,
                     on_devices, randn, requires_cuda, rng, tF, torch)
@@ -262,3 +263,165 @@ def test_adaptive_avg_pool2d_errors():
         F.adaptive_avg_pool2d(cn.randn(1, 1, 0, 8), 2)
     with pytest.raises(ValueError, match=msg("adaptive_avg_pool2d: ", "float32 or float64", "int64")):
         F.adaptive_avg_pool2d(cn.tensor(np.zeros((1, 1, 4, 4), np.int64)), 2)
+
+
+# ---- indices of max pooling, max unpooling, 1-D pooling (pool2d over (N, C, 1, L)) ----------------------
+
+@pytest.mark.parametrize("shape,k,s,p,d,ceil", [((2, 3, 6, 6), 2, 2, 0, 1, False), ((1, 2, 7, 7), 3, 2, 1, 1, True),
+                                                ((2, 2, 9, 8), (3, 2), (2, 1), (1, 0), (2, 3), False),
+                                                ((3, 5, 4), 2, 1, 1, 1, False)])
+def test_max_pool2d_return_indices(shape, k, s, p, d, ceil):
+    torch_ = pytest.importorskip("torch")
+    x = randn(*shape)
+    y, idx = F.max_pool2d(cn.tensor(x), k, s, p, d, ceil_mode=ceil, return_indices=True)
+    ty, tidx = tF.max_pool2d(torch_.from_numpy(x), k, s, p, d, ceil_mode=ceil, return_indices=True)
+    assert idx.dtype == cn.int64 and idx.shape == tuple(tidx.shape)
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    m = nn.MaxPool2d(k, s, p, d, return_indices=True, ceil_mode=ceil)
+    my, midx = m(cn.tensor(x))
+    np.testing.assert_array_equal(midx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(my.numpy(), ty.numpy())
+
+
+def _unpool_case(shape, k, s, p):
+    """An input to unpool and the indices of max pooling (k, s, p) over a random image of `shape`."""
+    y, idx = F.max_pool2d(cn.tensor(randn(*shape)), k, s, p, return_indices=True)
+    return randn(*y.shape), idx.numpy()
+
+
+def _unpool_size(x, k, s, p, size):
+    return size or tuple((x.shape[-2 + i] - 1) * R._pair(s)[i] - 2 * R._pair(p)[i] + R._pair(k)[i] for i in range(2))
+
+
+# (pooled image shape, kernel, stride, padding, output_size): windows that do not overlap, so
+# that no index repeats and the gradient is the derivative
+UNPOOL_CASES = [((2, 3, 6, 6), 2, 2, 0, None), ((1, 2, 7, 7), 3, 3, 1, None), ((1, 2, 7, 8), 2, 2, 0, (7, 9)),
+                ((2, 2, 9, 8), (3, 2), (3, 2), (1, 0), (9, 8)), ((3, 5, 5), 2, 2, 0, (5, 5)),
+                ((1, 1, 5, 6), (1, 3), (2, 3), 0, None)]
+
+
+@pytest.mark.parametrize("device,shape,k,s,p,size", on_devices(UNPOOL_CASES[:3], cpu=UNPOOL_CASES[3:]))
+def test_max_unpool2d(device, shape, k, s, p, size):
+    x, idx = _unpool_case(shape, k, s, p)
+    hw = _unpool_size(x, k, s, p, size)
+    four = (lambda a: a[None]) if x.ndim == 3 else (lambda a: a)
+    un = (lambda a: a[0]) if x.ndim == 3 else (lambda a: a)
+    check_case(device, f"max_unpool2d(kernel={k}, stride={s}, padding={p}, output_size={size})",
+               lambda x, i: F.max_unpool2d(x, i, k, s, p, size), [x, idx], diff=(0,),
+               ref=lambda x, i: un(L.max_unpool2d(four(x), four(i), hw)),
+               ref_grad=lambda x, i, dy: np.take_along_axis(dy.reshape(*dy.shape[:-2], -1),
+                                                            i.reshape(*i.shape[:-2], -1), -1).reshape(x.shape),
+               torch_fn=lambda x, i: tF.max_unpool2d(x, i, k, s, p, size))
+
+
+# Overlapping windows repeat indices: the value stored is the one of the last window (all equal
+# when the indices come from max pooling), and each window gets the gradient of its position, as
+# PyTorch (not the derivative: no finite differences).
+@pytest.mark.parametrize("shape,k,s,p", [((1, 2, 7, 7), 3, 2, 1), ((2, 2, 9, 8), (3, 2), (2, 1), (1, 0)),
+                                         ((1, 1, 5, 6), 3, 1, 1)])
+def test_max_unpool2d_repeated_indices_as_torch(shape, k, s, p):
+    torch_ = pytest.importorskip("torch")
+    y, idx = F.max_pool2d(cn.tensor(randn(*shape).astype(np.float32)), k, s, p, return_indices=True)
+    planes = idx.numpy().reshape(-1, idx.shape[-2] * idx.shape[-1])
+    assert any(len(np.unique(q)) < q.size for q in planes)  # an index repeats within a plane
+    dy = randn(*shape[:2], *_unpool_size(y, k, s, p, None))
+    x = y.detach().requires_grad_(True)
+    z = F.max_unpool2d(x, idx, k, s, p)
+    z.backward(cn.tensor(dy.astype(np.float32)))
+    tx = torch_.from_numpy(y.numpy()).requires_grad_(True)
+    tz = tF.max_unpool2d(tx, torch_.from_numpy(idx.numpy()), k, s, p)
+    tz.backward(torch_.from_numpy(dy.astype(np.float32)))
+    np.testing.assert_array_equal(z.detach().numpy(), tz.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_max_unpool2d_module_inverts_max_pool():
+    torch_ = pytest.importorskip("torch")
+    x = randn(2, 3, 6, 8).astype(np.float32)
+    pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+    assert repr(unpool) == repr(torch_.nn.MaxUnpool2d(2))
+    y, idx = pool(cn.tensor(x))
+    z = unpool(y, idx)
+    tz = torch_.nn.MaxUnpool2d(2)(*torch_.nn.MaxPool2d(2, return_indices=True)(torch_.from_numpy(x)))
+    np.testing.assert_array_equal(z.numpy(), tz.numpy())
+    assert unpool(y, idx, output_size=(2, 3, 7, 9)).shape == (2, 3, 7, 9)
+
+
+def test_max_unpool2d_errors():
+    y, idx = F.max_pool2d(cn.randn(1, 1, 4, 4), 2, return_indices=True)
+    with pytest.raises(ValueError, match=msg("max_unpool2d: invalid output_size (6, 4)")):
+        F.max_unpool2d(y, idx, 2, output_size=(6, 4))
+    with pytest.raises(ValueError, match=msg("max_unpool2d: found an invalid max index 9", "(3, 3)")):
+        F.max_unpool2d(y, cn.tensor(np.full((1, 1, 2, 2), 9, np.int64)), 2, output_size=(3, 3))
+    with pytest.raises(ValueError, match=msg("max_unpool2d: expected int64 indices", "(1, 1, 2, 2)", "(1, 1, 2)")):
+        F.max_unpool2d(y, cn.tensor(np.zeros((1, 1, 2), np.int64)), 2)
+    with pytest.raises(ValueError, match=msg("max_unpool2d: ", "4-D input", "(4,)")):
+        F.max_unpool2d(cn.randn(4), cn.tensor(np.zeros(4, np.int64)), 2)
+
+
+def _draw_pool1d(r):
+    k, d = int(r.integers(1, 5)), int(r.integers(1, 3))
+    return ((int(r.integers(1, 3)), int(r.integers(1, 4)), int(r.integers(d * (k - 1) + 1, 12))), k,
+            int(r.integers(1, 4)), int(r.integers(0, k // 2 + 1)), d, bool(r.integers(0, 2)))
+
+
+# (input shape, kernel, stride, padding, dilation, ceil_mode)
+POOL1D_CASES = [((2, 3, 9), 3, 2, 1, 1, False), ((4, 7), 2, 2, 0, 1, True), ((1, 2, 10), 3, 1, 1, 2, False)] + \
+    drawn_cases(8, 41, _draw_pool1d)
+
+
+@pytest.mark.parametrize("device,shape,k,s,p,d,ceil", on_devices(POOL1D_CASES[:2], cpu=POOL1D_CASES[2:]))
+def test_max_pool1d(device, shape, k, s, p, d, ceil):
+    x = randn(*shape)
+    check_case(device, f"max_pool1d(kernel={k}, stride={s}, padding={p}, dilation={d}, ceil_mode={ceil})",
+               lambda x: F.max_pool1d(x, k, s, p, d, ceil_mode=ceil), [x],
+               torch_fn=lambda x: tF.max_pool1d(x, k, s, p, d, ceil_mode=ceil))
+
+
+@pytest.mark.parametrize("device,shape,k,s,p,d,ceil", on_devices(POOL1D_CASES[:2], cpu=POOL1D_CASES[2:]))
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool1d(device, shape, k, s, p, d, ceil, count_include_pad):
+    x = randn(*shape)
+    cip = count_include_pad
+    check_case(device, f"avg_pool1d(kernel={k}, stride={s}, padding={p}, ceil_mode={ceil}, count_include_pad={cip})",
+               lambda x: F.avg_pool1d(x, k, s, p, ceil, cip), [x],
+               torch_fn=lambda x: tF.avg_pool1d(x, k, s, p, ceil, cip))
+
+
+@pytest.mark.parametrize("device,shape,out", on_devices([((2, 3, 7), 3), ((4, 9), 4)],
+                                                        cpu=[((1, 2, 5), 1), ((2, 1, 3), 5), ((2, 2, 10), (4,))]))
+def test_adaptive_avg_pool1d(device, shape, out):
+    x = randn(*shape)
+    check_case(device, f"adaptive_avg_pool1d({out})", lambda x: F.adaptive_avg_pool1d(x, out), [x],
+               torch_fn=lambda x: tF.adaptive_avg_pool1d(x, out))
+
+
+def test_max_pool1d_return_indices():
+    torch_ = pytest.importorskip("torch")
+    x = randn(2, 3, 11)
+    y, idx = nn.MaxPool1d(3, 2, 1, return_indices=True)(cn.tensor(x))
+    ty, tidx = torch_.nn.MaxPool1d(3, 2, 1, return_indices=True)(torch_.from_numpy(x))
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+
+
+@pytest.mark.parametrize("spec,shape", [("MaxPool1d(3, 2)", (2, 3, 9)), ("MaxPool1d(2)", (4, 8)),
+                                        ("MaxPool1d(3, stride=1, padding=1, dilation=2, ceil_mode=True)", (1, 2, 9)),
+                                        ("AvgPool1d(3, 2)", (2, 3, 9)), ("AvgPool1d((2,), padding=1)", (1, 2, 7)),
+                                        ("AdaptiveAvgPool1d(5)", (2, 3, 12))])
+def test_pool1d_modules(spec, shape):
+    module_matches_torch(spec, shape)
+
+
+def test_pool1d_errors():
+    with pytest.raises(ValueError, match=msg("max_pool1d: ", "3-D input (N, C, L)", "(1, 2, 3, 4)")):
+        F.max_pool1d(cn.randn(1, 2, 3, 4), 2)
+    with pytest.raises(ValueError, match=msg("avg_pool1d: ", "padding must be non-negative and at most half")):
+        F.avg_pool1d(cn.randn(1, 2, 8), 2, padding=2)
+    with pytest.raises(ValueError, match=msg("MaxPool1d(kernel_size=5, ", "output size is too small")):
+        nn.MaxPool1d(5)(cn.randn(1, 2, 3))
+    with pytest.raises(ValueError, match=msg("adaptive_avg_pool1d: output_size must be positive", "0")):
+        F.adaptive_avg_pool1d(cn.randn(1, 2, 3), 0)
+    with pytest.raises(TypeError, match=msg("max_pool1d: kernel_size must be an int or a 1-tuple", "(2, 2)")):
+        F.max_pool1d(cn.randn(1, 2, 8), (2, 2))

@@ -667,11 +667,46 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
   if (db) bias_backward(s, g, dy, db);
 }
 
+// ---- unfold / fold ------------------------------------------------------------
+// The column matrices of conv2d as an op of their own (groups 1; K unused):
+// x (N,C,H,W) ↔ col (N,C*R*S,P*Q). Parallel over the (image, channel) planes.
+
+// x (N,C,H,W), col (N,C*R*S,P*Q) overwritten (0 where a tap reads the padding)
+template <typename T>
+void unfold_forward_cpu(const Conv2dShape& s, const T* x, T* col) {
+  const ConvGeom g(s);
+  const int64_t plane = g.RS * g.PQ;
+  parallel_for(s.N * s.C, channel_grain(g), [&](int64_t i0, int64_t i1) {
+    std::fill(col + i0 * plane, col + i1 * plane, T(0));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / s.C, c = i % s.C;
+      im2col(s, g, x + n * s.C * g.HW, col + n * s.C * plane, g.PQ, c, c + 1);
+    }
+  });
+}
+
+// col (N,C*R*S,P*Q), dx (N,C,H,W) overwritten with every column entry added back to its
+// pixel (fold)
+template <typename T>
+void unfold_backward_cpu(const Conv2dShape& s, const T* col, T* dx) {
+  const ConvGeom g(s);
+  const int64_t plane = g.RS * g.PQ;
+  parallel_for(s.N * s.C, channel_grain(g), [&](int64_t i0, int64_t i1) {
+    std::fill(dx + i0 * g.HW, dx + i1 * g.HW, T(0));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n = i / s.C, c = i % s.C;
+      col2im(s, g, col + n * s.C * plane, g.PQ, dx + n * s.C * g.HW, c, c + 1);
+    }
+  });
+}
+
 #define CONVNET_INSTANTIATE(T)                                                              \
   template Conv2dAlgorithm conv2d_algorithm_cpu<T>(const Conv2dShape&);                      \
   template void conv2d_forward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
   template void conv2d_backward_cpu<T>(const Conv2dShape&, const T*, const T*, const T*, T*, \
-                                       T*, T*);
+                                       T*, T*);                                              \
+  template void unfold_forward_cpu<T>(const Conv2dShape&, const T*, T*);                     \
+  template void unfold_backward_cpu<T>(const Conv2dShape&, const T*, T*);
 CONVNET_INSTANTIATE(float)
 CONVNET_INSTANTIATE(double)
 #undef CONVNET_INSTANTIATE

@@ -99,6 +99,14 @@ template <typename T>
 void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* dy,
                          T* dx, T* dw, T* db);
 
+// Unfold / fold (conv2d.cpp, the column matrices of im2col): groups 1, K unused.
+// x (N,C,H,W), col (N,C*R*S,P*Q) overwritten.
+template <typename T>
+void unfold_forward_cpu(const Conv2dShape& s, const T* x, T* col);
+// col (N,C*R*S,P*Q), dx (N,C,H,W) overwritten with the column entries summed per pixel (fold).
+template <typename T>
+void unfold_backward_cpu(const Conv2dShape& s, const T* col, T* dx);
+
 // Transposed convolution (conv_transpose2d.cpp) through the conv2d kernels, with the shape
 // of the convolution it transposes: x (N,K,P,Q), w (K,C/G,R,S), b (C) or null, y (N,C,H,W).
 // P and Q need not be conv2d's output size of H and W (output_padding).
@@ -367,6 +375,77 @@ void local_response_norm_forward_cpu(int64_t N, int64_t C, int64_t L, int64_t si
 template <typename T>
 void local_response_norm_backward_cpu(int64_t N, int64_t C, int64_t L, int64_t size, double alpha,
                                       double beta, const T* x, const T* scale, const T* dy, T* dx);
+
+// ---- 3-D pooling (pool3d.cpp) ---------------------------------------------------
+// N batch, C channels, D H W input size, OD P Q output size, KD KH KW window; stride, pad
+// and dil per axis (d, h, w).
+struct Pool3dShape {
+  int64_t N, C, D, H, W;
+  int64_t OD, P, Q;
+  int64_t KD, KH, KW;
+  int64_t stride[3], pad[3], dil[3];
+  bool count_include_pad;  // avg pool only
+};
+
+// x (N,C,D,H,W), y (N,C,OD,P,Q), argmax (N,C,OD,P,Q): flat d*H*W + h*W + w of each maximum.
+template <typename T>
+void max_pool3d_forward_cpu(const Pool3dShape& s, const T* x, T* y, int64_t* argmax);
+// dy (N,C,OD,P,Q), argmax (N,C,OD,P,Q), dx (N,C,D,H,W) overwritten.
+template <typename T>
+void max_pool3d_backward_cpu(const Pool3dShape& s, const T* dy, const int64_t* argmax, T* dx);
+// x (N,C,D,H,W), y (N,C,OD,P,Q) (the divisor as avg_pool2d's).
+template <typename T>
+void avg_pool3d_forward_cpu(const Pool3dShape& s, const T* x, T* y);
+// dy (N,C,OD,P,Q), dx (N,C,D,H,W) overwritten.
+template <typename T>
+void avg_pool3d_backward_cpu(const Pool3dShape& s, const T* dy, T* dx);
+
+// ---- max unpooling (pool2d.cpp) -------------------------------------------------
+// x (N,C,P,Q), idx (N,C,P,Q) flat h*W+w indices in [0, H*W) (max pooling's argmax),
+// y (N,C,H,W) overwritten: zeros, y[idx[j]] = x[j] (the last j where indices repeat).
+template <typename T>
+void max_unpool2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q, const T* x,
+                              const int64_t* idx, T* y);
+// dy (N,C,H,W), idx (N,C,P,Q), dx (N,C,P,Q) overwritten: dx[j] = dy[idx[j]].
+template <typename T>
+void max_unpool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q, const T* dy,
+                               const int64_t* idx, T* dx);
+
+// ---- row normalization (layer_norm.cpp): layer_norm, group_norm, instance_norm -------
+// M rows of K elements, each normalized by its own mean and variance, then the affine
+// transform: rows in G groups (m % G), a row's elements in blocks of S sharing one
+// parameter; element (m, k) takes w[p], b[p] with p = (m % G) * (K / S) + k / S.
+
+// x (M,K), w and b (G*K/S) or null; y (M,K), mean (M), rstd (M) = 1/sqrt(var + eps) overwritten.
+template <typename T>
+void layer_norm_forward_cpu(int64_t M, int64_t K, int64_t G, int64_t S, double eps, const T* x, const T* w,
+                            const T* b, T* y, T* mean, T* rstd);
+// x (M,K), mean and rstd (M) from forward, w (G*K/S) or null, dy (M,K); dx (M,K), dw and db
+// (G*K/S) overwritten, each may be null.
+template <typename T>
+void layer_norm_backward_cpu(int64_t M, int64_t K, int64_t G, int64_t S, const T* x, const T* mean,
+                             const T* rstd, const T* w, const T* dy, T* dx, T* dw, T* db);
+
+// ---- embedding (embedding.cpp) -----------------------------------------------------
+// V table rows, D columns, n indices.
+
+// weight (V,D), idx (n) in [0, V), y (n,D) overwritten.
+template <typename T>
+void embedding_forward_cpu(int64_t V, int64_t D, int64_t n, const T* weight, const int64_t* idx, T* y);
+// dy (n,D), idx (n), dweight (V,D) overwritten; row padding_idx (none when negative) stays 0.
+template <typename T>
+void embedding_backward_cpu(int64_t V, int64_t D, int64_t n, int64_t padding_idx, const T* dy,
+                            const int64_t* idx, T* dweight);
+
+// ---- pixel shuffle (pixel_shuffle.cpp) -----------------------------------------------
+// N batch, C output channels, H W input size, r factor: x (N,C*r*r,H,W) ↔ y (N,C,H*r,W*r).
+
+// x (N,C*r*r,H,W), y (N,C,H*r,W*r) overwritten.
+template <typename T>
+void pixel_shuffle_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t r, const T* x, T* y);
+// y (N,C,H*r,W*r), x (N,C*r*r,H,W) overwritten (the inverse permutation).
+template <typename T>
+void pixel_shuffle_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t r, const T* y, T* x);
 
 // ---- constant padding (pad.cpp) ---------------------------------------------
 // B planes, H W input size, H2 = H + top + bottom, W2 = W + left + right; negative

@@ -354,6 +354,33 @@ void adaptive_max_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W
   max_pool2d_backward_cpu<T>(s, dy, argmax, dx);
 }
 
+// Max unpooling, the inverse routing of max pooling: x (N,C,P,Q) the pooled values,
+// idx (N,C,P,Q) their flat h*W+w indices in [0, H*W), y (N,C,H,W) overwritten: zeros with
+// y[idx[j]] = x[j], the last j winning where indices repeat (overlapping windows).
+template <typename T>
+void max_unpool2d_forward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q, const T* x,
+                              const int64_t* idx, T* y) {
+  const int64_t HW = H * W, PQ = P * Q;
+  parallel_for(N * C, plane_grain(HW + PQ), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      T* yp = y + i * HW;
+      std::fill(yp, yp + HW, T(0));
+      for (int64_t j = 0; j < PQ; ++j) yp[idx[i * PQ + j]] = x[i * PQ + j];
+    }
+  });
+}
+
+// dy (N,C,H,W), idx (N,C,P,Q), dx (N,C,P,Q) overwritten: dx[j] = dy[idx[j]]
+template <typename T>
+void max_unpool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P, int64_t Q, const T* dy,
+                               const int64_t* idx, T* dx) {
+  const int64_t HW = H * W, PQ = P * Q;
+  parallel_for(N * C, plane_grain(PQ), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t j = 0; j < PQ; ++j) dx[i * PQ + j] = dy[i * HW + idx[i * PQ + j]];
+  });
+}
+
 // dy (N,C,P,Q), dx (N,C,H,W) overwritten
 template <typename T>
 void adaptive_avg_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W, int64_t P,
@@ -393,7 +420,11 @@ void adaptive_avg_pool2d_backward_cpu(int64_t N, int64_t C, int64_t H, int64_t W
   template void adaptive_max_pool2d_forward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, \
                                                    int64_t, const T*, T*, int64_t*);             \
   template void adaptive_max_pool2d_backward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, \
-                                                    int64_t, const T*, const int64_t*, T*);
+                                                    int64_t, const T*, const int64_t*, T*);      \
+  template void max_unpool2d_forward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,  \
+                                            const T*, const int64_t*, T*);                         \
+  template void max_unpool2d_backward_cpu<T>(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, \
+                                             const T*, const int64_t*, T*);
 CONVNET_INSTANTIATE(float)
 CONVNET_INSTANTIATE(double)
 #undef CONVNET_INSTANTIATE

@@ -8,10 +8,14 @@
 #include "convnet/ops/batch_norm.h"
 #include "convnet/ops/activation.h"
 #include "convnet/ops/dropout.h"
+#include "convnet/ops/embedding.h"
+#include "convnet/ops/layer_norm.h"
 #include "convnet/ops/linear.h"
 #include "convnet/ops/local_response_norm.h"
 #include "convnet/ops/pad.h"
+#include "convnet/ops/pixel_shuffle.h"
 #include "convnet/ops/softmax.h"
+#include "convnet/ops/view.h"
 
 namespace convnet::nn {
 
@@ -452,6 +456,217 @@ std::string Upsample::extra_repr() const {
     s = "size=" + (scalar ? std::to_string(z[0]) : pair_str(z));
   }
   return s + ", mode='" + options.mode + "'";
+}
+
+// ---- Conv1d ----------------------------------------------------------------------------------
+
+Conv1d::Conv1d(int64_t in_ch, int64_t out_ch, int64_t k, int64_t stride, int64_t padding, int64_t dilation,
+               int64_t groups, bool bias, const std::string& padding_str)
+    : in_channels(in_ch), out_channels(out_ch), kernel_size(k) {
+  auto name = cat_str("Conv1d(in_channels=", in_ch, ", out_channels=", out_ch, ", kernel_size=", k, ")");
+  CONVNET_CHECK(in_ch > 0 && out_ch > 0, name, ": channel counts must be positive");
+  CONVNET_CHECK(k > 0, name, ": kernel_size must be positive");
+  CONVNET_CHECK(stride > 0, name, ": stride must be positive, got ", stride);
+  CONVNET_CHECK(dilation > 0, name, ": dilation must be positive, got ", dilation);
+  CONVNET_CHECK(padding >= 0, name, ": padding must be non-negative, got ", padding);
+  CONVNET_CHECK(groups > 0 && in_ch % groups == 0 && out_ch % groups == 0, name, ": groups=", groups,
+                " must be positive and divide in_channels and out_channels");
+  options.stride = stride;
+  options.padding = padding;
+  options.dilation = dilation;
+  options.groups = groups;
+  if (padding_str == "same") {
+    CONVNET_CHECK(stride == 1, name, ": padding='same' is not supported for strided convolutions");
+    options.same = true;
+  } else if (padding_str == "valid") {
+    options.padding = 0;
+  } else {
+    CONVNET_CHECK(padding_str.empty(), name, ": padding must be an int, 'same' or 'valid', got '", padding_str, "'");
+  }
+  register_parameter("weight", Tensor::empty({out_ch, in_ch / groups, k}).set_requires_grad(true));
+  if (bias) register_parameter("bias", Tensor::empty({out_ch}).set_requires_grad(true));
+  else register_none("bias");
+  reset_parameters();
+}
+
+void Conv1d::reset_parameters() {
+  Tensor w = *find_parameter("weight");
+  init::kaiming_uniform_(w, std::sqrt(5.0));
+  if (Tensor* b = find_parameter("bias")) {
+    double bound = 1 / std::sqrt(static_cast<double>(init::calculate_fan_in_and_fan_out(w).first));
+    init::uniform_(*b, -bound, bound);
+  }
+}
+
+Tensor Conv1d::forward(const Tensor& x) {
+  Tensor* b = find_parameter("bias");
+  return conv1d(x, params_[0].second, b ? *b : Tensor(), options);
+}
+
+std::string Conv1d::extra_repr() const {
+  std::string s = cat_str(in_channels, ", ", out_channels, ", kernel_size=(", kernel_size, ",), stride=(",
+                          options.stride, ",)");
+  if (options.same)
+    s += ", padding=same";
+  else if (options.padding != 0)
+    s += cat_str(", padding=(", options.padding, ",)");
+  if (options.dilation != 1) s += cat_str(", dilation=(", options.dilation, ",)");
+  if (options.groups != 1) s += cat_str(", groups=", options.groups);
+  bool bias = false;
+  for (auto& p : params_) bias |= p.first == "bias";
+  if (!bias) s += ", bias=False";
+  return s;
+}
+
+// ---- 1-D pooling, unpooling --------------------------------------------------------------------
+
+std::string MaxPool1d::extra_repr() const {
+  return cat_str("kernel_size=", options.kernel_size, ", stride=", options.stride, ", padding=", options.padding,
+                 ", dilation=", options.dilation, ", ceil_mode=", options.ceil_mode ? "True" : "False");
+}
+
+std::string AvgPool1d::extra_repr() const {
+  return cat_str("kernel_size=(", options.kernel_size, ",), stride=(", options.stride, ",), padding=(",
+                 options.padding, ",)");
+}
+
+AdaptiveAvgPool1d::AdaptiveAvgPool1d(int64_t output_size) : output_size(output_size) {
+  CONVNET_CHECK(output_size > 0, "AdaptiveAvgPool1d: output_size must be positive, got ", output_size);
+}
+
+std::string MaxUnpool2d::extra_repr() const {
+  return cat_str("kernel_size=", pair_str(options.kernel_size), ", stride=", pair_str(options.stride),
+                 ", padding=", pair_str(options.padding));
+}
+
+// ---- PixelShuffle, Dropout2d, Embedding ------------------------------------------------------------
+
+Tensor PixelShuffle::forward(const Tensor& x) { return pixel_shuffle(x, upscale_factor); }
+Tensor PixelUnshuffle::forward(const Tensor& x) { return pixel_unshuffle(x, downscale_factor); }
+
+Dropout2d::Dropout2d(double p, bool inplace) : p(p), inplace(inplace) {
+  CONVNET_CHECK(p >= 0 && p <= 1, "Dropout2d: probability has to be between 0 and 1, but got ", p);
+}
+Tensor Dropout2d::forward(const Tensor& x) { return dropout2d(x, p, training_); }
+std::string Dropout2d::extra_repr() const {
+  return cat_str("p=", py_float(p), ", inplace=", inplace ? "True" : "False");
+}
+
+Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, std::optional<int64_t> pad)
+    : num_embeddings(num_embeddings), embedding_dim(embedding_dim) {
+  auto name = cat_str("Embedding(", num_embeddings, ", ", embedding_dim, ")");
+  CONVNET_CHECK(num_embeddings > 0 && embedding_dim > 0, name, ": sizes must be positive");
+  if (pad) {
+    CONVNET_CHECK(*pad < num_embeddings && *pad >= -num_embeddings, name,
+                  ": padding_idx must be within num_embeddings, got ", *pad);
+    padding_idx = *pad < 0 ? *pad + num_embeddings : *pad;
+  }
+  register_parameter("weight", Tensor::empty({num_embeddings, embedding_dim}).set_requires_grad(true));
+  reset_parameters();
+}
+
+void Embedding::reset_parameters() {
+  Tensor w = *find_parameter("weight");
+  init::normal_(w);
+  if (padding_idx) {
+    NoGradGuard g;
+    init::zeros_(narrow(w, 0, *padding_idx, 1));
+  }
+}
+
+Tensor Embedding::forward(const Tensor& x) { return embedding(x, params_[0].second, padding_idx); }
+
+std::string Embedding::extra_repr() const {
+  std::string s = cat_str(num_embeddings, ", ", embedding_dim);
+  if (padding_idx) s += cat_str(", padding_idx=", *padding_idx);
+  return s;
+}
+
+// ---- GroupNorm, LayerNorm, InstanceNorm2d ---------------------------------------------------------
+
+namespace {
+// weight (ones) and bias (zeros) of `shape`, or None slots.
+void norm_parameters(Module& m, const Shape& shape, bool affine, bool bias) {
+  if (affine) m.register_parameter("weight", Tensor::empty(shape).set_requires_grad(true));
+  else m.register_none("weight");
+  if (affine && bias) m.register_parameter("bias", Tensor::empty(shape).set_requires_grad(true));
+  else m.register_none("bias");
+}
+void reset_norm_parameters(Module& m) {
+  if (Tensor* w = m.find_parameter("weight")) init::ones_(*w);
+  if (Tensor* b = m.find_parameter("bias")) init::zeros_(*b);
+}
+Tensor param_or_none(Module& m, const char* name) {
+  Tensor* p = m.find_parameter(name);
+  return p ? *p : Tensor();
+}
+const char* py_bool(bool v) { return v ? "True" : "False"; }
+bool has_bias(const Named<Tensor>& params) {
+  for (auto& p : params)
+    if (p.first == "bias") return true;
+  return false;
+}
+}  // namespace
+
+GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, double eps, bool affine, bool bias)
+    : num_groups(num_groups), num_channels(num_channels), eps(eps), affine(affine) {
+  CONVNET_CHECK(num_groups > 0 && num_channels > 0 && num_channels % num_groups == 0, "GroupNorm(", num_groups,
+                ", ", num_channels, "): num_channels must be divisible by num_groups");
+  norm_parameters(*this, {num_channels}, affine, bias);
+  reset_parameters();
+}
+void GroupNorm::reset_parameters() { reset_norm_parameters(*this); }
+Tensor GroupNorm::forward(const Tensor& x) {
+  CONVNET_CHECK(x.dim() >= 2 && x.size(1) == num_channels, "expected an input (N, ", num_channels,
+                ", *) of ", num_channels, " channels, got shape ", shape_str(x.shape()));
+  return group_norm(x, num_groups, param_or_none(*this, "weight"), param_or_none(*this, "bias"), eps);
+}
+std::string GroupNorm::extra_repr() const {
+  return cat_str(num_groups, ", ", num_channels, ", eps=", py_float(eps), ", affine=", py_bool(affine),
+                 ", bias=", py_bool(has_bias(params_)));
+}
+
+LayerNorm::LayerNorm(Shape shape, double eps, bool elementwise_affine, bool bias)
+    : normalized_shape(std::move(shape)), eps(eps), elementwise_affine(elementwise_affine) {
+  CONVNET_CHECK(!normalized_shape.empty(), "LayerNorm: normalized_shape must have at least one dimension");
+  for (int64_t d : normalized_shape)
+    CONVNET_CHECK(d > 0, "LayerNorm: normalized_shape must be positive, got ", shape_str(normalized_shape));
+  norm_parameters(*this, normalized_shape, elementwise_affine, bias);
+  reset_parameters();
+}
+void LayerNorm::reset_parameters() { reset_norm_parameters(*this); }
+Tensor LayerNorm::forward(const Tensor& x) {
+  return layer_norm(x, normalized_shape, param_or_none(*this, "weight"), param_or_none(*this, "bias"), eps);
+}
+std::string LayerNorm::extra_repr() const {
+  return cat_str(shape_str(normalized_shape), ", eps=", py_float(eps), ", elementwise_affine=",
+                 py_bool(elementwise_affine), ", bias=", py_bool(has_bias(params_)));
+}
+
+InstanceNorm2d::InstanceNorm2d(int64_t num_features, double eps, double momentum, bool affine,
+                               bool track_running_stats, bool bias)
+    : num_features(num_features), eps(eps), momentum(momentum), affine(affine),
+      track_running_stats(track_running_stats) {
+  CONVNET_CHECK(num_features > 0, "InstanceNorm2d(", num_features, "): num_features must be positive");
+  CONVNET_CHECK(!track_running_stats, "InstanceNorm2d(", num_features,
+                "): track_running_stats=True is not supported");
+  norm_parameters(*this, {num_features}, affine, bias);
+  reset_parameters();
+}
+void InstanceNorm2d::reset_parameters() { reset_norm_parameters(*this); }
+Tensor InstanceNorm2d::forward(const Tensor& x) {
+  CONVNET_CHECK(x.dim() == 3 || x.dim() == 4, "expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ",
+                shape_str(x.shape()));
+  const Tensor x4 = x.dim() == 4 ? x : x.reshape({1, x.size(0), x.size(1), x.size(2)});
+  CONVNET_CHECK(!affine || x4.size(1) == num_features, "expected an input of ", num_features,
+                " channels, got shape ", shape_str(x.shape()));
+  Tensor y = instance_norm(x4, param_or_none(*this, "weight"), param_or_none(*this, "bias"), eps);
+  return x.dim() == 4 ? y : y.reshape(x.shape());
+}
+std::string InstanceNorm2d::extra_repr() const {
+  return cat_str(num_features, ", eps=", py_float(eps), ", momentum=", py_float(momentum), ", affine=",
+                 py_bool(affine), ", bias=", py_bool(has_bias(params_)), ", track_running_stats=",
+                 py_bool(track_running_stats));
 }
 
 }  // namespace convnet::nn

@@ -125,6 +125,26 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2d
   return y;
 }
 
+Tensor conv1d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv1dOptions& o) {
+  CONVNET_CHECK(x.dim() == 2 || x.dim() == 3, "conv1d: expected a 3-D input (N, C, L) or 2-D (C, L), got shape ",
+                shape_str(x.shape()));
+  CONVNET_CHECK(w.dim() == 3, "conv1d: weight must be 3-D (out_channels, in_channels/groups, kL), got shape ",
+                shape_str(w.shape()));
+  CONVNET_CHECK(o.groups >= 1 && x.size(x.dim() - 2) == w.size(1) * o.groups, "conv1d: input has ",
+                x.size(x.dim() - 2), " channel(s), expected ", w.size(1) * o.groups,
+                o.groups > 1 ? cat_str(" (groups=", o.groups, ")") : std::string(), "; input shape ",
+                shape_str(x.shape()));
+  const int64_t N = x.dim() == 3 ? x.size(0) : 1, C = x.size(x.dim() - 2), L = x.size(x.dim() - 1);
+  Conv2dOptions o2;
+  o2.stride = {1, o.stride};
+  o2.padding = {0, o.padding};
+  o2.dilation = {1, o.dilation};
+  o2.groups = o.groups;
+  o2.same = o.same;
+  Tensor y = conv2d(x.reshape({N, C, 1, L}), w.reshape({w.size(0), w.size(1), 1, w.size(2)}), b, o2);
+  return x.dim() == 3 ? y.reshape({N, y.size(1), y.size(3)}) : y.reshape({y.size(1), y.size(3)});
+}
+
 std::string conv2d_cpu_algorithm(const Tensor& x_in, const Tensor& w, const Conv2dOptions& opt) {
   if (x_in.dim() == 3)
     return conv2d_cpu_algorithm(x_in.reshape({1, x_in.size(0), x_in.size(1), x_in.size(2)}), w, opt);

@@ -27,4 +27,22 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   return mul(x, mask);
 }
 
+Tensor feature_dropout(const Tensor& x, double p, bool training) {
+  CONVNET_CHECK(p >= 0 && p <= 1, "dropout2d: probability has to be between 0 and 1, but got ", p);
+  CONVNET_CHECK(x.dim() >= 2, "dropout2d: expected an input of 2 or more dimensions (N, C, *), got shape ",
+                shape_str(x.shape()));
+  if (!training || p == 0) return x;
+  // one draw per (n, c): dropout of a (N,C,1,...) tensor of ones, broadcast over the positions
+  Shape s(x.dim(), 1);
+  s[0] = x.size(0);
+  s[1] = x.size(1);
+  return mul(x, dropout(ones(s, x.dtype(), x.device()), p, true));
+}
+
+Tensor dropout2d(const Tensor& x, double p, bool training) {
+  if (x.dim() != 3) return feature_dropout(x, p, training);
+  // an unbatched (C,H,W) input: one draw per channel
+  return feature_dropout(x.reshape({1, x.size(0), x.size(1), x.size(2)}), p, training).reshape(x.shape());
+}
+
 }  // namespace convnet

@@ -1,10 +1,13 @@
 // Pooling: N batch, C channels, H W input size, P Q output size, R S window.
 // x (N,C,H,W), y (N,C,P,Q). Max and adaptive max pooling save the argmax of
-// each window for backward; average pooling saves nothing but the shapes; LP
-// pooling is composed of differentiable ops (pow, avg_pool2d, relu). Autograd
-// accumulates (+=) the returned gradients into .grad.
+// each window for backward (max_pool2d_with_indices returns it, max_unpool2d
+// takes it back); average pooling saves nothing but the shapes; LP pooling is
+// composed of differentiable ops (pow, avg_pool2d, relu); 1-D pooling is 2-D
+// pooling of (N,C,1,L) with a (1,k) window. Autograd accumulates (+=) the
+// returned gradients into .grad.
 #include "convnet/ops/pool2d.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -85,53 +88,167 @@ Tensor unbatched(const Tensor& x, F f) {
 
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
-  return unbatched(x_in, [&](const Tensor& x) {
-    cpu::Pool2dShape s = pool2d_check(x, o, "max_pool2d");
-    const Device dev = common_device("max_pool2d", {&x});
-    Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
-    Tensor argmax = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Int64, dev);
-    dispatch_floating(x.dtype(), "max_pool2d", [&](auto* tag) {
-      using T = std::remove_pointer_t<decltype(tag)>;
-      CONVNET_KERNEL(dev, max_pool2d_forward, <T>)(s, x.data<T>(), y.data<T>(), argmax.data<int64_t>());
-    });
-    if (autograd::needs_record({x})) {
-      autograd::record(y, "max_pool2d", {x}, [argmax, s](const Tensor& dy, const std::vector<bool>&) {
-        const Device dev = common_device("max_pool2d", {&dy, &argmax});
-        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
-        dispatch_floating(dy.dtype(), "max_pool2d", [&](auto* tag) {
-          using T = std::remove_pointer_t<decltype(tag)>;
-          CONVNET_KERNEL(dev, max_pool2d_backward, <T>)(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
-        });
-        return std::vector<Tensor>{dx};
-      });
-    }
-    return y;
+namespace {
+
+// Max pooling of a 4-D x with its argmax; `op` names the calling function in errors.
+std::pair<Tensor, Tensor> max_pool(const Tensor& x, const Pool2dOptions& o, const char* op) {
+  if (!x.is_contiguous()) return max_pool(x.contiguous(), o, op);
+  cpu::Pool2dShape s = pool2d_check(x, o, op);
+  const Device dev = common_device(op, {&x});
+  Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
+  Tensor argmax = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Int64, dev);
+  dispatch_floating(x.dtype(), op, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    CONVNET_KERNEL(dev, max_pool2d_forward, <T>)(s, x.data<T>(), y.data<T>(), argmax.data<int64_t>());
   });
+  if (autograd::needs_record({x})) {
+    autograd::record(y, op, {x}, [argmax, s, op](const Tensor& dy, const std::vector<bool>&) {
+      const Device dev = common_device(op, {&dy, &argmax});
+      Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
+      dispatch_floating(dy.dtype(), op, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        CONVNET_KERNEL(dev, max_pool2d_backward, <T>)(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return {y, argmax};
+}
+
+// Average pooling of a 4-D x; `op` names the calling function in errors.
+Tensor avg_pool(const Tensor& x, const Pool2dOptions& o, const char* op) {
+  if (!x.is_contiguous()) return avg_pool(x.contiguous(), o, op);
+  cpu::Pool2dShape s = pool2d_check(x, o, op);
+  const Device dev = common_device(op, {&x});
+  Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
+  dispatch_floating(x.dtype(), op, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    CONVNET_KERNEL(dev, avg_pool2d_forward, <T>)(s, x.data<T>(), y.data<T>());
+  });
+  if (autograd::needs_record({x})) {
+    autograd::record(y, op, {x}, [s, op](const Tensor& dy, const std::vector<bool>&) {
+      const Device dev = common_device(op, {&dy});
+      Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
+      dispatch_floating(dy.dtype(), op, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        CONVNET_KERNEL(dev, avg_pool2d_backward, <T>)(s, dy.data<T>(), dx.data<T>());
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return y;
+}
+
+// x (N,C,L) or (C,L) viewed as (N,C,1,L) for f, the result viewed back as 3-D or 2-D.
+template <typename F>
+Tensor as_row_images(const Tensor& x, const char* op, F f) {
+  CONVNET_CHECK(x.dim() == 2 || x.dim() == 3, op, ": expected a 3-D input (N, C, L) or 2-D (C, L), got shape ",
+                shape_str(x.shape()));
+  const int64_t N = x.dim() == 3 ? x.size(0) : 1, C = x.size(-2), L = x.size(-1);
+  Tensor y = f(x.reshape({N, C, 1, L}));
+  return x.dim() == 3 ? y.reshape({N, C, y.size(3)}) : y.reshape({C, y.size(3)});
+}
+
+// A 1-D window as a (1, k) one.
+Pool2dOptions row_window(const Pool1dOptions& o) {
+  Pool2dOptions p;
+  p.kernel_size = {1, o.kernel_size};
+  p.stride = {1, o.stride};
+  p.padding = {0, o.padding};
+  p.dilation = {1, o.dilation};
+  p.ceil_mode = o.ceil_mode;
+  p.count_include_pad = o.count_include_pad;
+  return p;
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dOptions& o) {
+  if (x.dim() != 3) return max_pool(x, o, "max_pool2d");
+  auto [y, i] = max_pool(x.reshape({1, x.size(0), x.size(1), x.size(2)}), o, "max_pool2d");
+  const Shape s{y.size(1), y.size(2), y.size(3)};
+  return {y.reshape(s), i.reshape(s)};
+}
+
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) { return max_pool2d_with_indices(x, o).first; }
+
+std::pair<Tensor, Tensor> max_pool1d_with_indices(const Tensor& x, const Pool1dOptions& o) {
+  Tensor idx;
+  Tensor y = as_row_images(x, "max_pool1d", [&](const Tensor& x4) {
+    auto r = max_pool(x4, row_window(o), "max_pool1d");
+    idx = r.second;
+    return r.first;
+  });
+  return {y, idx.reshape(y.shape())};
+}
+
+Tensor max_pool1d(const Tensor& x, const Pool1dOptions& o) { return max_pool1d_with_indices(x, o).first; }
+
+Tensor avg_pool1d(const Tensor& x, const Pool1dOptions& o) {
+  return as_row_images(x, "avg_pool1d", [&](const Tensor& x4) { return avg_pool(x4, row_window(o), "avg_pool1d"); });
+}
+
+Tensor adaptive_avg_pool1d(const Tensor& x, int64_t output_size) {
+  CONVNET_CHECK(output_size > 0, "adaptive_avg_pool1d: output_size must be positive, got ", output_size);
+  return as_row_images(x, "adaptive_avg_pool1d",
+                       [&](const Tensor& x4) { return adaptive_avg_pool2d(x4, AdaptiveSize{1, output_size}); });
+}
+
+Tensor max_unpool2d(const Tensor& x_in, const Tensor& indices_in, const Pool2dOptions& o,
+                    std::optional<std::array<int64_t, 2>> output_size) {
+  if (any_strided({&x_in, &indices_in})) return max_unpool2d(x_in.contiguous(), indices_in.contiguous(), o, output_size);
+  CONVNET_CHECK(x_in.dim() == 3 || x_in.dim() == 4,
+                "max_unpool2d: expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got shape ", shape_str(x_in.shape()));
+  CONVNET_CHECK(indices_in.shape() == x_in.shape() && indices_in.dtype() == DType::Int64,
+                "max_unpool2d: expected int64 indices of the input's shape ", shape_str(x_in.shape()), ", got ",
+                dtype_name(indices_in.dtype()), " indices of shape ", shape_str(indices_in.shape()));
+  CONVNET_CHECK(is_floating(x_in.dtype()), "max_unpool2d: expected a float32 or float64 input, got ",
+                dtype_name(x_in.dtype()));
+  const bool batched = x_in.dim() == 4;
+  const Tensor x = batched ? x_in : x_in.reshape({1, x_in.size(0), x_in.size(1), x_in.size(2)});
+  const Tensor idx = batched ? indices_in : indices_in.reshape(x.shape());
+  const int64_t N = x.size(0), C = x.size(1), P = x.size(2), Q = x.size(3);
+  std::array<int64_t, 2> def{};
+  for (int i = 0; i < 2; ++i) {
+    CONVNET_CHECK(o.kernel_size[i] > 0 && o.stride[i] > 0 && o.padding[i] >= 0, "max_unpool2d: kernel_size (",
+                  o.kernel_size[0], ", ", o.kernel_size[1], ") and stride (", o.stride[0], ", ", o.stride[1],
+                  ") must be positive and padding non-negative");
+    def[i] = (x.size(2 + i) - 1) * o.stride[i] - 2 * o.padding[i] + o.kernel_size[i];
+  }
+  const std::array<int64_t, 2> out = output_size.value_or(def);
+  for (int i = 0; i < 2; ++i)
+    CONVNET_CHECK(out[i] > def[i] - o.stride[i] && out[i] < def[i] + o.stride[i] && out[i] > 0,
+                  "max_unpool2d: invalid output_size (", out[0], ", ", out[1], "): it must lie between (",
+                  std::max<int64_t>(1, def[0] - o.stride[0] + 1), ", ", std::max<int64_t>(1, def[1] - o.stride[1] + 1),
+                  ") and (", def[0] + o.stride[0] - 1, ", ", def[1] + o.stride[1] - 1, ")");
+  const int64_t H = out[0], W = out[1];
+  const Device dev = common_device("max_unpool2d", {&x, &idx});
+  const Tensor host = dev.is_cpu() ? idx : idx.to(Device());  // the indices checked on the host
+  const int64_t* ip = host.data<int64_t>();
+  for (int64_t j = 0; j < idx.numel(); ++j)
+    CONVNET_CHECK(ip[j] >= 0 && ip[j] < H * W, "max_unpool2d: found an invalid max index ", ip[j],
+                  " for an output of size (", H, ", ", W, "); input shape ", shape_str(x_in.shape()));
+  Tensor y = Tensor::empty({N, C, H, W}, x.dtype(), dev);
+  dispatch_floating(x.dtype(), "max_unpool2d", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    CONVNET_KERNEL(dev, max_unpool2d_forward, <T>)(N, C, H, W, P, Q, x.data<T>(), idx.data<int64_t>(), y.data<T>());
+  });
+  if (autograd::needs_record({x})) {
+    autograd::record(y, "max_unpool2d", {x}, [idx, N, C, H, W, P, Q](const Tensor& dy, const std::vector<bool>&) {
+      const Device dev = common_device("max_unpool2d", {&dy, &idx});
+      Tensor dx = Tensor::empty({N, C, P, Q}, dy.dtype(), dev);
+      dispatch_floating(dy.dtype(), "max_unpool2d", [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        CONVNET_KERNEL(dev, max_unpool2d_backward, <T>)(N, C, H, W, P, Q, dy.data<T>(), idx.data<int64_t>(), dx.data<T>());
+      });
+      return std::vector<Tensor>{dx};
+    });
+  }
+  return batched ? y : y.reshape({C, H, W});
 }
 
 Tensor avg_pool2d(const Tensor& x_in, const Pool2dOptions& o) {
-  return unbatched(x_in, [&](const Tensor& x) {
-    cpu::Pool2dShape s = pool2d_check(x, o, "avg_pool2d");
-    const Device dev = common_device("avg_pool2d", {&x});
-    Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
-    dispatch_floating(x.dtype(), "avg_pool2d", [&](auto* tag) {
-      using T = std::remove_pointer_t<decltype(tag)>;
-      CONVNET_KERNEL(dev, avg_pool2d_forward, <T>)(s, x.data<T>(), y.data<T>());
-    });
-    if (autograd::needs_record({x})) {
-      autograd::record(y, "avg_pool2d", {x}, [s](const Tensor& dy, const std::vector<bool>&) {
-        const Device dev = common_device("avg_pool2d", {&dy});
-        Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
-        dispatch_floating(dy.dtype(), "avg_pool2d", [&](auto* tag) {
-          using T = std::remove_pointer_t<decltype(tag)>;
-          CONVNET_KERNEL(dev, avg_pool2d_backward, <T>)(s, dy.data<T>(), dx.data<T>());
-        });
-        return std::vector<Tensor>{dx};
-      });
-    }
-    return y;
-  });
+  return unbatched(x_in, [&](const Tensor& x) { return avg_pool(x, o, "avg_pool2d"); });
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x_in, const AdaptiveSize& out) {

@@ -29,7 +29,7 @@ from .._core.nn import (  # noqa: F401
     Softplus,
     Tanh,
 )
-from . import functional, init, utils  # noqa: F401
+from . import _methods, functional, init, utils  # noqa: F401
 from .container import ModuleDict, ModuleList  # noqa: F401
 from .loss import (  # noqa: F401
     BCELoss,
@@ -83,6 +83,30 @@ __all__ += [
 __all__ += [
     "ELU", "GELU", "Hardtanh", "Identity", "ModuleDict", "ModuleList", "PReLU", "ReLU6", "SiLU",
     "Softplus",
+]
+# 1-D layers, normalization over samples, embedding, pixel shuffle, unfold/fold, unpooling.
+from .._core.nn import (  # noqa: E402,F401
+    AdaptiveAvgPool1d,
+    AvgPool1d,
+    AvgPool3d,
+    Conv1d,
+    Dropout2d,
+    Embedding,
+    Fold,
+    GroupNorm,
+    InstanceNorm2d,
+    LayerNorm,
+    MaxPool1d,
+    MaxPool3d,
+    MaxUnpool2d,
+    PixelShuffle,
+    PixelUnshuffle,
+    Unfold,
+)
+
+__all__ += [
+    "AdaptiveAvgPool1d", "AvgPool1d", "AvgPool3d", "Conv1d", "Dropout2d", "Embedding", "Fold", "GroupNorm", "InstanceNorm2d",
+    "LayerNorm", "MaxPool1d", "MaxPool3d", "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle", "Unfold",
 ]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "L1Loss", "MultiMarginLoss", "SmoothL1Loss"]
 

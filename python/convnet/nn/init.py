@@ -8,6 +8,7 @@ from .._core.nn.init import (  # noqa: F401
     kaiming_uniform_,
     normal_,
     ones_,
+    trunc_normal_,
     uniform_,
     xavier_normal_,
     xavier_uniform_,

@@ -23,5 +23,7 @@ void kaiming_uniform_(const Tensor& t, double a = 0, const std::string& mode = "
                       const std::string& nonlinearity = "leaky_relu");
 void kaiming_normal_(const Tensor& t, double a = 0, const std::string& mode = "fan_in",
                      const std::string& nonlinearity = "leaky_relu");
+// Normal(mean, std) truncated to [a, b] (PyTorch's inverse-CDF method).
+void trunc_normal_(const Tensor& t, double mean = 0, double std = 1, double a = -2, double b = 2);
 
 }  // namespace convnet::nn::init

@@ -10,6 +10,8 @@
 #include "convnet/ops/conv_transpose2d.h"
 #include "convnet/ops/interpolate.h"
 #include "convnet/ops/pool2d.h"
+#include "convnet/ops/pool3d.h"
+#include "convnet/ops/unfold.h"
 
 namespace convnet::nn {
 
@@ -68,6 +70,7 @@ class MaxPool2d : public Module {
   std::string type_name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
   Pool2dOptions options;
+  bool return_indices = false;  // Python's forward returns (values, indices)
 };
 
 class AvgPool2d : public Module {
@@ -338,6 +341,193 @@ class Upsample : public Module {
   std::string extra_repr() const override;
   InterpolateOptions options;
   bool scalar;
+};
+
+// ---- 1-D layers (through the 2-D ops over (N,C,1,L)) -----------------------------------
+
+// Conv1d(in, out, kernel_size, stride, padding, dilation, groups, bias): weight (out, in/groups, k).
+class Conv1d : public Module {
+ public:
+  Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1, int64_t padding = 0,
+         int64_t dilation = 1, int64_t groups = 1, bool bias = true, const std::string& padding_str = "");
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Conv1d"; }
+  std::string extra_repr() const override;
+  // Kaiming-uniform weights with a = sqrt(5) and a uniform bias, as PyTorch.
+  void reset_parameters();
+
+  int64_t in_channels, out_channels, kernel_size;
+  Conv1dOptions options;
+};
+
+class MaxPool1d : public Module {
+ public:
+  explicit MaxPool1d(Pool1dOptions o) : options(o) {}
+  Tensor forward(const Tensor& x) override { return max_pool1d(x, options); }
+  std::string type_name() const override { return "MaxPool1d"; }
+  std::string extra_repr() const override;
+  Pool1dOptions options;
+  bool return_indices = false;  // Python's forward returns (values, indices)
+};
+
+class AvgPool1d : public Module {
+ public:
+  explicit AvgPool1d(Pool1dOptions o) : options(o) {}
+  Tensor forward(const Tensor& x) override { return avg_pool1d(x, options); }
+  std::string type_name() const override { return "AvgPool1d"; }
+  std::string extra_repr() const override;
+  Pool1dOptions options;
+};
+
+class AdaptiveAvgPool1d : public Module {
+ public:
+  explicit AdaptiveAvgPool1d(int64_t output_size);
+  Tensor forward(const Tensor& x) override { return adaptive_avg_pool1d(x, output_size); }
+  std::string type_name() const override { return "AdaptiveAvgPool1d"; }
+  std::string extra_repr() const override { return cat_str("output_size=", output_size); }
+  int64_t output_size;
+};
+
+// MaxUnpool2d(kernel_size, stride, padding): forward(x) needs indices: call unpool(x, indices).
+class MaxUnpool2d : public Module {
+ public:
+  explicit MaxUnpool2d(Pool2dOptions o) : options(o) {}
+  Tensor unpool(const Tensor& x, const Tensor& indices,
+                std::optional<std::array<int64_t, 2>> output_size = std::nullopt) const {
+    return max_unpool2d(x, indices, options, output_size);
+  }
+  std::string type_name() const override { return "MaxUnpool2d"; }
+  std::string extra_repr() const override;
+  Pool2dOptions options;
+};
+
+// Unfold(kernel_size, dilation, padding, stride) and Fold(output_size, ...): `shown` is the
+// argument list as the repr shows it (PyTorch shows the arguments as given).
+class Unfold : public Module {
+ public:
+  Unfold(UnfoldOptions o, std::string shown) : options(o), shown(std::move(shown)) {}
+  Tensor forward(const Tensor& x) override { return unfold(x, options); }
+  std::string type_name() const override { return "Unfold"; }
+  std::string extra_repr() const override { return shown; }
+  UnfoldOptions options;
+  std::string shown;
+};
+
+class Fold : public Module {
+ public:
+  Fold(Pair output_size, UnfoldOptions o, std::string shown)
+      : output_size(output_size), options(o), shown(std::move(shown)) {}
+  Tensor forward(const Tensor& x) override { return fold(x, output_size, options); }
+  std::string type_name() const override { return "Fold"; }
+  std::string extra_repr() const override { return shown; }
+  Pair output_size;
+  UnfoldOptions options;
+  std::string shown;
+};
+
+class PixelShuffle : public Module {
+ public:
+  explicit PixelShuffle(int64_t upscale_factor) : upscale_factor(upscale_factor) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "PixelShuffle"; }
+  std::string extra_repr() const override { return cat_str("upscale_factor=", upscale_factor); }
+  int64_t upscale_factor;
+};
+
+class PixelUnshuffle : public Module {
+ public:
+  explicit PixelUnshuffle(int64_t downscale_factor) : downscale_factor(downscale_factor) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "PixelUnshuffle"; }
+  std::string extra_repr() const override { return cat_str("downscale_factor=", downscale_factor); }
+  int64_t downscale_factor;
+};
+
+// Dropout2d(p): whole channels zeroed in training.
+class Dropout2d : public Module {
+ public:
+  explicit Dropout2d(double p = 0.5, bool inplace = false);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Dropout2d"; }
+  std::string extra_repr() const override;
+  double p;
+  bool inplace;
+};
+
+// Embedding(num_embeddings, embedding_dim, padding_idx): weight (V,D) from N(0,1), the
+// padding_idx row zero.
+class Embedding : public Module {
+ public:
+  Embedding(int64_t num_embeddings, int64_t embedding_dim, std::optional<int64_t> padding_idx = std::nullopt);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Embedding"; }
+  std::string extra_repr() const override;
+  void reset_parameters();
+  int64_t num_embeddings, embedding_dim;
+  std::optional<int64_t> padding_idx;  // in [0, num_embeddings)
+};
+
+// GroupNorm(num_groups, num_channels, eps, affine, bias): weight and bias (C) when affine.
+class GroupNorm : public Module {
+ public:
+  GroupNorm(int64_t num_groups, int64_t num_channels, double eps = 1e-5, bool affine = true, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "GroupNorm"; }
+  std::string extra_repr() const override;
+  void reset_parameters();
+  int64_t num_groups, num_channels;
+  double eps;
+  bool affine;
+};
+
+// LayerNorm(normalized_shape, eps, elementwise_affine, bias): weight and bias (normalized_shape).
+class LayerNorm : public Module {
+ public:
+  LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "LayerNorm"; }
+  std::string extra_repr() const override;
+  void reset_parameters();
+  Shape normalized_shape;
+  double eps;
+  bool elementwise_affine;
+};
+
+// InstanceNorm2d(num_features, eps, momentum, affine, track_running_stats, bias): the
+// statistics of each input (track_running_stats=False).
+class InstanceNorm2d : public Module {
+ public:
+  InstanceNorm2d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = false,
+                 bool track_running_stats = false, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "InstanceNorm2d"; }
+  std::string extra_repr() const override;
+  void reset_parameters();
+  int64_t num_features;
+  double eps, momentum;
+  bool affine, track_running_stats;
+};
+
+// MaxPool3d / AvgPool3d: `shown` is the argument list as the repr shows it
+// (PyTorch shows the sizes as given).
+class MaxPool3d : public Module {
+ public:
+  MaxPool3d(Pool3dOptions o, std::string shown) : options(o), shown(std::move(shown)) {}
+  Tensor forward(const Tensor& x) override { return max_pool3d(x, options); }
+  std::string type_name() const override { return "MaxPool3d"; }
+  std::string extra_repr() const override { return shown; }
+  Pool3dOptions options;
+  std::string shown;
+};
+
+class AvgPool3d : public Module {
+ public:
+  AvgPool3d(Pool3dOptions o, std::string shown) : options(o), shown(std::move(shown)) {}
+  Tensor forward(const Tensor& x) override { return avg_pool3d(x, options); }
+  std::string type_name() const override { return "AvgPool3d"; }
+  std::string extra_repr() const override { return shown; }
+  Pool3dOptions options;
+  std::string shown;
 };
 
 }  // namespace convnet::nn

@@ -6,7 +6,7 @@ import collections.abc
 import convnet._core
 import typing
 from . import init
-__all__: list[str] = ['AdaptiveAvgPool2d', 'AdaptiveMaxPool2d', 'AvgPool2d', 'BatchNorm1d', 'BatchNorm2d', 'Conv2d', 'ConvTranspose2d', 'Dropout', 'ELU', 'Flatten', 'GELU', 'Hardtanh', 'Identity', 'LPPool2d', 'LeakyReLU', 'Linear', 'LocalResponseNorm', 'LogSoftmax', 'MaxPool2d', 'Module', 'PReLU', 'ReLU', 'ReLU6', 'RemovableHandle', 'Sequential', 'SiLU', 'Sigmoid', 'Softmax', 'Softplus', 'Tanh', 'Upsample', 'ZeroPad2d', 'init']
+__all__: list[str] = ['AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'AdaptiveMaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AvgPool3d', 'BatchNorm1d', 'BatchNorm2d', 'Conv1d', 'Conv2d', 'ConvTranspose2d', 'Dropout', 'Dropout2d', 'ELU', 'Embedding', 'Flatten', 'Fold', 'GELU', 'GroupNorm', 'Hardtanh', 'Identity', 'InstanceNorm2d', 'LPPool2d', 'LayerNorm', 'LeakyReLU', 'Linear', 'LocalResponseNorm', 'LogSoftmax', 'MaxPool1d', 'MaxPool2d', 'MaxPool3d', 'MaxUnpool2d', 'Module', 'PReLU', 'PixelShuffle', 'PixelUnshuffle', 'ReLU', 'ReLU6', 'RemovableHandle', 'Sequential', 'SiLU', 'Sigmoid', 'Softmax', 'Softplus', 'Tanh', 'Unfold', 'Upsample', 'ZeroPad2d', 'init']
 class RemovableHandle:
     def remove(self) -> None:
         ...
@@ -30,6 +30,11 @@ class Module:
         ...
     def add_module(self, name: str, module: Module) -> None:
         ...
+    def apply(self, fn):
+        """
+        Calls fn on every submodule (children first, recursively) and then on this module, as
+            torch.nn.Module.apply (typically to initialize parameters); returns this module.
+        """
     def buffers(self, recurse: bool = True) -> list[convnet._core.Tensor]:
         ...
     def children(self) -> list[Module]:
@@ -44,6 +49,11 @@ class Module:
         ...
     def forward(self, input: convnet._core.Tensor) -> convnet._core.Tensor:
         ...
+    def get_submodule(self, target):
+        """
+        The submodule at the dotted path `target` ("" is this module), as
+            torch.nn.Module.get_submodule; AttributeError names the first missing step.
+        """
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> typing.Any:
         ...
     def modules(self) -> list[Module]:
@@ -61,6 +71,10 @@ class Module:
     def register_buffer(self, name: str, tensor: convnet._core.Tensor) -> None:
         ...
     def register_forward_hook(self, hook: collections.abc.Callable) -> RemovableHandle:
+        ...
+    def register_forward_pre_hook(self, hook: collections.abc.Callable) -> RemovableHandle:
+        ...
+    def register_full_backward_hook(self, hook: collections.abc.Callable) -> RemovableHandle:
         ...
     def register_module(self, name: str, module: Module) -> None:
         ...
@@ -171,6 +185,8 @@ class MaxPool2d(Module):
     """
     def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, dilation: typing.Any = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
         ...
+    def forward(self, input: convnet._core.Tensor) -> typing.Any:
+        ...
     @property
     def ceil_mode(self) -> bool:
         ...
@@ -182,6 +198,9 @@ class MaxPool2d(Module):
         ...
     @property
     def padding(self) -> tuple[int, int]:
+        ...
+    @property
+    def return_indices(self) -> bool:
         ...
     @property
     def stride(self) -> tuple[int, int]:
@@ -488,13 +507,295 @@ class Sequential(Module):
     
     Calls the modules in order; children are named '0', '1', ...; indexable and iterable.
     """
-    def __getitem__(self, index: typing.SupportsInt | typing.SupportsIndex) -> Module:
-        ...
+    def __delitem__(self, idx):
+        """
+        Removes a child or a slice of them; the rest are renumbered "0", "1", ... (as torch).
+        """
+    def __getitem__(self, idx):
+        """
+        A child by position (negative counts from the end), or a new Sequential of a slice that
+            keeps the children's names (as torch).
+        """
     def __init__(self, *args) -> None:
         ...
     def __iter__(self) -> collections.abc.Iterator:
         ...
     def __len__(self) -> int:
         ...
+    def __setitem__(self, idx, module):
+        ...
     def append(self, module: Module) -> typing.Any:
+        ...
+    def extend(self, modules):
+        ...
+    def insert(self, index, module):
+        ...
+    def pop(self, key):
+        ...
+class Conv1d(Module):
+    """
+    Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros')
+    
+    1-D convolution over (N, C, L) input (as torch.nn.Conv1d), run as conv2d over (N, C, 1, L). weight (out_channels, in_channels/groups, kL).
+    """
+    def __init__(self, in_channels: typing.SupportsInt | typing.SupportsIndex, out_channels: typing.SupportsInt | typing.SupportsIndex, kernel_size: typing.Any, stride: typing.Any = 1, padding: typing.Any = 0, dilation: typing.Any = 1, groups: typing.SupportsInt | typing.SupportsIndex = 1, bias: bool = True, padding_mode: str = 'zeros') -> None:
+        ...
+    def reset_parameters(self) -> None:
+        ...
+    @property
+    def dilation(self) -> tuple[int]:
+        ...
+    @property
+    def groups(self) -> int:
+        ...
+    @property
+    def in_channels(self) -> int:
+        ...
+    @property
+    def kernel_size(self) -> tuple[int]:
+        ...
+    @property
+    def out_channels(self) -> int:
+        ...
+    @property
+    def padding(self) -> typing.Any:
+        ...
+    @property
+    def stride(self) -> tuple[int]:
+        ...
+class MaxPool1d(Module):
+    """
+    MaxPool1d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False)
+    
+    1-D max pooling over (N, C, L) input; with return_indices, also the index of each maximum along L.
+    """
+    def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, dilation: typing.Any = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
+        ...
+    def forward(self, input: convnet._core.Tensor) -> typing.Any:
+        ...
+    @property
+    def ceil_mode(self) -> bool:
+        ...
+    @property
+    def dilation(self) -> int:
+        ...
+    @property
+    def kernel_size(self) -> int:
+        ...
+    @property
+    def padding(self) -> int:
+        ...
+    @property
+    def return_indices(self) -> bool:
+        ...
+    @property
+    def stride(self) -> int:
+        ...
+class AvgPool1d(Module):
+    """
+    AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)
+    
+    1-D average pooling over (N, C, L) input.
+    """
+    def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        ...
+    @property
+    def ceil_mode(self) -> bool:
+        ...
+    @property
+    def count_include_pad(self) -> bool:
+        ...
+    @property
+    def kernel_size(self) -> tuple[int]:
+        ...
+    @property
+    def padding(self) -> tuple[int]:
+        ...
+    @property
+    def stride(self) -> tuple[int]:
+        ...
+class AdaptiveAvgPool1d(Module):
+    """
+    AdaptiveAvgPool1d(output_size)
+    
+    Average pooling of (N, C, L) input to a fixed length.
+    """
+    def __init__(self, output_size: typing.Any) -> None:
+        ...
+    @property
+    def output_size(self) -> int:
+        ...
+class MaxPool3d(Module):
+    def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, dilation: typing.Any = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
+        ...
+class AvgPool3d(Module):
+    def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: typing.Any = None) -> None:
+        ...
+class MaxUnpool2d(Module):
+    """
+    MaxUnpool2d(kernel_size, stride=None, padding=0)
+    
+    unpool(x, indices, output_size=None): the inverse of MaxPool2d(return_indices=True), zeros except at the indices (as torch.nn.MaxUnpool2d).
+    """
+    def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0) -> None:
+        ...
+    def forward(self, input: convnet._core.Tensor, indices: convnet._core.Tensor, output_size: typing.Any = None) -> convnet._core.Tensor:
+        ...
+    @property
+    def kernel_size(self) -> tuple[int, int]:
+        ...
+    @property
+    def padding(self) -> tuple[int, int]:
+        ...
+    @property
+    def stride(self) -> tuple[int, int]:
+        ...
+class Unfold(Module):
+    """
+    Unfold(kernel_size, dilation=1, padding=0, stride=1)
+    
+    Sliding blocks of (N, C, H, W) input as the columns of (N, C*kH*kW, L).
+    """
+    def __init__(self, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> None:
+        ...
+class Fold(Module):
+    """
+    Fold(output_size, kernel_size, dilation=1, padding=0, stride=1)
+    
+    Sums the columns of (N, C*kH*kW, L) back into (N, C, H, W) blocks: Unfold's adjoint.
+    """
+    def __init__(self, output_size: typing.Any, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> None:
+        ...
+class PixelShuffle(Module):
+    """
+    PixelShuffle(upscale_factor)
+    
+    (*, C*r*r, H, W) -> (*, C, H*r, W*r).
+    """
+    def __init__(self, upscale_factor: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def upscale_factor(self) -> int:
+        ...
+class PixelUnshuffle(Module):
+    """
+    PixelUnshuffle(downscale_factor)
+    
+    (*, C, H*r, W*r) -> (*, C*r*r, H, W).
+    """
+    def __init__(self, downscale_factor: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def downscale_factor(self) -> int:
+        ...
+class Dropout2d(Module):
+    """
+    Dropout2d(p=0.5, inplace=False)
+    
+    In training, zeroes whole channels of (N, C, H, W) input with probability p and scales the rest by 1/(1-p).
+    """
+    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex = 0.5, inplace: bool = False) -> None:
+        ...
+    @property
+    def inplace(self) -> bool:
+        ...
+    @property
+    def p(self) -> float:
+        ...
+class Embedding(Module):
+    """
+    Embedding(num_embeddings, embedding_dim, padding_idx=None)
+    
+    A table of embedding_dim-vectors indexed by int64 tensors; weight from N(0, 1), the padding_idx row zero and without gradient.
+    """
+    def __init__(self, num_embeddings: typing.SupportsInt | typing.SupportsIndex, embedding_dim: typing.SupportsInt | typing.SupportsIndex, padding_idx: typing.SupportsInt | typing.SupportsIndex | None = None, max_norm: typing.Any = None, norm_type: typing.SupportsFloat | typing.SupportsIndex = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> None:
+        ...
+    def reset_parameters(self) -> None:
+        ...
+    @property
+    def embedding_dim(self) -> int:
+        ...
+    @property
+    def num_embeddings(self) -> int:
+        ...
+    @property
+    def padding_idx(self) -> int | None:
+        ...
+class GroupNorm(Module):
+    """
+    GroupNorm(num_groups, num_channels, eps=1e-05, affine=True, *, bias=True)
+    
+    Normalizes each sample's channels in num_groups groups by their mean and variance, then per-channel weight and bias.
+    """
+    def __init__(self, num_groups: typing.SupportsInt | typing.SupportsIndex, num_channels: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, affine: bool = True, *, bias: bool = True) -> None:
+        ...
+    def reset_parameters(self) -> None:
+        ...
+    @property
+    def affine(self) -> bool:
+        ...
+    @property
+    def eps(self) -> float:
+        ...
+    @eps.setter
+    def eps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def num_channels(self) -> int:
+        ...
+    @property
+    def num_groups(self) -> int:
+        ...
+class LayerNorm(Module):
+    """
+    LayerNorm(normalized_shape, eps=1e-05, elementwise_affine=True, bias=True)
+    
+    Normalizes over the trailing normalized_shape of each sample, then element-wise weight and bias.
+    """
+    def __init__(self, normalized_shape: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, elementwise_affine: bool = True, bias: bool = True) -> None:
+        ...
+    def reset_parameters(self) -> None:
+        ...
+    @property
+    def elementwise_affine(self) -> bool:
+        ...
+    @property
+    def eps(self) -> float:
+        ...
+    @eps.setter
+    def eps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def normalized_shape(self) -> tuple:
+        ...
+class InstanceNorm2d(Module):
+    """
+    InstanceNorm2d(num_features, eps=1e-05, momentum=0.1, affine=False, track_running_stats=False, *, bias=True)
+    
+    Normalizes each (sample, channel) plane of (N, C, H, W) input by its own statistics (track_running_stats=True is not supported).
+    """
+    def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, affine: bool = False, track_running_stats: bool = False, *, bias: bool = True) -> None:
+        ...
+    def reset_parameters(self) -> None:
+        ...
+    @property
+    def affine(self) -> bool:
+        ...
+    @property
+    def eps(self) -> float:
+        ...
+    @eps.setter
+    def eps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def momentum(self) -> float:
+        ...
+    @momentum.setter
+    def momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def num_features(self) -> int:
+        ...
+    @property
+    def track_running_stats(self) -> bool:
         ...

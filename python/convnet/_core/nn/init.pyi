@@ -4,7 +4,7 @@ Parameter initialization (in place, no autograd)
 from __future__ import annotations
 import convnet._core
 import typing
-__all__: list[str] = ['calculate_gain', 'constant_', 'kaiming_normal_', 'kaiming_uniform_', 'normal_', 'ones_', 'uniform_', 'xavier_normal_', 'xavier_uniform_', 'zeros_']
+__all__: list[str] = ['calculate_gain', 'constant_', 'kaiming_normal_', 'kaiming_uniform_', 'normal_', 'ones_', 'trunc_normal_', 'uniform_', 'xavier_normal_', 'xavier_uniform_', 'zeros_']
 def _calculate_fan_in_and_fan_out(tensor: convnet._core.Tensor) -> tuple[int, int]:
     ...
 def calculate_gain(nonlinearity: str, param: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> float:
@@ -18,6 +18,8 @@ def kaiming_uniform_(tensor: convnet._core.Tensor, a: typing.SupportsFloat | typ
 def normal_(tensor: convnet._core.Tensor, mean: typing.SupportsFloat | typing.SupportsIndex = 0.0, std: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> convnet._core.Tensor:
     ...
 def ones_(tensor: convnet._core.Tensor) -> convnet._core.Tensor:
+    ...
+def trunc_normal_(tensor: typing.Any, mean: typing.SupportsFloat | typing.SupportsIndex = 0.0, std: typing.SupportsFloat | typing.SupportsIndex = 1.0, a: typing.SupportsFloat | typing.SupportsIndex = -2.0, b: typing.SupportsFloat | typing.SupportsIndex = 2.0, generator: typing.Any = None) -> typing.Any:
     ...
 def uniform_(tensor: convnet._core.Tensor, a: typing.SupportsFloat | typing.SupportsIndex = 0.0, b: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> convnet._core.Tensor:
     ...
