@@ -41,7 +41,7 @@ bool python_forward(const py::handle& self) {
   if (it != cache.end()) return it->second;
   bool found = false;
   for (py::handle base : type.attr("__mro__")) {
-    if (py::str(base.attr("__module__")).cast<std::string>() == "convnet._core") break;
+    if (base.is(py::type::of<Module>())) break;  // Module's own forward is the C++ one
     if (base.attr("__dict__").contains("forward")) {
       found = true;
       break;

@@ -317,6 +317,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
       c.leaves[t.impl().get()] = i;
   }
   run(outputs, seeds, retain_graph || create_graph, create_graph, &c);
+  for (Tensor& g : c.out) g = g.contiguous();  // as .grad: the gradients of views are views
   for (size_t i = 0; i < inputs.size(); ++i)
     if (!c.out[i].defined() && !allow_unused)
       throw Error(cat_str("grad: one of the differentiated tensors (input ", i, " of shape ", shape_str(inputs[i].shape()),
