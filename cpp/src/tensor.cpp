@@ -164,10 +164,10 @@ void zero_bytes(void* p, Device device, size_t nbytes) {
 
 Shape contiguous_strides(const Shape& shape) {
   Shape st(shape.size());
-  int64_t s = 1;
+  int64_t s = 1;  // no overflow: numel_of checked these products for every tensor's shape
   for (size_t i = shape.size(); i-- > 0;) {
     st[i] = s;
-    s *= std::max<int64_t>(shape[i], 1);
+    if (i > 0) s *= std::max<int64_t>(shape[i], 1);
   }
   return st;
 }
