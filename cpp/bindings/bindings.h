@@ -48,6 +48,29 @@ AdaptiveSize adaptive_size(const py::handle& v, const char* what, bool* scalar =
 InterpolateOptions interpolate_options(const py::object& size, const py::object& scale_factor,
                                        const std::string& mode, const py::object& align_corners,
                                        const py::object& recompute_scale_factor, bool* scalar = nullptr);
+// The forward of a max-pooling module: with return_indices the pair (values, indices), which the
+// module's C++ forward cannot return, with the module's repr in front of an op's error as in
+// Module::call_forward.
+template <typename Pool, typename WithIndices>
+py::object pool_forward(Pool& p, const Tensor& x, WithIndices with_indices) {
+  if (!p.return_indices) {
+    Tensor y;
+    {
+      py::gil_scoped_release nogil;
+      y = p.call_forward(x);
+    }
+    return py::cast(y);
+  }
+  std::pair<Tensor, Tensor> r;
+  try {
+    py::gil_scoped_release nogil;
+    r = with_indices(x, p.options);
+  } catch (const ValueError& e) {
+    throw ValueError(p.repr() + ": " + e.what());
+  }
+  return py::make_tuple(r.first, r.second);
+}
+
 // "cpu", "cuda", "cuda:N", an int (a CUDA index) or a convnet.device.
 Device parse_device(const py::object& o);
 // A tensor from any array-like, copying; dtype None keeps NumPy's (Python floats become float32).

@@ -432,25 +432,8 @@ void bind_nn(py::module_& m) {
            }),
            "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1,
            "return_indices"_a = false, "ceil_mode"_a = false)
-      .def("forward", [](nn::MaxPool2d& p, const Tensor& x) -> py::object {
-        // with return_indices a pair, which the module's C++ forward cannot return; the
-        // module's repr in front of an op's error as in Module::call_forward
-        if (!p.return_indices) {
-          Tensor y;
-          {
-            py::gil_scoped_release nogil;
-            y = p.call_forward(x);
-          }
-          return py::cast(y);
-        }
-        std::pair<Tensor, Tensor> r;
-        try {
-          py::gil_scoped_release nogil;
-          r = max_pool2d_with_indices(x, p.options);
-        } catch (const ValueError& e) {
-          throw ValueError(p.repr() + ": " + e.what());
-        }
-        return py::make_tuple(r.first, r.second);
+      .def("forward", [](nn::MaxPool2d& p, const Tensor& x) {
+        return pool_forward(p, x, [](const Tensor& t, const Pool2dOptions& o) { return max_pool2d_with_indices(t, o); });
       }, "input"_a)
       .def_readonly("return_indices", &nn::MaxPool2d::return_indices)
       .def_property_readonly("kernel_size", [](const nn::MaxPool2d& p) { return py::make_tuple(p.options.kernel_size[0], p.options.kernel_size[1]); })

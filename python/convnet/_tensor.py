@@ -1,5 +1,6 @@
 """Tensor construction and autograd switches."""
 
+import copy
 import functools
 
 import numpy as np
@@ -41,33 +42,43 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     return t
 
 
-class _GradMode:
-    """A context manager that sets gradient recording, and a decorator, with or without
-    parentheses (@no_grad and @no_grad() alike)."""
-
-    _enabled = False
+class _ModeSwitch:
+    """A context manager that sets a thread's mode (read by `_get`, set by `_set` to `_value()`) and
+    restores it, and a decorator, with or without parentheses (@no_grad and @no_grad() alike)."""
 
     def __new__(cls, *args, **kwargs):
         if len(args) == 1 and not kwargs and callable(args[0]) and not isinstance(args[0], bool):
             return cls()(args[0])  # used as @cls without parentheses
         return super().__new__(cls)
 
+    def _value(self):
+        raise NotImplementedError
+
     def __enter__(self):
-        self._prev = _core.is_grad_enabled()
-        _core.set_grad_enabled(self._enabled)
+        self._prev = self._get()
+        self._set(self._value())
         return self
 
     def __exit__(self, *exc):
-        _core.set_grad_enabled(self._prev)
+        self._set(self._prev)
         return False
 
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with copy.copy(self):
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class _GradMode(_ModeSwitch):
+    _enabled = False
+    _get = staticmethod(_core.is_grad_enabled)
+    _set = staticmethod(_core.set_grad_enabled)
+
+    def _value(self):
+        return self._enabled
 
 
 class no_grad(_GradMode):
@@ -89,18 +100,5 @@ class inference_mode(_GradMode):
     def __init__(self, mode=True):
         self.mode = mode
 
-    def __enter__(self):
-        self._prev = _core.is_grad_enabled()
-        if self.mode:
-            _core.set_grad_enabled(False)
-        return self
-
-    def __call__(self, fn):
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
+    def _value(self):
+        return False if self.mode else self._get()

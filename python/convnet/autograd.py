@@ -2,13 +2,11 @@
 Function (custom ops with a Python backward), gradcheck and gradgradcheck (float64 finite
 differences), detect_anomaly."""
 
-import functools
-
 import numpy as np
 
 from . import _core
 from ._core import Tensor
-from ._tensor import no_grad
+from ._tensor import _ModeSwitch, no_grad
 
 __all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "detect_anomaly", "grad", "gradcheck",
            "gradgradcheck", "set_detect_anomaly"]
@@ -119,27 +117,17 @@ class Function:
         return tuple(result) if multiple else result[0]
 
 
-class detect_anomaly:
+class detect_anomaly(_ModeSwitch):
     """Context manager (and decorator): backward raises naming the node whose gradient holds a NaN."""
+
+    _get = staticmethod(_core._is_anomaly_enabled)
+    _set = staticmethod(_core._set_anomaly_enabled)
 
     def __init__(self, check_nan=True):
         self.check_nan = check_nan
 
-    def __enter__(self):
-        self._prev = _core._is_anomaly_enabled()
-        _core._set_anomaly_enabled(self.check_nan)
-        return self
-
-    def __exit__(self, *exc):
-        _core._set_anomaly_enabled(self._prev)
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with detect_anomaly(self.check_nan):
-                return fn(*args, **kwargs)
-        return wrapper
+    def _value(self):
+        return self.check_nan
 
 
 def set_detect_anomaly(mode):
