@@ -10,6 +10,11 @@ import opcheck
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
+def api_test_checks():
+    """How many checks tests/cpp/api_test.cpp makes (its `expect` calls, each printing "ok" or "FAIL")."""
+    return (ROOT / "tests" / "cpp" / "api_test.cpp").read_text().count("\n  expect(")
+
+
 def data_root():
     """Folder holding the MNIST files: $CONVNET_DATA or ../shared/data beside the project."""
     env = os.environ.get("CONVNET_DATA")
