@@ -13,18 +13,11 @@
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/view.h"
 #include "dispatch.h"
+#include "ops/dims.h"
 
 namespace convnet {
 
 namespace {
-
-int64_t wrap_dim(int64_t dim, int64_t n, const char* op, const Shape& shape) {
-  const int64_t m = std::max<int64_t>(n, 1);
-  if (dim < -m || dim >= m)
-    throw IndexError(cat_str(op, ": dimension ", dim, " out of range (expected to be in [", -m, ", ", m - 1,
-                             "]) for a tensor of shape ", shape_str(shape)));
-  return dim < 0 ? dim + m : dim;
-}
 
 // An int64 index tensor as a contiguous tensor on dev with every entry in [0, M) (negative
 // entries wrapped where allowed); IndexError naming op otherwise.
@@ -84,12 +77,6 @@ void scatter_positions(const Tensor& y, const cpu::IndexShape& s, const Tensor& 
   }
 }
 
-int64_t product(const Shape& s, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t i = begin; i < end; ++i) p *= s[i];
-  return p;
-}
-
 // t narrowed to `sizes` (from the start of every dimension).
 Tensor leading_block(const Tensor& t, const Shape& sizes) {
   Tensor r = t;
@@ -108,8 +95,8 @@ Tensor padded_to(const Tensor& part, const Shape& shape) {
 
 // The positions of gather and scatter: index (contiguous, checked) over x's dimension dim.
 cpu::IndexShape along(const Shape& index_shape, int64_t dim, int64_t M) {
-  const int64_t N = product(index_shape, 0, dim), n = index_shape.empty() ? 1 : index_shape[dim],
-                K = product(index_shape, dim + 1, index_shape.size());
+  const int64_t N = size_product(index_shape, 0, dim, "index"), n = index_shape.empty() ? 1 : index_shape[dim],
+                K = size_product(index_shape, dim + 1, index_shape.size(), "index");
   return {N, M, K, n, n * K, K, 1};
 }
 
@@ -173,7 +160,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   const int64_t M = xs[dim];
   const Tensor idx = checked_index(index, M, false, "index_select", dim, x.device());
   const int64_t n = index.numel();
-  const cpu::IndexShape s{product(xs, 0, dim), M, product(xs, dim + 1, xs.size()), n, 0, 1, 0};
+  const cpu::IndexShape s{size_product(xs, 0, dim, "index"), M, size_product(xs, dim + 1, xs.size(), "index"), n, 0, 1, 0};
   Shape out_shape = x.shape();
   if (x.dim()) out_shape[dim] = n;
   Tensor y = gather_positions(x.contiguous(), s, idx, out_shape);

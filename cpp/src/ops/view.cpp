@@ -11,6 +11,7 @@
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"
+#include "ops/dims.h"
 
 namespace convnet {
 
@@ -22,14 +23,6 @@ struct Geometry {
 };
 
 Geometry geometry_of(const Tensor& x) { return {x.shape(), x.strides(), x.storage_offset()}; }
-
-// dim in [-n, n) as an index into n dimensions (IndexError naming op otherwise).
-int64_t wrap_dim(int64_t dim, int64_t n, const char* op, const Shape& shape) {
-  if (dim < -n || dim >= n)
-    throw IndexError(cat_str(op, ": dimension ", dim, " out of range (expected to be in [", -n, ", ", n - 1,
-                             "]) for a tensor of shape ", shape_str(shape)));
-  return dim < 0 ? dim + n : dim;
-}
 
 // The view that `map` makes of x, whose gradient is inverse(dy): another view, no copy.
 template <typename Map, typename Inverse>
