@@ -208,3 +208,31 @@ def test_help_shows_the_arguments():
     assert "padding_mode: str = 'zeros'" in text
     stubs = Path(cn.__file__).parent / "_core" / "nn" / "__init__.pyi"
     assert "class Conv2d(Module):" in stubs.read_text()
+
+
+def _readme_block(lang, after):
+    """The first ```lang block of the README after the line holding `after`."""
+    text = (ROOT / "README.md").read_text()
+    m = re.search(re.escape(after) + r".*?```" + lang + r"\n(.*?)```", text, re.S)
+    assert m, f"README: no ```{lang} block after {after!r}"
+    return m.group(1)
+
+
+def test_readme_cpp_snippet_builds_and_runs_as_pasted(tmp_path):
+    """The README's C++ section copied out as a user pastes it: app/main.cpp, app/CMakeLists.txt and
+    the bash line that configures, builds and runs, against the installed package."""
+    _package_cmake_dir()
+    _cmake()
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.cpp").write_text(_readme_block("cpp", "`app/main.cpp`"))
+    (app / "CMakeLists.txt").write_text(_readme_block("cmake", "`app/CMakeLists.txt`"))
+    command = _readme_block("bash", "`app/CMakeLists.txt`").strip()
+    assert command.startswith("cmake -S app -B build") and command.endswith("./build/app"), command
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    out = run_command(["bash", "-c", command], cwd=tmp_path, env=env)
+    losses = [float(v) for v in re.findall(r"^step \d+ loss (\S+)$", out, re.M)]
+    assert len(losses) == 10 and losses[-1] < losses[0], out[-2000:]
+    state = cn.load(str(tmp_path / "small.safetensors"))
+    assert sorted(state) == ["0.bias", "0.weight", "3.bias", "3.weight"], sorted(state)
+    assert tuple(state["3.weight"].shape) == (10, 8 * 28 * 28)
