@@ -124,7 +124,7 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
             group.close()
             raise
     _group = group
-    group.install_handlers()
+    group.install_handlers(launched=launched_world_size() > 1)
 
 
 def destroy_process_group():

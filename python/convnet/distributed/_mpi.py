@@ -1,9 +1,12 @@
 """The MPI process group: mpi4py collectives on the memory of convnet CPU tensors (their buffer
 protocol, no copy), non-blocking requests polled against a deadline."""
 
+import atexit
+import faulthandler
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -11,6 +14,7 @@ import time
 import numpy as np
 
 from . import DistributedError
+from ._watchdog import alive as _alive
 
 _PEER_CHECK_S = 0.5  # how often a wait checks that the ranks on this machine are alive
 _EXIT_GRACE_S = 2.0  # how long a rank reported dead may still show as a running process
@@ -41,21 +45,6 @@ def joined_world(rank, size, address, timeout):
         for k in ("PMI_FD", "PMI_RANK", "PMI_SIZE"):  # not for processes this one starts
             os.environ.pop(k, None)
     return _rendezvous.connect(MPI, rank, size, address, timeout)
-
-
-def _alive(pid):
-    """Whether process `pid` on this machine runs (a zombie does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 class Work:
@@ -104,7 +93,7 @@ class MPIGroup:
         self.peers = self.comm.allgather((self.host, os.getpid()))
         self.local_rank = [h for h, _ in self.peers[:self.rank]].count(self.host)
         self._ops = {"sum": MPI.SUM, "avg": MPI.SUM, "product": MPI.PROD, "min": MPI.MIN, "max": MPI.MAX}
-        self._excepthook = self._sighandler = None
+        self._excepthook = self._sighandler = self._watchdog = None
         rundir = os.environ.get("CONVNET_DIST_RUNDIR")
         if rundir:  # for convnet's launcher, which names a lost rank by its pid
             with open(os.path.join(rundir, f"rank{self.rank}"), "w") as f:
@@ -190,11 +179,11 @@ class MPIGroup:
         return self.comm.bcast(obj, root=src)
 
     # lifetime
-    def install_handlers(self):
+    def install_handlers(self, launched):
         """An exception that ends this rank's program ends this process at once (exit code 1, without
         MPI_Finalize, which would wait for the others), so that the launcher stops the job or tells the
         other ranks; the launcher's notice that a rank died (SIGUSR1 from MPICH's mpiexec started with
-        -disable-auto-cleanup) raises a DistributedError naming it."""
+        -disable-auto-cleanup) raises a DistributedError naming it (`launched`: under an MPI launcher)."""
         if self.size == 1:
             return
         previous = sys.excepthook
@@ -210,6 +199,32 @@ class MPIGroup:
         sys.excepthook = hook
         if threading.current_thread() is threading.main_thread():
             self._sighandler = (signal.signal(signal.SIGUSR1, self._on_lost_rank),)
+            if launched:
+                self._start_watchdog()
+
+    def _start_watchdog(self):
+        """MPICH's mpiexec kills the survivors a fraction of a millisecond after its SIGUSR1, as it reaps
+        the dead rank: faulthandler writes into a pipe at once (in C) and the watchdog (_watchdog.py, a
+        process out of the launcher's reach) names the lost rank on this rank's stderr."""
+        read, write = os.pipe()
+        pids = [str(pid if host == self.host else 0) for host, pid in self.peers]
+        self._watchdog = subprocess.Popen(
+            [sys.executable, os.path.join(os.path.dirname(__file__), "_watchdog.py"), str(read), str(self.rank),
+             self.host, *pids], pass_fds=(read,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            start_new_session=True)
+        os.close(read)
+        self._notice = os.fdopen(write, "w")
+        faulthandler.register(signal.SIGUSR1, file=self._notice, all_threads=False, chain=True)
+        atexit.register(self._stop_watchdog)
+
+    def _stop_watchdog(self):
+        if self._watchdog is not None:
+            faulthandler.unregister(signal.SIGUSR1)
+            os.write(self._notice.fileno(), b"bye")
+            self._notice.close()
+            self._watchdog.wait()
+            self._watchdog = None
+            atexit.unregister(self._stop_watchdog)
 
     def _on_lost_rank(self, signum, frame):
         lost = self._lost_peer(grace=_EXIT_GRACE_S)
@@ -221,6 +236,7 @@ class MPIGroup:
         if self._excepthook is not None and sys.excepthook is self._excepthook[1]:
             sys.excepthook = self._excepthook[0]
         self._excepthook = None
+        self._stop_watchdog()
         if self._sighandler is not None:
             previous = self._sighandler[0]
             signal.signal(signal.SIGUSR1, signal.SIG_DFL if previous is None else previous)
