@@ -4,7 +4,8 @@ the dead process, too soon for Python code in them to report anything. Each rank
 this script as a process of its own session (out of the launcher's reach), holding the read end of
 a pipe whose write end the rank's SIGUSR1 handler writes into at once (faulthandler, in C). On that
 write, or when the pipe closes without the rank's "bye" (written at its normal end) while another
-rank on this machine is gone, it names the lost ranks on the rank's stderr; else it exits silently.
+rank on this machine is already gone, it names the lost ranks on the rank's stderr; else it exits
+silently.
 
     python _watchdog.py FD RANK HOST PID...    (PID... of ranks 0..N-1; HOST: this machine's name)
 Also imported by _mpi.py for `alive`.
@@ -39,7 +40,9 @@ def main(fd, rank, host, pids):
     if first.startswith(b"bye"):
         return  # the rank ended normally
     noticed = bool(first)  # the launcher's notice; else the rank ended without a word (killed)
-    deadline = time.monotonic() + 2.0
+    # after a notice the lost rank may still be exiting; without one, only a rank gone before this
+    # one counts (this rank may be the one that died, the others ending after it)
+    deadline = time.monotonic() + (2.0 if noticed else 0.0)
     while True:
         gone = [(r, pid) for r, pid in enumerate(pids) if r != rank and pid > 0 and not alive(pid)]
         if gone or time.monotonic() > deadline:
