@@ -9,8 +9,10 @@ The rank and world size come from the MPI launcher; `RANK` and `WORLD_SIZE`, whe
 with it. Processes started without a launcher (as torchrun starts them) join through `RANK`,
 `WORLD_SIZE`, `MASTER_ADDR` and `MASTER_PORT` (or `init_method="tcp://host:port"`): rank 0 opens an
 MPI port and the others connect to it (MPI's dynamic processes; see `_rendezvous.py`, MPICH only).
-A process started without a launcher and without a WORLD_SIZE above 1 is a world of one. Every wait on the other ranks has a
-deadline (`timeout`, 30 minutes by default, or $CONVNET_DIST_TIMEOUT seconds) and checks whether
+A process started without a launcher and without a WORLD_SIZE above 1 is a world of one.
+
+Every wait on the other ranks has a deadline (`timeout`, 30 minutes by default, or
+$CONVNET_DIST_TIMEOUT seconds) and checks whether
 the ranks on this machine are alive, so a lost or stuck rank ends the others with a
 `DistributedError` naming it instead of a hang; an exception that ends a rank's program ends that
 process (non-zero) after printing which rank raised it, which the launcher reports to the others.
