@@ -1,12 +1,14 @@
 """Checks the collectives of convnet.distributed against NumPy on every rank; exits non-zero on a
-mismatch.  mpiexec -n N python collectives_worker.py"""
+mismatch.  mpiexec -n N python collectives_worker.py [INIT_METHOD]"""
+
+import sys
 
 import numpy as np
 
 import convnet as cn
 import convnet.distributed as dist
 
-dist.init_process_group("mpi")
+dist.init_process_group("mpi", init_method=sys.argv[1] if len(sys.argv) > 1 else None)
 rank, world = dist.get_rank(), dist.get_world_size()
 assert dist.is_initialized() and dist.get_backend() == "mpi"
 values = [np.arange(6, dtype=np.float64).reshape(2, 3) * (r + 1) - r for r in range(world)]

@@ -1,5 +1,5 @@
 """A rank that dies, raises, hangs or holds another model ends the job with an error naming it,
-within 60 s: never a hang."""
+within 60 s: never a hang. A killed or raising rank is named by the survivors themselves."""
 
 import sys
 
@@ -16,15 +16,26 @@ def launcher():
 def test_killed_rank_is_named():
     rc, output, seconds = run(2, "failure_worker.py", "kill", timeout=90, launcher=launcher())
     assert rc != 0, output
-    assert "rank 1 (pid" in output and "killed by signal 9" in output, output
+    assert "convnet.distributed: rank 0 (pid" in output and "rank 1 (pid" in output and "is gone" in output, output
     assert seconds < 60
 
 
-def test_raising_rank_aborts_the_job():
+def test_killed_rank_is_named_by_the_survivor_under_mpiexec():
+    # -disable-auto-cleanup: MPICH's mpiexec signals the survivors instead of killing them at once
+    cmd = [mpiexec(), "-disable-auto-cleanup", "-prepend-rank", "-n", "2", sys.executable]
+    rc, output, seconds = run(2, "failure_worker.py", "kill", timeout=90, launcher=cmd)
+    assert rc != 0, output
+    survivor = [line for line in output.splitlines() if line.startswith("[0] ") and "rank 1 (pid" in line]
+    assert any("is gone" in line for line in survivor), output
+    assert seconds < 60
+
+
+def test_raising_rank_is_named_by_the_others():
     rc, output, seconds = run(2, "failure_worker.py", "raise", timeout=90, launcher=launcher())
     assert rc != 0, output
     assert "ValueError: rank 1 fails on purpose" in output, output
     assert "rank 1 (pid" in output and "stopped on ValueError" in output, output
+    assert "DistributedError: convnet.distributed: rank 0: rank 1 (pid" in output, output
     assert seconds < 60
 
 

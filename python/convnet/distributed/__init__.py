@@ -5,12 +5,20 @@ MPI (through mpi4py) for CPU tensors, NCCL for GPU tensors. No transport of conv
     dist.init_process_group("mpi")          # under mpiexec -n N (or convnet train --nproc N)
     dist.all_reduce(t)                       # in place, on the tensor's own memory
 
-The rank and world size come from the MPI launcher. `RANK` and `WORLD_SIZE`, where set, must agree
-with it (a process started without a launcher is a world of one). Every wait on the other ranks has a
-deadline (`timeout`, 30 minutes by default, or $CONVNET_DIST_TIMEOUT seconds) and checks whether
+The rank and world size come from the MPI launcher; `RANK` and `WORLD_SIZE`, where set, must agree
+with it. Processes started without a launcher (as torchrun starts them) join through `RANK`,
+`WORLD_SIZE`, `MASTER_ADDR` and `MASTER_PORT` (or `init_method="tcp://host:port"`): rank 0 opens an
+MPI port and the others connect to it (MPI's dynamic processes; see `_rendezvous.py`, MPICH only).
+A process started without a launcher and without a WORLD_SIZE above 1 is a world of one.
+
+Every wait on the other ranks has a deadline (`timeout`, 30 minutes by default, or
+$CONVNET_DIST_TIMEOUT seconds) and checks whether
 the ranks on this machine are alive, so a lost or stuck rank ends the others with a
-`DistributedError` naming it instead of a hang; an exception that ends a rank's program aborts
-the whole job (MPI_Abort) after printing which rank raised it.
+`DistributedError` naming it instead of a hang; an exception that ends a rank's program ends that
+process (non-zero) after printing which rank raised it, which the launcher reports to the others.
+Under MPICH's launcher started with `-disable-auto-cleanup` (as `convnet.distributed.run` does), the
+launcher signals the survivors (SIGUSR1) when a rank dies and each raises a `DistributedError` naming
+the lost rank; by default mpiexec kills them at once instead.
 
 mpi4py is an optional dependency: `pip install convnet[mpi]` (mpi4py and the MPICH wheel, which
 brings `mpiexec`).
@@ -67,30 +75,48 @@ def _seconds(timeout):
 
 def init_process_group(backend="mpi", init_method=None, timeout=None, world_size=-1, rank=-1):
     """Joins this process to the job's group. `backend`: "mpi" (CPU tensors) or "nccl" (one GPU per
-    process, `cuda:<local rank>`; bootstrapped through MPI). `world_size` and `rank` (or $WORLD_SIZE
-    and $RANK) are checked against the launcher's. `init_method` is accepted for torch's signature;
-    only "env://" (or None) is supported: the MPI launcher connects the processes."""
+    process, `cuda:<local rank>`; bootstrapped through MPI). Under an MPI launcher, `world_size` and
+    `rank` (or $WORLD_SIZE and $RANK) are checked against the launcher's. Without one, a `world_size`
+    (or $WORLD_SIZE) above 1 joins the processes through rank 0 at `init_method` ("tcp://HOST:PORT";
+    None or "env://": $MASTER_ADDR and $MASTER_PORT), each with its `rank` (or $RANK), within
+    `timeout`."""
     global _group
     if _group is not None:
         raise RuntimeError("init_process_group: the default process group is already initialized; "
                            "call destroy_process_group() first")
-    if init_method not in (None, "env://"):
-        raise ValueError(f"init_process_group: init_method {init_method!r} is not supported; the processes are "
-                         f"connected by the MPI launcher (mpiexec -n N ..., or convnet train --nproc N)")
+    if init_method is not None and init_method != "env://" and not init_method.startswith("tcp://"):
+        raise ValueError(f"init_process_group: init_method {init_method!r} is not supported; use None or 'env://' "
+                         f"($MASTER_ADDR and $MASTER_PORT), 'tcp://HOST:PORT', or start the processes with an MPI "
+                         f"launcher (mpiexec -n N ..., or convnet train --nproc N)")
     if backend not in ("mpi", "nccl"):
         raise ValueError(f"init_process_group: backend must be 'mpi' or 'nccl', got {backend!r}")
-    from ._mpi import MPIGroup
+    from ._mpi import MPIGroup, joined_world
+    from .run import launched_world_size
 
-    group = MPIGroup(_seconds(timeout))
-    expected_size = world_size if world_size != -1 else int(os.environ.get("WORLD_SIZE", group.size))
-    expected_rank = rank if rank != -1 else int(os.environ.get("RANK", group.rank))
+    seconds = _seconds(timeout)
+    expected_size = world_size if world_size != -1 else int(os.environ.get("WORLD_SIZE", -1))
+    expected_rank = rank if rank != -1 else int(os.environ.get("RANK", -1))
+    if launched_world_size() == 1 and expected_size > 1:
+        if not 0 <= expected_rank < expected_size:
+            raise ValueError(f"init_process_group: rank {expected_rank} (argument or $RANK) is not a rank of a world "
+                             f"of {expected_size}")
+        from ._rendezvous import master_address
+
+        address = master_address(init_method)
+        group = MPIGroup(seconds, joined_world(expected_rank, expected_size, address, seconds))
+    else:
+        group = MPIGroup(seconds)
+    if expected_size == -1:
+        expected_size = group.size
+    if expected_rank == -1:
+        expected_rank = group.rank
     if (expected_size, expected_rank) != (group.size, group.rank):
         group.close()
         raise ValueError(
             f"init_process_group: world_size {expected_size} and rank {expected_rank} (arguments or $WORLD_SIZE/"
             f"$RANK) differ from the MPI launcher's {group.size} and {group.rank}; a world of several processes "
             f"is started by an MPI launcher (mpiexec -n {expected_size} ..., or convnet train --nproc "
-            f"{expected_size})")
+            f"{expected_size}) or joins through $MASTER_ADDR and $MASTER_PORT")
     if backend == "nccl":
         from ._nccl import NCCLGroup
 
@@ -100,7 +126,7 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
             group.close()
             raise
     _group = group
-    group.install_excepthook()
+    group.install_handlers(launched=launched_world_size() > 1)
 
 
 def destroy_process_group():

@@ -1,16 +1,23 @@
 """The MPI process group: mpi4py collectives on the memory of convnet CPU tensors (their buffer
 protocol, no copy), non-blocking requests polled against a deadline."""
 
+import atexit
+import faulthandler
 import os
+import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 
 from . import DistributedError
+from ._watchdog import alive as _alive
 
 _PEER_CHECK_S = 0.5  # how often a wait checks that the ranks on this machine are alive
+_EXIT_GRACE_S = 2.0  # how long a rank reported dead may still show as a running process
 
 
 def _import_mpi():
@@ -22,19 +29,22 @@ def _import_mpi():
     return MPI
 
 
-def _alive(pid):
-    """Whether process `pid` on this machine runs (a zombie does not)."""
+def joined_world(rank, size, address, timeout):
+    """The communicator of `size` processes started without an MPI launcher, joined through rank 0
+    at `address` (see _rendezvous.py). MPI must not be initialized yet in this process."""
+    if "mpi4py.MPI" in sys.modules and sys.modules["mpi4py.MPI"].Is_initialized():
+        raise RuntimeError("init_process_group: MPI was initialized in this process before init_process_group "
+                           "(by importing mpi4py.MPI); processes joined through $MASTER_ADDR need it uninitialized "
+                           "until then")
+    from . import _rendezvous
+
+    _rendezvous.start_process_manager()
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
+        MPI = _import_mpi()
+    finally:
+        for k in ("PMI_FD", "PMI_RANK", "PMI_SIZE"):  # not for processes this one starts
+            os.environ.pop(k, None)
+    return _rendezvous.connect(MPI, rank, size, address, timeout)
 
 
 class Work:
@@ -72,28 +82,35 @@ def _buffer(t, who):
 class MPIGroup:
     backend = "mpi"
 
-    def __init__(self, timeout):
+    def __init__(self, timeout, comm=None):
+        """The group of MPI_COMM_WORLD, or of `comm` (which it takes over)."""
         MPI = _import_mpi()
         self.MPI = MPI
         self.timeout = timeout
-        self.comm = MPI.COMM_WORLD.Dup()
+        self.comm = MPI.COMM_WORLD.Dup() if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.host = socket.gethostname()
         self.peers = self.comm.allgather((self.host, os.getpid()))
         self.local_rank = [h for h, _ in self.peers[:self.rank]].count(self.host)
         self._ops = {"sum": MPI.SUM, "avg": MPI.SUM, "product": MPI.PROD, "min": MPI.MIN, "max": MPI.MAX}
-        self._excepthook = None
+        self._excepthook = self._sighandler = self._watchdog = None
         rundir = os.environ.get("CONVNET_DIST_RUNDIR")
         if rundir:  # for convnet's launcher, which names a lost rank by its pid
             with open(os.path.join(rundir, f"rank{self.rank}"), "w") as f:
                 f.write(f"{os.getpid()} {self.host}\n")
 
     # waiting
-    def _lost_peer(self):
-        for r, (host, pid) in enumerate(self.peers):
-            if r != self.rank and host == self.host and not _alive(pid):
-                return r, host, pid
-        return None
+    def _lost_peer(self, grace=0.0):
+        """(rank, host, pid) of a rank on this machine whose process has ended, looking for `grace`
+        seconds; None when all run."""
+        deadline = time.monotonic() + grace
+        while True:
+            for r, (host, pid) in enumerate(self.peers):
+                if r != self.rank and host == self.host and not _alive(pid):
+                    return r, host, pid
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
 
     def wait(self, request, what):
         """Completes `request`, raising DistributedError when a rank on this machine is gone or the
@@ -162,9 +179,11 @@ class MPIGroup:
         return self.comm.bcast(obj, root=src)
 
     # lifetime
-    def install_excepthook(self):
-        """An exception that ends this rank's program aborts the job, so the others stop at once
-        instead of waiting for the timeout."""
+    def install_handlers(self, launched):
+        """An exception that ends this rank's program ends this process at once (exit code 1, without
+        MPI_Finalize, which would wait for the others), so that the launcher stops the job or tells the
+        other ranks; the launcher's notice that a rank died (SIGUSR1 from MPICH's mpiexec started with
+        -disable-auto-cleanup) raises a DistributedError naming it (`launched`: under an MPI launcher)."""
         if self.size == 1:
             return
         previous = sys.excepthook
@@ -172,16 +191,56 @@ class MPIGroup:
         def hook(kind, value, tb):
             previous(kind, value, tb)
             sys.stderr.write(f"convnet.distributed: rank {self.rank} (pid {os.getpid()} on {self.host}) stopped "
-                             f"on {kind.__name__}; aborting the job of {self.size} processes\n")
+                             f"on {kind.__name__}; leaving the job of {self.size} processes\n")
+            sys.stdout.flush()
             sys.stderr.flush()
-            self.comm.Abort(1)
+            os._exit(1)
         self._excepthook = (previous, hook)
         sys.excepthook = hook
+        if threading.current_thread() is threading.main_thread():
+            self._sighandler = (signal.signal(signal.SIGUSR1, self._on_lost_rank),)
+            if launched:
+                self._start_watchdog()
+
+    def _start_watchdog(self):
+        """MPICH's mpiexec kills the survivors a fraction of a millisecond after its SIGUSR1, as it reaps
+        the dead rank: faulthandler writes into a pipe at once (in C) and the watchdog (_watchdog.py, a
+        process out of the launcher's reach) names the lost rank on this rank's stderr."""
+        read, write = os.pipe()
+        pids = [str(pid if host == self.host else 0) for host, pid in self.peers]
+        self._watchdog = subprocess.Popen(
+            [sys.executable, os.path.join(os.path.dirname(__file__), "_watchdog.py"), str(read), str(self.rank),
+             self.host, *pids], pass_fds=(read,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            start_new_session=True)
+        os.close(read)
+        self._notice = os.fdopen(write, "w")
+        faulthandler.register(signal.SIGUSR1, file=self._notice, all_threads=False, chain=True)
+        atexit.register(self._stop_watchdog)
+
+    def _stop_watchdog(self):
+        if self._watchdog is not None:
+            faulthandler.unregister(signal.SIGUSR1)
+            os.write(self._notice.fileno(), b"bye")
+            self._notice.close()
+            self._watchdog.wait()
+            self._watchdog = None
+            atexit.unregister(self._stop_watchdog)
+
+    def _on_lost_rank(self, signum, frame):
+        lost = self._lost_peer(grace=_EXIT_GRACE_S)
+        who = f"rank {lost[0]} (pid {lost[2]} on {lost[1]})" if lost else "a rank on another machine"
+        raise DistributedError(f"convnet.distributed: rank {self.rank}: {who} is gone: the MPI launcher reported "
+                               f"that its process ended")
 
     def close(self):
         if self._excepthook is not None and sys.excepthook is self._excepthook[1]:
             sys.excepthook = self._excepthook[0]
         self._excepthook = None
+        self._stop_watchdog()
+        if self._sighandler is not None:
+            previous = self._sighandler[0]
+            signal.signal(signal.SIGUSR1, signal.SIG_DFL if previous is None else previous)
+            self._sighandler = None
         if self.comm is not None:
             self.barrier()
             self.comm.Free()

@@ -87,8 +87,8 @@ class NCCLGroup:
     def local_rank(self):
         return self.mpi.local_rank
 
-    def install_excepthook(self):
-        self.mpi.install_excepthook()
+    def install_handlers(self, launched):
+        self.mpi.install_handlers(launched)
 
     def _check(self, code, call):
         if code != 0:

@@ -4,8 +4,10 @@
 
 Each process gets an equal share of the cores (OMP_NUM_THREADS, unless set). The launcher's output
 passes through; when the job fails, the rank that ended it is named (the MPI launcher names a
-process id, and stops the other ranks at once). On a cluster, run `mpiexec -n N -hosts ... python
-train.py` directly: the program is the same.
+process id). MPICH's mpiexec runs with -disable-auto-cleanup: when a rank dies it signals the others
+instead of killing them, and each survivor ends with its own DistributedError naming the lost rank.
+On a cluster, run `mpiexec -disable-auto-cleanup -n N -hosts ... python train.py` directly: the
+program is the same.
 """
 
 import argparse
@@ -74,8 +76,8 @@ def launch(nproc, argv, threads=None):
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     with tempfile.TemporaryDirectory(prefix="convnet-dist-") as rundir:
         env["CONVNET_DIST_RUNDIR"] = rundir
-        proc = subprocess.Popen([mpiexec(), "-n", str(nproc), *argv], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([mpiexec(), "-disable-auto-cleanup", "-n", str(nproc), *argv], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         tail = b""
         while True:
             chunk = os.read(proc.stdout.fileno(), 65536)
