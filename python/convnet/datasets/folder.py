@@ -96,7 +96,8 @@ class ImageFolder:
             raise FileNotFoundError(f"ImageFolder: no image files in the class folder(s) "
                                     f"{', '.join(os.path.join(self.root, c) for c in empty)}; "
                                     f"the extensions looked for are {', '.join(self.extensions)}")
-        self.samples = [(os.path.join(self.root, rel), k) for k, found in enumerate(files) for rel in found]
+        prefix = os.path.join(self.root, "")   # root and a separator: prefix + rel is os.path.join(root, rel)
+        self.samples = [(prefix + rel, k) for k, found in enumerate(files) for rel in found]
         self.targets = np.array([t for _, t in self.samples], np.int64)
 
     def __len__(self):
@@ -136,7 +137,8 @@ def _list_tree(root, extensions):
         for folder, _, names in os.walk(top, followlinks=True):
             rel = os.path.join(c, folder[len(top) + 1:]) if folder != top else c
             folders.append((rel, os.stat(folder).st_mtime_ns))
-            found += [os.path.join(rel, n) for n in names if n.lower().endswith(extensions)]
+            rel += os.sep
+            found += [rel + n for n in names if n.lower().endswith(extensions)]
         found.sort()
         files.append(found)
     return classes, files, folders
@@ -156,8 +158,8 @@ def _read_cache(path, root, extensions):
         if (d["format"], d["root"], d["extensions"]) != (_CACHE_FORMAT, os.path.realpath(root), list(extensions)):
             return None
         classes, files, folders = d["classes"], d["files"], [tuple(x) for x in d["folders"]]
-        if len(files) != len(classes) or any(not _inside(rel) for rel in
-                                               classes + [r for found in files for r in found]):
+        if len(files) != len(classes) or not all(_inside(c) for c in classes) or not all(
+                type(rel) is str and rel.startswith(c + os.sep) for c, found in zip(classes, files) for rel in found):
             return None
         for rel, mtime in folders:
             if os.stat(os.path.join(root, rel)).st_mtime_ns != mtime:
@@ -167,9 +169,9 @@ def _read_cache(path, root, extensions):
         return None
 
 
-def _inside(rel):
-    """Whether `rel` is a relative path that stays under its root (a cache names nothing outside)."""
-    return isinstance(rel, str) and not os.path.isabs(rel) and ".." not in rel.split(os.sep)
+def _inside(name):
+    """Whether `name` is the name of a folder inside the root (a cache names no class outside it)."""
+    return isinstance(name, str) and name not in ("", ".", "..") and os.sep not in name
 
 
 def _write_cache(path, root, extensions, listing):
