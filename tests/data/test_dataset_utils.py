@@ -52,7 +52,8 @@ def test_random_split_is_reproducible():
     assert [s.indices for s in a] == [s.indices for s in random_split(range(50), [25, 15, 10], seed=3)]
     assert [s.indices for s in a] != [s.indices for s in random_split(range(50), [25, 15, 10], seed=4)]
     g1, g2 = np.random.default_rng(7), np.random.default_rng(7)
-    assert [s.indices for s in random_split(range(9), [4, 5], g1)] == [s.indices for s in random_split(range(9), [4, 5], g2)]
+    assert [s.indices for s in random_split(range(9), [4, 5], g1)] == \
+        [s.indices for s in random_split(range(9), [4, 5], g2)]
     cn.manual_seed(11)
     first = [s.indices for s in random_split(range(30), [10, 20])]
     second = [s.indices for s in random_split(range(30), [10, 20])]

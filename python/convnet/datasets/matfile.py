@@ -124,14 +124,14 @@ class _Element:
     def __init__(self, src, size, endian, fail):
         self.src, self.left, self.endian, self.fail = src, size, endian, fail
 
-    def _take(self, n, what):
+    def take(self, n, what):
         if n > self.left:
             self.fail(f"its {what} declares {n} byte(s) but only {self.left} remain in the variable's element")
         self.left -= n
 
     def tag(self, what):
         """(type, byte count, data of a small element or None)."""
-        self._take(8, what)
+        self.take(8, what)
         raw = self.src.read(8)
         a, b = struct.unpack(self.endian + "II", raw)
         if a >> 16:
@@ -141,14 +141,14 @@ class _Element:
             return a & 0xFFFF, n, raw[4:4 + n]
         return a, b, None
 
-    def bytes(self, what, expect_type=None):
+    def payload(self, what, expect_type=None):
         """(type, data bytes) of the next sub-element, padding skipped."""
         t, n, small = self.tag(what)
         if expect_type is not None and t not in expect_type:
             self.fail(f"its {what} has data type {t}, expected {' or '.join(map(str, expect_type))}")
         if small is not None:
             return t, small
-        self._take(n, what)
+        self.take(n, what)
         data = self.src.read(n)
         self.skip_padding(n, what)
         return t, data
@@ -156,7 +156,7 @@ class _Element:
     def skip_padding(self, n, what):
         pad = -n % 8
         if pad:
-            self._take(pad, what)
+            self.take(pad, what)
             self.src.read(pad)
 
 
@@ -236,16 +236,16 @@ def read_mat(path, names=None, who=None):
 def _matrix(el, wanted):
     """(name, array or None when the variable is skipped) of one miMATRIX element."""
     fail = el.fail
-    t, flags = el.bytes("array flags", (6,))
+    _, flags = el.payload("array flags", (6,))
     if len(flags) != 8:
         fail(f"its array flags hold {len(flags)} bytes, expected 8")
     word, _ = struct.unpack(el.endian + "II", flags)
     cls, complex_ = word & 0xFF, bool(word & COMPLEX_FLAG)
-    t, raw_dims = el.bytes("dimensions", (5,))
+    _, raw_dims = el.payload("dimensions", (5,))
     if len(raw_dims) % 4 or len(raw_dims) < 8:
         fail(f"its dimensions hold {len(raw_dims)} bytes, expected 4 per dimension and at least 2 dimensions")
     dims = struct.unpack(f"{el.endian}{len(raw_dims) // 4}i", raw_dims)
-    t, raw_name = el.bytes("name", (1, 2))
+    _, raw_name = el.payload("name", (1, 2))
     name = raw_name.decode("latin-1")
     fail.where = f"variable {name!r}"
     if wanted is not None and name not in wanted:
@@ -271,7 +271,7 @@ def _matrix(el, wanted):
     if small is not None:
         data = np.frombuffer(small, np.uint8).copy()
     else:
-        el._take(nbytes, "real part")
+        el.take(nbytes, "real part")
         data = el.src.read_array(nbytes)
     values = data.view(storage)
     out = values.astype(np.dtype(kind), copy=False) if values.dtype != np.dtype(kind) else values

@@ -146,8 +146,8 @@ def _read_fold(path, fold, count):
     words = line.split()
     if not all(w.isdigit() for w in words):
         bad = next(w for w in words if not w.isdigit())
-        raise STL10Error(f"STL10: {path}: line {fold + 1} holds {bad[:20].decode('latin-1')!r}; expected 0-based image indices "
-                         f"separated by spaces")
+        raise STL10Error(f"STL10: {path}: line {fold + 1} holds {bad[:20].decode('latin-1')!r}; expected 0-based "
+                         f"image indices separated by spaces")
     idx = [int(w) for w in words]
     bad = next((i for i in idx if i >= count), None)
     if bad is not None:
