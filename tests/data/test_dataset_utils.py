@@ -100,6 +100,11 @@ def test_subset_and_concat_items_match_torch():
     assert [int(v[1]) for v in Subset(ours, [9, 0])[[0, 1]]] == [int(theirs[9][1]), int(theirs[0][1])]
 
 
+def test_torch_import_path():
+    from convnet.utils.data import ConcatDataset as C, Subset as S, random_split as r
+    assert (C, S, r) == (ConcatDataset, Subset, random_split)
+
+
 def test_dataset_base_class_adds_and_requires_getitem():
     class Squares(Dataset):
         def __init__(self, n):

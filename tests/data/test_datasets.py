@@ -459,12 +459,7 @@ def test_svhn_download_checks_md5(tmp_path, monkeypatch):
     x, y = _svhn_arrays(2)
     payload = mat_file([("X", x), ("y", y)], compress=True)
     served = []
-
-    def fake_urlopen(url, timeout=None):
-        served.append(url)
-        return io.BytesIO(payload)
-
-    monkeypatch.setattr(dsutils.urllib.request, "urlopen", fake_urlopen)
+    _fake_urlopen(monkeypatch, {"test_32x32.mat": payload}, served)
     monkeypatch.setitem(SVHN.split_list, "test", ("test_32x32.mat", hashlib.md5(payload).hexdigest()))
     ds = SVHN(tmp_path / "d", split="test", download=True)
     assert served == ["http://ufldl.stanford.edu/housenumbers/test_32x32.mat"] and len(ds) == 2
@@ -514,6 +509,22 @@ def test_stl10_splits_and_folds(tmp_path):
     img, label = STL10(tmp_path / "stl10_binary", split="test")[1]
     np.testing.assert_array_equal(img, arrays["test"][0][1] / np.float32(255))   # torchvision's (3, 96, 96)
     assert label == arrays["test"][1][1]
+
+
+def test_stl10_download_unpacks_the_archive(tmp_path, monkeypatch):
+    from convnet.datasets import STL10
+    arrays, _ = _stl10_files(tmp_path / "src" / "stl10_binary")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(tmp_path / "src" / "stl10_binary", arcname="stl10_binary")
+    monkeypatch.setattr(STL10, "archive", ("stl10_binary.tar.gz", hashlib.md5(buf.getvalue()).hexdigest()))
+    calls = []
+    _fake_urlopen(monkeypatch, {"stl10_binary.tar.gz": buf.getvalue()}, calls)
+    ds = STL10(tmp_path / "data", split="test", download=True)
+    assert calls == ["http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz"]
+    np.testing.assert_array_equal(ds.data, arrays["test"][0].transpose(0, 2, 3, 1))
+    calls.clear()
+    assert len(STL10(tmp_path / "data", split="unlabeled", download=True)) == 5 and calls == []
 
 
 def test_stl10_errors_name_the_file(tmp_path):
