@@ -113,7 +113,10 @@ class _Inflated:
         return bytes(out)
 
     def read_array(self, n):
-        out = np.empty(n, np.uint8)  # pages are touched only as they are filled
+        try:
+            out = np.empty(n, np.uint8)  # pages are touched only as they are filled
+        except MemoryError:
+            self.fail(f"its compressed data declares {n} bytes, more than this machine can allocate")
         self._inflate_into(memoryview(out))
         return out
 
