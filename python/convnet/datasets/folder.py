@@ -165,8 +165,9 @@ def _read_cache(path, root, extensions):
         if not all(j.startswith(c + os.sep) and j.count("\0" + c + os.sep) == len(found) - 1
                    for c, j, found in zip(classes, joined, files) if j):
             return None
+        prefix = os.path.join(root, "")
         for rel, mtime in folders:
-            if os.stat(os.path.join(root, rel)).st_mtime_ns != mtime:
+            if os.stat(prefix + rel).st_mtime_ns != mtime:
                 return None
         return classes, files, folders
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
