@@ -61,3 +61,13 @@ def mnist_root():
 def _reseed_randn():
     """opcheck.randn gives every test the same stream, whatever ran before it."""
     opcheck.reseed()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _convnet_home(tmp_path_factory):
+    """convnet's cache folder (CONVNET_HOME: ImageFolder's file lists) in a temporary folder for the
+    session, so that tests (and the commands they start) leave nothing in the user's ~/.cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CONVNET_HOME", str(tmp_path_factory.mktemp("convnet_home")))
+    yield
+    patch.undo()

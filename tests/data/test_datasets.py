@@ -4,11 +4,13 @@ that the tests write themselves in each exact published layout, and malformed va
 import gzip
 import hashlib
 import io
+import json
 import os
 import pickle
 import struct
 import sys
 import tarfile
+import time
 import zlib
 
 import numpy as np
@@ -357,3 +359,262 @@ def test_image_folder_without_pillow_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL", None)
     with pytest.raises(ImportError, match="pip install pillow"):
         ds.load(0)
+
+
+# ---- SVHN: MATLAB 5 .mat files ----------------------------------------------------------------------
+
+def _svhn_arrays(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8)
+    y = rng.integers(1, 11, (n, 1)).astype(np.float64)
+    y[0] = 10
+    return x, y
+
+
+def _svhn_expected(x, y):
+    """torchvision's SVHN conversion (labels 10 -> 0; images (N, 3, 32, 32) from (32, 32, 3, N)), then
+    convnet's HWC layout."""
+    labels = y.astype(np.int64).squeeze()
+    np.place(labels, labels == 10, 0)
+    return np.transpose(x, (3, 2, 0, 1)).transpose(0, 2, 3, 1), labels
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+@pytest.mark.parametrize("compress", [False, True])
+def test_svhn_reads_hand_written_mat_files(tmp_path, endian, compress):
+    from mat5 import mat_file
+    from convnet.datasets import SVHN
+    x, y = _svhn_arrays(7)
+    # as MATLAB writes them: y a double array stored as uint8, another variable before X
+    raw = mat_file([("note", np.arange(3.0)), ("X", x), ("y", y, "f8", "u1")], e=endian, compress=compress)
+    (tmp_path / "test_32x32.mat").write_bytes(raw)
+    ds = SVHN(tmp_path, split="test")
+    data, labels = _svhn_expected(x, y)
+    assert ds.data.shape == (7, 32, 32, 3) and ds.data.flags.c_contiguous
+    np.testing.assert_array_equal(ds.data, data)
+    assert ds.targets.dtype == np.int64 and ds.targets.tolist() == labels.tolist() and ds.targets[0] == 0
+    img, label = ds[3]
+    np.testing.assert_array_equal(img, x[:, :, :, 3].transpose(2, 0, 1) / np.float32(255))
+    assert label == labels[3]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_mat_reader_against_scipy(tmp_path, compress):
+    sio = pytest.importorskip("scipy.io")
+    from mat5 import mat_file
+    from convnet.datasets.matfile import read_mat
+    from convnet.datasets import SVHN
+    x, y = _svhn_arrays(5, 1)
+    extra = {"w": np.arange(12, dtype=np.int16).reshape(3, 4), "v": np.linspace(0, 1, 6, dtype=np.float32),
+             "t": "text", "s": {"a": 1.0}}
+    sio.savemat(tmp_path / "train_32x32.mat", {"X": x, "y": y, **extra}, do_compression=compress)
+    got, ref = read_mat(tmp_path / "train_32x32.mat"), sio.loadmat(tmp_path / "train_32x32.mat")
+    assert sorted(got) == ["X", "v", "w", "y"], "text and structs are skipped"
+    for k, a in got.items():
+        assert a.dtype == ref[k].dtype and a.shape == ref[k].shape and np.array_equal(a, ref[k]), k
+    ds = SVHN(tmp_path)
+    data, labels = _svhn_expected(x, y)
+    np.testing.assert_array_equal(ds.data, data)
+    assert ds.targets.tolist() == labels.tolist()
+    # and scipy reads the hand-written files as the reader does (mat_dtype: the array's class, as read_mat)
+    for e in "<>":
+        (tmp_path / "h.mat").write_bytes(mat_file([("X", x), ("y", y, "f8", "u1")], e=e, compress=compress))
+        got, ref = read_mat(tmp_path / "h.mat"), sio.loadmat(tmp_path / "h.mat", mat_dtype=True)
+        for k in ("X", "y"):
+            assert got[k].dtype == ref[k].dtype.newbyteorder("=") and np.array_equal(got[k], ref[k]), (e, k)
+
+
+def test_svhn_errors_name_the_file(tmp_path):
+    from mat5 import mat_file
+    from convnet.datasets import SVHN, MatError
+    with pytest.raises(FileNotFoundError, match="train_32x32.mat not found.*download=True"):
+        SVHN(tmp_path)
+    with pytest.raises(ValueError, match="split must be one of"):
+        SVHN(tmp_path, split="valid")
+    x, y = _svhn_arrays(4)
+    path = tmp_path / "extra_32x32.mat"
+    cases = [([("X", x)], "has no variable 'y'"),
+             ([("X", x[:, :, :2]), ("y", y)], r"X is a uint8 array of dimensions 32x32x2x4, expected uint8 32x32x3xN"),
+             ([("X", x.astype(np.float64)), ("y", y)], "X is a float64 array"),
+             ([("X", x), ("y", y[:3])], "y has dimensions 3x1, expected 4x1"),
+             ([("X", x), ("y", np.array([[1.0], [11.0], [2.0], [3.0]]))], "y holds 11.0 at index 1"),
+             ([("X", x), ("y", np.array([[1.0], [2.5], [2.0], [3.0]]))], "y holds 2.5 at index 1")]
+    for variables, message in cases:
+        path.write_bytes(mat_file(variables))
+        with pytest.raises(MatError, match=f"SVHN: {path}: .*{message}" if "no variable" not in message
+                           else f"SVHN: {path} {message}"):
+            SVHN(tmp_path, split="extra")
+    path.write_bytes(b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(124, b" ") + b"\x00\x02IM" + bytes(64))
+    with pytest.raises(MatError, match=f"SVHN: {path} is a MATLAB 7.3 MAT-file \\(HDF5\\)"):
+        SVHN(tmp_path, split="extra")
+    good = mat_file([("X", x), ("y", y)], compress=True)
+    path.write_bytes(good[:-10])
+    with pytest.raises(MatError, match=f"SVHN: {path}: the variable at byte 12499: .*file has 38 left \\(truncated"):
+        SVHN(tmp_path, split="extra")
+
+
+def test_svhn_download_checks_md5(tmp_path, monkeypatch):
+    from mat5 import mat_file
+    from convnet.datasets import SVHN
+    x, y = _svhn_arrays(2)
+    payload = mat_file([("X", x), ("y", y)], compress=True)
+    served = []
+    _fake_urlopen(monkeypatch, {"test_32x32.mat": payload}, served)
+    monkeypatch.setitem(SVHN.split_list, "test", ("test_32x32.mat", hashlib.md5(payload).hexdigest()))
+    ds = SVHN(tmp_path / "d", split="test", download=True)
+    assert served == ["http://ufldl.stanford.edu/housenumbers/test_32x32.mat"] and len(ds) == 2
+    monkeypatch.setitem(SVHN.split_list, "test", ("test_32x32.mat", "0" * 32))
+    with pytest.raises(RuntimeError, match="does not match the published"):
+        SVHN(tmp_path / "e", split="test", download=True)
+    assert not (tmp_path / "e" / "test_32x32.mat").exists()
+
+
+# ---- STL10: binary files -------------------------------------------------------------------------------
+
+def _stl10_files(folder, seed=0, n_train=20, n_test=6, n_unlabeled=5):
+    """stl10_binary/ in the published layout: images as 3 column-major 96x96 planes, labels 1..10,
+    10 folds of training indices. Returns the images as (N, 3, 96, 96) (torchvision's) and the labels."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for split, n in (("train", n_train), ("test", n_test), ("unlabeled", n_unlabeled)):
+        chw = rng.integers(0, 256, (n, 3, 96, 96), dtype=np.uint8)
+        (folder / f"{split}_X.bin").write_bytes(chw.transpose(0, 1, 3, 2).tobytes())   # column-major planes
+        labels = rng.integers(1, 11, n).astype(np.uint8)
+        if split != "unlabeled":
+            (folder / f"{split}_y.bin").write_bytes(labels.tobytes())
+        out[split] = (chw, labels.astype(np.int64) - 1)
+    folds = [rng.choice(n_train, 4, replace=False) for _ in range(10)]
+    (folder / "fold_indices.txt").write_text("".join(" ".join(map(str, f)) + " \n" for f in folds))
+    return out, folds
+
+
+def test_stl10_splits_and_folds(tmp_path):
+    from convnet.datasets import STL10
+    arrays, folds = _stl10_files(tmp_path / "stl10_binary")
+    hwc = {k: (v[0].transpose(0, 2, 3, 1), v[1]) for k, v in arrays.items()}
+    for split in ("train", "test"):
+        ds = STL10(tmp_path, split=split)
+        np.testing.assert_array_equal(ds.data, hwc[split][0])
+        assert ds.targets.tolist() == hwc[split][1].tolist()
+    ds = STL10(tmp_path, split="unlabeled")
+    np.testing.assert_array_equal(ds.data, hwc["unlabeled"][0])
+    assert ds.targets.tolist() == [-1] * 5
+    ds = STL10(tmp_path, split="train", folds=3)
+    np.testing.assert_array_equal(ds.data, hwc["train"][0][folds[3]])
+    assert ds.targets.tolist() == hwc["train"][1][folds[3]].tolist()
+    ds = STL10(tmp_path, split="train+unlabeled", folds=9)
+    np.testing.assert_array_equal(ds.data, np.concatenate([hwc["train"][0][folds[9]], hwc["unlabeled"][0]]))
+    assert ds.targets.tolist() == hwc["train"][1][folds[9]].tolist() + [-1] * 5
+    img, label = STL10(tmp_path / "stl10_binary", split="test")[1]
+    np.testing.assert_array_equal(img, arrays["test"][0][1] / np.float32(255))   # torchvision's (3, 96, 96)
+    assert label == arrays["test"][1][1]
+
+
+def test_stl10_download_unpacks_the_archive(tmp_path, monkeypatch):
+    from convnet.datasets import STL10
+    arrays, _ = _stl10_files(tmp_path / "src" / "stl10_binary")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(tmp_path / "src" / "stl10_binary", arcname="stl10_binary")
+    monkeypatch.setattr(STL10, "archive", ("stl10_binary.tar.gz", hashlib.md5(buf.getvalue()).hexdigest()))
+    calls = []
+    _fake_urlopen(monkeypatch, {"stl10_binary.tar.gz": buf.getvalue()}, calls)
+    ds = STL10(tmp_path / "data", split="test", download=True)
+    assert calls == ["http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz"]
+    np.testing.assert_array_equal(ds.data, arrays["test"][0].transpose(0, 2, 3, 1))
+    calls.clear()
+    assert len(STL10(tmp_path / "data", split="unlabeled", download=True)) == 5 and calls == []
+
+
+def test_stl10_errors_name_the_file(tmp_path):
+    from convnet.datasets import STL10, STL10Error
+    folder = tmp_path / "stl10_binary"
+    _stl10_files(folder)
+    with pytest.raises(ValueError, match="folds must be None or an int in 0..9"):
+        STL10(tmp_path, folds=10)
+    with pytest.raises(ValueError, match="split must be one of"):
+        STL10(tmp_path, split="val")
+    good = (folder / "test_X.bin").read_bytes()
+    (folder / "test_X.bin").write_bytes(good[:-100])
+    with pytest.raises(STL10Error, match="test_X.bin is truncated.*27648-byte images"):
+        STL10(tmp_path, split="test")
+    (folder / "test_X.bin").write_bytes(good)
+    (folder / "test_y.bin").write_bytes(bytes([1, 2, 3]))
+    with pytest.raises(STL10Error, match="test_y.bin holds 3 labels but .*test_X.bin holds 6 images"):
+        STL10(tmp_path, split="test")
+    (folder / "test_y.bin").write_bytes(bytes([1, 2, 3, 0, 4, 5]))
+    with pytest.raises(STL10Error, match="test_y.bin holds label 0 at index 3; STL-10 label files hold 1..10"):
+        STL10(tmp_path, split="test")
+    for text, message in (("1 2\n3 4\n", "has 2 line.*fold 5"), ("1 2\n" * 5 + "1 x2\n", "line 6 holds 'x2'"),
+                          ("1 2\n" * 5 + "1 20\n", "line 6 holds index 20; the training file holds 20 images"),
+                          ("1 " * 300, "line 1 is longer than")):
+        (folder / "fold_indices.txt").write_text(text)
+        with pytest.raises(STL10Error, match=f"fold_indices.txt: {message}" if "has 2" not in message
+                           else f"fold_indices.txt {message}"):
+            STL10(tmp_path, split="train", folds=5)
+    (folder / "unlabeled_X.bin").unlink()
+    with pytest.raises(FileNotFoundError, match="'unlabeled' split.*unlabeled_X.bin"):
+        STL10(tmp_path, split="unlabeled")
+
+
+# ---- ImageFolder's file list cache -----------------------------------------------------------------
+
+def _age(root, seconds=60):
+    """Sets every folder's modification time `seconds` in the past (a tree written just now is not cached)."""
+    t = time.time() - seconds
+    for folder, _, _ in os.walk(root):
+        os.utime(folder, (t, t))
+
+
+def test_image_folder_cache_hit_and_invalidation(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVNET_HOME", str(tmp_path / "home"))
+    root = tmp_path / "tree"
+    for rel in ("b/x/1.png", "b/x/y/2.png", "a/3.png", "a/deep/er/4.jpg", "c/5.png"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    fresh = ImageFolder(root)
+    assert not fresh.cache_hit and not os.path.exists(fresh.cache_path), "a tree changed just now is not cached"
+    _age(root)
+    first = ImageFolder(root)
+    assert not first.cache_hit and os.path.isfile(first.cache_path)
+    assert os.path.dirname(first.cache_path) == str(tmp_path / "home" / "imagefolder")
+    hit = ImageFolder(root)
+    assert hit.cache_hit and hit.samples == first.samples == fresh.samples and hit.classes == ["a", "b", "c"]
+    assert [os.path.relpath(p, root) for p, _ in hit.samples] == ["a/3.png", "a/deep/er/4.jpg", "b/x/1.png",
+                                                                  "b/x/y/2.png", "c/5.png"]
+    assert not ImageFolder(root, extensions=(".png",)).cache_hit, "another extension list is another listing"
+    assert ImageFolder(root, cache=False).cache_path is None
+
+    def changed(change):
+        change()
+        ds = ImageFolder(root)
+        assert not ds.cache_hit
+        assert ds.samples == ImageFolder(root, cache=False).samples
+        _age(root)
+        assert not ImageFolder(root).cache_hit and ImageFolder(root).cache_hit, "rewritten once the tree is still"
+        return [os.path.relpath(p, root) for p, _ in ds.samples]
+
+    assert "b/x/y/new.png" in changed(lambda: (root / "b/x/y/new.png").write_bytes(b""))   # a deep folder
+    assert "a/deep/er/4.jpg" not in changed(lambda: (root / "a/deep/er/4.jpg").unlink())
+    assert "d/6.png" in changed(lambda: ((root / "d").mkdir(), (root / "d/6.png").write_bytes(b"")))   # a class
+    assert "c/5b.png" in changed(lambda: (root / "c/5.png").rename(root / "c/5b.png"))
+    # a corrupt cache, or one naming paths outside the root, is ignored and rewritten
+    cache = ImageFolder(root).cache_path
+    for bad in (b"{not json", b'{"format": 1}', json.dumps({"format": 1, "root": os.path.realpath(root),
+                "extensions": list(ImageFolder(root).extensions), "classes": ["../../etc"], "files": [[]],
+                "folders": []}).encode()):
+        with open(cache, "wb") as f:
+            f.write(bad)
+        ds = ImageFolder(root)
+        assert not ds.cache_hit and ds.classes == ["a", "b", "c", "d"]
+        assert ImageFolder(root).cache_hit
+
+
+def test_image_folder_cache_folder_not_writable(tmp_path, monkeypatch):
+    (tmp_path / "home").write_text("a file where the cache folder would be")
+    monkeypatch.setenv("CONVNET_HOME", str(tmp_path / "home"))
+    _png(tmp_path / "tree" / "a" / "1.png", np.zeros((2, 2, 3), np.uint8))
+    _age(tmp_path / "tree")
+    ds = ImageFolder(tmp_path / "tree")
+    assert len(ds) == 1 and not ds.cache_hit

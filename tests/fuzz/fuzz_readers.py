@@ -4,7 +4,7 @@ or 1 GB with the flags below) is a finding.
 
     python tests/fuzz/fuzz_readers.py TARGET CORPUS_DIR -max_total_time=30 -timeout=2 -rss_limit_mb=1024
 
-TARGET: safetensors, checkpoint, idx, cifar_pickle, cifar_binary, image, onnx. test_fuzz.py writes
+TARGET: safetensors, checkpoint, idx, cifar_pickle, cifar_binary, image, onnx, mat. test_fuzz.py writes
 a seed corpus of valid files for each.
 
     python tests/fuzz/fuzz_readers.py TARGET --replay FILE_OR_DIR...
@@ -25,8 +25,9 @@ except ImportError:  # --replay needs no atheris
 
 with atheris.instrument_imports() if atheris and "--replay" not in sys.argv else contextlib.nullcontext():
     import convnet as cn
-    from convnet.datasets import CIFAR10, CIFARError, IDXError, ImageFileError
+    from convnet.datasets import CIFAR10, CIFARError, IDXError, ImageFileError, MatError
     from convnet.datasets.folder import decode_image
+    from convnet.datasets.matfile import read_mat
     from convnet.datasets.mnist import read_idx
     from convnet.onnx import OnnxError
 
@@ -39,6 +40,7 @@ TARGETS = {
     "cifar_binary": ("data_batch_1.bin", lambda p: CIFAR10.__new__(CIFAR10)._read_binary(p), CIFARError),
     "image": ("f.png", decode_image, ImageFileError),
     "onnx": ("f.onnx", cn.onnx.load, OnnxError),
+    "mat": ("f.mat", read_mat, MatError),
 }
 
 

@@ -43,10 +43,16 @@ def write_seeds(target, folder):
         pytest.importorskip("onnx")
         model = cn.nn.Sequential(cn.nn.Conv2d(1, 2, 3), cn.nn.ReLU(), cn.nn.Flatten(), cn.nn.Linear(8, 2))
         cn.onnx.export(model, cn.zeros(1, 1, 4, 4), path)
+    elif target == "mat":
+        from mat5 import mat_file
+        x = np.arange(2 * 3 * 2, dtype=np.uint8).reshape(2, 3, 2)
+        variables = [("X", x), ("y", np.array([[1.0], [10.0]]), "f8", "u1"), ("big", np.arange(3.0))]
+        open(path, "wb").write(mat_file(variables))
+        open(path + "-compressed", "wb").write(mat_file(variables, e=">", compress=True))
 
 
 @pytest.mark.parametrize("target", ["safetensors", "checkpoint", "idx", "cifar_pickle", "cifar_binary", "image",
-                                    "onnx"])
+                                    "onnx", "mat"])
 def test_fuzz_reader(tmp_path, target):
     pytest.importorskip("atheris")
     corpus = str(tmp_path / "corpus")

@@ -15,12 +15,17 @@ import urllib.request
 
 import numpy as np
 
-__all__ = ["default_root", "fetch", "extract_tar", "float_chw", "ArrayImageDataset"]
+__all__ = ["default_root", "cache_home", "fetch", "extract_tar", "float_chw", "ArrayImageDataset"]
 
 
 def default_root():
     """The data folder: $CONVNET_DATA if set, else "./data"."""
     return os.environ.get("CONVNET_DATA") or "./data"
+
+
+def cache_home():
+    """convnet's cache folder: $CONVNET_HOME if set, else ~/.cache/convnet."""
+    return os.environ.get("CONVNET_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "convnet")
 
 
 def _write_atomically(folder, filename, data):
