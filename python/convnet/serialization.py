@@ -184,27 +184,58 @@ def _file_kind(path):
     return "safetensors"
 
 
-class _StorageType:
+class _Sealed:
+    """The objects the unpickler gives a pickle: the pickle cannot set their attributes (its BUILD
+    opcode calls __setstate__), so one file cannot alter the stand-ins that the next one gets."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        raise pickle.UnpicklingError(f"refused to set the state of {type(self).__name__.lstrip('_')}: a weights "
+                                     "file sets no attributes on tensors, storages, dtypes or rebuild functions")
+
+
+class _Global(_Sealed):
+    """An allowed callable (a rebuild function, OrderedDict, set, ...) as the pickle sees it."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+
+class _StorageType(_Sealed):
     """A torch storage class named in the pickle (torch.FloatStorage): the dtype of its elements."""
+
+    __slots__ = ("dtype",)
 
     def __init__(self, dtype):
         self.dtype = dtype
 
 
-class _DType:
+class _DType(_Sealed):
     """A torch dtype named in the pickle (torch.float32)."""
+
+    __slots__ = ("name",)
 
     def __init__(self, name):
         self.name = name
 
 
-class _TensorType:
+class _TensorType(_Sealed):
     """torch.Tensor or torch.nn.parameter.Parameter named in the pickle (by _rebuild_from_type_v2)."""
 
+    __slots__ = ()
 
-class _Storage:
+
+class _Storage(_Sealed):
     """The bytes of one saved storage (`data`: set when read), or a legacy storage view: `nbytes`
     bytes from `offset` of `root`'s."""
+
+    __slots__ = ("dtype", "location", "_data", "root", "offset", "nbytes")
 
     def __init__(self, dtype, location, data=None, root=None, offset=0, nbytes=0):
         self.dtype, self.location = dtype, location
@@ -216,10 +247,12 @@ class _Storage:
         return self._data
 
 
-class _SavedTensor:
+class _SavedTensor(_Sealed):
     """A tensor as the pickle describes it: a strided view (sizes, strides and offset in elements of
     `dtype`) of a storage; made into a convnet tensor once every storage is read (the legacy format
     stores them after the pickle)."""
+
+    __slots__ = ("storage", "offset", "size", "stride", "dtype", "requires_grad")
 
     def __init__(self, storage, offset, size, stride, dtype, requires_grad):
         if not (isinstance(storage, _Storage) and isinstance(offset, int) and isinstance(size, tuple)
@@ -278,7 +311,7 @@ def _rebuild_parameter(data, requires_grad, backward_hooks, state=None):
 def _rebuild_from_type_v2(func, new_type, args, state):
     """A tensor of class torch.Tensor or Parameter (a subclass would be a global refused before this);
     attributes in `state` are dropped."""
-    if not isinstance(new_type, _TensorType) or not callable(func) or not isinstance(args, tuple):
+    if not isinstance(new_type, _TensorType) or not isinstance(func, _Global) or not isinstance(args, tuple):
         raise pickle.UnpicklingError("_rebuild_from_type_v2: expected a rebuild function, torch.Tensor or "
                                      "Parameter and its arguments")
     return func(*args)
@@ -298,23 +331,25 @@ def _torch_device(*args):
 
 
 _ALLOWED_GLOBALS = {
-    "collections.OrderedDict": collections.OrderedDict,
-    "collections.Counter": collections.Counter,
-    "builtins.set": set,
-    "builtins.frozenset": frozenset,
-    "builtins.complex": complex,
-    "builtins.bytearray": bytearray,
-    "_codecs.encode": _latin1_bytes,
-    "torch.Size": tuple,
-    "torch.device": _torch_device,
+    **{name: _Global(fn) for name, fn in {
+        "collections.OrderedDict": collections.OrderedDict,
+        "collections.Counter": collections.Counter,
+        "builtins.set": set,
+        "builtins.frozenset": frozenset,
+        "builtins.complex": complex,
+        "builtins.bytearray": bytearray,
+        "_codecs.encode": _latin1_bytes,
+        "torch.Size": tuple,
+        "torch.device": _torch_device,
+        "torch._utils._rebuild_tensor": _rebuild_tensor,
+        "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
+        "torch._utils._rebuild_tensor_v3": _rebuild_tensor_v3,
+        "torch._utils._rebuild_parameter": _rebuild_parameter,
+        "torch._utils._rebuild_parameter_with_state": _rebuild_parameter,
+        "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
+    }.items()},
     "torch.Tensor": _TensorType(),
     "torch.nn.parameter.Parameter": _TensorType(),
-    "torch._utils._rebuild_tensor": _rebuild_tensor,
-    "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
-    "torch._utils._rebuild_tensor_v3": _rebuild_tensor_v3,
-    "torch._utils._rebuild_parameter": _rebuild_parameter,
-    "torch._utils._rebuild_parameter_with_state": _rebuild_parameter,
-    "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
     "torch.storage.UntypedStorage": _StorageType("uint8"),
     **{f"torch.{name}": _StorageType(dtype) for name, dtype in _STORAGE_DTYPES.items()},
     **{f"torch.{name}": _DType(name) for name in _NUMPY_DTYPES},
@@ -322,8 +357,9 @@ _ALLOWED_GLOBALS = {
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only the globals of _ALLOWED_GLOBALS, to convnet's own stand-ins
-    (no module is imported), and the storages of a torch file through `storage(pid)`."""
+    """An unpickler that resolves only the globals of _ALLOWED_GLOBALS, to convnet's own sealed
+    stand-ins (no module is imported; the pickle can only call them and build containers), and the
+    storages of a torch file through `storage(pid)`."""
 
     def __init__(self, file, path, storage=None):
         super().__init__(file, encoding="utf-8")

@@ -359,3 +359,18 @@ def test_damaged_files_name_the_problem(tmp_path):
     cn.save({"t": cn.zeros(2)}, tmp_path / "w.safetensors")
     with pytest.raises(cn.SafetensorsError, match=msg("is not a PyTorch file", "convnet.load")):
         cn.serialization.load_pth(tmp_path / "w.safetensors")
+
+
+@pytest.mark.parametrize("target", [b"torch._utils\n_rebuild_tensor_v2", b"torch\nFloatStorage", b"torch\nfloat32",
+                                    b"collections\nCounter"])
+def test_a_pickle_cannot_alter_what_the_unpickler_gives_it(tmp_path, target):
+    """BUILD (set attributes, or slots with a (state, slots) pair) on an allowed global is refused:
+    one file cannot change the rebuild functions, storage classes or dtypes for the next."""
+    path = tmp_path / "alter.pth"
+    for state in (b"}X\x03\x00\x00\x00fooK\x01s", b"N}X\x02\x00\x00\x00fnK\x01s\x86"):
+        path.write_bytes(b"\x80\x02c" + target + b"\n" + state + b"b.")
+        with pytest.raises(pickle.UnpicklingError, match=msg("refused to set the state of",
+                                                             "sets no attributes")):
+            cn.serialization.load_pth(path)
+    torch.save({"w": torch.arange(4.0)}, path)  # and the next file reads as ever
+    np.testing.assert_array_equal(cn.load(path)["w"].numpy(), np.arange(4.0, dtype=np.float32))
