@@ -184,6 +184,13 @@ def _file_kind(path):
     return "safetensors"
 
 
+class UnpicklingError(_core.SafetensorsError, pickle.UnpicklingError):
+    """A PyTorch file that the restricted unpickler refuses (a global other than tensors and
+    containers, a pickled module, a pickle setting attributes): a `convnet.SafetensorsError`, as any
+    weights file convnet cannot read, and a `pickle.UnpicklingError`, as torch.load(weights_only=True)
+    raises for it."""
+
+
 class _Sealed:
     """The objects the unpickler gives a pickle: the pickle cannot set their attributes (its BUILD
     opcode calls __setstate__), so one file cannot alter the stand-ins that the next one gets."""
@@ -191,8 +198,8 @@ class _Sealed:
     __slots__ = ()
 
     def __setstate__(self, state):
-        raise pickle.UnpicklingError(f"refused to set the state of {type(self).__name__.lstrip('_')}: a weights "
-                                     "file sets no attributes on tensors, storages, dtypes or rebuild functions")
+        raise UnpicklingError(f"refused to set the state of {type(self).__name__.lstrip('_')}: a weights file "
+                              "sets no attributes on tensors, storages, dtypes or rebuild functions")
 
 
 class _Global(_Sealed):
@@ -372,7 +379,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         found = _ALLOWED_GLOBALS.get(f"{module}.{name}")
         if found is None:
-            raise pickle.UnpicklingError(
+            raise UnpicklingError(
                 f"load: {self._path}: refused to load the global {module}.{name}: a weights file may hold only "
                 "tensors, dicts, lists, tuples, numbers and strings (what torch.load(weights_only=True) accepts); "
                 "nothing in the file was run. Load it with torch only if you trust its source")
@@ -380,24 +387,24 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         if self._storage is None:
-            raise pickle.UnpicklingError(f"load: {self._path}: a persistent id where the format has none")
+            raise pickle.UnpicklingError("a persistent id where the format has none")
         if not isinstance(pid, tuple) or not pid:
-            raise pickle.UnpicklingError(f"load: {self._path}: unexpected persistent id {pid!r}")
+            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r}")
         kind = pid[0].decode("ascii") if isinstance(pid[0], bytes) else pid[0]
         if kind != "storage" or len(pid) not in (5, 6) or not isinstance(pid[1], _StorageType):
             what = "a pickled module (source code)" if kind == "module" else f"persistent id {pid[:2]!r}"
-            raise pickle.UnpicklingError(f"load: {self._path}: refused {what}: a weights file holds storages only")
+            raise UnpicklingError(f"load: {self._path}: refused {what}: a weights file holds storages only")
         return self._storage(pid)
 
 
 def _unpickle(file, path, storage=None):
     try:
         return _RestrictedUnpickler(file, path, storage).load()
-    except pickle.UnpicklingError:
+    except (UnpicklingError, _core.SafetensorsError):
         raise
     except RecursionError:
         raise _core.SafetensorsError(f"load: {path}: the pickle nests too deeply") from None
-    except Exception as e:  # a malformed pickle: EOFError, ValueError, TypeError from its opcodes
+    except Exception as e:  # a malformed pickle: UnpicklingError, EOFError, TypeError from its opcodes
         raise _core.SafetensorsError(f"load: {path} is not a valid PyTorch file: {type(e).__name__}: {e}") from None
 
 
@@ -406,8 +413,22 @@ def _read_zip(path):
     <prefix>/data/<key> per storage, <prefix>/byteorder ("little" when absent)."""
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:  # ValueError: bad names
         raise _core.SafetensorsError(f"load: {path} is not a valid PyTorch file (a damaged zip archive: {e})") from None
+    def record(name):
+        """The bytes of record `name` (torch stores them uncompressed: nothing to inflate)."""
+        try:
+            info = zf.getinfo(name)
+        except KeyError:
+            raise _core.SafetensorsError(f"load: {path}: the archive has no record {name}") from None
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise _core.SafetensorsError(f"load: {path}: record {name} is compressed; torch.save stores its "
+                                         "records uncompressed")
+        try:
+            return zf.read(info)
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
+            raise _core.SafetensorsError(f"load: {path} is not a valid PyTorch file (record {name}: {e})") from None
+
     with zf:
         names = zf.namelist()
         pkls = [n for n in names if n.count("/") == 1 and n.endswith("/data.pkl")]
@@ -419,7 +440,7 @@ def _read_zip(path):
         prefix = pkls[0][:-len("data.pkl")]
         byteorder = "little"
         if prefix + "byteorder" in names:
-            byteorder = zf.read(prefix + "byteorder").decode("ascii", "replace").strip()
+            byteorder = record(prefix + "byteorder").decode("ascii", "replace").strip()
             if byteorder not in ("little", "big"):
                 raise _core.SafetensorsError(f"load: {path}: byteorder record: expected 'little' or 'big', got "
                                              f"{byteorder[:20]!r}")
@@ -428,17 +449,12 @@ def _read_zip(path):
         def storage(pid):
             _, stype, key, location, _numel = pid[:5]
             if not isinstance(key, str) or not isinstance(location, str):
-                raise pickle.UnpicklingError(f"load: {path}: unexpected storage id {pid!r}")
+                raise pickle.UnpicklingError(f"unexpected storage id {pid!r}")
             if key not in storages:
-                try:
-                    data = zf.read(f"{prefix}data/{key}")
-                except KeyError:
-                    raise _core.SafetensorsError(f"load: {path}: the pickle names storage {key!r}, which the "
-                                                 "archive does not hold") from None
-                storages[key] = _Storage(stype.dtype, location, memoryview(data))
+                storages[key] = _Storage(stype.dtype, location, memoryview(record(f"{prefix}data/{key}")))
             return storages[key]
 
-        return _unpickle(io.BytesIO(zf.read(pkls[0])), path, storage), byteorder
+        return _unpickle(io.BytesIO(record(pkls[0])), path, storage), byteorder
 
 
 def _read_legacy(path):
@@ -459,11 +475,13 @@ def _read_legacy(path):
             _, stype, key, location, numel = pid[:5]
             view = pid[5] if len(pid) == 6 else None
             if not isinstance(key, str) or not isinstance(location, str) or not isinstance(numel, int):
-                raise pickle.UnpicklingError(f"load: {path}: unexpected storage id {pid!r}")
+                raise pickle.UnpicklingError(f"unexpected storage id {pid!r}")
             root = roots.setdefault(key, _Storage(stype.dtype, location))
             if view is None:
                 return root
-            view_key, offset, size = view  # a storage view of the oldest files: elements of the root
+            if not (isinstance(view, tuple) and len(view) == 3 and all(isinstance(v, int) and v >= 0 for v in view[1:])):
+                raise pickle.UnpicklingError(f"unexpected storage view {view!r}")
+            _view_key, offset, size = view  # a storage view of the oldest files: elements of the root
             itemsize = np.dtype(_NUMPY_DTYPES[stype.dtype]).itemsize
             return _Storage(stype.dtype, location, root=root, offset=offset * itemsize, nbytes=size * itemsize)
 
@@ -472,14 +490,14 @@ def _read_legacy(path):
         if not isinstance(keys, list) or set(keys) != set(roots):
             raise _core.SafetensorsError(f"load: {path}: the list of storages does not match the storages the "
                                          "pickle names")
+        size = os.fstat(f.fileno()).st_size
         for key in keys:
             count = int.from_bytes(f.read(8), "little")
             nbytes = count * np.dtype(_NUMPY_DTYPES[roots[key].dtype]).itemsize
-            data = f.read(nbytes)
-            if len(data) != nbytes:
-                raise _core.SafetensorsError(f"load: {path}: storage {key} is cut short ({len(data)} of {nbytes} "
-                                             "bytes): the file is truncated")
-            roots[key]._data = memoryview(data)
+            if nbytes > size - f.tell():
+                raise _core.SafetensorsError(f"load: {path}: storage {key} is cut short ({size - f.tell()} of "
+                                             f"{nbytes} bytes): the file is truncated")
+            roots[key]._data = memoryview(f.read(nbytes))
         return obj, "little"
 
 
@@ -503,8 +521,8 @@ def load_pth(path, map_location=None):
     single-file pickle format. The pickle goes through a restricted unpickler that accepts what
     `torch.load(weights_only=True)` accepts (tensors and parameters of the numeric dtypes, dicts,
     OrderedDicts, lists, tuples, sets, numbers, strings, bytes, torch.Size and torch.device) and
-    refuses any other global with `pickle.UnpicklingError` naming it, before anything of the file
-    runs. Tensors come back C-contiguous with the values of their saved view (a transposed or
+    refuses any other global with `convnet.serialization.UnpicklingError` (a `SafetensorsError` and
+    a `pickle.UnpicklingError`) naming it, before anything of the file runs. Tensors come back C-contiguous with the values of their saved view (a transposed or
     sliced tensor, several tensors over one storage), each a copy of its own (shared storage is not
     kept shared); float16, bfloat16, float32, float64, int64, uint8 and bool keep their dtype and
     bits; int8, int16, int32, uint16 and uint32 are widened to int64; other dtypes (complex,
@@ -527,7 +545,7 @@ def load_pth(path, map_location=None):
         if isinstance(x, _SavedTensor):
             try:
                 arr = x.array(byteorder)
-            except (ValueError, KeyError, MemoryError) as e:
+            except (ValueError, KeyError, TypeError, OverflowError, MemoryError) as e:
                 raise _core.SafetensorsError(f"load: {path}: tensor{where}: {e}") from None
             t = _restore(_convnet_tensor(arr, x.dtype, path, where), x.storage.location, map_location)
             return t.requires_grad_(True) if x.requires_grad and t.is_floating_point() else t
@@ -560,6 +578,9 @@ def _state_dict(obj, path):
                                      "reads any object of tensors, dicts and lists")
     out = collections.OrderedDict()
     for name, value in obj.items():
+        if not isinstance(name, str):
+            raise _core.SafetensorsError(f"load: {path}: key {name!r} is not a string; a state dict maps parameter "
+                                         "names to tensors")
         if not isinstance(value, _core.Tensor):
             raise _core.SafetensorsError(f"load: {path}: entry {name!r} is of type {type(value).__name__}, expected "
                                          "a tensor (is this a checkpoint holding more than a state dict? "

@@ -374,3 +374,32 @@ def test_a_pickle_cannot_alter_what_the_unpickler_gives_it(tmp_path, target):
             cn.serialization.load_pth(path)
     torch.save({"w": torch.arange(4.0)}, path)  # and the next file reads as ever
     np.testing.assert_array_equal(cn.load(path)["w"].numpy(), np.arange(4.0, dtype=np.float32))
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_mutated_files_load_or_raise_safetensors_error(tmp_path, legacy):
+    """Bytes flipped, the file cut or bytes inserted: the reader returns or raises its own error
+    (convnet.SafetensorsError, of which UnpicklingError is one), never another exception."""
+    path = tmp_path / "w.pth"
+    torch.save({"a": torch.randn(3, 4), "b": torch.arange(5), "c": torch.randn(2, 2).half().t(), "n": [1, (2.5, "x")]},
+               path, _use_new_zipfile_serialization=not legacy)
+    raw = path.read_bytes()
+    rng = np.random.default_rng(4)
+    outcomes = collections.Counter()
+    for i in range(300):
+        m = bytearray(raw)
+        if i % 3 == 0:
+            for _ in range(rng.integers(1, 6)):
+                m[rng.integers(len(m))] = rng.integers(256)
+        elif i % 3 == 1:
+            m = m[:rng.integers(len(m))]
+        else:
+            at = rng.integers(len(m))
+            m[at:at] = rng.bytes(rng.integers(1, 20))
+        path.write_bytes(bytes(m))
+        try:
+            cn.serialization.load_pth(path)
+            outcomes["read"] += 1
+        except cn.SafetensorsError:
+            outcomes["error"] += 1
+    assert outcomes["error"] > 100, outcomes
