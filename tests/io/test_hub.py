@@ -276,6 +276,7 @@ def torch_resnet18():
     return model.eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy-without-num_batches_tracked"])
 def test_resnet18_weights_through_the_hub_give_torchs_outputs(server, home, tmp_path, monkeypatch, legacy):
     t = torch_resnet18()
@@ -342,6 +343,6 @@ def test_the_registry_names_torchvisions_files():
             assert re.fullmatch(re.escape(stem) + r"-[0-9a-f]{8}\.pth", file), member.url
             assert hub.HASH_REGEX.search(file).group(1) == file[-12:-4]
         assert enum_cls.DEFAULT in list(enum_cls)
-    for model in ("resnet18", "resnet34", "resnet50", "mobilenet_v2"):
+    for model in ("resnet18", "mobilenet_v2"):
         m = cn.models.get_model(model)
         assert sum(p.numel() for p in m.parameters()) == WEIGHTS[model].DEFAULT.meta["num_params"], model
