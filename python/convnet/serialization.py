@@ -145,8 +145,6 @@ def _is_device(name):
     return True
 
 
-
-
 # --- PyTorch files, without PyTorch -----------------------------------------------------------
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C  # the first pickle of torch's pre-1.6 single-file format
@@ -266,7 +264,8 @@ class _SavedTensor(_Sealed):
                 and isinstance(stride, tuple) and len(size) == len(stride)
                 and all(isinstance(v, int) for v in size + stride)):
             raise pickle.UnpicklingError(f"a tensor rebuilt from unexpected arguments: storage "
-                                         f"{type(storage).__name__}, offset {offset!r}, size {size!r}, stride {stride!r}")
+                                         f"{type(storage).__name__}, offset {offset!r}, size {size!r}, "
+                                         f"stride {stride!r}")
         self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
         self.dtype, self.requires_grad = dtype, bool(requires_grad)
 
@@ -479,7 +478,8 @@ def _read_legacy(path):
             root = roots.setdefault(key, _Storage(stype.dtype, location))
             if view is None:
                 return root
-            if not (isinstance(view, tuple) and len(view) == 3 and all(isinstance(v, int) and v >= 0 for v in view[1:])):
+            if not (isinstance(view, tuple) and len(view) == 3
+                    and all(isinstance(v, int) and v >= 0 for v in view[1:])):
                 raise pickle.UnpicklingError(f"unexpected storage view {view!r}")
             _view_key, offset, size = view  # a storage view of the oldest files: elements of the root
             itemsize = np.dtype(_NUMPY_DTYPES[stype.dtype]).itemsize
@@ -522,13 +522,14 @@ def load_pth(path, map_location=None):
     `torch.load(weights_only=True)` accepts (tensors and parameters of the numeric dtypes, dicts,
     OrderedDicts, lists, tuples, sets, numbers, strings, bytes, torch.Size and torch.device) and
     refuses any other global with `convnet.serialization.UnpicklingError` (a `SafetensorsError` and
-    a `pickle.UnpicklingError`) naming it, before anything of the file runs. Tensors come back C-contiguous with the values of their saved view (a transposed or
-    sliced tensor, several tensors over one storage), each a copy of its own (shared storage is not
-    kept shared); float16, bfloat16, float32, float64, int64, uint8 and bool keep their dtype and
-    bits; int8, int16, int32, uint16 and uint32 are widened to int64; other dtypes (complex,
-    uint64) raise `convnet.SafetensorsError`, as does a damaged or truncated file. Parameters keep
-    requires_grad; tensor attributes and backward hooks are dropped. `map_location` as in `load`
-    (each tensor's saved device is the location torch recorded, e.g. "cuda:0").
+    a `pickle.UnpicklingError`) naming it, before anything of the file runs. Tensors come back
+    C-contiguous with the values of their saved view (a transposed or sliced tensor, several tensors
+    over one storage), each a copy of its own (shared storage is not kept shared); float16,
+    bfloat16, float32, float64, int64, uint8 and bool keep their dtype and bits; int8, int16, int32,
+    uint16 and uint32 are widened to int64; other dtypes (complex, uint64) raise
+    `convnet.SafetensorsError`, as does a damaged or truncated file. Parameters keep requires_grad;
+    tensor attributes and backward hooks are dropped. `map_location` as in `load` (each tensor's
+    saved device is the location torch recorded, e.g. "cuda:0").
     """
     map_location = _map_location(map_location, "load_pth")
     path = os.fspath(path)
