@@ -118,6 +118,7 @@ from .summary import summary  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
 from . import callbacks, metrics, viz  # noqa: E402
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
+from . import hub  # noqa: E402  (pretrained weights downloaded once, as torch.hub)
 
 # The version is written once, in pyproject.toml; the installed package's metadata carries it.
 __version__ = _metadata.version("convnet")
@@ -143,6 +144,7 @@ __all__ += [
 __all__ += ["inference_mode", "log_softmax", "randint", "softmax", "utils"]
 __all__ += ["CheckpointError", "OutOfMemoryError", "SafetensorsError"]
 __all__ += ["amp", "autocast", "backends", "bfloat16", "float16", "half"]
+__all__ += ["hub"]
 
 from . import autograd  # noqa: E402
 from ._core import (  # noqa: E402  (views, indexing: ops/view.h, ops/index.h)

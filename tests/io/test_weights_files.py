@@ -72,12 +72,13 @@ def test_load_malformed_header(tmp_path, header, text):
     ("image.png", b"\x89PNG\r\n\x1a\n" + bytes(13) + b"IHDR" + bytes(100)),
     ("random.bin", np.random.default_rng(0).bytes(4096)),
     ("notes.txt", b"these are not the weights you are looking for\n"),
-    ("model.pt", b"PK\x03\x04" + bytes(60)),  # a PyTorch zip checkpoint
+    ("model.pt", b"PK\x03\x04" + bytes(60)),  # a damaged PyTorch zip checkpoint
 ])
 def test_load_foreign_file(tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(cn.SafetensorsError, match=msg(f"load: {path} is not a valid safetensors file")):
+    kind = "PyTorch" if content.startswith(b"PK") else "safetensors"
+    with pytest.raises(cn.SafetensorsError, match=msg(f"load: {path} is not a valid {kind} file")):
         cn.load(path)
 
 

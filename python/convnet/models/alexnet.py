@@ -1,6 +1,7 @@
 """AlexNet (Krizhevsky, Sutskever and Hinton, 2012) in its single-tower form, for 3×224×224 inputs."""
 
 from .. import nn
+from . import _weights
 
 
 class AlexNet(nn.Module):
@@ -37,5 +38,8 @@ class AlexNet(nn.Module):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
-def alexnet(num_classes=1000, dropout=0.5, lrn=False):
-    return AlexNet(num_classes, dropout, lrn)
+def alexnet(num_classes=1000, dropout=0.5, lrn=False, *, weights=None, progress=True):
+    """AlexNet; `weights`: None (random), or AlexNet_Weights (a member or its name, "DEFAULT") for
+    torchvision's variant (lrn=False)."""
+    w = _weights.resolve("alexnet", weights, num_classes, "lrn=True" if lrn else None)
+    return _weights.load_into(AlexNet(num_classes, dropout, lrn), w, progress)

@@ -3,6 +3,7 @@ before the 3×3 and 5×5 convolutions, a pooling branch, channel concatenation, 
 normalization in the stem, no auxiliary classifiers; for 3×224×224 inputs."""
 
 from .. import _core, nn
+from . import _weights
 from ._init import init_cnn
 
 
@@ -74,5 +75,7 @@ class GoogLeNet(nn.Module):
         return self.fc(self.dropout(self.avgpool(x).flatten(1)))
 
 
-def googlenet(num_classes=1000, dropout=0.4):
+def googlenet(num_classes=1000, dropout=0.4, *, weights=None, progress=True):
+    """GoogLeNet of the paper; no pretrained weights (`weights` other than None is an error)."""
+    _weights.resolve("googlenet", weights, num_classes)
     return GoogLeNet(num_classes, dropout)

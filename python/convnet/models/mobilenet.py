@@ -3,6 +3,7 @@ depthwise convolution and a linear 1×1 projection, with torchvision's layer nam
 initialization; for 3×224×224 inputs."""
 
 from .. import nn
+from . import _weights
 from ._init import init_cnn
 
 
@@ -59,5 +60,9 @@ class MobileNetV2(nn.Module):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
-def mobilenet_v2(num_classes=1000, width_mult=1.0, dropout=0.2):
-    return MobileNetV2(num_classes, width_mult, dropout)
+def mobilenet_v2(num_classes=1000, width_mult=1.0, dropout=0.2, *, weights=None, progress=True):
+    """MobileNetV2; `weights`: None (random), or MobileNet_V2_Weights (a member or its name,
+    "DEFAULT") for width_mult=1.0."""
+    note = f"width_mult={width_mult}" if width_mult != 1.0 else None
+    w = _weights.resolve("mobilenet_v2", weights, num_classes, note)
+    return _weights.load_into(MobileNetV2(num_classes, width_mult, dropout), w, progress)

@@ -3,6 +3,7 @@ spatial convolution followed by two 1×1 convolutions), the last ending in `num_
 maps that global average pooling turns into the logits; no fully connected layer."""
 
 from .. import nn
+from . import _weights
 from ._init import init_cnn
 
 
@@ -30,5 +31,6 @@ class NIN(nn.Module):
         return self.flatten(self.avgpool(self.features(x)))
 
 
-def nin(num_classes=10, dropout=0.5):
+def nin(num_classes=10, dropout=0.5, *, weights=None, progress=True):
+    _weights.resolve("nin", weights, num_classes)
     return NIN(num_classes, dropout)

@@ -4,6 +4,7 @@ filters, parameter-free option-A shortcuts)."""
 
 from .. import _core, nn
 from ..nn import functional as F
+from . import _weights
 from ._init import init_cnn
 
 
@@ -161,15 +162,19 @@ class CifarResNet(nn.Module):
 
 
 def _imagenet(name, block, layers):
-    def build(num_classes=1000, zero_init_residual=False):
-        return ResNet(block, layers, num_classes, zero_init_residual)
+    def build(num_classes=1000, zero_init_residual=False, *, weights=None, progress=True):
+        w = _weights.resolve(name, weights, num_classes)
+        return _weights.load_into(ResNet(block, layers, num_classes, zero_init_residual), w, progress)
     build.__name__ = name
-    build.__doc__ = f"{name}: ResNet with {block.__name__} stages {layers}."
+    build.__doc__ = (f"{name}: ResNet with {block.__name__} stages {layers}. `weights`: None (random), or "
+                     f"{_weights.WEIGHTS[name].__name__} (a member or its name, \"DEFAULT\"), downloaded once "
+                     f"with convnet.hub (`progress`: a progress bar).")
     return build
 
 
 def _cifar(depth):
-    def build(num_classes=10):
+    def build(num_classes=10, *, weights=None, progress=True):
+        _weights.resolve(build.__name__, weights, num_classes)
         return CifarResNet(depth, num_classes)
     build.__name__ = f"resnet{depth}"
     build.__doc__ = f"resnet{depth}: the paper's CIFAR ResNet with {depth} layers."

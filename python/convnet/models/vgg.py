@@ -3,6 +3,7 @@ with or without batch normalization, for 3×224×224 inputs; torchvision's layer
 initialization."""
 
 from .. import nn
+from . import _weights
 from ._init import init_cnn
 
 _CFGS = {
@@ -41,10 +42,12 @@ class VGG(nn.Module):
 
 
 def _vgg(depth, batch_norm):
-    def build(num_classes=1000, dropout=0.5):
-        return VGG(_CFGS[depth], num_classes, batch_norm, dropout)
+    def build(num_classes=1000, dropout=0.5, *, weights=None, progress=True):
+        w = _weights.resolve(build.__name__, weights, num_classes)
+        return _weights.load_into(VGG(_CFGS[depth], num_classes, batch_norm, dropout), w, progress)
     build.__name__ = f"vgg{depth}{'_bn' if batch_norm else ''}"
-    build.__doc__ = f"VGG-{depth}{' with batch normalization' if batch_norm else ''}."
+    build.__doc__ = (f"VGG-{depth}{' with batch normalization' if batch_norm else ''}. `weights`: None (random), "
+                     f"or {_weights.WEIGHTS[build.__name__].__name__} (a member or its name, \"DEFAULT\").")
     return build
 
 

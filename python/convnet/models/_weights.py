@@ -1,0 +1,232 @@
+"""Pretrained weights of the zoo: the ImageNet files torchvision publishes for the models whose
+layers (and layer names) the zoo shares with torchvision, downloaded through `convnet.hub`.
+
+Each model with weights has an enum of them, as torchvision's (`ResNet18_Weights.IMAGENET1K_V1`,
+`.DEFAULT` the recommended one); its builder takes `weights=` as a member, its name
+("IMAGENET1K_V1", "DEFAULT") or "ResNet18_Weights.IMAGENET1K_V1". The files are verified by the
+SHA-256 prefix in their names (torchvision publishes no full hashes); `Weights.sha256` holds a
+full digest where one is known, and then that is checked instead.
+"""
+
+import enum
+
+from .. import hub
+
+_URL = "https://download.pytorch.org/models/"
+# the ImageNet preprocessing the weights were trained with (torchvision's ImageClassification)
+_MEAN, _STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class Weights:
+    """One published weights file: its `url`, its full `sha256` where known (else None: the
+    hash prefix in the file name is checked) and `meta` (num_params, num_classes, and the
+    preprocessing: resize_size, crop_size, mean, std)."""
+
+    def __init__(self, file, num_params, resize_size=256, sha256=None):
+        self.url, self.sha256 = _URL + file, sha256
+        self.meta = {"num_params": num_params, "num_classes": 1000, "resize_size": resize_size, "crop_size": 224,
+                     "mean": _MEAN, "std": _STD}
+
+    def transforms(self):
+        """The evaluation preprocessing of these weights for a PIL image or an (H, W, C) uint8 array:
+        resize the shorter side to resize_size, center crop_size, scale to [0, 1], normalize
+        (torchvision resizes with antialiasing, convnet without: outputs differ slightly)."""
+        from .. import transforms as T
+        m = self.meta
+        return T.Compose([T.Resize(m["resize_size"]), T.CenterCrop(m["crop_size"]), T.ToTensor(),
+                          T.Normalize(m["mean"], m["std"])])
+
+
+class WeightsEnum(enum.Enum):
+    """The published weights of one model; members are `Weights` (their url, sha256, meta and
+    transforms() read through), DEFAULT the recommended one."""
+
+    @classmethod
+    def verify(cls, obj):
+        """The member that `obj` names: a member, its name, or "<Enum>.<name>"; None stays None."""
+        if obj is None or isinstance(obj, cls):
+            return obj
+        if isinstance(obj, WeightsEnum):
+            raise ValueError(f"weights {obj!r} are for another model; expected one of {cls._names()}")
+        if isinstance(obj, str):
+            name = obj[len(cls.__name__) + 1:] if obj.startswith(cls.__name__ + ".") else obj
+            if name in cls.__members__:
+                return cls.__members__[name]
+        raise ValueError(f"unknown weights {obj!r}; expected one of {cls._names()}")
+
+    @classmethod
+    def _names(cls):
+        return ", ".join(f"{cls.__name__}.{n}" for n in cls.__members__)
+
+    def __repr__(self):
+        return f"{type(self).__name__}.{self.name}"
+
+    @property
+    def url(self):
+        return self.value.url
+
+    @property
+    def sha256(self):
+        return self.value.sha256
+
+    @property
+    def meta(self):
+        return self.value.meta
+
+    def transforms(self):
+        return self.value.transforms()
+
+    def get_state_dict(self, progress=True, check_hash=True, map_location=None):
+        """The state dict of these weights, downloaded once into `convnet.hub.get_dir()`."""
+        return hub.load_state_dict_from_url(self.url, map_location=map_location, progress=progress,
+                                            check_hash=check_hash, sha256=self.sha256)
+
+
+class ResNet18_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("resnet18-f37072fd.pth", 11689512)
+    DEFAULT = IMAGENET1K_V1
+
+
+class ResNet34_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("resnet34-b627a593.pth", 21797672)
+    DEFAULT = IMAGENET1K_V1
+
+
+class ResNet50_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("resnet50-0676ba61.pth", 25557032)
+    IMAGENET1K_V2 = Weights("resnet50-11ad3fa6.pth", 25557032, resize_size=232)
+    DEFAULT = IMAGENET1K_V2
+
+
+class ResNet101_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("resnet101-63fe2227.pth", 44549160)
+    IMAGENET1K_V2 = Weights("resnet101-cd907fc2.pth", 44549160, resize_size=232)
+    DEFAULT = IMAGENET1K_V2
+
+
+class ResNet152_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("resnet152-394f9c45.pth", 60192808)
+    IMAGENET1K_V2 = Weights("resnet152-f82ba261.pth", 60192808, resize_size=232)
+    DEFAULT = IMAGENET1K_V2
+
+
+class AlexNet_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("alexnet-owt-7be5be79.pth", 61100840)
+    DEFAULT = IMAGENET1K_V1
+
+
+class VGG11_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("vgg11-8a719046.pth", 132863336)
+    DEFAULT = IMAGENET1K_V1
+
+
+class VGG13_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("vgg13-19584684.pth", 133047848)
+    DEFAULT = IMAGENET1K_V1
+
+
+class VGG16_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("vgg16-397923af.pth", 138357544)
+    DEFAULT = IMAGENET1K_V1
+
+
+class VGG19_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("vgg19-dcbb9e9d.pth", 143667240)
+    DEFAULT = IMAGENET1K_V1
+
+
+class VGG11_BN_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("vgg11_bn-6002323d.pth", 132868840)
+    DEFAULT = IMAGENET1K_V1
+
+
+class VGG13_BN_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("vgg13_bn-abd245e5.pth", 133053736)
+    DEFAULT = IMAGENET1K_V1
+
+
+class VGG16_BN_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("vgg16_bn-6c64b313.pth", 138365992)
+    DEFAULT = IMAGENET1K_V1
+
+
+class VGG19_BN_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("vgg19_bn-c79401a0.pth", 143678248)
+    DEFAULT = IMAGENET1K_V1
+
+
+class MobileNet_V2_Weights(WeightsEnum):
+    IMAGENET1K_V1 = Weights("mobilenet_v2-b0353104.pth", 3504872)
+    IMAGENET1K_V2 = Weights("mobilenet_v2-7ebf99e0.pth", 3504872, resize_size=232)
+    DEFAULT = IMAGENET1K_V2
+
+
+# the weights of each builder; the zoo's other models have none that fit them
+WEIGHTS = {
+    "resnet18": ResNet18_Weights, "resnet34": ResNet34_Weights, "resnet50": ResNet50_Weights,
+    "resnet101": ResNet101_Weights, "resnet152": ResNet152_Weights, "alexnet": AlexNet_Weights,
+    "vgg11": VGG11_Weights, "vgg13": VGG13_Weights, "vgg16": VGG16_Weights, "vgg19": VGG19_Weights,
+    "vgg11_bn": VGG11_BN_Weights, "vgg13_bn": VGG13_BN_Weights, "vgg16_bn": VGG16_BN_Weights,
+    "vgg19_bn": VGG19_BN_Weights, "mobilenet_v2": MobileNet_V2_Weights,
+}
+_WHY_NONE = {
+    "googlenet": "torchvision's GoogLeNet weights are for its own variant (batch-normalized convolutions, "
+                 "a 3x3 convolution in the 5x5 branch, auxiliary classifiers), which this model of the paper's "
+                 "table 1 does not match",
+}
+
+
+def resolve(model, weights, num_classes, architecture_note=None):
+    """The member of `model`'s weights enum that `weights` names (None: None), checked against the
+    builder's arguments: `num_classes` must be the weights' own, and `architecture_note` (set when
+    another argument changes the layers, e.g. "lrn=True") must be None."""
+    if weights is None:
+        return None
+    enum_cls = WEIGHTS.get(model)
+    if enum_cls is None:
+        why = _WHY_NONE.get(model, "none are published for it")
+        raise ValueError(f"{model}: no pretrained weights (weights={weights!r}): {why}; the zoo's models with "
+                         f"weights: {', '.join(sorted(WEIGHTS))}")
+    try:
+        w = enum_cls.verify(weights)
+    except ValueError as e:
+        raise ValueError(f"{model}: {e}") from None
+    if num_classes != w.meta["num_classes"]:
+        raise ValueError(f"{model}: the {w!r} weights classify {w.meta['num_classes']} classes, got "
+                         f"num_classes={num_classes}; build with the weights' classes and replace the last layer")
+    if architecture_note is not None:
+        raise ValueError(f"{model}: the {w!r} weights are for the default layers, not {architecture_note}")
+    return w
+
+
+def load_into(model, weights, progress):
+    """`model` with the state dict of `weights` (a WeightsEnum member, or None: unchanged). Batch
+    norms' num_batches_tracked, which files saved before PyTorch 0.4.1 lack, keep the model's."""
+    if weights is None:
+        return model
+    state = weights.get_state_dict(progress=progress)
+    own = model.state_dict()
+    for name, value in own.items():
+        if name.endswith("num_batches_tracked") and name not in state:
+            state[name] = value
+    model.load_state_dict(state)
+    return model
+
+
+def get_model_weights(name):
+    """The weights enum of the zoo model called `name` (ValueError where it has none)."""
+    try:
+        return WEIGHTS[name]
+    except KeyError:
+        raise ValueError(f"get_model_weights: {name!r} has no pretrained weights; the zoo's models with weights: "
+                         f"{', '.join(sorted(WEIGHTS))}") from None
+
+
+def get_weight(name):
+    """The weights called `name`, "<Enum>.<member>" ("ResNet50_Weights.IMAGENET1K_V2")."""
+    enum_name, _, member = name.partition(".")
+    for enum_cls in WEIGHTS.values():
+        if enum_cls.__name__ == enum_name:
+            return enum_cls.verify(member)
+    raise ValueError(f"get_weight: unknown weights enum {enum_name!r}; known: "
+                     f"{', '.join(sorted(e.__name__ for e in WEIGHTS.values()))}")
