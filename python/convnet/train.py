@@ -407,7 +407,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     # callbacks of negative order (schedules, metrics of their own) see an epoch before the History logs it
     cbs_before_log = [cb for cb in cbs if cb.order < 0]
     cbs_after_log = [cb for cb in cbs if cb.order >= 0]
-    batch_cbs = [cb for cb in cbs if type(cb).on_train_batch_end is not Callback.on_train_batch_end]
+    batch_cbs = [cb for cb in cbs if cb.wants_batches()]
     lazy = dev.type != "cpu" and not batch_cbs
     for cb in cbs:
         cb.set_trainer(trainer)
