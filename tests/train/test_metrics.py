@@ -247,3 +247,34 @@ def test_metrics_agree_with_scikit_learn():
         assert np.isnan(ours) and np.isnan(theirs)
     except ValueError:
         pass
+
+
+def test_metrics_through_evaluate_and_fit():
+    from functools import partial
+
+    scores, target = _data(n=300, c=4, seed=7)
+
+    class Scores(cn.nn.Module):  # a "model" whose outputs are its inputs
+        def forward(self, x):
+            return x
+
+    loader = cn.data.DataLoader((scores, target), batch_size=64)
+    extra = {"f1": partial(metrics.f1_score, average="macro"), "recall": partial(metrics.recall, average=None)}
+    res = cn.evaluate(Scores(), loader, metrics=extra)
+    assert res["f1"] == pytest.approx(_ref_prf(scores.argmax(1), target, range(4), "macro", 0.0)[2], rel=1e-12)
+    np.testing.assert_allclose(res["recall"], _ref_prf(scores.argmax(1), target, range(4), None, 0.0)[1])
+    # fit logs them as val_<name> each epoch, from the whole validation set
+    cn.manual_seed(0)
+    model = cn.nn.Sequential(cn.nn.Linear(4, 4))
+    opt = cn.optim.SGD(model.parameters(), lr=0.1)
+    seen = []
+    hist = cn.fit(model, loader, opt, epochs=2, val_loader=loader, verbose=False,
+                  metrics={"auc01": lambda out, t: metrics.roc_auc_score(out[t < 2][:, :2], t[t < 2])},
+                  callbacks=[lambda epoch, logs: seen.append(cn.predict(model, scores))])
+    assert len(hist["val_auc01"]) == 2
+    for out, value in zip(seen, hist["val_auc01"]):
+        assert value == pytest.approx(_ref_auc(out[target < 2, 1] - out[target < 2, 0], target[target < 2]))
+    with pytest.raises(TypeError, match="evaluate: metrics must be a dict of name -> fn"):
+        cn.evaluate(Scores(), loader, metrics=[metrics.f1_score])
+    with pytest.raises(ValueError, match=r"fit: metric name\(s\) \['loss'\] are taken"):
+        cn.fit(model, loader, opt, val_loader=loader, verbose=False, metrics={"loss": metrics.f1_score})
