@@ -2,11 +2,12 @@
 and accuracy curves, a confusion matrix, and what a prediction looks at: Grad-CAM and saliency
 heat maps drawn over the input image.
 
-`filters`, `feature_maps`, `grad_cam`, `saliency` and `overlay_heatmap` need only NumPy (PNGs are written by a small zlib encoder here).
-`plot_history` and `plot_confusion_matrix` draw with matplotlib when it is installed and with
-Pillow otherwise (`backend="matplotlib"` or `"pillow"` chooses); both return a `Plot` whose
-`image` is the RGB picture and whose layout fields say where the axes or cells are in it. Every
-PNG is written to a temporary file in the target folder and renamed over the path."""
+`filters`, `feature_maps`, `grad_cam`, `saliency` and `overlay_heatmap` need only NumPy (PNGs
+are written by a small zlib encoder here). `plot_history` and `plot_confusion_matrix` draw with
+matplotlib when it is installed and with Pillow otherwise (`backend="matplotlib"` or `"pillow"`
+chooses); both return a `Plot` whose `image` is the RGB picture and whose layout fields say where
+the axes or cells are in it. Every PNG is written to a temporary file in the target folder and
+renamed over the path."""
 
 import math
 import os
@@ -522,10 +523,12 @@ def grad_cam(model, image, target_layer, class_idx=None, path=None, alpha=0.5, s
     or its name in `named_modules()`, usually the last convolutional block) saw evidence for class
     `class_idx` (default: the predicted class).
 
-    The layer's output A (K, h, w) is captured by a forward hook and the gradient of the class's
-    score (before softmax) with respect to it by `convnet.autograd.grad` (no parameter's `.grad`
-    changes); the map relu(sum_k mean(dScore/dA_k) A_k) is upsampled bilinearly to the input's
-    (H, W) and divided by its maximum. Runs in eval mode (the model's mode is restored). `image`
+    The layer's output A (K, h, w) (of its last call, should the forward call it more than once)
+    is captured by a forward hook and the gradient of the class's score (before softmax) with
+    respect to it by `convnet.autograd.grad` (no parameter's `.grad` changes); the map
+    relu(sum_k mean(dScore/dA_k) A_k) is upsampled bilinearly to the input's (H, W) (a layer whose
+    outputs cover less than the image, as an unpadded convolution's, is stretched over all of it,
+    as Grad-CAM does) and divided by its maximum. Runs in eval mode (the model's mode is restored). `image`
     (C, H, W) or (1, C, H, W), a tensor or an array. With `path`, `overlay_heatmap(image, cam,
     path, alpha, scale)` writes the PNG. Returns float64 (H, W) in [0, 1] (zeros when no region
     speaks for the class)."""

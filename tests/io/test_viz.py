@@ -316,7 +316,8 @@ def test_heat_maps_leave_the_model_alone_and_write_pngs(tmp_path):
 def test_heat_map_errors():
     model = _small_cnn()
     x = np.zeros((3, 11, 11), np.float32)
-    with pytest.raises(ValueError, match=r"grad_cam: expected one image \(C, H, W\) or \(1, C, H, W\), got shape \(2, 3, 11, 11\)"):
+    with pytest.raises(ValueError, match=r"grad_cam: expected one image \(C, H, W\) or \(1, C, H, W\), "
+                                         r"got shape \(2, 3, 11, 11\)"):
         viz.grad_cam(model, np.zeros((2, 3, 11, 11), np.float32), model[3])
     with pytest.raises(ValueError, match="grad_cam: the model has no module named 'conv9'"):
         viz.grad_cam(model, x, "conv9")
