@@ -140,3 +140,26 @@ def test_only_rank_0_writes_and_arguments(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)  # as if it were not installed
     with pytest.raises(ImportError, match=r"pip install tensorboardX"):
         C.TensorBoard(tmp_path)
+
+
+def test_rgb_filters_image(tmp_path):
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((32, 3, 6, 6)).astype(np.float32), rng.integers(0, 2, 32)
+    cn.manual_seed(1)
+
+    class Net(nn.Module):  # the first Conv2d is found by name inside a Python module
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 5, 5), nn.ReLU())
+            self.head = nn.Linear(5 * 2 * 2, 2)
+
+        def forward(self, x):
+            return self.head(cn.flatten(self.features(x), 1))
+
+    model = Net()
+    cn.fit(model, DataLoader((x, y), 16), cn.optim.SGD(model.parameters(), lr=0.1), verbose=False,
+           callbacks=[C.TensorBoard(tmp_path)])
+    (event,) = _reader(tmp_path).Images("filters/features.0")
+    Image = pytest.importorskip("PIL.Image")
+    img = np.asarray(Image.open(io.BytesIO(event.encoded_image_string)))
+    np.testing.assert_array_equal(img, viz.filters(model.features[0], scale=6))  # RGB tiles of 30 pixels
