@@ -387,6 +387,8 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
 
     criterion = _loss_fn(loss)
     extra_metrics = _check_metrics("fit", metrics)
+    if extra_metrics and val_loader is None:
+        raise ValueError("fit: metrics are computed on the validation set; pass a val_loader")
     dev = _device(device, model)
     autocast, scaler = _amp(amp, dev)
     model.to(dev)

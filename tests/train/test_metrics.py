@@ -278,3 +278,5 @@ def test_metrics_through_evaluate_and_fit():
         cn.evaluate(Scores(), loader, metrics=[metrics.f1_score])
     with pytest.raises(ValueError, match=r"fit: metric name\(s\) \['loss'\] are taken"):
         cn.fit(model, loader, opt, val_loader=loader, verbose=False, metrics={"loss": metrics.f1_score})
+    with pytest.raises(ValueError, match="fit: metrics are computed on the validation set; pass a val_loader"):
+        cn.fit(model, loader, opt, verbose=False, metrics={"f1": metrics.f1_score})
