@@ -9,6 +9,7 @@ logs them after the callbacks of negative order (which may add metrics of their 
 the others. Training stops after the epoch if a callback set `self.trainer.stop_training`. A callback's `state_dict()` goes into
 the checkpoints that ModelCheckpoint writes and comes back through `fit(..., resume_from=path)`."""
 
+import itertools
 import math
 import os
 import warnings
@@ -334,6 +335,9 @@ class ModelCheckpoint(Callback):
 
 
 
+_tensorboard_writers = itertools.count()  # numbers the event files this process writes
+
+
 class TensorBoard(Callback):
     """Writes TensorBoard event files (Keras's callback of the same name) through tensorboardX's
     SummaryWriter into `log_dir`; view them with `tensorboard --logdir <log_dir>`.
@@ -346,10 +350,15 @@ class TensorBoard(Callback):
     and with `write_images` the filters of the model's first Conv2d as an image
     (`filters/<module name>`, `viz.filters`' grid, each filter enlarged to about 32 pixels).
     `update_freq`: "epoch", or "batch" / an int N to also write the training loss of every batch
-    / every N batches as `batch/loss` (step = the batch's number counted over the whole run).
+    / every N batches as `batch/loss` (step = the batch's number counted over the whole run) into
+    `log_dir/batch` (a run of its own, as its steps count batches).
 
-    Only rank 0 of a distributed run writes, as for CSVLogger and ModelCheckpoint. Needs
-    tensorboardX (`pip install tensorboardX`); the ImportError says so when it is missing."""
+    Each training run writes new event files (named by time, process and a counter, so runs do not
+    overwrite each other). A run resumed from a checkpoint (`fit(resume_from=...)`) tells TensorBoard
+    to drop what earlier runs wrote after the checkpoint's epoch (and batch), so the curves show
+    each epoch once. Only rank 0 of a distributed run writes, as for CSVLogger and
+    ModelCheckpoint. Needs tensorboardX (`pip install tensorboardX`); the ImportError says so when
+    it is missing."""
 
     def __init__(self, log_dir="logs", histogram_freq=1, write_images=True, update_freq="epoch"):
         if not isinstance(histogram_freq, int) or isinstance(histogram_freq, bool) or histogram_freq < 0:
@@ -368,24 +377,33 @@ class TensorBoard(Callback):
         self.histogram_freq = histogram_freq
         self.write_images = write_images
         self.update_freq = 1 if update_freq == "batch" else update_freq
-        self.writer = None
+        self.writer = self.batch_writer = None
         self._batches = 0  # training batches over the whole run: the step of batch scalars
         self._lrs = []
 
     def wants_batches(self):
         return self.update_freq != "epoch"
 
+    def _open(self, folder, purge_step):
+        suffix = f".{os.getpid()}.{next(_tensorboard_writers):06d}"
+        return self._summary_writer(folder, purge_step=purge_step, filename_suffix=suffix)
+
     def on_train_begin(self, logs=None):
-        if _writes_files() and self.writer is None:
-            self.writer = self._summary_writer(self.log_dir)
+        if not _writes_files() or self.writer is not None:
+            return
+        resumed = self.trainer.resumed is not None
+        self.writer = self._open(self.log_dir, self.trainer.epoch + 1 if resumed else None)
+        if self.update_freq != "epoch":
+            self.batch_writer = self._open(os.path.join(self.log_dir, "batch"),
+                                           self._batches + 1 if resumed else None)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._lrs = [g["lr"] for g in self.trainer.optimizer.param_groups]
 
     def on_train_batch_end(self, step, logs=None):
         self._batches += 1
-        if self.writer is not None and self._batches % self.update_freq == 0:
-            self.writer.add_scalar("batch/loss", logs["loss"], self._batches)
+        if self.batch_writer is not None and self._batches % self.update_freq == 0:
+            self.batch_writer.add_scalar("batch/loss", logs["loss"], self._batches)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.writer is None:
@@ -397,7 +415,9 @@ class TensorBoard(Callback):
             self.writer.add_scalar(f"lr/group{i}", lr, epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._write_weights(epoch)
-        self.writer.flush()
+        for w in (self.writer, self.batch_writer):
+            if w is not None:
+                w.flush()
 
     def _write_weights(self, epoch):
         from .nn import Conv2d
@@ -416,9 +436,10 @@ class TensorBoard(Callback):
             self.writer.add_image(f"filters/{name}", grid, epoch, dataformats="HWC" if grid.ndim == 3 else "HW")
 
     def on_train_end(self, logs=None):
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        for w in (self.writer, self.batch_writer):
+            if w is not None:
+                w.close()
+        self.writer = self.batch_writer = None
 
     def state_dict(self):
         return {"batches": self._batches}

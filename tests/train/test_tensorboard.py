@@ -26,7 +26,7 @@ def _data(n, seed):
     return x, y
 
 
-def _fit(callbacks, epochs=3):
+def _fit(callbacks, epochs=3, resume_from=None):
     cn.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                           nn.Linear(64, 4))
@@ -36,7 +36,7 @@ def _fit(callbacks, epochs=3):
     sched = cn.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
     hist = cn.fit(model, DataLoader(_data(96, 0), 16, shuffle=True, seed=1), opt, epochs=epochs,
                   val_loader=DataLoader(_data(32, 1), 16), verbose=False, callbacks=callbacks,
-                  scheduler=sched)
+                  scheduler=sched, resume_from=resume_from)
     return model, hist
 
 
@@ -118,12 +118,32 @@ def test_batch_losses(tmp_path, update_freq, every):
             losses.append(logs["loss"])
 
     _fit([C.TensorBoard(tmp_path, histogram_freq=0, update_freq=update_freq), Losses()], epochs=2)
-    acc = _reader(tmp_path)
+    acc = _reader(tmp_path / "batch")  # batch steps: a run of their own
     events = acc.Scalars("batch/loss")
     assert len(losses) == 12  # 6 batches an epoch, counted over the run
     assert [e.step for e in events] == list(range(every, 13, every))
     np.testing.assert_allclose([e.value for e in events], losses[every - 1::every], rtol=1e-6)
-    assert acc.Tags()["histograms"] == [] and acc.Tags()["images"] == []  # histogram_freq=0
+    tags = _reader(tmp_path).Tags()
+    assert "batch/loss" not in tags["scalars"] and "loss" in tags["scalars"]
+    assert tags["histograms"] == [] and tags["images"] == []  # histogram_freq=0
+
+
+def test_a_resumed_run_replaces_the_epochs_after_its_checkpoint(tmp_path):
+    tb = tmp_path / "tb"
+    _fit([C.TensorBoard(tb, update_freq=4), C.ModelCheckpoint(dirpath=tmp_path / "ck")], epochs=3)
+    _, hist = _fit([C.TensorBoard(tb, update_freq=4), C.ModelCheckpoint(dirpath=tmp_path / "ck2")], epochs=3,
+                   resume_from=tmp_path / "ck" / "epoch001.ckpt")
+    for folder in (tb, tb / "batch"):  # two runs' files, none overwritten
+        assert len([f for f in os.listdir(folder) if f.startswith("events.out.tfevents")]) == 2
+    acc = event_accumulator.EventAccumulator(str(tb), size_guidance={"scalars": 0, "histograms": 0})
+    acc.Reload()
+    events = acc.Scalars("loss")
+    assert [e.step for e in events] == [1, 2, 3]  # epochs 2 and 3 of the first run were dropped
+    np.testing.assert_allclose([e.value for e in events], hist["loss"], rtol=1e-6)
+    assert [e.step for e in acc.Histograms("0.weight")] == [1, 2, 3]
+    batch = event_accumulator.EventAccumulator(str(tb / "batch"))
+    batch.Reload()
+    assert [e.step for e in batch.Scalars("batch/loss")] == [4, 8, 12, 16]  # 6 batches an epoch
 
 
 def test_only_rank_0_writes_and_arguments(tmp_path, monkeypatch):
