@@ -334,7 +334,6 @@ class ModelCheckpoint(Callback):
         self.last_model_path = state_dict["last_model_path"]
 
 
-
 _tensorboard_writers = itertools.count()  # numbers the event files this process writes
 
 

@@ -159,7 +159,7 @@ def _zero_division_value(who, zero_division):
         if zero_division != "warn":
             raise ValueError(f"{who}: zero_division must be 'warn', 0.0, 1.0 or nan, got {zero_division!r}")
         return 0.0
-    if not (zero_division in (0, 1) or np.isnan(zero_division)):
+    if not isinstance(zero_division, (int, float)) or not (zero_division in (0, 1) or np.isnan(zero_division)):
         raise ValueError(f"{who}: zero_division must be 'warn', 0.0, 1.0 or nan, got {zero_division!r}")
     return float(zero_division)
 

@@ -181,6 +181,8 @@ def test_binary_average_and_pos_label():
         metrics.precision(pred, target, average="samples")
     with pytest.raises(ValueError, match="recall: zero_division must be"):
         metrics.recall(pred, target, zero_division=0.5)
+    with pytest.raises(ValueError, match="f1_score: zero_division must be"):
+        metrics.f1_score(pred, target, zero_division=None)
 
 
 def _ref_auc(scores, target):
