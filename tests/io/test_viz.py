@@ -329,3 +329,32 @@ def test_heat_map_errors():
         viz.saliency(model, x, class_idx=5)
     with pytest.raises(ValueError, match=r"overlay_heatmap: .*shapes \(3, 11, 11\) and \(4, 4\)"):
         viz.overlay_heatmap(x, np.zeros((4, 4)))
+
+
+def test_heat_maps_of_a_trained_model_find_the_evidence():
+    # class 1 images hold a bright 3x3 patch somewhere in the noise; class 0 images do not
+    def data(n, seed):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((n, 1, 16, 16)).astype(np.float32) * 0.5
+        y, pos = rng.integers(0, 2, n), rng.integers(1, 13, (n, 2))
+        for i in np.flatnonzero(y):
+            x[i, 0, pos[i, 0]:pos[i, 0] + 3, pos[i, 1]:pos[i, 1] + 3] += 2.0
+        return x, y, pos
+
+    cn.manual_seed(0)
+    x, y, _ = data(512, 0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    hist = cn.fit(model, cn.data.DataLoader((x, y), 32, shuffle=True, seed=0),
+                  cn.optim.Adam(model.parameters(), lr=0.01), epochs=4, verbose=False)
+    assert hist["accuracy"][-1] > 0.95
+    xt, yt, pos = data(64, 1)
+    ratios = []
+    for i in np.flatnonzero(yt):
+        near = np.zeros((16, 16), bool)  # the patch and a 1-pixel ring around it
+        near[pos[i, 0] - 1:pos[i, 0] + 4, pos[i, 1] - 1:pos[i, 1] + 4] = True
+        cam = viz.grad_cam(model, xt[i], model[3], class_idx=1)
+        assert near[np.unravel_index(cam.argmax(), cam.shape)], (i, pos[i])  # the hottest pixel is there
+        sal = viz.saliency(model, xt[i], class_idx=1)
+        ratios.append(sal[near].mean() / sal[~near].mean())
+    assert np.median(ratios) > 3, ratios  # the gradient is largest where the patch is
