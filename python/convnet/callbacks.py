@@ -1,5 +1,5 @@
 """Callbacks for `convnet.fit` (as Keras's): EarlyStopping, ModelCheckpoint, LRSchedulerCallback,
-CSVLogger and LambdaCallback.
+CSVLogger, TensorBoard and LambdaCallback.
 
 Epochs are numbered from 1, as in the History that `fit` returns. At the end of each epoch `fit`
 calls `on_epoch_end(epoch, logs)` of every callback, ordered by their `order` (schedules first,
@@ -9,6 +9,7 @@ logs them after the callbacks of negative order (which may add metrics of their 
 the others. Training stops after the epoch if a callback set `self.trainer.stop_training`. A callback's `state_dict()` goes into
 the checkpoints that ModelCheckpoint writes and comes back through `fit(..., resume_from=path)`."""
 
+import itertools
 import math
 import os
 import warnings
@@ -16,7 +17,7 @@ import warnings
 from . import _core
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping", "LRSchedulerCallback", "LambdaCallback",
-           "ModelCheckpoint"]
+           "ModelCheckpoint", "TensorBoard"]
 
 
 def _writes_files():
@@ -30,7 +31,8 @@ def _writes_files():
 class Callback:
     """Base class. `self.trainer` (set by `fit`) has `model`, `optimizer`, `history`, `epoch`,
     `epochs`, `stop_training` and `state_dict()` (the whole training state, as checkpoints hold
-    it). Override any of the hooks; `on_train_batch_end` is called only where it is overridden."""
+    it). Override any of the hooks; `on_train_batch_end` is called only where `wants_batches()` (by
+    default: where the subclass overrides it)."""
 
     order = 0
     trainer = None
@@ -57,6 +59,11 @@ class Callback:
 
     def on_train_end(self, logs=None):
         pass
+
+    def wants_batches(self):
+        """Whether `fit` calls `on_train_batch_end` (which makes a GPU run read each step's loss):
+        where the subclass overrides it."""
+        return type(self).on_train_batch_end is not Callback.on_train_batch_end
 
     def state_dict(self):
         return {}
@@ -326,3 +333,115 @@ class ModelCheckpoint(Callback):
         self.best_model_path = state_dict["best_model_path"]
         self.last_model_path = state_dict["last_model_path"]
 
+
+_tensorboard_writers = itertools.count()  # numbers the event files this process writes
+
+
+class TensorBoard(Callback):
+    """Writes TensorBoard event files (Keras's callback of the same name) through tensorboardX's
+    SummaryWriter into `log_dir`; view them with `tensorboard --logdir <log_dir>`.
+
+    After each epoch (step = the epoch, numbered from 1 as in the History): a scalar for each
+    metric of the epoch (`loss`, `accuracy`, `val_loss`, `val_accuracy`, `time`, and those other
+    callbacks add) and `lr/group<i>`, the learning rate of each parameter group during the epoch.
+    Every `histogram_freq` epochs (0: never): a histogram of each parameter (named as in
+    `named_parameters()`) and of its gradient (`<name>/grad`, the last step's, where there is one),
+    and with `write_images` the filters of the model's first Conv2d as an image
+    (`filters/<module name>`, `viz.filters`' grid, each filter enlarged to about 32 pixels).
+    `update_freq`: "epoch", or "batch" / an int N to also write the training loss of every batch
+    / every N batches as `batch/loss` (step = the batch's number counted over the whole run) into
+    `log_dir/batch` (a run of its own, as its steps count batches).
+
+    Each training run writes new event files (named by time, process and a counter, so runs do not
+    overwrite each other). A run resumed from a checkpoint (`fit(resume_from=...)`) tells TensorBoard
+    to drop what earlier runs wrote after the checkpoint's epoch (and batch), so the curves show
+    each epoch once. Only rank 0 of a distributed run writes, as for CSVLogger and
+    ModelCheckpoint. Needs tensorboardX (`pip install tensorboardX`); the ImportError says so when
+    it is missing."""
+
+    def __init__(self, log_dir="logs", histogram_freq=1, write_images=True, update_freq="epoch"):
+        if not isinstance(histogram_freq, int) or isinstance(histogram_freq, bool) or histogram_freq < 0:
+            raise ValueError(f"TensorBoard: histogram_freq must be an int >= 0, got {histogram_freq!r}")
+        if update_freq not in ("epoch", "batch") and not (
+                isinstance(update_freq, int) and not isinstance(update_freq, bool) and update_freq >= 1):
+            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive int, got "
+                             f"{update_freq!r}")
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            raise ImportError("TensorBoard: writing event files needs tensorboardX "
+                              "(pip install tensorboardX)") from None
+        self._summary_writer = SummaryWriter
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = histogram_freq
+        self.write_images = write_images
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self.writer = self.batch_writer = None
+        self._batches = 0  # training batches over the whole run: the step of batch scalars
+        self._lrs = []
+
+    def wants_batches(self):
+        return self.update_freq != "epoch"
+
+    def _open(self, folder, purge_step):
+        suffix = f".{os.getpid()}.{next(_tensorboard_writers):06d}"
+        return self._summary_writer(folder, purge_step=purge_step, filename_suffix=suffix)
+
+    def on_train_begin(self, logs=None):
+        if not _writes_files() or self.writer is not None:
+            return
+        resumed = self.trainer.resumed is not None
+        self.writer = self._open(self.log_dir, self.trainer.epoch + 1 if resumed else None)
+        if self.update_freq != "epoch":
+            self.batch_writer = self._open(os.path.join(self.log_dir, "batch"),
+                                           self._batches + 1 if resumed else None)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._lrs = [g["lr"] for g in self.trainer.optimizer.param_groups]
+
+    def on_train_batch_end(self, step, logs=None):
+        self._batches += 1
+        if self.batch_writer is not None and self._batches % self.update_freq == 0:
+            self.batch_writer.add_scalar("batch/loss", logs["loss"], self._batches)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.writer is None:
+            return
+        for name, value in (logs or {}).items():
+            if name != "lr" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.writer.add_scalar(name, value, epoch)
+        for i, lr in enumerate(self._lrs):
+            self.writer.add_scalar(f"lr/group{i}", lr, epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            self._write_weights(epoch)
+        for w in (self.writer, self.batch_writer):
+            if w is not None:
+                w.flush()
+
+    def _write_weights(self, epoch):
+        from .nn import Conv2d
+        from .viz import filters
+
+        for name, p in self.model.named_parameters():
+            self.writer.add_histogram(name, p.detach().float().cpu().numpy(), epoch)
+            if p.grad is not None:
+                self.writer.add_histogram(f"{name}/grad", p.grad.detach().float().cpu().numpy(), epoch)
+        if not self.write_images:
+            return
+        conv = next(((n, m) for n, m in self.model.named_modules() if isinstance(m, Conv2d)), None)
+        if conv is not None:
+            name, module = conv
+            grid = filters(module, scale=max(1, 32 // max(module.weight.shape[2:])))
+            self.writer.add_image(f"filters/{name}", grid, epoch, dataformats="HWC" if grid.ndim == 3 else "HW")
+
+    def on_train_end(self, logs=None):
+        for w in (self.writer, self.batch_writer):
+            if w is not None:
+                w.close()
+        self.writer = self.batch_writer = None
+
+    def state_dict(self):
+        return {"batches": self._batches}
+
+    def load_state_dict(self, state_dict):
+        self._batches = state_dict["batches"]

@@ -171,6 +171,8 @@ def cmd_train(args):
                                          restore_best_weights=True, verbose=not args.quiet))
     if args.csv_log:
         callbacks.append(C.CSVLogger(args.csv_log))
+    if args.tensorboard:
+        callbacks.append(C.TensorBoard(args.tensorboard))
     name = args.dataset if args.dataset.startswith("folder:") else _ARRAY_DATASETS[args.dataset]
     say(f"training {args.model} on {name} ({len(train_loader.dataset)} images) for {args.epochs} "
         f"epoch(s), batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), momentum "
@@ -312,6 +314,8 @@ def main(argv=None):
                    help="stop when the test loss has not improved for PATIENCE epochs, keeping the best weights")
     t.add_argument("--csv-log", metavar="PATH", help="write the per-epoch metrics as CSV")
     t.add_argument("--plot", metavar="PNG", help="draw the loss and accuracy curves into a PNG")
+    t.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard event files (metrics, learning "
+                   "rates, weight histograms, first-layer filters) into DIR (needs tensorboardX)")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.add_argument("--nproc", type=int, default=1,
                    help="train with N processes on this machine (data parallel, through mpiexec; each gets "

@@ -348,7 +348,8 @@ class Trainer:
 
 
 def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, verbose=True,
-        callbacks=None, scheduler=None, scheduler_monitor="val_loss", resume_from=None, device=None, amp=None):
+        callbacks=None, scheduler=None, scheduler_monitor="val_loss", resume_from=None, device=None, amp=None,
+        metrics=None):
     """Trains `model` for `epochs` passes over `train_loader` and returns a History.
 
     Each step runs forward, loss, backward and `optimizer.step()` in C++. A tqdm bar
@@ -367,6 +368,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     `convnet.autocast(device_type, dtype=convnet.bfloat16)`; "fp16" under float16 with a
     `convnet.amp.GradScaler` scaling the loss (its state goes into checkpoints).
 
+    `metrics`: more validation metrics, as `evaluate` takes them, logged as `val_<name>`.
     `callbacks`: `convnet.callbacks` objects (EarlyStopping, ModelCheckpoint, CSVLogger, …) or
     functions called as `fn(epoch, logs)` after each epoch. `scheduler`: a learning-rate schedule
     stepped after each epoch (ReduceLROnPlateau with the `scheduler_monitor` metric).
@@ -384,6 +386,9 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     from tqdm.auto import tqdm
 
     criterion = _loss_fn(loss)
+    extra_metrics = _check_metrics("fit", metrics)
+    if extra_metrics and val_loader is None:
+        raise ValueError("fit: metrics are computed on the validation set; pass a val_loader")
     dev = _device(device, model)
     autocast, scaler = _amp(amp, dev)
     model.to(dev)
@@ -407,7 +412,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     # callbacks of negative order (schedules, metrics of their own) see an epoch before the History logs it
     cbs_before_log = [cb for cb in cbs if cb.order < 0]
     cbs_after_log = [cb for cb in cbs if cb.order >= 0]
-    batch_cbs = [cb for cb in cbs if type(cb).on_train_batch_end is not Callback.on_train_batch_end]
+    batch_cbs = [cb for cb in cbs if cb.wants_batches()]
     lazy = dev.type != "cpu" and not batch_cbs
     for cb in cbs:
         cb.set_trainer(trainer)
@@ -461,9 +466,10 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
             metrics["accuracy"] = total_correct / counted
         metrics["time"] = time.perf_counter() - start
         if val_loader is not None:
-            v = evaluate(model, val_loader, loss=criterion, device=dev)
+            v = evaluate(model, val_loader, loss=criterion, device=dev, metrics=extra_metrics)
             metrics["val_loss"] = v["loss"]
             metrics["val_accuracy"] = v["accuracy"]
+            metrics.update({f"val_{k}": v[k] for k in extra_metrics or {}})
             if verbose:
                 print(f"epoch {epoch}/{epochs}: loss {metrics['loss']:.4f}, val_loss {v['loss']:.4f}, "
                       f"val_accuracy {v['accuracy']:.4f}")
@@ -481,12 +487,41 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     return history
 
 
-def evaluate(model, loader, loss=None, device=None):
+def _check_metrics(who, metrics):
+    """The {name: fn(output, target)} of `metrics` (None stays None)."""
+    if metrics is None:
+        return None
+    if not isinstance(metrics, dict) or not all(isinstance(k, str) and callable(f) for k, f in metrics.items()):
+        raise TypeError(f"{who}: metrics must be a dict of name -> fn(output, target) (such as "
+                        f"{{'f1': functools.partial(convnet.metrics.f1_score, average='macro')}}), got {metrics!r}")
+    clash = sorted(set(metrics) & {"loss", "accuracy", "top5"})
+    if clash:
+        raise ValueError(f"{who}: metric name(s) {clash} are taken by the built-in metrics")
+    return metrics
+
+
+def _gathered(parts):
+    """The concatenation of every rank's list of arrays (this process's alone when not distributed)."""
+    from . import distributed as dist
+
+    if dist.get_world_size() > 1:
+        every = []
+        dist.all_gather_object(every, parts)
+        parts = [a for rank_parts in every for a in rank_parts]
+    return np.concatenate(parts)
+
+
+def evaluate(model, loader, loss=None, device=None, metrics=None):
     """Loss, top-1 `accuracy` and `top5` accuracy of `model` over `loader` (in eval mode); in a
     distributed run, over the batches of every rank's loader.
     Batches of several views per image (N, V, C, H, W), as TenCrop gives, are scored by the model's
-    outputs averaged over the views. `device` as for `fit` (default: where the model is)."""
+    outputs averaged over the views. `device` as for `fit` (default: where the model is).
+    `metrics`: a dict of name -> fn(output, target), called once with the outputs and targets of
+    the whole loader (NumPy arrays; of every rank) and added to the result under its name, e.g.
+    `{"f1": functools.partial(convnet.metrics.f1_score, average="macro")}`."""
     criterion = _loss_fn(loss)
+    metrics = _check_metrics("evaluate", metrics)
+    outputs, targets = [], []
     dev = _device(device, model)
     model.to(dev)
     was_training = model.training
@@ -499,6 +534,9 @@ def evaluate(model, loader, loss=None, device=None):
                 out = _forward(model, x)
                 total_loss += criterion(out, y).item() * x.shape[0]
                 seen += x.shape[0]
+                if metrics:
+                    outputs.append(out.float().cpu().numpy().copy())
+                    targets.append(y.cpu().numpy().copy())
                 if y.dtype == _core.dtype.int64 and out.ndim == 2:
                     scores, labels = out.cpu().numpy(), y.cpu().numpy()
                     k = min(5, scores.shape[1])
@@ -510,7 +548,11 @@ def evaluate(model, loader, loss=None, device=None):
     total_loss, top1, top5, seen = _sum_over_ranks([total_loss, top1, top5, seen])
     if seen == 0:
         raise ValueError("evaluate: the loader yielded no batches")
-    return {"loss": total_loss / seen, "accuracy": top1 / seen, "top5": top5 / seen}
+    result = {"loss": total_loss / seen, "accuracy": top1 / seen, "top5": top5 / seen}
+    if metrics:
+        output, target = _gathered(outputs), _gathered(targets)
+        result.update({name: fn(output, target) for name, fn in metrics.items()})
+    return result
 
 
 def predict(model, x, batch_size=256, device=None):

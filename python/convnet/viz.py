@@ -1,11 +1,13 @@
 """Pictures of training: convolution filters and feature maps as image grids, the History's loss
-and accuracy curves, and a confusion matrix.
+and accuracy curves, a confusion matrix, and what a prediction looks at: Grad-CAM and saliency
+heat maps drawn over the input image.
 
-`filters` and `feature_maps` need only NumPy (PNGs are written by a small zlib encoder here).
-`plot_history` and `plot_confusion_matrix` draw with matplotlib when it is installed and with
-Pillow otherwise (`backend="matplotlib"` or `"pillow"` chooses); both return a `Plot` whose
-`image` is the RGB picture and whose layout fields say where the axes or cells are in it. Every
-PNG is written to a temporary file in the target folder and renamed over the path."""
+`filters`, `feature_maps`, `grad_cam`, `saliency` and `overlay_heatmap` need only NumPy (PNGs
+are written by a small zlib encoder here). `plot_history` and `plot_confusion_matrix` draw with
+matplotlib when it is installed and with Pillow otherwise (`backend="matplotlib"` or `"pillow"`
+chooses); both return a `Plot` whose `image` is the RGB picture and whose layout fields say where
+the axes or cells are in it. Every PNG is written to a temporary file in the target folder and
+renamed over the path."""
 
 import math
 import os
@@ -16,8 +18,8 @@ import numpy as np
 
 from . import _core
 
-__all__ = ["Plot", "feature_maps", "filters", "make_grid", "plot_confusion_matrix", "plot_history",
-           "save_png"]
+__all__ = ["Plot", "feature_maps", "filters", "grad_cam", "make_grid", "overlay_heatmap",
+           "plot_confusion_matrix", "plot_history", "saliency", "save_png"]
 
 # matplotlib's tab10 blue and orange: training and validation curves
 TRAIN_COLOR = (31, 119, 180)
@@ -417,3 +419,156 @@ def _cm_pillow(values, names, normalize, title):
     _text(d, ((left + right) / 2, bottom + label_w + 15), "predicted", font, "mt")
     _text(d, (5, (top + bottom) / 2), "true", font, "lm")
     return Plot(np.asarray(img).copy(), "pillow", cells=(left, top, right, bottom))
+
+
+# ---------------------------------------------------------------------------------------------
+# Heat maps: what a prediction looks at
+
+
+def _jet(t):
+    """The jet colour map: t (...) in [0, 1] from dark blue through cyan, yellow to dark red ->
+    uint8 (..., 3)."""
+    t = np.asarray(t, np.float64)[..., None]
+    rgb = np.clip(1.5 - np.abs(4 * t - np.array([3.0, 2.0, 1.0])), 0, 1)
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+def overlay_heatmap(image, heat, path=None, alpha=0.5, scale=1):
+    """The heat map `heat` (H, W) (scaled by its maximum to [0, 1], negative values as 0) in the jet
+    colours, blended with weight `alpha` over the image (C, H, W) or (H, W) (a tensor or an
+    array; min-max normalized; one channel is shown grey, three as RGB, others by their mean),
+    each pixel enlarged `scale` times. Saved as a PNG at `path` if given. Returns uint8 (H, W, 3)."""
+    img = _array(image)
+    if img.ndim == 4 and img.shape[0] == 1:
+        img = img[0]
+    if img.ndim == 3:
+        img = img.transpose(1, 2, 0) if img.shape[0] == 3 else img.mean(0)
+    h = _array(heat)
+    if img.ndim not in (2, 3) or h.ndim != 2 or h.shape != img.shape[:2]:
+        raise ValueError(f"overlay_heatmap: expected an image (C, H, W) or (H, W) and a heat map (H, W) of "
+                         f"the same size, got shapes {_array(image).shape} and {h.shape}")
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"overlay_heatmap: alpha must be in [0, 1], got {alpha!r}")
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"overlay_heatmap: scale must be a positive int, got {scale!r}")
+    base = _normalize(img).astype(np.float64)
+    if base.ndim == 2:
+        base = np.repeat(base[:, :, None], 3, axis=2)
+    h = np.maximum(np.nan_to_num(h), 0)
+    colors = _jet(h / h.max() if h.max() > 0 else h).astype(np.float64)
+    out = np.round((1 - alpha) * base + alpha * colors).astype(np.uint8)
+    out = out.repeat(scale, axis=0).repeat(scale, axis=1)
+    if path is not None:
+        save_png(out, path)
+    return out
+
+
+def _model_input(who, model, image):
+    """The image as a (1, C, H, W) float32 tensor on the model's device, requiring grad."""
+    x = image.detach() if isinstance(image, _core.Tensor) else _core.from_numpy(
+        np.ascontiguousarray(np.asarray(image, np.float32)))
+    if x.ndim == 3:
+        x = x.unsqueeze(0)
+    if x.ndim != 4 or x.shape[0] != 1:
+        raise ValueError(f"{who}: expected one image (C, H, W) or (1, C, H, W), got shape {tuple(image.shape)}")
+    p = next(iter(model.parameters()), None)
+    if p is not None and x.device != p.device:
+        x = x.to(p.device)
+    return x.float().clone().requires_grad_(True)
+
+
+def _class_score(who, scores, class_idx):
+    """scores[0, class_idx] (the top class when None) and the class."""
+    if scores.ndim != 2 or scores.shape[0] != 1:
+        raise ValueError(f"{who}: the model must return scores (1, num_classes) for one image, got shape "
+                         f"{tuple(scores.shape)}")
+    if class_idx is None:
+        class_idx = int(scores.detach().cpu().numpy()[0].argmax())
+    if not isinstance(class_idx, (int, np.integer)) or not 0 <= class_idx < scores.shape[1]:
+        raise ValueError(f"{who}: class_idx {class_idx!r} is out of range for {scores.shape[1]} classes")
+    return scores[0, int(class_idx)], int(class_idx)
+
+
+def _run(model, x, hook_layer=None):
+    """model(x) in eval mode with gradients recorded; with `hook_layer`, also the outputs of that
+    module's calls."""
+    from ._tensor import enable_grad
+
+    captured = []
+    handle = hook_layer.register_forward_hook(lambda m, i, out: captured.append(out)) if hook_layer else None
+    was_training = model.training
+    model.eval()
+    try:
+        with enable_grad():
+            scores = model(x)
+    finally:
+        if handle is not None:
+            handle.remove()
+        model.train(was_training)
+    return scores, captured
+
+
+def _layer(who, model, target_layer):
+    if isinstance(target_layer, str):
+        named = dict(model.named_modules())
+        if target_layer not in named:
+            raise ValueError(f"{who}: the model has no module named {target_layer!r} (have: "
+                             f"{', '.join(n for n in named if n)})")
+        return named[target_layer]
+    return target_layer
+
+
+def grad_cam(model, image, target_layer, class_idx=None, path=None, alpha=0.5, scale=1):
+    """Grad-CAM (Selvaraju et al., 2017) of one image: where `target_layer` (a module of the model,
+    or its name in `named_modules()`, usually the last convolutional block) saw evidence for class
+    `class_idx` (default: the predicted class).
+
+    The layer's output A (K, h, w) (of its last call, should the forward call it more than once)
+    is captured by a forward hook and the gradient of the class's score (before softmax) with
+    respect to it by `convnet.autograd.grad` (no parameter's `.grad` changes); the map
+    relu(sum_k mean(dScore/dA_k) A_k) is upsampled bilinearly to the input's (H, W) (a layer whose
+    outputs cover less than the image, as an unpadded convolution's, is stretched over all of it,
+    as Grad-CAM does) and divided by its maximum. Runs in eval mode (the model's mode is restored). `image`
+    (C, H, W) or (1, C, H, W), a tensor or an array. With `path`, `overlay_heatmap(image, cam,
+    path, alpha, scale)` writes the PNG. Returns float64 (H, W) in [0, 1] (zeros when no region
+    speaks for the class)."""
+    from .autograd import grad
+    from .functional import interpolate
+
+    x = _model_input("grad_cam", model, image)
+    layer = _layer("grad_cam", model, target_layer)
+    scores, captured = _run(model, x, layer)
+    if not captured:
+        raise ValueError(f"grad_cam: the target layer {type(layer).__name__} was not called by the model's forward")
+    a = captured[-1]
+    if not isinstance(a, _core.Tensor) or a.ndim != 4:
+        raise ValueError(f"grad_cam: the target layer must output feature maps (1, K, h, w), got "
+                         f"{tuple(a.shape) if isinstance(a, _core.Tensor) else type(a).__name__}")
+    score, _ = _class_score("grad_cam", scores, class_idx)
+    (g,) = grad(score, [a])
+    weights = g.detach().mean((2, 3), keepdim=True)  # (1, K, 1, 1): each map's pooled gradient
+    cam = (weights * a.detach()).sum(1, keepdim=True).relu()  # (1, 1, h, w)
+    cam = interpolate(cam, size=tuple(x.shape[2:]), mode="bilinear", align_corners=False)
+    heat = cam[0, 0].cpu().numpy().astype(np.float64)
+    peak = heat.max()
+    heat = heat / peak if peak > 0 else np.zeros_like(heat)
+    if path is not None:
+        overlay_heatmap(x.detach()[0].cpu(), heat, path, alpha=alpha, scale=scale)
+    return heat
+
+
+def saliency(model, image, class_idx=None, path=None, alpha=0.5, scale=1):
+    """Saliency map (Simonyan et al., 2014) of one image: |d score / d input|, the largest over the
+    channels, for class `class_idx` (default: the predicted class), in eval mode. `image` as for
+    `grad_cam`. With `path`, the map (scaled by its maximum) is drawn over the image by
+    `overlay_heatmap`. Returns float64 (H, W), the gradient magnitudes themselves."""
+    from .autograd import grad
+
+    x = _model_input("saliency", model, image)
+    scores, _ = _run(model, x)
+    score, _ = _class_score("saliency", scores, class_idx)
+    (g,) = grad(score, [x])
+    sal = np.abs(g[0].cpu().numpy().astype(np.float64)).max(0)
+    if path is not None:
+        overlay_heatmap(x.detach()[0].cpu(), sal, path, alpha=alpha, scale=scale)
+    return sal

@@ -3,9 +3,11 @@ global batch 64: each rank's DistributedSampler share in batches of 64/world).
 
     mpiexec -n N python fit_worker.py OUT EPOCHS CKPT_DIR [RESUME]
 writes OUT (.npz, rank 0) with the weights and the History's losses; CKPT_DIR gets last.ckpt and
-a CSV log (by rank 0); RESUME continues a checkpoint."""
+a CSV log (by rank 0), CKPT_DIR_tb TensorBoard's event file (rank 0) with the macro F1 of the
+validation set (gathered over the ranks); RESUME continues a checkpoint."""
 
 import sys
+from functools import partial
 
 import numpy as np
 
@@ -14,6 +16,7 @@ import convnet.distributed as dist
 from convnet import callbacks as C
 from convnet import nn
 from convnet.data import DataLoader, DistributedSampler, TensorDataset
+from convnet.metrics import f1_score
 
 out, epochs, ckdir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 resume = sys.argv[4] if len(sys.argv) > 4 else None
@@ -34,9 +37,11 @@ net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten
 model = nn.parallel.DistributedDataParallel(nn.SyncBatchNorm.convert_sync_batchnorm(net)) if world > 1 else net
 opt = cn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 history = cn.fit(model, loader, opt, epochs=epochs, val_loader=val, verbose=True,
-                 callbacks=[C.ModelCheckpoint(dirpath=ckdir, save_last=True), C.CSVLogger(f"{ckdir}/log.csv")],
-                 resume_from=resume)
+                 callbacks=[C.ModelCheckpoint(dirpath=ckdir, save_last=True), C.CSVLogger(f"{ckdir}/log.csv"),
+                            C.TensorBoard(f"{ckdir}_tb")],
+                 metrics={"f1": partial(f1_score, average="macro")}, resume_from=resume)
 if rank == 0:
     state = {k: v.numpy().copy() for k, v in net.state_dict().items()}
-    np.savez(out, loss=np.array(history["loss"]), val_accuracy=np.array(history["val_accuracy"]), **state)
+    np.savez(out, loss=np.array(history["loss"]), val_accuracy=np.array(history["val_accuracy"]),
+             val_f1=np.array(history["val_f1"]), **state)
 dist.destroy_process_group()

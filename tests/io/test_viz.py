@@ -228,3 +228,133 @@ def test_plot_errors():
     with pytest.raises(ValueError, match="plot_history: the history has no loss or accuracy"):
         viz.plot_history({"lr": [0.1]}, backend="pillow")
     assert math.isfinite(viz._limits([1.0])[0])
+
+
+# Grad-CAM and saliency: against PyTorch's autograd on the same model and weights
+
+
+def _small_cnn():
+    cn.manual_seed(7)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 5 * 5, 5))
+
+
+def _torch_twin(torch, model):
+    tm = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 6, 3, padding=1),
+                             torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(6 * 5 * 5, 5))
+    tm.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in model.state_dict().items()})
+    return tm.double().eval()
+
+
+def _torch_grad_cam(torch, tm, x, layer, class_idx):
+    """Grad-CAM written out in PyTorch: the layer's output and its gradient, channel weights by global
+    average pooling, relu of the weighted sum, bilinear upsampling, divided by the maximum."""
+    store = {}
+    handle = tm[layer].register_forward_hook(lambda m, i, out: store.setdefault("a", out))
+    scores = tm(x)
+    handle.remove()
+    c = int(scores[0].argmax()) if class_idx is None else class_idx
+    (g,) = torch.autograd.grad(scores[0, c], [store["a"]])
+    cam = torch.relu((g.mean((2, 3), keepdim=True) * store["a"]).sum(1, keepdim=True))
+    cam = torch.nn.functional.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=False)[0, 0]
+    return (cam / cam.max()).detach().numpy(), c
+
+
+@pytest.mark.parametrize("class_idx", [None, 3])
+def test_grad_cam_and_saliency_match_pytorch(class_idx):
+    torch = pytest.importorskip("torch")
+    model = _small_cnn()
+    tm = _torch_twin(torch, model)
+    x = np.random.default_rng(8).standard_normal((3, 11, 11)).astype(np.float32)
+    xt = torch.from_numpy(x.astype(np.float64))[None]
+    for layer in (4, 3):  # pooled (5, 5) maps upsampled to (11, 11); the (11, 11) maps themselves
+        want, c = _torch_grad_cam(torch, tm, xt, layer, class_idx)
+        got = viz.grad_cam(model, x, model[layer], class_idx=class_idx)
+        assert got.shape == (11, 11) and got.dtype == np.float64
+        assert got.max() == 1.0 and got.min() >= 0
+        np.testing.assert_allclose(got, want, atol=2e-5)
+    # by name, from a tensor (1, C, H, W)
+    np.testing.assert_allclose(viz.grad_cam(model, cn.from_numpy(x[None]), "4", class_idx=class_idx),
+                               _torch_grad_cam(torch, tm, xt, 4, class_idx)[0], atol=2e-5)
+    xs = xt.clone().requires_grad_(True)
+    scores = tm(xs)
+    scores[0, c].backward()
+    want = xs.grad[0].abs().amax(0).numpy()
+    got = viz.saliency(model, x, class_idx=class_idx)
+    assert got.shape == (11, 11)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6 * want.max())
+
+
+def test_heat_maps_leave_the_model_alone_and_write_pngs(tmp_path):
+    model = _small_cnn()
+    model.train()
+    x = np.random.default_rng(9).standard_normal((3, 11, 11)).astype(np.float32)
+    scores = cn.predict(model, x[None])[0]
+    # the default class is the predicted one
+    np.testing.assert_array_equal(viz.grad_cam(model, x, model[3]),
+                                  viz.grad_cam(model, x, model[3], class_idx=int(scores.argmax())))
+    sal = viz.saliency(model, x, path=tmp_path / "sal.png", scale=2)
+    cam = viz.grad_cam(model, x, model[4], path=tmp_path / "cam.png", alpha=0.4)
+    assert model.training  # the mode is restored
+    assert all(p.grad is None for p in model.parameters())  # no parameter gradient was accumulated
+    # the PNGs are the overlays: jet colours of the map over the min-max scaled image
+    img = _read_png(tmp_path / "cam.png")
+    np.testing.assert_array_equal(img, viz.overlay_heatmap(x, cam, alpha=0.4))
+    base = np.round((x - x.min()) / (x.max() - x.min()) * 255).transpose(1, 2, 0)
+    t = cam[..., None]
+    jet = np.round(np.clip(1.5 - np.abs(4 * t - np.array([3, 2, 1])), 0, 1) * 255)
+    np.testing.assert_array_equal(img, np.round(0.6 * base + 0.4 * jet).astype(np.uint8))
+    hot = np.unravel_index(cam.argmax(), cam.shape)
+    assert img[hot][0] > img[hot][2] or cam.max() == 0  # the hottest pixel leans red, not blue
+    big = _read_png(tmp_path / "sal.png")
+    assert big.shape == (22, 22, 3)
+    np.testing.assert_array_equal(big[::2, ::2], viz.overlay_heatmap(x, sal / sal.max()))
+    os.makedirs(PNG_DIR, exist_ok=True)
+    viz.overlay_heatmap(x[0], cam, path=os.path.join(PNG_DIR, "grad_cam.png"), scale=8)  # grey image
+
+
+def test_heat_map_errors():
+    model = _small_cnn()
+    x = np.zeros((3, 11, 11), np.float32)
+    with pytest.raises(ValueError, match=r"grad_cam: expected one image \(C, H, W\) or \(1, C, H, W\), "
+                                         r"got shape \(2, 3, 11, 11\)"):
+        viz.grad_cam(model, np.zeros((2, 3, 11, 11), np.float32), model[3])
+    with pytest.raises(ValueError, match="grad_cam: the model has no module named 'conv9'"):
+        viz.grad_cam(model, x, "conv9")
+    with pytest.raises(ValueError, match="grad_cam: the target layer Conv2d was not called"):
+        viz.grad_cam(model, x, nn.Conv2d(1, 1, 1))
+    with pytest.raises(ValueError, match=r"grad_cam: the target layer must output feature maps .*\(1, 5\)"):
+        viz.grad_cam(model, x, model[6])
+    with pytest.raises(ValueError, match="saliency: class_idx 5 is out of range for 5 classes"):
+        viz.saliency(model, x, class_idx=5)
+    with pytest.raises(ValueError, match=r"overlay_heatmap: .*shapes \(3, 11, 11\) and \(4, 4\)"):
+        viz.overlay_heatmap(x, np.zeros((4, 4)))
+
+
+def test_heat_maps_of_a_trained_model_find_the_evidence():
+    # class 1 images hold a bright 3x3 patch somewhere in the noise; class 0 images do not
+    def data(n, seed):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((n, 1, 16, 16)).astype(np.float32) * 0.5
+        y, pos = rng.integers(0, 2, n), rng.integers(1, 13, (n, 2))
+        for i in np.flatnonzero(y):
+            x[i, 0, pos[i, 0]:pos[i, 0] + 3, pos[i, 1]:pos[i, 1] + 3] += 2.0
+        return x, y, pos
+
+    cn.manual_seed(0)
+    x, y, _ = data(512, 0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    hist = cn.fit(model, cn.data.DataLoader((x, y), 32, shuffle=True, seed=0),
+                  cn.optim.Adam(model.parameters(), lr=0.01), epochs=4, verbose=False)
+    assert hist["accuracy"][-1] > 0.95
+    xt, yt, pos = data(64, 1)
+    ratios = []
+    for i in np.flatnonzero(yt):
+        near = np.zeros((16, 16), bool)  # the patch and a 1-pixel ring around it
+        near[pos[i, 0] - 1:pos[i, 0] + 4, pos[i, 1] - 1:pos[i, 1] + 4] = True
+        cam = viz.grad_cam(model, xt[i], model[3], class_idx=1)
+        assert near[np.unravel_index(cam.argmax(), cam.shape)], (i, pos[i])  # the hottest pixel is there
+        sal = viz.saliency(model, xt[i], class_idx=1)
+        ratios.append(sal[near].mean() / sal[~near].mean())
+    assert np.median(ratios) > 3, ratios  # the gradient is largest where the patch is

@@ -63,6 +63,12 @@ def test_cli_summary_of_a_zoo_model_uses_its_input_and_classes():
 
 
 def test_cli_train_resume_and_evaluate_on_an_image_folder(tmp_path):
+    try:
+        import tensorboardX  # noqa: F401
+        from tensorboard.backend.event_processing import event_accumulator
+        tensorboard = ["--tensorboard", str(tmp_path / "tb")]
+    except ImportError:
+        tensorboard = []
     image_folder(tmp_path / "imgs")
     ck = tmp_path / "ck"
     common = ["--dataset", f"folder:{tmp_path / 'imgs'}", "--grayscale", "--image-size", "28",
@@ -74,8 +80,13 @@ def test_cli_train_resume_and_evaluate_on_an_image_folder(tmp_path):
     r2 = _run_cli("train", "lenet5", *common, "--quiet", "--epochs", "3", "--augment", "affine", "--checkpoint-dir",
                   str(ck), "--resume", str(ck / "last.ckpt"), "--output", str(tmp_path / "b.safetensors"),
                   "--csv-log", str(tmp_path / "log.csv"), "--plot", str(tmp_path / "h.png"),
-                  "--lr-schedule", "constant")
+                  "--lr-schedule", "constant", *tensorboard)
     assert r2.returncode == 0, r2.stderr
+    if tensorboard:  # the resumed run writes its own epoch
+        acc = event_accumulator.EventAccumulator(str(tmp_path / "tb"))
+        acc.Reload()
+        assert [e.step for e in acc.Scalars("val_accuracy")] == [3]
+        assert [e.step for e in acc.Images("filters/0")] == [3]
     assert "resuming from" in r2.stdout
     assert cn.load_checkpoint(ck / "last.ckpt")["epoch"] == 3
     with open(tmp_path / "log.csv") as f:
