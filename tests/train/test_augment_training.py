@@ -26,17 +26,18 @@ def _task(n, seed):
     return x, y
 
 
+@pytest.mark.slow  # about 5 s of CPU: four steps of a resnet20, and validation
 def test_fit_resnet20_with_trivialaugment_and_mixup():
     cn.manual_seed(0)
-    x, y = _task(48, 0)
-    vx, vy = _task(24, 1)
+    x, y = _task(24, 0)
+    vx, vy = _task(12, 1)
     mixup = T.MixUp(alpha=0.2, num_classes=3)
-    train = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, seed=0,
+    train = DataLoader(TensorDataset(x, y), batch_size=12, shuffle=True, seed=0,
                        transform=T.Compose([T.TrivialAugmentWide(), T.ToTensor()]),
                        collate_fn=lambda batch: mixup(*default_collate(batch)))
-    val = DataLoader(TensorDataset(vx, vy), batch_size=24, transform=T.ToTensor())
+    val = DataLoader(TensorDataset(vx, vy), batch_size=12, transform=T.ToTensor())
     images, targets = next(iter(train))
-    assert images.shape == (16, 3, 32, 32) and targets.shape == (16, 3) and targets.dtype == cn.float32
+    assert images.shape == (12, 3, 32, 32) and targets.shape == (12, 3) and targets.dtype == cn.float32
     model = cn.models.resnet20(num_classes=3)
     before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     opt = cn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
