@@ -297,7 +297,7 @@ def test_default_collate_like_torch():
     assert out[1].dtype == cn.int64 and out[1].numpy().tolist() == [0, 1, 2, 3]
     assert out[2].dtype == cn.float64
     assert out[3]["a"].dtype == cn.int64
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from torch.utils.data import default_collate as torch_collate
     theirs = torch_collate(batch)
     for a, b in zip(out[:3], theirs[:3]):

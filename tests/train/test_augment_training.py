@@ -51,10 +51,10 @@ def test_fit_resnet20_with_trivialaugment_and_mixup():
 def test_cli_trains_with_trivialaugment_and_mixup(tmp_path):
     image_folder(tmp_path / "imgs", size=32)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in [os.environ.get("PYTHONPATH")] if p))
-    r = subprocess.run([sys.executable, "-m", "convnet", "train", "resnet20", "--dataset", f"folder:{tmp_path / 'imgs'}",
-                        "--image-size", "32", "--epochs", "1", "--batch-size", "8", "--augment", "trivialaugment",
-                        "--mixup", "0.2", "--cutmix", "1.0", "--threads", "2", "--quiet", "--lr-schedule", "constant",
-                        "--output", str(tmp_path / "w.safetensors")],
+    r = subprocess.run([sys.executable, "-m", "convnet", "train", "resnet20",
+                        "--dataset", f"folder:{tmp_path / 'imgs'}", "--image-size", "32", "--epochs", "1",
+                        "--batch-size", "8", "--augment", "trivialaugment", "--mixup", "0.2", "--cutmix", "1.0",
+                        "--threads", "2", "--quiet", "--lr-schedule", "constant", "--output", str(tmp_path / "w.safetensors")],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "augment trivialaugment" in r.stdout and "mixup 0.2" in r.stdout and "cutmix 1.0" in r.stdout

@@ -480,7 +480,8 @@ void GaussianBlur::apply_one(Image& img, Generator& g) const {
     const T* p = pixels<T>(img);
     for (int64_t ch = 0; ch < C; ++ch)
       for (int64_t y = 0; y < H; ++y)
-        for (int64_t x = 0; x < W; ++x) planes[(ch * H + y) * W + x] = static_cast<float>(p[y * s.y + x * s.x + ch * s.c]);
+        for (int64_t x = 0; x < W; ++x)
+          planes[(ch * H + y) * W + x] = static_cast<float>(p[y * s.y + x * s.x + ch * s.c]);
   });
   blur_rows(planes.data(), W, tmp.data(), C * H, W, wx.data(), kx_, sx.data());
   for (int64_t ch = 0; ch < C; ++ch)
@@ -492,8 +493,9 @@ void GaussianBlur::apply_one(Image& img, Generator& g) const {
       for (int64_t y = 0; y < H; ++y)
         for (int64_t x = 0; x < W; ++x) {
           const float v = planes[(ch * H + y) * W + x];
-          p[y * s.y + x * s.x + ch * s.c] =
-              std::is_same_v<T, float> ? static_cast<T>(v) : static_cast<T>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
+          p[y * s.y + x * s.x + ch * s.c] = std::is_same_v<T, float>
+                                                ? static_cast<T>(v)
+                                                : static_cast<T>(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
         }
   });
 }
@@ -582,7 +584,8 @@ std::pair<Tensor, Tensor> mix_batch(const Tensor& images_in, const Tensor& label
   const int64_t k = targets.size(1), per = images.numel() / n;
   const int64_t C = images.size(1), H = images.size(2), W = images.size(3);
   CONVNET_CHECK(!p.cutmix || (0 <= p.x1 && p.x1 <= p.x2 && p.x2 <= W && 0 <= p.y1 && p.y1 <= p.y2 && p.y2 <= H), who,
-                ": the box (", p.x1, ", ", p.y1, ", ", p.x2, ", ", p.y2, ") does not lie in the ", H, "x", W, " images");
+                ": the box (", p.x1, ", ", p.y1, ", ", p.x2, ", ", p.y2, ") does not lie in the ", H, "x", W,
+                " images");
   Tensor mixed_images = Tensor::empty(images.shape(), images.dtype());
   Tensor mixed_targets = Tensor::empty(targets.shape(), targets.dtype());
   auto mix = [&](const Tensor& src, Tensor& dst, int64_t row, bool whole) {
