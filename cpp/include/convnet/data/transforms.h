@@ -3,7 +3,9 @@
 //
 // Layouts: an image is uint8 (H, W, C) interleaved, as decoded (C = 1 for grey), until ToTensor
 // turns it into float32 (C, H, W) planes scaled to [0, 1]. Geometric transforms work on both;
-// Normalize, Lighting and RandomErasing need float32 (as torchvision's, which take tensors).
+// Normalize, Lighting and RandomErasing need float32 (as torchvision's, which take tensors); the
+// AutoAugment policies need uint8 (as torchvision's). The policies, RandomPerspective, GaussianBlur and
+// MixUp/CutMix are implemented in augment.cpp.
 //
 // Randomness: each image gets its own Generator, seeded with image_seed(base, k) where `base` is one
 // draw of the global generator (convnet::manual_seed) per batch or epoch and k the image's position
