@@ -2,7 +2,9 @@
 // and batches (Python's convnet.transforms wraps these with PyTorch's argument conventions).
 #include <pybind11/numpy.h>
 
+#include <cstring>
 #include <optional>
+#include <tuple>
 
 #include "bindings.h"
 #include "convnet/data/loader.h"
@@ -27,6 +29,21 @@ PadMode parse_pad_mode(const std::string& s) {
   if (s == "reflect") return PadMode::Reflect;
   if (s == "symmetric") return PadMode::Symmetric;
   throw py::value_error(cat_str("padding_mode must be 'constant', 'edge', 'reflect' or 'symmetric', got '", s, "'"));
+}
+
+AugmentPolicy parse_policy(const std::string& s) {
+  if (s == "imagenet") return AugmentPolicy::ImageNet;
+  if (s == "cifar10") return AugmentPolicy::CIFAR10;
+  if (s == "svhn") return AugmentPolicy::SVHN;
+  if (s == "randaugment") return AugmentPolicy::RandAugment;
+  if (s == "trivialaugmentwide") return AugmentPolicy::TrivialAugmentWide;
+  throw py::value_error(cat_str("AutoAugment: policy must be 'imagenet', 'cifar10' or 'svhn', got '", s, "'"));
+}
+
+AugmentOp parse_op(const std::string& s) {
+  for (int k = 0; k <= static_cast<int>(AugmentOp::Invert); ++k)
+    if (s == augment_op_name(static_cast<AugmentOp>(k))) return static_cast<AugmentOp>(k);
+  throw py::value_error(cat_str("unknown augmentation operation '", s, "'"));
 }
 
 }  // namespace
@@ -122,7 +139,72 @@ void bind_data(py::module_& root) {
       .def(py::init<double, std::array<double, 2>, std::array<double, 2>, std::vector<double>>(), "p"_a,
            "scale"_a, "ratio"_a, "value"_a);
   CONVNET_TRANSFORM(TenCrop).def(py::init<int64_t, int64_t, bool>(), "h"_a, "w"_a, "vertical_flip"_a);
+  CONVNET_TRANSFORM(RandomPerspective)
+      .def(py::init([](double distortion_scale, double p, const std::string& interp, std::vector<double> fill) {
+             return std::make_shared<RandomPerspective>(distortion_scale, p, parse_interp(interp), std::move(fill));
+           }),
+           "distortion_scale"_a, "p"_a, "interpolation"_a, "fill"_a);
+  CONVNET_TRANSFORM(GaussianBlur)
+      .def(py::init<int64_t, int64_t, double, double>(), "kx"_a, "ky"_a, "sigma_lo"_a, "sigma_hi"_a);
+  CONVNET_TRANSFORM(AutoAugment)
+      .def(py::init([](const std::string& policy, int64_t num_ops, int64_t magnitude, int64_t bins,
+                       const std::string& interp, std::vector<double> fill) {
+             return std::make_shared<AutoAugment>(parse_policy(policy), num_ops, magnitude, bins, parse_interp(interp),
+                                                  std::move(fill));
+           }),
+           "policy"_a, "num_ops"_a, "magnitude"_a, "num_magnitude_bins"_a, "interpolation"_a, "fill"_a)
+      .def(
+          "draw",
+          [](const AutoAugment& t, uint64_t seed, int64_t h, int64_t w) {
+            Generator g(seed);
+            py::list out;
+            for (const auto& [op, m] : t.draw(g, h, w)) out.append(py::make_tuple(augment_op_name(op), m));
+            return out;
+          },
+          "seed"_a, "h"_a, "w"_a,
+          "The (operation name, signed magnitude) pairs drawn for an (h, w) image by a generator seeded with `seed`.");
 #undef CONVNET_TRANSFORM
+
+  m.def(
+      "augment_op",
+      [](const py::array& image, const std::string& op, double magnitude, const std::string& interp,
+         std::vector<double> fill) {
+        Image im = image_from_array(image, "augment_op");
+        {
+          py::gil_scoped_release nogil;
+          apply_augment_op(im, parse_op(op), magnitude, parse_interp(interp), fill);
+        }
+        py::array_t<uint8_t> out({im.h, im.w, im.c});
+        std::memcpy(out.mutable_data(), im.u8.data(), im.u8.size());
+        return out;
+      },
+      "image"_a, "op"_a, "magnitude"_a, "interpolation"_a = "nearest", "fill"_a = std::vector<double>{},
+      "One AutoAugment operation with a signed magnitude on a uint8 (H, W[, C]) image.");
+  m.def(
+      "mix_params",
+      [](uint64_t seed, double alpha, bool cutmix, int64_t h, int64_t w) {
+        MixParams p = draw_mix_params(seed, alpha, cutmix, h, w);
+        py::dict d("lam"_a = p.lam);
+        if (cutmix) d["box"] = py::make_tuple(p.x1, p.y1, p.x2, p.y2);
+        return d;
+      },
+      "seed"_a, "alpha"_a, "cutmix"_a, "h"_a = 0, "w"_a = 0,
+      "MixUp's lam, or CutMix's box (x1, y1, x2, y2) and corrected lam, drawn from a generator seeded with `seed`.");
+  m.def(
+      "mix_batch",
+      [](const Tensor& images, const Tensor& labels, int64_t num_classes, double lam,
+         const std::optional<std::array<int64_t, 4>>& box, const std::string& who) {
+        MixParams p;
+        p.lam = lam;
+        if (box) {
+          p.cutmix = true;
+          std::tie(p.x1, p.y1, p.x2, p.y2) = std::make_tuple((*box)[0], (*box)[1], (*box)[2], (*box)[3]);
+        }
+        py::gil_scoped_release nogil;
+        return mix_batch(images, labels, num_classes, p, who);
+      },
+      "images"_a, "labels"_a, "num_classes"_a, "lam"_a, "box"_a = py::none(), "who"_a = "MixUp",
+      "Mixed images and soft targets of a batch (MixUp with lam, or CutMix with box and its lam).");
 
   py::class_<Pipeline, std::shared_ptr<Pipeline>>(m, "Pipeline")
       .def(py::init([](const std::vector<std::shared_ptr<Transform>>& stages) {

@@ -13,7 +13,8 @@ def _default_data():
 
 _ARRAY_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST",
                    "cifar10": "CIFAR10"}
-AUGMENTATIONS = ("none", "affine", "crop", "flip", "crop-flip", "rotate")
+AUGMENTATIONS = ("none", "affine", "crop", "flip", "crop-flip", "rotate", "trivialaugment", "randaugment",
+                 "autoaugment")
 
 
 class _Subset:
@@ -40,7 +41,27 @@ def _augmentation(name, size):
         "crop": [T.RandomCrop(size, padding=size // 8)],
         "flip": [T.RandomHorizontalFlip()],
         "crop-flip": [T.RandomCrop(size, padding=size // 8), T.RandomHorizontalFlip()],
+        "trivialaugment": [T.TrivialAugmentWide()],
+        "randaugment": [T.RandAugment()],
+        "autoaugment": [T.AutoAugment()],
     }[name]
+
+
+def _mix_collate(args, num_classes):
+    """The training loader's collate_fn for --mixup / --cutmix ALPHA (with both, one of the two per
+    batch, chosen from convnet's generator), or None."""
+    from . import _core
+    from . import transforms as T
+    from .data import default_collate
+
+    mixers = [cls(alpha=alpha, num_classes=num_classes)
+              for cls, alpha in ((T.MixUp, getattr(args, "mixup", 0)), (T.CutMix, getattr(args, "cutmix", 0))) if alpha]
+    if not mixers:
+        return None
+
+    def collate(batch):
+        return mixers[_core._draw_seed() % len(mixers)](*default_collate(batch))
+    return collate
 
 
 def _datasets(args, train_augment):
@@ -119,7 +140,7 @@ def _loaders(args, train_augment="none", test_batch_size=1000, pin_memory=False)
     train, test = (TensorDataset(*ds) if isinstance(ds, tuple) else ds for ds in (train, test))
     sampler = DistributedSampler(train, num_replicas=world, rank=rank, shuffle=True, seed=args.seed)
     train_loader = DataLoader(train, batch_size=args.batch_size // world, sampler=sampler, seed=args.seed,
-                              pin_memory=pin_memory)
+                              pin_memory=pin_memory, collate_fn=_mix_collate(args, len(classes)))
     test_sampler = DistributedSampler(test, num_replicas=world, rank=rank, shuffle=False) if world > 1 else None
     test_loader = DataLoader(test, batch_size=test_batch_size, sampler=test_sampler, pin_memory=pin_memory)
     return train_loader, test_loader, classes, shape
@@ -178,6 +199,7 @@ def cmd_train(args):
         f"epoch(s), batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), momentum "
         f"{args.momentum}, weight decay {args.weight_decay}, "
         + (f"augment {args.augment}, " if args.augment != "none" else "")
+        + "".join(f"{k} {getattr(args, k)}, " for k in ("mixup", "cutmix") if getattr(args, k))
         + (f"on {device}" if device.type != "cpu" else f"{cn.get_num_threads()} thread(s)")
         + (f" in each of {world} processes" if world > 1 else ""))
     if args.resume:
@@ -297,6 +319,10 @@ def main(argv=None):
     _data_arguments(t, training=True)
     t.add_argument("--augment", choices=AUGMENTATIONS, default="none",
                    help="random transforms of the training images (default: none)")
+    t.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA",
+                   help="MixUp of the training batches with lam ~ Beta(ALPHA, ALPHA) (default: off)")
+    t.add_argument("--cutmix", type=float, default=0.0, metavar="ALPHA",
+                   help="CutMix of the training batches (with --mixup: one of the two per batch)")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--lr", type=float, default=0.02)
     t.add_argument("--lr-schedule", choices=["cosine", "constant"], default="cosine",

@@ -12,6 +12,12 @@ batches do not depend on `num_workers`. Within an image the transforms draw from
 xoshiro256** generator in pipeline order (the C++ header `convnet/data/transforms.h` lists the draws
 of each transform).
 
+Augmentation policies (torchvision.transforms.v2's names, arguments and defaults): `AutoAugment`
+(`AutoAugmentPolicy.IMAGENET`, `CIFAR10`, `SVHN`), `RandAugment`, `TrivialAugmentWide`, on uint8 images
+before `ToTensor` (their operations compute what torchvision computes for PIL images); `RandomPerspective`
+and `GaussianBlur` on either layout. `MixUp` and `CutMix` act on whole batches `(images, labels)` after
+collation and return soft targets for `cross_entropy`, e.g. in a DataLoader's `collate_fn`.
+
 `Compose` of convnet transforms runs entirely in C++, a batch's images split over the threads with the
 GIL released. Python callables (`Lambda`, or any function) may be mixed in; such a Compose runs its
 C++ stretches in C++ and the callables in Python, and a DataLoader then applies it per image.
@@ -25,7 +31,9 @@ from . import _core
 
 _tf = _core._transforms
 
-__all__ = ["CenterCrop", "ColorJitter", "Compose", "Grayscale", "InterpolationMode", "Lambda", "Lighting",
+__all__ = ["AutoAugment", "AutoAugmentPolicy", "CutMix", "GaussianBlur", "MixUp", "RandAugment",
+           "RandomPerspective", "TrivialAugmentWide",
+           "CenterCrop", "ColorJitter", "Compose", "Grayscale", "InterpolationMode", "Lambda", "Lighting",
            "Normalize", "RandomAffine", "RandomCrop", "RandomErasing", "RandomGrayscale",
            "RandomHorizontalFlip", "RandomResizedCrop", "RandomRotation", "RandomVerticalFlip", "Resize",
            "TenCrop", "ToTensor", "Transform", "IMAGENET_EIGVAL", "IMAGENET_EIGVEC", "image_seed"]
@@ -456,3 +464,174 @@ class TenCrop(Transform):
 
     def _args(self):
         return f"size={self.size}, vertical_flip={self.vertical_flip}"
+
+
+def _fill(fill, who):
+    return [] if fill is None else _numbers(fill, who, "fill")
+
+
+class AutoAugmentPolicy:
+    """AutoAugment's learned policies (as torchvision.transforms.AutoAugmentPolicy)."""
+    IMAGENET = "imagenet"
+    CIFAR10 = "cifar10"
+    SVHN = "svhn"
+
+
+class _AutoAugmentBase(Transform):
+    """The operations shared by the policies: Identity, ShearX/Y, TranslateX/Y, Rotate, Brightness,
+    Color, Contrast, Sharpness, Posterize, Solarize, AutoContrast, Equalize (and Invert in AutoAugment),
+    on uint8 (H, W[, C]) images with 1 or 3 channels, computed as torchvision's PIL path does.
+    `fill` (None: 0) fills the pixels that geometric operations bring in from outside."""
+
+    def _make(self, policy, num_ops, magnitude, num_magnitude_bins, interpolation, fill):
+        who = type(self).__name__
+        self.interpolation = _interp(interpolation, who)
+        self.fill = fill
+        self._impl = _tf.AutoAugment(policy, int(num_ops), int(magnitude), int(num_magnitude_bins),
+                                     self.interpolation, _fill(fill, who))
+
+    def draw(self, seed, size):
+        """The (operation, signed magnitude) pairs that an image of `size` (h, w) gets from the
+        generator seeded with `seed` (an image at position k of a batch seeded with `base` has
+        `image_seed(base, k)`)."""
+        return self._impl.draw(int(seed), int(size[0]), int(size[1]))
+
+
+class AutoAugment(_AutoAugmentBase):
+    """AutoAugment (Cubuk et al., 2019): per image one of the policy's 25 sub-policies, each two
+    operations applied with their probabilities at fixed magnitudes (torchvision's tables)."""
+
+    def __init__(self, policy=AutoAugmentPolicy.IMAGENET, interpolation=InterpolationMode.NEAREST, fill=None):
+        self.policy = getattr(policy, "value", policy)
+        if self.policy not in ("imagenet", "cifar10", "svhn"):
+            raise ValueError(f"AutoAugment: the provided policy {policy!r} is not recognized; use "
+                             f"AutoAugmentPolicy.IMAGENET, CIFAR10 or SVHN")
+        self._make(self.policy, 0, 0, 10, interpolation, fill)
+
+    def _args(self):
+        return f"policy={self.policy}, interpolation={self.interpolation}, fill={self.fill}"
+
+
+class RandAugment(_AutoAugmentBase):
+    """RandAugment (Cubuk et al., 2020): `num_ops` operations drawn uniformly from 14, each at bin
+    `magnitude` of `num_magnitude_bins`, with a random sign where the operation has one."""
+
+    def __init__(self, num_ops=2, magnitude=9, num_magnitude_bins=31, interpolation=InterpolationMode.NEAREST,
+                 fill=None):
+        if not isinstance(num_ops, numbers.Integral) or isinstance(num_ops, bool) or num_ops < 0:
+            raise ValueError(f"RandAugment: num_ops should be a non-negative integer, but got {num_ops!r} instead")
+        self.num_ops, self.magnitude, self.num_magnitude_bins = int(num_ops), int(magnitude), int(num_magnitude_bins)
+        self._make("randaugment", self.num_ops, self.magnitude, self.num_magnitude_bins, interpolation, fill)
+
+    def _args(self):
+        return (f"num_ops={self.num_ops}, magnitude={self.magnitude}, num_magnitude_bins={self.num_magnitude_bins}, "
+                f"interpolation={self.interpolation}, fill={self.fill}")
+
+
+class TrivialAugmentWide(_AutoAugmentBase):
+    """TrivialAugment Wide (Muller and Hutter, 2021): one operation drawn uniformly from 14, at a
+    uniformly drawn bin of `num_magnitude_bins` over the wide ranges, with a random sign."""
+
+    def __init__(self, num_magnitude_bins=31, interpolation=InterpolationMode.NEAREST, fill=None):
+        self.num_magnitude_bins = int(num_magnitude_bins)
+        self._make("trivialaugmentwide", 0, 0, self.num_magnitude_bins, interpolation, fill)
+
+    def _args(self):
+        return f"num_magnitude_bins={self.num_magnitude_bins}, interpolation={self.interpolation}, fill={self.fill}"
+
+
+class RandomPerspective(Transform):
+    """With probability p, a perspective warp moving each corner inwards by up to
+    `distortion_scale` of half the side (torchvision's draws, PIL's sampling)."""
+
+    def __init__(self, distortion_scale=0.5, p=0.5, interpolation=InterpolationMode.BILINEAR, fill=0):
+        self.distortion_scale, self.p = float(distortion_scale), float(p)
+        self.interpolation = _interp(interpolation, "RandomPerspective")
+        self.fill = fill
+        self._impl = _tf.RandomPerspective(self.distortion_scale, self.p, self.interpolation,
+                                           _fill(fill, "RandomPerspective"))
+
+    def _args(self):
+        return f"distortion_scale={self.distortion_scale}, p={self.p}, interpolation={self.interpolation}"
+
+
+class GaussianBlur(Transform):
+    """Gaussian blur with an odd `kernel_size` (an int, or (x size, y size)) and sigma drawn
+    uniformly from `sigma` ((min, max), or one number), reflect padding."""
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0)):
+        if isinstance(kernel_size, numbers.Integral) and not isinstance(kernel_size, bool):
+            kx = ky = int(kernel_size)
+        elif isinstance(kernel_size, (tuple, list)) and len(kernel_size) in (1, 2):
+            kx, ky = int(kernel_size[0]), int(kernel_size[-1])
+        else:
+            raise TypeError(f"GaussianBlur: kernel_size must be an int or a pair of ints, got {kernel_size!r}")
+        vals = _numbers(sigma, "GaussianBlur", "sigma")
+        if len(vals) == 1:
+            vals = vals * 2
+        if len(vals) != 2 or not 0 < vals[0] <= vals[1]:
+            raise ValueError(f"GaussianBlur: sigma must be a positive number or (min, max) with 0 < min <= max, "
+                             f"got {sigma!r}")
+        self.kernel_size, self.sigma = (kx, ky), tuple(vals)
+        self._impl = _tf.GaussianBlur(kx, ky, *self.sigma)
+
+    def _args(self):
+        return f"kernel_size={self.kernel_size}, sigma={self.sigma}"
+
+
+def _batch_tensor(a):
+    if isinstance(a, _core.Tensor):
+        return a
+    a = np.ascontiguousarray(a)
+    if a.dtype.kind in "iu":
+        a = a.astype(np.int64)
+    return _core.from_numpy(a)
+
+
+class _BaseMixUpCutMix:
+    def __init__(self, *, alpha=1.0, num_classes=None):
+        self.alpha = float(alpha)
+        if not self.alpha > 0:
+            raise ValueError(f"{type(self).__name__}: alpha must be positive, got {alpha!r}")
+        self.num_classes = num_classes
+
+    def __call__(self, *inputs):
+        """(images (N, C, H, W) float, labels (N,) int or (N, K) probabilities) -> (mixed images, soft
+        targets (N, K)). Also takes the pair as one argument."""
+        if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
+            inputs = tuple(inputs[0])
+        if len(inputs) != 2:
+            raise ValueError(f"{type(self).__name__}: expected (images, labels), got {len(inputs)} inputs")
+        images, labels = (_batch_tensor(a) for a in inputs)
+        return self.transform(images, labels, self.make_params(images))
+
+    def transform(self, images, labels, params):
+        """The batch mixed with the drawn `params` (from make_params)."""
+        k = -1 if self.num_classes is None else int(self.num_classes)
+        return tuple(_tf.mix_batch(images, labels, k, params.get("lam_adjusted", params.get("lam")),
+                                   params.get("box"), type(self).__name__))
+
+    def __repr__(self):
+        return f"{type(self).__name__}(alpha={self.alpha}, num_classes={self.num_classes})"
+
+
+class MixUp(_BaseMixUpCutMix):
+    """MixUp (Zhang et al., 2018) of a batch: lam ~ Beta(alpha, alpha) drawn from convnet's generator;
+    images lam * x + (1 - lam) * x.roll(1, 0) and targets the same of the one-hot labels (as
+    torchvision.transforms.v2.MixUp)."""
+
+    def make_params(self, images):
+        """{"lam": ...}: one seed from convnet's generator, from which lam is drawn."""
+        return dict(_tf.mix_params(_core._draw_seed(), self.alpha, False))
+
+
+class CutMix(_BaseMixUpCutMix):
+    """CutMix (Yun et al., 2019) of a batch: lam ~ Beta(alpha, alpha), a box of area (1 - lam) of the
+    image around a uniform centre, clipped to the image, pasted from x.roll(1, 0); the targets mix
+    with lam corrected to the clipped box's area (as torchvision.transforms.v2.CutMix)."""
+
+    def make_params(self, images):
+        """{"box": (x1, y1, x2, y2), "lam_adjusted": ...} for the batch's (H, W)."""
+        h, w = images.shape[-2], images.shape[-1]
+        p = _tf.mix_params(_core._draw_seed(), self.alpha, True, int(h), int(w))
+        return {"box": tuple(p["box"]), "lam_adjusted": p["lam"]}

@@ -2,7 +2,8 @@
 // Three kernels do every geometric transform, on either layout through per-layout strides:
 //   remap  (separable index maps: crops, padding, flips, ten-crop)
 //   resize (separable linear taps: Resize, RandomResizedCrop)
-//   affine (inverse-mapped sampling: RandomAffine, RandomRotation)
+//   warp   (inverse-mapped sampling, affine or perspective: RandomAffine, RandomRotation, and in
+//           augment.cpp RandomPerspective and the geometric operations of AutoAugment)
 #include "convnet/data/transforms.h"
 
 #include <algorithm>
@@ -12,65 +13,37 @@
 
 #include "convnet/check.h"
 #include "cpu/parallel.h"
+#include "data/image_ops.h"
 
 namespace convnet::data {
 
-namespace {
+using namespace detail;
 
-// Element offsets of one step along y, x and the channel.
-struct Strides {
-  int64_t y, x, c;
-};
-Strides strides_of(const Image& im) {
-  return im.is_float ? Strides{im.w, 1, im.h * im.w} : Strides{im.w * im.c, im.c, 1};
-}
+namespace detail {
 
-Image like(const Image& im, int64_t h, int64_t w, int64_t c) {
-  Image out;
-  out.h = h;
-  out.w = w;
-  out.c = c;
-  out.is_float = im.is_float;
-  if (im.is_float)
-    out.f.resize(static_cast<size_t>(h * w * c));
-  else
-    out.u8.resize(static_cast<size_t>(h * w * c));
-  return out;
-}
-
-template <typename T>
-T* pixels(Image& im) {
-  if constexpr (std::is_same_v<T, float>) return im.f.data(); else return im.u8.data();
-}
-template <typename T>
-const T* pixels(const Image& im) {
-  if constexpr (std::is_same_v<T, float>) return im.f.data(); else return im.u8.data();
-}
-
-// Calls f with a typed null pointer for the image's element type.
-template <typename F>
-void dispatch(const Image& im, const F& f) {
-  if (im.is_float) f(static_cast<float*>(nullptr)); else f(static_cast<uint8_t*>(nullptr));
-}
-
-template <typename T>
-T from_double(double v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return static_cast<float>(v);
-  } else {
-    return static_cast<uint8_t>(std::min(255.0, std::max(0.0, std::floor(v + 0.5))));
+int64_t pad_index(int64_t p, int64_t n, PadMode mode) {
+  if (p >= 0 && p < n) return p;
+  switch (mode) {
+    case PadMode::Constant: return -1;
+    case PadMode::Edge: return std::clamp<int64_t>(p, 0, n - 1);
+    case PadMode::Reflect: {  // ... 2 1 | 0 1 2 ... n-1 | n-2 ...: period 2(n - 1)
+      if (n == 1) return 0;
+      int64_t m = 2 * (n - 1);
+      p = ((p % m) + m) % m;
+      return p < n ? p : m - p;
+    }
+    case PadMode::Symmetric: {  // ... 1 0 | 0 1 ... n-1 | n-1 ...: period 2n
+      int64_t m = 2 * n;
+      p = ((p % m) + m) % m;
+      return p < n ? p : m - 1 - p;
+    }
   }
+  return -1;
 }
 
-// Fill value per channel: none -> 0, one value -> every channel, else one per channel.
-template <typename T>
-std::vector<T> fill_values(const std::vector<double>& fill, int64_t c, const std::string& who, const Image& im) {
-  CONVNET_CHECK(fill.size() <= 1 || static_cast<int64_t>(fill.size()) == c, who, ": fill has ", fill.size(),
-                " values, expected 1 or one per channel (", c, ") for the image ", im.shape_str());
-  std::vector<T> out(static_cast<size_t>(c));
-  for (int64_t k = 0; k < c; ++k) out[k] = from_double<T>(fill.empty() ? 0.0 : fill[fill.size() == 1 ? 0 : k]);
-  return out;
-}
+}  // namespace detail
+
+namespace {
 
 // A stretch [x0, x1) of output columns of one kind: all fill (cols[x] == -1), a copy of consecutive
 // input columns (cols[x] == cols[x0] + x - x0), or any other gather (a mirrored row).
@@ -145,27 +118,6 @@ Image remap(const Image& im, const std::vector<int64_t>& rows, const std::vector
            im.c, f.data());
   });
   return out;
-}
-
-// Source index of position p of a dimension of size n extended by padding; -1 for constant padding.
-int64_t pad_index(int64_t p, int64_t n, PadMode mode) {
-  if (p >= 0 && p < n) return p;
-  switch (mode) {
-    case PadMode::Constant: return -1;
-    case PadMode::Edge: return std::clamp<int64_t>(p, 0, n - 1);
-    case PadMode::Reflect: {  // ... 2 1 | 0 1 2 ... n-1 | n-2 ...: period 2(n - 1)
-      if (n == 1) return 0;
-      int64_t m = 2 * (n - 1);
-      p = ((p % m) + m) % m;
-      return p < n ? p : m - p;
-    }
-    case PadMode::Symmetric: {  // ... 1 0 | 0 1 ... n-1 | n-1 ...: period 2n
-      int64_t m = 2 * n;
-      p = ((p % m) + m) % m;
-      return p < n ? p : m - 1 - p;
-    }
-  }
-  return -1;
 }
 
 // Indices top .. top+len-1 of a dimension of size n (padded by `mode` outside it), reversed if `flip`.
@@ -243,40 +195,109 @@ Image resized(const Image& im, int64_t top, int64_t left, int64_t wh, int64_t ww
   return out;
 }
 
-// in (H, W, C) by si; out (H, W, C) by so: out(x, y) samples in at (m0 x + m1 y + m2, m3 x + m4 y + m5),
-// taking the fill outside the image.
-template <typename T>
-void affine_kernel(const T* in, Strides si, T* out, Strides so, int64_t H, int64_t W, int64_t c,
-                   const double* m, Interpolation interp, const T* fill) {
-  auto at = [&](int64_t y, int64_t x, int64_t ch) -> double {
-    return (y < 0 || y >= H || x < 0 || x >= W) ? static_cast<double>(fill[ch])
-                                                : static_cast<double>(in[y * si.y + x * si.x + ch * si.c]);
+// The input pixel (y * W + x, or -1 outside the image) under each pixel of an (h, w) output for
+// nearest sampling through detail::warped's coefficients a, computed as PIL computes it: an affine map
+// with a1 == a3 == 0 by adding a0 along the columns and a4 down the rows in double (ImagingScaleAffine),
+// another affine map in 16.16 fixed point where all four corners stay within +-32768 (affine_fixed),
+// otherwise by adding in double; a perspective map point by point. The pixel of a point is its floor.
+std::vector<int64_t> nearest_sources(const double* a, int64_t H, int64_t W, int64_t h, int64_t w) {
+  std::vector<int64_t> src(static_cast<size_t>(h * w), -1);
+  auto coord = [](double v) -> int64_t { return v >= 0 && v < 1e15 ? static_cast<int64_t>(v) : -1; };
+  auto set = [&](int64_t y, int64_t x, int64_t yi, int64_t xi) {
+    if (xi >= 0 && xi < W && yi >= 0 && yi < H) src[y * w + x] = yi * W + xi;
   };
-  for (int64_t y = 0; y < H; ++y)
-    for (int64_t x = 0; x < W; ++x) {
-      double sx = m[0] * x + m[1] * y + m[2], sy = m[3] * x + m[4] * y + m[5];
+  if (a[6] != 0 || a[7] != 0) {
+    for (int64_t y = 0; y < h; ++y)
+      for (int64_t x = 0; x < w; ++x) {
+        const double u = x + 0.5, v = y + 0.5, d = a[6] * u + a[7] * v + 1;
+        set(y, x, coord((a[3] * u + a[4] * v + a[5]) / d), coord((a[0] * u + a[1] * v + a[2]) / d));
+      }
+    return src;
+  }
+  if (a[1] == 0 && a[3] == 0) {
+    std::vector<int64_t> cols(static_cast<size_t>(w));
+    double xo = a[2] + a[0] * 0.5, yo = a[5] + a[4] * 0.5;
+    for (int64_t x = 0; x < w; ++x, xo += a[0]) cols[x] = coord(xo);
+    for (int64_t y = 0; y < h; ++y, yo += a[4])
+      for (int64_t x = 0; x < w; ++x) set(y, x, coord(yo), cols[x]);
+    return src;
+  }
+  auto fits = [&](double x, double y) {
+    return std::fabs(x * a[0] + y * a[1] + a[2]) < 32768.0 && std::fabs(x * a[3] + y * a[4] + a[5]) < 32768.0;
+  };
+  if (fits(0, 0) && fits(w, h) && fits(0, h) && fits(w, 0)) {
+    auto fix = [](double v) { return static_cast<int64_t>(std::floor(v * 65536.0 + 0.5)); };
+    const int64_t a0 = fix(a[0]), a1 = fix(a[1]), a3 = fix(a[3]), a4 = fix(a[4]);
+    int64_t row_x = fix(a[2] + a[0] * 0.5 + a[1] * 0.5), row_y = fix(a[5] + a[3] * 0.5 + a[4] * 0.5);
+    for (int64_t y = 0; y < h; ++y, row_x += a1, row_y += a4) {
+      int64_t xx = row_x, yy = row_y;
+      for (int64_t x = 0; x < w; ++x, xx += a0, yy += a3) set(y, x, yy >> 16, xx >> 16);
+    }
+    return src;
+  }
+  double xo = a[2] + a[1] * 0.5 + a[0] * 0.5, yo = a[5] + a[4] * 0.5 + a[3] * 0.5;
+  for (int64_t y = 0; y < h; ++y, xo += a[1], yo += a[4]) {
+    double xx = xo, yy = yo;
+    for (int64_t x = 0; x < w; ++x, xx += a[0], yy += a[3]) set(y, x, coord(yy), coord(xx));
+  }
+  return src;
+}
+
+// in (H, W, C) by si; out (h, w, C) by so; a: the 8 coefficients of detail::warped, which this
+// kernel computes as PIL does: nearest takes nearest_sources; bilinear blends the four pixel centres
+// around the point, rows and columns clamped to the image, as v0 + (v1 - v0) * d along x and then y,
+// truncated to uint8. A point outside the image takes the fill.
+template <typename T>
+void warp_kernel(const T* in, Strides si, int64_t H, int64_t W, T* out, Strides so, int64_t h, int64_t w, int64_t c,
+                 const double* a, Interpolation interp, const T* fill) {
+  const bool nearest = interp == Interpolation::Nearest;
+  const std::vector<int64_t> src = nearest ? nearest_sources(a, H, W, h, w) : std::vector<int64_t>();
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x) {
       T* o = out + y * so.y + x * so.x;
-      if (!(std::fabs(sx) < 1e9 && std::fabs(sy) < 1e9)) {  // far outside (or not finite)
+      if (nearest) {
+        const int64_t s = src[y * w + x];
+        const T* p = s < 0 ? fill : in + (s / W) * si.y + (s % W) * si.x;
+        const int64_t step = s < 0 ? 1 : si.c;
+        for (int64_t ch = 0; ch < c; ++ch) o[ch * so.c] = p[ch * step];
+        continue;
+      }
+      const double u = x + 0.5, v = y + 0.5, d = a[6] * u + a[7] * v + 1;
+      const double sx = (a[0] * u + a[1] * v + a[2]) / d, sy = (a[3] * u + a[4] * v + a[5]) / d;
+      if (!(sx >= 0 && sx < W && sy >= 0 && sy < H)) {  // outside (or not finite)
         for (int64_t ch = 0; ch < c; ++ch) o[ch * so.c] = fill[ch];
         continue;
       }
-      if (interp == Interpolation::Nearest) {
-        int64_t xi = static_cast<int64_t>(std::floor(sx + 0.5)), yi = static_cast<int64_t>(std::floor(sy + 0.5));
-        bool inside = yi >= 0 && yi < H && xi >= 0 && xi < W;
-        for (int64_t ch = 0; ch < c; ++ch) o[ch * so.c] = inside ? in[yi * si.y + xi * si.x + ch * si.c] : fill[ch];
-        continue;
-      }
-      double fx = std::floor(sx), fy = std::floor(sy), lx = sx - fx, ly = sy - fy;
-      int64_t x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy);
+      const double fx = std::floor(sx - 0.5), fy = std::floor(sy - 0.5), dx = sx - 0.5 - fx, dy = sy - 0.5 - fy;
+      const int64_t x0 = std::max<int64_t>(static_cast<int64_t>(fx), 0) * si.x;
+      const int64_t x1 = std::min<int64_t>(static_cast<int64_t>(fx) + 1, W - 1) * si.x;
+      const int64_t y0 = std::max<int64_t>(static_cast<int64_t>(fy), 0) * si.y;
+      const int64_t y1 = std::min<int64_t>(static_cast<int64_t>(fy) + 1, H - 1) * si.y;
       for (int64_t ch = 0; ch < c; ++ch) {
-        double v = (1 - ly) * ((1 - lx) * at(y0, x0, ch) + lx * at(y0, x0 + 1, ch)) +
-                   ly * ((1 - lx) * at(y0 + 1, x0, ch) + lx * at(y0 + 1, x0 + 1, ch));
-        o[ch * so.c] = from_double<T>(v);
+        const T* p = in + ch * si.c;
+        double top = p[y0 + x0] + (static_cast<double>(p[y0 + x1]) - p[y0 + x0]) * dx;
+        double bottom = p[y1 + x0] + (static_cast<double>(p[y1 + x1]) - p[y1 + x0]) * dx;
+        double value = top + (bottom - top) * dy;
+        o[ch * so.c] = std::is_same_v<T, float> ? static_cast<T>(value) : static_cast<T>(std::clamp(value, 0.0, 255.0));
       }
     }
 }
 
-double uniform_in(Generator& g, double lo, double hi) { return lo + (hi - lo) * g.uniform(); }
+}  // namespace
+
+Image detail::warped(const Image& im, int64_t h, int64_t w, const std::array<double, 8>& a, Interpolation interp,
+                     const std::vector<double>& fill, const std::string& who) {
+  Image out = like(im, h, w, im.c);
+  dispatch(im, [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    std::vector<T> f = fill_values<T>(fill, im.c, who, im);
+    warp_kernel<T>(pixels<T>(im), strides_of(im), im.h, im.w, pixels<T>(out), strides_of(out), h, w, im.c, a.data(),
+                   interp, f.data());
+  });
+  return out;
+}
+
+namespace {
 
 void require_float(const Image& im, const std::string& who) {
   CONVNET_CHECK(im.is_float, who, ": expected a float32 (C, H, W) image (put ToTensor() before ", who,
@@ -535,16 +556,10 @@ void RandomAffine::apply_one(Image& img, Generator& g) const {
   double det = a00 * a11 - a01 * a10;
   CONVNET_CHECK(std::fabs(det) > 1e-12, who_, ": the drawn shear makes the map singular");
   double i00 = a11 / det, i01 = -a01 / det, i10 = -a10 / det, i11 = a00 / det;
-  double cx = (img.w - 1) * 0.5, cy = (img.h - 1) * 0.5;
-  double m[6] = {i00, i01, cx - i00 * (cx + tx) - i01 * (cy + ty), i10, i11, cy - i10 * (cx + tx) - i11 * (cy + ty)};
-  Image out = like(img, img.h, img.w, img.c);
-  dispatch(img, [&](auto* tag) {
-    using T = std::remove_pointer_t<decltype(tag)>;
-    std::vector<T> f = fill_values<T>(fill_, img.c, who_, img);
-    affine_kernel<T>(pixels<T>(img), strides_of(img), pixels<T>(out), strides_of(out), img.h, img.w, img.c, m,
-                     interp_, f.data());
-  });
-  img = std::move(out);
+  const double cx = img.w * 0.5, cy = img.h * 0.5;  // the centre in warped()'s coordinates
+  const std::array<double, 8> m{i00, i01, cx - i00 * (cx + tx) - i01 * (cy + ty),
+                                i10, i11, cy - i10 * (cx + tx) - i11 * (cy + ty), 0, 0};
+  img = warped(img, img.h, img.w, m, interp_, fill_, who_);
 }
 
 // ---- colour ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import convnet._core
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['BatchIterator', 'CenterCrop', 'ColorJitter', 'Grayscale', 'Lighting', 'Normalize', 'Pipeline', 'RandomAffine', 'RandomCrop', 'RandomErasing', 'RandomFlip', 'RandomResizedCrop', 'Resize', 'TenCrop', 'ToTensor', 'Transform']
+__all__: list[str] = ['AutoAugment', 'BatchIterator', 'CenterCrop', 'ColorJitter', 'GaussianBlur', 'Grayscale', 'Lighting', 'Normalize', 'Pipeline', 'RandomAffine', 'RandomCrop', 'RandomErasing', 'RandomFlip', 'RandomPerspective', 'RandomResizedCrop', 'Resize', 'TenCrop', 'ToTensor', 'Transform', 'augment_op', 'mix_batch', 'mix_params']
 class Transform:
     @property
     def name(self) -> str:
@@ -51,6 +51,19 @@ class RandomErasing(Transform):
 class TenCrop(Transform):
     def __init__(self, h: typing.SupportsInt | typing.SupportsIndex, w: typing.SupportsInt | typing.SupportsIndex, vertical_flip: bool) -> None:
         ...
+class RandomPerspective(Transform):
+    def __init__(self, distortion_scale: typing.SupportsFloat | typing.SupportsIndex, p: typing.SupportsFloat | typing.SupportsIndex, interpolation: str, fill: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+class GaussianBlur(Transform):
+    def __init__(self, kx: typing.SupportsInt | typing.SupportsIndex, ky: typing.SupportsInt | typing.SupportsIndex, sigma_lo: typing.SupportsFloat | typing.SupportsIndex, sigma_hi: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class AutoAugment(Transform):
+    def __init__(self, policy: str, num_ops: typing.SupportsInt | typing.SupportsIndex, magnitude: typing.SupportsInt | typing.SupportsIndex, num_magnitude_bins: typing.SupportsInt | typing.SupportsIndex, interpolation: str, fill: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    def draw(self, seed: typing.SupportsInt | typing.SupportsIndex, h: typing.SupportsInt | typing.SupportsIndex, w: typing.SupportsInt | typing.SupportsIndex) -> list:
+        """
+        The (operation name, signed magnitude) pairs drawn for an (h, w) image by a generator seeded with `seed`.
+        """
 class Pipeline:
     @staticmethod
     def image_seed(base: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex) -> int:
@@ -77,3 +90,15 @@ class BatchIterator:
         """
         Stops the workers and drops the prefetched batches.
         """
+def augment_op(image: numpy.ndarray, op: str, magnitude: typing.SupportsFloat | typing.SupportsIndex, interpolation: str = 'nearest', fill: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex] = []) -> numpy.typing.NDArray[numpy.uint8]:
+    """
+    One AutoAugment operation with a signed magnitude on a uint8 (H, W[, C]) image.
+    """
+def mix_batch(images: convnet._core.Tensor, labels: convnet._core.Tensor, num_classes: typing.SupportsInt | typing.SupportsIndex, lam: typing.SupportsFloat | typing.SupportsIndex, box: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"] | None = None, who: str = 'MixUp') -> tuple[convnet._core.Tensor, convnet._core.Tensor]:
+    """
+    Mixed images and soft targets of a batch (MixUp with lam, or CutMix with box and its lam).
+    """
+def mix_params(seed: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, cutmix: bool, h: typing.SupportsInt | typing.SupportsIndex = 0, w: typing.SupportsInt | typing.SupportsIndex = 0) -> dict:
+    """
+    MixUp's lam, or CutMix's box (x1, y1, x2, y2) and corrected lam, drawn from a generator seeded with `seed`.
+    """

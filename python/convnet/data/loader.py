@@ -23,6 +23,16 @@ Pinned memory: with `pin_memory=True` each batch is copied into page-locked host
 made (by the C++ workers on the array path), so that `x.to("cuda", non_blocking=True)` returns at once
 and the copy overlaps the GPU's work. Without CUDA the option is ignored, with one warning (as torch).
 
+Collation: by default a batch is a tuple of tensors, one per field. With `collate_fn` (as torch's),
+the loader hands it the batch as a list of samples (tuples of fields, after the transforms, which still
+run over the whole batch in C++ on the paths above) and yields what it returns; `default_collate` is
+torch's default. `collate_fn` runs in the main thread, one batch after another in order, so that what
+it draws from convnet's generator (`MixUp`, `CutMix`) is the same for any `num_workers`:
+`DataLoader(ds, 64, collate_fn=lambda b: cutmix(*default_collate(b)))`.
+`worker_init_fn(worker_id)` is called once per worker id at the start of each epoch (torch starts its
+workers each epoch), in the main thread before the workers start: they are threads of this process,
+so what it sets up is shared by all of them.
+
 Randomness: each epoch the sampler draws its order, then the loader draws one seed `base` (from
 (seed, epoch) when `seed` is given, else from convnet's generator); the sample at position k of the
 epoch is transformed with `image_seed(base, k)`, so the batches are bit-identical for any
@@ -30,6 +40,7 @@ num_workers. A transform set on a Python data set draws from convnet's generator
 """
 
 import collections
+import collections.abc
 import itertools
 import numbers
 import warnings
@@ -83,6 +94,64 @@ def _as_tensor(a):
     return _core.from_numpy(a if a.flags.writeable else a.copy())
 
 
+def _collate_array(a):
+    """A stacked NumPy batch as a tensor of a dtype convnet has (float64 kept, as torch's collate)."""
+    if a.dtype == np.float16:
+        return a.astype(np.float32)
+    if a.dtype.kind in "iu" and a.dtype != np.uint8:
+        return a.astype(np.int64)
+    return a
+
+
+def default_collate(batch):
+    """Stacks a list of samples into a batch, as torch.utils.data.default_collate: tensors and NumPy
+    arrays stack along a new first dimension, numbers become a tensor (int64 for ints, float64 for
+    floats, bool for bools), dicts are collated per key, sequences per position (tuples of fields give
+    a list, as torch's), strings stay a list."""
+    if not len(batch):
+        raise ValueError("default_collate: empty batch")
+    elem = batch[0]
+    if isinstance(elem, (_core.Tensor, np.ndarray, np.generic)):
+        arrays = [e.numpy() if isinstance(e, _core.Tensor) else np.asarray(e) for e in batch]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ValueError(f"default_collate: the samples have different shapes {sorted(shapes)}; stack "
+                             f"them with a collate_fn of your own")
+        return _core.from_numpy(np.ascontiguousarray(_collate_array(np.stack(arrays))))
+    if isinstance(elem, bool):
+        return _core.from_numpy(np.array(batch, dtype=np.bool_))
+    if isinstance(elem, numbers.Integral):
+        return _core.from_numpy(np.array(batch, dtype=np.int64))
+    if isinstance(elem, numbers.Real):
+        return _core.from_numpy(np.array(batch, dtype=np.float64))
+    if isinstance(elem, (str, bytes)):
+        return list(batch)
+    if isinstance(elem, collections.abc.Mapping):
+        return {k: default_collate([d[k] for d in batch]) for k in elem}
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):
+        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        if len({len(e) for e in batch}) > 1:
+            raise RuntimeError("default_collate: each element in list of batch should be of equal size")
+        fields = [default_collate(list(s)) for s in zip(*batch)]
+        if isinstance(elem, tuple):
+            return fields
+        try:
+            return type(elem)(fields)
+        except TypeError:
+            return fields
+    raise TypeError(f"default_collate: batch must contain tensors, NumPy arrays, numbers, dicts or lists; found "
+                    f"{type(elem).__name__}")
+
+
+def _pinned(out):
+    if isinstance(out, _core.Tensor):
+        return out.pin_memory()
+    if isinstance(out, (tuple, list)):
+        return type(out)(_pinned(o) for o in out)
+    return out
+
+
 def _native(t):
     from ..transforms import Compose, Transform
     return isinstance(t, Transform) and (not isinstance(t, Compose) or t.native)
@@ -133,12 +202,15 @@ class DataLoader:
     pin_memory: batches in page-locked memory, for asynchronous copies to a GPU (see the module).
     transform: a transform applied to the first field of each sample (the image), after the data set's
     own; a convnet transform runs on the whole batch in C++.
+    collate_fn: makes a batch from the list of (transformed) samples, as torch's (see the module);
+    worker_init_fn: called with each worker's id at the start of an epoch (see the module).
     Batches: a tuple of tensors, one per field; images are float32 (N, C, H, W) after ToTensor (an
     ArrayImageDataset without a transform gives ToTensor's [0, 1] floats), uint8 (N, H, W, C) without.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0, *,
-                 drop_last=False, prefetch_factor=2, seed=None, transform=None, pin_memory=False):
+                 drop_last=False, prefetch_factor=2, seed=None, transform=None, pin_memory=False, collate_fn=None,
+                 worker_init_fn=None):
         if isinstance(dataset, tuple):
             dataset = TensorDataset(*dataset)
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
@@ -149,6 +221,9 @@ class DataLoader:
         self.prefetch_factor = _check_int(prefetch_factor, "prefetch_factor", 1)
         if transform is not None and not callable(transform):
             raise TypeError(f"DataLoader: transform must be callable, got {type(transform).__name__}")
+        for what, fn in (("collate_fn", collate_fn), ("worker_init_fn", worker_init_fn)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"DataLoader: {what} must be callable, got {type(fn).__name__}")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, "
@@ -170,6 +245,8 @@ class DataLoader:
         self.seed = seed
         self.transform = transform
         self.pin_memory = _pinning(pin_memory)
+        self.collate_fn = collate_fn
+        self.worker_init_fn = worker_init_fn
         self._epoch = 0
         self._columns = self._array_columns()
 
@@ -207,6 +284,9 @@ class DataLoader:
     def __iter__(self):
         batches = [list(b) for b in self.batch_sampler]
         base = self._epoch_base()
+        if self.worker_init_fn is not None:
+            for worker_id in range(self.num_workers):
+                self.worker_init_fn(worker_id)
         if self._columns is not None:
             return self._array_batches(batches, base)
         return self._sample_batches(batches, base)
@@ -215,10 +295,16 @@ class DataLoader:
         sizes = np.fromiter((len(b) for b in batches), np.int64, len(batches))
         indices = np.fromiter(itertools.chain.from_iterable(batches), np.int64, int(sizes.sum()))
         tensors, pipelines = self._columns
+        collate = self.collate_fn
         it = _tf.BatchIterator(tensors, pipelines, indices, sizes, base, self.num_workers,
-                               max(1, self.prefetch_factor * self.num_workers), self.pin_memory)
+                               max(1, self.prefetch_factor * self.num_workers), self.pin_memory and collate is None)
         try:
-            yield from it
+            for batch in it:
+                if collate is None:
+                    yield batch
+                    continue
+                out = collate(list(zip(*(t.numpy() for t in batch))))
+                yield _pinned(out) if self.pin_memory else out
         finally:
             it.close()
 
@@ -258,6 +344,10 @@ class DataLoader:
                 fields[0] = pipe.batch([np.asarray(a) for a in fields[0]], base, first, True, [int(i) for i in idx])
             elif py_transform is not None:
                 fields[0] = [py_transform(a) for a in fields[0]]
+            if self.collate_fn is not None:  # samples for the collate_fn, called in order by the main thread
+                if isinstance(fields[0], _core.Tensor):
+                    fields[0] = list(fields[0].numpy())
+                return [f[0] for f in zip(*fields)] if single else list(zip(*fields))
             out = tuple(f if isinstance(f, _core.Tensor) else _core.from_numpy(_as_batch_array(
                 np.stack([a.numpy() if isinstance(a, _core.Tensor) else np.asarray(a) for a in f])))
                         for f in fields)
@@ -265,11 +355,17 @@ class DataLoader:
                 out = tuple(t.pin_memory() for t in out)
             return out[0] if single else out
 
+        def deliver(batch):
+            if self.collate_fn is None:
+                return batch
+            out = self.collate_fn(batch)
+            return _pinned(out) if self.pin_memory else out
+
         firsts = itertools.accumulate((len(b) for b in batches), initial=0)
         jobs = zip(batches, firsts)
         if not (threaded and self.num_workers > 0):
             for idx, first in jobs:
-                yield make(idx, first)
+                yield deliver(make(idx, first))
             return
         pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="DataLoader")
         pending = collections.deque(pool.submit(make, *job)
@@ -280,7 +376,7 @@ class DataLoader:
                 job = next(jobs, None)
                 if job is not None:
                     pending.append(pool.submit(make, *job))
-                yield batch
+                yield deliver(batch)
         finally:
             for f in pending:
                 f.cancel()

@@ -3,7 +3,9 @@
 //
 // Layouts: an image is uint8 (H, W, C) interleaved, as decoded (C = 1 for grey), until ToTensor
 // turns it into float32 (C, H, W) planes scaled to [0, 1]. Geometric transforms work on both;
-// Normalize, Lighting and RandomErasing need float32 (as torchvision's, which take tensors).
+// Normalize, Lighting and RandomErasing need float32 (as torchvision's, which take tensors); the
+// AutoAugment policies need uint8 (as torchvision's). The policies, RandomPerspective, GaussianBlur and
+// MixUp/CutMix are implemented in augment.cpp.
 //
 // Randomness: each image gets its own Generator, seeded with image_seed(base, k) where `base` is one
 // draw of the global generator (convnet::manual_seed) per batch or epoch and k the image's position
@@ -169,7 +171,8 @@ class RandomFlip : public Transform {
 // the picture counter-clockwise as displayed. Pixels from outside take `fill`. Draws, each only
 // when its range is set: angle uniform(degrees); tx = round(uniform(-translate_x * W, translate_x * W)),
 // then ty likewise; scale uniform(scale); shear x uniform(shear[0..1]), shear y uniform(shear[2..3]).
-// RandomRotation is this with degrees only.
+// RandomRotation is this with degrees only. Sampling follows PIL's Image.transform (nearest: the pixel
+// under the point; bilinear: edge pixels repeated, uint8 truncated).
 class RandomAffine : public Transform {
  public:
   RandomAffine(std::array<double, 2> degrees, std::vector<double> translate, std::vector<double> scale,
@@ -245,6 +248,91 @@ class RandomErasing : public Transform {
   std::vector<double> value_;
 };
 
+// With probability p (uniform() < p, one draw), a perspective warp moving the corners (0, 0), (W-1, 0),
+// (W-1, H-1), (0, H-1) to drawn points, as torchvision's RandomPerspective: with bw = int(d * (W / 2)) + 1
+// and bh = int(d * (H / 2)) + 1 (d = distortion_scale), the corners' x, y in that order are
+// below(bw), below(bh); W - bw + below(bw), below(bh); W - bw + below(bw), H - bh + below(bh);
+// below(bw), H - bh + below(bh). The 8 coefficients that map the moved corners back onto the original
+// ones solve an 8x8 system in double and are rounded to float32 (as torchvision), then sampled as PIL's
+// Image.transform(PERSPECTIVE).
+class RandomPerspective : public Transform {
+ public:
+  RandomPerspective(double distortion_scale, double p, Interpolation interp, std::vector<double> fill);
+  std::string name() const override { return "RandomPerspective"; }
+ protected:
+  void apply_one(Image& img, Generator& g) const override;
+ private:
+  double distortion_scale_, p_;
+  Interpolation interp_;
+  std::vector<double> fill_;
+};
+
+// Gaussian blur with odd kernel sizes (kx along x, ky along y) and sigma = uniform(sigma_lo, sigma_hi)
+// (one draw, the same for both axes), as torchvision's GaussianBlur: weights exp(-t^2 / (2 sigma^2))
+// at t = -(k-1)/2 .. (k-1)/2 normalized to sum 1 (float32), reflect padding (no edge repeat: each
+// half-size must be smaller than the image side), separable passes in float32, uint8 rounded half to even.
+class GaussianBlur : public Transform {
+ public:
+  GaussianBlur(int64_t kx, int64_t ky, double sigma_lo, double sigma_hi);
+  std::string name() const override { return "GaussianBlur"; }
+ protected:
+  void apply_one(Image& img, Generator& g) const override;
+ private:
+  int64_t kx_, ky_;
+  double sigma_lo_, sigma_hi_;
+};
+
+// The image operations of AutoAugment, RandAugment and TrivialAugmentWide (torchvision's names). They
+// take uint8 (H, W, C) images with 1 or 3 channels (as torchvision's, which need uint8 tensors or PIL
+// images) and compute what torchvision's PIL path computes, PIL's integer arithmetic and truncations
+// included, with m the signed magnitude:
+//   ShearX/ShearY  affine shear of atan(m) about the corner (0, 0) (x' = x + m y / y' = y + m x);
+//   TranslateX/Y   shift by int(m) pixels; Rotate: m degrees counter-clockwise about the centre (both
+//                  with torchvision's inverse affine matrix, sampled as RandomAffine);
+//   Brightness, Color, Contrast, Sharpness   PIL's ImageEnhance with factor 1 + m: a blend
+//                  degenerate + f (img - degenerate) in float32, clamped and truncated, from black, the
+//                  grey image (L = (19595 R + 38470 G + 7471 B + 2^15) >> 16), the rounded mean grey,
+//                  or the 3x3 SMOOTH filter (1 1 1 / 1 5 1 / 1 1 1, / 13; border pixels kept);
+//   Posterize      keep the top int(m) bits; Solarize: invert the values >= 255 m;
+//   AutoContrast   stretch each channel's [min, max] to [0, 255] (int(v * scale + offset));
+//   Equalize       ImageOps.equalize's per-channel lookup table; Invert: 255 - v; Identity.
+enum class AugmentOp {
+  Identity, ShearX, ShearY, TranslateX, TranslateY, Rotate, Brightness, Color, Contrast, Sharpness,
+  Posterize, Solarize, AutoContrast, Equalize, Invert
+};
+const char* augment_op_name(AugmentOp op);
+void apply_augment_op(Image& img, AugmentOp op, double magnitude, Interpolation interp,
+                      const std::vector<double>& fill);
+
+// The policies: AutoAugment's three (torchvision's 25 sub-policies of two (op, probability, magnitude
+// bin) each, 10 bins), RandAugment (num_ops ops, each drawn from its 14, at bin `magnitude` of
+// num_magnitude_bins) and TrivialAugmentWide (one op of its 14 at a random bin of num_magnitude_bins,
+// with its wider ranges). The magnitudes of bin i are torchvision's float32 linspace(0, max, bins)[i]
+// (max 0.3 shear, 150/331 of the side for translation, 30 degrees, 0.9 for the enhancements; wide:
+// 0.99, 32 pixels, 135 degrees, 0.99), posterize bits round(8 - i / ((bins - 1) / 4)) (wide: / 6),
+// solarize thresholds linspace(1, 0, bins)[i]. Draws per image:
+//   AutoAugment: sub-policy below(25); per op, applied when uniform() <= probability, then for a signed
+//     op with a magnitude, negated when uniform() <= 0.5;
+//   RandAugment: num_ops times: op below(14), then the sign draw as above;
+//   TrivialAugmentWide: op below(14); for an op with a magnitude, bin below(bins), then the sign draw.
+enum class AugmentPolicy { ImageNet, CIFAR10, SVHN, RandAugment, TrivialAugmentWide };
+
+class AutoAugment : public Transform {
+ public:
+  AutoAugment(AugmentPolicy policy, int64_t num_ops, int64_t magnitude, int64_t num_magnitude_bins,
+              Interpolation interp, std::vector<double> fill);
+  std::string name() const override;
+  // The operations and signed magnitudes drawn for an (h, w) image, in the order they apply.
+  std::vector<std::pair<AugmentOp, double>> draw(Generator& g, int64_t h, int64_t w) const;
+ protected:
+  void apply_one(Image& img, Generator& g) const override;
+ private:
+  AugmentPolicy policy_;
+  int64_t num_ops_, magnitude_, bins_;
+  Interpolation interp_;
+  std::vector<double> fill_;
+};
+
 // Ten views: the four corner and the centre (h, w) crops, then the same five crops of the image
 // mirrored left-right (top-bottom with vertical_flip), as torchvision's TenCrop. No draws.
 class TenCrop : public Transform {
@@ -258,6 +346,25 @@ class TenCrop : public Transform {
   int64_t h_, w_;
   bool vertical_flip_;
 };
+
+// Batch-level mixing (torchvision.transforms.v2.MixUp / CutMix). lam ~ Beta(alpha, alpha), drawn from a
+// generator seeded by `seed` as X / (X + Y) with X, Y ~ Gamma(alpha) in that order (Marsaglia and
+// Tsang's method: normal() then uniform() per try; for alpha < 1, Gamma(alpha + 1) * uniform()^(1/alpha)).
+// CutMix then draws the box centre rx = below(W), ry = below(H); with r = sqrt(1 - lam) / 2 the box is
+// [max(rx - int(r W), 0), min(rx + int(r W), W)) x [max(ry - int(r H), 0), min(ry + int(r H), H)) and
+// lam becomes 1 - box area / (H W).
+struct MixParams {
+  double lam = 1;
+  bool cutmix = false;
+  int64_t x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // CutMix's box [x1, x2) x [y1, y2)
+};
+MixParams draw_mix_params(uint64_t seed, double alpha, bool cutmix, int64_t h, int64_t w);
+// images float (N, C, H, W), labels int64 (N) (class indices < num_classes) or float (N, K) (probabilities).
+// Returns the mixed images (MixUp: lam x[n] + (1 - lam) x[n - 1]; CutMix: x[n] with the box taken from
+// x[n - 1]; n - 1 wraps to N - 1, as torch.roll(x, 1, 0)) and the targets mixed the same way with lam (one-hot
+// float32 rows for class indices, the labels' dtype for probabilities).
+std::pair<Tensor, Tensor> mix_batch(const Tensor& images, const Tensor& labels, int64_t num_classes,
+                                    const MixParams& p, const std::string& who);
 
 // Seed of the k-th image drawn from `base`.
 uint64_t image_seed(uint64_t base, int64_t k);
