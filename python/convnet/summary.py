@@ -125,7 +125,9 @@ _STATE_COPIES = {
 # The caching allocator takes more from the system than the peak bytes of live tensors: blocks are
 # rounded to size classes, freed blocks wait in per-class lists and large blocks are carved from
 # 64 MiB segments. benchmarks/memory.py measures this share on LeNet-5, resnet20 and VGG-11.
-ALLOCATOR_OVERHEAD = 0.3
+ALLOCATOR_OVERHEAD = 0.15
+# The largest batch of estimate_memory's measurement.
+_MEASURE_BATCH = 64
 
 
 def _mib(b):
@@ -176,6 +178,17 @@ def _rss_bytes():
     except OSError:
         return None
     return None
+
+
+def _trim_heap():
+    """Returns the C heap's free memory to the system (glibc's malloc_trim), so that the resident size
+    read next does not count what the measurement freed."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def parse_bytes(text):
@@ -362,8 +375,9 @@ def _step_bytes(model, loss_fn, x, y, dev):
 def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None, device=None, sample=None):
     """The MemoryEstimate of one training step of `model` at `batch_size`.
 
-    The activations are measured, not modelled: one forward, loss and backward runs at two small batch
-    sizes (twice the thread count, at least 4, and half that; at most `batch_size`) under the allocator's peak counter, on
+    The activations are measured, not modelled: one forward, loss and backward runs at two batch sizes
+    (64 and 32, or `batch_size` and half of it when smaller, fewer when a probe at 4 shows that 64 would
+    take more than a quarter of the available memory) under the allocator's peak counter, on
     zeros shaped (n, *input_shape) (or the first rows of `sample`, an (inputs, targets) pair of tensors
     such as a batch of the loader) with `loss` (cross-entropy on class 0 by default); the difference
     gives the bytes per sample, the rest the fixed part. The model's state is left as it was: its
@@ -378,27 +392,44 @@ def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None,
     if dev is None:
         dev = params[0].device if params else _core.device("cpu")
     limit = batch_size if sample is None else min(batch_size, sample[0].shape[0])
-    b2 = max(1, min(limit, 2 * max(_core.get_num_threads(), 2)))
-    sizes = (b2 // 2, b2) if b2 >= 4 else (b2,)  # batches of 1 break batch norm: one size when small
     if sample is not None:
         xs, ys = sample
         input_shape = tuple(xs.shape[1:])
-        batches = [(xs.narrow(0, 0, n).contiguous(), ys.narrow(0, 0, n).contiguous()) for n in sizes]
         input_per_sample = (_tensor_bytes([xs]) + _tensor_bytes([ys])) // max(xs.shape[0], 1)
     else:
-        batches = [(_core.zeros(n, *input_shape, device=dev), None) for n in sizes]
         input_per_sample = 4 * int(np.prod(input_shape)) + 8
+
+    def batch(n):
+        if sample is None:
+            return _core.zeros(n, *input_shape, device=dev), None
+        return xs.narrow(0, 0, n).contiguous(), ys.narrow(0, 0, n).contiguous()
+
     was_training = model.training
     saved_grads = [(p, p.grad) for p in params]
     saved_buffers = [(b, b.clone()) for b in model.buffers()]
     rng = _core.get_rng_state()
-    try:
-        model.train()
-        measured = []
-        for x, y in batches:
+    measured = {}
+
+    def measure(n):
+        if n not in measured:
             for p in params:
                 p.grad = None
-            measured.append(_step_bytes(model, loss, x, y, dev))
+            measured[n] = _step_bytes(model, loss, *batch(n), dev)
+        return measured[n]
+
+    try:
+        model.train()
+        # A probe at 4 gives a rough size per sample; the measurement then runs at up to 64 (where the
+        # convolutions' scratch has stopped growing with the batch) and half that, within a quarter
+        # of the available memory. Batches of 1 break batch norm: below 4, one size.
+        probe = min(limit, 4)
+        rough = max(measure(probe)[0] / probe, 1)
+        avail = available_memory(dev)
+        room = avail[0] // 4 if avail is not None else 2**62
+        b2 = max(probe, min(limit, _MEASURE_BATCH, int(room // rough)))
+        sizes = (b2 // 2, b2) if b2 >= 4 else (b2,)
+        for n in sizes:
+            measure(n)
     finally:
         for p, g in saved_grads:
             p.grad = g
@@ -409,7 +440,7 @@ def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None,
         model.train(was_training)
         if dev.type == "cpu":
             _core.empty_cache()
-    (p1, g1), (p2, _) = measured[0], measured[-1]
+    (p1, g1), (p2, _) = measured[sizes[0]], measured[sizes[-1]]
     b1 = sizes[0]
     per_sample = (p2 - p1) / (b2 - b1) if b2 > b1 else max(p2 - g1, 0) / b2
     fixed = max(p1 - per_sample * b1 - g1, 0)
@@ -417,6 +448,7 @@ def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None,
     parameters = _tensor_bytes(params) + _tensor_bytes(model.buffers())
     runtime = 0
     if dev.type == "cpu":
+        _trim_heap()
         rss = _rss_bytes()
         s = _core.memory_stats()
         runtime = max(rss - s["allocated_bytes"] - s["cached_bytes"], 0) if rss is not None else 0
