@@ -97,7 +97,12 @@ def child_overmem(batch, fake):
     model, shape = build("resnet20")
     x, y = data(shape, batch)
     steps = []
-    cb = cn.callbacks.LambdaCallback(on_train_batch_end=lambda step, logs: steps.append(step))
+
+    class CountSteps(cn.callbacks.Callback):
+        def on_train_batch_end(self, step, logs):
+            steps.append(step)
+
+    cb = CountSteps()
     t = time.perf_counter()
     try:
         cn.fit(model, cn.data.DataLoader((x, y), batch_size=batch), cn.optim.SGD(model.parameters(), lr=0.1,

@@ -328,7 +328,7 @@ class MemoryEstimate:
                  f"  gradients:              {_mib(self.gradients)}",
                  f"  optimizer state:        {_mib(self.optimizer_state)}",
                  f"  activations:            {_mib(self.activations)} "
-                 f"({_mib(self.activations_per_sample)} per sample, measured at batch size(s) "
+                 f"({self.activations_per_sample / 2**10:,.1f} KiB per sample, measured at batch size(s) "
                  f"{' and '.join(map(str, self.measured_at))})",
                  f"  inputs:                 {_mib(self.inputs)}"]
         if self.device == "cpu":

@@ -24,13 +24,10 @@ def python_blocks(path):
             for m in re.finditer(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL)]
 
 
-def _params():
-    for p in TUTORIALS:
-        marks = [pytest.mark.slow] if p.name in SLOW else []
-        yield pytest.param(p, id=p.stem, marks=marks)
+PAGES = [pytest.param(p, id=p.stem, marks=[pytest.mark.slow] if p.name in SLOW else []) for p in TUTORIALS]
 
 
-@pytest.mark.parametrize("page", _params())
+@pytest.mark.parametrize("page", PAGES)
 def test_tutorial_code_runs(page, tmp_path, monkeypatch):
     blocks = python_blocks(page)
     assert blocks, f"{page.name} has no python blocks"
