@@ -156,16 +156,17 @@ def _run_detached(function, args, kwargs, leaves):
 def checkpoint(function, *args, use_reentrant=False, preserve_rng_state=True, **kwargs):
     """`function(*args, **kwargs)`, keeping none of the activations inside it for backward.
 
-    The outputs (a tensor or a tuple) are the plain run's; in backward `function` runs again on
-    the saved inputs (with the random state of the first run restored when `preserve_rng_state`,
-    so dropout masks repeat, and the modules' buffers kept as they were, so batch-norm running
-    statistics are updated once) and the gradients of its arguments and of the parameters it holds come
-    from that run, equal to the plain run's. A function with several tensor outputs runs again once
-    for each output that receives a gradient, and the outputs' contributions to a gradient are then
-    summed after the block's backward rather than before it (equal up to rounding). `use_reentrant` is accepted for PyTorch's signature;
-    both values behave as PyTorch's non-reentrant variant (gradients also reach parameters through
-    `convnet.autograd.grad`). Without grad mode, or when nothing it reads requires grad, this is
-    `function(*args, **kwargs)`.
+    The outputs (a tensor or a tuple) are the plain run's. In backward `function` runs again on the
+    saved inputs — with the random state of the first run restored when `preserve_rng_state` (so
+    dropout masks repeat) and the modules' buffers put back afterwards (so batch-norm running
+    statistics are updated once) — and the gradients of its arguments and of the parameters it holds
+    come from that run, equal to the plain run's. A function with several tensor outputs runs again
+    once for each output that receives a gradient, and the outputs' contributions to a gradient are
+    then summed after the block's backward rather than before it (equal up to rounding).
+    `use_reentrant` is accepted for PyTorch's signature; both values behave as PyTorch's
+    non-reentrant variant (gradients also reach parameters through `convnet.autograd.grad`). The
+    recomputation records no graph of its own gradients (no `create_graph` through a checkpoint).
+    Without grad mode, or when nothing it reads requires grad, this is `function(*args, **kwargs)`.
     """
     if not _core.is_grad_enabled():
         return function(*args, **kwargs)
