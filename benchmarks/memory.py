@@ -129,7 +129,8 @@ def child_checkpoint(batch, steps, segments):
 
 
 def run_child(threads, *args, env=None):
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--threads", str(threads), "--child", *map(str, args)],
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--threads", str(threads), "--child",
+                          *map(str, args)],
                          capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"child {args} failed:\n{out.stderr[-3000:]}")
@@ -186,7 +187,8 @@ def main():
         for segments in (0, 5):
             r = run_child(args.threads, "checkpoint", 128, args.steps + 1, segments, env=env)
             label = "plain" if segments == 0 else f"{segments} segments"
-            print(f"{label:<12} peak RSS {mib(r['peak_rss']):7.1f} MiB, allocator peak {mib(r['allocator_peak']):7.1f} MiB, "
+            print(f"{label:<12} peak RSS {mib(r['peak_rss']):7.1f} MiB, "
+                  f"allocator peak {mib(r['allocator_peak']):7.1f} MiB, "
                   f"step {r['step_seconds'] * 1000:.0f} ms")
 
 

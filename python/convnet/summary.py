@@ -234,7 +234,8 @@ def available_memory(device="cpu"):
     except OSError:
         pass
     for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
         lim, use = _read_int(limit), _read_int(usage)
         if lim is not None and use is not None and lim < 2**60:
             found.append((max(lim - use, 0), f"the cgroup limit {limit}"))

@@ -59,7 +59,8 @@ def test_every_package_has_an_api_page():
     packages = {"convnet." + ".".join(d.relative_to(pkg).parts) if d != pkg else "convnet"
                 for d in [pkg, *pkg.rglob("*")] if (d / "__init__.py").is_file()
                 and not any(part.startswith("_") for part in d.relative_to(pkg).parts)}
-    assert packages <= pages, f"packages without an API page (docs/api/<name>.md with '::: name'): {sorted(packages - pages)}"
+    assert packages <= pages, (f"packages without an API page (docs/api/<name>.md with '::: name'): "
+                               f"{sorted(packages - pages)}")
 
 
 @pytest.mark.slow

@@ -144,6 +144,7 @@ def test_fit_with_the_check_trains_as_without(monkeypatch):
         opt = cn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         cn.manual_seed(5)
         cn.fit(model, _loader(), opt, epochs=2, verbose=False, check_memory=check)
-        weights.append([p.detach().numpy().copy() for p in model.parameters()] + [b.numpy().copy() for b in model.buffers()])
+        weights.append([p.detach().numpy().copy() for p in model.parameters()]
+                       + [b.numpy().copy() for b in model.buffers()])
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
