@@ -103,7 +103,14 @@ def summary(model, input_shape, batch_size=1, print_fn=print, optimizer=None, me
     params = model.parameters()
     total = int(np.sum([p.numel() for p in params])) if params else 0
     trainable = int(np.sum([p.numel() for p in params if p.requires_grad])) if params else 0
-    mem = estimate_memory(model, input_shape, batch_size, optimizer=optimizer, device=device) if memory else None
+    mem = None
+    if memory:
+        try:
+            mem = estimate_memory(model, input_shape, batch_size, optimizer=optimizer, device=device)
+        except (TypeError, ValueError, RuntimeError, AttributeError) as e:
+            # a model that cannot take a training step on zeros (its loss needs other targets): the
+            # table without the memory, and the reason instead
+            mem = _NotEstimated(f"{type(e).__name__}: {e}")
     s = ModelSummary(rows, total, trainable, int(np.sum([r[4] for r in rows])) if rows else 0,
                      (batch_size,) + tuple(input_shape), mem)
     if print_fn is not None:
@@ -125,7 +132,7 @@ _STATE_COPIES = {
 # The caching allocator takes more from the system than the peak bytes of live tensors: blocks are
 # rounded to size classes, freed blocks wait in per-class lists and large blocks are carved from
 # 64 MiB segments. benchmarks/memory.py measures this share on LeNet-5, resnet20 and VGG-11.
-ALLOCATOR_OVERHEAD = 0.15
+ALLOCATOR_OVERHEAD = 0.2
 # The largest batch of estimate_memory's measurement.
 _MEASURE_BATCH = 64
 
@@ -362,6 +369,8 @@ def _step_bytes(model, loss_fn, x, y, dev):
         _core.cuda.reset_peak_memory_stats(dev.index or 0)
     before = _core_stats(dev)["allocated_bytes"]
     out = model(x)
+    if isinstance(out, (tuple, list)):  # auxiliary outputs (GoogLeNet in training mode): the main one
+        out = out[0]
     if y is None:
         y = _default_target(out)
     if loss_fn is None:
@@ -405,6 +414,15 @@ def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None,
             return _core.zeros(n, *input_shape, device=dev), None
         return xs.narrow(0, 0, n).contiguous(), ys.narrow(0, 0, n).contiguous()
 
+    runtime = 0
+    if dev.type == "cpu":
+        # the process outside the tensors, before the measurement touches anything: what the allocator
+        # caches then (the untouched rest of its segments, or blocks freed by earlier work) counts here
+        # only where it is resident
+        _core.empty_cache()
+        _trim_heap()
+        rss = _rss_bytes()
+        runtime = max(rss - _core.memory_stats()["allocated_bytes"], 0) if rss is not None else 0
     was_training = model.training
     saved_grads = [(p, p.grad) for p in params]
     saved_buffers = [(b, b.clone()) for b in model.buffers()]
@@ -441,20 +459,32 @@ def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None,
         model.train(was_training)
         if dev.type == "cpu":
             _core.empty_cache()
+    if dev.type == "cpu":
+        # the first steps also touch the BLAS and OpenMP threads' buffers: the resident size outside
+        # the allocator's reserve afterwards, where that is larger
+        _trim_heap()
+        rss = _rss_bytes()
+        s = _core.memory_stats()
+        if rss is not None:
+            runtime = max(runtime, rss - s["allocated_bytes"] - s["cached_bytes"])
     (p1, g1), (p2, _) = measured[sizes[0]], measured[sizes[-1]]
     b1 = sizes[0]
     per_sample = (p2 - p1) / (b2 - b1) if b2 > b1 else max(p2 - g1, 0) / b2
     fixed = max(p1 - per_sample * b1 - g1, 0)
     gradients = _tensor_bytes(p for p in params if p.requires_grad)
     parameters = _tensor_bytes(params) + _tensor_bytes(model.buffers())
-    runtime = 0
-    if dev.type == "cpu":
-        _trim_heap()
-        rss = _rss_bytes()
-        s = _core.memory_stats()
-        runtime = max(rss - s["allocated_bytes"] - s["cached_bytes"], 0) if rss is not None else 0
     return MemoryEstimate(batch_size, parameters, gradients, _optimizer_bytes(model, optimizer), per_sample, fixed,
                           input_per_sample, runtime, sizes, str(dev))
+
+
+class _NotEstimated:
+    """Stands for the MemoryEstimate in a summary whose training step could not run."""
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def __str__(self):
+        return f"Memory of a training step: not estimated ({self.reason.splitlines()[0]})"
 
 
 class InsufficientMemoryError(MemoryError):
@@ -475,9 +505,9 @@ def check_memory(model, batch_size, optimizer=None, loss=None, device=None, samp
         return est, None
     room, source = avail
     if est.device == "cpu":
-        # what the process holds now (runtime, the model, the allocator's cache) is already in use
-        s = _core.memory_stats()
-        held = est.runtime + s["allocated_bytes"] + s["cached_bytes"]
+        # what the process holds now (the runtime, with the allocator's resident cache, and the
+        # tensors) is already in use
+        held = est.runtime + _core.memory_stats()["allocated_bytes"]
         need = est.total - held
         budget = room + held
     else:

@@ -14,7 +14,8 @@ from conftest import ROOT, data_root
 
 DOCS = ROOT / "docs"
 TUTORIALS = sorted((DOCS / "tutorials").glob("*.md"))
-SLOW = {"resnet_cifar10.md", "transfer_learning.md"}  # a few training steps of resnet20 each
+# pages that train for more than a few seconds (resnet20 steps, 6,000 MNIST images, memory measurements)
+SLOW = {"resnet_cifar10.md", "transfer_learning.md", "lenet5_mnist.md", "memory.md", "vgg_cifar10.md"}
 
 
 def python_blocks(path):
