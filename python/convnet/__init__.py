@@ -115,6 +115,7 @@ from .amp import autocast  # noqa: E402
 from . import data, datasets, models, transforms  # noqa: E402
 from . import onnx  # noqa: E402  (imports the onnx package only when used)
 from .summary import summary  # noqa: E402
+from .summary import InsufficientMemoryError  # noqa: E402
 from .train import evaluate, fit, predict  # noqa: E402
 from . import callbacks, metrics, viz  # noqa: E402
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
@@ -143,6 +144,7 @@ __all__ += [
 ]
 __all__ += ["inference_mode", "log_softmax", "randint", "softmax", "utils"]
 __all__ += ["CheckpointError", "OutOfMemoryError", "SafetensorsError"]
+__all__ += ["InsufficientMemoryError"]
 __all__ += ["amp", "autocast", "backends", "bfloat16", "float16", "half"]
 __all__ += ["hub"]
 

@@ -349,7 +349,7 @@ class Trainer:
 
 def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, verbose=True,
         callbacks=None, scheduler=None, scheduler_monitor="val_loss", resume_from=None, device=None, amp=None,
-        metrics=None):
+        metrics=None, check_memory=True):
     """Trains `model` for `epochs` passes over `train_loader` and returns a History.
 
     Each step runs forward, loss, backward and `optimizer.step()` in C++. A tqdm bar
@@ -376,6 +376,13 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     callbacks, History, loader epoch and random states are restored (onto `device`) and training
     continues with the epoch after the saved one, up to `epochs` in all, giving the weights an
     uninterrupted run gives (same thread count).
+
+    `check_memory`: before the first step, the memory of a training step at the first batch's size
+    (`convnet.summary.estimate_memory`, measured on two small slices of that batch) is compared with
+    the memory available (MemAvailable and the cgroup's limit, or `CONVNET_MEMORY_AVAILABLE`; the
+    GPU's free memory on CUDA); when it does not fit, `InsufficientMemoryError` (a MemoryError) is
+    raised before any step, naming both figures and the batch size that would fit. False skips the
+    check (it is also skipped for a DistributedDataParallel model).
 
     Distributed (`model` a `convnet.nn.parallel.DistributedDataParallel`, one process per rank):
     each rank trains on the batches of its own loader (a `DistributedSampler` gives each its shard;
@@ -414,6 +421,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     cbs_after_log = [cb for cb in cbs if cb.order >= 0]
     batch_cbs = [cb for cb in cbs if cb.wants_batches()]
     lazy = dev.type != "cpu" and not batch_cbs
+    check_memory = check_memory and trainer.module is model
     for cb in cbs:
         cb.set_trainer(trainer)
         cb.on_train_begin()
@@ -432,6 +440,11 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
         try:
             for step, batch in enumerate(bar, 1):
                 x, y = _batch(batch, dev)
+                if check_memory:
+                    from .summary import check_memory as check_step_memory
+
+                    check_step_memory(model, x.shape[0], optimizer, loss=criterion, device=dev, sample=(x, y))
+                    check_memory = False
                 optimizer.zero_grad()
                 if autocast is None:
                     out = model(x)
