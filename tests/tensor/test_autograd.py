@@ -113,8 +113,9 @@ def _critic_penalty(lib, F, x, w1, b1, w2, dtype, wrt):
         gw, gb = lib.autograd.grad(out.sum(), [c1, cb], create_graph=True)
         pen = (((gw * gw).sum() + (gb * gb).sum()).sqrt() - 1) ** 2
     pen.backward()
-    gx = np.zeros(x.shape) if xi.grad is None else xi.grad.numpy()  # zero for the input penalty (through ReLU's mask)
-    return float(pen.item()), c1.grad.numpy(), cb.grad.numpy(), c2.grad.numpy(), gx
+    # a gradient that only flows through ReLU's mask is zero (None in one library, zeros in the other)
+    return (float(pen.item()),) + tuple(np.zeros(tuple(t.shape)) if t.grad is None else t.grad.numpy()
+                                        for t in (c1, cb, c2, xi))
 
 
 @needs_torch
