@@ -213,7 +213,7 @@ def test_ties_route_gradients_as_torch(seed):
     assert np.array_equal(cn.tensor(x).argmin(1, keepdim=True).numpy(), torch.tensor(x).argmin(1, keepdim=True).numpy())
 
 
-@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int64, np.float32, np.float64],
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64],
                          ids=lambda d: np.dtype(d).name)
 def test_reduction_dtypes_as_torch(dtype):
     pytest.importorskip("torch")
@@ -222,7 +222,8 @@ def test_reduction_dtypes_as_torch(dtype):
     for name, f in [("any", lambda v: v.any()), ("all(1)", lambda v: v.all(1)), ("any(0, keepdim)", lambda v: v.any(0, True)),
                     ("prod", lambda v: v.prod()), ("prod(1)", lambda v: v.prod(1)), ("cumsum(0)", lambda v: v.cumsum(0)),
                     ("max(1).values", lambda v: v.max(1).values), ("amin(0)", lambda v: v.amin(0)),
-                    ("max()", lambda v: v.max())] + ([("argmin(1)", lambda v: v.argmin(1))] if dtype != np.bool_ else []):
+                    ("max()", lambda v: v.max()), ("sum", lambda v: v.sum()), ("sum(1)", lambda v: v.sum(1)),
+                    ("min(0).values", lambda v: v.min(0).values), ("amax(1)", lambda v: v.amax(1))] + ([("argmin(1)", lambda v: v.argmin(1))] if dtype != np.bool_ else []):
         got, want = f(c), f(t)
         assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (name, got.dtype, want.dtype)
         np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=name)
