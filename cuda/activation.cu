@@ -73,6 +73,13 @@ void prelu_backward_cuda(int64_t N, int64_t R, int64_t inner, const T* x, const 
   CONVNET_ACTIVATION(T, pw::GeluTanh, pw::GeluTanhGrad)                                          \
   CONVNET_ACTIVATION(T, pw::Silu, pw::SiluGrad)                                                  \
   CONVNET_ACTIVATION(T, pw::Softplus, pw::SoftplusGrad)                                          \
+  CONVNET_ACTIVATION(T, pw::AtOne<pw::SigmoidGrad>, pw::SigmoidGrad2)                            \
+  CONVNET_ACTIVATION(T, pw::AtOne<pw::TanhGrad>, pw::TanhGrad2)                                  \
+  CONVNET_ACTIVATION(T, pw::AtOne<pw::EluGrad>, pw::EluGrad2)                                    \
+  CONVNET_ACTIVATION(T, pw::AtOne<pw::GeluGrad>, pw::GeluGrad2)                                  \
+  CONVNET_ACTIVATION(T, pw::AtOne<pw::GeluTanhGrad>, pw::GeluTanhGrad2)                          \
+  CONVNET_ACTIVATION(T, pw::AtOne<pw::SiluGrad>, pw::SiluGrad2)                                  \
+  CONVNET_ACTIVATION(T, pw::AtOne<pw::SoftplusGrad>, pw::SoftplusGrad2)                          \
   template void prelu_forward_cuda<T>(int64_t, int64_t, int64_t, const T*, const T*, T*);        \
   template void prelu_backward_cuda<T>(int64_t, int64_t, int64_t, const T*, const T*, const T*, \
                                        T*, T*);

@@ -39,6 +39,7 @@ namespace convnet::cuda {
 CONVNET_ALL_DTYPES(float)
 CONVNET_ALL_DTYPES(double)
 CONVNET_ALL_DTYPES(int64_t)
+CONVNET_ALL_DTYPES(int32_t)
 CONVNET_ALL_DTYPES(uint8_t)
 CONVNET_ALL_DTYPES(bool)
 

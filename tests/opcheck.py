@@ -9,6 +9,8 @@
      and gradients bit for bit those of contiguous inputs;
   4. forward and gradients against PyTorch (float64 and float32), where torch is installed.
 `check_devices` checks an op's CUDA forward and backward against its CPU ones.
+`check_double_backward` checks an op's second derivatives (backward with create_graph=True): the
+float64 gradgradcheck and the second derivatives of PyTorch, for contiguous and non-contiguous inputs.
 `check_case` is the entry point of an op's case table, whose test is parametrized over DEVICES: on
 "cpu" it runs every check of check_op, on "cuda" the check_devices comparison.
 Failure messages name the op and the input shapes and parameters.
@@ -351,3 +353,64 @@ def check_case(device, name, fn, inputs, diff=(0,), ref=None, ref_grad=None, tor
     else:
         check_op(name, fn, inputs, diff, ref=ref, ref_grad=ref_grad, torch_fn=torch_fn, rtol=rtol,
                  fd_rtol=fd_rtol, seed=seed)
+
+
+def _second_derivatives(lib, fn, ts, diff, dy, us):
+    """The gradients g_i of fn's output (seeded with dy) with respect to the inputs `diff` through
+    backward with create_graph, then the gradients of Σ_i <g_i, u_i> with respect to those inputs
+    and to dy: (first, second) as float64 arrays (zeros for an input the result does not depend on)."""
+    out = fn(*ts)
+    dyt = lib.tensor(dy) if lib is cn else torch.from_numpy(dy.copy())
+    dyt.requires_grad_(True)
+    wrt = [ts[i] for i in diff]
+    gs = lib.autograd.grad(out, wrt, dyt, create_graph=True, allow_unused=True)
+    gs = [g if g is not None else lib.zeros_like(t) for g, t in zip(gs, wrt)]
+    total = sum((g * (lib.tensor(u) if lib is cn else torch.from_numpy(u.copy()))).sum() for g, u in zip(gs, us))
+    second = lib.autograd.grad(total, wrt + [dyt], allow_unused=True)
+    return ([np.array(g.detach().numpy(), dtype=np.float64) for g in gs],
+            [np.zeros(tuple(t.shape)) if d is None else np.array(d.detach().numpy(), dtype=np.float64)
+             for d, t in zip(second, wrt + [dyt])])
+
+
+def _strided_view(t):
+    """A floating tensor of 1 or more dimensions as a non-contiguous view with its values,
+    differentiable (others as they are)."""
+    if t.dim() == 0 or not t.dtype.is_floating_point:
+        return t
+    return cn.stack([t, cn.zeros_like(t)], -1)[..., 0]
+
+
+def check_double_backward(name, fn, inputs, diff=(0,), torch_fn=None, rtol=1e-7, gradgrad=True, seed=0):
+    """Checks the second derivatives of op `fn` (float64) at `inputs` (NumPy arrays) with respect to
+    the `diff` inputs: cn.autograd.gradgradcheck (finite differences of the create_graph gradient;
+    skipped with gradgrad=False, for inputs too large for it) and, where torch is installed, the
+    first and second derivatives of torch_fn (the gradients with create_graph, then the gradient of
+    their dot product with random directions with respect to the inputs and to the upstream
+    gradient) within rtol of the largest magnitude; both for contiguous inputs and for
+    non-contiguous views of them."""
+    r = np.random.default_rng(seed)
+    inputs = [np.asarray(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in inputs]
+    label = f"{name}[inputs {', '.join(str(a.shape) for a in inputs)}] double backward"
+    diff = tuple(diff)
+    out_shape = _run_cn(fn, inputs, (), np.float64, None)[0].shape
+    dy = r.standard_normal(out_shape)
+    us = [r.standard_normal(inputs[i].shape) for i in diff]
+    want = None
+    if torch_fn is not None and torch is not None:
+        tts = [torch.from_numpy(a.copy()).requires_grad_(i in diff) for i, a in enumerate(inputs)]
+        want = _second_derivatives(torch, torch_fn, tts, diff, dy, us)
+    for strided in (False, True):
+        what = "non-contiguous" if strided else "contiguous"
+        ts = [_to_cn(a, np.float64, i in diff)[1] for i, a in enumerate(inputs)]
+        # the op sees each floating input as a non-contiguous view (every other element of a larger
+        # tensor), made anew at every call from the leaf
+        op = (lambda *a: fn(*[_strided_view(t) for t in a])) if strided else fn
+        if gradgrad:
+            assert cn.autograd.gradgradcheck(op, ts, atol=1e-6, rtol=1e-4), f"{label}: gradgradcheck ({what})"
+        if want is not None:
+            got = _second_derivatives(cn, op, ts, diff, dy, us)
+            for k, i in enumerate(diff):
+                _close(label, f"gradient of input {i} with create_graph vs PyTorch ({what})", got[0][k], want[0][k],
+                       rtol)
+                _close(label, f"second derivative, input {i}, vs PyTorch ({what})", got[1][k], want[1][k], rtol)
+            _close(label, f"second derivative, upstream gradient, vs PyTorch ({what})", got[1][-1], want[1][-1], rtol)

@@ -33,6 +33,7 @@ DType dtype_of_numpy(const py::dtype& dt, bool& ok) {
       break;
     case 'i':
       if (dt.itemsize() == 8) return DType::Int64;
+      if (dt.itemsize() == 4) return DType::Int32;
       break;
     case 'u':
       if (dt.itemsize() == 1) return DType::UInt8;
@@ -50,6 +51,7 @@ py::dtype numpy_dtype(DType t) {
     case DType::Float32: return py::dtype::of<float>();
     case DType::Float64: return py::dtype::of<double>();
     case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Int32: return py::dtype::of<int32_t>();
     case DType::UInt8: return py::dtype::of<uint8_t>();
     case DType::Bool: return py::dtype::of<bool>();
     case DType::Float16: return py::dtype("float16");
@@ -75,7 +77,7 @@ Tensor numpy_view(py::array arr, bool read_only_ok) {
   DType dt = dtype_of_numpy(arr.dtype(), ok);
   if (!ok)
     throw py::type_error(cat_str("from_numpy: unsupported NumPy dtype ", std::string(py::str(arr.dtype())),
-                                 "; supported: float32, float64, int64, uint8, bool, float16"));
+                                 "; supported: float32, float64, int64, int32, uint8, bool, float16"));
   if (!(arr.flags() & py::array::c_style))
     throw py::value_error(
         "from_numpy: the array is not C-contiguous (a transposed or strided view); pass "
@@ -123,13 +125,14 @@ DType parse_dtype(const py::object& o, DType fallback) {
   if (py::isinstance<DType>(o)) return o.cast<DType>();
   if (py::isinstance<py::str>(o)) {
     std::string s = o.cast<std::string>();
-    for (DType t : {DType::Float32, DType::Float64, DType::Int64, DType::UInt8, DType::Bool, DType::BFloat16,
-                    DType::Float16})
+    for (DType t : {DType::Float32, DType::Float64, DType::Int64, DType::Int32, DType::UInt8, DType::Bool,
+                    DType::BFloat16, DType::Float16})
       if (s == dtype_name(t)) return t;
     if (s == "float") return DType::Float32;
     if (s == "double") return DType::Float64;
     if (s == "half") return DType::Float16;
     if (s == "long") return DType::Int64;
+    if (s == "int") return DType::Int32;
   }
   throw py::type_error(cat_str("dtype: expected a convnet dtype such as convnet.float32, got ",
                                std::string(py::str(py::repr(o)))));
@@ -226,6 +229,7 @@ void bind_tensor(py::module_& m) {
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
       .value("int64", DType::Int64)
+      .value("int32", DType::Int32)
       .value("uint8", DType::UInt8)
       .value("bool", DType::Bool)
       .value("bfloat16", DType::BFloat16)
@@ -329,6 +333,7 @@ void bind_tensor(py::module_& m) {
       .def("float", [](const Tensor& x) { return x.to(DType::Float32); })
       .def("double", [](const Tensor& x) { return x.to(DType::Float64); })
       .def("long", [](const Tensor& x) { return x.to(DType::Int64); })
+      .def("int", [](const Tensor& x) { return x.to(DType::Int32); })
       .def("byte", [](const Tensor& x) { return x.to(DType::UInt8); })
       .def("bool", [](const Tensor& x) { return x.to(DType::Bool); })
       .def("half", [](const Tensor& x) { return x.to(DType::Float16); })

@@ -74,8 +74,9 @@ Indexed parse_index(const Tensor& t, const py::object& key) {
     }
     if (is_advanced(k)) {
       Tensor a = py::isinstance<Tensor>(k) ? k.cast<Tensor>() : tensor_from_object(k, py::none());
-      if (a.dtype() != DType::Bool && a.dtype() != DType::Int64)
-        throw py::index_error(cat_str("tensors used as indices must be int64 or bool tensors, got ", dtype_name(a.dtype())));
+      if (a.dtype() != DType::Bool && a.dtype() != DType::Int64 && a.dtype() != DType::Int32)
+        throw py::index_error(
+            cat_str("tensors used as indices must be int64, int32 or bool tensors, got ", dtype_name(a.dtype())));
       named += a.dtype() == DType::Bool ? a.dim() : 1;
       given.push_back(a);
       continue;

@@ -74,6 +74,7 @@ bool has_nan(const Tensor& t) {
 }
 
 thread_local bool g_anomaly = false;
+thread_local Node* g_running = nullptr;  // the node whose backward runs on this thread
 }  // namespace
 
 std::shared_ptr<PostAccumulateGradHook> add_post_accumulate_grad_hook(const Tensor& leaf,
@@ -269,6 +270,11 @@ void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, boo
             "backward: trying to backward through the graph a second time (through ", n->name,
             "); its saved tensors were freed. Specify retain_graph=True on the first backward."));
       check_saved_versions(*n);
+      struct Running {
+        Node* prev;
+        ~Running() { g_running = prev; }
+      } restore_running{g_running};
+      g_running = n;
       dxs = n->fn(dy.contiguous(), n->needs);
       if (!retain_graph) n->fn = nullptr;
       if (g_anomaly)
@@ -341,6 +347,22 @@ void remove_hook(const Tensor& t, const std::shared_ptr<GradHook>& handle) {
 void retain_grad(const Tensor& t) {
   CONVNET_CHECK(t.requires_grad(), "retain_grad: can't retain_grad on a tensor that has requires_grad=False");
   if (t.grad_fn()) t.grad_fn()->retained = t.impl();
+}
+
+Tensor running_output(const Tensor& saved) {
+  CONVNET_CHECK(g_running, "running_output: called outside a backward function");
+  Tensor out = saved.detach();
+  out.impl()->grad_fn = g_running->shared_from_this();
+  out.impl()->requires_grad = true;
+  return out;
+}
+
+Tensor record_linear(Tensor dx, const Tensor& dy, const char* name, std::function<Tensor(const Tensor&)> adjoint) {
+  if (needs_record({dy}))
+    record(dx, name, {dy}, [adjoint = std::move(adjoint)](const Tensor& ddx, const std::vector<bool>&) {
+      return std::vector<Tensor>{adjoint(ddx)};
+    });
+  return dx;
 }
 
 bool anomaly_enabled() { return g_anomaly; }

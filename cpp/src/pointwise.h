@@ -324,6 +324,8 @@ struct floating_only<F, decltype(void(F::kFloating))> {
 // ---- activations (ops/activation.cpp) ------------------------------------------------
 // Each X has a gradient XGrad(s, dy) -> dx, where s is the saved output y for relu,
 // sigmoid and tanh (their derivative is a function of it) and the input x for the others.
+// The smooth ones have XGrad2(s, d) -> d * (d/ds of XGrad(s, 1)), the derivative of their
+// derivative, which double backward (create_graph) needs; the piecewise linear ones need none.
 
 constexpr double kSqrt1_2 = 0.7071067811865476, kSqrt2OverPi = 0.7978845608028654,
                  kInvSqrt2Pi = 0.3989422804014327, kGeluCube = 0.044715;  // gelu's constants
@@ -358,6 +360,11 @@ struct SigmoidGrad {
   template <typename T>
   CONVNET_HD T operator()(T y, T d) const { return d * y * (1 - y); }
 };
+// d/dy of y (1 - y)
+struct SigmoidGrad2 {
+  template <typename T>
+  CONVNET_HD T operator()(T y, T d) const { return d * (1 - 2 * y); }
+};
 
 struct Tanh {
   template <typename T>
@@ -366,6 +373,11 @@ struct Tanh {
 struct TanhGrad {
   template <typename T>
   CONVNET_HD T operator()(T y, T d) const { return d * (1 - y * y); }
+};
+// d/dy of 1 - y^2
+struct TanhGrad2 {
+  template <typename T>
+  CONVNET_HD T operator()(T y, T d) const { return d * -2 * y; }
 };
 
 // clamp to [lo, hi] (NaN stays NaN); gradient 0 at and beyond the bounds and at NaN, as PyTorch
@@ -395,6 +407,11 @@ struct EluGrad {
   template <typename T>
   CONVNET_HD T operator()(T v, T d) const { return v > 0 ? d : d * static_cast<T>(alpha) * exp(v); }
 };
+struct EluGrad2 {
+  double alpha;
+  template <typename T>
+  CONVNET_HD T operator()(T v, T d) const { return v > 0 ? T(0) : d * static_cast<T>(alpha) * exp(v); }
+};
 
 // x Φ(x), Φ with erf
 struct Gelu {
@@ -406,6 +423,11 @@ struct GeluGrad {
   CONVNET_HD T operator()(T v, T d) const {
     return d * (T(0.5) * (1 + erf(v * T(kSqrt1_2))) + v * T(kInvSqrt2Pi) * exp(T(-0.5) * v * v));
   }
+};
+// d/dx of Φ(x) + x φ(x) = φ(x) (2 - x^2)
+struct GeluGrad2 {
+  template <typename T>
+  CONVNET_HD T operator()(T v, T d) const { return d * T(kInvSqrt2Pi) * exp(T(-0.5) * v * v) * (2 - v * v); }
 };
 
 // the tanh approximation of gelu
@@ -422,6 +444,15 @@ struct GeluTanhGrad {
     return d * (T(0.5) * (1 + t) + T(0.5) * v * (1 - t * t) * T(kSqrt2OverPi) * (1 + 3 * T(kGeluCube) * v * v));
   }
 };
+// with u = k (x + c x^3), t = tanh u: (1 - t^2) (u' - x t u'^2 + 3 k c x^2)
+struct GeluTanhGrad2 {
+  template <typename T>
+  CONVNET_HD T operator()(T v, T d) const {
+    const T t = tanh(T(kSqrt2OverPi) * (v + T(kGeluCube) * v * v * v));
+    const T du = T(kSqrt2OverPi) * (1 + 3 * T(kGeluCube) * v * v);
+    return d * (1 - t * t) * (du - v * t * du * du + 3 * T(kSqrt2OverPi) * T(kGeluCube) * v * v);
+  }
+};
 
 struct Silu {
   template <typename T>
@@ -432,6 +463,14 @@ struct SiluGrad {
   CONVNET_HD T operator()(T v, T d) const {
     const T s = 1 / (1 + exp(-v));
     return d * s * (1 + v * (1 - s));
+  }
+};
+// d/dx of s (1 + x (1 - s)) = s (1 - s) (2 + x (1 - 2 s))
+struct SiluGrad2 {
+  template <typename T>
+  CONVNET_HD T operator()(T v, T d) const {
+    const T s = 1 / (1 + exp(-v));
+    return d * s * (1 - s) * (2 + v * (1 - 2 * s));
   }
 };
 
@@ -451,6 +490,23 @@ struct SoftplusGrad {
     const T b = static_cast<T>(beta);
     return v * b > static_cast<T>(threshold) ? d : d / (1 + exp(-v * b));
   }
+};
+struct SoftplusGrad2 {
+  double beta, threshold;
+  template <typename T>
+  CONVNET_HD T operator()(T v, T d) const {
+    const T b = static_cast<T>(beta);
+    const T s = 1 / (1 + exp(-v * b));
+    return v * b > static_cast<T>(threshold) ? T(0) : d * b * s * (1 - s);
+  }
+};
+
+// G(s, 1) as a unary functor: the derivative of an activation at s
+template <typename G>
+struct AtOne {
+  G g;
+  template <typename T>
+  CONVNET_HD T operator()(T s) const { return g(s, T(1)); }
 };
 
 // prelu: x where x > 0, else a x (a the row's weight)

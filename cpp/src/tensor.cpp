@@ -37,6 +37,7 @@ size_t dtype_size(DType t) {
     case DType::Float32: return 4;
     case DType::Float64: return 8;
     case DType::Int64: return 8;
+    case DType::Int32: return 4;
     case DType::UInt8: return 1;
     case DType::Bool: return 1;
     case DType::BFloat16: return 2;
@@ -50,6 +51,7 @@ const char* dtype_name(DType t) {
     case DType::Float32: return "float32";
     case DType::Float64: return "float64";
     case DType::Int64: return "int64";
+    case DType::Int32: return "int32";
     case DType::UInt8: return "uint8";
     case DType::Bool: return "bool";
     case DType::BFloat16: return "bfloat16";

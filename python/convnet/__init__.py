@@ -99,6 +99,7 @@ if not hasattr(Tensor, "__abs__"):
 float32 = dtype.float32
 float64 = dtype.float64
 int64 = dtype.int64
+int32 = dtype.int32
 uint8 = dtype.uint8
 bool = dtype.bool  # noqa: A001  (as torch.bool)
 bfloat16 = dtype.bfloat16
@@ -107,6 +108,7 @@ half = float16
 float = float32  # noqa: A001
 double = float64
 long = int64
+int = int32  # noqa: A001  (as torch.int)
 
 from . import amp, backends, cuda, functional, nn, optim  # noqa: E402
 from .functional import log_softmax, softmax  # noqa: E402  (as torch.softmax)
@@ -129,7 +131,7 @@ __all__ = [
     "viz",
     "Tensor", "arange", "argmax", "bool", "data", "datasets", "device", "double", "dtype", "empty",
     "empty_cache", "enable_grad", "evaluate", "exp", "fit", "flatten", "float", "float32", "float64",
-    "from_numpy", "full", "functional", "get_num_threads", "initial_seed", "int64", "is_grad_enabled",
+    "from_numpy", "full", "functional", "get_num_threads", "initial_seed", "int32", "int64", "is_grad_enabled",
     "load", "log", "long", "manual_seed", "matmul", "max", "mean", "memory_stats", "models", "nn",
     "no_grad", "onnx", "ones", "ones_like", "optim", "predict", "rand", "randn", "randperm",
     "reset_peak_memory_stats", "save", "set_grad_enabled", "set_num_threads", "sum", "summary",

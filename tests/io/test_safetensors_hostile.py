@@ -76,7 +76,7 @@ def test_offsets_must_cover_the_data_exactly(tmp_path, case, fields):
     (b'{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}', "JSON"),
     (b'{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}} x', "JSON"),
     (b'{"a": {"dtype": "F33", "shape": [1], "data_offsets": [0, 4]}}', "dtype"),
-    (b'{"a": {"dtype": "I32", "shape": [1], "data_offsets": [0, 4]}}', "has unsupported dtype I32"),
+    (b'{"a": {"dtype": "I16", "shape": [1], "data_offsets": [0, 2]}}', "has unsupported dtype I16"),
     (b'{"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', "shape"),
     (b'{"a": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}}', "shape"),
     (b'{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0]}}', "data_offsets"),

@@ -10,7 +10,8 @@ import convnet as cn
 import convnet.functional as F
 from reference import blocks as RB
 from reference import ops as R
-from opcheck import away_from, check_case, check_devices, msg, on_devices, randn, requires_cuda, rng, tF, torch
+from opcheck import (away_from, check_case, check_devices, check_double_backward, msg, on_devices, randn, requires_cuda,
+                    rng, tF, torch)
 
 
 def _act_input(shape=(2, 3, 4)):
@@ -176,3 +177,26 @@ def test_activation_modules_on_the_gpu(make):
     np.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().numpy(), rtol=1e-5, atol=1e-6)
     for p, g in zip(m.parameters(), m_grads):
         np.testing.assert_allclose(p.grad.cpu().numpy(), g, rtol=1e-5, atol=1e-6)
+
+
+# (name, convnet function, torch function, kinks to keep the inputs away from)
+ACTIVATION_DOUBLE_CASES = [
+    ("sigmoid", F.sigmoid, lambda x: torch.sigmoid(x), ()), ("tanh", F.tanh, lambda x: torch.tanh(x), ()),
+    ("gelu", F.gelu, lambda x: tF.gelu(x), ()),
+    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), lambda x: tF.gelu(x, approximate="tanh"), ()),
+    ("silu", F.silu, lambda x: tF.silu(x), ()),
+    ("softplus", lambda x: F.softplus(x, beta=2.0, threshold=3.0),
+     lambda x: tF.softplus(x, beta=2.0, threshold=3.0), (1.5,)),
+    ("elu", lambda x: F.elu(x, alpha=0.7), lambda x: tF.elu(x, alpha=0.7), (0,)),
+    ("relu", F.relu, lambda x: tF.relu(x), (0,)),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda x: tF.leaky_relu(x, 0.2), (0,)),
+    ("hardtanh", F.hardtanh, lambda x: tF.hardtanh(x), (-1, 1)),
+]
+
+
+@pytest.mark.parametrize("name,fn,torch_fn,kinks", ACTIVATION_DOUBLE_CASES,
+                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize("shape", [(7,), (3, 4)], ids=str)
+def test_activation_double_backward(name, fn, torch_fn, kinks, shape):
+    """Second derivatives in x (and in the upstream gradient) of the activations, through create_graph."""
+    check_double_backward(name, fn, [away_from(randn(*shape) * 2, kinks)], torch_fn=torch_fn)

@@ -9,8 +9,8 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import (DEVICES, assert_close, check_case, load_from_torch, module_matches_torch, msg, on_devices, randn,
-                    requires_cuda, rng, tF, to_np, torch)
+from opcheck import (DEVICES, assert_close, check_case, check_double_backward, load_from_torch, module_matches_torch,
+                    msg, on_devices, randn, requires_cuda, rng, tF, to_np, torch)
 
 
 # the last two: reductions longer than one pass of the GPU's kernels
@@ -309,3 +309,22 @@ def test_resnet20_trains_on_the_gpu_as_on_the_cpu():
         scale = max(float(np.abs(pm.grad.numpy()).max()), 1e-3)
         np.testing.assert_allclose(pg.grad.cpu().numpy(), pm.grad.numpy(), atol=1e-4 * scale, err_msg=name)
     _assert_same_state(g, m, "resnet20 after two steps")
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape,affine", [((4, 3), True), ((2, 3, 2, 2), True), ((3, 2, 4), False)], ids=str)
+def test_batch_norm_double_backward(shape, training, affine):
+    """Second derivatives of batch_norm in x, weight and bias, with the batch statistics (training)
+    or the running ones (eval)."""
+    C = shape[1]
+    mean, var = randn(C) * 0.1, np.abs(randn(C)) + 0.5
+
+    def stats(lib):
+        make = (lambda a: cn.tensor(a)) if lib is cn else (lambda a: torch.from_numpy(a.copy()))
+        return make(mean), make(var)
+
+    inputs = [randn(*shape)] + ([randn(C), randn(C)] if affine else [])
+    check_double_backward(f"batch_norm(training={training})",
+                          lambda x, *wb: F.batch_norm(x, *stats(cn), *wb, training=training), inputs,
+                          diff=range(len(inputs)),
+                          torch_fn=lambda x, *wb: tF.batch_norm(x, *stats(torch), *wb, training=training))

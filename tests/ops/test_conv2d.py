@@ -9,8 +9,8 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import (DEVICES, case_ids, check_case, check_op, conv_inputs, drawn_cases, msg, on_devices, randn,
-                    requires_cuda, tF)
+from opcheck import (DEVICES, case_ids, check_case, check_double_backward, check_op, conv_inputs, drawn_cases, msg,
+                    on_devices, randn, requires_cuda, tF, torch)
 
 
 def _draw_conv(r):
@@ -301,3 +301,25 @@ def test_conv1d_errors():
         nn.Conv1d(3, 4, 3, groups=2)
     with pytest.raises(TypeError, match=msg("Conv1d: kernel_size must be an int or a 1-tuple", "(3, 3)")):
         nn.Conv1d(3, 4, (3, 3))
+
+
+def _conv_double_case(r):
+    groups = int(r.choice([1, 1, 2]))
+    C, K = groups * int(r.integers(1, 3)), groups * int(r.integers(1, 3))
+    R_, S = (int(v) for v in r.integers(1, 4, size=2))
+    stride, pad, dil = int(r.integers(1, 3)), int(r.integers(0, 2)), int(r.integers(1, 3))
+    H, W = int(r.integers(dil * (R_ - 1) + 1, 7)), int(r.integers(dil * (S - 1) + 1, 7))
+    return (int(r.integers(1, 3)), C, H, W), (K, C // groups, R_, S), stride, pad, dil, groups, bool(r.integers(0, 2))
+
+
+# randomized (x shape, w shape, stride, padding, dilation, groups, bias)
+CONV_DOUBLE_CASES = drawn_cases(8, 13, _conv_double_case)
+
+
+@pytest.mark.parametrize("xs,ws,stride,pad,dil,groups,bias", CONV_DOUBLE_CASES, ids=str)
+def test_conv2d_double_backward(xs, ws, stride, pad, dil, groups, bias):
+    """Second derivatives through dx, dw and db (create_graph), as gradient penalties take them."""
+    inputs = [randn(*xs), randn(*ws) * 0.5] + ([randn(ws[0])] if bias else [])
+    kw = dict(stride=stride, padding=pad, dilation=dil, groups=groups)
+    check_double_backward(f"conv2d({kw})", lambda *a: F.conv2d(*a, **kw), inputs, diff=range(len(inputs)),
+                          torch_fn=lambda *a: tF.conv2d(*a, **kw))

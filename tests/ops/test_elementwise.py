@@ -122,7 +122,7 @@ def test_zero_dim_and_one_element_operands(device, shape):
     check_case(device, f"y * x - x, x {shape}", fn2, [randn(2, 3), x], (0, 1), ref=fn2, torch_fn=fn2)
 
 
-DTYPES = [np.bool_, np.uint8, np.int64, np.float32, np.float64]
+DTYPES = [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64]
 
 
 def _values(dtype, shape):
@@ -130,8 +130,8 @@ def _values(dtype, shape):
         return rng().integers(0, 2, shape).astype(bool)
     if dtype == np.uint8:
         return rng().integers(0, 9, shape).astype(np.uint8)
-    if dtype == np.int64:
-        return rng().integers(-9, 9, shape).astype(np.int64)
+    if dtype in (np.int32, np.int64):
+        return rng().integers(-9, 9, shape).astype(dtype)
     return (rng().integers(-9, 9, shape) / 2).astype(dtype)
 
 
@@ -369,7 +369,7 @@ def test_math_dtypes_as_torch(device, dtype):
     if dtype != np.bool_:
         cases += [("x ** 2", lambda x, y: x ** 2), ("floor", lambda x, y: x.floor()),
                   ("round", lambda x, y: x.round()), ("abs", lambda x, y: x.abs())]
-    if dtype in (np.bool_, np.uint8, np.int64):
+    if dtype in (np.bool_, np.uint8, np.int32, np.int64):
         cases += [("&", lambda x, y: x & y), ("|", lambda x, y: x | y), ("^", lambda x, y: x ^ y),
                   ("~", lambda x, y: ~x), ("bitwise_and", lambda x, y: x.bitwise_and(y))]
     if dtype == np.bool_:
@@ -391,3 +391,29 @@ def test_math_dtypes_as_torch(device, dtype):
 def test_math_errors(call, match):
     with pytest.raises(ValueError, match=msg(match)):
         call()
+
+
+@pytest.mark.parametrize("da", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("db", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_dtype_promotion_as_torch(da, db):
+    """Arithmetic and comparisons between every pair of dtypes (int32 with int64 gives int64, int32 with
+    float32 float32, a Python int keeps int32): result dtypes and values as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    a, b = _values(da, (2, 3)), _values(db, (3,))
+    b = np.where(b == 0, np.ones_like(b), b)
+    ops = [("+", lambda x, y: x + y), ("*", lambda x, y: x * y), ("==", lambda x, y: x == y),
+           ("<", lambda x, y: x < y), ("/", lambda x, y: x / y), ("maximum", lambda x, y: x.maximum(y)),
+           ("* 1.5", lambda x, y: x * 1.5), ("where", lambda x, y: lib_where(x, y))]
+    if da != np.bool_:  # bool + int is float32 here (scalar_like), int64 in PyTorch
+        ops += [("+ 2", lambda x, y: x + 2)]
+    if da != np.bool_ and db != np.bool_:
+        ops += [("-", lambda x, y: x - y)]
+    for name, f in ops:
+        got, want = f(cn.tensor(a), cn.tensor(b)), f(torch.from_numpy(a), torch.from_numpy(b))
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (name, got.dtype, want.dtype)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, err_msg=name)
+
+
+def lib_where(x, y):
+    lib = cn if isinstance(x, cn.Tensor) else __import__("torch")
+    return lib.where(x > y, x, y)

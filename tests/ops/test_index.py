@@ -103,7 +103,7 @@ INDEX_ERRORS = [
     (lambda x: x[cn.tensor([0, 5])], IndexError, "index: index 5 is out of bounds for dimension 0 with size 3"),
     (lambda x: x[cn.tensor([[True, False]])], IndexError, "the shape of the mask (1, 2) at index 0 does not match"),
     (lambda x: x.gather(1, cn.tensor([0])), ValueError, "gather: index must have as many dimensions as the input (2)"),
-    (lambda x: x.index_select(0, cn.tensor([0.5])), ValueError, "index_select: index must be an int64 tensor"),
+    (lambda x: x.index_select(0, cn.tensor([0.5])), ValueError, "index_select: index must be an int64 or int32 tensor"),
     (lambda x: x[cn.tensor([0]), cn.tensor([0, 1, 2])[:2], cn.tensor([1])], IndexError, "too many indices"),
     (lambda x: cn.where(cn.tensor([1, 0]), x, x), ValueError, "where: the condition must be a bool tensor"),
 ]
@@ -113,3 +113,40 @@ INDEX_ERRORS = [
 def test_index_errors(call, err, text):
     with pytest.raises(err, match=__import__("re").escape(text)):
         call(cn.tensor(randn(3, 4)))
+
+
+def test_int32_data_and_indices_as_torch():
+    """Indexing ops on int32 tensors (and with int32 index tensors where PyTorch takes them): values and
+    dtypes as PyTorch's; views, copies, cat/stack, abs/neg/sign and clamp likewise."""
+    pytest.importorskip("torch")
+    x = r.integers(-50, 50, (4, 5)).astype(np.int32)
+    i32, i64 = np.array([3, 0, 3], np.int32), np.array([[1, 0, 4], [2, 2, 0]], np.int64)
+    mask = x > 0
+    cases = [
+        ("index_select", lambda lib, v: v.index_select(1, lib_t(lib, i32))), ("gather", lambda lib, v: v.gather(1, lib_t(lib, i64))),
+        ("scatter", lambda lib, v: v.scatter(1, lib_t(lib, i64), v[:2, :3] * 2)),
+        ("x[idx32]", lambda lib, v: v[lib_t(lib, i32)]), ("x[mask]", lambda lib, v: v[lib_t(lib, mask)]),
+        ("x[1:, ::2]", lambda lib, v: v[1:, ::2]), ("nonzero", lambda lib, v: (v > 10).nonzero()),
+        ("where", lambda lib, v: lib.where(lib_t(lib, mask), v, v * -1)),
+        ("masked_fill", lambda lib, v: v.masked_fill(lib_t(lib, mask), 7)),
+        ("cat", lambda lib, v: lib.cat([v, v[:1]])), ("stack", lambda lib, v: lib.stack([v, v], 1)),
+        ("permute+contiguous", lambda lib, v: v.permute(1, 0).contiguous()), ("reshape", lambda lib, v: v.t().reshape(-1)),
+        ("clone", lambda lib, v: v.clone()), ("abs", lambda lib, v: v.abs()), ("neg", lambda lib, v: -v),
+        ("sign", lambda lib, v: v.sign()), ("clamp", lambda lib, v: v.clamp(-10, 10)), ("cumsum", lambda lib, v: v.cumsum(1)),
+        ("prod", lambda lib, v: v.prod(0)), ("argsort", lambda lib, v: v.argsort(dim=1, stable=True)),
+    ]
+    for name, f in cases:
+        got, want = f(cn, cn.tensor(x)), f(torch, torch.from_numpy(x.copy()))
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (name, got.dtype, want.dtype)
+        np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=name)
+    y = cn.tensor(x)
+    y[0] = 5
+    y[:, 1] += 3
+    want = torch.from_numpy(x.copy())
+    want[0] = 5
+    want[:, 1] += 3
+    assert y.dtype == cn.int32 and np.array_equal(y.numpy(), want.numpy())
+
+
+def lib_t(lib, a):
+    return cn.tensor(a) if lib is cn else torch.from_numpy(a.copy())

@@ -9,7 +9,8 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import check_case, check_devices, msg, on_devices, randn, requires_cuda, tF, without_gpu
+from opcheck import (check_case, check_devices, check_double_backward, msg, on_devices, randn, requires_cuda, tF, torch,
+                    without_gpu)
 
 
 # (x shape, w shape, bias); the second list on the GPU only
@@ -179,3 +180,21 @@ def test_matmul_shape_mismatch():
     with pytest.raises(ValueError, match=msg("matmul: expected two float32 or two float64", "float32 and float64",
                                              "(2, 3) and (3, 4)")):
         cn.matmul(cn.randn(2, 3), cn.randn(3, 4, dtype=cn.float64))
+
+
+# (a shape, b shape) of matmul: matrix, batched, shared right operand, vectors
+MATMUL_DOUBLE_CASES = [((3, 4), (4, 2)), ((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 2)), ((4,), (4, 3)), ((3, 4), (4,)),
+                       ((1, 5), (5, 1))]
+
+
+@pytest.mark.parametrize("sa,sb", MATMUL_DOUBLE_CASES, ids=str)
+def test_matmul_double_backward(sa, sb):
+    check_double_backward("matmul", lambda a, b: a @ b, [randn(*sa), randn(*sb)], diff=(0, 1),
+                          torch_fn=lambda a, b: a @ b)
+
+
+def test_bmm_and_linear_double_backward():
+    check_double_backward("bmm", cn.bmm, [randn(2, 3, 2), randn(2, 2, 4)], diff=(0, 1),
+                          torch_fn=lambda a, b: torch.bmm(a, b))
+    check_double_backward("linear", F.linear, [randn(2, 3, 4), randn(5, 4), randn(5)], diff=(0, 1, 2),
+                          torch_fn=tF.linear)

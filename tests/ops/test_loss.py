@@ -10,7 +10,7 @@ import convnet as cn
 import convnet.functional as F
 from reference import blocks as RB
 from reference import ops as R
-from opcheck import DEVICES, check_case, msg, on_devices, randn, requires_cuda, rng, tF, torch
+from opcheck import DEVICES, check_case, check_double_backward, msg, on_devices, randn, requires_cuda, rng, tF, torch
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -491,3 +491,23 @@ def test_mse_loss_errors():
         F.mse_loss(cn.randn(4, 3), cn.randn(4, 3, dtype=cn.float64))
     with pytest.raises(ValueError, match=msg("mse_loss", "both be float32 or both float64", "int64 and int64")):
         F.mse_loss(cn.tensor(np.zeros((4, 3), np.int64)), cn.tensor(np.zeros((4, 3), np.int64)))
+
+
+# (input shape, reduction, class weights, label_smoothing, ignore_index used)
+CROSS_ENTROPY_DOUBLE_CASES = [((4, 3), "mean", False, 0.0, False), ((4, 3), "sum", True, 0.0, False),
+                              ((3, 4), "none", False, 0.2, True), ((2, 3, 2), "mean", True, 0.1, True),
+                              ((5, 2), "mean", True, 0.0, True), ((2, 4, 3), "none", True, 0.3, False)]
+
+
+@pytest.mark.parametrize("shape,reduction,weighted,smoothing,ignore", CROSS_ENTROPY_DOUBLE_CASES, ids=str)
+def test_cross_entropy_double_backward(shape, reduction, weighted, smoothing, ignore):
+    """Second derivatives of cross_entropy with class targets (the Hessian of the softmax)."""
+    C = shape[1]
+    target = rng().integers(0, C, size=(shape[0],) + shape[2:])
+    if ignore:
+        target.reshape(-1)[0] = 1
+        target.reshape(-1)[-1] = -100
+    inputs = [randn(*shape), target] + ([np.abs(randn(C)) + 0.5] if weighted else [])
+    kw = dict(reduction=reduction, label_smoothing=smoothing)
+    check_double_backward(f"cross_entropy({kw})", lambda x, t, *w: F.cross_entropy(x, t, *w, **kw), inputs,
+                          torch_fn=lambda x, t, *w: tF.cross_entropy(x, t, *w, **kw))

@@ -11,8 +11,8 @@ import convnet.functional as F
 from reference import norm_pool as NP
 from reference import layers as L
 from reference import ops as R
-from opcheck import (DEVICES, assert_close, check_case, check_devices, drawn_cases, module_matches_torch, msg,
-                    on_devices, randn, requires_cuda, rng, tF, torch)
+from opcheck import (DEVICES, assert_close, check_case, check_devices, check_double_backward, drawn_cases,
+                    module_matches_torch, msg, on_devices, randn, requires_cuda, rng, tF, torch)
 
 
 def _draw_pool(r):
@@ -425,3 +425,30 @@ def test_pool1d_errors():
         F.adaptive_avg_pool1d(cn.randn(1, 2, 3), 0)
     with pytest.raises(TypeError, match=msg("max_pool1d: kernel_size must be an int or a 1-tuple", "(2, 2)")):
         F.max_pool1d(cn.randn(1, 2, 8), (2, 2))
+
+
+def _pool_double_case(r):
+    k, s = int(r.integers(1, 4)), int(r.integers(1, 3))
+    p = int(r.integers(0, k // 2 + 1))
+    H, W = (int(v) for v in r.integers(k, 7, size=2))
+    return (int(r.integers(1, 3)), int(r.integers(1, 3)), H, W), k, s, p, bool(r.integers(0, 2))
+
+
+POOL_DOUBLE_OPS = {
+    "max_pool2d": lambda lib_F, k, s, p, c: (lambda x: lib_F.max_pool2d(x, k, s, p, ceil_mode=c) ** 2),
+    "avg_pool2d": lambda lib_F, k, s, p, c: (lambda x: lib_F.avg_pool2d(x, k, s, p, ceil_mode=c,
+                                                                          count_include_pad=not c) ** 2),
+    "adaptive_avg_pool2d": lambda lib_F, k, s, p, c: (lambda x: lib_F.adaptive_avg_pool2d(x, (k + 1, k)) ** 2),
+    "adaptive_max_pool2d": lambda lib_F, k, s, p, c: (lambda x: lib_F.adaptive_max_pool2d(x, (k, k + 1)) ** 2),
+}
+POOL_DOUBLE_CASES = [(name, *case) for name, case in zip(sorted(POOL_DOUBLE_OPS) * 3,
+                                                        drawn_cases(3 * len(POOL_DOUBLE_OPS), 5, _pool_double_case))]
+
+
+@pytest.mark.parametrize("name,shape,k,s,p,ceil", POOL_DOUBLE_CASES, ids=str)
+def test_pool2d_double_backward(name, shape, k, s, p, ceil):
+    """Second derivatives through pooling (squared, so that they are not all zero): the backward is
+    recorded as an op of dy for create_graph."""
+    make = POOL_DOUBLE_OPS[name]
+    check_double_backward(f"{name}(k={k}, s={s}, p={p}, ceil={ceil})", make(F, k, s, p, ceil), [randn(*shape)],
+                          torch_fn=make(tF, k, s, p, ceil))

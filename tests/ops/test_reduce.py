@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import convnet as cn
-from opcheck import away_from, check_case, drawn_cases, msg, on_devices, randn, requires_cuda, rng, same_on_both, torch
+from opcheck import (away_from, check_case, check_double_backward, drawn_cases, msg, on_devices, randn, requires_cuda,
+                    rng, same_on_both, torch)
 
 
 SUM_CASES = on_devices([  # shape, dims, keepdim; the second list on the GPU only
@@ -212,7 +213,7 @@ def test_ties_route_gradients_as_torch(seed):
     assert np.array_equal(cn.tensor(x).argmin(1, keepdim=True).numpy(), torch.tensor(x).argmin(1, keepdim=True).numpy())
 
 
-@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int64, np.float32, np.float64],
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64],
                          ids=lambda d: np.dtype(d).name)
 def test_reduction_dtypes_as_torch(dtype):
     pytest.importorskip("torch")
@@ -221,7 +222,8 @@ def test_reduction_dtypes_as_torch(dtype):
     for name, f in [("any", lambda v: v.any()), ("all(1)", lambda v: v.all(1)), ("any(0, keepdim)", lambda v: v.any(0, True)),
                     ("prod", lambda v: v.prod()), ("prod(1)", lambda v: v.prod(1)), ("cumsum(0)", lambda v: v.cumsum(0)),
                     ("max(1).values", lambda v: v.max(1).values), ("amin(0)", lambda v: v.amin(0)),
-                    ("max()", lambda v: v.max())] + ([("argmin(1)", lambda v: v.argmin(1))] if dtype != np.bool_ else []):
+                    ("max()", lambda v: v.max()), ("sum", lambda v: v.sum()), ("sum(1)", lambda v: v.sum(1)),
+                    ("min(0).values", lambda v: v.min(0).values), ("amax(1)", lambda v: v.amax(1))] + ([("argmin(1)", lambda v: v.argmin(1))] if dtype != np.bool_ else []):
         got, want = f(c), f(t)
         assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (name, got.dtype, want.dtype)
         np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=name)
@@ -241,3 +243,35 @@ def test_reduction_dtypes_as_torch(dtype):
 def test_reduction_errors(call, err, match):
     with pytest.raises(err, match=msg(match)):
         call()
+
+
+def _reduce_double_case(r):
+    shape = tuple(int(v) for v in r.integers(1, 5, size=int(r.integers(1, 4))))
+    return shape, int(r.integers(-len(shape), len(shape)))
+
+
+# (name, op over convnet or torch tensors as `lib`); dim drawn with the shape
+REDUCE_DOUBLE_OPS = {
+    "sum": lambda x, d: x.sum(d), "mean": lambda x, d: x.mean(d, keepdim=True), "sum_all": lambda x, d: (x * x).sum(),
+    "max_dim": lambda x, d: x.max(d)[0], "min_dim": lambda x, d: x.min(d)[0], "amax": lambda x, d: x.amax(d),
+    "max_all": lambda x, d: x.max(), "var": lambda x, d: x.var(d, correction=0), "std": lambda x, d: x.std(d),
+    "std_all": lambda x, d: x.std(), "norm": lambda x, d: x.norm(2, d), "norm_all": lambda x, d: x.norm(),
+    "norm_p3": lambda x, d: x.norm(3, d), "prod": lambda x, d: x.prod(d), "cumsum": lambda x, d: x.cumsum(d) * x,
+    "topk": lambda x, d: x.topk(1, d)[0], "sort": lambda x, d: x.sort(d)[0] * x,
+}
+REDUCE_DOUBLE_CASES = [(name, *case) for name, case in
+                       zip(sorted(REDUCE_DOUBLE_OPS) * 2, drawn_cases(2 * len(REDUCE_DOUBLE_OPS), 21, _reduce_double_case))]
+
+
+@pytest.mark.parametrize("name,shape,dim", REDUCE_DOUBLE_CASES, ids=str)
+def test_reduction_double_backward(name, shape, dim):
+    """Second derivatives (create_graph) of the reductions, composed with x where their own is zero."""
+    op = REDUCE_DOUBLE_OPS[name]
+    if name in ("std", "var") and shape[dim] < 2:  # at least two values in each reduced lane
+        shape = shape[:dim % len(shape)] + (3,) + shape[dim % len(shape) + 1:]
+    x = randn(*shape) if name != "std_all" or np.prod(shape) > 1 else randn(*shape, 2)
+    if name == "prod":
+        x = np.sign(x) * (np.abs(x) + 0.5)
+    fn = (lambda v: op(v, dim) * op(v, dim)) if name in ("max_dim", "min_dim", "amax", "max_all", "topk") else \
+        (lambda v: op(v, dim))
+    check_double_backward(name, fn, [x], torch_fn=fn)

@@ -9,7 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import check_case, msg, on_devices, randn, tF
+from opcheck import check_case, check_double_backward, msg, on_devices, randn, tF
 
 
 # (shape, dim); the second list on the GPU only: every dim of one shape, a vector, a 0-d input
@@ -53,3 +53,10 @@ def test_softmax_dim_out_of_range(op, dim):
 def test_softmax_integer_input():
     with pytest.raises(ValueError, match=msg("softmax", "float32 or float64", "int64")):
         F.softmax(cn.tensor([1, 2, 3]), dim=0)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape,dim", [((4, 5), 1), ((2, 3, 4), 0), ((2, 3, 2), -1), ((6,), 0)], ids=str)
+def test_softmax_double_backward(name, shape, dim):
+    check_double_backward(f"{name}(dim={dim})", lambda x: getattr(F, name)(x, dim), [randn(*shape) * 2],
+                          torch_fn=lambda x: getattr(tF, name)(x, dim=dim))

@@ -43,7 +43,7 @@ def test_sort_argsort_topk(device, case):
     assert np.array_equal(t.topk(k, dim, descending).indices.cpu().numpy(), np.take(want, range(k), axis=dim))
 
 
-@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int64, np.float32, np.float64],
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64],
                          ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("descending", [False, True])
 def test_ties_and_nan_keep_torch_stable_order(dtype, descending):
@@ -80,3 +80,13 @@ def test_ties_and_nan_keep_torch_stable_order(dtype, descending):
 def test_sort_errors(call, err, match):
     with pytest.raises(err, match=msg(match)):
         call()
+
+
+def test_topk_of_int32_as_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).permutation(24).astype(np.int32).reshape(4, 6)
+    for largest in (True, False):
+        got, want = cn.tensor(x).topk(3, 1, largest=largest), torch.from_numpy(x).topk(3, 1, largest=largest)
+        assert got.values.dtype == cn.int32 and got.indices.dtype == cn.int64
+        np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+        np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())

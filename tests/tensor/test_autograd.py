@@ -98,29 +98,40 @@ def test_second_derivatives_with_create_graph():
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-10)
 
 
-def _critic_penalty(lib, F, x, w1, b1, w2, dtype):
+def _critic_penalty(lib, F, x, w1, b1, w2, dtype, wrt):
+    """The WGAN-GP penalty of a conv2d critic: the gradient of the critic's output with respect to
+    its input (wrt "input") or to its conv weights (wrt "weights", second order through conv2d's dw),
+    its per-sample (or whole) norm, (norm - 1)^2; then backward to the weights."""
     t = (lambda a: cn.tensor(a.astype(dtype))) if lib is cn else (lambda a: torch.from_numpy(a.astype(dtype)))
     xi, c1, cb, c2 = (t(v).requires_grad_(True) for v in (x, w1, b1, w2))
     h = F.conv2d(xi, c1, cb, stride=2, padding=1).relu()
     out = F.linear(h.reshape(x.shape[0], -1), c2)
-    (g,) = lib.autograd.grad(out.sum(), xi, create_graph=True)
-    pen = (((g * g).reshape(x.shape[0], -1).sum(1).sqrt() - 1) ** 2).mean()
+    if wrt == "input":
+        (g,) = lib.autograd.grad(out.sum(), xi, create_graph=True)
+        pen = (((g * g).reshape(x.shape[0], -1).sum(1).sqrt() - 1) ** 2).mean()
+    else:
+        gw, gb = lib.autograd.grad(out.sum(), [c1, cb], create_graph=True)
+        pen = (((gw * gw).sum() + (gb * gb).sum()).sqrt() - 1) ** 2
     pen.backward()
-    return float(pen.item()), c1.grad.numpy(), c2.grad.numpy()
+    # a gradient that only flows through ReLU's mask is zero (None in one library, zeros in the other)
+    return (float(pen.item()),) + tuple(np.zeros(tuple(t.shape)) if t.grad is None else t.grad.numpy()
+                                        for t in (c1, cb, c2, xi))
 
 
 @needs_torch
+@pytest.mark.parametrize("wrt", ["input", "weights"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_wgan_gp_gradient_penalty_through_conv2d_matches_torch(dtype):
-    """The gradient of a critic's output with respect to its input, through conv2d, ReLU and
-    linear; its norm's penalty; backward to the critic's weights: as PyTorch within 1e-4."""
+def test_wgan_gp_gradient_penalty_through_conv2d_matches_torch(dtype, wrt):
+    """The gradient of a critic's output with respect to its input or its conv weights, through conv2d,
+    ReLU and linear; its norm's penalty; backward to the critic's weights (and input): as PyTorch
+    within 1e-4."""
     r = np.random.default_rng(3)
     x, w1, b1, w2 = r.standard_normal((4, 3, 8, 8)), r.standard_normal((5, 3, 3, 3)) * 0.3, r.standard_normal(5) * 0.1, r.standard_normal((1, 80)) * 0.1
-    mine = _critic_penalty(cn, cn.functional, x, w1, b1, w2, dtype)
-    ref = _critic_penalty(torch, torch.nn.functional, x, w1, b1, w2, dtype)
+    mine = _critic_penalty(cn, cn.functional, x, w1, b1, w2, dtype, wrt)
+    ref = _critic_penalty(torch, torch.nn.functional, x, w1, b1, w2, dtype, wrt)
     assert abs(mine[0] - ref[0]) <= 1e-4 * abs(ref[0])
     for got, want in zip(mine[1:], ref[1:]):
-        assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+        assert np.abs(got - want).max() <= 1e-4 * max(np.abs(want).max(), 1e-12)
 
 
 class Exp(cn.autograd.Function):

@@ -29,7 +29,7 @@ def test_tensor_copies_and_python_numbers_get_torch_dtypes():
     assert cn.tensor(np.zeros(2, bool)).dtype == cn.bool
 
 
-@pytest.mark.parametrize("dtype", [np.int32, np.int16, np.complex64])
+@pytest.mark.parametrize("dtype", [np.int16, np.complex64])
 def test_unsupported_dtypes(dtype):
     a = np.zeros(3, dtype)
     with pytest.raises(TypeError, match="from_numpy: unsupported NumPy dtype"):
@@ -147,3 +147,29 @@ def test_reshape_flatten_slice_gradients():
     check_op("flatten", lambda t: t.flatten(1) * 2, [x], ref=lambda a: a.reshape(4, 6) * 2)
     check_op("slice", lambda t: t[1:3] * 3, [x], ref=lambda a: a[1:3] * 3)
     check_op("index", lambda t: t[2] * 3, [x], ref=lambda a: a[2] * 3)
+
+
+def test_int32_tensors_convert_and_round_trip_as_torch():
+    """int32: from NumPy (zero copy) and back, .int(), .to(convnet.int32), the names and repr, safetensors."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(-3, 3, dtype=np.int32).reshape(2, 3)
+    t = cn.from_numpy(a)
+    assert t.dtype == cn.int32 == cn.int and str(t.dtype) == "convnet.int32" and t.dtype.itemsize == 4
+    assert t.numpy().dtype == np.int32 and np.shares_memory(t.numpy(), a)
+    assert cn.tensor(a).dtype == cn.int32 and cn.tensor([1, 2], dtype=cn.int32).dtype == cn.int32
+    assert repr(t) == repr(torch.from_numpy(a)).replace("torch", "convnet")
+    f = cn.tensor([[1.7, -2.5], [3.2, 0.0]])
+    for got, want in [(f.int(), torch.tensor(f.numpy()).int()), (f.to(cn.int32), torch.tensor(f.numpy()).to(torch.int32)),
+                      (t.long(), torch.from_numpy(a).long()), (t.float(), torch.from_numpy(a).float()),
+                      (t.to(dtype=cn.int32), torch.from_numpy(a)), (t.bool(), torch.from_numpy(a).bool())]:
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (got.dtype, want.dtype)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.raises(RuntimeError, match="only floating point tensors can require gradients, got dtype int32"):
+        t.clone().requires_grad_(True)
+
+
+def test_int32_safetensors_round_trip(tmp_path):
+    t = cn.tensor(np.array([[1, -2**31], [2**31 - 1, 0]], np.int32))
+    cn.save({"i": t}, str(tmp_path / "w.safetensors"))
+    back = cn.load(str(tmp_path / "w.safetensors"))["i"]
+    assert back.dtype == cn.int32 and np.array_equal(back.numpy(), t.numpy())

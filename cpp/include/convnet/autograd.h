@@ -30,7 +30,7 @@ struct SavedVersion {
   DType dtype;
 };
 
-struct Node {
+struct Node : std::enable_shared_from_this<Node> {
   // Gradients with respect to each input, given the output's gradient dy;
   // `needs[i]` says whether input i wants one (undefined Tensor otherwise).
   using BackwardFn =
@@ -79,6 +79,19 @@ void record(Tensor& out, const char* name, const std::vector<Tensor>& inputs, No
 // Notes that the backward of `out`'s node reads `saved` as they are now (call right after
 // record): backward raises if any of them is modified in place before it runs, as PyTorch.
 void save_versions(const Tensor& out, std::initializer_list<Tensor> saved);
+
+// Double backward (create_graph). A backward closure checks grad_enabled(): when it is on, it
+// writes its gradients with differentiable ops so that they carry a graph; otherwise it runs its
+// fused kernels. Two helpers for it:
+// - `saved` (an op's output that its backward saved detached, to avoid a cycle) as an output of
+//   the node whose backward is running, so that a derivative written in terms of the output
+//   differentiates through that node (PyTorch's saved outputs). Call only from a backward closure.
+Tensor running_output(const Tensor& saved);
+// - for a backward linear in dy alone (its saved values are constants: indices, shapes): dx,
+//   computed by the kernels, recorded as an op of dy named `name` whose backward is
+//   `adjoint(ddx)`, the transposed map (usually the op's forward). dx unchanged when dy needs no
+//   grad or grad mode is off.
+Tensor record_linear(Tensor dx, const Tensor& dy, const char* name, std::function<Tensor(const Tensor&)> adjoint);
 
 // Accumulates into the .grad of the leaves the gradients of root (seeded with grad, ones for a
 // scalar root when undefined). create_graph records the backward itself, for higher derivatives.

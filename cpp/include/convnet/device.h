@@ -25,7 +25,7 @@ struct Device {
 // BFloat16 and Float16 are storage types for mixed precision: tensors of them can be
 // created, converted (to), copied and saved, and autocast multiplies in them, but the
 // ops compute in float32 and float64 only (they reject 16-bit inputs).
-enum class DType { Float32, Float64, Int64, UInt8, Bool, BFloat16, Float16 };
+enum class DType { Float32, Float64, Int64, UInt8, Bool, BFloat16, Float16, Int32 };
 
 size_t dtype_size(DType t);
 // PyTorch spelling: "float32", "float64", "int64", "uint8", "bool", "bfloat16", "float16".

@@ -211,18 +211,19 @@ void dispatch_floating(DType dtype, const char* op, const F& f) {
 }
 
 // Calls f with a typed null pointer for the dtypes the ops compute in (float32, float64,
-// int64, uint8, bool); the 16-bit storage dtypes are rejected with a ValueError.
+// int64, int32, uint8, bool); the 16-bit storage dtypes are rejected with a ValueError.
 template <typename F>
 void dispatch_all(DType dtype, const F& f) {
   switch (dtype) {
     case DType::Float32: f(static_cast<float*>(nullptr)); break;
     case DType::Float64: f(static_cast<double*>(nullptr)); break;
     case DType::Int64: f(static_cast<int64_t*>(nullptr)); break;
+    case DType::Int32: f(static_cast<int32_t*>(nullptr)); break;
     case DType::UInt8: f(static_cast<uint8_t*>(nullptr)); break;
     case DType::Bool: f(static_cast<bool*>(nullptr)); break;
     case DType::BFloat16:
     case DType::Float16:
-      throw ValueError(cat_str("expected a float32, float64, int64, uint8 or bool tensor, got ",
+      throw ValueError(cat_str("expected a float32, float64, int64, int32, uint8 or bool tensor, got ",
                                dtype_name(dtype), ": 16-bit tensors are for storage and autocast; "
                                "convert with .float() to compute with them"));
   }

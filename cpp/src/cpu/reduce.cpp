@@ -147,6 +147,7 @@ void take_backward_cpu(int64_t outer, int64_t D, int64_t K, int64_t inner, const
 CONVNET_INSTANTIATE(float, float)
 CONVNET_INSTANTIATE(double, double)
 CONVNET_INSTANTIATE(int64_t, int64_t)
+CONVNET_INSTANTIATE(int32_t, int64_t)
 CONVNET_INSTANTIATE(uint8_t, int64_t)
 CONVNET_INSTANTIATE(bool, int64_t)
 #undef CONVNET_INSTANTIATE

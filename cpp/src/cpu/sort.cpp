@@ -58,6 +58,7 @@ void sort_cpu(int64_t outer, int64_t D, int64_t K, int64_t inner, bool descendin
 CONVNET_INSTANTIATE(float)
 CONVNET_INSTANTIATE(double)
 CONVNET_INSTANTIATE(int64_t)
+CONVNET_INSTANTIATE(int32_t)
 CONVNET_INSTANTIATE(uint8_t)
 CONVNET_INSTANTIATE(bool)
 #undef CONVNET_INSTANTIATE

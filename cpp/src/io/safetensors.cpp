@@ -24,6 +24,7 @@ const char* st_dtype(DType t) {
     case DType::Float32: return "F32";
     case DType::Float64: return "F64";
     case DType::Int64: return "I64";
+    case DType::Int32: return "I32";
     case DType::UInt8: return "U8";
     case DType::Bool: return "BOOL";
     case DType::BFloat16: return "BF16";
@@ -34,7 +35,7 @@ const char* st_dtype(DType t) {
 
 bool parse_st_dtype(const std::string& s, DType& out) {
   static const std::pair<const char*, DType> table[] = {{"F32", DType::Float32}, {"F64", DType::Float64},
-                                                        {"I64", DType::Int64},   {"U8", DType::UInt8},
+                                                        {"I64", DType::Int64},   {"I32", DType::Int32},   {"U8", DType::UInt8},
                                                         {"BOOL", DType::Bool},   {"BF16", DType::BFloat16},
                                                         {"F16", DType::Float16}};
   for (auto& [n, t] : table)

@@ -15,13 +15,16 @@ namespace convnet {
 
 namespace {
 
-// y = f(x); on record, backward computes dx = g(saved, dy) with saved = y or x. F and G are
-// functors of pointwise.h. g is linear in dy: when backward records (create_graph), dx is
-// dy * g(saved, 1) through mul, differentiable in dy (exact for the piecewise linear
-// activations; the derivative's own dependence on x is not recorded).
-template <typename F, typename G>
-Tensor pointwise(const Tensor& x, const char* name, bool save_output, F f, G g) {
-  if (!x.is_contiguous()) return pointwise(x.contiguous(), name, save_output, f, g);
+// y = f(x); on record, backward computes dx = g(saved, dy) with saved = y or x. F, G and G2 are
+// functors of pointwise.h. When backward records (create_graph), dx is dy * g(saved, 1) through
+// mul, differentiable in dy; for the smooth activations (G2 given) g(saved, 1) is itself a
+// pointwise op of the saved tensor (the output as the running node's, running_output) whose
+// derivative is G2, so that dx differentiates in x too; the piecewise linear ones (G2 void) have
+// a derivative constant in x.
+template <typename G2 = void, typename F, typename G>
+Tensor pointwise(const Tensor& x, const char* name, bool save_output, F f, G g, const G2* g2 = nullptr,
+                 const char* name2 = nullptr) {
+  if (!x.is_contiguous()) return pointwise<G2>(x.contiguous(), name, save_output, f, g, g2, name2);
   const Device dev = common_device(name, {&x});
   Tensor y = Tensor::empty(x.shape(), x.dtype(), dev);
   dispatch_floating(x.dtype(), name, [&](auto* tag) {
@@ -29,10 +32,17 @@ Tensor pointwise(const Tensor& x, const char* name, bool save_output, F f, G g) 
     CONVNET_KERNEL(dev, unary, <T, T, F>)(x.numel(), x.data<T>(), y.data<T>(), f);
   });
   if (autograd::needs_record({x})) {
-    Tensor saved = save_output ? y.detach() : x.detach();
-    autograd::record(y, name, {x}, [saved, name, g](const Tensor& dy, const std::vector<bool>&) {
-      const Device dev = common_device(name, {&saved, &dy});
+    // x itself (not a detached copy) so that create_graph differentiates through it
+    Tensor saved = save_output ? y.detach() : x;
+    std::function<Tensor(const Tensor&)> derivative;  // g(saved, 1) as an op of saved
+    if constexpr (!std::is_void_v<G2>)
+      derivative = [g, g2 = *g2, name2](const Tensor& s) { return pointwise(s, name2, false, pw::AtOne<G>{g}, g2); };
+    autograd::record(y, name, {x}, [saved, save_output, name, g, derivative](const Tensor& dy,
+                                                                            const std::vector<bool>&) {
       const bool graph = autograd::grad_enabled();
+      if (graph && derivative) return std::vector<Tensor>{
+          mul(dy, derivative(save_output ? autograd::running_output(saved) : saved))};
+      const Device dev = common_device(name, {&saved, &dy});
       const Tensor in = graph ? ones(dy.shape(), dy.dtype(), dev) : dy;
       Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dev);
       dispatch_floating(dy.dtype(), name, [&](auto* tag) {
@@ -47,6 +57,12 @@ Tensor pointwise(const Tensor& x, const char* name, bool save_output, F f, G g) 
   return y;
 }
 
+constexpr pw::SigmoidGrad2 kSigmoid2{};
+constexpr pw::TanhGrad2 kTanh2{};
+constexpr pw::GeluGrad2 kGelu2{};
+constexpr pw::GeluTanhGrad2 kGeluTanh2{};
+constexpr pw::SiluGrad2 kSilu2{};
+
 }  // namespace
 
 Tensor relu(const Tensor& x) { return pointwise(x, "relu", true, pw::Relu{}, pw::ReluGrad{}); }
@@ -55,9 +71,9 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   return pointwise(x, "leaky_relu", false, pw::LeakyRelu{slope}, pw::LeakyReluGrad{slope});
 }
 
-Tensor sigmoid(const Tensor& x) { return pointwise(x, "sigmoid", true, pw::Sigmoid{}, pw::SigmoidGrad{}); }
+Tensor sigmoid(const Tensor& x) { return pointwise(x, "sigmoid", true, pw::Sigmoid{}, pw::SigmoidGrad{}, &kSigmoid2, "sigmoid_backward"); }
 
-Tensor tanh(const Tensor& x) { return pointwise(x, "tanh", true, pw::Tanh{}, pw::TanhGrad{}); }
+Tensor tanh(const Tensor& x) { return pointwise(x, "tanh", true, pw::Tanh{}, pw::TanhGrad{}, &kTanh2, "tanh_backward"); }
 
 Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
   CONVNET_CHECK(min_val <= max_val, "hardtanh: min_val (", min_val, ") must not exceed max_val (",
@@ -68,20 +84,23 @@ Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
 Tensor relu6(const Tensor& x) { return hardtanh(x, 0, 6); }
 
 Tensor elu(const Tensor& x, double alpha) {
-  return pointwise(x, "elu", false, pw::Elu{alpha}, pw::EluGrad{alpha});
+  const pw::EluGrad2 g2{alpha};
+  return pointwise(x, "elu", false, pw::Elu{alpha}, pw::EluGrad{alpha}, &g2, "elu_backward");
 }
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
-  if (approximate == "none") return pointwise(x, "gelu", false, pw::Gelu{}, pw::GeluGrad{});
+  if (approximate == "none") return pointwise(x, "gelu", false, pw::Gelu{}, pw::GeluGrad{}, &kGelu2, "gelu_backward");
   CONVNET_CHECK(approximate == "tanh", "gelu: approximate must be 'none' or 'tanh', got '", approximate,
                 "'; input shape ", shape_str(x.shape()));
-  return pointwise(x, "gelu", false, pw::GeluTanh{}, pw::GeluTanhGrad{});
+  return pointwise(x, "gelu", false, pw::GeluTanh{}, pw::GeluTanhGrad{}, &kGeluTanh2, "gelu_backward");
 }
 
-Tensor silu(const Tensor& x) { return pointwise(x, "silu", false, pw::Silu{}, pw::SiluGrad{}); }
+Tensor silu(const Tensor& x) { return pointwise(x, "silu", false, pw::Silu{}, pw::SiluGrad{}, &kSilu2, "silu_backward"); }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-  return pointwise(x, "softplus", false, pw::Softplus{beta, threshold}, pw::SoftplusGrad{beta, threshold});
+  const pw::SoftplusGrad2 g2{beta, threshold};
+  return pointwise(x, "softplus", false, pw::Softplus{beta, threshold}, pw::SoftplusGrad{beta, threshold}, &g2,
+                   "softplus_backward");
 }
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {

@@ -3,10 +3,13 @@
 // running_var (C), weight and bias (C), y (N,C,*). Backward saves x, the
 // weight and the mean and 1/sqrt(var + eps) that forward used (C each); it
 // returns only the gradients that are needed, and autograd accumulates them
-// (+=) into .grad.
+// (+=) into .grad. When backward records (create_graph), the gradients are written with
+// differentiable ops (batch_norm_graph_backward), for double backward.
 #include "convnet/ops/batch_norm.h"
 
 #include "convnet/autograd.h"
+#include "convnet/ops/elementwise.h"
+#include "convnet/ops/reduce.h"
 #include "dispatch.h"
 
 namespace convnet {
@@ -46,6 +49,37 @@ BatchNormShape batch_norm_check(const Tensor& x, const Tensor& rm, const Tensor&
   return s;
 }
 
+// The gradients of batch_norm in differentiable ops of x, w and dy, over (N, C, L) views. Training:
+// x̂ = (x - mean) / sqrt(var + eps) with the batch statistics recomputed from x, dx = (g - mean(g)
+// - x̂ mean(g x̂)) / sqrt(var + eps) with g = dy w; eval: the running statistics are constants
+// (mean and invstd as forward used them), dx = g invstd. dw = Σ dy x̂, db = Σ dy.
+std::vector<Tensor> batch_norm_graph_backward(const Tensor& x, const Tensor& w, const Tensor& dy,
+                                              const Tensor& saved_mean, const Tensor& saved_invstd,
+                                              const BatchNormShape& s, bool training,
+                                              double eps, const std::vector<bool>& need) {
+  const Shape per_channel{1, s.C, 1};
+  const Tensor x3 = x.reshape({s.N, s.C, s.L}), dy3 = dy.reshape({s.N, s.C, s.L});
+  Tensor xhat, istd;
+  if (training) {
+    const Tensor centered = sub(x3, mean(x3, {0, 2}, true));
+    istd = rsqrt(add(mean(mul(centered, centered), {0, 2}, true), eps));
+    xhat = mul(centered, istd);
+  } else {
+    istd = saved_invstd.reshape(per_channel);
+    xhat = mul(sub(x3, saved_mean.reshape(per_channel)), istd);
+  }
+  const Tensor g = w.defined() ? mul(dy3, w.reshape(per_channel)) : dy3;
+  Tensor dx, dw, db;
+  if (need[0]) {
+    dx = training ? mul(sub(sub(g, mean(g, {0, 2}, true)), mul(xhat, mean(mul(g, xhat), {0, 2}, true))), istd)
+                  : mul(g, istd);
+    dx = dx.reshape(x.shape());
+  }
+  if (need[1]) dw = sum(mul(dy3, xhat), {0, 2});
+  if (need[2]) db = sum(dy3, {0, 2});
+  return {dx, dw, db};
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w, const Tensor& b,
@@ -80,8 +114,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Ten
   });
   if (autograd::needs_record({x, w, b})) {
     autograd::record(y, "batch_norm", {x, w, b},
-                     [x = x.detach(), w = w.defined() ? w.detach() : Tensor(), mean, invstd, s, training](
-                         const Tensor& dy, const std::vector<bool>& need) {
+                     [x, w, mean, invstd, s, training, eps](const Tensor& dy, const std::vector<bool>& need) {
+                       if (autograd::grad_enabled())
+                         return batch_norm_graph_backward(x, w, dy, mean, invstd, s, training, eps, need);
                        const Device dev = common_device("batch_norm", {&x, &dy});
                        Tensor dx, dw, db;
                        if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), dev);

@@ -9,6 +9,7 @@
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
+#include "convnet/ops/view.h"
 #include "dispatch.h"
 
 namespace convnet {
@@ -101,10 +102,18 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     // only the parts' shapes are kept: the gradient of each is its slice of dy
     std::vector<Shape> shapes;
     for (auto& t : p.parts) shapes.push_back(t.shape());
-    autograd::record(out, "cat", p.parts, [shapes, bytes, outer = p.outer](
+    autograd::record(out, "cat", p.parts, [shapes, bytes, outer = p.outer, dim = p.dim](
                                               const Tensor& dy, const std::vector<bool>& needs) {
       const Device dev = common_device("cat", {&dy});
       std::vector<Tensor> grads(shapes.size());
+      if (autograd::grad_enabled()) {  // backward records (create_graph): the slices as views of dy
+        int64_t start = 0;
+        for (size_t i = 0; i < shapes.size(); ++i) {
+          if (needs[i]) grads[i] = narrow(dy, dim, start, shapes[i][dim]);
+          start += shapes[i][dim];
+        }
+        return grads;
+      }
       std::vector<char*> dst(shapes.size(), nullptr);
       for (size_t i = 0; i < shapes.size(); ++i) {
         if (!needs[i]) continue;

@@ -85,6 +85,51 @@ Tensor pad_for_same(const Tensor& x, const Tensor& w, const Conv2dOptions& o, Co
   return xp;
 }
 
+// The options of a checked shape (explicit padding: x is already padded for an asymmetric "same").
+Conv2dOptions options_of(const cpu::Conv2dShape& s) {
+  Conv2dOptions o;
+  o.stride = {s.stride_h, s.stride_w};
+  o.padding = {s.pad_h, s.pad_w};
+  o.dilation = {s.dil_h, s.dil_w};
+  o.groups = s.groups;
+  return o;
+}
+
+// dx of conv2d: the transposed convolution of dy (N,K,P,Q) with w, back to (N,C,H,W).
+Tensor conv2d_input_grad(const Tensor& dy, const Tensor& w, const cpu::Conv2dShape& s) {
+  ConvTranspose2dOptions t;
+  t.stride = {s.stride_h, s.stride_w};
+  t.padding = {s.pad_h, s.pad_w};
+  t.dilation = {s.dil_h, s.dil_w};
+  t.groups = s.groups;
+  t.output_padding = {s.H - ((s.P - 1) * s.stride_h - 2 * s.pad_h + s.dil_h * (s.R - 1) + 1),
+                      s.W - ((s.Q - 1) * s.stride_w - 2 * s.pad_w + s.dil_w * (s.S - 1) + 1)};
+  return conv_transpose2d(dy, w, Tensor(), t);
+}
+
+// dw of conv2d as an op of x (N,C,H,W) and dy (N,K,P,Q), for double backward: the backward
+// kernel computes it; its own backward is bilinear like it: d dy = conv2d(x, ddw),
+// d x = the transposed convolution of dy with ddw. w is read for its shape only.
+Tensor conv2d_weight_grad(const Tensor& x, const Tensor& dy_in, const Tensor& w, const cpu::Conv2dShape& s,
+                          MathMode mode) {
+  const Tensor dy = dy_in.contiguous();
+  Tensor dw = Tensor::empty(w.shape(), w.dtype(), x.device());
+  dispatch_floating(x.dtype(), "conv2d", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    MathModeGuard guard(mode);
+    CONVNET_KERNEL(x.device(), conv2d_backward, <T>)(s, x.data<T>(), w.data<T>(), dy.data<T>(), nullptr,
+                                                      dw.data<T>(), nullptr);
+  });
+  if (autograd::needs_record({x, dy})) {
+    autograd::record(dw, "conv2d_weight_backward", {x, dy}, [x, dy, s](const Tensor& ddw, const std::vector<bool>& need) {
+      return std::vector<Tensor>{need[0] ? conv2d_input_grad(dy, ddw, s) : Tensor(),
+                                 need[1] ? conv2d(x, ddw, Tensor(), options_of(s)) : Tensor()};
+    });
+    autograd::save_versions(dw, {x, dy});
+  }
+  return dw;
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2dOptions& opt) {
@@ -106,22 +151,15 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2d
     CONVNET_KERNEL(dev, conv2d_forward, <T>)(s, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
                                               y.data<T>());
   });
-  record_conv_backward(y, "conv2d", x, w, b, s, s.K, mode,
-                       []([[maybe_unused]] Device d, const cpu::Conv2dShape& shape, const auto* x,
-                          const auto* w, const auto* dy, auto* dx, auto* dw, auto* db) {
-                         using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
-                         CONVNET_KERNEL(d, conv2d_backward, <T>)(shape, x, w, dy, dx, dw, db);
-                       },
-                       [s](const Tensor& dy, const Tensor& w) {  // dx = the transposed convolution of dy
-                         ConvTranspose2dOptions t;
-                         t.stride = {s.stride_h, s.stride_w};
-                         t.padding = {s.pad_h, s.pad_w};
-                         t.dilation = {s.dil_h, s.dil_w};
-                         t.groups = s.groups;
-                         t.output_padding = {s.H - ((s.P - 1) * s.stride_h - 2 * s.pad_h + s.dil_h * (s.R - 1) + 1),
-                                             s.W - ((s.Q - 1) * s.stride_w - 2 * s.pad_w + s.dil_w * (s.S - 1) + 1)};
-                         return conv_transpose2d(dy, w, Tensor(), t);
-                       });
+  record_conv_backward(
+      y, "conv2d", x, w, b, s, s.K, mode,
+      []([[maybe_unused]] Device d, const cpu::Conv2dShape& shape, const auto* x, const auto* w, const auto* dy,
+         auto* dx, auto* dw, auto* db) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
+        CONVNET_KERNEL(d, conv2d_backward, <T>)(shape, x, w, dy, dx, dw, db);
+      },
+      [s](const Tensor& dy, const Tensor& w) { return conv2d_input_grad(dy, w, s); },
+      [s, w = w.detach(), mode](const Tensor& x, const Tensor& dy) { return conv2d_weight_grad(x, dy, w, s, mode); });
   return y;
 }
 

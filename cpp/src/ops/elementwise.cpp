@@ -22,15 +22,16 @@ DType promote(DType a, DType b) {
     switch (t) {
       case DType::Bool: return 0;
       case DType::UInt8: return 1;
-      case DType::Int64: return 2;
+      case DType::Int32: return 2;
+      case DType::Int64: return 3;
       case DType::BFloat16:
-      case DType::Float16: return 3;
-      case DType::Float32: return 4;
-      case DType::Float64: return 5;
+      case DType::Float16: return 4;
+      case DType::Float32: return 5;
+      case DType::Float64: return 6;
     }
     return 0;
   };
-  if (a != b && rank(a) == 3 && rank(b) == 3) return DType::Float32;  // bfloat16 with float16, as PyTorch
+  if (a != b && rank(a) == 4 && rank(b) == 4) return DType::Float32;  // bfloat16 with float16, as PyTorch
   return rank(a) >= rank(b) ? a : b;
 }
 

@@ -19,12 +19,13 @@ namespace convnet {
 
 namespace {
 
-// An int64 index tensor as a contiguous tensor on dev with every entry in [0, M) (negative
+// An int64 (or int32) index tensor as a contiguous int64 tensor on dev with every entry in [0, M) (negative
 // entries wrapped where allowed); IndexError naming op otherwise.
 Tensor checked_index(const Tensor& idx, int64_t M, bool allow_negative, const char* op, int64_t dim, Device dev) {
-  CONVNET_CHECK(idx.dtype() == DType::Int64, op, ": index must be an int64 tensor, got ", dtype_name(idx.dtype()),
-                " of shape ", shape_str(idx.shape()));
-  Tensor h = idx.detach().contiguous().to(Device()).clone();
+  CONVNET_CHECK(idx.dtype() == DType::Int64 || idx.dtype() == DType::Int32, op,
+                ": index must be an int64 or int32 tensor, got ", dtype_name(idx.dtype()), " of shape ",
+                shape_str(idx.shape()));
+  Tensor h = idx.detach().contiguous().to(Device()).to(DType::Int64).clone();
   int64_t* p = h.data<int64_t>();
   for (int64_t k = 0; k < h.numel(); ++k) {
     const int64_t v = p[k];

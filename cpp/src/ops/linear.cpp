@@ -57,11 +57,19 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
     bmm_into(a, false, batched, b, false, b_batch, out, batch, n, k, m);
   }
   if (autograd::needs_record({a, b})) {
-    // both operands saved: da = dy bᵀ, db = aᵀ dy
-    autograd::record(out, "matmul", {a, b}, [a = a.detach(), b = b.detach(), batched, b_batch, batch,
-                                            n, k, m, mode](const Tensor& dy, const std::vector<bool>& need) {
+    // both operands saved: da = dy bᵀ, db = aᵀ dy; when backward records (create_graph), through
+    // matmul itself
+    autograd::record(out, "matmul", {a, b}, [a, b, batched, b_batch, batch, n, k, m, mode](
+                                                const Tensor& dy, const std::vector<bool>& need) {
       MathModeGuard guard(mode);
       Tensor da, db;
+      if (autograd::grad_enabled()) {
+        if (need[0]) da = matmul(dy, transpose(b, -2, -1));
+        if (need[1])
+          db = b_batch ? matmul(transpose(a, -2, -1), dy)
+                       : matmul(transpose(a.reshape({batch * n, k}), 0, 1), dy.reshape({batch * n, m}));
+        return std::vector<Tensor>{da, db};
+      }
       if (need[0]) {
         da = Tensor::empty(a.shape(), a.dtype(), a.device());
         bmm_into(dy, false, true, b, true, b_batch, da, batch, n, m, k);

@@ -195,6 +195,34 @@ Tensor cross_entropy_probs(const Tensor& input, const Tensor& target, Reduction 
   return reduce_loss(per, reduction, static_cast<double>(per.numel()));
 }
 
+// dx of cross_entropy with class targets as differentiable ops of x and dy, for double backward
+// (create_graph); the fused kernel's formula over (N,C,L) views: for a sample not ignored,
+// dx = g (S softmax(x) - a), a = (1 - eps) w[t] onehot(t) + eps/C w, S = Σ_c a, g its weight of dy.
+Tensor cross_entropy_graph_backward(const Tensor& x, const Tensor& target, const Tensor& cw, const ClassShape& s,
+                                    Reduction reduction, int64_t ignore_index, double total, double smoothing,
+                                    const Tensor& dy) {
+  const Device dev = x.device();
+  // -w[t] onehot(t), 0 for ignored samples: nll_loss's backward kernel with a unit weight
+  Tensor target_term = Tensor::empty({s.N, s.C, s.L}, x.dtype(), dev);
+  const Tensor one = ones({1}, x.dtype(), dev);
+  dispatch_floating(x.dtype(), "cross_entropy", [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    CONVNET_KERNEL(dev, nll_loss_backward, <T>)(s.N, s.C, s.L, ignore_index, target.data<int64_t>(),
+                                                data_or_null<T>(cw), one.data<T>(), 0, target_term.data<T>());
+  });
+  Tensor a = mul(target_term, smoothing - 1);
+  if (smoothing > 0) {
+    const Tensor kept = compare(target, static_cast<double>(ignore_index), CompareOp::Ne).to(x.dtype());
+    const Tensor wc = cw.defined() ? cw.reshape({1, s.C, 1}) : ones({1, s.C, 1}, x.dtype(), dev);
+    a = add(a, mul(mul(kept.reshape({s.N, 1, s.L}), wc), smoothing / static_cast<double>(s.C)));
+  }
+  const Tensor g = reduction == Reduction::None ? dy.reshape({s.N, 1, s.L})
+                   : reduction == Reduction::Mean ? div(dy, total)
+                                                  : dy;
+  const Tensor p = softmax(x.reshape({s.N, s.C, s.L}), 1);
+  return mul(g, sub(mul(sum(a, {1}, true), p), a)).reshape(x.shape());
+}
+
 }  // namespace
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction,
@@ -228,8 +256,11 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction reduct
   if (autograd::needs_record({input})) {
     // input saved (the softmax is recomputed from it and the saved log-sum-exp)
     autograd::record(out, "cross_entropy", {input},
-                     [x = input.detach(), target, cw, lse, s, reduction, ignore_index, total,
+                     [x = input, target, cw, lse, s, reduction, ignore_index, total,
                       label_smoothing](const Tensor& dy, const std::vector<bool>&) {
+                       if (autograd::grad_enabled())
+                         return std::vector<Tensor>{cross_entropy_graph_backward(
+                             x, target, cw, s, reduction, ignore_index, total, label_smoothing, dy)};
                        const Device dev = common_device("cross_entropy", {&x, &dy});
                        Tensor dx = Tensor::empty(x.shape(), x.dtype(), dev);
                        int64_t step;

@@ -4,7 +4,9 @@
 // takes it back); average pooling saves nothing but the shapes; LP pooling is
 // composed of differentiable ops (pow, avg_pool2d, relu); 1-D pooling is 2-D
 // pooling of (N,C,1,L) with a (1,k) window. Autograd accumulates (+=) the
-// returned gradients into .grad.
+// returned gradients into .grad. Each backward is linear in dy: when backward records
+// (create_graph) it is recorded as an op of dy whose adjoint is the forward (average pooling) or
+// a gather at the saved argmax (max pooling), for double backward.
 #include "convnet/ops/pool2d.h"
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include "convnet/ops/activation.h"
 #include "convnet/ops/conv2d.h"
 #include "convnet/ops/elementwise.h"
+#include "convnet/ops/index.h"
 #include "dispatch.h"
 
 namespace convnet {
@@ -90,6 +93,15 @@ Tensor unbatched(const Tensor& x, F f) {
 
 namespace {
 
+// dx (N,C,H,W) of max pooling from dy (N,C,P,Q) routed to the argmax (N,C,P,Q) of each window,
+// recorded with its adjoint when backward records: the values of ddx at the argmax.
+Tensor max_pool_input_grad(Tensor dx, const Tensor& dy, const Tensor& argmax, const char* op) {
+  return autograd::record_linear(dx, dy, op, [argmax](const Tensor& ddx) {
+    const int64_t N = argmax.size(0), C = argmax.size(1), P = argmax.size(2), Q = argmax.size(3);
+    return gather(ddx.reshape({N, C, -1}), 2, argmax.reshape({N, C, P * Q})).reshape({N, C, P, Q});
+  });
+}
+
 // Max pooling of a 4-D x with its argmax; `op` names the calling function in errors.
 std::pair<Tensor, Tensor> max_pool(const Tensor& x, const Pool2dOptions& o, const char* op) {
   if (!x.is_contiguous()) return max_pool(x.contiguous(), o, op);
@@ -109,7 +121,7 @@ std::pair<Tensor, Tensor> max_pool(const Tensor& x, const Pool2dOptions& o, cons
         using T = std::remove_pointer_t<decltype(tag)>;
         CONVNET_KERNEL(dev, max_pool2d_backward, <T>)(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return std::vector<Tensor>{max_pool_input_grad(dx, dy, argmax, op)};
     });
   }
   return {y, argmax};
@@ -126,14 +138,15 @@ Tensor avg_pool(const Tensor& x, const Pool2dOptions& o, const char* op) {
     CONVNET_KERNEL(dev, avg_pool2d_forward, <T>)(s, x.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
-    autograd::record(y, op, {x}, [s, op](const Tensor& dy, const std::vector<bool>&) {
+    autograd::record(y, op, {x}, [s, o, op](const Tensor& dy, const std::vector<bool>&) {
       const Device dev = common_device(op, {&dy});
       Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), op, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         CONVNET_KERNEL(dev, avg_pool2d_backward, <T>)(s, dy.data<T>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return std::vector<Tensor>{
+          autograd::record_linear(dx, dy, op, [o, op](const Tensor& ddx) { return avg_pool(ddx, o, op); })};
     });
   }
   return y;
@@ -261,7 +274,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x_in, const AdaptiveSize& out) {
       CONVNET_KERNEL(dev, adaptive_avg_pool2d_forward, <T>)(a.N, a.C, a.H, a.W, a.P, a.Q, x.data<T>(), y.data<T>());
     });
     if (autograd::needs_record({x})) {
-      autograd::record(y, "adaptive_avg_pool2d", {x}, [a](const Tensor& dy, const std::vector<bool>&) {
+      autograd::record(y, "adaptive_avg_pool2d", {x}, [a, out](const Tensor& dy, const std::vector<bool>&) {
         const Device dev = common_device("adaptive_avg_pool2d", {&dy});
         Tensor dx = Tensor::empty({a.N, a.C, a.H, a.W}, dy.dtype(), dev);
         dispatch_floating(dy.dtype(), "adaptive_avg_pool2d", [&](auto* tag) {
@@ -269,7 +282,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x_in, const AdaptiveSize& out) {
           CONVNET_KERNEL(dev, adaptive_avg_pool2d_backward, <T>)(a.N, a.C, a.H, a.W, a.P, a.Q, dy.data<T>(),
                                                                  dx.data<T>());
         });
-        return std::vector<Tensor>{dx};
+        return std::vector<Tensor>{autograd::record_linear(
+            dx, dy, "adaptive_avg_pool2d", [out](const Tensor& ddx) { return adaptive_avg_pool2d(ddx, out); })};
       });
     }
     return y;
@@ -296,7 +310,7 @@ Tensor adaptive_max_pool2d(const Tensor& x_in, const AdaptiveSize& out) {
           CONVNET_KERNEL(dev, adaptive_max_pool2d_backward, <T>)(a.N, a.C, a.H, a.W, a.P, a.Q, dy.data<T>(),
                                                                  argmax.data<int64_t>(), dx.data<T>());
         });
-        return std::vector<Tensor>{dx};
+        return std::vector<Tensor>{max_pool_input_grad(dx, dy, argmax, "adaptive_max_pool2d")};
       });
     }
     return y;

@@ -2,7 +2,9 @@
 // several dimensions reduce one after another. Backward broadcasts dy back (sum, mean),
 // routes it to the saved indices (max and min along a dimension), spreads it over ties
 // (amax, amin, full max and min), or is composed of differentiable ops (var, std, norm);
-// autograd accumulates (+=).
+// autograd accumulates (+=). When backward records (create_graph), every backward is written with
+// differentiable ops (take_backward and reversed cumsum as ops of dy, prod as a product over each
+// lane without one element, std and norm recomputed from their input), for double backward.
 #include "convnet/ops/reduce.h"
 
 #include <algorithm>
@@ -11,6 +13,8 @@
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
+#include "convnet/ops/index.h"
+#include "convnet/ops/view.h"
 #include "dispatch.h"
 #include "ops/dims.h"
 
@@ -177,6 +181,15 @@ void check_floating(const Tensor& x, const char* op) {
                 " of shape ", shape_str(x.shape()), "; convert with .float() first");
 }
 
+// a / b, 0 where b is 0 (the std and norm of a constant lane); differentiable in a and b when
+// backward records (the zeros get no gradient), else the fused kernel.
+Tensor div_or_zero_graph(const Tensor& a, const Tensor& b) {
+  if (!autograd::grad_enabled()) return div_or_zero(a, b);
+  const Tensor zero = compare(b, 0.0, CompareOp::Eq);
+  return where(zero, scalar_tensor(0, a.dtype(), a.device()),
+               div(a, where(zero, scalar_tensor(1, b.dtype(), b.device()), b)));
+}
+
 // Along dim with a kernel over (outer, D, inner) writing a tensor of x's shape (scans).
 template <typename Run>
 Tensor scan(const Tensor& x, int64_t dim, DType out_dtype, const char* op, const Run& run) {
@@ -200,7 +213,11 @@ Tensor take_backward(const Tensor& dy, const Tensor& indices, const Shape& in_sh
     CONVNET_KERNEL(dev, take_backward, <T>)(outer, D, K, inner, dy.data<T>(), indices.data<int64_t>(),
                                             dx.data<T>());
   });
-  return dx;
+  // its adjoint reads the values at the indices back
+  return autograd::record_linear(dx, dy, "take_backward", [indices, dy_shape = dy.shape(), outer, D, K, inner](
+                                                             const Tensor& ddx) {
+    return gather(ddx.reshape({outer, D, inner}), 1, indices.reshape({outer, K, inner})).reshape(dy_shape);
+  });
 }
 
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
@@ -245,9 +262,17 @@ Tensor prod(const Tensor& x, int64_t dim_in, bool keepdim) {
   });
   Tensor out = y.reshape(reduced_shape(x.shape(), {dim}, keepdim));
   if (autograd::needs_record({x})) {
-    // x saved: dy times the product of the other values of each lane
-    autograd::record(out, "prod", {x}, [x = x.detach(), outer, D, inner](const Tensor& dy, const std::vector<bool>&) {
+    // x saved: dy times the product of the other values of each lane; when backward records, that
+    // product is prod over a (outer, D, D, inner) expansion of the lane with 1 on the diagonal
+    autograd::record(out, "prod", {x}, [x, outer, D, inner](const Tensor& dy, const std::vector<bool>&) {
       const Device dev = common_device("prod", {&x, &dy});
+      if (autograd::grad_enabled()) {
+        const Tensor i = arange(0, static_cast<double>(D), 1, DType::Int64, dev);
+        const Tensor diagonal = compare(i.reshape({1, D, 1, 1}), i.reshape({1, 1, D, 1}), CompareOp::Eq);
+        const Tensor lanes = expand(x.reshape({outer, 1, D, inner}), {outer, D, D, inner});
+        const Tensor others = prod(where(diagonal, scalar_tensor(1, x.dtype(), dev), lanes), 2, false);
+        return std::vector<Tensor>{mul(others, dy.reshape({outer, 1, inner})).reshape(x.shape())};
+      }
       Tensor dx = Tensor::empty(x.shape(), x.dtype(), dev);
       dispatch_floating(x.dtype(), "prod", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
@@ -281,9 +306,11 @@ Tensor std(const Tensor& x, std::vector<int64_t> dims_in, double correction, boo
     // x and the result saved: dx = dy (x - mean) / (std (N - correction)), 0 where std is 0
     const double n = static_cast<double>(count_of(x, dims, "std"));
     const Shape kept = reduced_shape(x.shape(), dims, true);
-    autograd::record(out, "std", {x}, [x = x.detach(), s = out.detach(), dims, kept, n, correction](
+    autograd::record(out, "std", {x}, [x, s = out.detach(), dims, kept, n, correction](
                                           const Tensor& dy, const std::vector<bool>&) {
-      Tensor g = div_or_zero(dy.reshape(kept), s.reshape(kept));
+      // when backward records, the std recomputed from x (differentiable), else the saved one
+      const Tensor sd = autograd::grad_enabled() ? sqrt(var(x, dims, correction, true)) : s;
+      Tensor g = div_or_zero_graph(dy.reshape(kept), sd.reshape(kept));
       return std::vector<Tensor>{div(mul(g, sub(x, mean(x, dims, true))), std::max(0.0, n - correction))};
     });
   }
@@ -308,39 +335,42 @@ Tensor norm(const Tensor& x, double p, std::vector<int64_t> dims_in, bool keepdi
   if (autograd::needs_record({x})) {
     // x and the norm saved: dx = dy x / norm, 0 where the norm is 0
     const Shape kept = reduced_shape(x.shape(), dims, true);
-    autograd::record(out, "norm", {x}, [x = x.detach(), y = out.detach(), kept](const Tensor& dy,
-                                                                                const std::vector<bool>&) {
-      return std::vector<Tensor>{mul(x, div_or_zero(dy.reshape(kept), y.reshape(kept)))};
+    autograd::record(out, "norm", {x}, [x, y = out.detach(), dims, kept](const Tensor& dy,
+                                                                         const std::vector<bool>&) {
+      // when backward records, the norm recomputed from x (differentiable), else the saved one
+      const Tensor nrm = autograd::grad_enabled() ? sqrt(sum(mul(x, x), dims, true)) : y;
+      return std::vector<Tensor>{mul(x, div_or_zero_graph(dy.reshape(kept), nrm.reshape(kept)))};
     });
   }
   return out;
 }
 
-Tensor cumsum(const Tensor& x, int64_t dim_in) {
-  if (!x.is_contiguous()) return cumsum(x.contiguous(), dim_in);
+namespace {
+
+// Running sums along dim, from the end with reverse; the backward of each direction is the other.
+Tensor cumsum_impl(const Tensor& x, int64_t dim_in, bool reverse) {
+  if (!x.is_contiguous()) return cumsum_impl(x.contiguous(), dim_in, reverse);
   const int64_t dim = wrap_dim(dim_in, x.dim(), "cumsum", x.shape());
   const DType out_dtype = is_floating(x.dtype()) ? x.dtype() : DType::Int64;
   Tensor out = scan(x, dim, out_dtype, "cumsum", [&](Device dev, int64_t outer, int64_t D, int64_t inner, Tensor& y) {
     dispatch_all(x.dtype(), [&](auto* tag) {
       using T = std::remove_pointer_t<decltype(tag)>;
       using A = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;  // out_dtype
-      CONVNET_KERNEL(dev, cumsum, <T, A>)(outer, D, inner, false, x.data<T>(), y.data<A>());
+      CONVNET_KERNEL(dev, cumsum, <T, A>)(outer, D, inner, reverse, x.data<T>(), y.data<A>());
     });
   });
   if (autograd::needs_record({x})) {
-    // dx = running sums of dy from the end
-    autograd::record(out, "cumsum", {x}, [dim](const Tensor& dy, const std::vector<bool>&) {
-      return std::vector<Tensor>{scan(dy, dim, dy.dtype(), "cumsum", [&](Device dev, int64_t outer, int64_t D,
-                                                                         int64_t inner, Tensor& dx) {
-        dispatch_floating(dy.dtype(), "cumsum", [&](auto* tag) {
-          using T = std::remove_pointer_t<decltype(tag)>;
-          CONVNET_KERNEL(dev, cumsum, <T, T>)(outer, D, inner, true, dy.data<T>(), dx.data<T>());
-        });
-      })};
+    // dx = running sums of dy in the other direction
+    autograd::record(out, "cumsum", {x}, [dim, reverse](const Tensor& dy, const std::vector<bool>&) {
+      return std::vector<Tensor>{cumsum_impl(dy, dim, !reverse)};
     });
   }
   return out;
 }
+
+}  // namespace
+
+Tensor cumsum(const Tensor& x, int64_t dim_in) { return cumsum_impl(x, dim_in, false); }
 
 Tensor any(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
   NoGradGuard g;

@@ -1,11 +1,15 @@
 // softmax / log_softmax along dim, viewing x as (outer, D, inner). Both save
 // their output for backward: softmax dx = y (dy - Σ dy y); log_softmax
-// dx = dy - exp(y) Σ dy. Autograd accumulates (+=) the gradients into .grad.
+// dx = dy - exp(y) Σ dy. When backward records (create_graph), the same formulas in
+// differentiable ops over the output as the running node's (autograd::running_output), for
+// double backward. Autograd accumulates (+=) the gradients into .grad.
 #include "convnet/ops/softmax.h"
 
 #include <algorithm>
 
 #include "convnet/autograd.h"
+#include "convnet/ops/elementwise.h"
+#include "convnet/ops/reduce.h"
 #include "dispatch.h"
 
 namespace convnet {
@@ -36,8 +40,13 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
     CONVNET_KERNEL(dev, softmax_forward, <T>)(outer, D, inner, log, x.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
-    autograd::record(y, name, {x}, [y = y.detach(), outer, D, inner, log, name](
+    autograd::record(y, name, {x}, [y = y.detach(), dim, outer, D, inner, log, name](
                                        const Tensor& dy, const std::vector<bool>&) {
+      if (autograd::grad_enabled()) {
+        const Tensor yg = autograd::running_output(y);
+        return std::vector<Tensor>{log ? sub(dy, mul(exp(yg), sum(dy, {dim}, true)))
+                                       : mul(yg, sub(dy, sum(mul(dy, yg), {dim}, true)))};
+      }
       const Device dev = common_device(name, {&y, &dy});
       Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dev);
       dispatch_floating(dy.dtype(), name, [&](auto* tag) {

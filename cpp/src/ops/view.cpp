@@ -3,6 +3,8 @@
 // unsqueeze is the inverse view of dy; the others apply the same map to a contiguous zero
 // tensor of the input's shape and write dy through it; expand sums over the expanded
 // dimensions, and unfold, whose windows overlap, accumulates one window position at a time.
+// When backward records (create_graph), the write through a view is recorded as an op of dy
+// whose adjoint is the same view of ddx.
 #include "convnet/ops/view.h"
 
 #include <algorithm>
@@ -43,11 +45,13 @@ Tensor make_view(const Tensor& x, const char* name, Map map) {
   Tensor out = strided_view(x, std::move(g.sizes), std::move(g.strides), g.offset);
   if (autograd::needs_record({x})) {
     Shape in_shape = x.shape();
-    autograd::record(out, name, {x}, [in_shape, map](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+    autograd::record(out, name, {x}, [in_shape, map, name](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
       Tensor dx = zeros(in_shape, dy.dtype(), dy.device());
       Geometry r = map(Geometry{in_shape, contiguous_strides(in_shape), 0});
       copy_into(strided_view(dx, std::move(r.sizes), std::move(r.strides), r.offset), dy);
-      return {dx};
+      return {autograd::record_linear(dx, dy, name, [map, name](const Tensor& ddx) {
+        return make_view(ddx.contiguous(), name, map);
+      })};
     });
   }
   return out;

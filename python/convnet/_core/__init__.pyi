@@ -28,6 +28,8 @@ class dtype:
     
       int64
     
+      int32
+    
       uint8
     
       bool
@@ -42,6 +44,7 @@ class dtype:
     float16: typing.ClassVar[dtype]
     float32: typing.ClassVar[dtype]
     float64: typing.ClassVar[dtype]
+    int32: typing.ClassVar[dtype]
     int64: typing.ClassVar[dtype]
     uint8: typing.ClassVar[dtype]
     @typing.overload
@@ -303,6 +306,8 @@ class Tensor:
     def index_put_(self, indices: tuple, values: Tensor, accumulate: bool = False) -> typing.Any:
         ...
     def index_select(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
+        ...
+    def int(self) -> Tensor:
         ...
     def is_contiguous(self) -> bool:
         ...
