@@ -23,9 +23,8 @@ import urllib.parse
 import urllib.request
 
 from . import serialization
+from .datasets.utils import cache_home
 
-ENV_CONVNET_HOME = "CONVNET_HOME"
-_DEFAULT_CACHE_DIR = "~/.cache"
 # the hash prefix in a file name, as torch.hub reads it: "resnet18-f37072fd.pth" -> "f37072fd"
 HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")
 _TMP_MARK = ".convnet-tmp-"
@@ -35,15 +34,12 @@ _CHUNK = 1 << 20
 _hub_dir = None
 
 
-def _convnet_home():
-    return os.path.expanduser(os.getenv(ENV_CONVNET_HOME, os.path.join(
-        os.getenv("XDG_CACHE_HOME", _DEFAULT_CACHE_DIR), "convnet")))
 
 
 def get_dir():
     """The hub's folder: the one `set_dir` set, else `$CONVNET_HOME/hub` (CONVNET_HOME defaults to
     `$XDG_CACHE_HOME/convnet`, else `~/.cache/convnet`). Weights go to its `checkpoints` folder."""
-    return _hub_dir if _hub_dir is not None else os.path.join(_convnet_home(), "hub")
+    return _hub_dir if _hub_dir is not None else os.path.join(cache_home(), "hub")
 
 
 def set_dir(d):

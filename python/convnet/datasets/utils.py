@@ -10,10 +10,11 @@ import operator
 import os
 import sys
 import tarfile
-import tempfile
 import urllib.request
 
 import numpy as np
+
+from .. import _core
 
 __all__ = ["default_root", "cache_home", "fetch", "extract_tar", "float_chw", "ArrayImageDataset"]
 
@@ -24,25 +25,17 @@ def default_root():
 
 
 def cache_home():
-    """convnet's cache folder: $CONVNET_HOME if set, else ~/.cache/convnet."""
-    return os.environ.get("CONVNET_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "convnet")
+    """convnet's cache folder (pretrained weights, file lists): $CONVNET_HOME if set, else
+    $XDG_CACHE_HOME/convnet, else ~/.cache/convnet."""
+    return os.path.expanduser(os.environ.get("CONVNET_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "convnet"))
 
 
 def _write_atomically(folder, filename, data):
     """Writes `data` to folder/filename through a temporary file and a rename: readers see
     the old state or the whole file, never a part."""
     target = os.path.join(folder, filename)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    _core._write_file_atomic(target, data, "convnet.datasets")
     return target
 
 
