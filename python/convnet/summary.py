@@ -382,7 +382,8 @@ def _step_bytes(model, loss_fn, x, y, dev):
     return peak, grads
 
 
-def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None, device=None, sample=None):
+def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None, device=None, sample=None,
+                    bound=False):
     """The MemoryEstimate of one training step of `model` at `batch_size`.
 
     The activations are measured, not modelled: one forward, loss and backward runs at two batch sizes
@@ -394,6 +395,8 @@ def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None,
     gradients, its buffers (batch-norm statistics), its train/eval mode and the random state are
     restored. `optimizer`: an optimizer, or the name of one ("sgd" counts a momentum buffer, "adam"
     two), or None for no state. `device`: where the step runs (default: where the model is).
+    `bound`: only the probe at 4 runs, and all its memory counts per sample: an upper bound (the
+    convolutions' scratch makes a small batch's share per sample larger), at a fraction of the cost.
     """
     from . import _core
 
@@ -445,8 +448,8 @@ def estimate_memory(model, input_shape, batch_size=1, optimizer=None, loss=None,
         rough = max(measure(probe)[0] / probe, 1)
         avail = available_memory(dev)
         room = avail[0] // 4 if avail is not None else 2**62
-        b2 = max(probe, min(limit, _MEASURE_BATCH, int(room // rough)))
-        sizes = (b2 // 2, b2) if b2 >= 4 else (b2,)
+        b2 = probe if bound else max(probe, min(limit, _MEASURE_BATCH, int(room // rough)))
+        sizes = (b2 // 2, b2) if b2 >= 4 and not bound else (b2,)
         for n in sizes:
             measure(n)
     finally:
@@ -498,22 +501,27 @@ def check_memory(model, batch_size, optimizer=None, loss=None, device=None, samp
     needs more memory than `available_memory(device)`; returns (the MemoryEstimate, the available bytes)."""
     from . import _core
 
+    def need_and_budget(est, room):
+        if est.device == "cpu":
+            # what the process holds now (the runtime, with the allocator's resident cache, and the
+            # tensors) is already in use
+            held = est.runtime + _core.memory_stats()["allocated_bytes"]
+        else:
+            held = _core_stats(_core.device(est.device))["allocated_bytes"]
+        return est.total - held, room + held
+
+    # first the cheap upper bound (one probe at 4); the measurement proper only where that does not fit
     est = estimate_memory(model, input_shape, batch_size, optimizer=optimizer, loss=loss, device=device,
-                          sample=sample)
+                          sample=sample, bound=True)
     avail = available_memory(device if device is not None else est.device)
     if avail is None:
         return est, None
     room, source = avail
-    if est.device == "cpu":
-        # what the process holds now (the runtime, with the allocator's resident cache, and the
-        # tensors) is already in use
-        held = est.runtime + _core.memory_stats()["allocated_bytes"]
-        need = est.total - held
-        budget = room + held
-    else:
-        s = _core_stats(_core.device(est.device))
-        need = est.total - s["allocated_bytes"]
-        budget = room + s["allocated_bytes"]
+    if need_and_budget(est, room)[0] <= room:
+        return est, avail
+    est = estimate_memory(model, input_shape, batch_size, optimizer=optimizer, loss=loss, device=device,
+                          sample=sample)
+    need, budget = need_and_budget(est, room)
     if need > room:
         fits = est.max_batch_size(budget)
         advice = (f"a batch size of at most {fits} fits" if fits > 0 else
