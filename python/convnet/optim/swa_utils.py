@@ -176,7 +176,7 @@ class AveragedModel:
         the model's own tensors, which come back at the end); the model's layers write into the
         averages meanwhile (batch-norm statistics in training mode, as update_bn does)."""
         own = list(self.model.parameters()) + list(self.model.buffers())
-        avgs = [p for _, p in self._params] + [b for _, b in self._buffers]
+        avgs = self._tensors()
         if len(own) != len(avgs):
             raise ValueError(f"AveragedModel: the model now has {len(own)} parameters and buffers, the "
                              f"averages {len(avgs)}")
@@ -205,11 +205,12 @@ class AveragedModel:
         """Writes the averages into `model` (default: the model averaged), in place."""
         model = self.model if model is None else model
         with no_grad():
-            for t, a in zip(list(model.parameters()) + list(model.buffers()), self.parameters_and_buffers()):
+            for t, a in zip(list(model.parameters()) + list(model.buffers()), self._tensors()):
                 t.copy_(a.to(t.device))
 
-    def parameters_and_buffers(self):
-        return [p for _, p in self._params] + [b for _, b in self._buffers]
+    def _tensors(self):
+        """The averaged parameters, then the buffers."""
+        return [t for _, t in self._params + self._buffers]
 
     def train(self, mode=True):
         self.training = mode
