@@ -11,8 +11,8 @@ template <typename T>
 __global__ void lamb_direction_kernel(optim::AdamHyper<T> h, TensorList<T> l) {
   CUDA_KERNEL_LOOP(e, l.total) {
     const int64_t i = l.tensor_of(e), j = e - l.offsets[i];
-    optim::lamb_direction(h, static_cast<T>(l.scalar(0, i)), static_cast<T>(l.scalar(1, i)), l.operand(0, i)[j], l.operand(1, i)[j], l.operand(2, i)[j],
-                          l.operand(3, i)[j], l.operand(4, i)[j]);
+    optim::lamb_direction(h, static_cast<T>(l.scalar(0, i)), static_cast<T>(l.scalar(1, i)), l.operand(0, i)[j],
+                          l.operand(1, i)[j], l.operand(2, i)[j], l.operand(3, i)[j], l.operand(4, i)[j]);
   }
 }
 

@@ -12,7 +12,8 @@ __global__ void lars_update_kernel(optim::LarsHyper<T> h, TensorList<T> l) {
   CUDA_KERNEL_LOOP(e, l.total) {
     const int64_t i = l.tensor_of(e), j = e - l.offsets[i];
     T* buf = l.operand(2, i);
-    optim::lars_update(h, static_cast<T>(l.scalar(0, i)), l.operand(0, i)[j], l.operand(1, i)[j], buf ? buf + j : nullptr);
+    optim::lars_update(h, static_cast<T>(l.scalar(0, i)), l.operand(0, i)[j], l.operand(1, i)[j],
+                       buf ? buf + j : nullptr);
   }
 }
 

@@ -11,8 +11,9 @@ template <typename T>
 __global__ void radam_update_kernel(optim::AdamHyper<T> h, T lr, TensorList<T> l) {
   CUDA_KERNEL_LOOP(e, l.total) {
     const int64_t i = l.tensor_of(e), j = e - l.offsets[i];
-    optim::radam_update(h, lr, static_cast<T>(l.scalar(0, i)), static_cast<T>(l.scalar(1, i)), static_cast<T>(l.scalar(2, i)),
-                        l.operand(0, i)[j], l.operand(1, i)[j], l.operand(2, i)[j], l.operand(3, i)[j]);
+    optim::radam_update(h, lr, static_cast<T>(l.scalar(0, i)), static_cast<T>(l.scalar(1, i)),
+                        static_cast<T>(l.scalar(2, i)), l.operand(0, i)[j], l.operand(1, i)[j], l.operand(2, i)[j],
+                        l.operand(3, i)[j]);
   }
 }
 

@@ -61,7 +61,8 @@ def get_swa_multi_avg_fn():
                 if _is_floating(a):
                     a.copy_(a.lerp(c, w))
                 else:
-                    _average_into(a, a.to(_core.dtype.float64) + (c.to(_core.dtype.float64) - a.to(_core.dtype.float64)) * w)
+                    a64 = a.to(_core.dtype.float64)
+                    _average_into(a, a64 + (c.to(_core.dtype.float64) - a64) * w)
 
     return swa_update
 
@@ -251,7 +252,8 @@ class AveragedModel:
         self.n_averaged = _core.tensor(int(n.item() if isinstance(n, _core.Tensor) else n), dtype=_core.dtype.int64)
 
     def __repr__(self):
-        return f"AveragedModel(n_averaged={int(self.n_averaged.item())}, use_buffers={self.use_buffers},\n  {self.model!r})"
+        return (f"AveragedModel(n_averaged={int(self.n_averaged.item())}, use_buffers={self.use_buffers},\n"
+                f"  {self.model!r})")
 
 
 def update_bn(loader, model, device=None):
