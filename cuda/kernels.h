@@ -386,7 +386,8 @@ template <typename T>
 void interpolate2d_backward_cuda(int64_t B, int64_t H, int64_t W, int64_t P, int64_t Q, bool linear,
                                 const InterpTap<T>* taps_h, const InterpTap<T>* taps_w, const T* dy, T* dx);
 
-// ---- optimizer updates (sgd.cu, adam.cu, rmsprop.cu, adagrad.cu) ----------------
+// ---- optimizer updates (sgd.cu, adam.cu, rmsprop.cu, adagrad.cu, nadam.cu,
+//      radam.cu, adadelta.cu, lars.cu, lamb.cu) ----------------
 // One call updates every tensor of l (cpu/tensor_list.h; its table in device memory) by
 // the rule of optim/updates.h; the operands and per-tensor scalars of l in the order listed.
 
@@ -402,6 +403,24 @@ void rmsprop_update_cuda(const optim::RmspropHyper<T>& h, const TensorList<T>& l
 // operands: p, g, sum; scalar: neg_clr.
 template <typename T>
 void adagrad_update_cuda(const optim::AdagradHyper<T>& h, const TensorList<T>& l);
+// operands: p, g, m, v; scalars: c_g, c_m, bias2 (1 - beta2^t).
+template <typename T>
+void nadam_update_cuda(const optim::AdamHyper<T>& h, const TensorList<T>& l);
+// operands: p, g, m, v; scalars: bias1 (1 - beta1^t), bias2_sqrt, rect (0: not rectified).
+template <typename T>
+void radam_update_cuda(const optim::AdamHyper<T>& h, T lr, const TensorList<T>& l);
+// operands: p, g, s (square_avg), acc (acc_delta).
+template <typename T>
+void adadelta_update_cuda(const optim::AdadeltaHyper<T>& h, const TensorList<T>& l);
+// operands: p, g, buf (null without momentum); scalar: scaled_lr (lr * local_lr).
+template <typename T>
+void lars_update_cuda(const optim::LarsHyper<T>& h, const TensorList<T>& l);
+// LAMB's first pass. operands: p, g, m, v, u (overwritten with the direction); scalars: bias1, bias2.
+template <typename T>
+void lamb_direction_cuda(const optim::AdamHyper<T>& h, const TensorList<T>& l);
+// LAMB's second pass. operands: p, u; scalar: neg_step (-lr * trust ratio).
+template <typename T>
+void lamb_update_cuda(const TensorList<T>& l);
 
 // ---- gradient clipping (clip_grad.cu) ---------------------------------------------
 // l's one operand: the gradient g of each tensor.

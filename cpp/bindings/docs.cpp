@@ -103,6 +103,23 @@ void add_docs(py::module_& m) {
       "maximize=False)\n\nRMSprop with PyTorch's update rule.");
   doc(optim, "Adagrad", "Adagrad(params, lr=0.01, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, "
       "maximize=False)\n\nAdagrad with PyTorch's update rule.");
+  doc(optim, "NAdam", "NAdam(params, lr=0.002, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, momentum_decay=0.004, "
+      "decoupled_weight_decay=False, maximize=False)\n\nAdam with Nesterov momentum, PyTorch's update rule "
+      "(mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))).");
+  doc(optim, "RAdam", "RAdam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, "
+      "decoupled_weight_decay=False, maximize=False)\n\nRectified Adam with PyTorch's update rule (momentum SGD "
+      "while the variance estimate is unreliable, rho_t <= 5).");
+  doc(optim, "Adadelta", "Adadelta(params, lr=1.0, rho=0.9, eps=1e-06, weight_decay=0, maximize=False)\n\n"
+      "Adadelta with PyTorch's update rule.");
+  doc(optim, "LARS", "LARS(params, lr=0.001, momentum=0.9, weight_decay=0, trust_coefficient=0.001, eps=1e-08, "
+      "layer_adaptation=True)\n\nLayer-wise adaptive rate scaling (You et al. 2017, algorithm 1): each tensor's "
+      "rate is lr * trust_coefficient * |w| / (|g| + weight_decay * |w| + eps) (lr where |w| or |g| is 0); "
+      "v = momentum * v + rate * (g + weight_decay * w); w -= v. Parameter groups with \"layer_adaptation\": False "
+      "(biases and norm layers, usually with \"weight_decay\": 0) take the unscaled rate.");
+  doc(optim, "LAMB", "LAMB(params, lr=0.001, betas=(0.9, 0.999), eps=1e-06, weight_decay=0, layer_adaptation=True)\n\n"
+      "Layer-wise adaptive moments (You et al. 2019, algorithm 2): u = m_hat / (sqrt(v_hat) + eps) + "
+      "weight_decay * w with Adam's bias-corrected moments; each tensor steps by lr * |w| / |u| * u (lr * u "
+      "where |w| or |u| is 0, or in a group with \"layer_adaptation\": False).");
 }
 
 }  // namespace convnet::bindings

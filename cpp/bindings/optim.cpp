@@ -15,7 +15,7 @@ namespace {
 // Adam's "beta1"/"beta2" as the pair "betas".
 bool is_flag(const std::string& key) {
   return key == "nesterov" || key == "maximize" || key == "amsgrad" || key == "centered" ||
-         key == "decoupled_weight_decay";
+         key == "decoupled_weight_decay" || key == "layer_adaptation";
 }
 
 py::object option_value(const std::map<std::string, double>& o, const std::string& key) {
@@ -252,6 +252,53 @@ void bind_optim(py::module_& m) {
            }),
            "params"_a, "lr"_a = 1e-2, "lr_decay"_a = 0.0, "weight_decay"_a = 0.0,
            "initial_accumulator_value"_a = 0.0, "eps"_a = 1e-10, py::kw_only(), "maximize"_a = false);
+
+  py::classh<optim::NAdam, Optimizer>(o, "NAdam")
+      .def(py::init([](py::iterable params, double lr, std::pair<double, double> betas, double eps,
+                       double weight_decay, double momentum_decay, bool decoupled_weight_decay, bool maximize) {
+             return std::make_shared<optim::NAdam>(groups_of(params, "NAdam"), lr, betas.first, betas.second,
+                                                   eps, weight_decay, momentum_decay, decoupled_weight_decay,
+                                                   maximize);
+           }),
+           "params"_a, "lr"_a = 2e-3, "betas"_a = std::make_pair(0.9, 0.999), "eps"_a = 1e-8,
+           "weight_decay"_a = 0.0, "momentum_decay"_a = 4e-3, "decoupled_weight_decay"_a = false,
+           py::kw_only(), "maximize"_a = false);
+
+  py::classh<optim::RAdam, Optimizer>(o, "RAdam")
+      .def(py::init([](py::iterable params, double lr, std::pair<double, double> betas, double eps,
+                       double weight_decay, bool decoupled_weight_decay, bool maximize) {
+             return std::make_shared<optim::RAdam>(groups_of(params, "RAdam"), lr, betas.first, betas.second,
+                                                   eps, weight_decay, decoupled_weight_decay, maximize);
+           }),
+           "params"_a, "lr"_a = 1e-3, "betas"_a = std::make_pair(0.9, 0.999), "eps"_a = 1e-8,
+           "weight_decay"_a = 0.0, "decoupled_weight_decay"_a = false, py::kw_only(), "maximize"_a = false);
+
+  py::classh<optim::Adadelta, Optimizer>(o, "Adadelta")
+      .def(py::init([](py::iterable params, double lr, double rho, double eps, double weight_decay,
+                       bool maximize) {
+             return std::make_shared<optim::Adadelta>(groups_of(params, "Adadelta"), lr, rho, eps,
+                                                      weight_decay, maximize);
+           }),
+           "params"_a, "lr"_a = 1.0, "rho"_a = 0.9, "eps"_a = 1e-6, "weight_decay"_a = 0.0, py::kw_only(),
+           "maximize"_a = false);
+
+  py::classh<optim::LARS, Optimizer>(o, "LARS")
+      .def(py::init([](py::iterable params, double lr, double momentum, double weight_decay,
+                       double trust_coefficient, double eps, bool layer_adaptation) {
+             return std::make_shared<optim::LARS>(groups_of(params, "LARS"), lr, momentum, weight_decay,
+                                                  trust_coefficient, eps, layer_adaptation);
+           }),
+           "params"_a, "lr"_a = 1e-3, "momentum"_a = 0.9, "weight_decay"_a = 0.0,
+           "trust_coefficient"_a = 1e-3, "eps"_a = 1e-8, "layer_adaptation"_a = true);
+
+  py::classh<optim::LAMB, Optimizer>(o, "LAMB")
+      .def(py::init([](py::iterable params, double lr, std::pair<double, double> betas, double eps,
+                       double weight_decay, bool layer_adaptation) {
+             return std::make_shared<optim::LAMB>(groups_of(params, "LAMB"), lr, betas.first, betas.second,
+                                                  eps, weight_decay, layer_adaptation);
+           }),
+           "params"_a, "lr"_a = 1e-3, "betas"_a = std::make_pair(0.9, 0.999), "eps"_a = 1e-6,
+           "weight_decay"_a = 0.0, "layer_adaptation"_a = true);
 }
 
 void bind_io(py::module_& m) {

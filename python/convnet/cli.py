@@ -180,10 +180,12 @@ def cmd_train(args):
     optimizer = cn.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                              weight_decay=args.weight_decay)
     say = print if rank == 0 else (lambda *a, **k: None)
-    schedule = None
-    if args.lr_schedule == "cosine":
-        schedule = cn.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs)
-    callbacks = []
+    schedule, callbacks = _schedule(cn, args, optimizer, len(train_loader))
+    ema = None
+    if args.ema is not None:
+        from convnet.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True)
     if args.checkpoint_dir:
         callbacks.append(C.ModelCheckpoint(dirpath=args.checkpoint_dir, monitor="val_accuracy",
                                            save_best_only=True, save_last=True))
@@ -196,10 +198,14 @@ def cmd_train(args):
         callbacks.append(C.TensorBoard(args.tensorboard))
     name = args.dataset if args.dataset.startswith("folder:") else _ARRAY_DATASETS[args.dataset]
     say(f"training {args.model} on {name} ({len(train_loader.dataset)} images) for {args.epochs} "
-        f"epoch(s), batch {args.batch_size}, lr {args.lr} ({args.lr_schedule}), momentum "
+        f"epoch(s), batch {args.batch_size}"
+        + (f" x {args.accumulate_grad_batches} accumulated" if args.accumulate_grad_batches > 1 else "")
+        + f", lr {args.lr} ({args.lr_schedule}), momentum "
         f"{args.momentum}, weight decay {args.weight_decay}, "
         + (f"augment {args.augment}, " if args.augment != "none" else "")
         + "".join(f"{k} {getattr(args, k)}, " for k in ("mixup", "cutmix") if getattr(args, k))
+        + (f"gradient norm clipped at {args.clip_grad_norm}, " if args.clip_grad_norm else "")
+        + (f"EMA of the weights (decay {args.ema}), " if args.ema is not None else "")
         + (f"on {device}" if device.type != "cpu" else f"{cn.get_num_threads()} thread(s)")
         + (f" in each of {world} processes" if world > 1 else ""))
     if args.resume:
@@ -207,8 +213,12 @@ def cmd_train(args):
     start = time.perf_counter()
     history = cn.fit(model, train_loader, optimizer, cn.nn.CrossEntropyLoss(), epochs=args.epochs,
                      val_loader=test_loader, verbose=not args.quiet, callbacks=callbacks,
-                     scheduler=schedule, resume_from=args.resume, device=device)
+                     scheduler=schedule, scheduler_monitor="val_accuracy", resume_from=args.resume, device=device,
+                     accumulate_grad_batches=args.accumulate_grad_batches, clip_grad_norm=args.clip_grad_norm,
+                     ema=ema)
     wall = time.perf_counter() - start
+    if ema is not None:  # the averaged weights are the result
+        ema.copy_to(net)
     result = cn.evaluate(model, test_loader)
     say(f"test accuracy {result['accuracy'] * 100:.2f}% (top-5 {result['top5'] * 100:.2f}%), "
         f"test loss {result['loss']:.4f}, {args.epochs} epoch(s) in {wall:.1f} s")
@@ -224,6 +234,29 @@ def cmd_train(args):
         cn.viz.plot_history(history, args.plot)
         say(f"training curves saved to {args.plot}")
     return 0
+
+
+def _schedule(cn, args, optimizer, steps_per_epoch):
+    """(the schedule fit steps each epoch, or None; callbacks stepping a per-batch one) for
+    --lr-schedule. plateau divides the rate by 1/gamma (10) when the validation accuracy has not
+    improved for --patience epochs."""
+    S = cn.optim.lr_scheduler
+    name, epochs = args.lr_schedule, args.epochs
+    if name == "cosine":
+        return S.CosineAnnealingLR(optimizer, T_max=epochs), []
+    if name == "step":
+        return S.StepLR(optimizer, step_size=args.step_size or max(1, epochs // 3), gamma=args.gamma), []
+    if name == "multistep":
+        milestones = args.milestones or [max(1, epochs // 2), max(1, epochs * 3 // 4)]
+        return S.MultiStepLR(optimizer, milestones=milestones, gamma=args.gamma), []
+    if name == "plateau":
+        return S.ReduceLROnPlateau(optimizer, mode="max", factor=args.gamma, patience=args.patience), []
+    if name == "onecycle":
+        from convnet.callbacks import LRSchedulerCallback
+
+        one = S.OneCycleLR(optimizer, max_lr=args.lr, epochs=epochs, steps_per_epoch=steps_per_epoch)
+        return None, [LRSchedulerCallback(one, interval="step")]
+    return None, []
 
 
 def cmd_evaluate(args):
@@ -325,8 +358,26 @@ def main(argv=None):
                    help="CutMix of the training batches (with --mixup: one of the two per batch)")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--lr", type=float, default=0.02)
-    t.add_argument("--lr-schedule", choices=["cosine", "constant"], default="cosine",
-                   help="cosine annealing to 0 over the epochs (default), or a constant rate")
+    t.add_argument("--lr-schedule", choices=["cosine", "constant", "step", "multistep", "onecycle", "plateau"],
+                   default="cosine",
+                   help="cosine annealing to 0 over the epochs (default); a constant rate; step: times --gamma "
+                        "every --step-size epochs; multistep: times --gamma at each of --milestones; onecycle: "
+                        "the 1cycle policy up to --lr, stepped per batch; plateau: times --gamma (divided by 10) "
+                        "when the validation accuracy has not improved for --patience epochs")
+    t.add_argument("--step-size", type=int, default=0, metavar="EPOCHS",
+                   help="step schedule: epochs between decays (default: a third of the epochs)")
+    t.add_argument("--gamma", type=float, default=0.1, help="step/multistep/plateau: the decay factor (default 0.1)")
+    t.add_argument("--milestones", type=int, nargs="+", metavar="EPOCH",
+                   help="multistep schedule: the epochs to decay at (default: at 1/2 and 3/4 of the epochs)")
+    t.add_argument("--patience", type=int, default=5,
+                   help="plateau schedule: epochs without improvement before a decay (default 5)")
+    t.add_argument("--accumulate-grad-batches", type=int, default=1, metavar="K",
+                   help="sum the gradients of K batches before each optimizer step (default 1)")
+    t.add_argument("--clip-grad-norm", type=float, metavar="MAX",
+                   help="clip the total L2 norm of the gradients to MAX before each step")
+    t.add_argument("--ema", type=float, metavar="DECAY",
+                   help="keep an exponential moving average of the weights (e.g. 0.999), updated after each "
+                        "step; validated each epoch, it is the model evaluated and saved at the end")
     t.add_argument("--momentum", type=float, default=0.9)
     t.add_argument("--weight-decay", type=float, default=5e-4)
     t.add_argument("--seed", type=int, default=0)

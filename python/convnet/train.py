@@ -288,8 +288,10 @@ class Trainer:
     epoch) and `resumed` (the checkpoint path when the run resumed). `state_dict()` is what a
     checkpoint holds; `load_state_dict()` restores it, random states included."""
 
-    def __init__(self, model, optimizer, train_loader, val_loader, epochs, callbacks, device=None, scaler=None):
+    def __init__(self, model, optimizer, train_loader, val_loader, epochs, callbacks, device=None, scaler=None,
+                 ema=None):
         self.model = model
+        self.ema = ema
         self.module = _unwrap(model)
         self.device = device
         self.scaler = scaler
@@ -324,6 +326,7 @@ class Trainer:
                     "python": random.getstate()},
             "train_loader": _loader_state(self.train_loader),
             **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
+            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
         }
 
     def load_state_dict(self, state):
@@ -345,11 +348,13 @@ class Trainer:
         _load_loader_state(self.train_loader, state.get("train_loader"))
         if self.scaler is not None and "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None and "ema" in state:
+            self.ema.load_state_dict(state["ema"])
 
 
 def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, verbose=True,
         callbacks=None, scheduler=None, scheduler_monitor="val_loss", resume_from=None, device=None, amp=None,
-        metrics=None, check_memory=True):
+        metrics=None, check_memory=True, accumulate_grad_batches=1, clip_grad_norm=None, ema=None):
     """Trains `model` for `epochs` passes over `train_loader` and returns a History.
 
     Each step runs forward, loss, backward and `optimizer.step()` in C++. A tqdm bar
@@ -369,6 +374,18 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
     `convnet.amp.GradScaler` scaling the loss (its state goes into checkpoints).
 
     `metrics`: more validation metrics, as `evaluate` takes them, logged as `val_<name>`.
+    `accumulate_grad_batches`: k > 1 sums the gradients of k batches before each optimizer step
+    (each batch's loss scaled by 1/k, so k batches of B images step as one batch of k*B with a
+    mean loss); the last group of an epoch, when fewer than k batches are left, is stepped too,
+    its losses scaled by 1/(its size) where the loader has a length. `clip_grad_norm`: before
+    each step the gradients are scaled so that their total L2 norm is at most this
+    (`convnet.nn.utils.clip_grad_norm_` over the model's parameters; with "fp16" after the
+    GradScaler unscales them). `ema`: a `convnet.optim.swa_utils.AveragedModel` of `model`
+    (`AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.999))` for an EMA of the
+    weights) updated after every optimizer step; `val_loss` and `val_accuracy` are then those of
+    the averaged weights, the averages go into checkpoints, and after fit `ema.copy_to(model)`
+    puts them in the model (which keeps its own trained weights until then).
+
     `callbacks`: `convnet.callbacks` objects (EarlyStopping, ModelCheckpoint, CSVLogger, …) or
     functions called as `fn(epoch, logs)` after each epoch. `scheduler`: a learning-rate schedule
     stepped after each epoch (ReduceLROnPlateau with the `scheduler_monitor` metric).
@@ -398,12 +415,34 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
         raise ValueError("fit: metrics are computed on the validation set; pass a val_loader")
     dev = _device(device, model)
     autocast, scaler = _amp(amp, dev)
+    if not isinstance(accumulate_grad_batches, int) or accumulate_grad_batches < 1:
+        raise ValueError(f"fit: accumulate_grad_batches must be an int >= 1, got {accumulate_grad_batches!r}")
+    if clip_grad_norm is not None and not clip_grad_norm > 0:
+        raise ValueError(f"fit: clip_grad_norm must be None or a positive number, got {clip_grad_norm!r}")
     model.to(dev)
+    if ema is not None and ema.device is None:  # the averages follow the model
+        ema.to(dev)
     from . import distributed as dist
 
     verbose = verbose and dist.get_rank() == 0
     cbs = _as_callbacks(callbacks, scheduler, scheduler_monitor)
-    trainer = Trainer(model, optimizer, train_loader, val_loader, epochs, cbs, dev, scaler)
+    trainer = Trainer(model, optimizer, train_loader, val_loader, epochs, cbs, dev, scaler, ema)
+    k = accumulate_grad_batches
+    from .nn.utils import clip_grad_norm_
+
+    def optimizer_step():
+        if clip_grad_norm is not None:
+            if scaler is not None:
+                scaler.unscale_(optimizer)
+            clip_grad_norm_(model.parameters(), clip_grad_norm)
+        if scaler is None:
+            optimizer.step()
+        else:
+            scaler.step(optimizer)
+            scaler.update()
+        if ema is not None:
+            ema.update_parameters(trainer.module)
+
     if resume_from is not None:
         from .checkpoint import CheckpointError, load_checkpoint
 
@@ -438,6 +477,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not verbose,
                    leave=True, dynamic_ncols=True)
         try:
+            step = 0
             for step, batch in enumerate(bar, 1):
                 x, y = _batch(batch, dev)
                 if check_memory:
@@ -445,7 +485,10 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
 
                     check_step_memory(model, x.shape[0], optimizer, loss=criterion, device=dev, sample=(x, y))
                     check_memory = False
-                optimizer.zero_grad()
+                if (step - 1) % k == 0:
+                    optimizer.zero_grad()
+                    # the losses of a group of k batches (fewer at the end of the epoch) are averaged
+                    group = k if n_batches is None else min(k, n_batches - step + 1)
                 if autocast is None:
                     out = model(x)
                     l = criterion(out, y)
@@ -454,13 +497,14 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
                         out = model(x)
                         l = criterion(out, y)
                 log.add(step, x.shape, l, _correct(out, y))
+                if group > 1:
+                    l = l * (1.0 / group)
                 if scaler is None:
                     l.backward()
-                    optimizer.step()
                 else:
                     scaler.scale(l).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
+                if step % k == 0:
+                    optimizer_step()
                 if step % 20 == 0 or step == n_batches:
                     log.flush()
                     if verbose:
@@ -469,6 +513,8 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
                         if log.counted:
                             post["acc"] = f"{log.total_correct / log.counted:.4f}"
                         bar.set_postfix(post, refresh=False)
+            if step % k != 0:  # a last, partial group of batches
+                optimizer_step()
             log.flush()
         finally:
             bar.close()
@@ -479,7 +525,7 @@ def fit(model, train_loader, optimizer, loss=None, epochs=1, val_loader=None, ve
             metrics["accuracy"] = total_correct / counted
         metrics["time"] = time.perf_counter() - start
         if val_loader is not None:
-            v = evaluate(model, val_loader, loss=criterion, device=dev, metrics=extra_metrics)
+            v = evaluate(model if ema is None else ema, val_loader, loss=criterion, device=dev, metrics=extra_metrics)
             metrics["val_loss"] = v["loss"]
             metrics["val_accuracy"] = v["accuracy"]
             metrics.update({f"val_{k}": v[k] for k in extra_metrics or {}})

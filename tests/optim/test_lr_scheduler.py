@@ -1,4 +1,5 @@
-"""Learning-rate schedules against torch.optim.lr_scheduler over 20+ epochs."""
+"""Learning-rate schedules against torch.optim.lr_scheduler over 20+ epochs (40 steps), and
+SWALR against torch.optim.swa_utils.SWALR."""
 
 import numpy as np
 import pytest
@@ -43,6 +44,24 @@ SCHEDULES = {
     "chained": lambda m, o: m.ChainedScheduler([m.ExponentialLR(o, gamma=0.95), m.MultiStepLR(o, [5, 10])]),
     "chained-warmup": lambda m, o: m.ChainedScheduler(
         [m.LinearLR(o, start_factor=0.2, total_iters=6), m.ExponentialLR(o, gamma=0.97)], optimizer=o),
+    "lambda": lambda m, o: m.LambdaLR(o, lambda e: 0.95 ** e),
+    "lambda-per-group": lambda m, o: m.LambdaLR(o, [lambda e: 1 / (1 + e), lambda e: 0.9 ** (e // 3)]),
+    "multiplicative": lambda m, o: m.MultiplicativeLR(o, lambda e: 0.95 if e < 20 else 1.02),
+    "poly": lambda m, o: m.PolynomialLR(o, total_iters=25, power=2.0),
+    "poly-linear": lambda m, o: m.PolynomialLR(o, total_iters=10),
+    "cos-restarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=7),
+    "cos-restarts-mult": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=1e-3),
+    "cyclic": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4),
+    "cyclic-triangular2": lambda m, o: m.CyclicLR(o, base_lr=[0.01, 0.001], max_lr=[0.1, 0.05], step_size_up=3,
+                                                  step_size_down=5, mode="triangular2"),
+    "cyclic-exp-range": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=5, mode="exp_range",
+                                                gamma=0.95, base_momentum=0.7, max_momentum=0.95),
+    "cyclic-no-momentum": lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=6, cycle_momentum=False),
+    "cyclic-scale-fn": lambda m, o: m.CyclicLR(o, 0.01, 0.1, step_size_up=3, scale_fn=lambda x: 1 / (1 + x),
+                                               scale_mode="iterations"),
+    "seq-warmup-poly": lambda m, o: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.1, total_iters=4), m.PolynomialLR(o, total_iters=20, power=0.5)],
+        milestones=[4]),
 }
 
 
@@ -124,7 +143,9 @@ def _resumable(name):
 
 
 @pytest.mark.parametrize("name", ["cos7", "multistep", "exp", "linear-warmup", "onecycle-3phase",
-                                  "seq-warmup-cos", "chained-warmup", "plateau"])
+                                  "seq-warmup-cos", "chained-warmup", "plateau", "lambda", "multiplicative",
+                                  "poly", "cos-restarts-mult", "cyclic-triangular2", "cyclic-exp-range",
+                                  "seq-warmup-poly"])
 def test_schedule_state_dict_round_trip_resumes(name):
     s, opt, step = _resumable(name)
     for e in range(9):
@@ -218,3 +239,99 @@ def test_schedule_bad_arguments():
         m.ChainedScheduler([a, m.ExponentialLR(other, gamma=0.5)])
     with pytest.raises(ValueError, match="ChainedScheduler: expects at least one scheduler"):
         m.ChainedScheduler([], optimizer=copt)
+
+
+def test_cosine_warm_restarts_with_fractional_epochs_matches_torch():
+    """step(epoch + i / iters) once per batch, jumps included, as PyTorch's documentation shows."""
+    torch, copt, topt = _pair([0.1, 0.02])
+    cs = cn.optim.lr_scheduler.CosineAnnealingWarmRestarts(copt, T_0=2, T_mult=3, eta_min=1e-4)
+    ts = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(topt, T_0=2, T_mult=3, eta_min=1e-4)
+    for epoch in [e + i / 5 for e in range(12) for i in range(5)] + [30, 7.5, 1]:
+        cs.step(epoch)
+        ts.step(epoch)
+        assert cs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12), epoch
+        assert (cs.T_i, cs.last_epoch) == (ts.T_i, ts.last_epoch)
+    with pytest.raises(ValueError, match="CosineAnnealingWarmRestarts: epoch must be non-negative"):
+        cs.step(-1)
+
+
+class _Decay:
+    """A callable object: LambdaLR's state dict keeps its attributes (PyTorch's rule)."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, epoch):
+        return self.rate ** epoch
+
+
+def test_lambda_state_dict_keeps_callable_objects_only():
+    torch, copt, topt = _pair([0.1, 0.02])
+    f = _Decay(0.9)
+    cs = cn.optim.lr_scheduler.LambdaLR(copt, [f, lambda e: 1.0])
+    ts = torch.optim.lr_scheduler.LambdaLR(topt, [_Decay(0.9), lambda e: 1.0])
+    for _ in range(3):
+        topt.step()
+        cs.step()
+        ts.step()
+    sd, tsd = cs.state_dict(), ts.state_dict()
+    assert sd["lr_lambdas"] == tsd["lr_lambdas"] == [{"rate": 0.9}, None]
+    assert set(sd) - {"lr_lambdas"} <= set(tsd)
+    g = _Decay(0.5)
+    cs2 = cn.optim.lr_scheduler.LambdaLR(copt, [g, lambda e: 1.0])
+    cs2.load_state_dict(sd)
+    assert g.rate == 0.9 and cs2.last_epoch == 3
+
+
+@pytest.mark.parametrize("kw", [dict(swa_lr=0.05), dict(swa_lr=[0.05, 0.01], anneal_epochs=4, anneal_strategy="linear"),
+                                dict(swa_lr=0.2, anneal_epochs=0)],
+                         ids=["cos", "linear-per-group", "no-annealing"])
+def test_swalr_matches_torch(kw):
+    """SWALR alone and taking over from a cosine schedule at epoch 10, as in PyTorch's SWA recipe."""
+    torch, copt, topt = _pair([0.1, 0.02])
+    from torch.optim import swa_utils as tswa
+
+    from convnet.optim import swa_utils as swa
+
+    cos, tcos = (cn.optim.lr_scheduler.CosineAnnealingLR(copt, T_max=30),
+                 torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=30))
+    cs, ts = swa.SWALR(copt, **kw), tswa.SWALR(topt, **kw)
+    for epoch in range(25):
+        copt.step()
+        topt.step()
+        if epoch < 10:
+            cos.step()
+            tcos.step()
+        else:
+            cs.step()
+            ts.step()
+        assert [g["lr"] for g in copt.param_groups] == pytest.approx([g["lr"] for g in topt.param_groups],
+                                                                     rel=1e-12), epoch
+    state = cs.state_dict()
+    lrs = [g["lr"] for g in copt.param_groups]
+    cs2 = swa.SWALR(copt, **kw)
+    cs2.load_state_dict(state)
+    for g, lr in zip(copt.param_groups, lrs):
+        g["lr"] = lr
+    cs2.step()
+    ts.step()
+    assert [g["lr"] for g in copt.param_groups] == pytest.approx([g["lr"] for g in topt.param_groups], rel=1e-12)
+    with pytest.raises(ValueError, match="SWALR: anneal_strategy must be 'cos' or 'linear'"):
+        swa.SWALR(copt, swa_lr=0.1, anneal_strategy="exp")
+
+
+def test_new_schedule_bad_arguments():
+    _, copt, _ = _pair([0.1])
+    m = cn.optim.lr_scheduler
+    with pytest.raises(ValueError, match="CosineAnnealingWarmRestarts: T_0 must be a positive int"):
+        m.CosineAnnealingWarmRestarts(copt, T_0=0)
+    with pytest.raises(ValueError, match="CosineAnnealingWarmRestarts: T_mult must be an int >= 1"):
+        m.CosineAnnealingWarmRestarts(copt, T_0=2, T_mult=0)
+    with pytest.raises(ValueError, match="CyclicLR: mode must be"):
+        m.CyclicLR(copt, 0.01, 0.1, mode="sine")
+    with pytest.raises(ValueError, match="CyclicLR: cycle_momentum needs .* Adagrad has neither"):
+        m.CyclicLR(cn.optim.Adagrad([cn.zeros(2, requires_grad=True)]), 0.01, 0.1)
+    with pytest.raises(ValueError, match="LambdaLR: lr_lambda must have one value per parameter group"):
+        m.LambdaLR(copt, [lambda e: 1.0, lambda e: 1.0])
+    with pytest.raises(TypeError, match="MultiplicativeLR: lr_lambda should be a function"):
+        m.MultiplicativeLR(copt, 0.9)

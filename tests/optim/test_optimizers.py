@@ -1,6 +1,8 @@
-"""SGD, Adam, AdamW, RMSprop and Adagrad against torch.optim: parameter trajectories of the same
-model from the same weights on the same data (float32 and float64), parameter groups with
-their own options, state_dict layout, and resuming from a saved state bit-identically."""
+"""SGD, Adam, AdamW, RMSprop, Adagrad, NAdam, RAdam and Adadelta against torch.optim, LARS and
+LAMB against NumPy references of the papers' rules (tests/reference/optim.py): parameter
+trajectories of the same model from the same weights on the same data (float32 and float64),
+parameter groups with their own options, state_dict layout, and resuming from a saved state
+bit-identically."""
 
 import numpy as np
 import pytest
@@ -248,6 +250,15 @@ CONFIGS = [
     ("Adagrad", dict(lr=0.1, weight_decay=1e-2, maximize=True)),
     ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.1, eps=1e-8)),
     ("SGD", dict(lr=0.05, momentum=0.9, maximize=True)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, momentum_decay=0.01, weight_decay=1e-2)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=1e-2)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=1e-2)),
+    ("Adadelta", dict(lr=2.0, maximize=True)),
 ]
 
 
@@ -297,7 +308,7 @@ def test_trajectory_matches_torch(config, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adadelta"])
 def test_conv_net_trajectory_matches_torch(name, dtype):
     m, t = _pair(_convnet, dtype)
     opt, topt = _optimizers(name, m.parameters(), t.parameters(), lr=0.01, weight_decay=1e-3)
@@ -317,6 +328,9 @@ GROUP_CONFIGS = [
     ("AdamW", dict(lr=0.01, weight_decay=0.1), dict(amsgrad=True)),
     ("RMSprop", dict(lr=0.005, weight_decay=1e-2, momentum=0.9), dict(centered=True)),
     ("Adagrad", dict(lr=0.1, weight_decay=1e-2), dict(lr_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=1e-2), dict(momentum_decay=0.02)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1), dict(decoupled_weight_decay=True)),
+    ("Adadelta", dict(lr=1.0, weight_decay=1e-2), dict(rho=0.8)),
 ]
 
 
@@ -351,7 +365,7 @@ def test_weight_decay_is_coupled_in_adam_and_decoupled_in_adamw():
         np.testing.assert_allclose(to_np(w), want, rtol=1e-6, err_msg=name)
 
 
-@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad", "SGD"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad", "SGD", "NAdam", "RAdam", "Adadelta"])
 def test_defaults_match_torch(name):
     kw = {"lr": 0.1} if name == "SGD" else {}
     opt = getattr(cn.optim, name)([cn.zeros(2, requires_grad=True)], **kw)
@@ -371,6 +385,11 @@ RESUME_CONFIGS = [
     ("AdamW", dict(lr=0.01)),
     ("RMSprop", dict(lr=0.005, momentum=0.9, centered=True)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=1e-3)),
+    ("RAdam", dict(lr=0.01, weight_decay=1e-3, decoupled_weight_decay=True)),
+    ("Adadelta", dict(lr=1.0, weight_decay=1e-3)),
+    ("LARS", dict(lr=0.5, momentum=0.9, weight_decay=1e-3, trust_coefficient=0.02)),
+    ("LAMB", dict(lr=0.01, weight_decay=1e-2)),
 ]
 
 
@@ -414,7 +433,7 @@ def test_state_dict_round_trip_resumes_bit_identically(config, dtype):
         assert np.array_equal(got[n], want[n]), f"{name} {dtype}: {n} differs after resuming"
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adadelta"])
 def test_state_dict_layout_matches_torch(name):
     kw = dict(lr=0.01, momentum=0.9) if name in ("SGD", "RMSprop") else dict(lr=0.01)
     if name == "Adam":
@@ -506,20 +525,26 @@ def test_invalid_arguments_raise_as_torch_does():
         ("Adagrad", dict(lr_decay=-1.0), "Adagrad: invalid lr_decay value"),
         ("Adagrad", dict(initial_accumulator_value=-1.0), "invalid initial_accumulator_value"),
         ("Adagrad", dict(eps=-1.0), "invalid epsilon value"),
+        ("NAdam", dict(momentum_decay=-1.0), "NAdam: invalid momentum_decay value"),
+        ("NAdam", dict(betas=(0.9, 1.0)), "NAdam: invalid beta parameter at index 1"),
+        ("RAdam", dict(lr=-1.0), "RAdam: invalid learning rate"),
+        ("RAdam", dict(weight_decay=-1.0), "RAdam: invalid weight_decay value"),
+        ("Adadelta", dict(rho=1.5), "Adadelta: invalid rho value"),
+        ("Adadelta", dict(eps=-1.0), "Adadelta: invalid epsilon value"),
     ]
     for name, kw, msg in cases:
         with pytest.raises(ValueError, match=msg):
             getattr(cn.optim, name)([cn.zeros(2, requires_grad=True)], **kw)
         with pytest.raises(ValueError):
             getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **kw)
-    for name in ("Adam", "AdamW", "RMSprop", "Adagrad"):
+    for name in ("Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adadelta", "LARS", "LAMB"):
         with pytest.raises(ValueError, match=f"{name}: optimizer got an empty parameter list"):
             getattr(cn.optim, name)([])
     with pytest.raises(TypeError, match="option 'betas' must be a pair"):
         cn.optim.Adam([{"params": [cn.zeros(2, requires_grad=True)], "betas": "x"}])
 
 
-@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adadelta"])
 def test_params_without_grad_are_left_alone(name):
     """No update, no decay and no state for a parameter without a gradient (as torch)."""
     m, t = _pair(_mlp, "float64")
@@ -538,3 +563,119 @@ def test_params_without_grad_are_left_alone(name):
     assert np.array_equal(to_np(m[2].weight), frozen)
     assert opt.state_dict()["state"].keys() == topt.state_dict()["state"].keys()
     _assert_same_params(m, t, RTOL["float64"], f"{name} with a grad-less weight")
+
+
+# ---- LARS and LAMB against the papers' rules -------------------------------------------------------
+
+LAYERWISE_CONFIGS = [
+    ("LARS", dict(lr=0.5)),
+    ("LARS", dict(lr=0.5, momentum=0.0, trust_coefficient=0.01)),
+    ("LARS", dict(lr=1.0, momentum=0.8, weight_decay=1e-2, trust_coefficient=0.02, eps=1e-6)),
+    ("LARS", dict(lr=0.1, weight_decay=1e-3, layer_adaptation=False)),
+    ("LAMB", dict(lr=0.01)),
+    ("LAMB", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-8, weight_decay=1e-2)),
+    ("LAMB", dict(lr=0.01, weight_decay=0.1, layer_adaptation=False)),
+]
+
+
+class _ReferenceTwin:
+    """A NumPy reference (tests/reference/optim.py) stepping a torch model's parameters in
+    place, with torch.optim's zero_grad/step, for _step."""
+
+    def __init__(self, name, groups, **kw):
+        from reference import optim as ref
+
+        self.params = [p for g in groups for p in g["params"]]
+        arrays = [{**g, "params": [p.data.numpy() for p in g["params"]]} for g in groups]
+        self.ref = getattr(ref, name.capitalize())(arrays, **kw)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.ref.step([None if p.grad is None else p.grad.numpy() for p in self.params])
+
+
+def _no_adaptation_groups(model, **extra):
+    """Biases in a group of their own without weight decay or layer adaptation (as the
+    papers leave out biases and batch-norm parameters)."""
+    named = list(model.named_parameters())
+    return [{"params": [p for n, p in named if not n.endswith("bias")], **extra},
+            {"params": [p for n, p in named if n.endswith("bias")], "weight_decay": 0.0,
+             "layer_adaptation": False}]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("groups", [False, True], ids=["one group", "biases excluded"])
+@pytest.mark.parametrize("config", LAYERWISE_CONFIGS, ids=_ids)
+def test_layerwise_trajectory_matches_the_papers_rule(config, groups, dtype):
+    name, kw = config
+    m, t = _pair(_mlp, dtype)
+    cgroups = _no_adaptation_groups(m) if groups else [{"params": list(m.parameters())}]
+    tgroups = _no_adaptation_groups(t) if groups else [{"params": list(t.parameters())}]
+    opt = getattr(cn.optim, name)(cgroups, **kw)
+    twin = _ReferenceTwin(name, tgroups, **kw)
+    if groups:
+        assert opt.param_groups[1]["layer_adaptation"] is False and opt.param_groups[1]["weight_decay"] == 0
+        assert opt.param_groups[0]["layer_adaptation"] is kw.get("layer_adaptation", True)
+    x, y = _data(dtype)
+    losses = []
+    for step in range(STEPS):
+        if step == 7:  # a parameter without a gradient is left alone
+            opt.zero_grad()
+            twin.zero_grad()
+            _mse_step(m, t, *_batch(x, y, step))
+            m[2].weight.grad = None
+            t[2].weight.grad = None
+            opt.step()
+            twin.step()
+            continue
+        loss, tloss = _step(m, t, opt, twin, *_batch(x, y, step))
+        assert loss == pytest.approx(tloss, rel=100 * RTOL[dtype]), f"step {step}"
+        losses.append(tloss)
+    _assert_same_params(m, t, RTOL[dtype], f"{_ids(config)} {dtype} after {STEPS} steps")
+    assert losses[-1] < losses[0]  # it trained
+
+
+def test_layerwise_trust_ratio_scales_each_tensor():
+    """One LARS step without momentum: each tensor moves by lr * eta * |w| / (|g| + wd |w|) * (g +
+    wd w), so its relative change is the same for every tensor whatever the gradient's scale;
+    LAMB's first step moves every tensor by lr * |w| in norm."""
+    rng = np.random.default_rng(3)
+    w0 = [rng.standard_normal(s) for s in [(4, 3), (5,)]]
+    scales = [1e-3, 1e3]
+    ws = [cn.tensor(w.copy(), dtype=cn.float64).requires_grad_() for w in w0]
+    opt = cn.optim.LARS(ws, lr=0.1, momentum=0.0, trust_coefficient=0.01, eps=0.0)
+    for w, s in zip(ws, scales):
+        w.grad = cn.tensor(s * np.sign(to_np(w)), dtype=cn.float64)
+    opt.step()
+    for w, before in zip(ws, w0):
+        rel = np.linalg.norm(to_np(w) - before) / np.linalg.norm(before)
+        assert rel == pytest.approx(0.1 * 0.01, rel=1e-6)
+    ws = [cn.tensor(w.copy(), dtype=cn.float64).requires_grad_() for w in w0]
+    opt = cn.optim.LAMB(ws, lr=0.05)
+    for w, s in zip(ws, scales):
+        w.grad = cn.tensor(s * rng.standard_normal(w.shape), dtype=cn.float64)
+    opt.step()
+    for w, before in zip(ws, w0):
+        assert np.linalg.norm(to_np(w) - before) == pytest.approx(0.05 * np.linalg.norm(before), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["LARS", "LAMB"])
+def test_layerwise_defaults_and_invalid_arguments(name):
+    opt = getattr(cn.optim, name)([cn.zeros(2, requires_grad=True)])
+    d = opt.defaults
+    assert d["lr"] == 1e-3 and d["weight_decay"] == 0.0 and d["layer_adaptation"] is True
+    if name == "LARS":
+        assert d["momentum"] == 0.9 and d["trust_coefficient"] == 1e-3 and d["eps"] == 1e-8
+        bad = [(dict(momentum=-0.1), "LARS: invalid momentum value"),
+               (dict(trust_coefficient=0.0), "LARS: invalid trust_coefficient value"),
+               (dict(lr=-1.0), "LARS: invalid learning rate")]
+    else:
+        assert d["betas"] == (0.9, 0.999) and d["eps"] == 1e-6
+        bad = [(dict(betas=(1.0, 0.9)), "LAMB: invalid beta parameter at index 0"),
+               (dict(weight_decay=-1.0), "LAMB: invalid weight_decay value")]
+    for kw, msg in bad:
+        with pytest.raises(ValueError, match=msg):
+            getattr(cn.optim, name)([cn.zeros(2, requires_grad=True)], **kw)

@@ -127,3 +127,31 @@ def test_cli_evaluate_prints_what_metrics_compute(mnist_root, tmp_path):
     assert f"{want:7.2f}%" in row and f"{(yt == 3).sum():6d}" in row
     r = _run_cli("evaluate", "lenet5", "--weights", str(tmp_path / "nope.safetensors"))
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+@pytest.mark.parametrize("schedule,extra,lrs", [
+    ("step", ["--step-size", "1", "--gamma", "0.5"], [0.04, 0.02, 0.01]),
+    ("multistep", ["--milestones", "2", "--gamma", "0.1"], [0.04, 0.04, 0.004]),
+    ("plateau", ["--patience", "0"], None),
+    ("onecycle", [], None),
+])
+def test_cli_schedules_accumulation_clipping_and_ema(tmp_path, schedule, extra, lrs):
+    """Each --lr-schedule with its arguments, --accumulate-grad-batches, --clip-grad-norm and --ema
+    parse and run a short training; the CSV log shows the schedule's rate at each epoch."""
+    image_folder(tmp_path / "imgs")
+    log = tmp_path / "log.csv"
+    r = _run_cli("train", "lenet5", "--dataset", f"folder:{tmp_path / 'imgs'}", "--grayscale", "--image-size", "28",
+                 "--batch-size", "4", "--threads", "1", "--quiet", "--epochs", "3", "--lr", "0.04",
+                 "--lr-schedule", schedule, *extra, "--accumulate-grad-batches", "2", "--clip-grad-norm", "1.0",
+                 "--ema", "0.9", "--csv-log", str(log), "--output", str(tmp_path / "w.safetensors"))
+    assert r.returncode == 0, r.stderr
+    assert "x 2 accumulated" in r.stdout and "clipped at 1.0" in r.stdout and "decay 0.9" in r.stdout
+    with open(log) as f:
+        got = [float(row["lr"]) for row in csv.DictReader(f)]
+    if lrs is not None:
+        assert got == pytest.approx(lrs, rel=1e-12)
+    elif schedule == "onecycle":  # per batch: the epochs start at different points of the cycle
+        assert got[0] == pytest.approx(0.04 / 25) and got[1] > got[0] and got[2] < got[1]
+    assert (tmp_path / "w.safetensors").exists()
+    r = _run_cli("train", "lenet5", "--lr-schedule", "sometimes")
+    assert r.returncode == 2 and "invalid choice: 'sometimes'" in r.stderr

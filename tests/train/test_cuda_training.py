@@ -39,6 +39,14 @@ OPTIMIZERS = [
     ("RMSprop", dict(lr=0.005, centered=True, momentum=0.5, maximize=True)),
     ("Adagrad", dict(lr=0.1)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=1e-2, initial_accumulator_value=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=1e-2)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=1e-2)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adadelta", dict(lr=1.0, weight_decay=1e-2, maximize=True)),
+    ("LARS", dict(lr=0.5, weight_decay=1e-3, trust_coefficient=0.02)),
+    ("LARS", dict(lr=0.1, momentum=0.0, layer_adaptation=False)),
+    ("LAMB", dict(lr=0.01, weight_decay=1e-2)),
 ]
 
 
@@ -63,7 +71,7 @@ def _run_optimizer(name, kw, dtype, device, steps=STEPS):
     state = opt.state_dict()["state"]
     for entries in state.values():
         for k, v in entries.items():
-            assert v.device == cn.device("cpu" if k == "step" else device), f"{k} on {v.device}"
+            assert v.device == cn.device("cpu" if k in ("step", "mu_product") else device), f"{k} on {v.device}"
     return ([p.detach().cpu().numpy() for p in params],
             {i: {k: v.cpu().numpy() for k, v in e.items()} for i, e in state.items()})
 
@@ -404,3 +412,25 @@ def test_fit_on_cuda_without_a_gpu_fails_clearly():
     with pytest.raises(RuntimeError, match="built without CUDA|no CUDA device"):
         cn.fit(model, DataLoader(_tiny_data(), batch_size=16), cn.optim.SGD(model.parameters(), lr=0.1),
                verbose=False, device="cuda")
+
+
+@requires_cuda
+def test_clip_grad_norm_with_fp16_amp_clips_the_unscaled_gradients():
+    """With the GradScaler's loss scale (65536) the scaled gradients are far above the limit: the
+    run must clip after unscaling to follow the float32 run with the same clipping."""
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((32, 6)).astype(np.float32), 10 * rng.standard_normal((32, 3)).astype(np.float32)
+    results = {}
+    for amp in (None, "fp16"):
+        cn.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3))
+        opt = cn.optim.SGD(model.parameters(), lr=0.05)
+        cn.fit(model, DataLoader((x, y), 8), opt, loss="mse", epochs=2, verbose=False, amp=amp,
+               clip_grad_norm=1.0, device="cuda")
+        results[amp] = {k: v.cpu().numpy() for k, v in model.state_dict().items()}
+    cn.manual_seed(0)
+    start = {k: v.numpy() for k, v in nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3)).state_dict().items()}
+    for name in start:
+        moved = np.abs(results[None][name] - start[name]).max()
+        assert moved > 1e-3, name
+        np.testing.assert_allclose(results["fp16"][name], results[None][name], atol=0.02 * moved, err_msg=name)

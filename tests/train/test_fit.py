@@ -81,3 +81,113 @@ def test_fit_with_mse_and_a_python_module():
     assert hist["loss"][-1] < 1e-4
     np.testing.assert_allclose(model.fc.weight.detach().numpy(), [[1.0, -2.0, 0.5]], atol=1e-2)
     np.testing.assert_allclose(model.fc.bias.detach().numpy(), [0.25], atol=1e-2)
+
+
+# ---- accumulate_grad_batches, clip_grad_norm, ema -------------------------------------------------
+
+def _mlp64(seed=0):
+    cn.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3)).to(cn.float64)
+
+
+def _regression(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 6)), rng.standard_normal((n, 3))
+
+
+def _batches64(x, y, b):
+    """float64 batches (a DataLoader gives float32): fit takes any iterable of (inputs, targets)."""
+    return [(cn.tensor(x[i:i + b]), cn.tensor(y[i:i + b])) for i in range(0, len(x), b)]
+
+
+def _params(model):
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("k,batch", [(4, 4), (2, 8), (3, 5)])
+def test_accumulated_batches_step_as_one_big_batch(k, batch):
+    """k accumulated batches of B step as one batch of k*B, the last short group of the epoch
+    (40 samples) as a batch of its size: same weights within 1e-6 after 3 epochs."""
+    x, y = _regression()
+    runs = []
+    for acc, b in ((k, batch), (1, k * batch)):
+        model = _mlp64()
+        opt = cn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        hist = cn.fit(model, _batches64(x, y, b), opt, loss="mse", epochs=3, verbose=False,
+                      accumulate_grad_batches=acc)
+        runs.append((_params(model), hist["loss"]))
+    (got, got_loss), (want, want_loss) = runs
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-6, err_msg=name)
+    np.testing.assert_allclose(got_loss, want_loss, rtol=1e-6)
+
+
+def test_clip_grad_norm_matches_torch_clipping_by_hand():
+    torch = pytest.importorskip("torch")
+    from torch_twins import _mlp, _pair
+
+    m, t = _pair(_mlp, "float64")
+    x, y = _regression(32, seed=4)
+    y = y * 10  # large gradients, so that every step clips
+    opt = cn.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    topt = torch.optim.SGD(t.parameters(), lr=0.05, momentum=0.9)
+    cn.fit(m, _batches64(x, y, 8), opt, loss="mse", epochs=2, verbose=False, clip_grad_norm=0.5)
+    norms = []
+    for _ in range(2):
+        for i in range(0, 32, 8):
+            topt.zero_grad()
+            torch.nn.functional.mse_loss(t(torch.from_numpy(x[i:i + 8])), torch.from_numpy(y[i:i + 8])).backward()
+            norms.append(float(torch.nn.utils.clip_grad_norm_(t.parameters(), 0.5)))
+            topt.step()
+    assert min(norms) > 0.5  # it clipped at every step
+    tp = dict(t.named_parameters())
+    for name, p in m.named_parameters():
+        np.testing.assert_allclose(p.detach().numpy(), tp[name].detach().numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_fit_updates_an_ema_after_each_optimizer_step(k):
+    from convnet.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    x, y = _regression(40, seed=6)
+    model = _mlp64()
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.8))
+    opt = cn.optim.SGD(model.parameters(), lr=0.05)
+    val = _batches64(x[:16], y[:16], 8)
+    hist = cn.fit(model, _batches64(x, y, 4), opt, loss="mse", epochs=2, val_loader=val, verbose=False,
+                  accumulate_grad_batches=k, ema=ema)
+    steps_per_epoch = -(-10 // k)
+    assert int(ema.n_averaged.item()) == 2 * steps_per_epoch
+    # the same steps by hand, the average updated after each
+    ref = _mlp64()
+    ref_ema = AveragedModel(ref, multi_avg_fn=get_ema_multi_avg_fn(0.8))
+    ropt = cn.optim.SGD(ref.parameters(), lr=0.05)
+    for _ in range(2):
+        for g in range(0, 10, k):
+            ropt.zero_grad()
+            idx = range(g, min(g + k, 10))
+            for b in idx:
+                xb, yb = cn.tensor(x[4 * b:4 * b + 4]), cn.tensor(y[4 * b:4 * b + 4])
+                (cn.functional.mse_loss(ref(xb), yb) * (1.0 / len(idx)) if len(idx) > 1
+                 else cn.functional.mse_loss(ref(xb), yb)).backward()
+            ropt.step()
+            ref_ema.update_parameters(ref)
+    got, want = ema.state_dict(), ref_ema.state_dict()
+    for name in want:
+        np.testing.assert_allclose(got[name].numpy(), want[name].numpy(), rtol=1e-12, err_msg=name)
+    # validation ran on the averaged weights; the model keeps its own until copy_to
+    assert hist["val_loss"][-1] == pytest.approx(cn.evaluate(ema, val, loss="mse")["loss"], rel=1e-12)
+    assert not np.allclose(_params(model)["0.weight"], got["module.0.weight"].numpy())
+    ema.copy_to(model)
+    assert np.array_equal(_params(model)["0.weight"], got["module.0.weight"].numpy())
+
+
+def test_fit_rejects_bad_accumulation_and_clipping():
+    x, y = _regression(8)
+    model = _mlp64()
+    opt = cn.optim.SGD(model.parameters(), lr=0.05)
+    with pytest.raises(ValueError, match="accumulate_grad_batches must be an int >= 1, got 0"):
+        cn.fit(model, _batches64(x, y, 4), opt, loss="mse", verbose=False, accumulate_grad_batches=0)
+    with pytest.raises(ValueError, match="clip_grad_norm must be None or a positive number"):
+        cn.fit(model, _batches64(x, y, 4), opt, loss="mse", verbose=False, clip_grad_norm=-1.0)

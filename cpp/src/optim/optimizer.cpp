@@ -65,9 +65,9 @@ Tensor& Optimizer::entry(ParamState& st, const std::string& key, const Tensor& p
   return it->second;
 }
 
-Tensor& Optimizer::step_entry(ParamState& st) {
-  auto it = st.find("step");
-  if (it == st.end()) it = st.emplace("step", scalar_tensor(0, DType::Float32)).first;
+Tensor& Optimizer::scalar_entry(ParamState& st, const std::string& key, double value) {
+  auto it = st.find(key);
+  if (it == st.end()) it = st.emplace(key, scalar_tensor(value, DType::Float32)).first;
   return it->second;
 }
 
@@ -141,8 +141,8 @@ void Optimizer::load_state_dict(const OptimizerState& s) {
                     index);
       CONVNET_CHECK(v.defined() && is_floating(v.dtype()), name_, ".load_state_dict: state \"", k,
                     "\" of parameter number ", index, " must be a floating point tensor");
-      if (k == "step") {
-        CONVNET_CHECK(v.numel() == 1, name_, ".load_state_dict: state \"step\" of parameter number ",
+      if (is_scalar_state(k)) {
+        CONVNET_CHECK(v.numel() == 1, name_, ".load_state_dict: state \"", k, "\" of parameter number ",
                       index, " must have one element, got shape ", shape_str(v.shape()));
         st.emplace(k, copy_as(v, v.dtype(), Device()));
       } else {

@@ -43,7 +43,7 @@ CONVNET_HD inline void sgd_update(const SgdHyper<T>& h, bool first, T& p, T g, T
   p -= h.lr * d;
 }
 
-// ---- Adam and AdamW (adam.cpp) --------------------------------------------------
+// ---- Adam and AdamW (adam.cpp); NAdam, RAdam and LAMB share its pieces ------------
 //   g = -g (maximize)
 //   p *= 1 - lr * weight_decay (decoupled, AdamW) or g += weight_decay * p
 //   m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
@@ -56,11 +56,10 @@ struct AdamHyper {
   bool decoupled, maximize;
 };
 
-// For the tensor's step t: neg_step = -lr / (1 - beta1^t), bias2_sqrt = sqrt(1 - beta2^t).
-// m, v: the moments; vmax: the largest v so far, null without amsgrad.
+// The gradient d that Adam, NAdam and RAdam use: g negated (maximize), plus
+// weight_decay * p (coupled), or p shrunk by 1 - lr * weight_decay first (decoupled).
 template <typename T>
-CONVNET_HD inline void adam_update(const AdamHyper<T>& h, T neg_step, T bias2_sqrt, T& p, T g, T& m, T& v,
-                                   T* vmax) {
+CONVNET_HD inline T adam_grad(const AdamHyper<T>& h, T& p, T g) {
   T d = h.maximize ? -g : g;
   if (h.weight_decay != T(0)) {
     if (h.decoupled)
@@ -68,11 +67,121 @@ CONVNET_HD inline void adam_update(const AdamHyper<T>& h, T neg_step, T bias2_sq
     else
       d += h.weight_decay * p;
   }
+  return d;
+}
+
+// The moments after one more gradient d: m = lerp(m, d, 1 - beta1), v = beta2 v + (1 - beta2) d d.
+template <typename T>
+CONVNET_HD inline void adam_moments(const AdamHyper<T>& h, T d, T& m, T& v) {
   m = lerp(m, d, h.w1);
   v = v * h.beta2 + h.w2 * d * d;
+}
+
+// For the tensor's step t: neg_step = -lr / (1 - beta1^t), bias2_sqrt = sqrt(1 - beta2^t).
+// m, v: the moments; vmax: the largest v so far, null without amsgrad.
+template <typename T>
+CONVNET_HD inline void adam_update(const AdamHyper<T>& h, T neg_step, T bias2_sqrt, T& p, T g, T& m, T& v,
+                                   T* vmax) {
+  const T d = adam_grad(h, p, g);
+  adam_moments(h, d, m, v);
   T vi = v;
   if (vmax) vi = *vmax = *vmax < vi ? vi : *vmax;
   p += neg_step * m / (sqrt_of(vi) / bias2_sqrt + h.eps);
+}
+
+// ---- NAdam (nadam.cpp) ----------------------------------------------------------
+//   d, m, v as Adam's (adam_grad, adam_moments)
+//   denom = sqrt(v / (1 - beta2^t)) + eps
+//   p += c_g * d / denom;  p += c_m * m / denom
+// with mu_t = beta1 (1 - 0.5 * 0.96^(t * momentum_decay)), c_g = -lr (1 - mu_t) / (1 - mu_1...mu_t)
+// and c_m = -lr mu_(t+1) / (1 - mu_1...mu_(t+1)), per tensor (its own step t).
+template <typename T>
+CONVNET_HD inline void nadam_update(const AdamHyper<T>& h, T c_g, T c_m, T bias2, T& p, T g, T& m, T& v) {
+  const T d = adam_grad(h, p, g);
+  adam_moments(h, d, m, v);
+  const T denom = sqrt_of(v / bias2) + h.eps;
+  p += c_g * d / denom;
+  p += c_m * m / denom;
+}
+
+// ---- RAdam (radam.cpp) ----------------------------------------------------------
+//   d, m, v as Adam's (adam_grad, adam_moments)
+//   p -= m / (1 - beta1^t) * lr * sqrt(1 - beta2^t) / (sqrt(v) + eps) * rect   (rho_t > 5)
+//   p -= m / (1 - beta1^t) * lr                                                 (otherwise)
+// with rho_inf = 2 / (1 - beta2) - 1, rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t) and
+// rect = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)), per tensor;
+// rect = 0 stands for "not rectified" (rho_t <= 5).
+template <typename T>
+CONVNET_HD inline void radam_update(const AdamHyper<T>& h, T lr, T bias1, T bias2_sqrt, T rect, T& p, T g, T& m,
+                                    T& v) {
+  const T d = adam_grad(h, p, g);
+  adam_moments(h, d, m, v);
+  const T step = m / bias1 * lr;
+  p -= rect != T(0) ? step * (bias2_sqrt / (sqrt_of(v) + h.eps)) * rect : step;
+}
+
+// ---- Adadelta (adadelta.cpp) ------------------------------------------------------
+//   g = -g (maximize);  g += weight_decay * p
+//   s = rho * s + (1 - rho) * g * g
+//   delta = sqrt(acc + eps) / sqrt(s + eps) * g
+//   acc = rho * acc + (1 - rho) * delta * delta
+//   p -= lr * delta
+template <typename T>
+struct AdadeltaHyper {
+  T lr, rho, w, eps, weight_decay;  // w = 1 - rho
+  bool maximize;
+};
+
+// s: the square average; acc: the accumulated squared updates.
+template <typename T>
+CONVNET_HD inline void adadelta_update(const AdadeltaHyper<T>& h, T& p, T g, T& s, T& acc) {
+  T d = h.maximize ? -g : g;
+  if (h.weight_decay != T(0)) d += h.weight_decay * p;
+  s = s * h.rho + h.w * d * d;
+  const T delta = sqrt_of(acc + h.eps) / sqrt_of(s + h.eps) * d;
+  acc = acc * h.rho + h.w * delta * delta;
+  p += -h.lr * delta;
+}
+
+// ---- LARS (lars.cpp) --------------------------------------------------------------
+// You et al. 2017, "Large Batch Training of Convolutional Networks", algorithm 1:
+//   local_lr = trust_coefficient * |p| / (|g| + weight_decay * |p| + eps) (1 where |p| or |g| is
+//   0, or without layer adaptation), per tensor
+//   d = g + weight_decay * p
+//   buf = momentum * buf + lr * local_lr * d;  p -= buf    (p -= lr * local_lr * d without momentum)
+template <typename T>
+struct LarsHyper {
+  T momentum, weight_decay;
+};
+
+// scaled_lr = lr * local_lr of the tensor; buf: the momentum buffer, null without momentum.
+template <typename T>
+CONVNET_HD inline void lars_update(const LarsHyper<T>& h, T scaled_lr, T& p, T g, T* buf) {
+  T d = g;
+  if (h.weight_decay != T(0)) d += h.weight_decay * p;
+  if (buf) {
+    *buf = h.momentum * *buf + scaled_lr * d;
+    p -= *buf;
+  } else {
+    p -= scaled_lr * d;
+  }
+}
+
+// ---- LAMB (lamb.cpp) --------------------------------------------------------------
+// You et al. 2019, "Large Batch Optimization for Deep Learning", algorithm 2, in two passes:
+//   m, v as Adam's (adam_moments);  u = m / (1 - beta1^t) / (sqrt(v / (1 - beta2^t)) + eps) + weight_decay * p
+//   ratio = |p| / |u| (1 where |p| or |u| is 0, or without layer adaptation), per tensor
+//   p -= lr * ratio * u
+template <typename T>
+CONVNET_HD inline void lamb_direction(const AdamHyper<T>& h, T bias1, T bias2, T p, T g, T& m, T& v, T& u) {
+  adam_moments(h, g, m, v);
+  u = m / bias1 / (sqrt_of(v / bias2) + h.eps) + h.weight_decay * p;
+}
+
+// The second pass: neg_step = -lr * ratio of the tensor.
+template <typename T>
+CONVNET_HD inline void lamb_update(T neg_step, T& p, T u) {
+  p += neg_step * u;
 }
 
 // ---- RMSprop (rmsprop.cpp) ------------------------------------------------------

@@ -1,6 +1,8 @@
 """Optimizers (as torch.optim); updates run in C++. Schedules in `convnet.optim.lr_scheduler`."""
 
-from .._core.optim import SGD, Adagrad, Adam, AdamW, Optimizer, ParamGroup, RMSprop  # noqa: F401
-from . import lr_scheduler  # noqa: F401
+from .._core.optim import (LAMB, LARS, SGD, Adadelta, Adagrad, Adam, AdamW, NAdam, Optimizer,  # noqa: F401
+                           ParamGroup, RAdam, RMSprop)
+from . import lr_scheduler, swa_utils  # noqa: F401
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "ParamGroup", "RMSprop", "SGD", "lr_scheduler"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "LAMB", "LARS", "NAdam", "Optimizer", "ParamGroup", "RAdam",
+           "RMSprop", "SGD", "lr_scheduler", "swa_utils"]

@@ -18,8 +18,9 @@ struct ParamGroup {
   double get(const std::string& key) const;
 };
 
-// Per-parameter state: "step" (a float32 scalar on the CPU, as PyTorch's) and tensors
-// of the parameter's shape, dtype and device ("momentum_buffer", "exp_avg", …).
+// Per-parameter state: scalars ("step", NAdam's "mu_product": float32 on the CPU, as
+// PyTorch's) and tensors of the parameter's shape, dtype and device ("momentum_buffer",
+// "exp_avg", …).
 using ParamState = std::map<std::string, Tensor>;
 
 // An optimizer's state in PyTorch's layout: parameters are numbered in group
@@ -68,8 +69,13 @@ class Optimizer {
   // absent, and moved to p's device and dtype if it is elsewhere (a model moved with
   // Module.to after some steps).
   static Tensor& entry(ParamState& st, const std::string& key, const Tensor& p, double value);
+  // st[key], a float32 scalar on the CPU, created holding value if absent.
+  static Tensor& scalar_entry(ParamState& st, const std::string& key, double value);
   // st["step"], created at 0 if absent.
-  static Tensor& step_entry(ParamState& st);
+  static Tensor& step_entry(ParamState& st) { return scalar_entry(st, "step", 0); }
+  // True for the state entries that are scalars on the CPU rather than tensors shaped
+  // like their parameter.
+  static bool is_scalar_state(const std::string& key) { return key == "step" || key == "mu_product"; }
   // Adds one to st["step"] and returns the new count.
   static double count_step(ParamState& st);
 
