@@ -10,11 +10,10 @@ import operator
 import os
 import sys
 import tarfile
+import tempfile
 import urllib.request
 
 import numpy as np
-
-from .. import _core
 
 __all__ = ["default_root", "cache_home", "fetch", "extract_tar", "float_chw", "ArrayImageDataset"]
 
@@ -35,7 +34,17 @@ def _write_atomically(folder, filename, data):
     """Writes `data` to folder/filename through a temporary file and a rename: readers see
     the old state or the whole file, never a part."""
     target = os.path.join(folder, filename)
-    _core._write_file_atomic(target, data, "convnet.datasets")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
     return target
 
 
