@@ -267,13 +267,14 @@ def cmd_evaluate(args):
     if args.threads:
         cn.set_num_threads(args.threads)
     device = _device(cn, args.device)
-    _, test_loader, classes, shape = _loaders(args, test_batch_size=args.batch_size,
-                                              pin_memory=device.type == "cuda")
-    model = _model(cn, args.model, len(classes), shape).to(device)
+    # the weights first: a wrong path is reported as such before the data are looked for
     if cn.checkpoint.is_checkpoint(args.weights):
         weights = cn.load_checkpoint(args.weights)["model"]
     else:
         weights = cn.load(args.weights)
+    _, test_loader, classes, shape = _loaders(args, test_batch_size=args.batch_size,
+                                              pin_memory=device.type == "cuda")
+    model = _model(cn, args.model, len(classes), shape).to(device)
     model.load_state_dict(weights)
     outputs, targets = [], []
     for x, y in test_loader:
