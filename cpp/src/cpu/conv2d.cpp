@@ -17,6 +17,7 @@
 // (workspace.h).
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <type_traits>
 #include <vector>
 
@@ -240,20 +241,27 @@ struct DwGeom {
 // src (H,W) -> dst (g.rows, g.row): src[a,b] goes to padded pixel (a*up_h + off_h,
 // b*up_w + off_w) of the scratch plane, where that pixel is one a real output reads. Writes
 // the same positions for every plane of a call: the rest stays as zeroed once.
+// Padded column j = b*up_w + off_w lies in phase j % sw at element j / sw. The columns of one
+// phase come every bstep = L/up_w source columns, L = lcm(up_w, sw), and are istep = L/sw
+// elements apart; so each row is copied phase by phase with fixed steps (a plain copy when
+// up_w == sw == 1).
 template <typename T>
 void dw_scatter(const DwGeom& g, const T* src, int64_t H, int64_t W, int64_t up_h, int64_t up_w,
                 int64_t off_h, int64_t off_w, T* dst) {
   int64_t a0, a1, b0, b1;  // src rows [a0,a1), columns [b0,b1) that land inside
   valid_range(g.need_h, H, up_h, -off_h, 0, a0, a1);
   valid_range(g.need_w, W, up_w, -off_w, 0, b0, b1);
-  for (int64_t a = a0; a < a1; ++a) {
-    const T* sr = src + a * W;
-    T* dr = dst + (a * up_h + off_h) * g.row;
-    const int64_t j0 = b0 * up_w + off_w;
-    int64_t f = j0 % g.sw, idx = j0 / g.sw;  // phase and element of padded column j
-    for (int64_t b = b0; b < b1; ++b) {
-      dr[f * g.len + idx] = sr[b];
-      for (f += up_w; f >= g.sw; f -= g.sw) ++idx;
+  const int64_t L = std::lcm(up_w, g.sw), bstep = L / up_w, istep = L / g.sw;
+  for (int64_t b = b0; b < std::min(b1, b0 + bstep); ++b) {  // the first column of each phase
+    const int64_t j = b * up_w + off_w, n = (b1 - b + bstep - 1) / bstep;
+    T* d0 = dst + (a0 * up_h + off_h) * g.row + (j % g.sw) * g.len + j / g.sw;
+    for (int64_t a = a0; a < a1; ++a) {
+      const T* sr = src + a * W + b;
+      T* dr = d0 + (a - a0) * up_h * g.row;
+      if (bstep == 1 && istep == 1)
+        std::memcpy(dr, sr, n * sizeof(T));
+      else
+        for (int64_t i = 0; i < n; ++i) dr[i * istep] = sr[i * bstep];
     }
   }
 }
