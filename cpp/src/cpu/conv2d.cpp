@@ -1,6 +1,6 @@
 // CPU conv2d kernels: im2col + GEMM, Winograd F(4x4,3x3) for the float32 3x3
 // stride-1 convolutions that winograd_selected picks (conv2d_winograd.cpp;
-// forward and dx), and a vectorized direct correlation for depthwise.
+// forward, dx and dw), and a vectorized direct correlation for depthwise.
 // N batch, C in channels, H W input size, K out channels, R S kernel,
 // P Q output size, G groups; Cg = C/G and Kg = K/G channels per group.
 // The column matrix of one image and group is (Cg*R*S, P*Q): row (c,r,s)
@@ -667,9 +667,10 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
   const ConvGeom g(s);
   if (g.depthwise) return depthwise_backward(s, g, x, w, dy, dx, dw, db);
   if constexpr (std::is_same_v<T, float>)
-    if (dx && conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) {
-      winograd_backward_data(s, w, dy, dx);
-      dx = nullptr;
+    if (conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) {
+      if (dx) winograd_backward_data(s, w, dy, dx);
+      if (dw) winograd_backward_weight(s, x, dy, dw);
+      dx = dw = nullptr;
     }
   if (dx || dw) gemm_backward(s, g, x, w, dy, dx, dw);
   if (db) bias_backward(s, g, dy, db);

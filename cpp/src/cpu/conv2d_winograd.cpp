@@ -134,6 +134,46 @@ void winograd_output_tiles(const WinoConv& cv, const float* m, int64_t ldm, int6
   }
 }
 
+// dy (4, lanes): o = A dy (6, lanes), the transpose of output_1d's A^T; strides as input_1d.
+inline __attribute__((always_inline)) void grad_output_1d(const float* in, int64_t is, float* out,
+                                                          int64_t os) {
+  for (int64_t l = 0; l < kLanes; ++l) {
+    const float y0 = in[l], y1 = in[is + l], y2 = in[2 * is + l], y3 = in[3 * is + l];
+    const float a = y0 + y2, b = y1 + y3, c = y0 + 4 * y2, e = 2 * y1 + 8 * y3;
+    out[l] = y0;
+    out[os + l] = a + b;
+    out[2 * os + l] = a - b;
+    out[3 * os + l] = c + e;
+    out[4 * os + l] = c - e;
+    out[5 * os + l] = y3;
+  }
+}
+
+// dy: channel 0 of dy (planes of P x Q), tiles (nt <= kLanes) at `at`; m: row 0 of dM[0] in a
+// block of tiles (dM[xi] mstride apart, rows ldm apart). Writes dM = A dy A^T (6x6) of each
+// tile's 4x4 of dy (zero beyond P, Q) for channels [k0, k1) into rows 0 .. k1-k0.
+CONVNET_CPU_CLONES
+void winograd_grad_output_tiles(const WinoConv& cv, const float* dy, const TileAt* at, int64_t nt,
+                                int64_t k0, int64_t k1, float* m, int64_t ldm, int64_t mstride) {
+  alignas(64) float d[16 * kLanes], t[24 * kLanes], o[36 * kLanes];
+  const int64_t PQ = cv.P * cv.Q;
+  for (int64_t k = k0; k < k1; ++k) {
+    const float* yk = dy + k * PQ;
+    for (int64_t l = 0; l < kLanes; ++l) {
+      const int64_t rows = l < nt ? std::min<int64_t>(4, cv.P - at[l].p0) : 0;
+      const int64_t cols = l < nt ? std::min<int64_t>(4, cv.Q - at[l].q0) : 0;
+      const float* src = l < nt ? yk + at[l].out : yk;
+      for (int64_t i = 0; i < 4; ++i)
+        for (int64_t j = 0; j < 4; ++j) d[(i * 4 + j) * kLanes + l] = i < rows && j < cols ? src[i * cv.Q + j] : 0.0f;
+    }
+    for (int64_t j = 0; j < 4; ++j) grad_output_1d(d + j * kLanes, 4 * kLanes, t + j * kLanes, 4 * kLanes);
+    for (int64_t i = 0; i < 6; ++i) grad_output_1d(t + i * 4 * kLanes, kLanes, o + i * 6 * kLanes, kLanes);
+    float* mk = m + (k - k0) * ldm;
+    for (int64_t e = 0; e < 36; ++e)
+      for (int64_t l = 0; l < nt; ++l) mk[e * mstride + l] = o[e * kLanes + l];
+  }
+}
+
 // g (3, lanes) -> o = G g (6, lanes), in double; in at in[k * is + l], out at out[k * os + l].
 inline __attribute__((always_inline)) void filter_1d(const double* in, int64_t is, double* out,
                                                      int64_t os) {
@@ -164,6 +204,33 @@ void winograd_filter_tiles(const float* f, int64_t fstride, bool flip, int64_t n
     for (int64_t l = 0; l < n; ++l) u[e * ustride + l] = static_cast<float>(v[e * kLanes + l]);
 }
 
+// u (6, lanes) -> o = G^T u (3, lanes), in double; strides as filter_1d.
+inline __attribute__((always_inline)) void filter_grad_1d(const double* in, int64_t is,
+                                                          double* out, int64_t os) {
+  for (int64_t l = 0; l < kLanes; ++l) {
+    const double u0 = in[l], u1 = in[is + l], u2 = in[2 * is + l], u3 = in[3 * is + l],
+                 u4 = in[4 * is + l], u5 = in[5 * is + l];
+    const double a = u1 + u2, b = u2 - u1, c = u3 + u4, e = u3 - u4;
+    out[l] = u0 * 0.25 - a * (1.0 / 6) + c * (1.0 / 24);
+    out[os + l] = b * (1.0 / 6) + e * (1.0 / 12);
+    out[2 * os + l] = (c - a) * (1.0 / 6) + u5;
+  }
+}
+
+// n <= kLanes transformed filter gradients dU (6,6), du[xi * dstride + l] for filter l ->
+// dw = G^T dU G (3,3) at f[l * fstride + e].
+CONVNET_CPU_CLONES
+void winograd_filter_grad_tiles(const double* du, int64_t dstride, int64_t n, float* f,
+                                int64_t fstride) {
+  alignas(64) double u[36 * kLanes], t[18 * kLanes], g[9 * kLanes];
+  for (int64_t e = 0; e < 36; ++e)
+    for (int64_t l = 0; l < kLanes; ++l) u[e * kLanes + l] = l < n ? du[e * dstride + l] : 0.0;
+  for (int64_t j = 0; j < 6; ++j) filter_grad_1d(u + j * kLanes, 6 * kLanes, t + j * kLanes, 6 * kLanes);
+  for (int64_t i = 0; i < 3; ++i) filter_grad_1d(t + i * 6 * kLanes, kLanes, g + i * 3 * kLanes, kLanes);
+  for (int64_t e = 0; e < 9; ++e)
+    for (int64_t l = 0; l < n; ++l) f[l * fstride + e] = static_cast<float>(g[e * kLanes + l]);
+}
+
 // w (K,C/G,3,3) -> U (G, 36, Ko, Ci): U[xi][o][i] from filter (o,i) of each
 // group, which is w[o][i] for the forward, and w[i][o] flipped for dx.
 void transform_filter(const WinoConv& cv, const float* w, bool for_dx, float* u) {
@@ -182,6 +249,25 @@ void transform_filter(const WinoConv& cv, const float* w, bool for_dx, float* u)
   });
 }
 
+// Tiles [t0, t0+nt) (numbered image by image, row by row) -> at[0..nt).
+void tile_positions(const WinoConv& cv, int64_t t0, int64_t nt, TileAt* at) {
+  const int64_t C = cv.groups * cv.Ci, K = cv.groups * cv.Ko, per_image = cv.tiles_h * cv.tiles_w;
+  for (int64_t t = 0; t < nt; ++t) {
+    const int64_t n = (t0 + t) / per_image, r = (t0 + t) % per_image;
+    const int64_t p0 = r / cv.tiles_w * 4, q0 = r % cv.tiles_w * 4;
+    at[t] = {n * C * cv.H * cv.W + (p0 - cv.pad_h) * cv.W + (q0 - cv.pad_w),
+             n * K * cv.P * cv.Q + p0 * cv.Q + q0, p0, q0};
+  }
+}
+
+// Tiles per block of one thread: V (36 Ci) and M (36 Ko) per tile within about 2 MB, at least
+// 32 tiles (GEMM columns) per product, a multiple of the lanes, at most the tiles it has.
+int64_t block_tiles(int64_t Ci, int64_t Ko, int64_t tiles) {
+  constexpr int64_t kBlockElems = int64_t(1) << 19;
+  const int64_t T = std::min(std::clamp<int64_t>(kBlockElems / (36 * (Ci + Ko)), 32, 256), tiles);
+  return (T + kLanes - 1) / kLanes * kLanes;
+}
+
 // x (N, groups*Ci, H, W), U from transform_filter, b (groups*Ko) or null;
 // y (N, groups*Ko, P, Q) overwritten. Each thread takes a contiguous share of
 // the tiles and runs its blocks alone (transforms and single-threaded
@@ -189,16 +275,10 @@ void transform_filter(const WinoConv& cv, const float* w, bool for_dx, float* u)
 void winograd_run(const WinoConv& cv, const float* x, const float* u, const float* b, float* y) {
   const int64_t chunks = std::max<int64_t>(
       1, std::min<int64_t>(num_threads(), (cv.tiles + kLanes - 1) / kLanes));
-  // Tiles per block: V and M of a block within about 2 MB, at least 32 tiles
-  // (columns) per product; a multiple of the lanes.
-  constexpr int64_t kBlockElems = int64_t(1) << 19;
-  int64_t T = std::clamp<int64_t>(kBlockElems / (36 * (cv.Ci + cv.Ko)), 32, 256);
-  T = std::min(T, (cv.tiles + chunks - 1) / chunks);
-  T = (T + kLanes - 1) / kLanes * kLanes;
+  const int64_t T = block_tiles(cv.Ci, cv.Ko, (cv.tiles + chunks - 1) / chunks);
   const int64_t v_size = 36 * cv.Ci * T, m_size = 36 * cv.Ko * T;
   Workspace<float> Vs(chunks * v_size), Ms(chunks * m_size);
   Workspace<TileAt> ats(chunks * T);
-  const int64_t C = cv.groups * cv.Ci, K = cv.groups * cv.Ko, per_image = cv.tiles_h * cv.tiles_w;
   parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t ch = c0; ch < c1; ++ch) {
       float* V = Vs.data() + ch * v_size;
@@ -207,12 +287,7 @@ void winograd_run(const WinoConv& cv, const float* x, const float* u, const floa
       const int64_t end = cv.tiles * (ch + 1) / chunks;
       for (int64_t t0 = cv.tiles * ch / chunks; t0 < end; t0 += T) {
         const int64_t nt = std::min(T, end - t0);
-        for (int64_t t = 0; t < nt; ++t) {
-          const int64_t n = (t0 + t) / per_image, r = (t0 + t) % per_image;
-          const int64_t p0 = r / cv.tiles_w * 4, q0 = r % cv.tiles_w * 4;
-          at[t] = {n * C * cv.H * cv.W + (p0 - cv.pad_h) * cv.W + (q0 - cv.pad_w),
-                   n * K * cv.P * cv.Q + p0 * cv.Q + q0, p0, q0};
-        }
+        tile_positions(cv, t0, nt, at);
         for (int64_t gi = 0; gi < cv.groups; ++gi) {
           const float* ug = u + gi * 36 * cv.Ko * cv.Ci;
           // V[xi] (Ci, nt), 16 tiles at a time
@@ -229,6 +304,69 @@ void winograd_run(const WinoConv& cv, const float* x, const float* u, const floa
                                   cv.Ko, b ? b + gi * cv.Ko : nullptr, y + gi * cv.Ko * cv.P * cv.Q);
         }
       }
+    }
+  });
+}
+
+// x (N, groups*Ci, H, W), dy (N, groups*Ko, P, Q); dw (groups*Ko, Ci, 3, 3) overwritten:
+// dU[xi] (Ko, Ci) = sum over tiles of dM[xi] (Ko, tiles) x V[xi]^T (tiles, Ci), then
+// dw = G^T dU G. Where one dU per thread is small, each thread takes a contiguous share of
+// the tiles into its own dU and the shares are added in a fixed order; otherwise each thread
+// takes a share of the output channels over all tiles (transforming every input tile itself).
+void winograd_weight_grad_run(const WinoConv& cv, const float* x, const float* dy, float* dw) {
+  const int64_t per_group = 36 * cv.Ko * cv.Ci, nthreads = num_threads();
+  const bool by_tiles = per_group * cv.groups * nthreads <= (int64_t(1) << 21);
+  const int64_t chunks = std::max<int64_t>(
+      1, std::min(nthreads, by_tiles ? (cv.tiles + kLanes - 1) / kLanes : cv.Ko / kLanes));
+  const int64_t parts = by_tiles ? chunks : 1, ko_max = by_tiles ? cv.Ko : (cv.Ko + chunks - 1) / chunks;
+  const int64_t T = block_tiles(cv.Ci, ko_max, by_tiles ? (cv.tiles + chunks - 1) / chunks : cv.tiles);
+  const int64_t v_size = 36 * cv.Ci * T, m_size = 36 * ko_max * T;
+  Workspace<float> Vs(chunks * v_size), Ms(chunks * m_size), dU(parts * cv.groups * per_group);
+  Workspace<TileAt> ats(chunks * T);
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      float* V = Vs.data() + ch * v_size;
+      float* M = Ms.data() + ch * m_size;
+      TileAt* at = ats.data() + ch * T;
+      const int64_t t_begin = by_tiles ? cv.tiles * ch / chunks : 0;
+      const int64_t t_end = by_tiles ? cv.tiles * (ch + 1) / chunks : cv.tiles;
+      const int64_t k0 = by_tiles ? 0 : cv.Ko * ch / chunks, k1 = by_tiles ? cv.Ko : cv.Ko * (ch + 1) / chunks;
+      float* du = dU.data() + (by_tiles ? ch : 0) * cv.groups * per_group;
+      for (int64_t t0 = t_begin; t0 < t_end; t0 += T) {
+        const int64_t nt = std::min(T, t_end - t0);
+        tile_positions(cv, t0, nt, at);
+        for (int64_t gi = 0; gi < cv.groups; ++gi) {
+          for (int64_t l0 = 0; l0 < nt; l0 += kLanes) {
+            winograd_input_tiles(cv, x + gi * cv.Ci * cv.H * cv.W, at + l0,
+                                 std::min(kLanes, nt - l0), 0, cv.Ci, V + l0, T, cv.Ci * T);
+            winograd_grad_output_tiles(cv, dy + gi * cv.Ko * cv.P * cv.Q, at + l0,
+                                       std::min(kLanes, nt - l0), k0, k1, M + l0, T, (k1 - k0) * T);
+          }
+          // dU[xi] rows [k0, k1) (+)= dM[xi] (k1-k0, nt) x V[xi]^T (nt, Ci)
+          float* dug = du + gi * per_group + k0 * cv.Ci;
+          for (int64_t e = 0; e < 36; ++e)
+            gemm(false, true, k1 - k0, cv.Ci, nt, 1.0f, M + e * (k1 - k0) * T, T, V + e * cv.Ci * T,
+                 T, t0 == t_begin ? 0.0f : 1.0f, dug + e * cv.Ko * cv.Ci, cv.Ci);
+        }
+      }
+    }
+  });
+  // dw (o, i) of each group = G^T (the parts' dU added in order) G, 16 filters at a time
+  const int64_t total = cv.groups * cv.Ko * cv.Ci;
+  parallel_for((total + kLanes - 1) / kLanes, std::max<int64_t>(1, 64 / parts), [&](int64_t b0, int64_t b1) {
+    alignas(64) double u[36 * kLanes];
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t j0 = b * kLanes, n = std::min(kLanes, total - j0);
+      for (int64_t l = 0; l < n; ++l) {  // filter j = (gi, o, i) -> dU[gi][xi][o][i]
+        const int64_t j = j0 + l, gi = j / (cv.Ko * cv.Ci), oi = j % (cv.Ko * cv.Ci);
+        for (int64_t e = 0; e < 36; ++e) {
+          double acc = 0;
+          for (int64_t c = 0; c < parts; ++c)
+            acc += dU.data()[c * cv.groups * per_group + gi * per_group + e * cv.Ko * cv.Ci + oi];
+          u[e * kLanes + l] = acc;
+        }
+      }
+      winograd_filter_grad_tiles(u, kLanes, n, dw + j0 * 9, 9);
     }
   });
 }
@@ -260,6 +398,11 @@ void winograd_backward_data(const Conv2dShape& s, const float* w, const float* d
   Workspace<float> u(36 * s.C * cv.Ci);
   transform_filter(cv, w, true, u.data());
   winograd_run(cv, dy, u.data(), nullptr, dx);
+}
+
+void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
+  const WinoConv cv(s.N, s.C / s.groups, s.K / s.groups, s.H, s.W, s.P, s.Q, s.pad_h, s.pad_w, s.groups);
+  winograd_weight_grad_run(cv, x, dy, dw);
 }
 
 }  // namespace convnet::cpu

@@ -16,4 +16,7 @@ void winograd_forward(const Conv2dShape& s, const float* x, const float* w, cons
 // convolution of dy, padded by 2 - pad, with the flipped, transposed filter.
 void winograd_backward_data(const Conv2dShape& s, const float* w, const float* dy, float* dx);
 
+// x (N,C,H,W), dy (N,K,P,Q); dw (K,C/G,3,3) overwritten.
+void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
+
 }  // namespace convnet::cpu
