@@ -1,5 +1,5 @@
 """conv2d on the CPU through each of its algorithms (im2col + GEMM over batches of images,
-Winograd F(4x4,3x3)): forward, dx, dw and db against PyTorch in float32 and float64, the
+Winograd F(4x4,3x3), for dw too from 128 output tiles): forward, dx, dw and db against PyTorch in float32 and float64, the
 algorithm each shape selects, and bit-identical results for a given thread count."""
 
 import numpy as np
@@ -34,6 +34,11 @@ LAYERS = [
     ("vgg16 64@56 imagenet reduced", 1, 64, 64, 28, 28, 3, 1, 1, 1, "winograd"),
     ("resnext grouped 3x3", 4, 64, 64, 8, 8, 3, 1, 1, 2, "winograd"),
     ("grouped small groups", 2, 32, 32, 8, 8, 3, 1, 1, 4, "gemm"),
+    # at least 128 output tiles of 4x4: dw goes through Winograd too
+    ("resnet18 128@16 batch 8", 8, 128, 128, 16, 16, 3, 1, 1, 1, "winograd"),
+    ("grouped 64@16 batch 8", 8, 64, 64, 16, 16, 3, 1, 1, 2, "winograd"),
+    ("odd 24->40@23 padding 2", 4, 24, 40, 23, 23, 3, 1, 2, 1, "winograd"),
+    ("odd 40->24@19 padding 0", 6, 40, 24, 19, 19, 3, 1, 0, 1, "winograd"),
 ]
 
 

@@ -669,8 +669,11 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
   if constexpr (std::is_same_v<T, float>)
     if (conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) {
       if (dx) winograd_backward_data(s, w, dy, dx);
-      if (dw) winograd_backward_weight(s, x, dy, dw);
-      dx = dw = nullptr;
+      if (dw && winograd_weight_grad_selected(s)) {
+        winograd_backward_weight(s, x, dy, dw);
+        dw = nullptr;
+      }
+      dx = nullptr;
     }
   if (dx || dw) gemm_backward(s, g, x, w, dy, dx, dw);
   if (db) bias_backward(s, g, dy, db);

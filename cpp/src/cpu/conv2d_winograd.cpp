@@ -231,8 +231,9 @@ void winograd_filter_grad_tiles(const double* du, int64_t dstride, int64_t n, fl
     for (int64_t l = 0; l < n; ++l) f[l * fstride + e] = static_cast<float>(g[e * kLanes + l]);
 }
 
-// w (K,C/G,3,3) -> U (G, 36, Ko, Ci): U[xi][o][i] from filter (o,i) of each
-// group, which is w[o][i] for the forward, and w[i][o] flipped for dx.
+// w (K,C/G,3,3) -> U (G, Ko, 36, Ci): U[o][xi][i] from filter (o,i) of each
+// group, which is w[o][i] for the forward, and w[i][o] flipped for dx. U[xi] is the
+// (Ko, Ci) matrix at xi*Ci with rows 36*Ci apart: a filter's 36 values lie close.
 void transform_filter(const WinoConv& cv, const float* w, bool for_dx, float* u) {
   const int64_t per_group = 36 * cv.Ko * cv.Ci;
   parallel_for(cv.groups * cv.Ko, std::max<int64_t>(1, 512 / cv.Ci), [&](int64_t j0, int64_t j1) {
@@ -243,7 +244,7 @@ void transform_filter(const WinoConv& cv, const float* w, bool for_dx, float* u)
         const float* f = for_dx ? w + ((gi * cv.Ci + i) * cv.Ko + o) * 9
                                 : w + ((gi * cv.Ko + o) * cv.Ci + i) * 9;
         winograd_filter_tiles(f, for_dx ? cv.Ko * 9 : 9, for_dx, std::min(kLanes, cv.Ci - i),
-                              u + gi * per_group + o * cv.Ci + i, cv.Ko * cv.Ci);
+                              u + gi * per_group + o * 36 * cv.Ci + i, cv.Ci);
       }
     }
   });
@@ -296,7 +297,7 @@ void winograd_run(const WinoConv& cv, const float* x, const float* u, const floa
                                  std::min(kLanes, nt - l0), 0, cv.Ci, V + l0, T, cv.Ci * T);
           // M[xi] (Ko, nt) = U[xi] (Ko, Ci) x V[xi] (Ci, nt)
           for (int64_t e = 0; e < 36; ++e)
-            gemm(false, false, cv.Ko, nt, cv.Ci, 1.0f, ug + e * cv.Ko * cv.Ci, cv.Ci,
+            gemm(false, false, cv.Ko, nt, cv.Ci, 1.0f, ug + e * cv.Ci, 36 * cv.Ci,
                  V + e * cv.Ci * T, T, 0.0f, M + e * cv.Ko * T, T);
           // y = A^T M A + b
           for (int64_t l0 = 0; l0 < nt; l0 += kLanes)
@@ -310,7 +311,7 @@ void winograd_run(const WinoConv& cv, const float* x, const float* u, const floa
 
 // x (N, groups*Ci, H, W), dy (N, groups*Ko, P, Q); dw (groups*Ko, Ci, 3, 3) overwritten:
 // dU[xi] (Ko, Ci) = sum over tiles of dM[xi] (Ko, tiles) x V[xi]^T (tiles, Ci), then
-// dw = G^T dU G. Where one dU per thread is small, each thread takes a contiguous share of
+// dw = G^T dU G; dU is laid out (G, Ko, 36, Ci) as U, so a filter's 36 values lie close. Where one dU per thread is small, each thread takes a contiguous share of
 // the tiles into its own dU and the shares are added in a fixed order; otherwise each thread
 // takes a share of the output channels over all tiles (transforming every input tile itself).
 void winograd_weight_grad_run(const WinoConv& cv, const float* x, const float* dy, float* dw) {
@@ -343,10 +344,10 @@ void winograd_weight_grad_run(const WinoConv& cv, const float* x, const float* d
                                        std::min(kLanes, nt - l0), k0, k1, M + l0, T, (k1 - k0) * T);
           }
           // dU[xi] rows [k0, k1) (+)= dM[xi] (k1-k0, nt) x V[xi]^T (nt, Ci)
-          float* dug = du + gi * per_group + k0 * cv.Ci;
+          float* dug = du + gi * per_group + k0 * 36 * cv.Ci;
           for (int64_t e = 0; e < 36; ++e)
             gemm(false, true, k1 - k0, cv.Ci, nt, 1.0f, M + e * (k1 - k0) * T, T, V + e * cv.Ci * T,
-                 T, t0 == t_begin ? 0.0f : 1.0f, dug + e * cv.Ko * cv.Ci, cv.Ci);
+                 T, t0 == t_begin ? 0.0f : 1.0f, dug + e * cv.Ci, 36 * cv.Ci);
         }
       }
     }
@@ -357,15 +358,14 @@ void winograd_weight_grad_run(const WinoConv& cv, const float* x, const float* d
     alignas(64) double u[36 * kLanes];
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t j0 = b * kLanes, n = std::min(kLanes, total - j0);
-      for (int64_t l = 0; l < n; ++l) {  // filter j = (gi, o, i) -> dU[gi][xi][o][i]
-        const int64_t j = j0 + l, gi = j / (cv.Ko * cv.Ci), oi = j % (cv.Ko * cv.Ci);
-        for (int64_t e = 0; e < 36; ++e) {
+      for (int64_t e = 0; e < 36; ++e)
+        for (int64_t l = 0; l < n; ++l) {  // filter j = (gi*Ko + o, i) -> dU[gi][o][xi][i]
+          const int64_t j = j0 + l, go = j / cv.Ci, i = j % cv.Ci;
+          const float* d = dU.data() + (go * 36 + e) * cv.Ci + i;
           double acc = 0;
-          for (int64_t c = 0; c < parts; ++c)
-            acc += dU.data()[c * cv.groups * per_group + gi * per_group + e * cv.Ko * cv.Ci + oi];
+          for (int64_t c = 0; c < parts; ++c) acc += d[c * cv.groups * per_group];
           u[e * kLanes + l] = acc;
         }
-      }
       winograd_filter_grad_tiles(u, kLanes, n, dw + j0 * 9, 9);
     }
   });
@@ -383,6 +383,14 @@ bool winograd_selected(const Conv2dShape& s) {
   return s.R == 3 && s.S == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dil_h == 1 &&
          s.dil_w == 1 && s.pad_h <= 2 && s.pad_w <= 2 && Cg >= 16 && Kg >= 16 && s.P >= 4 &&
          s.Q >= 4 && tiles >= std::max<int64_t>(16, Cg * Kg / 8192);
+}
+
+bool winograd_weight_grad_selected(const Conv2dShape& s) {
+  // dU holds 36 values per filter, four times dw: it is written, read back and transformed
+  // once per call whatever the batch. Below 128 output tiles of 4x4 that costs more than the
+  // products save (512 channels at 4x4, batch 64, 64 tiles: 23 ms against 18 ms by GEMM;
+  // 256 channels at 8x8, 256 tiles: 11 ms against 13 ms).
+  return winograd_selected(s) && s.N * ((s.P + 3) / 4) * ((s.Q + 3) / 4) >= 128;
 }
 
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {

@@ -16,6 +16,9 @@ void winograd_forward(const Conv2dShape& s, const float* x, const float* w, cons
 // convolution of dy, padded by 2 - pad, with the flipped, transposed filter.
 void winograd_backward_data(const Conv2dShape& s, const float* w, const float* dy, float* dx);
 
+// Whether dw of a convolution that winograd_selected picks goes through Winograd too.
+bool winograd_weight_grad_selected(const Conv2dShape& s);
+
 // x (N,C,H,W), dy (N,K,P,Q); dw (K,C/G,3,3) overwritten.
 void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
 
