@@ -28,7 +28,7 @@ import numpy as np
 
 __all__ = [
     "conv_output_size",
-    "conv2d", "conv2d_backward",
+    "conv2d", "conv2d_backward", "conv3d",
     "max_pool2d", "max_pool2d_backward",
     "avg_pool2d", "avg_pool2d_backward",
     "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
