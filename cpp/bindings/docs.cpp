@@ -67,6 +67,9 @@ void add_docs(py::module_& m) {
   doc(nn, "Conv1d", "Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, "
       "bias=True, padding_mode='zeros')\n\n1-D convolution over (N, C, L) input (as torch.nn.Conv1d), run as conv2d "
       "over (N, C, 1, L). weight (out_channels, in_channels/groups, kL).");
+  doc(nn, "Conv3d", "Conv3d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, "
+      "bias=True, padding_mode='zeros')\n\n3-D convolution over (N, C, D, H, W) input (as torch.nn.Conv3d), run as "
+      "conv2d over the depth slices each kernel depth reads. weight (out_channels, in_channels/groups, kD, kH, kW).");
   doc(nn, "MaxPool1d", "MaxPool1d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False, "
       "ceil_mode=False)\n\n1-D max pooling over (N, C, L) input; with return_indices, also the index of each "
       "maximum along L.");

@@ -1,4 +1,4 @@
-// The 1-D layers, normalization over samples, embedding, pixel shuffle, unfold/fold and max
+// The 1-D layers, 3-D convolution, normalization over samples, embedding, pixel shuffle, unfold/fold and max
 // unpooling: their functional forms (convnet.functional) and modules (convnet.nn); and
 // nn.init.trunc_normal_.
 #include "bindings.h"
@@ -81,6 +81,28 @@ std::array<int64_t, 3> to_triple(const py::handle& v, const std::string& what) {
   throw py::type_error(cat_str(what, " must be an int or a triple of ints, got ", repr_of(v)));
 }
 
+py::tuple triple_tuple(const std::array<int64_t, 3>& t) { return py::make_tuple(t[0], t[1], t[2]); }
+
+// conv3d's options: int or triple arguments, padding also "same" or "valid".
+Conv3dOptions conv3d_options(const char* who, const py::object& stride, const py::object& padding,
+                             const py::object& dilation, int64_t groups, std::string* padding_str = nullptr) {
+  Conv3dOptions o;
+  o.stride = to_triple(stride, cat_str(who, ": stride"));
+  o.dilation = to_triple(dilation, cat_str(who, ": dilation"));
+  o.groups = groups;
+  if (py::isinstance<py::str>(padding)) {
+    std::string p = padding.cast<std::string>();
+    if (padding_str) *padding_str = p;
+    if (p == "same")
+      o.same = true;
+    else if (p != "valid")
+      throw py::value_error(cat_str(who, ": padding must be an int, a triple, 'same' or 'valid', got '", p, "'"));
+  } else {
+    o.padding = to_triple(padding, cat_str(who, ": padding"));
+  }
+  return o;
+}
+
 // 3-D pooling options from Python arguments (stride None or empty: the kernel size).
 Pool3dOptions pool3d_options(const char* who, const py::object& k, const py::object& stride,
                              const py::object& padding, const py::object& dilation, bool ceil_mode,
@@ -145,6 +167,13 @@ void bind_layers(py::module_& m) {
     py::gil_scoped_release r;
     return adaptive_avg_pool1d(x, s);
   }, "input"_a, "output_size"_a);
+  f.def("conv3d", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b, py::object stride,
+                     py::object padding, py::object dilation, int64_t groups) {
+    Conv3dOptions o = conv3d_options("conv3d", stride, padding, dilation, groups);
+    py::gil_scoped_release r;
+    return conv3d(x, w, b ? *b : Tensor(), o);
+  }, "input"_a, "weight"_a, "bias"_a = py::none(), "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1,
+        "groups"_a = 1);
   f.def("max_pool3d", [](const Tensor& x, py::object k, py::object stride, py::object padding,
                          py::object dilation, bool ceil_mode, bool return_indices) {
     Pool3dOptions o = pool3d_options("max_pool3d", k, stride, padding, dilation, ceil_mode, true);
@@ -317,6 +346,30 @@ void bind_layers(py::module_& m) {
            }),
            "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "ceil_mode"_a = false,
            "count_include_pad"_a = true, "divisor_override"_a = py::none());
+
+  py::classh<nn::Conv3d, Module>(nn, "Conv3d")
+      .def(py::init([](int64_t in, int64_t out, py::object k, py::object stride, py::object padding,
+                       py::object dilation, int64_t groups, bool bias, const std::string& padding_mode) {
+             if (padding_mode != "zeros")
+               throw py::value_error("Conv3d: only padding_mode='zeros' is supported, got '" + padding_mode + "'");
+             std::string pstr;
+             Conv3dOptions o = conv3d_options("Conv3d", stride, padding, dilation, groups, &pstr);
+             return std::make_shared<nn::Conv3d>(in, out, to_triple(k, "Conv3d: kernel_size"), o.stride, o.padding,
+                                                 o.dilation, groups, bias, pstr);
+           }),
+           "in_channels"_a, "out_channels"_a, "kernel_size"_a, "stride"_a = 1, "padding"_a = 0, "dilation"_a = 1,
+           "groups"_a = 1, "bias"_a = true, "padding_mode"_a = "zeros")
+      .def_readonly("in_channels", &nn::Conv3d::in_channels)
+      .def_readonly("out_channels", &nn::Conv3d::out_channels)
+      .def_property_readonly("kernel_size", [](const nn::Conv3d& c) { return triple_tuple(c.kernel_size); })
+      .def_property_readonly("stride", [](const nn::Conv3d& c) { return triple_tuple(c.options.stride); })
+      .def_property_readonly("padding", [](const nn::Conv3d& c) -> py::object {
+        if (!c.padding_str.empty()) return py::str(c.padding_str);
+        return triple_tuple(c.options.padding);
+      })
+      .def_property_readonly("dilation", [](const nn::Conv3d& c) { return triple_tuple(c.options.dilation); })
+      .def_property_readonly("groups", [](const nn::Conv3d& c) { return c.options.groups; })
+      .def("reset_parameters", &nn::Conv3d::reset_parameters);
 
   py::classh<nn::MaxUnpool2d, Module>(nn, "MaxUnpool2d")
       .def(py::init([](py::object k, py::object stride, py::object padding) {

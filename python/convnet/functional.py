@@ -60,6 +60,7 @@ from ._core.functional import (  # noqa: E402,F401
     avg_pool1d,
     avg_pool3d,
     conv1d,
+    conv3d,
     dropout2d,
     embedding,
     fold,
@@ -74,6 +75,6 @@ from ._core.functional import (  # noqa: E402,F401
     unfold,
 )
 
-__all__ += ["adaptive_avg_pool1d", "avg_pool1d", "avg_pool3d", "conv1d", "dropout2d", "embedding", "fold", "group_norm",
+__all__ += ["adaptive_avg_pool1d", "avg_pool1d", "avg_pool3d", "conv1d", "conv3d", "dropout2d", "embedding", "fold", "group_norm",
             "instance_norm", "layer_norm", "max_pool1d", "max_pool3d", "max_unpool2d", "pixel_shuffle", "pixel_unshuffle",
             "unfold"]

@@ -27,6 +27,8 @@ def _macs(module, inp, out):
         return out.numel() * (module.in_channels // module.groups) * kh * kw
     if isinstance(module, _nn.Conv1d):
         return out.numel() * (module.in_channels // module.groups) * module.kernel_size[0]
+    if isinstance(module, _nn.Conv3d):
+        return out.numel() * (module.in_channels // module.groups) * int(np.prod(module.kernel_size))
     if isinstance(module, _nn.ConvTranspose2d):  # every input value meets out/groups * kh * kw weights
         kh, kw = module.kernel_size
         return inp.numel() * (module.out_channels // module.groups) * kh * kw

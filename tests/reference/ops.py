@@ -28,7 +28,7 @@ import numpy as np
 
 __all__ = [
     "conv_output_size",
-    "conv2d", "conv2d_backward",
+    "conv2d", "conv2d_backward", "conv3d",
     "max_pool2d", "max_pool2d_backward",
     "avg_pool2d", "avg_pool2d_backward",
     "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
@@ -140,6 +140,38 @@ def conv2d_backward(x, w, dy, stride=(1, 1), padding=(0, 0), dilation=(1, 1), gr
     dx = dxp[:, :, ph:ph + H, pw:pw + W]   # the gradient that fell on padding is dropped
     db = dy.sum(axis=(0, 2, 3))
     return dx, dw, db
+
+
+def conv3d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation as torch.nn.functional.conv3d.
+
+    x (N,C,D,H,W), w (K,C/groups,KD,R,S), b (K,) or None -> y (N,K,OD,P,Q); stride and dilation an
+    int or a triple; padding an int, a triple, or a triple of (before, after) pairs (what "same"
+    gives an even kernel).
+    """
+    x, w = _f64(x), _f64(w)
+    N, C = x.shape[:2]
+    K, Cg = w.shape[:2]
+    if groups < 1 or C != Cg * groups or K % groups != 0:
+        raise ValueError(f"conv3d reference: x {x.shape}, w {w.shape} and groups={groups} do not fit")
+    triple = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * 3  # noqa: E731
+    stride, dilation = triple(stride), triple(dilation)
+    pads = [p if isinstance(p, (tuple, list)) else (p, p) for p in triple(padding)]
+    xp = np.pad(x, ((0, 0), (0, 0), *pads))  # zero padding
+    kernel = w.shape[2:]
+    out = [(xp.shape[2 + i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in range(3)]
+    Kg = K // groups
+    y = np.zeros((N, K, *out))
+    for g in range(groups):
+        ci, ko = slice(g * Cg, (g + 1) * Cg), slice(g * Kg, (g + 1) * Kg)
+        for o in np.ndindex(*out):
+            # the window of output o: along axis i, o_i*stride_i + k*dilation_i for k < kernel_i
+            win = xp[(slice(None), ci) + tuple(slice(o[i] * stride[i], o[i] * stride[i] + dilation[i] *
+                                                     (kernel[i] - 1) + 1, dilation[i]) for i in range(3))]
+            y[(slice(None), ko) + o] = np.einsum("ncdrs,kcdrs->nk", win, w[ko])
+    if b is not None:
+        y += _f64(b)[None, :, None, None, None]
+    return y
 
 
 # ---- pooling -----------------------------------------------------------------------------------

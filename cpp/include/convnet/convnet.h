@@ -20,6 +20,7 @@
 #include "convnet/ops/batch_norm.h"
 #include "convnet/ops/cat.h"
 #include "convnet/ops/conv2d.h"
+#include "convnet/ops/conv3d.h"
 #include "convnet/ops/conv_transpose2d.h"
 #include "convnet/ops/dropout.h"
 #include "convnet/ops/einsum.h"

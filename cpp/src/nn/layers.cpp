@@ -37,6 +37,17 @@ std::string py_float(double v) {
   }
   return cat_str(std::setprecision(17), v);
 }
+std::string triple_str(const Triple& t) { return cat_str("(", t[0], ", ", t[1], ", ", t[2], ")"); }
+// PyTorch's initialization of a convolution: Kaiming-uniform weights with a = sqrt(5), the bias
+// uniform in +-1/sqrt(fan_in).
+void reset_conv_parameters(Module& m) {
+  Tensor w = *m.find_parameter("weight");
+  init::kaiming_uniform_(w, std::sqrt(5.0));
+  if (Tensor* b = m.find_parameter("bias")) {
+    double bound = 1 / std::sqrt(static_cast<double>(init::calculate_fan_in_and_fan_out(w).first));
+    init::uniform_(*b, -bound, bound);
+  }
+}
 }  // namespace
 
 // ---- Conv2d --------------------------------------------------------------------
@@ -75,14 +86,7 @@ Conv2d::Conv2d(int64_t in_ch, int64_t out_ch, Pair k, Pair stride, Pair padding,
   reset_parameters();
 }
 
-void Conv2d::reset_parameters() {
-  Tensor w = *find_parameter("weight");
-  init::kaiming_uniform_(w, std::sqrt(5.0));
-  if (Tensor* b = find_parameter("bias")) {
-    double bound = 1 / std::sqrt(static_cast<double>(init::calculate_fan_in_and_fan_out(w).first));
-    init::uniform_(*b, -bound, bound);
-  }
-}
+void Conv2d::reset_parameters() { reset_conv_parameters(*this); }
 
 Tensor Conv2d::forward(const Tensor& x) {
   Tensor* b = find_parameter("bias");
@@ -489,14 +493,7 @@ Conv1d::Conv1d(int64_t in_ch, int64_t out_ch, int64_t k, int64_t stride, int64_t
   reset_parameters();
 }
 
-void Conv1d::reset_parameters() {
-  Tensor w = *find_parameter("weight");
-  init::kaiming_uniform_(w, std::sqrt(5.0));
-  if (Tensor* b = find_parameter("bias")) {
-    double bound = 1 / std::sqrt(static_cast<double>(init::calculate_fan_in_and_fan_out(w).first));
-    init::uniform_(*b, -bound, bound);
-  }
-}
+void Conv1d::reset_parameters() { reset_conv_parameters(*this); }
 
 Tensor Conv1d::forward(const Tensor& x) {
   Tensor* b = find_parameter("bias");
@@ -667,6 +664,63 @@ std::string InstanceNorm2d::extra_repr() const {
   return cat_str(num_features, ", eps=", py_float(eps), ", momentum=", py_float(momentum), ", affine=",
                  py_bool(affine), ", bias=", py_bool(has_bias(params_)), ", track_running_stats=",
                  py_bool(track_running_stats));
+}
+
+// ---- Conv3d ----------------------------------------------------------------------------------
+
+Conv3d::Conv3d(int64_t in_ch, int64_t out_ch, Triple k, Triple stride, Triple padding, Triple dilation,
+               int64_t groups, bool bias, const std::string& padding_str)
+    : in_channels(in_ch), out_channels(out_ch), kernel_size(k), padding_str(padding_str) {
+  auto name = cat_str("Conv3d(in_channels=", in_ch, ", out_channels=", out_ch, ", kernel_size=", triple_str(k), ")");
+  auto positive = [](const Triple& t) { return t[0] > 0 && t[1] > 0 && t[2] > 0; };
+  CONVNET_CHECK(in_ch > 0 && out_ch > 0, name, ": channel counts must be positive");
+  CONVNET_CHECK(positive(k), name, ": kernel_size must be positive");
+  CONVNET_CHECK(positive(stride), name, ": stride must be positive, got ", triple_str(stride));
+  CONVNET_CHECK(positive(dilation), name, ": dilation must be positive, got ", triple_str(dilation));
+  CONVNET_CHECK(padding[0] >= 0 && padding[1] >= 0 && padding[2] >= 0, name, ": padding must be non-negative, got ",
+                triple_str(padding));
+  CONVNET_CHECK(groups > 0 && in_ch % groups == 0 && out_ch % groups == 0, name, ": groups=", groups,
+                " must be positive and divide in_channels and out_channels");
+  options.stride = stride;
+  options.dilation = dilation;
+  options.groups = groups;
+  options.padding = padding;
+  if (padding_str == "same") {
+    CONVNET_CHECK(stride == (Triple{1, 1, 1}), name, ": padding='same' is not supported for strided convolutions");
+    options.same = true;
+  } else if (padding_str == "valid") {
+    options.padding = {0, 0, 0};
+  } else {
+    CONVNET_CHECK(padding_str.empty(), name, ": padding must be an int, a triple, 'same' or 'valid', got '",
+                  padding_str, "'");
+  }
+  register_parameter("weight",
+                     Tensor::empty({out_ch, in_ch / groups, k[0], k[1], k[2]}).set_requires_grad(true));
+  if (bias) register_parameter("bias", Tensor::empty({out_ch}).set_requires_grad(true));
+  else register_none("bias");
+  reset_parameters();
+}
+
+void Conv3d::reset_parameters() { reset_conv_parameters(*this); }
+
+Tensor Conv3d::forward(const Tensor& x) {
+  Tensor* b = find_parameter("bias");
+  return conv3d(x, params_[0].second, b ? *b : Tensor(), options);
+}
+
+std::string Conv3d::extra_repr() const {
+  std::string s = cat_str(in_channels, ", ", out_channels, ", kernel_size=", triple_str(kernel_size),
+                          ", stride=", triple_str(options.stride));
+  if (!padding_str.empty())
+    s += ", padding=" + padding_str;
+  else if (options.padding != Triple{0, 0, 0})
+    s += ", padding=" + triple_str(options.padding);
+  if (options.dilation != Triple{1, 1, 1}) s += ", dilation=" + triple_str(options.dilation);
+  if (options.groups != 1) s += cat_str(", groups=", options.groups);
+  bool has_bias = false;
+  for (auto& p : params_) has_bias |= p.first == "bias";
+  if (!has_bias) s += ", bias=False";
+  return s;
 }
 
 }  // namespace convnet::nn

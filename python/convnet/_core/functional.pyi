@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections.abc
 import convnet._core
 import typing
-__all__: list[str] = ['adaptive_avg_pool1d', 'adaptive_avg_pool2d', 'adaptive_max_pool2d', 'avg_pool1d', 'avg_pool2d', 'avg_pool3d', 'batch_norm', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'conv1d', 'conv2d', 'conv_transpose2d', 'cross_entropy', 'dropout', 'dropout2d', 'elu', 'embedding', 'flatten', 'fold', 'gelu', 'group_norm', 'hardtanh', 'instance_norm', 'interpolate', 'kl_div', 'l1_loss', 'layer_norm', 'leaky_relu', 'linear', 'local_response_norm', 'log_softmax', 'lp_pool2d', 'max_pool1d', 'max_pool2d', 'max_pool3d', 'max_unpool2d', 'mse_loss', 'multi_margin_loss', 'nll_loss', 'pad', 'pixel_shuffle', 'pixel_unshuffle', 'prelu', 'relu', 'relu6', 'sigmoid', 'silu', 'smooth_l1_loss', 'softmax', 'softplus', 'tanh', 'unfold']
+__all__: list[str] = ['adaptive_avg_pool1d', 'adaptive_avg_pool2d', 'adaptive_max_pool2d', 'avg_pool1d', 'avg_pool2d', 'avg_pool3d', 'batch_norm', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'conv1d', 'conv2d', 'conv3d', 'conv_transpose2d', 'cross_entropy', 'dropout', 'dropout2d', 'elu', 'embedding', 'flatten', 'fold', 'gelu', 'group_norm', 'hardtanh', 'instance_norm', 'interpolate', 'kl_div', 'l1_loss', 'layer_norm', 'leaky_relu', 'linear', 'local_response_norm', 'log_softmax', 'lp_pool2d', 'max_pool1d', 'max_pool2d', 'max_pool3d', 'max_unpool2d', 'mse_loss', 'multi_margin_loss', 'nll_loss', 'pad', 'pixel_shuffle', 'pixel_unshuffle', 'prelu', 'relu', 'relu6', 'sigmoid', 'silu', 'smooth_l1_loss', 'softmax', 'softplus', 'tanh', 'unfold']
 def adaptive_avg_pool1d(input: convnet._core.Tensor, output_size: typing.Any) -> convnet._core.Tensor:
     ...
 def adaptive_avg_pool2d(input: convnet._core.Tensor, output_size: typing.Any) -> convnet._core.Tensor:
@@ -27,6 +27,8 @@ def binary_cross_entropy_with_logits(input: convnet._core.Tensor, target: convne
 def conv1d(input: convnet._core.Tensor, weight: convnet._core.Tensor, bias: convnet._core.Tensor | None = None, stride: typing.Any = 1, padding: typing.Any = 0, dilation: typing.Any = 1, groups: typing.SupportsInt | typing.SupportsIndex = 1) -> convnet._core.Tensor:
     ...
 def conv2d(input: convnet._core.Tensor, weight: convnet._core.Tensor, bias: convnet._core.Tensor | None = None, stride: typing.Any = 1, padding: typing.Any = 0, dilation: typing.Any = 1, groups: typing.SupportsInt | typing.SupportsIndex = 1) -> convnet._core.Tensor:
+    ...
+def conv3d(input: convnet._core.Tensor, weight: convnet._core.Tensor, bias: convnet._core.Tensor | None = None, stride: typing.Any = 1, padding: typing.Any = 0, dilation: typing.Any = 1, groups: typing.SupportsInt | typing.SupportsIndex = 1) -> convnet._core.Tensor:
     ...
 def conv_transpose2d(input: convnet._core.Tensor, weight: convnet._core.Tensor, bias: convnet._core.Tensor | None = None, stride: typing.Any = 1, padding: typing.Any = 0, output_padding: typing.Any = 0, groups: typing.SupportsInt | typing.SupportsIndex = 1, dilation: typing.Any = 1) -> convnet._core.Tensor:
     ...

@@ -90,6 +90,7 @@ from .._core.nn import (  # noqa: E402,F401
     AvgPool1d,
     AvgPool3d,
     Conv1d,
+    Conv3d,
     Dropout2d,
     Embedding,
     Fold,
@@ -105,7 +106,7 @@ from .._core.nn import (  # noqa: E402,F401
 )
 
 __all__ += [
-    "AdaptiveAvgPool1d", "AvgPool1d", "AvgPool3d", "Conv1d", "Dropout2d", "Embedding", "Fold", "GroupNorm", "InstanceNorm2d",
+    "AdaptiveAvgPool1d", "AvgPool1d", "AvgPool3d", "Conv1d", "Conv3d", "Dropout2d", "Embedding", "Fold", "GroupNorm", "InstanceNorm2d",
     "LayerNorm", "MaxPool1d", "MaxPool3d", "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle", "Unfold",
 ]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "L1Loss", "MultiMarginLoss", "SmoothL1Loss"]

@@ -73,26 +73,28 @@ def _window_out(n, k, s, p_lo, p_hi, d, ceil_mode):
 
 
 def _conv(g, label, x, out, w, b, kernel, stride, padding, dilation, groups):
+    """A Conv node over the len(kernel) spatial dimensions (2 or 3)."""
     xn = g.name(x, label)
     wn = g.name(w, label)
     inputs = [xn, wn] + ([g.name(b, label)] if b is not None else [])
+    nd = len(kernel)
+    tup = _pair if nd == 2 else (lambda v: tuple(int(a) for a in v) if isinstance(v, (tuple, list)) else (int(v),) * nd)
     if padding == "same":
         pads = []
         for k, d in zip(kernel, dilation):
             total = d * (k - 1)
             pads.append((total // 2, total - total // 2))
     elif padding == "valid":
-        pads = [(0, 0), (0, 0)]
+        pads = [(0, 0)] * nd
     else:
-        pads = [(p, p) for p in _pair(padding)]
-    stride, dilation = _pair(stride), _pair(dilation)
-    n, _, h, wd = x.shape
-    expected = (n, w.shape[0]) + tuple(
+        pads = [(p, p) for p in tup(padding)]
+    stride, dilation = tup(stride), tup(dilation)
+    expected = (x.shape[0], w.shape[0]) + tuple(
         _window_out(sz, k, s, p[0], p[1], d, False)
-        for sz, k, s, p, d in zip((h, wd), kernel, stride, pads, dilation))
+        for sz, k, s, p, d in zip(x.shape[2:], kernel, stride, pads, dilation))
     _expect_shape(label, out, expected)
     return g.node("Conv", inputs, hint=label_hint(label), kernel_shape=list(kernel), strides=list(stride),
-                  pads=[pads[0][0], pads[1][0], pads[0][1], pads[1][1]], dilations=list(dilation),
+                  pads=[p[0] for p in pads] + [p[1] for p in pads], dilations=list(dilation),
                   group=int(groups))
 
 
@@ -178,8 +180,8 @@ def _binary(op, reverse=False):
 
 # ---- modules of the core ------------------------------------------------------------------------
 
-@register_module("Conv2d")
-def conv2d_module(g, m, x, out, label):
+@register_module("Conv2d", "Conv3d")
+def conv_module(g, m, x, out, label):
     mode = getattr(m, "padding_mode", "zeros")
     if mode != "zeros":
         raise OnnxError(f"{label}: padding_mode={mode!r} is not exported")
@@ -522,8 +524,8 @@ def leaky_relu_fn(g, out, label, x, negative_slope=0.01, inplace=False):
     return g.node("LeakyRelu", [g.name(x, label)], hint=label_hint(label), alpha=float(negative_slope))
 
 
-@register_function("F.conv2d")
-def conv2d_fn(g, out, label, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+@register_function("F.conv2d", "F.conv3d")
+def conv_fn(g, out, label, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(g, label, x, out, weight, bias, tuple(weight.shape[2:]), stride, padding, dilation, groups)
 
 

@@ -7,6 +7,7 @@
 
 #include "convnet/nn/module.h"
 #include "convnet/ops/conv2d.h"
+#include "convnet/ops/conv3d.h"
 #include "convnet/ops/conv_transpose2d.h"
 #include "convnet/ops/interpolate.h"
 #include "convnet/ops/pool2d.h"
@@ -528,6 +529,27 @@ class AvgPool3d : public Module {
   std::string extra_repr() const override { return shown; }
   Pool3dOptions options;
   std::string shown;
+};
+
+using Triple = std::array<int64_t, 3>;
+
+// Conv3d(in, out, kernel_size, stride, padding, dilation, groups, bias): weight
+// (out, in/groups, kD, kH, kW); padding "same"/"valid" via `padding_str` (kept as given, as PyTorch).
+class Conv3d : public Module {
+ public:
+  Conv3d(int64_t in_channels, int64_t out_channels, Triple kernel_size, Triple stride = {1, 1, 1},
+         Triple padding = {0, 0, 0}, Triple dilation = {1, 1, 1}, int64_t groups = 1, bool bias = true,
+         const std::string& padding_str = "");
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Conv3d"; }
+  std::string extra_repr() const override;
+  // Kaiming-uniform weights with a = sqrt(5) and a uniform bias, as PyTorch.
+  void reset_parameters();
+
+  int64_t in_channels, out_channels;
+  Triple kernel_size;
+  Conv3dOptions options;
+  std::string padding_str;  // "same" or "valid" as given (PyTorch's padding attribute), else empty
 };
 
 }  // namespace convnet::nn

@@ -6,7 +6,7 @@ import collections.abc
 import convnet._core
 import typing
 from . import init
-__all__: list[str] = ['AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'AdaptiveMaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AvgPool3d', 'BatchNorm1d', 'BatchNorm2d', 'Conv1d', 'Conv2d', 'ConvTranspose2d', 'Dropout', 'Dropout2d', 'ELU', 'Embedding', 'Flatten', 'Fold', 'GELU', 'GroupNorm', 'Hardtanh', 'Identity', 'InstanceNorm2d', 'LPPool2d', 'LayerNorm', 'LeakyReLU', 'Linear', 'LocalResponseNorm', 'LogSoftmax', 'MaxPool1d', 'MaxPool2d', 'MaxPool3d', 'MaxUnpool2d', 'Module', 'PReLU', 'PixelShuffle', 'PixelUnshuffle', 'ReLU', 'ReLU6', 'RemovableHandle', 'Sequential', 'SiLU', 'Sigmoid', 'Softmax', 'Softplus', 'Tanh', 'Unfold', 'Upsample', 'ZeroPad2d', 'init']
+__all__: list[str] = ['AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'AdaptiveMaxPool2d', 'AvgPool1d', 'AvgPool2d', 'AvgPool3d', 'BatchNorm1d', 'BatchNorm2d', 'Conv1d', 'Conv2d', 'Conv3d', 'ConvTranspose2d', 'Dropout', 'Dropout2d', 'ELU', 'Embedding', 'Flatten', 'Fold', 'GELU', 'GroupNorm', 'Hardtanh', 'Identity', 'InstanceNorm2d', 'LPPool2d', 'LayerNorm', 'LeakyReLU', 'Linear', 'LocalResponseNorm', 'LogSoftmax', 'MaxPool1d', 'MaxPool2d', 'MaxPool3d', 'MaxUnpool2d', 'Module', 'PReLU', 'PixelShuffle', 'PixelUnshuffle', 'ReLU', 'ReLU6', 'RemovableHandle', 'Sequential', 'SiLU', 'Sigmoid', 'Softmax', 'Softplus', 'Tanh', 'Unfold', 'Upsample', 'ZeroPad2d', 'init']
 class RemovableHandle:
     def remove(self) -> None:
         ...
@@ -630,6 +630,37 @@ class MaxPool3d(Module):
         ...
 class AvgPool3d(Module):
     def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: typing.Any = None) -> None:
+        ...
+class Conv3d(Module):
+    """
+    Conv3d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros')
+    
+    3-D convolution over (N, C, D, H, W) input (as torch.nn.Conv3d), run as conv2d over the depth slices each kernel depth reads. weight (out_channels, in_channels/groups, kD, kH, kW).
+    """
+    def __init__(self, in_channels: typing.SupportsInt | typing.SupportsIndex, out_channels: typing.SupportsInt | typing.SupportsIndex, kernel_size: typing.Any, stride: typing.Any = 1, padding: typing.Any = 0, dilation: typing.Any = 1, groups: typing.SupportsInt | typing.SupportsIndex = 1, bias: bool = True, padding_mode: str = 'zeros') -> None:
+        ...
+    def reset_parameters(self) -> None:
+        ...
+    @property
+    def dilation(self) -> tuple[int, int, int]:
+        ...
+    @property
+    def groups(self) -> int:
+        ...
+    @property
+    def in_channels(self) -> int:
+        ...
+    @property
+    def kernel_size(self) -> tuple[int, int, int]:
+        ...
+    @property
+    def out_channels(self) -> int:
+        ...
+    @property
+    def padding(self) -> typing.Any:
+        ...
+    @property
+    def stride(self) -> tuple[int, int, int]:
         ...
 class MaxUnpool2d(Module):
     """
