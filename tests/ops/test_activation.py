@@ -66,7 +66,7 @@ def test_activation(device, case, shape):
 def test_prelu(device, shape, channels):
     x, w = _act_input(shape), rng().uniform(0.05, 0.5, channels)
     check_case(device, f"prelu(weight ({channels},))", F.prelu, [x, w], (0, 1), ref=RB.prelu,
-               ref_grad=RB.prelu_backward, torch_fn=lambda x, w: tF.prelu(x, w))
+               ref_grad=RB.prelu_backward, torch_fn=lambda x, w: tF.prelu(x, w), double_backward=True)
 
 
 ACTIVATION_MODULES = [  # convnet module, torch module (same arguments), repr

@@ -134,7 +134,7 @@ def test_lp_pool2d(device, shape, p, k, stride, ceil_mode):
                lambda x: F.lp_pool2d(x, p, k, st, ceil_mode), [x],
                ref=lambda x: NP.lp_pool2d(x, p, k, _pair_or_none(st), ceil_mode),
                ref_grad=lambda x, dy: NP.lp_pool2d_backward(x, dy, p, k, _pair_or_none(st), ceil_mode),
-               torch_fn=lambda x: tF.lp_pool2d(x, p, k, st, ceil_mode))
+               torch_fn=lambda x: tF.lp_pool2d(x, p, k, st, ceil_mode), double_backward=True)
 
 
 def _pair_or_none(v):
@@ -312,7 +312,7 @@ def test_max_unpool2d(device, shape, k, s, p, size):
                ref=lambda x, i: un(L.max_unpool2d(four(x), four(i), hw)),
                ref_grad=lambda x, i, dy: np.take_along_axis(dy.reshape(*dy.shape[:-2], -1),
                                                             i.reshape(*i.shape[:-2], -1), -1).reshape(x.shape),
-               torch_fn=lambda x, i: tF.max_unpool2d(x, i, k, s, p, size))
+               torch_fn=lambda x, i: tF.max_unpool2d(x, i, k, s, p, size), double_backward=True)
 
 
 # Overlapping windows repeat indices: the value stored is the one of the last window (all equal
