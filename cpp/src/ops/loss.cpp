@@ -5,7 +5,7 @@
 // broadcast to it. Each loss has a fused backward except mse and l1 (built
 // from differentiable ops). Backward returns gradients; autograd accumulates
 // (+=) them into .grad. When backward records (create_graph), the gradients are differentiable
-// ops, for double backward, except multi_margin_loss's, which raises there. On a GPU, the targets (and binary_cross_entropy's input) are
+// ops, for double backward. On a GPU, the targets (and binary_cross_entropy's input) are
 // copied to the host to validate them, so that both devices raise the same errors.
 #include "convnet/ops/loss.h"
 
@@ -234,6 +234,22 @@ Tensor cross_entropy_graph_backward(const Tensor& x, const Tensor& target, const
                                                   : dy;
   const Tensor p = softmax(x.reshape({s.N, s.C, s.L}), 1);
   return mul(g, sub(mul(sum(a, {1}, true), p), a)).reshape(x.shape());
+}
+
+// dx of multi_margin_loss as differentiable ops of x (N,C) and dy, for double backward (create_graph):
+// the kernel's formula, with a = w[y] / C p max(0, z)^(p-1) at j != y (z = margin - x[y] + x[j]),
+// dx = g (a - onehot(y) Σ_j a), g the weight of dy of each sample.
+Tensor multi_margin_graph_backward(const Tensor& x, const Tensor& target, const Tensor& cw, int64_t N, int64_t C,
+                                   int64_t p, double margin, Reduction reduction, const Tensor& dy) {
+  const Tensor x2 = x.reshape({N, C}), t = target.reshape({N, 1});
+  const Tensor others = compare(arange(0, static_cast<double>(C), 1, DType::Int64, x.device()).reshape({1, C}), t,
+                                CompareOp::Ne).to(x.dtype());
+  const Tensor z = add(sub(x2, gather(x2, 1, t)), margin);
+  Tensor a = mul(p == 1 ? compare(z, 0.0, CompareOp::Gt).to(x.dtype()) : mul(relu(z), 2.0), others);
+  a = cw.defined() ? mul(a, div(index_select(cw, 0, target.reshape({N})).reshape({N, 1}), static_cast<double>(C)))
+                   : div(a, static_cast<double>(C));
+  const Tensor g = reduction == Reduction::None ? dy.reshape({N, 1}) : reduction == Reduction::Mean ? div(dy, N) : dy;
+  return mul(g, sub(a, mul(rsub(others, 1.0), sum(a, {1}, true)))).reshape(x.shape());
 }
 
 }  // namespace
@@ -525,8 +541,10 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, d
   }
   if (autograd::needs_record({input})) {
     // input, targets and class weights saved
-    autograd::record(out, op, {input}, [x = input.detach(), target, cw, N, C, p, margin, reduction](
+    autograd::record(out, op, {input}, [x = input, target, cw, N, C, p, margin, reduction](
                                            const Tensor& dy, const std::vector<bool>&) {
+      if (autograd::grad_enabled())
+        return std::vector<Tensor>{multi_margin_graph_backward(x, target, cw, N, C, p, margin, reduction, dy)};
       const Device dev = common_device("multi_margin_loss", {&x, &dy});
       Tensor dx = Tensor::empty(x.shape(), x.dtype(), dev);
       int64_t step;
@@ -537,7 +555,7 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, d
                                                         target.data<int64_t>(), data_or_null<T>(cw), w.data<T>(),
                                                         step, dx.data<T>());
       });
-      return autograd::once_differentiable({dx}, dy, "multi_margin_loss");
+      return std::vector<Tensor>{dx};
     });
   }
   return out;
