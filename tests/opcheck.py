@@ -376,7 +376,9 @@ def _second_derivatives(lib, fn, ts, diff, dy, us):
     gs = lib.autograd.grad(out, wrt, dyt, create_graph=True, allow_unused=True)
     gs = [g if g is not None else lib.zeros_like(t) for g, t in zip(gs, wrt)]
     total = sum((g * (lib.tensor(u) if lib is cn else torch.from_numpy(u.copy()))).sum() for g, u in zip(gs, us))
-    second = lib.autograd.grad(total, wrt + [dyt], allow_unused=True)
+    # a total without a graph (gradients constant in everything: sign, floor) has zero derivatives
+    second = (lib.autograd.grad(total, wrt + [dyt], allow_unused=True) if total.requires_grad
+              else [None] * (len(wrt) + 1))
 
     def to_array(t):  # PyTorch returns some zero gradients (l1_loss's second derivative) as ZeroTensors
         return np.array(t.detach().numpy(**({"force": True} if lib is torch else {})), dtype=np.float64)
