@@ -10,7 +10,8 @@
   4. forward and gradients against PyTorch (float64 and float32), where torch is installed.
 `check_devices` checks an op's CUDA forward and backward against its CPU ones.
 `check_double_backward` checks an op's second derivatives (backward with create_graph=True): the
-float64 gradgradcheck and the second derivatives of PyTorch, for contiguous and non-contiguous inputs.
+float64 gradgradcheck and the second derivatives of PyTorch, for contiguous and non-contiguous inputs;
+`check_double_backward_raises` that an op without double backward raises where it would be needed.
 `check_case` is the entry point of an op's case table, whose test is parametrized over DEVICES: on
 "cpu" it runs every check of check_op, on "cuda" the check_devices comparison.
 Failure messages name the op and the input shapes and parameters.
@@ -344,15 +345,24 @@ def check_op(name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None
 
 
 def check_case(device, name, fn, inputs, diff=(0,), ref=None, ref_grad=None, torch_fn=None, rtol=1e-4,
-               fd_rtol=1e-5, seed=0, cuda_rtol=1e-4, cuda_dtypes=(np.float32, np.float64)):
+               fd_rtol=1e-5, seed=0, cuda_rtol=1e-4, cuda_dtypes=(np.float32, np.float64), double_backward=False):
     """One case of an op's table on `device` (a DEVICES parameter): on "cpu" check_op (NumPy
-    reference, finite differences, PyTorch parity; rtol, fd_rtol), on "cuda" check_devices (the GPU
-    against the CPU; cuda_rtol, cuda_dtypes). The other arguments as for check_op."""
+    reference, finite differences, PyTorch parity; rtol, fd_rtol) and, with double_backward,
+    check_double_backward (its finite differences for inputs of at most GRADGRAD_ELEMENTS elements
+    to differentiate); on "cuda" check_devices (the GPU against the CPU; cuda_rtol, cuda_dtypes).
+    The other arguments as for check_op."""
     if device == "cuda":
         check_devices(name, fn, inputs, diff, rtol=cuda_rtol, dtypes=cuda_dtypes, seed=seed)
-    else:
-        check_op(name, fn, inputs, diff, ref=ref, ref_grad=ref_grad, torch_fn=torch_fn, rtol=rtol,
-                 fd_rtol=fd_rtol, seed=seed)
+        return
+    check_op(name, fn, inputs, diff, ref=ref, ref_grad=ref_grad, torch_fn=torch_fn, rtol=rtol,
+             fd_rtol=fd_rtol, seed=seed)
+    if double_backward:
+        small = sum(np.asarray(inputs[i]).size for i in diff) <= GRADGRAD_ELEMENTS
+        check_double_backward(name, fn, inputs, diff, torch_fn=torch_fn, gradgrad=small, seed=seed)
+
+
+# check_case runs gradgradcheck (two create_graph backwards per element) up to this many elements
+GRADGRAD_ELEMENTS = 150
 
 
 def _second_derivatives(lib, fn, ts, diff, dy, us):
@@ -366,10 +376,15 @@ def _second_derivatives(lib, fn, ts, diff, dy, us):
     gs = lib.autograd.grad(out, wrt, dyt, create_graph=True, allow_unused=True)
     gs = [g if g is not None else lib.zeros_like(t) for g, t in zip(gs, wrt)]
     total = sum((g * (lib.tensor(u) if lib is cn else torch.from_numpy(u.copy()))).sum() for g, u in zip(gs, us))
-    second = lib.autograd.grad(total, wrt + [dyt], allow_unused=True)
-    return ([np.array(g.detach().numpy(), dtype=np.float64) for g in gs],
-            [np.zeros(tuple(t.shape)) if d is None else np.array(d.detach().numpy(), dtype=np.float64)
-             for d, t in zip(second, wrt + [dyt])])
+    # a total without a graph (gradients constant in everything: sign, floor) has zero derivatives
+    second = (lib.autograd.grad(total, wrt + [dyt], allow_unused=True) if total.requires_grad
+              else [None] * (len(wrt) + 1))
+
+    def to_array(t):  # PyTorch returns some zero gradients (l1_loss's second derivative) as ZeroTensors
+        return np.array(t.detach().numpy(**({"force": True} if lib is torch else {})), dtype=np.float64)
+
+    return ([to_array(g) for g in gs],
+            [np.zeros(tuple(t.shape)) if d is None else to_array(d) for d, t in zip(second, wrt + [dyt])])
 
 
 def _strided_view(t):
@@ -414,3 +429,27 @@ def check_double_backward(name, fn, inputs, diff=(0,), torch_fn=None, rtol=1e-7,
                        rtol)
                 _close(label, f"second derivative, input {i}, vs PyTorch ({what})", got[1][k], want[1][k], rtol)
             _close(label, f"second derivative, upstream gradient, vs PyTorch ({what})", got[1][-1], want[1][-1], rtol)
+
+
+def check_double_backward_raises(name, fn, inputs, diff=(0,), seed=0):
+    """For an op `fn` without double backward, at `inputs` (NumPy arrays): the gradients of the `diff`
+    inputs are the same with and without create_graph, and a second backward through them (with
+    autograd.grad, and through the .grad that backward(create_graph=True) leaves) raises RuntimeError
+    "<name>: double backward is not implemented"."""
+    r = np.random.default_rng(seed)
+    inputs = [np.asarray(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in inputs]
+    label = f"{name}[inputs {', '.join(str(a.shape) for a in inputs)}]"
+    dy = r.standard_normal(_run_cn(fn, inputs, (), np.float64, None)[0].shape)
+    leaves = [_to_cn(a, np.float64, i in diff)[1] for i, a in enumerate(inputs)]
+    wrt = [leaves[i] for i in diff]
+    plain = cn.autograd.grad(fn(*leaves), wrt, cn.tensor(dy))
+    graph = cn.autograd.grad(fn(*leaves), wrt, cn.tensor(dy), create_graph=True)
+    for i, p, g in zip(diff, plain, graph):
+        assert g.requires_grad, f"{label}: the gradient of input {i} with create_graph has no graph"
+        _close(label, f"gradient of input {i} with create_graph vs without", g.detach().numpy(), p.numpy(), 1e-12)
+    error = msg(f"{name}: double backward is not implemented")
+    with pytest.raises(RuntimeError, match=error):
+        cn.autograd.grad(sum((g * g).sum() for g in graph), wrt)
+    fn(*leaves).backward(cn.tensor(dy), create_graph=True)
+    with pytest.raises(RuntimeError, match=error):
+        sum((t.grad * t.grad).sum() for t in wrt).backward()

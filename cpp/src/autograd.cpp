@@ -365,6 +365,34 @@ Tensor record_linear(Tensor dx, const Tensor& dy, const char* name, std::functio
   return dx;
 }
 
+std::vector<Tensor> once_differentiable(std::vector<Tensor> grads, const Tensor& dy, const char* op) {
+  if (!grad_enabled()) return grads;
+  CONVNET_CHECK(g_running, "once_differentiable: called outside a backward function");
+  // the edges: dy's producer, then the running node's inputs (what its backward reads)
+  std::vector<Edge> next;
+  next.push_back(dy.requires_grad() ? (dy.grad_fn() ? Edge{dy.grad_fn(), nullptr} : Edge{nullptr, dy.impl()}) : Edge{});
+  next.insert(next.end(), g_running->next.begin(), g_running->next.end());
+  bool any = false;
+  for (const Edge& e : next) any = any || e.active();
+  if (!any) return grads;
+  for (Tensor& g : grads) {
+    if (!g.defined()) continue;
+    auto node = std::make_shared<Node>();
+    node->name = op;
+    node->next = next;
+    for (const Edge& e : next) node->needs.push_back(e.active());
+    node->fn = [op](const Tensor&, const std::vector<bool>&) -> std::vector<Tensor> {
+      throw Error(cat_str(op, ": double backward is not implemented"));
+    };
+    node->out_shape = g.shape();
+    node->out_dtype = g.dtype();
+    g = g.detach();
+    g.impl()->grad_fn = std::move(node);
+    g.impl()->requires_grad = true;
+  }
+  return grads;
+}
+
 bool anomaly_enabled() { return g_anomaly; }
 void set_anomaly_enabled(bool on) { g_anomaly = on; }
 

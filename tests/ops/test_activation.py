@@ -57,7 +57,8 @@ ACTIVATION_CASES = on_devices([(c, (2, 3, 4)) for c in ACTIVATIONS if c[0] not i
                          ids=lambda v: v[0] if isinstance(v, tuple) and v and isinstance(v[0], str) else str(v))
 def test_activation(device, case, shape):
     name, fn, ref, ref_grad, tfn = case
-    check_case(device, name, fn, [_act_input(shape)], (0,), ref=ref, ref_grad=ref_grad, torch_fn=tfn)
+    check_case(device, name, fn, [_act_input(shape)], (0,), ref=ref, ref_grad=ref_grad, torch_fn=tfn,
+               double_backward=True)
 
 
 @pytest.mark.parametrize("device,shape,channels", on_devices(
@@ -66,7 +67,7 @@ def test_activation(device, case, shape):
 def test_prelu(device, shape, channels):
     x, w = _act_input(shape), rng().uniform(0.05, 0.5, channels)
     check_case(device, f"prelu(weight ({channels},))", F.prelu, [x, w], (0, 1), ref=RB.prelu,
-               ref_grad=RB.prelu_backward, torch_fn=lambda x, w: tF.prelu(x, w))
+               ref_grad=RB.prelu_backward, torch_fn=lambda x, w: tF.prelu(x, w), double_backward=True)
 
 
 ACTIVATION_MODULES = [  # convnet module, torch module (same arguments), repr

@@ -35,7 +35,7 @@ def test_cat(device, shapes, dim):
     k = len(xs)
     check_case(device, f"cat({shapes}, dim={dim})", lambda *ts: cn.cat(list(ts), dim), xs, tuple(range(k)),
                ref=lambda *a: RB.cat(a, dim), ref_grad=lambda *a: RB.cat_backward(a[:k], a[k], dim),
-               torch_fn=lambda *ts: torch.cat(ts, dim))
+               torch_fn=lambda *ts: torch.cat(ts, dim), double_backward=True)
 
 
 @pytest.mark.parametrize("device", on_devices(cuda=[()]))
@@ -75,7 +75,7 @@ def test_stack(device, dim):
     xs = [randn(2, 3) for _ in range(3)]
     check_case(device, f"stack(dim={dim})", lambda *ts: cn.stack(list(ts), dim), xs, (0, 1, 2),
                ref=lambda *a: RB.stack(a, dim), ref_grad=lambda *a: RB.stack_backward(a[:3], a[3], dim),
-               torch_fn=lambda *ts: torch.stack(ts, dim))
+               torch_fn=lambda *ts: torch.stack(ts, dim), double_backward=True)
 
 
 def test_cat_errors():

@@ -61,7 +61,7 @@ def test_conv_transpose2d(device, case, request):
 
     check_case(device, f"conv_transpose2d({kw})", lambda x, w, b=None: F.conv_transpose2d(x, w, b, **kw), inputs,
                diff, ref=lambda x, w, b=None: NP.conv_transpose2d(x, w, b, **kw), ref_grad=ref_grad,
-               torch_fn=lambda x, w, b=None: tF.conv_transpose2d(x, w, b, **kw))
+               torch_fn=lambda x, w, b=None: tF.conv_transpose2d(x, w, b, **kw), double_backward=True)
 
 
 def test_conv_transpose2d_unbatched_and_threads():

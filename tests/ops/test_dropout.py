@@ -9,7 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import ops as R
-from opcheck import msg, randn, requires_cuda
+from opcheck import check_double_backward, msg, randn, requires_cuda, torch
 
 
 def test_dropout():
@@ -25,6 +25,20 @@ def test_dropout():
     assert np.allclose(x.grad.numpy(), R.dropout_backward(np.ones((200, 100)), mask, 0.3))
     assert F.dropout(x, 0.3, training=False) is not None
     assert np.array_equal(F.dropout(x, 0.3, training=False).detach().numpy(), x.detach().numpy())
+
+
+@pytest.mark.parametrize("p", [0.3, 0.6])
+def test_dropout_double_backward(p):
+    """dx = dy * mask: second derivatives through create_graph against PyTorch's of x * mask, with the
+    mask that the same seed draws."""
+    def fn(x):
+        cn.manual_seed(5)
+        return F.dropout(x, p)
+
+    x = randn(4, 5)
+    mask = fn(cn.ones(4, 5, dtype=cn.float64)).numpy()
+    assert 0 < (mask == 0).sum() < mask.size
+    check_double_backward(f"dropout(p={p})", fn, [x], torch_fn=lambda x: x * torch.from_numpy(mask))
 
 
 @requires_cuda

@@ -37,7 +37,7 @@ EINSUM_CASES = [
 def test_einsum(device, eq, shapes):
     xs = [randn(*s) for s in shapes]
     check_case(device, f"einsum {eq} {shapes}", lambda *ts: cn.einsum(eq, *ts), xs, tuple(range(len(xs))),
-               ref=lambda *a: np.einsum(eq, *a), torch_fn=lambda *ts: torch.einsum(eq, *ts))
+               ref=lambda *a: np.einsum(eq, *a), torch_fn=lambda *ts: torch.einsum(eq, *ts), double_backward=True)
 
 
 def test_einsum_takes_a_list_and_bmm():

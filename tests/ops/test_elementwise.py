@@ -57,7 +57,8 @@ def test_broadcast_arithmetic(device, op, sa, sb):
     def ref_grad(a, b, dy):
         return tuple(_unbroadcast(np.broadcast_to(g, dy.shape), x.shape) for g, x in zip(grads(a, b, dy), (a, b)))
 
-    check_case(device, f"{op} {sa} {sb}", fn, [a, b], (0, 1), ref=fn, ref_grad=ref_grad, torch_fn=fn)
+    check_case(device, f"{op} {sa} {sb}", fn, [a, b], (0, 1), ref=fn, ref_grad=ref_grad, torch_fn=fn,
+               double_backward=True)
 
 
 @pytest.mark.cuda
@@ -103,7 +104,7 @@ SCALAR_AND_UNARY = on_devices([(case,) for case in [
 def test_scalar_arithmetic_and_unary(device, case):
     name, fn, ref, tfn = case
     x = away_from(randn(4, 5), [0.0]) if name in ("abs", "-x") else rng().uniform(0.2, 3.0, (4, 5))
-    check_case(device, name, fn, [x], ref=ref, torch_fn=tfn)
+    check_case(device, name, fn, [x], ref=ref, torch_fn=tfn, double_backward=True)
 
 
 def _x_times_x_plus_x_over_x_plus_1(x):
@@ -118,8 +119,9 @@ def _y_times_x_minus_x(y, x):
 def test_zero_dim_and_one_element_operands(device, shape):
     x = rng().uniform(0.5, 2.0, shape)
     fn, fn2 = _x_times_x_plus_x_over_x_plus_1, _y_times_x_minus_x
-    check_case(device, f"x * x + x / (x + 1), x {shape}", fn, [x], ref=fn, torch_fn=fn)
-    check_case(device, f"y * x - x, x {shape}", fn2, [randn(2, 3), x], (0, 1), ref=fn2, torch_fn=fn2)
+    check_case(device, f"x * x + x / (x + 1), x {shape}", fn, [x], ref=fn, torch_fn=fn, double_backward=True)
+    check_case(device, f"y * x - x, x {shape}", fn2, [randn(2, 3), x], (0, 1), ref=fn2, torch_fn=fn2,
+               double_backward=True)
 
 
 DTYPES = [np.bool_, np.uint8, np.int32, np.int64, np.float32, np.float64]
@@ -279,7 +281,7 @@ MATH_UNARY = [
 def test_math_unary(device, case):
     name, fn, ref, tfn, draw = case
     shape = tuple(rng().integers(1, 5, rng().integers(0, 4)))
-    check_case(device, name, fn, [draw(shape)], ref=ref, torch_fn=tfn)
+    check_case(device, name, fn, [draw(shape)], ref=ref, torch_fn=tfn, double_backward=True)
 
 
 def _positive_base(shapes):
@@ -314,7 +316,7 @@ MATH_SHAPES = [(((2, 3), (2, 3))), ((4, 1, 3), (2, 1)), ((3,), ()), ((2, 3, 2), 
 def test_math_binary(device, case, shapes):
     name, fn, tfn, draw = case
     a, b = draw(shapes)
-    check_case(device, f"{name} {shapes}", fn, [a, np.asarray(b)], (0, 1), torch_fn=tfn)
+    check_case(device, f"{name} {shapes}", fn, [a, np.asarray(b)], (0, 1), torch_fn=tfn, double_backward=True)
 
 
 def test_maximum_ties_split_the_gradient_and_nan_propagates():

@@ -9,7 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import layers as L
-from opcheck import assert_close, check_case, msg, on_devices, randn, rng, tF, torch
+from opcheck import assert_close, check_case, check_double_backward, msg, on_devices, randn, rng, tF, torch
 
 
 # (index shape, num_embeddings, embedding_dim): repeated indices in every case
@@ -21,9 +21,10 @@ EMBEDDING_CASES = on_devices([((5,), 4, 3), ((2, 3, 4), 3, 70)],  # wider than o
 def test_embedding(device, shape, num, dim):
     idx = rng().integers(0, num, size=shape).astype(np.int64)
     w = randn(num, dim)
+    # double backward where there are lookups (PyTorch's own fails without)
     check_case(device, "embedding", lambda i, w: F.embedding(i, w), [idx, w], diff=(1,),
                ref=lambda i, w: L.embedding(i, w), ref_grad=lambda i, w, dy: L.embedding_backward(i, dy, num),
-               torch_fn=lambda i, w: tF.embedding(i, w))
+               torch_fn=lambda i, w: tF.embedding(i, w), double_backward=idx.size > 0)
 
 
 # padding_idx: the row's gradient is 0 by definition (not the derivative: no finite differences)
@@ -44,6 +45,9 @@ def test_embedding_padding_idx(shape, num, dim, pad):
             tw = torch.from_numpy(w.astype(dtype)).requires_grad_(True)
             tF.embedding(torch.from_numpy(idx), tw, pad).backward(torch.from_numpy(dy.astype(dtype)))
             assert_close(wt.grad.numpy(), tw.grad.numpy(), 1e-5, f"embedding(padding_idx={pad}) weight grad vs torch")
+    # the second derivative with respect to dy skips the padding row too (no finite differences)
+    check_double_backward(f"embedding(padding_idx={pad})", lambda i, w: F.embedding(i, w, pad), [idx, w], diff=(1,),
+                          torch_fn=lambda i, w: tF.embedding(i, w, pad), gradgrad=False)
 
 
 def test_embedding_module():

@@ -84,7 +84,7 @@ INDEX_CASES = on_devices(INDEX_CASES)
 @pytest.mark.parametrize("device,name,inputs,diff,fn,ref", INDEX_CASES,
                          ids=lambda v: v if isinstance(v, str) else "")
 def test_index(device, name, inputs, diff, fn, ref):
-    check_case(device, name, fn, inputs, diff, ref=ref, torch_fn=fn)
+    check_case(device, name, fn, inputs, diff, ref=ref, torch_fn=fn, double_backward=True)
 
 
 @pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4), ()])

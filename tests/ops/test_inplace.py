@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import convnet as cn
-from opcheck import randn, torch
+from opcheck import check_double_backward, randn, torch
 
 pytestmark = pytest.mark.skipif(torch is None, reason="the in-place checks compare with PyTorch")
 
@@ -72,6 +72,13 @@ def test_inplace(name, call, positive):
         grads.append((leaf.grad.numpy(), other.grad.numpy() if other.grad is not None else np.zeros_like(b)))
     for k, what in enumerate(("the leaf", "the other operand")):
         np.testing.assert_allclose(grads[0][k], grads[1][k], rtol=1e-5, atol=1e-6, err_msg=f"{name}: gradient of {what}")
+    # second derivatives through the write (and through the view it returns), with create_graph
+    def fn(x, o):
+        h = x * 1.0
+        r = call(h, o)
+        return h * h if r is None or r is h else h * h + (r * r).sum()
+
+    check_double_backward(name, fn, [a, b], diff=(0, 1), torch_fn=fn)
     # a leaf that requires grad refuses an in-place write
     x, o = cn.tensor(a).requires_grad_(True), cn.tensor(b)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad is being used in an in-place operation"):

@@ -37,7 +37,7 @@ def test_interpolate(device, shape, kw, mode, align):
     check_case(device, f"interpolate({args})", lambda x: F.interpolate(x, **args), [x],
                ref=lambda x: NP.interpolate(x, **ref_kw),
                ref_grad=lambda x, dy: NP.interpolate_backward(x, dy, **ref_kw),
-               torch_fn=lambda x: tF.interpolate(x, **args))
+               torch_fn=lambda x: tF.interpolate(x, **args), double_backward=True)
 
 
 def test_interpolate_nearest_indices_match_torch_exactly():

@@ -37,14 +37,14 @@ def test_layer_norm(device, shape, norm, affine, eps):
         check_case(device, f"layer_norm({norm}, eps={eps})", lambda x: F.layer_norm(x, list(norm), eps=eps), [x],
                    ref=lambda x: L.layer_norm(x, norm, eps=eps),
                    ref_grad=lambda x, dy: L.layer_norm_backward(x, dy, norm, eps=eps)[0],
-                   torch_fn=lambda x: tF.layer_norm(x, list(norm), eps=eps))
+                   torch_fn=lambda x: tF.layer_norm(x, list(norm), eps=eps), double_backward=True)
         return
     w, b = randn(*norm), randn(*norm)
     check_case(device, f"layer_norm({norm}, affine, eps={eps})",
                lambda x, w, b: F.layer_norm(x, list(norm), w, b, eps), [x, w, b], diff=(0, 1, 2),
                ref=lambda x, w, b: L.layer_norm(x, norm, w, b, eps),
                ref_grad=lambda x, w, b, dy: L.layer_norm_backward(x, dy, norm, w, eps),
-               torch_fn=lambda x, w, b: tF.layer_norm(x, list(norm), w, b, eps))
+               torch_fn=lambda x, w, b: tF.layer_norm(x, list(norm), w, b, eps), double_backward=True)
 
 
 # (input shape, num_groups, affine): odd sizes, one group, one channel per group
@@ -68,13 +68,13 @@ def test_group_norm(device, shape, groups, affine):
         check_case(device, f"group_norm({groups})", lambda x: F.group_norm(x, groups), [x],
                    ref=lambda x: L.group_norm(x, groups),
                    ref_grad=lambda x, dy: L.group_norm_backward(x, dy, groups)[0],
-                   torch_fn=lambda x: tF.group_norm(x, groups))
+                   torch_fn=lambda x: tF.group_norm(x, groups), double_backward=True)
         return
     w, b = randn(c), randn(c)
     check_case(device, f"group_norm({groups}, affine)", lambda x, w, b: F.group_norm(x, groups, w, b),
                [x, w, b], diff=(0, 1, 2), ref=lambda x, w, b: L.group_norm(x, groups, w, b),
                ref_grad=lambda x, w, b, dy: L.group_norm_backward(x, dy, groups, w),
-               torch_fn=lambda x, w, b: tF.group_norm(x, groups, w, b))
+               torch_fn=lambda x, w, b: tF.group_norm(x, groups, w, b), double_backward=True)
 
 
 INSTANCE_NORM_CASES = on_devices([((2, 3, 5, 4), True), ((1, 4, 3, 3), False)],
@@ -87,13 +87,14 @@ def test_instance_norm(device, shape, affine):
     c = shape[1]
     if not affine:
         check_case(device, "instance_norm", lambda x: F.instance_norm(x), [x], ref=L.instance_norm,
-                   ref_grad=lambda x, dy: L.instance_norm_backward(x, dy)[0], torch_fn=lambda x: tF.instance_norm(x))
+                   ref_grad=lambda x, dy: L.instance_norm_backward(x, dy)[0], torch_fn=lambda x: tF.instance_norm(x),
+                   double_backward=True)
         return
     w, b = randn(c), randn(c)
     check_case(device, "instance_norm(affine)", lambda x, w, b: F.instance_norm(x, weight=w, bias=b), [x, w, b],
                diff=(0, 1, 2), ref=lambda x, w, b: L.instance_norm(x, w, b),
                ref_grad=lambda x, w, b, dy: L.instance_norm_backward(x, dy, w),
-               torch_fn=lambda x, w, b: tF.instance_norm(x, weight=w, bias=b))
+               torch_fn=lambda x, w, b: tF.instance_norm(x, weight=w, bias=b), double_backward=True)
 
 
 @pytest.mark.parametrize("spec,shape", [

@@ -9,7 +9,7 @@ from convnet import nn
 import convnet as cn
 import convnet.functional as F
 from reference import norm_pool as NP
-from opcheck import check_case, module_matches_torch, msg, on_devices, randn, tF
+from opcheck import check_case, check_double_backward_raises, module_matches_torch, msg, on_devices, randn, tF
 
 
 LRN_CASES = [
@@ -36,6 +36,9 @@ def test_local_response_norm(device, shape, size, alpha, beta, k):
                ref=lambda x: NP.local_response_norm(x, size, alpha, beta, k),
                ref_grad=lambda x, dy: NP.local_response_norm_backward(x, dy, size, alpha, beta, k),
                torch_fn=lambda x: tF.local_response_norm(x, size, alpha, beta, k))
+    if device == "cpu":  # no double backward: a second backward through the gradient raises
+        check_double_backward_raises("local_response_norm", lambda x: F.local_response_norm(x, size, alpha, beta, k),
+                                     [x])
 
 
 @pytest.mark.parametrize("spec,shape", [("LocalResponseNorm(2)", (2, 5, 4, 4)),

@@ -34,7 +34,7 @@ def test_nll_loss(device, reduction):
     check_case(device, f"nll_loss(reduction={reduction})", lambda x, t: F.nll_loss(x, t, reduction=reduction),
                [x, t], ref=lambda x, t: R.nll_loss(x, t, reduction),
                ref_grad=lambda x, t, dy: R.nll_loss_backward(x, t, dy, reduction),
-               torch_fn=lambda x, t: tF.nll_loss(x, t, reduction=reduction))
+               torch_fn=lambda x, t: tF.nll_loss(x, t, reduction=reduction), double_backward=True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -44,7 +44,7 @@ def test_mse_loss(device, reduction):
     check_case(device, f"mse_loss(reduction={reduction})", lambda x, y: F.mse_loss(x, y, reduction=reduction),
                [x, y], (0, 1), ref=lambda x, y: R.mse_loss(x, y, reduction),
                ref_grad=lambda x, y, dy: R.mse_loss_backward(x, y, dy, reduction),
-               torch_fn=lambda x, y: tF.mse_loss(x, y, reduction=reduction))
+               torch_fn=lambda x, y: tF.mse_loss(x, y, reduction=reduction), double_backward=True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -120,7 +120,8 @@ def test_nll_loss_weight_ignore_index(device, shape, weighted, ignore, reduction
                ref=lambda x, t, w=None: RB.nll_loss(x, t, w, ii, reduction),
                ref_grad=lambda x, t, *rest: RB.nll_loss_backward(x, t, rest[-1], rest[0] if weighted else None, ii,
                                                                 reduction),
-               torch_fn=lambda x, t, w=None: tF.nll_loss(x, t, weight=w, ignore_index=ii, reduction=reduction))
+               torch_fn=lambda x, t, w=None: tF.nll_loss(x, t, weight=w, ignore_index=ii, reduction=reduction),
+               double_backward=True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -135,7 +136,8 @@ def test_binary_cross_entropy(device, weight_shape, reduction):
                ref=lambda x, t, w=None: RB.binary_cross_entropy(x, t, w, reduction),
                ref_grad=lambda x, t, *rest: RB.binary_cross_entropy_backward(
                    x, t, rest[-1], rest[0] if weight_shape else None, reduction),
-               torch_fn=lambda x, t, w=None: tF.binary_cross_entropy(x, t, w, reduction=reduction))
+               torch_fn=lambda x, t, w=None: tF.binary_cross_entropy(x, t, w, reduction=reduction),
+               double_backward=True)
 
 
 def test_binary_cross_entropy_clamps_the_log_at_minus_100():
@@ -174,7 +176,7 @@ def test_binary_cross_entropy_with_logits(device, weight_shape, pos_shape, reduc
                ref_grad=lambda x, t, w, pw, dy: RB.binary_cross_entropy_with_logits_backward(
                    x, t, dy, given(w, pw)[0], reduction, given(w, pw)[1]),
                torch_fn=lambda x, t, w, pw: tF.binary_cross_entropy_with_logits(
-                   x, t, given(w, pw)[0], reduction=reduction, pos_weight=given(w, pw)[1]))
+                   x, t, given(w, pw)[0], reduction=reduction, pos_weight=given(w, pw)[1]), double_backward=True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -185,7 +187,7 @@ def test_l1_loss(device, reduction):
     check_case(device, f"l1_loss({reduction})", lambda x, t: F.l1_loss(x, t, reduction=reduction), [x, t], (0, 1),
                ref=lambda x, t: RB.l1_loss(x, t, reduction),
                ref_grad=lambda x, t, dy: RB.l1_loss_backward(x, t, dy, reduction),
-               torch_fn=lambda x, t: tF.l1_loss(x, t, reduction=reduction))
+               torch_fn=lambda x, t: tF.l1_loss(x, t, reduction=reduction), double_backward=True)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -199,7 +201,7 @@ def test_smooth_l1_loss(device, beta, reduction):
                lambda x, t: F.smooth_l1_loss(x, t, reduction=reduction, beta=beta), [x, t], (0, 1),
                ref=lambda x, t: RB.smooth_l1_loss(x, t, reduction, beta),
                ref_grad=lambda x, t, dy: RB.smooth_l1_loss_backward(x, t, dy, reduction, beta),
-               torch_fn=lambda x, t: tF.smooth_l1_loss(x, t, reduction=reduction, beta=beta))
+               torch_fn=lambda x, t: tF.smooth_l1_loss(x, t, reduction=reduction, beta=beta), double_backward=True)
 
 
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")  # torch's notice
@@ -214,7 +216,7 @@ def test_kl_div(device, log_target, reduction):
                lambda x, t: F.kl_div(x, t, reduction=reduction, log_target=log_target), [x, t], (0, 1),
                ref=lambda x, t: RB.kl_div(x, t, reduction, log_target),
                ref_grad=lambda x, t, dy: RB.kl_div_backward(x, t, dy, reduction, log_target),
-               torch_fn=lambda x, t: tF.kl_div(x, t, reduction=reduction, log_target=log_target))
+               torch_fn=lambda x, t: tF.kl_div(x, t, reduction=reduction, log_target=log_target), double_backward=True)
 
 
 def test_kl_div_zero_target_contributes_nothing():
@@ -238,12 +240,15 @@ def test_multi_margin_loss(device, batch, p, margin, weighted, reduction):
     def fn(x, t, w=None):
         return F.multi_margin_loss(x, t, p=p, margin=margin, weight=w, reduction=reduction)
 
-    check_case(device, f"multi_margin_loss(p={p}, margin={margin}, weight={weighted}, {reduction})", fn, inputs,
+    name = f"multi_margin_loss(p={p}, margin={margin}, weight={weighted}, {reduction})"
+    check_case(device, name, fn, inputs,
                (0,), ref=lambda x, t, w=None: RB.multi_margin_loss(x, t, p, margin, w, reduction),
                ref_grad=lambda x, t, *rest: RB.multi_margin_loss_backward(x, t, rest[-1], p, margin,
                                                                          rest[0] if weighted else None, reduction),
                torch_fn=lambda x, t, w=None: tF.multi_margin_loss(x, t, p=p, margin=margin, weight=w,
                                                                   reduction=reduction))
+    if device == "cpu":  # PyTorch has no double backward for it: the finite differences only
+        check_double_backward(name, fn, inputs)
 
 
 def test_multi_margin_loss_single_sample_shapes():
@@ -379,7 +384,7 @@ def test_cross_entropy_with_class_probabilities(device, shape, weighted, eps, re
                inputs, (0, 1), ref=lambda x, t, w=None: RB.cross_entropy_probs(x, t, w, reduction, eps),
                ref_grad=lambda x, t, *rest: RB.cross_entropy_probs_backward(x, t, rest[-1], rest[0] if weighted
                                                                            else None, reduction, eps),
-               torch_fn=tfn)
+               torch_fn=tfn, double_backward=True)
 
 
 @requires_cuda

@@ -21,7 +21,7 @@ def test_pad(device, shape, pads, value):
     x = randn(*shape)
     check_case(device, f"pad(pad={pads}, value={value})", lambda x: F.pad(x, pads, value=value), [x],
                ref=lambda x: NP.pad(x, pads, value), ref_grad=lambda x, dy: NP.pad_backward(x, dy, pads),
-               torch_fn=lambda x: tF.pad(x, pads, value=value))
+               torch_fn=lambda x: tF.pad(x, pads, value=value), double_backward=True)
 
 
 @pytest.mark.parametrize("spec,shape", [("ZeroPad2d(2)", (2, 3, 4, 4)), ("ZeroPad2d((1, 0, -1, 2))", (1, 2, 5, 3)),

@@ -22,7 +22,7 @@ def test_pixel_shuffle(device, shape, r):
     x = randn(*shape)
     check_case(device, f"pixel_shuffle({r})", lambda x: F.pixel_shuffle(x, r), [x],
                ref=lambda x: L.pixel_shuffle(x, r), ref_grad=lambda x, dy: L.pixel_unshuffle(dy, r),
-               torch_fn=lambda x: tF.pixel_shuffle(x, r))
+               torch_fn=lambda x: tF.pixel_shuffle(x, r), double_backward=True)
 
 
 @pytest.mark.parametrize("device,shape,r", SHUFFLE_CASES)
@@ -31,7 +31,7 @@ def test_pixel_unshuffle(device, shape, r):
     x = randn(*lead, c // (r * r), h * r, w * r)
     check_case(device, f"pixel_unshuffle({r})", lambda x: F.pixel_unshuffle(x, r), [x],
                ref=lambda x: L.pixel_unshuffle(x, r), ref_grad=lambda x, dy: L.pixel_shuffle(dy, r),
-               torch_fn=lambda x: tF.pixel_unshuffle(x, r))
+               torch_fn=lambda x: tF.pixel_unshuffle(x, r), double_backward=True)
 
 
 @pytest.mark.parametrize("spec,shape", [("PixelShuffle(2)", (2, 8, 3, 3)), ("PixelShuffle(3)", (9, 2, 2)),

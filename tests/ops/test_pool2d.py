@@ -91,7 +91,7 @@ def test_adaptive_pool2d(device, kind, shape, out):
     check_case(device, f"{name}(output_size={out})", lambda x: getattr(F, name)(x, out), [x],
                ref=lambda x: un(getattr(NP, name)(x4(x), out)),
                ref_grad=lambda x, dy: un(getattr(NP, name + "_backward")(x4(x), x4(dy), out)),
-               torch_fn=lambda x: getattr(tF, name)(x, out))
+               torch_fn=lambda x: getattr(tF, name)(x, out), double_backward=True)
 
 
 @pytest.mark.parametrize("spec,shape", [
@@ -134,7 +134,7 @@ def test_lp_pool2d(device, shape, p, k, stride, ceil_mode):
                lambda x: F.lp_pool2d(x, p, k, st, ceil_mode), [x],
                ref=lambda x: NP.lp_pool2d(x, p, k, _pair_or_none(st), ceil_mode),
                ref_grad=lambda x, dy: NP.lp_pool2d_backward(x, dy, p, k, _pair_or_none(st), ceil_mode),
-               torch_fn=lambda x: tF.lp_pool2d(x, p, k, st, ceil_mode))
+               torch_fn=lambda x: tF.lp_pool2d(x, p, k, st, ceil_mode), double_backward=True)
 
 
 def _pair_or_none(v):
@@ -312,7 +312,7 @@ def test_max_unpool2d(device, shape, k, s, p, size):
                ref=lambda x, i: un(L.max_unpool2d(four(x), four(i), hw)),
                ref_grad=lambda x, i, dy: np.take_along_axis(dy.reshape(*dy.shape[:-2], -1),
                                                             i.reshape(*i.shape[:-2], -1), -1).reshape(x.shape),
-               torch_fn=lambda x, i: tF.max_unpool2d(x, i, k, s, p, size))
+               torch_fn=lambda x, i: tF.max_unpool2d(x, i, k, s, p, size), double_backward=True)
 
 
 # Overlapping windows repeat indices: the value stored is the one of the last window (all equal
@@ -376,7 +376,7 @@ def test_max_pool1d(device, shape, k, s, p, d, ceil):
     x = randn(*shape)
     check_case(device, f"max_pool1d(kernel={k}, stride={s}, padding={p}, dilation={d}, ceil_mode={ceil})",
                lambda x: F.max_pool1d(x, k, s, p, d, ceil_mode=ceil), [x],
-               torch_fn=lambda x: tF.max_pool1d(x, k, s, p, d, ceil_mode=ceil))
+               torch_fn=lambda x: tF.max_pool1d(x, k, s, p, d, ceil_mode=ceil), double_backward=True)
 
 
 @pytest.mark.parametrize("device,shape,k,s,p,d,ceil", on_devices(POOL1D_CASES[:2], cpu=POOL1D_CASES[2:]))
@@ -386,7 +386,7 @@ def test_avg_pool1d(device, shape, k, s, p, d, ceil, count_include_pad):
     cip = count_include_pad
     check_case(device, f"avg_pool1d(kernel={k}, stride={s}, padding={p}, ceil_mode={ceil}, count_include_pad={cip})",
                lambda x: F.avg_pool1d(x, k, s, p, ceil, cip), [x],
-               torch_fn=lambda x: tF.avg_pool1d(x, k, s, p, ceil, cip))
+               torch_fn=lambda x: tF.avg_pool1d(x, k, s, p, ceil, cip), double_backward=True)
 
 
 @pytest.mark.parametrize("device,shape,out", on_devices([((2, 3, 7), 3), ((4, 9), 4)],
@@ -394,7 +394,7 @@ def test_avg_pool1d(device, shape, k, s, p, d, ceil, count_include_pad):
 def test_adaptive_avg_pool1d(device, shape, out):
     x = randn(*shape)
     check_case(device, f"adaptive_avg_pool1d({out})", lambda x: F.adaptive_avg_pool1d(x, out), [x],
-               torch_fn=lambda x: tF.adaptive_avg_pool1d(x, out))
+               torch_fn=lambda x: tF.adaptive_avg_pool1d(x, out), double_backward=True)
 
 
 def test_max_pool1d_return_indices():

@@ -31,7 +31,7 @@ def test_max_pool3d(device, shape, k, s, p, d, ceil):
     x = randn(*shape)
     check_case(device, f"max_pool3d(kernel={k}, stride={s}, padding={p}, dilation={d}, ceil_mode={ceil})",
                lambda x: F.max_pool3d(x, k, s, p, d, ceil_mode=ceil), [x],
-               torch_fn=lambda x: tF.max_pool3d(x, k, s, p, d, ceil_mode=ceil))
+               torch_fn=lambda x: tF.max_pool3d(x, k, s, p, d, ceil_mode=ceil), double_backward=True)
 
 
 @pytest.mark.parametrize("device,shape,k,s,p,d,ceil", POOL3D_CASES)
@@ -41,7 +41,7 @@ def test_avg_pool3d(device, shape, k, s, p, d, ceil, count_include_pad):
     cip = count_include_pad
     check_case(device, f"avg_pool3d(kernel={k}, stride={s}, padding={p}, ceil_mode={ceil}, count_include_pad={cip})",
                lambda x: F.avg_pool3d(x, k, s, p, ceil, cip), [x],
-               torch_fn=lambda x: tF.avg_pool3d(x, k, s, p, ceil, cip))
+               torch_fn=lambda x: tF.avg_pool3d(x, k, s, p, ceil, cip), double_backward=True)
 
 
 def test_max_pool3d_indices_and_ties_as_torch():

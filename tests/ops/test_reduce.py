@@ -36,11 +36,13 @@ def test_sum_mean(device, shape, dims, keepdim):
     axis = tuple(dims) if isinstance(dims, tuple) else dims
     check_case(device, f"sum(dims={dims}, keepdim={keepdim})", lambda t: t.sum(dims, keepdim), [x],
                ref=lambda a: a.sum(axis=axis, keepdims=keepdim),
-               torch_fn=lambda t: t.sum(dim=dims, keepdim=keepdim) if dims is not None else t.sum())
+               torch_fn=lambda t: t.sum(dim=dims, keepdim=keepdim) if dims is not None else t.sum(),
+               double_backward=True)
     if x.size:
         check_case(device, f"mean(dims={dims}, keepdim={keepdim})", lambda t: t.mean(dims, keepdim), [x],
                    ref=lambda a: a.mean(axis=axis, keepdims=keepdim),
-                   torch_fn=lambda t: t.mean(dim=dims, keepdim=keepdim) if dims is not None else t.mean())
+                   torch_fn=lambda t: t.mean(dim=dims, keepdim=keepdim) if dims is not None else t.mean(),
+                   double_backward=True)
 
 
 @requires_cuda
@@ -78,7 +80,8 @@ def _np_max(a, dim, keepdim, f=np.max):
 def test_max_argmax(device, shape, dim, keepdim):
     x = randn(*shape)
     check_case(device, f"max(dim={dim}, keepdim={keepdim})", lambda t: t.max(dim, keepdim).values, [x],
-               ref=lambda a: _np_max(a, dim, keepdim), torch_fn=lambda t: t.max(dim, keepdim).values)
+               ref=lambda a: _np_max(a, dim, keepdim), torch_fn=lambda t: t.max(dim, keepdim).values,
+               double_backward=True)
     t = cn.tensor(x, device=device)
     want = _np_max(x, dim, keepdim, np.argmax)
     assert np.array_equal(t.argmax(dim, keepdim).cpu().numpy(), want)
@@ -173,7 +176,8 @@ def test_reductions(device, op, case):
     fn, tfn, ref = REDUCE_OPS[op]
     x = away_from(randn(*shape), [0.0], 0.1)  # distinct magnitudes, none near the kink of abs
     check_case(device, f"{op} {shape} dim={dim} dims={dims} keepdim={keepdim}", lambda t: fn(t, dim, keepdim, dims),
-               [x], ref=lambda a: ref(a, dim, keepdim, dims), torch_fn=lambda t: tfn(t, dim, keepdim, dims))
+               [x], ref=lambda a: ref(a, dim, keepdim, dims), torch_fn=lambda t: tfn(t, dim, keepdim, dims),
+               double_backward=True)
 
 
 def _torch_grad(f, x):

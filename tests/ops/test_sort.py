@@ -31,11 +31,11 @@ def test_sort_argsort_topk(device, case):
     x = randn(*shape)
     check_case(device, f"sort {shape} dim={dim} descending={descending}",
                lambda t: t.sort(dim, descending).values, [x], ref=lambda a: _np_sort(a, dim, descending)[0],
-               torch_fn=lambda t: t.sort(dim=dim, descending=descending, stable=True).values)
+               torch_fn=lambda t: t.sort(dim=dim, descending=descending, stable=True).values, double_backward=True)
     check_case(device, f"topk {shape} k={k} dim={dim} largest={descending}",
                lambda t: cn.topk(t, k, dim, largest=descending)[0], [x],
                ref=lambda a: np.take(_np_sort(a, dim, descending)[0], range(k), axis=dim),
-               torch_fn=lambda t: torch.topk(t, k, dim, largest=descending)[0])
+               torch_fn=lambda t: torch.topk(t, k, dim, largest=descending)[0], double_backward=True)
     t = cn.tensor(x, device=device)
     want = _np_sort(x, dim, descending)[1]
     assert np.array_equal(t.argsort(dim, descending).cpu().numpy(), want)

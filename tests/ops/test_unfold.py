@@ -52,7 +52,7 @@ def test_unfold(device, shape, k, d, p, s):
 
     check_case(device, f"unfold(kernel_size={k}, dilation={d}, padding={p}, stride={s})",
                lambda x: F.unfold(x, k, d, p, s), [x], ref=ref, ref_grad=ref_grad,
-               torch_fn=lambda x: tF.unfold(x, k, d, p, s))
+               torch_fn=lambda x: tF.unfold(x, k, d, p, s), double_backward=True)
 
 
 @pytest.mark.parametrize("device,shape,k,d,p,s", UNFOLD_CASES)
@@ -72,7 +72,7 @@ def test_fold(device, shape, k, d, p, s):
 
     check_case(device, f"fold(output_size={size}, kernel_size={k}, dilation={d}, padding={p}, stride={s})",
                lambda c: F.fold(c, size, k, d, p, s), [cols], ref=ref, ref_grad=ref_grad,
-               torch_fn=lambda c: tF.fold(c, size, k, d, p, s))
+               torch_fn=lambda c: tF.fold(c, size, k, d, p, s), double_backward=True)
 
 
 @pytest.mark.parametrize("spec,shape", [

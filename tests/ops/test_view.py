@@ -66,7 +66,7 @@ VIEW_CASES = on_devices(VIEW_CASES)
 @pytest.mark.parametrize("device,name,shape,view,ref", VIEW_CASES, ids=lambda v: v if isinstance(v, str) else "")
 def test_view(device, name, shape, view, ref):
     x = randn(*shape)
-    check_case(device, name, view, [x], (0,), ref=ref, torch_fn=view)
+    check_case(device, name, view, [x], (0,), ref=ref, torch_fn=view, double_backward=True)
     if torch is not None and device == "cpu":
         got, want = view(cn.tensor(x)), view(torch.from_numpy(x))
         assert (got.shape, got.stride(), got.is_contiguous()) == (tuple(want.shape), want.stride(), want.is_contiguous()), name

@@ -92,6 +92,13 @@ Tensor running_output(const Tensor& saved);
 //   `adjoint(ddx)`, the transposed map (usually the op's forward). dx unchanged when dy needs no
 //   grad or grad mode is off.
 Tensor record_linear(Tensor dx, const Tensor& dy, const char* name, std::function<Tensor(const Tensor&)> adjoint);
+// - for a backward that has no differentiable form (its kernels only): when grad mode is on, each
+//   defined gradient becomes the output of a node named `op` that depends on dy and on the inputs of
+//   the node whose backward is running, and whose own backward raises "<op>: double backward is not
+//   implemented", so that a second backward through it fails instead of giving a zero derivative
+//   (PyTorch's NotImplemented node). The gradients unchanged when grad mode is off. Call only from
+//   a backward closure.
+std::vector<Tensor> once_differentiable(std::vector<Tensor> grads, const Tensor& dy, const char* op);
 
 // Accumulates into the .grad of the leaves the gradients of root (seeded with grad, ones for a
 // scalar root when undefined). create_graph records the backward itself, for higher derivatives.

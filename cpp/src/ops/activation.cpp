@@ -1,12 +1,14 @@
 // Pointwise activations; x and y have the same shape. relu, sigmoid and tanh
 // save their output for backward (their derivative is a function of it); the
 // others save their input. prelu: x (N, C, ...) with C channels at dimension 1
-// (1 for 1-D input), weight (C) or (1); it saves x and the weight. Autograd
-// accumulates (+=) the gradients into .grad (the weight's too).
+// (1 for 1-D input), weight (C) or (1); it saves x and the weight, and its backward is written with
+// differentiable ops when it records (create_graph). Autograd accumulates (+=) the gradients into
+// .grad (the weight's too).
 #include "convnet/ops/activation.h"
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
+#include "convnet/ops/reduce.h"
 #include "cpu/elementwise.h"
 #include "dispatch.h"
 #include "pointwise.h"
@@ -128,8 +130,16 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
   });
   if (autograd::needs_record({x, weight})) {
     // x and the weight saved: dx = dy * (x > 0 ? 1 : w), dw = sum of dy * x where x <= 0
-    autograd::record(y, "prelu", {x, weight}, [x = x.detach(), w = weight.detach(), N, rows, inner](
+    autograd::record(y, "prelu", {x, weight}, [x, w = weight, N, rows, inner](
                                                    const Tensor& dy, const std::vector<bool>& needs) {
+      if (autograd::grad_enabled()) {  // backward records (create_graph): the same in differentiable ops
+        const Shape view{N, rows, inner};
+        const Tensor x3 = x.reshape(view), dy3 = dy.reshape(view);
+        const Tensor negative = compare(x3, 0.0, CompareOp::Le).to(x.dtype());  // where the slope is w
+        const Tensor slope = add(mul(negative, w.reshape({1, rows, 1})), rsub(negative, 1.0));
+        return std::vector<Tensor>{needs[0] ? mul(dy3, slope).reshape(x.shape()) : Tensor(),
+                                   needs[1] ? sum(mul(mul(dy3, x3), negative), {0, 2}).reshape(w.shape()) : Tensor()};
+      }
       const Device dev = common_device("prelu", {&x, &dy});
       Tensor dx = needs[0] ? Tensor::empty(x.shape(), x.dtype(), dev) : Tensor();
       Tensor dw = needs[1] ? Tensor::empty(w.shape(), w.dtype(), dev) : Tensor();

@@ -7,10 +7,13 @@
 // differentiable ops (batch_norm_graph_backward), for double backward.
 #include "convnet/ops/batch_norm.h"
 
+#include <tuple>
+
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
 #include "convnet/ops/reduce.h"
 #include "dispatch.h"
+#include "ops/norm_backward.h"
 
 namespace convnet {
 
@@ -61,9 +64,7 @@ std::vector<Tensor> batch_norm_graph_backward(const Tensor& x, const Tensor& w, 
   const Tensor x3 = x.reshape({s.N, s.C, s.L}), dy3 = dy.reshape({s.N, s.C, s.L});
   Tensor xhat, istd;
   if (training) {
-    const Tensor centered = sub(x3, mean(x3, {0, 2}, true));
-    istd = rsqrt(add(mean(mul(centered, centered), {0, 2}, true), eps));
-    xhat = mul(centered, istd);
+    std::tie(xhat, istd) = standardize(x3, {0, 2}, eps);
   } else {
     istd = saved_invstd.reshape(per_channel);
     xhat = mul(sub(x3, saved_mean.reshape(per_channel)), istd);
@@ -71,8 +72,7 @@ std::vector<Tensor> batch_norm_graph_backward(const Tensor& x, const Tensor& w, 
   const Tensor g = w.defined() ? mul(dy3, w.reshape(per_channel)) : dy3;
   Tensor dx, dw, db;
   if (need[0]) {
-    dx = training ? mul(sub(sub(g, mean(g, {0, 2}, true)), mul(xhat, mean(mul(g, xhat), {0, 2}, true))), istd)
-                  : mul(g, istd);
+    dx = training ? standardized_input_grad(g, xhat, istd, {0, 2}) : mul(g, istd);
     dx = dx.reshape(x.shape());
   }
   if (need[1]) dw = sum(mul(dy3, xhat), {0, 2});

@@ -13,6 +13,7 @@
 #include "convnet/backends.h"
 #include "convnet/ops/conv_transpose2d.h"
 #include "convnet/ops/pad.h"
+#include "convnet/ops/view.h"
 #include "dispatch.h"
 #include "ops/conv_backward.h"
 
@@ -85,14 +86,18 @@ Tensor pad_for_same(const Tensor& x, const Tensor& w, const Conv2dOptions& o, Co
   return xp;
 }
 
-// The options of a checked shape (explicit padding: x is already padded for an asymmetric "same").
-Conv2dOptions options_of(const cpu::Conv2dShape& s) {
-  Conv2dOptions o;
+}  // namespace
+
+Tensor conv2d_of_shape(const Tensor& x, const Tensor& w, const cpu::Conv2dShape& s) {
+  Conv2dOptions o;  // explicit padding: x is already padded for an asymmetric "same"
   o.stride = {s.stride_h, s.stride_w};
   o.padding = {s.pad_h, s.pad_w};
   o.dilation = {s.dil_h, s.dil_w};
   o.groups = s.groups;
-  return o;
+  Tensor y = conv2d(x, w, Tensor(), o);
+  if (y.size(2) != s.P) y = narrow(y, 2, 0, s.P);
+  if (y.size(3) != s.Q) y = narrow(y, 3, 0, s.Q);
+  return y;
 }
 
 // dx of conv2d: the transposed convolution of dy (N,K,P,Q) with w, back to (N,C,H,W).
@@ -123,14 +128,12 @@ Tensor conv2d_weight_grad(const Tensor& x, const Tensor& dy_in, const Tensor& w,
   if (autograd::needs_record({x, dy})) {
     autograd::record(dw, "conv2d_weight_backward", {x, dy}, [x, dy, s](const Tensor& ddw, const std::vector<bool>& need) {
       return std::vector<Tensor>{need[0] ? conv2d_input_grad(dy, ddw, s) : Tensor(),
-                                 need[1] ? conv2d(x, ddw, Tensor(), options_of(s)) : Tensor()};
+                                 need[1] ? conv2d_of_shape(x, ddw, s) : Tensor()};
     });
     autograd::save_versions(dw, {x, dy});
   }
   return dw;
 }
-
-}  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& w, const Tensor& b, const Conv2dOptions& opt) {
   if (any_strided({&x_in, &w, &b})) return conv2d(x_in.contiguous(), w.contiguous(), b.contiguous(), opt);

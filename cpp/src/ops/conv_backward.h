@@ -9,10 +9,19 @@
 
 #include "convnet/autograd.h"
 #include "convnet/backends.h"
+#include "convnet/ops/conv2d.h"
 #include "convnet/ops/reduce.h"
 #include "cpu/kernels.h"
 
 namespace convnet {
+
+// conv2d's differentiable ops over a checked shape s (input (N,C,H,W), output (N,K,P,Q)), defined in
+// conv2d.cpp, which conv_transpose2d's backward reuses: the convolution of x with w that s stands
+// for, cropped to (P, Q) (a transposed convolution's output_padding can make x larger than (H, W));
+// dx, the transposed convolution of dy with w; dw as an op of x and dy (w read for its shape only).
+Tensor conv2d_of_shape(const Tensor& x, const Tensor& w, const cpu::Conv2dShape& s);
+Tensor conv2d_input_grad(const Tensor& dy, const Tensor& w, const cpu::Conv2dShape& s);
+Tensor conv2d_weight_grad(const Tensor& x, const Tensor& dy, const Tensor& w, const cpu::Conv2dShape& s, MathMode mode);
 
 // backward(device, s, x, w, dy, dx, dw, db) over typed pointers (null where not needed). When
 // backward records (create_graph) and graph_dx/graph_dw are given, the gradients are ops of their

@@ -3,7 +3,8 @@
 // y (N,K,P,Q). The kernels are conv2d's, run with the shape of the convolution
 // this one transposes (input (N,K,P,Q), output (N,C,H,W), weight w as is).
 // Backward saves x and w and returns only the gradients that are needed;
-// autograd accumulates them (+=) into .grad. Devices and MathMode as conv2d's.
+// autograd accumulates them (+=) into .grad. Devices and MathMode as conv2d's. When backward
+// records (create_graph), dx and dw are conv2d's differentiable ops, for double backward.
 #include "convnet/ops/conv_transpose2d.h"
 
 #include <algorithm>
@@ -80,6 +81,12 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
                           const auto* w, const auto* dy, auto* dx, auto* dw, auto* db) {
                          using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
                          CONVNET_KERNEL(d, conv_transpose2d_backward, <T>)(shape, x, w, dy, dx, dw, db);
+                       },
+                       // the transposed convolution's dx is the convolution of dy with w, its dw is
+                       // the convolution's dw with the roles of input and output swapped
+                       [s](const Tensor& dy, const Tensor& w) { return conv2d_of_shape(dy, w, s); },
+                       [s, w = w.detach(), mode](const Tensor& x, const Tensor& dy) {
+                         return conv2d_weight_grad(dy, x, w, s, mode);
                        });
   return y;
 }

@@ -2,7 +2,8 @@
 // operands' device (functors of pointwise.h). Shapes: a, b broadcast to out.
 // Backward returns gradients (summed over broadcast dimensions); autograd
 // accumulates them (+=) into .grad. Backward computes with these differentiable ops on the
-// inputs themselves (not detached copies), so that create_graph records it.
+// inputs themselves (not detached copies), so that create_graph records it; exp, sqrt and rsqrt
+// save their output, which their backward reads as the running node's (saved_output).
 #include "convnet/ops/elementwise.h"
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <type_traits>
 
 #include "convnet/autograd.h"
+#include "convnet/ops/index.h"
 #include "convnet/ops/reduce.h"
 #include "cpu/elementwise.h"
 #include "dispatch.h"
@@ -172,6 +174,11 @@ Tensor extremum(const Tensor& a, const Tensor& b, const char* op, bool less) {
 
 DType floating_of(DType t) { return is_floating(t) ? t : DType::Float32; }
 
+// An op's output y that its backward saved (detached, to avoid a cycle), as the backward reads it:
+// when backward records (create_graph), as the output of the running node, so that a derivative
+// written in y differentiates through it.
+Tensor saved_output(const Tensor& y) { return autograd::grad_enabled() ? autograd::running_output(y) : y; }
+
 }  // namespace
 
 Tensor scalar_like(const Tensor& a, double s) {
@@ -267,7 +274,7 @@ Tensor exp(const Tensor& a) {
   if (autograd::needs_record({a})) {
     // the output is saved: d exp(a) = exp(a)
     autograd::record(out, "exp", {a}, [y = out.detach()](const Tensor& dy, const std::vector<bool>&) {
-      return std::vector<Tensor>{mul(dy, y)};
+      return std::vector<Tensor>{mul(dy, saved_output(y))};
     });
     autograd::save_versions(out, {out});
   }
@@ -289,7 +296,7 @@ Tensor sqrt(const Tensor& a) {
   Tensor out = unary_values<pw::Sqrt>(a, floating_of(a.dtype()), "sqrt");
   if (autograd::needs_record({a})) {
     autograd::record(out, "sqrt", {a}, [y = out.detach()](const Tensor& dy, const std::vector<bool>&) {
-      return std::vector<Tensor>{div(mul(dy, 0.5), y)};
+      return std::vector<Tensor>{div(mul(dy, 0.5), saved_output(y))};
     });
     autograd::save_versions(out, {out});
   }
@@ -327,9 +334,16 @@ Tensor pow(const Tensor& a, const Tensor& e) {
     // both saved: da = dy e a^(e-1), de = dy a^e log(a) (0 where a = 0 and e >= 0)
     autograd::record(out, "pow", {a, e}, [a, e](
                                              const Tensor& dy, const std::vector<bool>& n) {
-      return std::vector<Tensor>{
-          n[0] ? sum_to(mul(dy, mul(e, pow(a, sub(e, 1.0)))), a.shape()) : Tensor(),
-          n[1] ? sum_to(mul(dy, binary_values<pw::PowExponentGrad>(a, e, "pow")), e.shape()) : Tensor()};
+      Tensor de;
+      if (n[1] && autograd::grad_enabled()) {  // backward records: a^e log(a) in ops, 0 where a = 0 and e >= 0
+        const Tensor at_zero = logical(compare(a, 0.0, CompareOp::Eq), compare(e, 0.0, CompareOp::Ge), LogicalOp::And);
+        const Tensor base = where(at_zero, scalar_tensor(1, a.dtype(), a.device()), a);  // 1^e log(1) = 0 there
+        de = mul(pow(base, e), log(base));
+      } else if (n[1]) {
+        de = binary_values<pw::PowExponentGrad>(a, e, "pow");
+      }
+      return std::vector<Tensor>{n[0] ? sum_to(mul(dy, mul(e, pow(a, sub(e, 1.0)))), a.shape()) : Tensor(),
+                                 n[1] ? sum_to(mul(dy, de), e.shape()) : Tensor()};
     });
   }
   return out;
@@ -342,7 +356,8 @@ Tensor rsqrt(const Tensor& a) {
   if (autograd::needs_record({a}))
     // the output is saved: d a^(-1/2) = -y³ / 2
     autograd::record(out, "rsqrt", {a}, [y = out.detach()](const Tensor& dy, const std::vector<bool>&) {
-      return std::vector<Tensor>{mul(dy, mul(mul(y, mul(y, y)), -0.5))};
+      const Tensor yg = saved_output(y);
+      return std::vector<Tensor>{mul(dy, mul(mul(yg, mul(yg, yg)), -0.5))};
     });
   return out;
 }

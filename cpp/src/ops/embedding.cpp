@@ -1,9 +1,12 @@
 // embedding: V rows, D columns, n indices; input (*) int64, weight (V,D), y (*, D).
 // Backward saves the indices and gives the gradient of the weight only (indices are not
-// differentiable); autograd accumulates (+=) it into .grad.
+// differentiable); autograd accumulates (+=) it into .grad. Backward is linear in dy: when it
+// records (create_graph), its adjoint is the lookup itself, for double backward.
 #include "convnet/ops/embedding.h"
 
 #include "convnet/autograd.h"
+#include "convnet/ops/elementwise.h"
+#include "convnet/ops/view.h"
 #include "dispatch.h"
 
 namespace convnet {
@@ -46,7 +49,12 @@ Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_
         using T = std::remove_pointer_t<decltype(tag)>;
         CONVNET_KERNEL(dev, embedding_backward, <T>)(V, D, n, pad, dy.data<T>(), ids.data<int64_t>(), dw.data<T>());
       });
-      return std::vector<Tensor>{dw};
+      // linear in dy: its adjoint reads the rows of ddw at the indices, 0 at padding_idx
+      return std::vector<Tensor>{autograd::record_linear(dw, dy, "embedding", [ids, pad](const Tensor& ddw) {
+        if (pad < 0) return embedding(ids, ddw, std::nullopt);
+        const Tensor kept = compare(ids, static_cast<double>(pad), CompareOp::Ne).to(ddw.dtype());
+        return mul(embedding(ids, ddw, std::nullopt), unsqueeze(kept, -1));
+      })};
     });
   }
   return y;

@@ -4,7 +4,9 @@
 // scatters into the flattened tensor at the offsets that indexing an arange gives); where,
 // masked_fill, nonzero. Index values are checked on the host (a copy for a GPU tensor).
 // Backward: index_select and gather scatter-add dy; scatter and scatter_add gather it; autograd
-// accumulates (+=) into .grad.
+// accumulates (+=) into .grad. When backward records (create_graph), index_select's and gather's
+// are ops of dy whose adjoint is the forward, and scatter's is written with gather and scatter, for
+// double backward.
 #include "convnet/ops/index.h"
 
 #include <algorithm>
@@ -134,6 +136,17 @@ Tensor scatter_impl(const Tensor& x, int64_t dim, const Tensor& index, const Ten
     const Shape src_shape = src.shape(), ishape = index.shape();
     autograd::record(out, op, {x, src}, [idx, s, dim, block, src_shape, ishape, add](const Tensor& dy, const std::vector<bool>& n) {
       Tensor dx, dsrc;
+      if (autograd::grad_enabled()) {  // backward records (create_graph): the same with the ops themselves
+        if (n[0]) dx = add ? dy : scatter(dy, dim, idx, zeros(ishape, dy.dtype(), dy.device()));
+        if (n[1]) {
+          const Tensor g = gather(dy, dim, idx);
+          dsrc = src_shape == ishape ? g : autograd::record_linear(padded_to(g, src_shape), g, "scatter",
+                                                                   [ishape](const Tensor& dd) {
+                                                                     return leading_block(dd, ishape).contiguous();
+                                                                   });
+        }
+        return std::vector<Tensor>{dx, dsrc};
+      }
       const Tensor dblock = leading_block(dy, block).contiguous();
       if (n[0]) {
         dx = dy;
@@ -167,10 +180,12 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor y = gather_positions(x.contiguous(), s, idx, out_shape);
   if (autograd::needs_record({x})) {
     const Shape in_shape = x.shape();
-    autograd::record(y, "index_select", {x}, [idx, s, in_shape](const Tensor& dy, const std::vector<bool>&) {
+    autograd::record(y, "index_select", {x}, [idx, s, dim, in_shape](const Tensor& dy, const std::vector<bool>&) {
       Tensor dx = zeros(in_shape, dy.dtype(), dy.device());
       scatter_positions(dx, s, idx, dy, true, "index_select");
-      return std::vector<Tensor>{dx};
+      // linear in dy: its adjoint is the forward
+      return std::vector<Tensor>{autograd::record_linear(
+          dx, dy, "index_select", [idx, dim](const Tensor& ddx) { return index_select(ddx, dim, idx); })};
     });
   }
   return y;
@@ -188,10 +203,12 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor y = gather_positions(leading_block(x, block).contiguous(), s, idx, index.shape());
   if (autograd::needs_record({x})) {
     const Shape in_shape = x.shape();
-    autograd::record(y, "gather", {x}, [idx, s, block, in_shape](const Tensor& dy, const std::vector<bool>&) {
+    autograd::record(y, "gather", {x}, [idx, s, dim, block, in_shape](const Tensor& dy, const std::vector<bool>&) {
       Tensor d = zeros(block, dy.dtype(), dy.device());
       scatter_positions(d, s, idx, dy, true, "gather");
-      return std::vector<Tensor>{padded_to(d, in_shape)};
+      // linear in dy: its adjoint is the forward
+      return std::vector<Tensor>{autograd::record_linear(
+          padded_to(d, in_shape), dy, "gather", [idx, dim](const Tensor& ddx) { return gather(ddx, dim, idx); })};
     });
   }
   return y;

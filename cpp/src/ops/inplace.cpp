@@ -1,12 +1,25 @@
 // In-place writes with autograd (ops/inplace.h). A view's geometry relative to its base is its
 // sizes, strides and storage offset minus the base's: the base is never a view, so it is
-// contiguous, as are the gradients the engine passes to a backward.
+// contiguous, as are the gradients the engine passes to a backward. When backward records
+// (create_graph), the gradients of a write through a view are written with gather and scatter at
+// the view's offsets, for double backward.
 #include "convnet/ops/inplace.h"
 
 #include "convnet/autograd.h"
 #include "convnet/ops/elementwise.h"
+#include "convnet/ops/index.h"
 
 namespace convnet {
+
+namespace {
+// The offsets of a view's elements (sizes, strides, offset) in the contiguous layout of its base's
+// base_shape, flattened: the backward of a write through a view as index ops of dy when it records
+// (create_graph), for double backward.
+Tensor view_positions(const Shape& base_shape, const Shape& sizes, const Shape& strides, int64_t offset, Device dev) {
+  const Tensor all = arange(0, static_cast<double>(numel_of(base_shape)), 1, DType::Int64, dev).reshape(base_shape);
+  return strided_view(all, sizes, strides, offset).contiguous().reshape({-1});
+}
+}  // namespace
 
 Tensor copy_(const Tensor& self, const Tensor& src) {
   const std::shared_ptr<TensorImpl> base = self.impl()->base;
@@ -36,6 +49,13 @@ Tensor copy_(const Tensor& self, const Tensor& src) {
   const int64_t offset = self.storage_offset() - b.storage_offset();
   autograd::record(b, "copy_slices", {b_old, src},
                    [sizes, strides, offset, to_src](const Tensor& dy, const std::vector<bool>& n) {
+                     if (autograd::grad_enabled()) {
+                       const Tensor pos = view_positions(dy.shape(), sizes, strides, offset, dy.device());
+                       const Tensor flat = dy.reshape({-1});
+                       const Tensor none = zeros({pos.numel()}, dy.dtype(), dy.device());
+                       return std::vector<Tensor>{n[0] ? scatter(flat, 0, pos, none).reshape(dy.shape()) : Tensor(),
+                                                  n[1] ? to_src(gather(flat, 0, pos).reshape(sizes)) : Tensor()};
+                     }
                      const Tensor region = strided_view(dy, sizes, strides, offset);
                      Tensor d_old;
                      if (n[0]) {
@@ -48,6 +68,11 @@ Tensor copy_(const Tensor& self, const Tensor& src) {
   autograd::record(out, "as_strided", {b},
                    [sizes, strides, offset, base_shape](const Tensor& dy, const std::vector<bool>&) {
                      Tensor dx = zeros(base_shape, dy.dtype(), dy.device());
+                     if (autograd::grad_enabled()) {
+                       const Tensor pos = view_positions(base_shape, sizes, strides, offset, dy.device());
+                       return std::vector<Tensor>{
+                           scatter_add(dx.reshape({-1}), 0, pos, dy.reshape({-1})).reshape(base_shape)};
+                     }
                      copy_into(strided_view(dx, sizes, strides, offset), dy);
                      return std::vector<Tensor>{dx};
                    });

@@ -1,7 +1,8 @@
 // interpolate: N batch, C channels, H W input size, P Q output size.
-// x (N,C,H,W), y (N,C,P,Q). Backward saves only the shape and recomputes the
+// x (N,C,H,W), y (N,C,P,Q). Backward saves the shape and the options and recomputes the
 // per-row and per-column taps (source indices and weights) that forward used;
-// autograd accumulates (+=) the returned gradient into .grad.
+// autograd accumulates (+=) the returned gradient into .grad. Both modes are linear in x: when
+// backward records (create_graph), dx is an op of dy whose adjoint is the forward, for double backward.
 #include "convnet/ops/interpolate.h"
 
 #include <cmath>
@@ -80,7 +81,7 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
                                                     x.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
-    autograd::record(y, "interpolate", {x}, [s, taps](const Tensor& dy, const std::vector<bool>&) {
+    autograd::record(y, "interpolate", {x}, [s, taps, o](const Tensor& dy, const std::vector<bool>&) {
       const Device dev = common_device("interpolate", {&dy, &taps});
       Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), "interpolate", [&](auto* tag) {
@@ -89,7 +90,9 @@ Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
         CONVNET_KERNEL(dev, interpolate2d_backward, <T>)(s.N * s.C, s.H, s.W, s.P, s.Q, s.linear, t, t + s.P,
                                                          dy.data<T>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      // linear in dy: its adjoint is the forward
+      return std::vector<Tensor>{
+          autograd::record_linear(dx, dy, "interpolate", [o](const Tensor& ddx) { return interpolate(ddx, o); })};
     });
   }
   return y;

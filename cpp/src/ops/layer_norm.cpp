@@ -4,11 +4,13 @@
 // (m % G) * (K / S) + k / S: layer_norm G = 1, S = 1 (per element); group_norm G = groups,
 // S = positions per channel (per channel); instance_norm G = C, S = K (per channel).
 // Backward saves x, the mean and rstd (M) and the weight; autograd accumulates (+=) the
-// returned gradients into .grad.
+// returned gradients into .grad. When backward records (create_graph), the gradients are written
+// with differentiable ops (normalize_rows_graph_backward), for double backward.
 #include "convnet/ops/layer_norm.h"
 
 #include "convnet/autograd.h"
 #include "dispatch.h"
+#include "ops/norm_backward.h"
 
 namespace convnet {
 
@@ -17,6 +19,23 @@ namespace {
 struct RowShape {
   int64_t M, K, G, S;
 };
+
+// The gradients of normalize_rows in differentiable ops of x, w and dy, for double backward
+// (create_graph): x viewed as (M/G, G, K/S, S), normalized over its last two dimensions, the weight
+// as (1, G, K/S, 1).
+std::vector<Tensor> normalize_rows_graph_backward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& dy,
+                                                  const RowShape& r, double eps, const std::vector<bool>& need) {
+  const Shape view{r.M / r.G, r.G, r.K / r.S, r.S}, per_param{1, r.G, r.K / r.S, 1};
+  const Tensor dy4 = dy.reshape(view);
+  const auto [xhat, istd] = standardize(x.reshape(view), {2, 3}, eps);
+  Tensor dx, dw, db;
+  if (need[0])
+    dx = standardized_input_grad(w.defined() ? mul(dy4, w.reshape(per_param)) : dy4, xhat, istd, {2, 3})
+             .reshape(x.shape());
+  if (need[1] && w.defined()) dw = sum(mul(dy4, xhat), {0, 3}).reshape(w.shape());
+  if (need[2] && b.defined()) db = sum(dy4, {0, 3}).reshape(b.shape());
+  return {dx, dw, db};
+}
 
 // x as rows of `r` with the affine weight and bias (G*K/S elements, checked by the caller) or
 // undefined → y in x's shape.
@@ -43,13 +62,15 @@ Tensor normalize_rows(const Tensor& x, const RowShape& r, const Tensor& w, const
                                                  y.data<T>(), mean.data<T>(), rstd.data<T>());
   });
   if (autograd::needs_record({x, w, b})) {
-    autograd::record(y, op, {x, w, b}, [x = x.detach(), w = w.defined() ? w.detach() : Tensor(), has_b = b.defined(),
-                                        mean, rstd, r, op, ptr](const Tensor& dy, const std::vector<bool>& need) {
+    // b is read for its shape only
+    autograd::record(y, op, {x, w, b}, [x, w, b = b.defined() ? b.detach() : Tensor(), mean, rstd, r, eps, op, ptr](
+                                           const Tensor& dy, const std::vector<bool>& need) {
+      if (autograd::grad_enabled()) return normalize_rows_graph_backward(x, w, b, dy, r, eps, need);
       const Device dev = common_device(op, {&x, &dy});
       Tensor dx, dw, db;
       if (need[0]) dx = Tensor::empty(x.shape(), x.dtype(), dev);
       if (need[1] && w.defined()) dw = Tensor::empty(w.shape(), x.dtype(), dev);
-      if (need[2] && has_b) db = Tensor::empty(w.defined() ? w.shape() : Shape{r.G * (r.K / r.S)}, x.dtype(), dev);
+      if (need[2] && b.defined()) db = Tensor::empty(b.shape(), x.dtype(), dev);
       dispatch_floating(dy.dtype(), op, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         CONVNET_KERNEL(dev, layer_norm_backward, <T>)(r.M, r.K, r.G, r.S, x.data<T>(), mean.data<T>(),

@@ -2,7 +2,7 @@
 // product of the dimensions after the channels). x (N,C,*), y (N,C,*).
 // Backward saves x and the per-element scale k + alpha/size * (window sum of
 // x^2) that forward computed; autograd accumulates (+=) the returned gradient
-// into .grad.
+// into .grad. Backward has no differentiable form: a second backward through it raises.
 #include "convnet/ops/local_response_norm.h"
 
 #include "convnet/autograd.h"
@@ -50,7 +50,7 @@ Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double b
         CONVNET_KERNEL(dev, local_response_norm_backward, <T>)(s.N, s.C, s.L, size, alpha, beta, x.data<T>(),
                                                                scale.data<T>(), dy.data<T>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return autograd::once_differentiable({dx}, dy, "local_response_norm");
     });
   }
   return y;

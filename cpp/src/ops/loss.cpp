@@ -4,12 +4,15 @@
 // target (N) or (). Elementwise losses: input and target of one shape, weights
 // broadcast to it. Each loss has a fused backward except mse and l1 (built
 // from differentiable ops). Backward returns gradients; autograd accumulates
-// (+=) them into .grad. On a GPU, the targets (and binary_cross_entropy's input) are
+// (+=) them into .grad. When backward records (create_graph), the gradients are differentiable
+// ops, for double backward. On a GPU, the targets (and binary_cross_entropy's input) are
 // copied to the host to validate them, so that both devices raise the same errors.
 #include "convnet/ops/loss.h"
 
 #include "convnet/autograd.h"
+#include "convnet/ops/activation.h"
 #include "convnet/ops/elementwise.h"
+#include "convnet/ops/index.h"
 #include "convnet/ops/reduce.h"
 #include "convnet/ops/softmax.h"
 #include "dispatch.h"
@@ -136,10 +139,14 @@ Tensor expand_weight(const Tensor& w, const Tensor& input, const char* op, const
 // An elementwise loss of input and target (checked by check_pair): fwd(loss) fills the
 // per-element losses; on record, bwd(g, g_step, dx, dt) fills the gradients of input and target
 // (a null one is not needed). Both are called with typed pointers; "mean" divides by `divisor`.
-template <typename Fwd, typename Bwd>
+// When backward records (create_graph), graph(g) gives {dx, dt} instead, as differentiable ops of
+// g (dy's weight of each element, broadcast to the input) and of the input and target it holds,
+// for double backward.
+template <typename Fwd, typename Bwd, typename Graph>
 Tensor elementwise_loss(const char* op, const Tensor& input, const Tensor& target, Reduction r,
-                        double divisor, Fwd fwd, Bwd bwd) {
-  if (any_strided({&input, &target})) return elementwise_loss(op, input.contiguous(), target.contiguous(), r, divisor, fwd, bwd);
+                        double divisor, Fwd fwd, Bwd bwd, Graph graph) {
+  if (any_strided({&input, &target}))
+    return elementwise_loss(op, input.contiguous(), target.contiguous(), r, divisor, fwd, bwd, graph);
   Tensor losses = Tensor::empty(input.shape(), input.dtype(), input.device());
   dispatch_floating(input.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
@@ -151,8 +158,14 @@ Tensor elementwise_loss(const char* op, const Tensor& input, const Tensor& targe
     out = reduce_loss(losses, r, divisor);
   }
   if (autograd::needs_record({input, target})) {
-    autograd::record(out, op, {input, target}, [op, bwd, r, divisor, shape = input.shape()](
+    autograd::record(out, op, {input, target}, [op, bwd, graph, r, divisor, shape = input.shape()](
                                                   const Tensor& dy, const std::vector<bool>& needs) {
+      if (autograd::grad_enabled()) {
+        std::vector<Tensor> d = graph(r == Reduction::Mean ? div(dy, divisor) : dy);
+        for (size_t i = 0; i < 2; ++i)
+          if (!needs[i]) d[i] = Tensor();
+        return d;
+      }
       Tensor dx = needs[0] ? Tensor::empty(shape, dy.dtype(), dy.device()) : Tensor();
       Tensor dt = needs[1] ? Tensor::empty(shape, dy.dtype(), dy.device()) : Tensor();
       int64_t step;
@@ -221,6 +234,22 @@ Tensor cross_entropy_graph_backward(const Tensor& x, const Tensor& target, const
                                                   : dy;
   const Tensor p = softmax(x.reshape({s.N, s.C, s.L}), 1);
   return mul(g, sub(mul(sum(a, {1}, true), p), a)).reshape(x.shape());
+}
+
+// dx of multi_margin_loss as differentiable ops of x (N,C) and dy, for double backward (create_graph):
+// the kernel's formula, with a = w[y] / C p max(0, z)^(p-1) at j != y (z = margin - x[y] + x[j]),
+// dx = g (a - onehot(y) Σ_j a), g the weight of dy of each sample.
+Tensor multi_margin_graph_backward(const Tensor& x, const Tensor& target, const Tensor& cw, int64_t N, int64_t C,
+                                   int64_t p, double margin, Reduction reduction, const Tensor& dy) {
+  const Tensor x2 = x.reshape({N, C}), t = target.reshape({N, 1});
+  const Tensor others = compare(arange(0, static_cast<double>(C), 1, DType::Int64, x.device()).reshape({1, C}), t,
+                                CompareOp::Ne).to(x.dtype());
+  const Tensor z = add(sub(x2, gather(x2, 1, t)), margin);
+  Tensor a = mul(p == 1 ? compare(z, 0.0, CompareOp::Gt).to(x.dtype()) : mul(relu(z), 2.0), others);
+  a = cw.defined() ? mul(a, div(index_select(cw, 0, target.reshape({N})).reshape({N, 1}), static_cast<double>(C)))
+                   : div(a, static_cast<double>(C));
+  const Tensor g = reduction == Reduction::None ? dy.reshape({N, 1}) : reduction == Reduction::Mean ? div(dy, N) : dy;
+  return mul(g, sub(a, mul(rsub(others, 1.0), sum(a, {1}, true)))).reshape(x.shape());
 }
 
 }  // namespace
@@ -310,7 +339,11 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, Reduction reduction, 
         CONVNET_KERNEL(dev, nll_loss_backward, <T>)(s.N, s.C, s.L, ignore_index, target.data<int64_t>(),
                                                     data_or_null<T>(cw), w.data<T>(), step, dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      // linear in dy: its adjoint is the loss itself
+      return std::vector<Tensor>{autograd::record_linear(
+          dx, dy, "nll_loss", [target, cw, reduction, ignore_index](const Tensor& ddx) {
+            return nll_loss(ddx, target, reduction, ignore_index, cw);
+          })};
     });
   }
   return out;
@@ -355,6 +388,11 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduc
         using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
         CONVNET_KERNEL(dev, smooth_l1_backward, <T>)(n, static_cast<T>(beta), x.data<T>(), t.data<T>(), g, step,
                                                      dx, dt);
+      },
+      [input, target, beta](const Tensor& g) {
+        const Tensor d = sub(input, target);
+        const Tensor dx = mul(g, beta > 0 ? clamp(div(d, beta), -1.0, 1.0) : sign(d));
+        return std::vector<Tensor>{dx, neg(dx)};
       });
 }
 
@@ -385,6 +423,13 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
       [x = input.detach(), t = target.detach(), w, n, dev](auto* g, int64_t step, auto* dx, auto* dt) {
         using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
         CONVNET_KERNEL(dev, bce_backward, <T>)(n, x.data<T>(), t.data<T>(), data_or_null<T>(w), g, step, dx, dt);
+      },
+      [input, target, w](const Tensor& g) {
+        const Tensor gw = w.defined() ? mul(g, w) : g;
+        const Tensor dx = div(mul(gw, sub(input, target)), clamp(mul(input, rsub(input, 1.0)), 1e-12, std::nullopt));
+        const Tensor dt = mul(gw, sub(clamp(log(rsub(input, 1.0)), -100.0, std::nullopt),
+                                      clamp(log(input), -100.0, std::nullopt)));
+        return std::vector<Tensor>{dx, dt};
       });
 }
 
@@ -411,6 +456,16 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
         using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
         CONVNET_KERNEL(dev, bce_logits_backward, <T>)(n, x.data<T>(), t.data<T>(), data_or_null<T>(w),
                                                       data_or_null<T>(pw), g, step, dx, dt);
+      },
+      [input, target, w, pw](const Tensor& g) {
+        const Tensor gw = w.defined() ? mul(g, w) : g;
+        // dx = g w (lw sigmoid(x) - pw t) with lw = 1 + (pw - 1) t; dt = g w ((pw - 1) softplus(-x) - x)
+        if (!pw.defined())
+          return std::vector<Tensor>{mul(gw, sub(sigmoid(input), target)), neg(mul(gw, input))};
+        const Tensor pw1 = sub(pw, 1.0);
+        const Tensor dx = mul(gw, sub(mul(add(mul(pw1, target), 1.0), sigmoid(input)), mul(pw, target)));
+        const Tensor dt = mul(gw, sub(mul(pw1, softplus(neg(input))), input));
+        return std::vector<Tensor>{dx, dt};
       });
 }
 
@@ -436,6 +491,16 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const std::string& redu
       [x = input.detach(), t = target.detach(), n, log_target, dev](auto* g, int64_t step, auto* dx, auto* dt) {
         using T = std::remove_const_t<std::remove_pointer_t<decltype(g)>>;
         CONVNET_KERNEL(dev, kl_div_backward, <T>)(n, log_target, x.data<T>(), t.data<T>(), g, step, dx, dt);
+      },
+      [input, target, log_target](const Tensor& g) {
+        if (log_target) {  // dx = -g exp(t), dt = g exp(t) (t - x + 1)
+          const Tensor ge = mul(g, exp(target));
+          return std::vector<Tensor>{neg(ge), mul(ge, add(sub(target, input), 1.0))};
+        }
+        // dx = -g t, dt = g (xlogy(t != 0, t) + t / t - x)
+        const Tensor zero = scalar_tensor(0, target.dtype(), target.device());
+        const Tensor logt = where(compare(target, 0.0, CompareOp::Ne), log(target), zero);
+        return std::vector<Tensor>{neg(mul(g, target)), mul(g, sub(add(logt, div(target, target)), input))};
       });
 }
 
@@ -476,8 +541,10 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, d
   }
   if (autograd::needs_record({input})) {
     // input, targets and class weights saved
-    autograd::record(out, op, {input}, [x = input.detach(), target, cw, N, C, p, margin, reduction](
+    autograd::record(out, op, {input}, [x = input, target, cw, N, C, p, margin, reduction](
                                            const Tensor& dy, const std::vector<bool>&) {
+      if (autograd::grad_enabled())
+        return std::vector<Tensor>{multi_margin_graph_backward(x, target, cw, N, C, p, margin, reduction, dy)};
       const Device dev = common_device("multi_margin_loss", {&x, &dy});
       Tensor dx = Tensor::empty(x.shape(), x.dtype(), dev);
       int64_t step;

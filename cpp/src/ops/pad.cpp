@@ -1,7 +1,8 @@
 // pad: B planes (the product of the leading dimensions), H W the last two
 // dimensions (H = 1 for a 1-D input padded by two values), H2 W2 the padded
 // size. x (...,H,W), y (...,H2,W2). Backward saves only the sizes; autograd
-// accumulates (+=) the returned gradient into .grad.
+// accumulates (+=) the returned gradient into .grad. Backward is linear in dy: when it records
+// (create_graph), its adjoint is pad with zeros, for double backward.
 #include "convnet/ops/pad.h"
 
 #include "convnet/autograd.h"
@@ -50,7 +51,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& p, double value) {
                                             x.data<T>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
-    autograd::record(y, "pad", {x}, [s, in = x.shape()](const Tensor& dy, const std::vector<bool>&) {
+    autograd::record(y, "pad", {x}, [s, p, in = x.shape()](const Tensor& dy, const std::vector<bool>&) {
       const Device dev = common_device("pad", {&dy});
       Tensor dx = Tensor::empty(in, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), "pad", [&](auto* tag) {
@@ -58,7 +59,9 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& p, double value) {
         CONVNET_KERNEL(dev, pad2d_backward, <T>)(s.B, s.H, s.W, s.H2, s.W2, s.top, s.left, dy.data<T>(),
                                                  dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      // linear in dy: its adjoint pads with zeros
+      return std::vector<Tensor>{
+          autograd::record_linear(dx, dy, "pad", [p](const Tensor& ddx) { return pad(ddx, p, 0.0); })};
     });
   }
   return y;

@@ -247,14 +247,17 @@ Tensor max_unpool2d(const Tensor& x_in, const Tensor& indices_in, const Pool2dOp
     CONVNET_KERNEL(dev, max_unpool2d_forward, <T>)(N, C, H, W, P, Q, x.data<T>(), idx.data<int64_t>(), y.data<T>());
   });
   if (autograd::needs_record({x})) {
-    autograd::record(y, "max_unpool2d", {x}, [idx, N, C, H, W, P, Q](const Tensor& dy, const std::vector<bool>&) {
+    autograd::record(y, "max_unpool2d", {x}, [idx, o, N, C, H, W, P, Q](const Tensor& dy, const std::vector<bool>&) {
       const Device dev = common_device("max_unpool2d", {&dy, &idx});
       Tensor dx = Tensor::empty({N, C, P, Q}, dy.dtype(), dev);
       dispatch_floating(dy.dtype(), "max_unpool2d", [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         CONVNET_KERNEL(dev, max_unpool2d_backward, <T>)(N, C, H, W, P, Q, dy.data<T>(), idx.data<int64_t>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      // linear in dy: its adjoint is the forward
+      return std::vector<Tensor>{autograd::record_linear(dx, dy, "max_unpool2d", [idx, o, H, W](const Tensor& ddx) {
+        return max_unpool2d(ddx, idx, o, std::array<int64_t, 2>{H, W});
+      })};
     });
   }
   return batched ? y : y.reshape({C, H, W});

@@ -1,11 +1,13 @@
 // 3-D pooling: N batch, C channels, D H W input size, OD P Q output size, KD KH KW window.
 // x (N,C,D,H,W), y (N,C,OD,P,Q). Max pooling saves the argmax of each window for backward;
 // average pooling saves nothing but the shape. Autograd accumulates (+=) the returned
-// gradients into .grad.
+// gradients into .grad. Each backward is linear in dy: when backward records (create_graph) it is
+// recorded as an op of dy whose adjoint is the forward or a gather at the argmax, for double backward.
 #include "convnet/ops/pool3d.h"
 
 #include "convnet/autograd.h"
 #include "convnet/ops/conv2d.h"
+#include "convnet/ops/index.h"
 #include "dispatch.h"
 
 namespace convnet {
@@ -71,7 +73,11 @@ std::pair<Tensor, Tensor> max_pool3d_with_indices(const Tensor& x_in, const Pool
           using T = std::remove_pointer_t<decltype(tag)>;
           CONVNET_KERNEL(dev, max_pool3d_backward, <T>)(s, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
         });
-        return std::vector<Tensor>{dx};
+        // linear in dy: its adjoint reads ddx at the argmax of each window
+        return std::vector<Tensor>{autograd::record_linear(dx, dy, "max_pool3d", [argmax](const Tensor& ddx) {
+          const int64_t N = argmax.size(0), C = argmax.size(1);
+          return gather(ddx.reshape({N, C, -1}), 2, argmax.reshape({N, C, -1})).reshape(argmax.shape());
+        })};
       });
     }
     return std::pair<Tensor, Tensor>{y, argmax};
@@ -90,14 +96,16 @@ Tensor avg_pool3d(const Tensor& x_in, const Pool3dOptions& o) {
              CONVNET_KERNEL(dev, avg_pool3d_forward, <T>)(s, x.data<T>(), y.data<T>());
            });
            if (autograd::needs_record({x})) {
-             autograd::record(y, "avg_pool3d", {x}, [s](const Tensor& dy, const std::vector<bool>&) {
+             autograd::record(y, "avg_pool3d", {x}, [s, o](const Tensor& dy, const std::vector<bool>&) {
                const Device dev = common_device("avg_pool3d", {&dy});
                Tensor dx = Tensor::empty({s.N, s.C, s.D, s.H, s.W}, dy.dtype(), dev);
                dispatch_floating(dy.dtype(), "avg_pool3d", [&](auto* tag) {
                  using T = std::remove_pointer_t<decltype(tag)>;
                  CONVNET_KERNEL(dev, avg_pool3d_backward, <T>)(s, dy.data<T>(), dx.data<T>());
                });
-               return std::vector<Tensor>{dx};
+               // linear in dy: its adjoint is the forward
+               return std::vector<Tensor>{autograd::record_linear(
+                   dx, dy, "avg_pool3d", [o](const Tensor& ddx) { return avg_pool3d(ddx, o); })};
              });
            }
            return std::pair<Tensor, Tensor>{y, Tensor()};

@@ -273,12 +273,14 @@ Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step) {
       Tensor dx = zeros(in_shape, dy.dtype(), dy.device());
       if (in_shape.empty()) {
         accumulate_into(dx, sum(dy));
-        return {dx};
+      } else {
+        // position k of every window: distinct elements of dx, so each pass writes without overlap
+        for (int64_t k = 0; k < size; ++k)
+          accumulate_into(slice(dx, dim, k, k + (windows - 1) * step + 1, step), select(dy, -1, k));
       }
-      // position k of every window: distinct elements of dx, so each pass writes without overlap
-      for (int64_t k = 0; k < size; ++k)
-        accumulate_into(slice(dx, dim, k, k + (windows - 1) * step + 1, step), select(dy, -1, k));
-      return {dx};
+      // linear in dy: its adjoint is the forward
+      return {autograd::record_linear(dx, dy, "unfold",
+                                      [dim, size, step](const Tensor& ddx) { return unfold(ddx, dim, size, step); })};
     });
   }
   return out;
