@@ -1,5 +1,6 @@
 """conv2d on the CPU through each of its algorithms (im2col + GEMM over batches of images,
-Winograd F(4x4,3x3), for dw too from 128 output tiles): forward, dx, dw and db against PyTorch in float32 and float64, the
+Winograd F(4x4,3x3), for dw too from 128 output tiles, one dense matrix over whole planes
+smaller than the kernel): forward, dx, dw and db against PyTorch in float32 and float64, the
 algorithm each shape selects, and bit-identical results for a given thread count."""
 
 import numpy as np
@@ -30,10 +31,16 @@ LAYERS = [
     ("vgg 64->128@16", 2, 64, 128, 16, 16, 3, 1, 1, 1, "winograd"),
     ("vgg 128->256@8", 4, 128, 256, 8, 8, 3, 1, 1, 1, "winograd"),
     ("vgg 256->512@4", 16, 256, 512, 4, 4, 3, 1, 1, 1, "winograd"),
-    ("vgg 512->512@2", 2, 512, 512, 2, 2, 3, 1, 1, 1, "gemm"),
+    ("vgg 512->512@2", 2, 512, 512, 2, 2, 3, 1, 1, 1, "dense"),
     ("vgg16 64@56 imagenet reduced", 1, 64, 64, 28, 28, 3, 1, 1, 1, "winograd"),
     ("resnext grouped 3x3", 4, 64, 64, 8, 8, 3, 1, 1, 2, "winograd"),
     ("grouped small groups", 2, 32, 32, 8, 8, 3, 1, 1, 4, "gemm"),
+    # planes with fewer pixels than the kernel has taps: one dense matrix over whole planes
+    ("dense 1x1 plane", 3, 8, 6, 1, 1, 3, 1, 1, 1, "dense"),
+    ("dense 1x3 plane", 2, 16, 24, 1, 3, 3, 1, 1, 1, "dense"),
+    ("dense 3x3 plane 5x5 stride 2", 2, 6, 10, 3, 3, 5, 2, 2, 1, "dense"),
+    ("dense 2x2 padding 2 (4x4 out)", 2, 32, 32, 2, 2, 3, 1, 2, 1, "dense"),
+    ("grouped 2x2 stays gemm", 2, 32, 32, 2, 2, 3, 1, 1, 2, "gemm"),
     # at least 128 output tiles of 4x4: dw goes through Winograd too
     ("resnet18 128@16 batch 8", 8, 128, 128, 16, 16, 3, 1, 1, 1, "winograd"),
     ("grouped 64@16 batch 8", 8, 64, 64, 16, 16, 3, 1, 1, 2, "winograd"),
@@ -108,9 +115,9 @@ def test_selects_algorithm(case):
     x = cn.zeros(N, C, H, W)
     w = cn.zeros(K, C // g, k, k)
     assert cn.backends.cpu.conv2d_algorithm(x, w, stride=stride, padding=pad, groups=g) == algo
-    # float64 always goes through the GEMM path
+    # float64 never goes through Winograd
     assert cn.backends.cpu.conv2d_algorithm(x.double(), w.double(), stride=stride, padding=pad,
-                                            groups=g) in ("gemm", "depthwise")
+                                            groups=g) == ("gemm" if algo == "winograd" else algo)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -1,6 +1,7 @@
 // CPU conv2d kernels: im2col + GEMM, Winograd F(4x4,3x3) for the float32 3x3
 // stride-1 convolutions that winograd_selected picks (conv2d_winograd.cpp;
-// forward, dx and dw), and a vectorized direct correlation for depthwise.
+// forward, dx and dw), one dense matrix over whole planes where a plane has fewer
+// pixels than the kernel has taps, and a vectorized direct correlation for depthwise.
 // N batch, C in channels, H W input size, K out channels, R S kernel,
 // P Q output size, G groups; Cg = C/G and Kg = K/G channels per group.
 // The column matrix of one image and group is (Cg*R*S, P*Q): row (c,r,s)
@@ -434,6 +435,90 @@ void depthwise_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, con
     }
 }
 
+// ---- dense: the convolution as one matrix over whole planes -----------------
+// Where an input plane has fewer pixels than the kernel has taps (H*W < R*S, as VGG's last 2x2
+// planes), most im2col entries read padding (5 of 9 for a 3x3 kernel over a padded 2x2 plane).
+// Written as one matrix over whole planes the products skip them: Wd (K*P*Q, C*H*W) holds
+// w[k,c,r,s] at ((k,p,q), (c,h,w)) where output (p,q)'s tap (r,s) reads pixel (h,w), and 0
+// elsewhere (a tap lands on one pixel, so nothing overlaps). Then y (N, K*P*Q) = x (N, C*H*W)
+// Wd^T, dx = dy Wd, dWd = dy^T x, and dw[k,c,r,s] sums dWd over the (p,q) whose tap (r,s) reads
+// the input, in a fixed order. Each product runs on all threads (gemm_parallel).
+struct DenseTap {
+  int64_t pq, rs, hw;  // output pixel, tap, input pixel it reads
+};
+
+std::vector<DenseTap> dense_taps(const Conv2dShape& s) {
+  std::vector<DenseTap> taps;
+  for (int64_t p = 0; p < s.P; ++p)
+    for (int64_t q = 0; q < s.Q; ++q)
+      for (int64_t r = 0; r < s.R; ++r)
+        for (int64_t c = 0; c < s.S; ++c) {
+          const int64_t h = p * s.stride_h - s.pad_h + r * s.dil_h, w = q * s.stride_w - s.pad_w + c * s.dil_w;
+          if (h >= 0 && h < s.H && w >= 0 && w < s.W) taps.push_back({p * s.Q + q, r * s.S + c, h * s.W + w});
+        }
+  return taps;
+}
+
+bool dense_selected(const Conv2dShape& s) {
+  // Wd within 32 MB of float: 512 channels in and out over 2x2 planes is 16 MB
+  return s.groups == 1 && s.H * s.W < s.R * s.S && s.K * s.P * s.Q * s.C * s.H * s.W <= (int64_t(1) << 23);
+}
+
+// w (K,C,R,S) -> Wd (K*P*Q, C*H*W)
+template <typename T>
+void dense_weights(const Conv2dShape& s, const ConvGeom& g, const std::vector<DenseTap>& taps,
+                   const T* w, T* wd) {
+  const int64_t chw = s.C * g.HW;
+  parallel_for(s.K, std::max<int64_t>(1, kGrainSize / (g.PQ * chw)), [&](int64_t k0, int64_t k1) {
+    std::fill(wd + k0 * g.PQ * chw, wd + k1 * g.PQ * chw, T(0));
+    for (int64_t k = k0; k < k1; ++k)
+      for (const DenseTap& t : taps) {
+        T* row = wd + (k * g.PQ + t.pq) * chw + t.hw;
+        const T* wk = w + k * s.C * g.RS + t.rs;
+        for (int64_t c = 0; c < s.C; ++c) row[c * g.HW] = wk[c * g.RS];
+      }
+  });
+}
+
+// x (N,C,H,W), w (K,C,R,S), b (K) or null, y (N,K,P,Q)
+template <typename T>
+void dense_forward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
+  const int64_t chw = s.C * g.HW, kpq = s.K * g.PQ;
+  Workspace<T> wd(kpq * chw);
+  dense_weights(s, g, dense_taps(s), w, wd.data());
+  gemm_parallel(false, true, s.N, kpq, chw, T(1), x, chw, wd.data(), chw, T(0), y, kpq);
+  if (b)
+    parallel_for(s.N * s.K, std::max<int64_t>(1, kGrainSize / g.PQ), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = 0; j < g.PQ; ++j) y[i * g.PQ + j] += b[i % s.K];
+    });
+}
+
+// x (N,C,H,W), w (K,C,R,S), dy (N,K,P,Q); dx (N,C,H,W), dw (K,C,R,S), each overwritten, each may
+// be null
+template <typename T>
+void dense_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* w, const T* dy,
+                    T* dx, T* dw) {
+  const int64_t chw = s.C * g.HW, kpq = s.K * g.PQ;
+  const std::vector<DenseTap> taps = dense_taps(s);
+  Workspace<T> wd(kpq * chw);
+  if (dx) {
+    dense_weights(s, g, taps, w, wd.data());
+    gemm_parallel(false, false, s.N, chw, kpq, T(1), dy, kpq, wd.data(), chw, T(0), dx, chw);
+  }
+  if (!dw) return;
+  gemm_parallel(true, false, kpq, chw, s.N, T(1), dy, kpq, x, chw, T(0), wd.data(), chw);
+  parallel_for(s.K, std::max<int64_t>(1, kGrainSize / (g.PQ * chw)), [&](int64_t k0, int64_t k1) {
+    std::fill(dw + k0 * s.C * g.RS, dw + k1 * s.C * g.RS, T(0));
+    for (int64_t k = k0; k < k1; ++k)
+      for (const DenseTap& t : taps) {
+        const T* row = wd.data() + (k * g.PQ + t.pq) * chw + t.hw;
+        T* dwk = dw + k * s.C * g.RS + t.rs;
+        for (int64_t c = 0; c < s.C; ++c) dwk[c * g.RS] += row[c * g.HW];
+      }
+  });
+}
+
 // ---- im2col + GEMM over batches of images ---------------------------------
 // A batch of nb images and one group becomes one column matrix (Cg*R*S, nb*P*Q),
 // image i in columns [i*P*Q, (i+1)*P*Q), so that the GEMMs have hundreds of
@@ -645,6 +730,7 @@ void bias_backward(const Conv2dShape& s, const ConvGeom& g, const T* dy, T* db) 
 template <typename T>
 Conv2dAlgorithm conv2d_algorithm_cpu(const Conv2dShape& s) {
   if (ConvGeom(s).depthwise) return Conv2dAlgorithm::Depthwise;
+  if (dense_selected(s)) return Conv2dAlgorithm::Dense;
   if (std::is_same_v<T, float> && winograd_selected(s)) return Conv2dAlgorithm::Winograd;
   return Conv2dAlgorithm::Gemm;
 }
@@ -654,6 +740,7 @@ template <typename T>
 void conv2d_forward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const ConvGeom g(s);
   if (g.depthwise) return depthwise_forward(s, g, x, w, b, y);
+  if (dense_selected(s)) return dense_forward(s, g, x, w, b, y);
   if constexpr (std::is_same_v<T, float>)
     if (conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) return winograd_forward(s, x, w, b, y);
   gemm_forward(s, g, x, w, b, y);
@@ -666,6 +753,10 @@ void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* 
                          T* db) {
   const ConvGeom g(s);
   if (g.depthwise) return depthwise_backward(s, g, x, w, dy, dx, dw, db);
+  if (dense_selected(s)) {
+    dense_backward(s, g, x, w, dy, dx, dw);
+    dx = dw = nullptr;
+  }
   if constexpr (std::is_same_v<T, float>)
     if (conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) {
       if (dx) winograd_backward_data(s, w, dy, dx);

@@ -86,8 +86,9 @@ struct Conv2dShape {
 
 // x (N,C,H,W), w (K,C/G,R,S), b (K) or null, y (N,K,P,Q) overwritten.
 // The algorithm conv2d_forward_cpu<T> and conv2d_backward_cpu<T> run for s
-// (the kernel file chooses it per shape; dw of Winograd shapes goes through Gemm).
-enum class Conv2dAlgorithm { Gemm, Winograd, Depthwise };
+// (the kernel file chooses it per shape; dw of Winograd shapes with few output
+// tiles goes through Gemm).
+enum class Conv2dAlgorithm { Gemm, Winograd, Depthwise, Dense };
 template <typename T>
 Conv2dAlgorithm conv2d_algorithm_cpu(const Conv2dShape& s);
 template <typename T>

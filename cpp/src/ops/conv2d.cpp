@@ -194,8 +194,9 @@ std::string conv2d_cpu_algorithm(const Tensor& x_in, const Tensor& w, const Conv
   const cpu::Conv2dShape s = conv2d_check(x, w, Tensor(), o);
   const cpu::Conv2dAlgorithm a = x.dtype() == DType::Float32 ? cpu::conv2d_algorithm_cpu<float>(s)
                                                              : cpu::conv2d_algorithm_cpu<double>(s);
-  return a == cpu::Conv2dAlgorithm::Winograd ? "winograd"
+  return a == cpu::Conv2dAlgorithm::Winograd    ? "winograd"
          : a == cpu::Conv2dAlgorithm::Depthwise ? "depthwise"
+         : a == cpu::Conv2dAlgorithm::Dense     ? "dense"
                                                 : "gemm";
 }
 

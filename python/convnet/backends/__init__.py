@@ -69,7 +69,9 @@ class _Cpu:
     def conv2d_algorithm(input, weight, stride=1, padding=0, dilation=1, groups=1):
         """The algorithm ``conv2d`` runs on the CPU for these arguments: ``"gemm"`` (im2col and
         matrix products), ``"winograd"`` (F(4x4,3x3) for float32 3x3 stride-1 convolutions:
-        forward and input gradient) or ``"depthwise"``. Raises as ``conv2d`` for invalid ones."""
+        forward, input gradient and, from 128 output tiles of 4x4, weight gradient),
+        ``"dense"`` (one matrix over whole planes, where a plane has fewer pixels than the
+        kernel has taps) or ``"depthwise"``. Raises as ``conv2d`` for invalid ones."""
         return _core.backends.conv2d_cpu_algorithm(input, weight, stride, padding, dilation, groups)
 
     @staticmethod
