@@ -269,6 +269,20 @@ int64_t block_tiles(int64_t Ci, int64_t Ko, int64_t tiles) {
   return (T + kLanes - 1) / kLanes * kLanes;
 }
 
+// Each thread's scratch in a Winograd pass: for a block of up to T tiles, V (36, Ci, T),
+// M (36, ko, T) and the block's tile list.
+struct WinoScratch {
+  int64_t T, v_size, m_size;
+  Workspace<float> Vs, Ms;
+  Workspace<TileAt> ats;
+  WinoScratch(int64_t chunks, int64_t Ci, int64_t ko, int64_t T_)
+      : T(T_), v_size(36 * Ci * T_), m_size(36 * ko * T_), Vs(chunks * v_size), Ms(chunks * m_size),
+        ats(chunks * T_) {}
+  float* V(int64_t ch) const { return Vs.data() + ch * v_size; }
+  float* M(int64_t ch) const { return Ms.data() + ch * m_size; }
+  TileAt* at(int64_t ch) const { return ats.data() + ch * T; }
+};
+
 // x (N, groups*Ci, H, W), U from transform_filter, b (groups*Ko) or null;
 // y (N, groups*Ko, P, Q) overwritten. Each thread takes a contiguous share of
 // the tiles and runs its blocks alone (transforms and single-threaded
@@ -276,15 +290,12 @@ int64_t block_tiles(int64_t Ci, int64_t Ko, int64_t tiles) {
 void winograd_run(const WinoConv& cv, const float* x, const float* u, const float* b, float* y) {
   const int64_t chunks = std::max<int64_t>(
       1, std::min<int64_t>(num_threads(), (cv.tiles + kLanes - 1) / kLanes));
-  const int64_t T = block_tiles(cv.Ci, cv.Ko, (cv.tiles + chunks - 1) / chunks);
-  const int64_t v_size = 36 * cv.Ci * T, m_size = 36 * cv.Ko * T;
-  Workspace<float> Vs(chunks * v_size), Ms(chunks * m_size);
-  Workspace<TileAt> ats(chunks * T);
+  const WinoScratch sc(chunks, cv.Ci, cv.Ko, block_tiles(cv.Ci, cv.Ko, (cv.tiles + chunks - 1) / chunks));
+  const int64_t T = sc.T;
   parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t ch = c0; ch < c1; ++ch) {
-      float* V = Vs.data() + ch * v_size;
-      float* M = Ms.data() + ch * m_size;
-      TileAt* at = ats.data() + ch * T;
+      float *V = sc.V(ch), *M = sc.M(ch);
+      TileAt* at = sc.at(ch);
       const int64_t end = cv.tiles * (ch + 1) / chunks;
       for (int64_t t0 = cv.tiles * ch / chunks; t0 < end; t0 += T) {
         const int64_t nt = std::min(T, end - t0);
@@ -311,24 +322,24 @@ void winograd_run(const WinoConv& cv, const float* x, const float* u, const floa
 
 // x (N, groups*Ci, H, W), dy (N, groups*Ko, P, Q); dw (groups*Ko, Ci, 3, 3) overwritten:
 // dU[xi] (Ko, Ci) = sum over tiles of dM[xi] (Ko, tiles) x V[xi]^T (tiles, Ci), then
-// dw = G^T dU G; dU is laid out (G, Ko, 36, Ci) as U, so a filter's 36 values lie close. Where one dU per thread is small, each thread takes a contiguous share of
-// the tiles into its own dU and the shares are added in a fixed order; otherwise each thread
-// takes a share of the output channels over all tiles (transforming every input tile itself).
+// dw = G^T dU G; dU is laid out (G, Ko, 36, Ci) as U, so a filter's 36 values lie close.
+// Where one dU per thread is small, each thread takes a contiguous share of the tiles into its
+// own dU and the shares are added in a fixed order; otherwise each thread takes a share of the
+// output channels over all tiles (transforming every input tile itself).
 void winograd_weight_grad_run(const WinoConv& cv, const float* x, const float* dy, float* dw) {
   const int64_t per_group = 36 * cv.Ko * cv.Ci, nthreads = num_threads();
   const bool by_tiles = per_group * cv.groups * nthreads <= (int64_t(1) << 21);
   const int64_t chunks = std::max<int64_t>(
       1, std::min(nthreads, by_tiles ? (cv.tiles + kLanes - 1) / kLanes : cv.Ko / kLanes));
   const int64_t parts = by_tiles ? chunks : 1, ko_max = by_tiles ? cv.Ko : (cv.Ko + chunks - 1) / chunks;
-  const int64_t T = block_tiles(cv.Ci, ko_max, by_tiles ? (cv.tiles + chunks - 1) / chunks : cv.tiles);
-  const int64_t v_size = 36 * cv.Ci * T, m_size = 36 * ko_max * T;
-  Workspace<float> Vs(chunks * v_size), Ms(chunks * m_size), dU(parts * cv.groups * per_group);
-  Workspace<TileAt> ats(chunks * T);
+  const WinoScratch sc(chunks, cv.Ci, ko_max,
+                       block_tiles(cv.Ci, ko_max, by_tiles ? (cv.tiles + chunks - 1) / chunks : cv.tiles));
+  const int64_t T = sc.T;
+  Workspace<float> dU(parts * cv.groups * per_group);
   parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t ch = c0; ch < c1; ++ch) {
-      float* V = Vs.data() + ch * v_size;
-      float* M = Ms.data() + ch * m_size;
-      TileAt* at = ats.data() + ch * T;
+      float *V = sc.V(ch), *M = sc.M(ch);
+      TileAt* at = sc.at(ch);
       const int64_t t_begin = by_tiles ? cv.tiles * ch / chunks : 0;
       const int64_t t_end = by_tiles ? cv.tiles * (ch + 1) / chunks : cv.tiles;
       const int64_t k0 = by_tiles ? 0 : cv.Ko * ch / chunks, k1 = by_tiles ? cv.Ko : cv.Ko * (ch + 1) / chunks;
