@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_command
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/conftest.py, when run as a script
+from conftest import ROOT, run_command  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a full build of the project
 OPENBLAS = "libscipy_openblas.so"
