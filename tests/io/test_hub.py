@@ -309,3 +309,35 @@ def test_the_registry_names_torchvisions_files():
     for model in ("resnet18", "mobilenet_v2"):
         m = cn.models.get_model(model)
         assert sum(p.numel() for p in m.parameters()) == WEIGHTS[model].DEFAULT.meta["num_params"], model
+
+
+def test_registry_full_digests_extend_the_file_name_prefix():
+    """A full SHA-256 in the registry is 64 lowercase hex digits that start with the prefix in its
+    file name (the download then checks the whole digest)."""
+    import re
+    from convnet.models._weights import WEIGHTS
+    full = [m for e in WEIGHTS.values() for m in e if m.sha256 is not None]
+    assert len(full) >= 12
+    for member in full:
+        assert re.fullmatch(r"[0-9a-f]{64}", member.sha256), member
+        assert member.sha256.startswith(hub.HASH_REGEX.search(member.url.rsplit("/", 1)[1]).group(1)), member
+
+
+def test_a_full_digest_that_differs_past_the_prefix_is_rejected(server, home, tmp_path, monkeypatch):
+    state = small_state()
+    data = pth_bytes(tmp_path, state)
+    digest = hashlib.sha256(data).hexdigest()
+    name = named("resnet18", data)  # the file name carries the right prefix
+    url = server.add(name, data)
+    entry = ResNet18_Weights.IMAGENET1K_V1.value  # a registry entry with a full digest, served here
+    assert entry.sha256 is not None
+    monkeypatch.setattr(entry, "url", url)
+    wrong = digest[:-1] + ("0" if digest[-1] != "0" else "1")  # the same but for the last digit
+    monkeypatch.setattr(entry, "sha256", wrong)
+    with pytest.raises(RuntimeError, match=msg("invalid hash value", digest, "expected " + wrong, "was not kept")):
+        ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+    assert os.listdir(home) == []
+    # the prefix in the name alone accepts that file; the entry's right full digest does too
+    monkeypatch.setattr(entry, "sha256", digest)
+    assert_state_equal(ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False), state)
+    assert_state_equal(hub.load_state_dict_from_url(url, progress=False), state)
