@@ -51,47 +51,8 @@ def resnet18_cifar(lib):
         m.conv1 = cn.nn.Conv2d(3, 64, 3, padding=1, bias=False)
         m.maxpool = cn.nn.Identity()
         return m
-    nn = _torch_nn()
-
-    class BasicBlock(nn.Module):
-        def __init__(self, cin, planes, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(planes)
-            self.relu = nn.ReLU()
-            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(planes)
-            self.downsample = None
-            if stride != 1 or cin != planes:
-                self.downsample = nn.Sequential(nn.Conv2d(cin, planes, 1, stride, bias=False),
-                                                nn.BatchNorm2d(planes))
-
-        def forward(self, x):
-            out = self.relu(self.bn1(self.conv1(x)))
-            out = self.bn2(self.conv2(out))
-            identity = x if self.downsample is None else self.downsample(x)
-            return self.relu(out + identity)
-
-    class ResNet18(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 64, 3, padding=1, bias=False)
-            self.bn1 = nn.BatchNorm2d(64)
-            self.relu = nn.ReLU()
-            cin = 64
-            for i, (planes, stride) in enumerate(((64, 1), (128, 2), (256, 2), (512, 2))):
-                setattr(self, f"layer{i + 1}", nn.Sequential(BasicBlock(cin, planes, stride),
-                                                             BasicBlock(planes, planes, 1)))
-                cin = planes
-            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-            self.fc = nn.Linear(512, NUM_CLASSES)
-
-        def forward(self, x):
-            x = self.relu(self.bn1(self.conv1(x)))
-            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-            return self.fc(self.avgpool(x).flatten(1))
-
-    return ResNet18()
+    from twins import torch_resnet18
+    return torch_resnet18(NUM_CLASSES, cifar_stem=True)
 
 
 _VGG11 = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]

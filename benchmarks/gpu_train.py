@@ -60,44 +60,6 @@ MODELS = {  # name: (batch, input shape)
 def torch_model(name, num_classes):
     import torch.nn as nn
 
-    class BasicBlock(nn.Module):
-        def __init__(self, cin, planes, stride=1, downsample=None):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(planes)
-            self.relu = nn.ReLU()
-            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(planes)
-            self.downsample = downsample
-
-        def forward(self, x):
-            out = self.relu(self.bn1(self.conv1(x)))
-            out = self.bn2(self.conv2(out))
-            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
-
-    class ResNet18(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-            self.bn1 = nn.BatchNorm2d(64)
-            self.relu = nn.ReLU()
-            self.maxpool = nn.MaxPool2d(3, 2, 1)
-            cin, stages = 64, []
-            for planes, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-                down = None
-                if stride != 1 or cin != planes:
-                    down = nn.Sequential(nn.Conv2d(cin, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
-                stages.append(nn.Sequential(BasicBlock(cin, planes, stride, down), BasicBlock(planes, planes)))
-                cin = planes
-            self.layer1, self.layer2, self.layer3, self.layer4 = stages
-            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-            self.fc = nn.Linear(512, num_classes)
-
-        def forward(self, x):
-            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-            return self.fc(self.avgpool(x).flatten(1))
-
     class VGG11(nn.Module):
         def __init__(self):
             super().__init__()
@@ -122,7 +84,10 @@ def torch_model(name, num_classes):
             nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes))
-    return {"resnet18": ResNet18, "vgg11": VGG11}[name]()
+    if name == "resnet18":
+        from twins import torch_resnet18
+        return torch_resnet18(num_classes)
+    return VGG11()
 
 
 # ---- one configuration ------------------------------------------------------------------------

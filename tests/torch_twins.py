@@ -1,6 +1,7 @@
 """The same model in convnet and in PyTorch, from the same weights, stepped on the same data:
 the helpers of the tests that compare training trajectories with torch (they import it only
-after `pytest.importorskip("torch")`)."""
+after `pytest.importorskip("torch")`), and torchvision's ResNet-18 written out in torch.nn, which
+the benchmarks import too."""
 
 import numpy as np
 import torch
@@ -8,7 +9,6 @@ import torch
 import convnet as cn
 from convnet import nn
 import convnet.functional as F
-from opcheck import to_np
 
 tnn = torch.nn
 
@@ -23,6 +23,52 @@ def _mlp():
 def _convnet():
     return (nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(36, 5)),
             tnn.Sequential(tnn.Conv2d(1, 4, 3), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(36, 5)))
+
+
+def torch_resnet18(num_classes=1000, cifar_stem=False):
+    """torchvision's resnet18 (torchvision is not installed here) with torch's default initialization:
+    the same layers and parameter names as convnet's zoo. `cifar_stem`: a 3x3 stride-1 first
+    convolution and no max pool, for 32x32 images."""
+
+    class BasicBlock(tnn.Module):
+        def __init__(self, cin, planes, stride):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(cin, planes, 3, stride, 1, bias=False)
+            self.bn1 = tnn.BatchNorm2d(planes)
+            self.relu = tnn.ReLU()
+            self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = tnn.BatchNorm2d(planes)
+            self.downsample = None
+            if stride != 1 or cin != planes:
+                self.downsample = tnn.Sequential(tnn.Conv2d(cin, planes, 1, stride, bias=False),
+                                                 tnn.BatchNorm2d(planes))
+
+        def forward(self, x):
+            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    class ResNet18(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            k, stride = (3, 1) if cifar_stem else (7, 2)
+            self.conv1 = tnn.Conv2d(3, 64, k, stride, k // 2, bias=False)
+            self.bn1 = tnn.BatchNorm2d(64)
+            self.relu = tnn.ReLU()
+            self.maxpool = tnn.Identity() if cifar_stem else tnn.MaxPool2d(3, 2, 1)
+            cin = 64
+            for i, (planes, stride) in enumerate([(64, 1), (128, 2), (256, 2), (512, 2)]):
+                setattr(self, f"layer{i + 1}", tnn.Sequential(BasicBlock(cin, planes, stride),
+                                                              BasicBlock(planes, planes, 1)))
+                cin = planes
+            self.avgpool = tnn.AdaptiveAvgPool2d(1)
+            self.fc = tnn.Linear(512, num_classes)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    return ResNet18()
 
 
 def _pair(make, dtype, seed=0):
@@ -42,6 +88,7 @@ def _data(dtype, x_shape=(16, 6), y_shape=(16, 3), seed=1):
 
 
 def _assert_same_params(m, t, rtol, what):
+    from opcheck import to_np  # a test helper (pytest): the benchmarks import this module too
     tp = dict(t.named_parameters())
     names = [n for n, _ in m.named_parameters()]
     assert names == list(tp), what

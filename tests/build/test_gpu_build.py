@@ -3,9 +3,11 @@
 find the wheel's cuBLAS although isolation hides the environment's site-packages from the build
 (FindConvnetCUBLAS asks the environment's Python with -E), compile every cuda/*.cu for sm_80 and
 sm_90 (+ PTX), link the CUDA runtime statically and cuBLAS through a run path into the wheel, and
-the installed package must import and report the machine's GPUs."""
+the installed package must import and report the machine's GPUs. And the same `pip install .`
+without the wheel: it falls back to a CPU build and says so on the terminal."""
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -31,6 +33,28 @@ def _cublas_wheel():
     return None
 
 
+def _fresh_venv(tmp_path):
+    """A new virtual environment in tmp_path/venv: its folder, its python and its site-packages."""
+    venv = tmp_path / "venv"
+    run_command([sys.executable, "-m", "venv", venv])
+    python = venv / "bin" / "python"
+    inner = run_command([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
+    return venv, python, inner
+
+
+def _see_outer_packages(inner):
+    """This environment's packages (numpy, scipy-openblas32, ...) seen from the environment whose
+    site-packages is `inner`, through a .pth file (after its own)."""
+    outer = {sysconfig.get_paths()["purelib"], *(p for p in sys.path if p.endswith("site-packages"))}
+    with open(os.path.join(inner, "outer.pth"), "w") as f:
+        f.write("\n".join(sorted(outer)) + "\n")
+
+
+def _env():
+    """The environment of the commands run in a fresh environment: this one's, less PYTHONPATH."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def test_pip_install_builds_the_cuda_backend_with_the_cublas_wheel(tmp_path):
     if shutil.which("nvcc") is None:
         pytest.skip("nvcc is not installed")
@@ -41,16 +65,11 @@ def test_pip_install_builds_the_cuda_backend_with_the_cublas_wheel(tmp_path):
     # a fresh environment: the nvidia-cublas wheel's folder linked into its site-packages, as
     # `pip install nvidia-cublas` puts it there, and this environment's other packages seen through
     # a .pth file
-    venv = tmp_path / "venv"
-    run_command([sys.executable, "-m", "venv", venv])
-    python = venv / "bin" / "python"
-    inner = run_command([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip()
+    venv, python, inner = _fresh_venv(tmp_path)
     os.symlink(os.path.dirname(os.path.dirname(wheel_lib)), os.path.join(inner, "nvidia"))
-    outer = {sysconfig.get_paths()["purelib"], *(p for p in sys.path if p.endswith("site-packages"))}
-    with open(os.path.join(inner, "outer.pth"), "w") as f:
-        f.write("\n".join(sorted(outer)) + "\n")
+    _see_outer_packages(inner)
 
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = _env()
     build = tmp_path / "build"
     r = subprocess.run([python, "-m", "pip", "install", "-v", "--no-deps", "-C", f"build-dir={build}", ROOT], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -84,3 +103,59 @@ def test_pip_install_builds_the_cuda_backend_with_the_cublas_wheel(tmp_path):
         assert "error cuda: no CUDA device is available" in out, out
     else:
         assert "values [2.0, 2.0, 2.0]" in out, out
+
+
+def _cublas_found(tmp_path, python, env):
+    """Whether FindConvnetCUBLAS (the module CMakeLists.txt asks) finds cuBLAS for a build by `python`."""
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed (pip install cmake)")
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.18)\nproject(probe LANGUAGES NONE)\n"
+        f"list(APPEND CMAKE_MODULE_PATH \"{ROOT / 'cmake'}\")\nfind_package(ConvnetCUBLAS)\n"
+        "message(STATUS \"cuBLAS found: ${ConvnetCUBLAS_FOUND}\")\n")
+    out = run_command(["cmake", "-S", probe, "-B", probe / "build", f"-DPython_EXECUTABLE={python}"], env=env)
+    return "cuBLAS found: TRUE" in out
+
+
+def test_pip_install_without_cublas_says_on_the_terminal_that_cuda_is_left_out(tmp_path):
+    """`pip install .` (no -v) in a terminal, with nvcc but without cuBLAS: the build leaves CUDA out
+    and succeeds, and the terminal shows a notice saying so and what to do, although pip keeps all of
+    a successful build's output (CMake's warning included) to itself."""
+    if shutil.which("nvcc") is None:
+        pytest.skip("nvcc is not installed: CONVNET_CUDA=AUTO does not ask for CUDA")
+    if shutil.which("script") is None:
+        pytest.skip("script (util-linux) is not installed: no pseudo-terminal to run pip in")
+    venv, python, inner = _fresh_venv(tmp_path)  # no nvidia-cublas in it
+    env = _env()
+    if _cublas_found(tmp_path, python, env):
+        pytest.skip("cuBLAS is found here (the CUDA toolkit's): the build would not fall back")
+
+    pip = shlex.join([str(python), "-m", "pip", "install", "--no-deps", "-C", f"build-dir={tmp_path / 'build'}",
+                      str(ROOT)])
+    # script runs pip on a pseudo-terminal and copies what the terminal shows to its stdout
+    r = subprocess.run(["script", "-qec", pip, "/dev/null"], env=env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    shown = r.stdout.replace("\r", "")
+    assert r.returncode == 0, shown[-8000:]
+    assert "Successfully installed convnet" in shown, shown[-8000:]
+    assert "convnet: building without CUDA" not in shown, shown[-8000:]  # CMake's warning: pip hid it
+    notice = shown[shown.index("convnet: building WITHOUT the CUDA backend"):].split("\n\n")[0]
+    for part in ["nvcc was found (", "but cuBLAS was not", "pip install nvidia-cublas", "build convnet again",
+                 "-C cmake.define.CONVNET_CUDA=OFF"]:
+        assert part in notice, notice
+
+    # the installed package has no CUDA backend, and its CUDA calls say why
+    _see_outer_packages(inner)
+    probe = ("import convnet as cn\n"
+             "print('file', cn.__file__)\n"
+             "print('available', cn.cuda.is_available())\n"
+             "try:\n"
+             "    cn.ones(3).to('cuda')\n"
+             "except RuntimeError as e:\n"
+             "    print('error', e)\n")
+    out = run_command([python, "-c", probe], env=env, cwd=tmp_path)
+    assert f"file {inner}" in out, out
+    assert "available False" in out, out
+    assert "convnet was built without CUDA (nvcc was found" in out and "pip install nvidia-cublas" in out, out

@@ -18,6 +18,7 @@ from convnet.models import ResNet18_Weights, ResNet34_Weights
 from opcheck import msg
 
 torch = pytest.importorskip("torch")
+import torch_twins  # noqa: E402
 
 
 class Server:
@@ -223,51 +224,13 @@ def test_stale_temporaries_are_removed_live_ones_kept(server, home, tmp_path):
 
 
 def torch_resnet18():
-    """torchvision's resnet18, written out (torchvision is not installed here): the same layers
-    and names, random weights and random batch-norm statistics."""
-    nn = torch.nn
-
-    class BasicBlock(nn.Module):
-        def __init__(self, cin, planes, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, planes, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(planes)
-            self.relu = nn.ReLU()
-            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(planes)
-            self.downsample = None
-            if stride != 1 or cin != planes:
-                self.downsample = nn.Sequential(nn.Conv2d(cin, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
-
-        def forward(self, x):
-            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
-            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
-
-    class ResNet18(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-            self.bn1 = nn.BatchNorm2d(64)
-            self.relu = nn.ReLU()
-            self.maxpool = nn.MaxPool2d(3, 2, 1)
-            cin = 64
-            for i, (planes, stride) in enumerate([(64, 1), (128, 2), (256, 2), (512, 2)]):
-                setattr(self, f"layer{i + 1}", nn.Sequential(BasicBlock(cin, planes, stride),
-                                                             BasicBlock(planes, planes, 1)))
-                cin = planes
-            self.avgpool = nn.AdaptiveAvgPool2d(1)
-            self.fc = nn.Linear(512, 1000)
-
-        def forward(self, x):
-            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-            return self.fc(torch.flatten(self.avgpool(x), 1))
-
+    """torchvision's resnet18 (tests/torch_twins.py) with random weights and random batch-norm
+    statistics."""
     torch.manual_seed(5)
-    model = ResNet18()
+    model = torch_twins.torch_resnet18()
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
+            if isinstance(m, torch.nn.BatchNorm2d):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.normal_(0, 0.1)
                 m.running_mean.normal_(0, 0.1)
@@ -346,3 +309,35 @@ def test_the_registry_names_torchvisions_files():
     for model in ("resnet18", "mobilenet_v2"):
         m = cn.models.get_model(model)
         assert sum(p.numel() for p in m.parameters()) == WEIGHTS[model].DEFAULT.meta["num_params"], model
+
+
+def test_registry_full_digests_extend_the_file_name_prefix():
+    """A full SHA-256 in the registry is 64 lowercase hex digits that start with the prefix in its
+    file name (the download then checks the whole digest)."""
+    import re
+    from convnet.models._weights import WEIGHTS
+    full = [m for e in WEIGHTS.values() for m in e if m.sha256 is not None]
+    assert len(full) >= 12
+    for member in full:
+        assert re.fullmatch(r"[0-9a-f]{64}", member.sha256), member
+        assert member.sha256.startswith(hub.HASH_REGEX.search(member.url.rsplit("/", 1)[1]).group(1)), member
+
+
+def test_a_full_digest_that_differs_past_the_prefix_is_rejected(server, home, tmp_path, monkeypatch):
+    state = small_state()
+    data = pth_bytes(tmp_path, state)
+    digest = hashlib.sha256(data).hexdigest()
+    name = named("resnet18", data)  # the file name carries the right prefix
+    url = server.add(name, data)
+    entry = ResNet18_Weights.IMAGENET1K_V1.value  # a registry entry with a full digest, served here
+    assert entry.sha256 is not None
+    monkeypatch.setattr(entry, "url", url)
+    wrong = digest[:-1] + ("0" if digest[-1] != "0" else "1")  # the same but for the last digit
+    monkeypatch.setattr(entry, "sha256", wrong)
+    with pytest.raises(RuntimeError, match=msg("invalid hash value", digest, "expected " + wrong, "was not kept")):
+        ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
+    assert os.listdir(home) == []
+    # the prefix in the name alone accepts that file; the entry's right full digest does too
+    monkeypatch.setattr(entry, "sha256", digest)
+    assert_state_equal(ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False), state)
+    assert_state_equal(hub.load_state_dict_from_url(url, progress=False), state)

@@ -161,53 +161,13 @@ def _torch_vgg11(tnn, num_classes):
     return model
 
 
-def _torch_resnet18(torch, tnn, num_classes):
-    class Block(tnn.Module):
-        def __init__(self, cin, planes, stride):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(cin, planes, 3, stride, 1, bias=False)
-            self.bn1 = tnn.BatchNorm2d(planes)
-            self.relu = tnn.ReLU()
-            self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-            self.bn2 = tnn.BatchNorm2d(planes)
-            self.downsample = None
-            if stride != 1 or cin != planes:
-                self.downsample = tnn.Sequential(tnn.Conv2d(cin, planes, 1, stride, bias=False),
-                                                 tnn.BatchNorm2d(planes))
-
-        def forward(self, x):
-            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
-            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
-
-    class Net(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
-            self.bn1 = tnn.BatchNorm2d(64)
-            self.relu = tnn.ReLU()
-            self.maxpool = tnn.MaxPool2d(3, 2, 1)
-            cin, stages = 64, []
-            for planes, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-                stages.append(tnn.Sequential(Block(cin, planes, stride), Block(planes, planes, 1)))
-                cin = planes
-            self.layer1, self.layer2, self.layer3, self.layer4 = stages
-            self.avgpool = tnn.AdaptiveAvgPool2d((1, 1))
-            self.fc = tnn.Linear(512, num_classes)
-
-        def forward(self, x):
-            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-            return self.fc(torch.flatten(self.avgpool(x), 1))
-
-    return Net()
-
-
 @pytest.mark.parametrize("name, size", [("resnet18", 64), ("vgg11", 32)])
 def test_outputs_match_torch_with_the_same_weights(name, size):
     torch = pytest.importorskip("torch")
+    import torch_twins
     tnn = torch.nn
     torch.manual_seed(0)
-    tmodel = _torch_resnet18(torch, tnn, 10) if name == "resnet18" else _torch_vgg11(tnn, 10)
+    tmodel = torch_twins.torch_resnet18(10) if name == "resnet18" else _torch_vgg11(tnn, 10)
     model = models.get_model(name, num_classes=10)
     load_from_torch(model, tmodel)
     x = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(np.float32)

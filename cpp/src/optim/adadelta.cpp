@@ -4,6 +4,7 @@
 #include "convnet/optim/adadelta.h"
 
 #include "dispatch.h"
+#include "options.h"
 #include "tensor_lists.h"
 
 namespace convnet::optim {
@@ -14,10 +15,9 @@ Adadelta::Adadelta(std::vector<ParamGroup> groups, double lr, double rho, double
                 {{"lr", lr}, {"rho", rho}, {"eps", eps}, {"weight_decay", weight_decay},
                  {"maximize", double(maximize)}},
                 {"step", "square_avg", "acc_delta"}) {
-  CONVNET_CHECK(lr >= 0, "Adadelta: invalid learning rate: ", lr);
+  check_nonnegative(name(), {{"learning rate", lr}});
   CONVNET_CHECK(rho >= 0 && rho <= 1, "Adadelta: invalid rho value: ", rho);
-  CONVNET_CHECK(eps >= 0, "Adadelta: invalid epsilon value: ", eps);
-  CONVNET_CHECK(weight_decay >= 0, "Adadelta: invalid weight_decay value: ", weight_decay);
+  check_nonnegative(name(), {{"epsilon value", eps}, {"weight_decay value", weight_decay}});
   add_param_groups(std::move(groups));
 }
 

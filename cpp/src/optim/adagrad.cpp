@@ -4,6 +4,7 @@
 #include "convnet/optim/adagrad.h"
 
 #include "dispatch.h"
+#include "options.h"
 #include "tensor_lists.h"
 
 namespace convnet::optim {
@@ -15,12 +16,11 @@ Adagrad::Adagrad(std::vector<ParamGroup> groups, double lr, double lr_decay, dou
                  {"initial_accumulator_value", initial_accumulator_value},
                  {"maximize", double(maximize)}},
                 {"step", "sum"}) {
-  CONVNET_CHECK(lr >= 0, "Adagrad: invalid learning rate: ", lr);
-  CONVNET_CHECK(lr_decay >= 0, "Adagrad: invalid lr_decay value: ", lr_decay);
-  CONVNET_CHECK(weight_decay >= 0, "Adagrad: invalid weight_decay value: ", weight_decay);
-  CONVNET_CHECK(initial_accumulator_value >= 0, "Adagrad: invalid initial_accumulator_value value: ",
-                initial_accumulator_value);
-  CONVNET_CHECK(eps >= 0, "Adagrad: invalid epsilon value: ", eps);
+  check_nonnegative(name(), {{"learning rate", lr},
+                             {"lr_decay value", lr_decay},
+                             {"weight_decay value", weight_decay},
+                             {"initial_accumulator_value value", initial_accumulator_value},
+                             {"epsilon value", eps}});
   add_param_groups(std::move(groups));
   for (auto& group : groups_)
     for (auto& p : group.params) init_state(group, p);

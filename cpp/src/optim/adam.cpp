@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "dispatch.h"
+#include "options.h"
 #include "tensor_lists.h"
 
 namespace convnet::optim {
@@ -27,18 +28,13 @@ Adam::Adam(const char* name, std::vector<ParamGroup> groups, double lr, double b
                  {"maximize", double(maximize)},
                  {"decoupled_weight_decay", double(decoupled_weight_decay)}},
                 {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}) {
-  CONVNET_CHECK(lr >= 0, name, ": invalid learning rate: ", lr);
-  CONVNET_CHECK(eps >= 0, name, ": invalid epsilon value: ", eps);
-  CONVNET_CHECK(beta1 >= 0 && beta1 < 1, name, ": invalid beta parameter at index 0: ", beta1);
-  CONVNET_CHECK(beta2 >= 0 && beta2 < 1, name, ": invalid beta parameter at index 1: ", beta2);
-  CONVNET_CHECK(weight_decay >= 0, name, ": invalid weight_decay value: ", weight_decay);
+  check_adam_options(name, lr, beta1, beta2, eps, weight_decay);
   add_param_groups(std::move(groups));
 }
 
 void Adam::step() {
   for (auto& group : groups_) {
-    const double lr = group.get("lr"), beta1 = group.get("beta1"), beta2 = group.get("beta2"),
-                 eps = group.get("eps"), wd = group.get("weight_decay");
+    const AdamOptions o(group);
     const bool amsgrad = group.get("amsgrad") != 0, maximize = group.get("maximize") != 0,
                decoupled = group.get("decoupled_weight_decay") != 0;
     TensorLists lists(5, 2);
@@ -49,16 +45,12 @@ void Adam::step() {
       const double t = count_step(st);
       Tensor m = entry(st, "exp_avg", p, 0), v = entry(st, "exp_avg_sq", p, 0);
       Tensor vmax = amsgrad ? entry(st, "max_exp_avg_sq", p, 0) : Tensor();
-      const double step_size = lr / (1 - std::pow(beta1, t));
-      lists.add({p, g, m, v, vmax}, {-step_size, std::sqrt(1 - std::pow(beta2, t))});
+      const double step_size = o.lr / (1 - std::pow(o.beta1, t));
+      lists.add({p, g, m, v, vmax}, {-step_size, std::sqrt(1 - std::pow(o.beta2, t))});
     }
     lists.for_each(name().c_str(), [&]([[maybe_unused]] Device dev, const auto& l) {
       using T = typename std::decay_t<decltype(l)>::Scalar;
-      const optim::AdamHyper<T> h{static_cast<T>(wd),        static_cast<T>(1 - lr * wd),
-                                  static_cast<T>(1 - beta1), static_cast<T>(beta2),
-                                  static_cast<T>(1 - beta2), static_cast<T>(eps),
-                                  decoupled,                 maximize};
-      CONVNET_KERNEL(dev, adam_update, <T>)(h, l);
+      CONVNET_KERNEL(dev, adam_update, <T>)(o.hyper<T>(decoupled, maximize), l);
     });
   }
 }

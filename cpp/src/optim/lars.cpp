@@ -6,6 +6,7 @@
 
 #include "dispatch.h"
 #include "norms.h"
+#include "options.h"
 #include "tensor_lists.h"
 
 namespace convnet::optim {
@@ -17,11 +18,10 @@ LARS::LARS(std::vector<ParamGroup> groups, double lr, double momentum, double we
                  {"trust_coefficient", trust_coefficient}, {"eps", eps},
                  {"layer_adaptation", double(layer_adaptation)}},
                 {"momentum_buffer"}) {
-  CONVNET_CHECK(lr >= 0, "LARS: invalid learning rate: ", lr);
-  CONVNET_CHECK(momentum >= 0, "LARS: invalid momentum value: ", momentum);
-  CONVNET_CHECK(weight_decay >= 0, "LARS: invalid weight_decay value: ", weight_decay);
+  check_nonnegative(name(),
+                    {{"learning rate", lr}, {"momentum value", momentum}, {"weight_decay value", weight_decay}});
   CONVNET_CHECK(trust_coefficient > 0, "LARS: invalid trust_coefficient value: ", trust_coefficient);
-  CONVNET_CHECK(eps >= 0, "LARS: invalid epsilon value: ", eps);
+  check_nonnegative(name(), {{"epsilon value", eps}});
   add_param_groups(std::move(groups));
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "dispatch.h"
+#include "options.h"
 #include "tensor_lists.h"
 
 namespace convnet::optim {
@@ -17,18 +18,14 @@ RAdam::RAdam(std::vector<ParamGroup> groups, double lr, double beta1, double bet
                  {"weight_decay", weight_decay}, {"decoupled_weight_decay", double(decoupled_weight_decay)},
                  {"maximize", double(maximize)}},
                 {"step", "exp_avg", "exp_avg_sq"}) {
-  CONVNET_CHECK(lr >= 0, "RAdam: invalid learning rate: ", lr);
-  CONVNET_CHECK(eps >= 0, "RAdam: invalid epsilon value: ", eps);
-  CONVNET_CHECK(beta1 >= 0 && beta1 < 1, "RAdam: invalid beta parameter at index 0: ", beta1);
-  CONVNET_CHECK(beta2 >= 0 && beta2 < 1, "RAdam: invalid beta parameter at index 1: ", beta2);
-  CONVNET_CHECK(weight_decay >= 0, "RAdam: invalid weight_decay value: ", weight_decay);
+  check_adam_options(name(), lr, beta1, beta2, eps, weight_decay);
   add_param_groups(std::move(groups));
 }
 
 void RAdam::step() {
   for (auto& group : groups_) {
-    const double lr = group.get("lr"), beta1 = group.get("beta1"), beta2 = group.get("beta2"),
-                 eps = group.get("eps"), wd = group.get("weight_decay");
+    const AdamOptions o(group);
+    const double beta1 = o.beta1, beta2 = o.beta2;
     const bool decoupled = group.get("decoupled_weight_decay") != 0, maximize = group.get("maximize") != 0;
     const double rho_inf = 2 / (1 - beta2) - 1;
     TensorLists lists(4, 3);
@@ -46,11 +43,7 @@ void RAdam::step() {
     }
     lists.for_each("RAdam", [&]([[maybe_unused]] Device dev, const auto& l) {
       using T = typename std::decay_t<decltype(l)>::Scalar;
-      const optim::AdamHyper<T> h{static_cast<T>(wd),        static_cast<T>(1 - lr * wd),
-                                  static_cast<T>(1 - beta1), static_cast<T>(beta2),
-                                  static_cast<T>(1 - beta2), static_cast<T>(eps),
-                                  decoupled,                 maximize};
-      CONVNET_KERNEL(dev, radam_update, <T>)(h, static_cast<T>(lr), l);
+      CONVNET_KERNEL(dev, radam_update, <T>)(o.hyper<T>(decoupled, maximize), static_cast<T>(o.lr), l);
     });
   }
 }

@@ -4,6 +4,7 @@
 #include "convnet/optim/rmsprop.h"
 
 #include "dispatch.h"
+#include "options.h"
 #include "tensor_lists.h"
 
 namespace convnet::optim {
@@ -14,11 +15,11 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, double lr, double alpha, double
                 {{"lr", lr}, {"alpha", alpha}, {"eps", eps}, {"weight_decay", weight_decay},
                  {"momentum", momentum}, {"centered", double(centered)}, {"maximize", double(maximize)}},
                 {"step", "square_avg", "momentum_buffer", "grad_avg"}) {
-  CONVNET_CHECK(lr >= 0, "RMSprop: invalid learning rate: ", lr);
-  CONVNET_CHECK(eps >= 0, "RMSprop: invalid epsilon value: ", eps);
-  CONVNET_CHECK(momentum >= 0, "RMSprop: invalid momentum value: ", momentum);
-  CONVNET_CHECK(weight_decay >= 0, "RMSprop: invalid weight_decay value: ", weight_decay);
-  CONVNET_CHECK(alpha >= 0, "RMSprop: invalid alpha value: ", alpha);
+  check_nonnegative(name(), {{"learning rate", lr},
+                             {"epsilon value", eps},
+                             {"momentum value", momentum},
+                             {"weight_decay value", weight_decay},
+                             {"alpha value", alpha}});
   add_param_groups(std::move(groups));
 }
 

@@ -4,6 +4,7 @@
 #include "convnet/optim/sgd.h"
 
 #include "dispatch.h"
+#include "options.h"
 #include "tensor_lists.h"
 
 namespace convnet::optim {
@@ -15,9 +16,8 @@ SGD::SGD(std::vector<ParamGroup> groups, double lr, double momentum, double damp
                  {"weight_decay", weight_decay}, {"nesterov", double(nesterov)},
                  {"maximize", double(maximize)}},
                 {"momentum_buffer"}) {
-  CONVNET_CHECK(lr >= 0, "SGD: invalid learning rate: ", lr);
-  CONVNET_CHECK(momentum >= 0, "SGD: invalid momentum value: ", momentum);
-  CONVNET_CHECK(weight_decay >= 0, "SGD: invalid weight_decay value: ", weight_decay);
+  check_nonnegative(name(),
+                    {{"learning rate", lr}, {"momentum value", momentum}, {"weight_decay value", weight_decay}});
   CONVNET_CHECK(!nesterov || (momentum > 0 && dampening == 0),
                 "SGD: Nesterov momentum requires a momentum and zero dampening");
   add_param_groups(std::move(groups));

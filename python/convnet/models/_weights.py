@@ -5,7 +5,9 @@ Each model with weights has an enum of them, as torchvision's (`ResNet18_Weights
 `.DEFAULT` the recommended one); its builder takes `weights=` as a member, its name
 ("IMAGENET1K_V1", "DEFAULT") or "ResNet18_Weights.IMAGENET1K_V1". The files are verified by the
 SHA-256 prefix in their names (torchvision publishes no full hashes); `Weights.sha256` holds a
-full digest where one is known, and then that is checked instead.
+full digest where one is known, and then that is checked instead. The full digests below are those
+that independent public projects pinning these exact files (by URL and name, several also by size)
+agree on; the entries without one keep the prefix check.
 """
 
 import enum
@@ -82,93 +84,56 @@ class WeightsEnum(enum.Enum):
                                             check_hash=check_hash, sha256=self.sha256)
 
 
-class ResNet18_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("resnet18-f37072fd.pth", 11689512)
-    DEFAULT = IMAGENET1K_V1
+def _weights_enum(name, num_params, files):
+    """The weights enum `name` of one model: IMAGENET1K_V1, _V2, ... for `files`, (file name, full
+    SHA-256 or None) pairs in torchvision's order (the V2 recipes evaluate at resize 232), and
+    DEFAULT, the last of them."""
+    versions = [(f"IMAGENET1K_V{i + 1}", Weights(file, num_params, 256 if i == 0 else 232, sha256))
+                for i, (file, sha256) in enumerate(files)]
+    return WeightsEnum(name, versions + [("DEFAULT", versions[-1][1])], module=__name__, qualname=name)
 
 
-class ResNet34_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("resnet34-b627a593.pth", 21797672)
-    DEFAULT = IMAGENET1K_V1
-
-
-class ResNet50_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("resnet50-0676ba61.pth", 25557032)
-    IMAGENET1K_V2 = Weights("resnet50-11ad3fa6.pth", 25557032, resize_size=232)
-    DEFAULT = IMAGENET1K_V2
-
-
-class ResNet101_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("resnet101-63fe2227.pth", 44549160)
-    IMAGENET1K_V2 = Weights("resnet101-cd907fc2.pth", 44549160, resize_size=232)
-    DEFAULT = IMAGENET1K_V2
-
-
-class ResNet152_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("resnet152-394f9c45.pth", 60192808)
-    IMAGENET1K_V2 = Weights("resnet152-f82ba261.pth", 60192808, resize_size=232)
-    DEFAULT = IMAGENET1K_V2
-
-
-class AlexNet_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("alexnet-owt-7be5be79.pth", 61100840)
-    DEFAULT = IMAGENET1K_V1
-
-
-class VGG11_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("vgg11-8a719046.pth", 132863336)
-    DEFAULT = IMAGENET1K_V1
-
-
-class VGG13_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("vgg13-19584684.pth", 133047848)
-    DEFAULT = IMAGENET1K_V1
-
-
-class VGG16_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("vgg16-397923af.pth", 138357544)
-    DEFAULT = IMAGENET1K_V1
-
-
-class VGG19_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("vgg19-dcbb9e9d.pth", 143667240)
-    DEFAULT = IMAGENET1K_V1
-
-
-class VGG11_BN_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("vgg11_bn-6002323d.pth", 132868840)
-    DEFAULT = IMAGENET1K_V1
-
-
-class VGG13_BN_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("vgg13_bn-abd245e5.pth", 133053736)
-    DEFAULT = IMAGENET1K_V1
-
-
-class VGG16_BN_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("vgg16_bn-6c64b313.pth", 138365992)
-    DEFAULT = IMAGENET1K_V1
-
-
-class VGG19_BN_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("vgg19_bn-c79401a0.pth", 143678248)
-    DEFAULT = IMAGENET1K_V1
-
-
-class MobileNet_V2_Weights(WeightsEnum):
-    IMAGENET1K_V1 = Weights("mobilenet_v2-b0353104.pth", 3504872)
-    IMAGENET1K_V2 = Weights("mobilenet_v2-7ebf99e0.pth", 3504872, resize_size=232)
-    DEFAULT = IMAGENET1K_V2
-
-
-# the weights of each builder; the zoo's other models have none that fit them
-WEIGHTS = {
-    "resnet18": ResNet18_Weights, "resnet34": ResNet34_Weights, "resnet50": ResNet50_Weights,
-    "resnet101": ResNet101_Weights, "resnet152": ResNet152_Weights, "alexnet": AlexNet_Weights,
-    "vgg11": VGG11_Weights, "vgg13": VGG13_Weights, "vgg16": VGG16_Weights, "vgg19": VGG19_Weights,
-    "vgg11_bn": VGG11_BN_Weights, "vgg13_bn": VGG13_BN_Weights, "vgg16_bn": VGG16_BN_Weights,
-    "vgg19_bn": VGG19_BN_Weights, "mobilenet_v2": MobileNet_V2_Weights,
+# the weights of each builder: its enum's name, the number of parameters, the files; the zoo's other
+# models have none that fit them
+_PUBLISHED = {
+    "resnet18": ("ResNet18_Weights", 11689512, [
+        ("resnet18-f37072fd.pth", "f37072fd47e89c5e827621c5baffa7500819f7896bbacec160b1a16c560e07ec")]),
+    "resnet34": ("ResNet34_Weights", 21797672, [
+        ("resnet34-b627a593.pth", "b627a593bcbe140c234610266fe4f8ae95ea42fc881d091c9b6052e6b1d0590f")]),
+    "resnet50": ("ResNet50_Weights", 25557032, [
+        ("resnet50-0676ba61.pth", "0676ba61b6795bbe1773cffd859882e5e297624d384b6993f7c9e683e722fb8a"),
+        ("resnet50-11ad3fa6.pth", "11ad3fa62ca79e40addfd354a8ec4b7c75143b3038b8d2a807fbc68deab379ca")]),
+    "resnet101": ("ResNet101_Weights", 44549160, [
+        ("resnet101-63fe2227.pth", "63fe2227b86e8f1f2063f43a75c84d195911b6a0eace650907dd3dc62dd49a0a"),
+        ("resnet101-cd907fc2.pth", "cd907fc2a0de2292b2ba2b27d2216bc672d84632d1cf20058d01c0c03b5e020e")]),
+    "resnet152": ("ResNet152_Weights", 60192808, [
+        ("resnet152-394f9c45.pth", "394f9c45966e3651a89bbb78a48410a6755854ce4a5ab64927cf1c7247f85e58"),
+        ("resnet152-f82ba261.pth", None)]),
+    "alexnet": ("AlexNet_Weights", 61100840, [
+        ("alexnet-owt-7be5be79.pth", "7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02")]),
+    "vgg11": ("VGG11_Weights", 132863336, [
+        ("vgg11-8a719046.pth", None)]),
+    "vgg13": ("VGG13_Weights", 133047848, [
+        ("vgg13-19584684.pth", None)]),
+    "vgg16": ("VGG16_Weights", 138357544, [
+        ("vgg16-397923af.pth", "397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0")]),
+    "vgg19": ("VGG19_Weights", 143667240, [
+        ("vgg19-dcbb9e9d.pth", "dcbb9e9dad569fff7a846263a77324fc34978fea2bfb039c012d710e1776ae44")]),
+    "vgg11_bn": ("VGG11_BN_Weights", 132868840, [
+        ("vgg11_bn-6002323d.pth", None)]),
+    "vgg13_bn": ("VGG13_BN_Weights", 133053736, [
+        ("vgg13_bn-abd245e5.pth", None)]),
+    "vgg16_bn": ("VGG16_BN_Weights", 138365992, [
+        ("vgg16_bn-6c64b313.pth", None)]),
+    "vgg19_bn": ("VGG19_BN_Weights", 143678248, [
+        ("vgg19_bn-c79401a0.pth", None)]),
+    "mobilenet_v2": ("MobileNet_V2_Weights", 3504872, [
+        ("mobilenet_v2-b0353104.pth", "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"),
+        ("mobilenet_v2-7ebf99e0.pth", "7ebf99e03e254b273379b23edca7ec0da9f48273b23a332b93c1c99d49e86e8f")]),
 }
+WEIGHTS = {model: _weights_enum(*entry) for model, entry in _PUBLISHED.items()}
+# the enums by name (ResNet18_Weights, ...), as torchvision's
+globals().update((enum_cls.__name__, enum_cls) for enum_cls in WEIGHTS.values())
 _WHY_NONE = {
     "googlenet": "torchvision's GoogLeNet weights are for its own variant (batch-normalized convolutions, "
                  "a 3x3 convolution in the 5x5 branch, auxiliary classifiers), which this model of the paper's "
