@@ -739,11 +739,14 @@ Conv2dAlgorithm conv2d_algorithm_cpu(const Conv2dShape& s) {
 template <typename T>
 void conv2d_forward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const ConvGeom g(s);
-  if (g.depthwise) return depthwise_forward(s, g, x, w, b, y);
-  if (dense_selected(s)) return dense_forward(s, g, x, w, b, y);
-  if constexpr (std::is_same_v<T, float>)
-    if (conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) return winograd_forward(s, x, w, b, y);
-  gemm_forward(s, g, x, w, b, y);
+  switch (conv2d_algorithm_cpu<T>(s)) {
+    case Conv2dAlgorithm::Depthwise: return depthwise_forward(s, g, x, w, b, y);
+    case Conv2dAlgorithm::Dense: return dense_forward(s, g, x, w, b, y);
+    case Conv2dAlgorithm::Winograd:
+      if constexpr (std::is_same_v<T, float>) return winograd_forward(s, x, w, b, y);
+      [[fallthrough]];
+    case Conv2dAlgorithm::Gemm: return gemm_forward(s, g, x, w, b, y);
+  }
 }
 
 // x (N,C,H,W), w (K,C/G,R,S), dy (N,K,P,Q); dx (N,C,H,W), dw (K,C/G,R,S), db (K),
@@ -752,20 +755,24 @@ template <typename T>
 void conv2d_backward_cpu(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw,
                          T* db) {
   const ConvGeom g(s);
-  if (g.depthwise) return depthwise_backward(s, g, x, w, dy, dx, dw, db);
-  if (dense_selected(s)) {
-    dense_backward(s, g, x, w, dy, dx, dw);
-    dx = dw = nullptr;
-  }
-  if constexpr (std::is_same_v<T, float>)
-    if (conv2d_algorithm_cpu<T>(s) == Conv2dAlgorithm::Winograd) {
-      if (dx) winograd_backward_data(s, w, dy, dx);
-      if (dw && winograd_weight_grad_selected(s)) {
-        winograd_backward_weight(s, x, dy, dw);
-        dw = nullptr;
+  switch (conv2d_algorithm_cpu<T>(s)) {
+    case Conv2dAlgorithm::Depthwise: return depthwise_backward(s, g, x, w, dy, dx, dw, db);
+    case Conv2dAlgorithm::Dense:
+      dense_backward(s, g, x, w, dy, dx, dw);
+      dx = dw = nullptr;
+      break;
+    case Conv2dAlgorithm::Winograd:
+      if constexpr (std::is_same_v<T, float>) {
+        if (dx) winograd_backward_data(s, w, dy, dx);
+        if (dw && winograd_weight_grad_selected(s)) {
+          winograd_backward_weight(s, x, dy, dw);
+          dw = nullptr;
+        }
+        dx = nullptr;
       }
-      dx = nullptr;
-    }
+      break;
+    case Conv2dAlgorithm::Gemm: break;
+  }
   if (dx || dw) gemm_backward(s, g, x, w, dy, dx, dw);
   if (db) bias_backward(s, g, dy, db);
 }

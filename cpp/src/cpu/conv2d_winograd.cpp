@@ -401,7 +401,7 @@ bool winograd_weight_grad_selected(const Conv2dShape& s) {
   // once per call whatever the batch. Below 128 output tiles of 4x4 that costs more than the
   // products save (512 channels at 4x4, batch 64, 64 tiles: 23 ms against 18 ms by GEMM;
   // 256 channels at 8x8, 256 tiles: 11 ms against 13 ms).
-  return winograd_selected(s) && s.N * ((s.P + 3) / 4) * ((s.Q + 3) / 4) >= 128;
+  return s.N * ((s.P + 3) / 4) * ((s.Q + 3) / 4) >= 128;
 }
 
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
