@@ -345,6 +345,10 @@ def infer_case(name, batch, against):
         so = ort.SessionOptions()
         so.intra_op_num_threads = ARGS.threads
         so.inter_op_num_threads = 1
+        # its worker threads wait as the OpenMP ones do (--omp-wait-policy): a spinning pool
+        # would keep a core busy through convnet's alternating calls
+        so.add_session_config_entry("session.intra_op.allow_spinning",
+                                    "1" if ARGS.omp_wait_policy == "active" else "0")
         sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
         inp = sess.get_inputs()[0].name
         return cn_run, lambda: sess.run(None, {inp: x})[0]

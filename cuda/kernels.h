@@ -71,7 +71,7 @@ void conv_transpose2d_backward_cuda(const Conv2dShape& s, const T* x, const T* w
 // ---- pooling (pool2d.cu) ------------------------------------------------
 // N batch, C channels, H W input size, P Q output size, R S window.
 
-// x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q): flat h*W+w index of each maximum
+// x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q) or null: flat h*W+w index of each maximum
 // inside its (n,c) plane, saved so that backward routes dy without a search.
 template <typename T>
 void max_pool2d_forward_cuda(const Pool2dShape& s, const T* x, T* y, int64_t* argmax);

@@ -22,7 +22,7 @@ __global__ void max_pool2d_forward_kernel(Pool2dShape s, const T* x, T* y, int64
     const int64_t q = i % s.Q, p = i / s.Q % s.P, plane = i / (s.P * s.Q);
     const PoolWindow a = cpu::pool_window(p, s.H, s.R, s.stride_h, s.pad_h, s.dil_h);
     const PoolWindow b = cpu::pool_window(q, s.W, s.S, s.stride_w, s.pad_w, s.dil_w);
-    y[i] = cpu::max_pool_cell(x + plane * s.H * s.W, s.W, a, b, s.dil_h, s.dil_w, argmax + i);
+    y[i] = cpu::max_pool_cell(x + plane * s.H * s.W, s.W, a, b, s.dil_h, s.dil_w, argmax ? argmax + i : nullptr);
   }
 }
 

@@ -150,7 +150,7 @@ void bind_layers(py::module_& m) {
     std::pair<Tensor, Tensor> r;
     {
       py::gil_scoped_release nogil;
-      r = max_pool1d_with_indices(x, o);
+      r = return_indices ? max_pool1d_with_indices(x, o) : std::pair<Tensor, Tensor>{max_pool1d(x, o), Tensor()};
     }
     return values_or_pair(r, return_indices);
   }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1,

@@ -223,7 +223,7 @@ void bind_ops(py::module_& m) {
     std::pair<Tensor, Tensor> r;
     {
       py::gil_scoped_release nogil;
-      r = max_pool2d_with_indices(x, o);
+      r = return_indices ? max_pool2d_with_indices(x, o) : std::pair<Tensor, Tensor>{max_pool2d(x, o), Tensor()};
     }
     return return_indices ? py::object(py::make_tuple(r.first, r.second)) : py::cast(r.first);
   }, "input"_a, "kernel_size"_a, "stride"_a = py::none(), "padding"_a = 0, "dilation"_a = 1,

@@ -128,7 +128,7 @@ struct Pool2dShape {
   bool count_include_pad;  // avg pool only
 };
 
-// x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q): flat h*W+w index of each maximum
+// x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q) or null: flat h*W+w index of each maximum
 // inside its (n,c) plane, saved so that backward routes dy without a search.
 template <typename T>
 void max_pool2d_forward_cpu(const Pool2dShape& s, const T* x, T* y, int64_t* argmax);

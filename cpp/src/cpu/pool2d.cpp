@@ -6,8 +6,9 @@
 // and no bounds test. The outputs of a row whose column windows lie wholly inside
 // the input (all but a few border columns) run in vectorized row kernels, along q;
 // the border outputs take the per-output path. 2x2 stride-2 max pooling that tiles
-// the plane exactly runs one flat pass per plane (max_pool_2x2_plane). Backward kernels overwrite dx;
-// autograd accumulates (+=) the returned gradients into .grad.
+// the plane exactly runs in flat passes over whole windows (max_pool_2x2_run). Max
+// pooling writes the argmax only where asked. Backward kernels overwrite dx; autograd
+// accumulates (+=) the returned gradients into .grad.
 #include <algorithm>
 #include <limits>
 #include <type_traits>
@@ -92,17 +93,17 @@ PoolRow pool_row(const Pool2dShape& s, const PoolWindow& a, const std::vector<Po
                  in.q1 > in.q0 ? ww[in.q0].start : 0, in.q1 - in.q0};
 }
 
-// xp (H,W) plane; y (n), idx (n): max_pool_cell of each output of row g, vectorized
+// xp (H,W) plane; y (n), idx (n) where kIdx: max_pool_cell of each output of row g, vectorized
 // along the row. A NaN is taken as the maximum (the last NaN in window order wins), as
 // max_pool_cell and PyTorch.
-template <typename T, int SW>
+template <typename T, int SW, bool kIdx>
 CONVNET_CPU_CLONES void max_pool_row(const PoolRow& g, const T* __restrict xp, T* __restrict y,
                                      int64_t* __restrict idx) {
   const int64_t sw = SW ? SW : g.sw;
   const int64_t first = g.r0 < g.r1 ? g.at(g.r0, 0) : -1;
   for (int64_t q = 0; q < g.n; ++q) {
     y[q] = -std::numeric_limits<T>::infinity();
-    idx[q] = first < 0 ? -1 : first + q * sw;
+    if constexpr (kIdx) idx[q] = first < 0 ? -1 : first + q * sw;
   }
   for (int64_t r = g.r0; r < g.r1; ++r)
     for (int64_t t = 0; t < g.S; ++t) {
@@ -112,34 +113,57 @@ CONVNET_CPU_CLONES void max_pool_row(const PoolRow& g, const T* __restrict xp, T
         const T v = src[q * sw];
         const bool take = v > y[q] || v != v;
         y[q] = take ? v : y[q];
-        idx[q] = take ? off + q * sw : idx[q];
+        if constexpr (kIdx) idx[q] = take ? off + q * sw : idx[q];
       }
     }
 }
 
 // The 2x2 stride-2 windows that tile a plane exactly (H = 2P, W = 2Q, no padding, no
-// dilation): xp (H,W); h (H*Q), hidx (H*Q) scratch; y (P*Q), idx (P*Q). Each row's pairs
-// first (one flat run over the plane), then each pair of rows: the first maximum in window
-// order wins and the last NaN, as max_pool_cell.
-template <typename T>
-CONVNET_CPU_CLONES void max_pool_2x2_plane(const T* __restrict xp, int64_t H, int64_t W, T* __restrict h,
-                                           int64_t* __restrict hidx, T* __restrict y,
-                                           int64_t* __restrict idx) {
-  const int64_t Q = W / 2, P = H / 2;
-  for (int64_t j = 0; j < H * Q; ++j) {
-    const T a = xp[2 * j], b = xp[2 * j + 1];
-    const bool take = b > a || b != b;
-    h[j] = take ? b : a;
-    hidx[j] = take ? 2 * j + 1 : 2 * j;
+// dilation), whose top-left taps are x[2j] for j in [j0, j0 + n) of plane xp (H,W): the
+// maximum of each window in z (n) and, where kIdx, its flat index in zi (n). The window's
+// four taps in order: the first maximum wins and the last NaN, as max_pool_cell.
+template <typename T, bool kIdx>
+CONVNET_CPU_CLONES void max_pool_2x2_run(const T* __restrict xp, int64_t W, int64_t j0, int64_t n,
+                                         T* __restrict z, int64_t* __restrict zi) {
+  const T* x = xp + 2 * j0;
+  for (int64_t i = 0; i < n; ++i) {
+    const T a = x[2 * i], b = x[2 * i + 1], c = x[2 * i + W], d = x[2 * i + W + 1];
+    T m = a;
+    int64_t k = 0;
+    const bool tb = b > m || b != b;
+    m = tb ? b : m;
+    k = tb ? 1 : k;
+    const bool tc = c > m || c != c;
+    m = tc ? c : m;
+    k = tc ? W : k;
+    const bool td = d > m || d != d;
+    z[i] = td ? d : m;
+    if constexpr (kIdx) zi[i] = 2 * (j0 + i) + (td ? W + 1 : k);
   }
-  for (int64_t p = 0; p < P; ++p) {
-    const T* h0 = h + 2 * p * Q;
-    const int64_t* i0 = hidx + 2 * p * Q;
-    for (int64_t q = 0; q < Q; ++q) {
-      const T a = h0[q], b = h0[Q + q];
-      const bool take = b > a || b != b;
-      y[p * Q + q] = take ? b : a;
-      idx[p * Q + q] = take ? i0[Q + q] : i0[q];
+}
+
+// 2x2 stride-2 max pooling of the planes [i0, i1) that it tiles exactly: x (N*C, H, W),
+// y (N*C, P, Q), argmax (N*C, P, Q) where kIdx. Output row p's windows are the run j in
+// [2pQ, 2pQ + Q). Rows of at least a vector's length run one by one; shorter ones as one
+// flat run over the plane (the odd rows between them computed and dropped), copied out.
+template <typename T, bool kIdx>
+void max_pool_2x2_planes(const Pool2dShape& s, const T* x, T* y, int64_t* argmax, int64_t i0, int64_t i1) {
+  const int64_t HW = s.H * s.W, P = s.P, Q = s.Q, PQ = P * Q;
+  if (Q >= 16) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t p = 0; p < P; ++p)
+        max_pool_2x2_run<T, kIdx>(x + i * HW, s.W, 2 * p * Q, Q, y + i * PQ + p * Q,
+                                  kIdx ? argmax + i * PQ + p * Q : nullptr);
+    return;
+  }
+  const int64_t n = (2 * P - 1) * Q;
+  Workspace<T> z(n);
+  Workspace<int64_t> zi(kIdx ? n : 0);
+  for (int64_t i = i0; i < i1; ++i) {
+    max_pool_2x2_run<T, kIdx>(x + i * HW, s.W, 0, n, z.data(), zi.data());
+    for (int64_t p = 0; p < P; ++p) {
+      std::copy_n(z.data() + 2 * p * Q, Q, y + i * PQ + p * Q);
+      if constexpr (kIdx) std::copy_n(zi.data() + 2 * p * Q, Q, argmax + i * PQ + p * Q);
     }
   }
 }
@@ -197,16 +221,15 @@ CONVNET_CPU_CLONES void plane_means(const T* __restrict x, int64_t planes, int64
 }  // namespace
 
 // x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q): flat h*W+w index within the plane
-template <typename T>
-void max_pool2d_forward_cpu(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
+// max_pool2d_forward_cpu with the argmax written where kIdx.
+template <typename T, bool kIdx>
+void max_pool2d_planes(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
+  const auto at = [&](int64_t i) { return kIdx ? argmax + i * PQ : nullptr; };
   if (s.R == 2 && s.S == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
       s.dil_h == 1 && s.dil_w == 1 && s.H == 2 * s.P && s.W == 2 * s.Q) {
     parallel_for(s.N * s.C, plane_grain(HW), [&](int64_t i0, int64_t i1) {
-      Workspace<T> h(HW / 2);
-      Workspace<int64_t> hidx(HW / 2);
-      for (int64_t i = i0; i < i1; ++i)
-        max_pool_2x2_plane(x + i * HW, s.H, s.W, h.data(), hidx.data(), y + i * PQ, argmax + i * PQ);
+      max_pool_2x2_planes<T, kIdx>(s, x, y, argmax, i0, i1);
     });
     return;
   }
@@ -218,16 +241,24 @@ void max_pool2d_forward_cpu(const Pool2dShape& s, const T* x, T* y, int64_t* arg
       const T* xp = x + i * HW;
       for (int64_t p = 0; p < s.P; ++p) {
         T* yr = y + i * PQ + p * s.Q;
-        int64_t* ar = argmax + i * PQ + p * s.Q;
+        int64_t* ar = kIdx ? at(i) + p * s.Q : nullptr;
         with_stride(s.stride_w, [&](auto SW) {
-          max_pool_row<T, SW()>(pool_row(s, wh[p], ww, in), xp, yr + in.q0, ar + in.q0);
+          max_pool_row<T, SW(), kIdx>(pool_row(s, wh[p], ww, in), xp, yr + in.q0, kIdx ? ar + in.q0 : nullptr);
         });
         in.for_border(s.Q, [&](int64_t q) {
-          yr[q] = max_pool_cell(xp, s.W, wh[p], ww[q], s.dil_h, s.dil_w, ar + q);
+          yr[q] = max_pool_cell(xp, s.W, wh[p], ww[q], s.dil_h, s.dil_w, kIdx ? ar + q : nullptr);
         });
       }
     }
   });
+}
+
+template <typename T>
+void max_pool2d_forward_cpu(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
+  if (argmax)
+    max_pool2d_planes<T, true>(s, x, y, argmax);
+  else
+    max_pool2d_planes<T, false>(s, x, y, argmax);
 }
 
 // dy (N,C,P,Q), argmax (N,C,P,Q), dx (N,C,H,W) overwritten

@@ -66,9 +66,9 @@ CONVNET_HD inline void adaptive_outputs_of(int64_t i, int64_t in, int64_t out, i
 }
 
 // The maximum of plane xp (rows of W) over windows a (rows) and b (columns) and, in
-// *idx, its flat index in the plane. PyTorch's rule: start at -inf with the first tap
-// inside the input, take a strictly larger value or a NaN; a window with no tap inside
-// the input gives -inf and index -1.
+// *idx where idx is not null, its flat index in the plane. PyTorch's rule: start at -inf
+// with the first tap inside the input, take a strictly larger value or a NaN; a window
+// with no tap inside the input gives -inf and index -1.
 template <typename T>
 CONVNET_HD inline T max_pool_cell(const T* xp, int64_t W, const PoolWindow& a, const PoolWindow& b,
                                   int64_t dil_h, int64_t dil_w, int64_t* idx) {
@@ -85,7 +85,7 @@ CONVNET_HD inline T max_pool_cell(const T* xp, int64_t W, const PoolWindow& a, c
       }
     }
   }
-  *idx = at;
+  if (idx) *idx = at;
   return best;
 }
 

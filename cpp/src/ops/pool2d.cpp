@@ -102,18 +102,21 @@ Tensor max_pool_input_grad(Tensor dx, const Tensor& dy, const Tensor& argmax, co
   });
 }
 
-// Max pooling of a 4-D x with its argmax; `op` names the calling function in errors.
-std::pair<Tensor, Tensor> max_pool(const Tensor& x, const Pool2dOptions& o, const char* op) {
-  if (!x.is_contiguous()) return max_pool(x.contiguous(), o, op);
+// Max pooling of a 4-D x with its argmax, which is computed only where the caller asks for
+// it (`indices`) or backward needs it (else undefined); `op` names the calling function in errors.
+std::pair<Tensor, Tensor> max_pool(const Tensor& x, const Pool2dOptions& o, const char* op, bool indices) {
+  if (!x.is_contiguous()) return max_pool(x.contiguous(), o, op, indices);
   cpu::Pool2dShape s = pool2d_check(x, o, op);
   const Device dev = common_device(op, {&x});
+  const bool record = autograd::needs_record({x});
   Tensor y = Tensor::empty({s.N, s.C, s.P, s.Q}, x.dtype(), dev);
-  Tensor argmax = Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Int64, dev);
+  Tensor argmax = indices || record ? Tensor::empty({s.N, s.C, s.P, s.Q}, DType::Int64, dev) : Tensor();
   dispatch_floating(x.dtype(), op, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    CONVNET_KERNEL(dev, max_pool2d_forward, <T>)(s, x.data<T>(), y.data<T>(), argmax.data<int64_t>());
+    CONVNET_KERNEL(dev, max_pool2d_forward, <T>)(s, x.data<T>(), y.data<T>(),
+                                                 argmax.defined() ? argmax.data<int64_t>() : nullptr);
   });
-  if (autograd::needs_record({x})) {
+  if (record) {
     autograd::record(y, op, {x}, [argmax, s, op](const Tensor& dy, const std::vector<bool>&) {
       const Device dev = common_device(op, {&dy, &argmax});
       Tensor dx = Tensor::empty({s.N, s.C, s.H, s.W}, dy.dtype(), dev);
@@ -174,28 +177,38 @@ Pool2dOptions row_window(const Pool1dOptions& o) {
   return p;
 }
 
-}  // namespace
-
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dOptions& o) {
-  if (x.dim() != 3) return max_pool(x, o, "max_pool2d");
-  auto [y, i] = max_pool(x.reshape({1, x.size(0), x.size(1), x.size(2)}), o, "max_pool2d");
+// max_pool2d(_with_indices) of a 4-D or 3-D x.
+std::pair<Tensor, Tensor> max_pool2d_of(const Tensor& x, const Pool2dOptions& o, bool indices) {
+  if (x.dim() != 3) return max_pool(x, o, "max_pool2d", indices);
+  auto [y, i] = max_pool(x.reshape({1, x.size(0), x.size(1), x.size(2)}), o, "max_pool2d", indices);
   const Shape s{y.size(1), y.size(2), y.size(3)};
-  return {y.reshape(s), i.reshape(s)};
+  return {y.reshape(s), indices ? i.reshape(s) : i};
 }
 
-Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) { return max_pool2d_with_indices(x, o).first; }
-
-std::pair<Tensor, Tensor> max_pool1d_with_indices(const Tensor& x, const Pool1dOptions& o) {
+// max_pool1d(_with_indices) of a 3-D or 2-D x.
+std::pair<Tensor, Tensor> max_pool1d_of(const Tensor& x, const Pool1dOptions& o, bool indices) {
   Tensor idx;
   Tensor y = as_row_images(x, "max_pool1d", [&](const Tensor& x4) {
-    auto r = max_pool(x4, row_window(o), "max_pool1d");
+    auto r = max_pool(x4, row_window(o), "max_pool1d", indices);
     idx = r.second;
     return r.first;
   });
-  return {y, idx.reshape(y.shape())};
+  return {y, indices ? idx.reshape(y.shape()) : idx};
 }
 
-Tensor max_pool1d(const Tensor& x, const Pool1dOptions& o) { return max_pool1d_with_indices(x, o).first; }
+}  // namespace
+
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, const Pool2dOptions& o) {
+  return max_pool2d_of(x, o, true);
+}
+
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) { return max_pool2d_of(x, o, false).first; }
+
+std::pair<Tensor, Tensor> max_pool1d_with_indices(const Tensor& x, const Pool1dOptions& o) {
+  return max_pool1d_of(x, o, true);
+}
+
+Tensor max_pool1d(const Tensor& x, const Pool1dOptions& o) { return max_pool1d_of(x, o, false).first; }
 
 Tensor avg_pool1d(const Tensor& x, const Pool1dOptions& o) {
   return as_row_images(x, "avg_pool1d", [&](const Tensor& x4) { return avg_pool(x4, row_window(o), "avg_pool1d"); });
