@@ -538,7 +538,7 @@ struct Batching {
   Batching(const Conv2dShape& s, const ConvGeom& g) {
     // Enough columns for an efficient GEMM on every thread, within a bound on
     // the column matrices; the batches of a chunk evened out.
-    constexpr int64_t kTargetCols = 512, kMaxColElems = int64_t(1) << 22;
+    constexpr int64_t kTargetCols = 512, kMaxColElems = int64_t(1) << 21;
     const int64_t nt = num_threads();
     split = s.N < nt;
     chunks = split ? 1 : nt;
@@ -650,18 +650,17 @@ void gemm_forward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* 
   });
 }
 
-// out[i] = the sum of parts[c * stride + i] over the chunks c, in order, for i in [i0, i1).
+// out[i] += parts[c * stride + i] for each of the chunks c in order, for i in [i0, i1).
 template <typename T>
-CONVNET_CPU_CLONES void sum_chunks(const T* parts, int64_t chunks, int64_t stride, int64_t i0,
+CONVNET_CPU_CLONES void add_chunks(const T* parts, int64_t chunks, int64_t stride, int64_t i0,
                                    int64_t i1, T* out) {
-  std::copy(parts + i0, parts + i1, out + i0);
-  for (int64_t c = 1; c < chunks; ++c)
+  for (int64_t c = 0; c < chunks; ++c)
     for (int64_t i = i0; i < i1; ++i) out[i] += parts[c * stride + i];
 }
 
 // x (N,C,H,W), w (K,Cg,R,S), dy (N,K,P,Q); dx (N,C,H,W), dw (K,Cg,R,S), each
-// overwritten, each may be null. dw is summed per chunk, batch after batch,
-// and the chunks added in a fixed order.
+// overwritten, each may be null. dw is summed per chunk, batch after batch (chunk 0 in dw
+// itself, the others in parts), and the chunks added in a fixed order.
 template <typename T>
 void gemm_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* w, const T* dy,
                    T* dx, T* dw) {
@@ -670,11 +669,12 @@ void gemm_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T*
   const int64_t col_size = direct ? 0 : g.CgRS * bt.cols, dy_size = direct ? 0 : g.Kg * bt.cols;
   // per chunk: im2col's columns, dx's columns, dy as a batch matrix, and dw
   Workspace<T> cols(dw ? bt.chunks * col_size : 0), dcols(dx ? bt.chunks * col_size : 0);
-  Workspace<T> dys(bt.chunks * dy_size), parts(dw ? bt.chunks * s.K * g.CgRS : 0, T(0));
+  Workspace<T> dys(bt.chunks * dy_size), parts(dw ? (bt.chunks - 1) * s.K * g.CgRS : 0, T(0));
+  if (dw) std::fill(dw, dw + s.K * g.CgRS, T(0));
   bt.for_each_batch(s, [&](int64_t c, int64_t n0, int64_t nb, bool first) {
     T* col = cols.data() + c * col_size;
     T* dcol = dcols.data() + c * col_size;
-    T* dwt = parts.data() + c * s.K * g.CgRS;
+    T* dwt = c == 0 ? dw : parts.data() + (c - 1) * s.K * g.CgRS;
     if (first && dw) std::fill(col, col + col_size, T(0));  // its padding entries stay 0, see im2col
     for (int64_t gi = 0; gi < s.groups; ++gi) {
       const T* wg = w + gi * g.Kg * g.CgRS;
@@ -703,11 +703,11 @@ void gemm_backward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T*
       }
     }
   });
-  // Sum the chunks in a fixed order, ((chunk 0 + chunk 1) + chunk 2) + ...
-  if (dw) {
+  // Add the other chunks to chunk 0 in a fixed order, ((chunk 0 + chunk 1) + chunk 2) + ...
+  if (dw && bt.chunks > 1) {
     const int64_t n = s.K * g.CgRS;
     parallel_for(n, std::max<int64_t>(1, kGrainSize / bt.chunks), [&](int64_t i0, int64_t i1) {
-      sum_chunks(parts.data(), bt.chunks, n, i0, i1, dw);
+      add_chunks(parts.data(), bt.chunks - 1, n, i0, i1, dw);
     });
   }
 }

@@ -231,20 +231,21 @@ void winograd_filter_grad_tiles(const double* du, int64_t dstride, int64_t n, fl
     for (int64_t l = 0; l < n; ++l) f[l * fstride + e] = static_cast<float>(g[e * kLanes + l]);
 }
 
-// w (K,C/G,3,3) -> U (G, Ko, 36, Ci): U[o][xi][i] from filter (o,i) of each
-// group, which is w[o][i] for the forward, and w[i][o] flipped for dx. U[xi] is the
-// (Ko, Ci) matrix at xi*Ci with rows 36*Ci apart: a filter's 36 values lie close.
-void transform_filter(const WinoConv& cv, const float* w, bool for_dx, float* u) {
-  const int64_t per_group = 36 * cv.Ko * cv.Ci;
-  parallel_for(cv.groups * cv.Ko, std::max<int64_t>(1, 512 / cv.Ci), [&](int64_t j0, int64_t j1) {
+// w (K,C/G,3,3) -> U (G, k1-k0, 36, Ci) of the output channels [k0, k1) of each group:
+// U[o-k0][xi][i] from filter (o,i), which is w[o][i] for the forward, and w[i][o] flipped
+// for dx. U[xi] is the (k1-k0, Ci) matrix at xi*Ci with rows 36*Ci apart: a filter's 36
+// values lie close.
+void transform_filter(const WinoConv& cv, const float* w, bool for_dx, int64_t k0, int64_t k1, float* u) {
+  const int64_t nk = k1 - k0, per_group = 36 * nk * cv.Ci;
+  parallel_for(cv.groups * nk, std::max<int64_t>(1, 512 / cv.Ci), [&](int64_t j0, int64_t j1) {
     for (int64_t j = j0; j < j1; ++j) {
-      const int64_t gi = j / cv.Ko, o = j % cv.Ko;
+      const int64_t gi = j / nk, o = k0 + j % nk;
       for (int64_t i = 0; i < cv.Ci; i += kLanes) {
         // forward: w is (groups*Ko, Ci, 3, 3); dx: w is (groups*Ci, Ko, 3, 3)
         const float* f = for_dx ? w + ((gi * cv.Ci + i) * cv.Ko + o) * 9
                                 : w + ((gi * cv.Ko + o) * cv.Ci + i) * 9;
         winograd_filter_tiles(f, for_dx ? cv.Ko * 9 : 9, for_dx, std::min(kLanes, cv.Ci - i),
-                              u + gi * per_group + o * 36 * cv.Ci + i, cv.Ci);
+                              u + gi * per_group + (o - k0) * 36 * cv.Ci + i, cv.Ci);
       }
     }
   });
@@ -283,14 +284,16 @@ struct WinoScratch {
   TileAt* at(int64_t ch) const { return ats.data() + ch * T; }
 };
 
-// x (N, groups*Ci, H, W), U from transform_filter, b (groups*Ko) or null;
-// y (N, groups*Ko, P, Q) overwritten. Each thread takes a contiguous share of
-// the tiles and runs its blocks alone (transforms and single-threaded
+// x (N, groups*Ci, H, W), U of the output channels [k0, k1) of each group from transform_filter,
+// b (groups*Ko) or null; those channels of y (N, groups*Ko, P, Q) overwritten. Each thread takes
+// a contiguous share of the tiles and runs its blocks alone (transforms and single-threaded
 // products), with its own V, M and tile list: one parallel region.
-void winograd_run(const WinoConv& cv, const float* x, const float* u, const float* b, float* y) {
+void winograd_run(const WinoConv& cv, const float* x, const float* u, int64_t k0, int64_t k1, const float* b,
+                  float* y) {
+  const int64_t nk = k1 - k0;
   const int64_t chunks = std::max<int64_t>(
       1, std::min<int64_t>(num_threads(), (cv.tiles + kLanes - 1) / kLanes));
-  const WinoScratch sc(chunks, cv.Ci, cv.Ko, block_tiles(cv.Ci, cv.Ko, (cv.tiles + chunks - 1) / chunks));
+  const WinoScratch sc(chunks, cv.Ci, nk, block_tiles(cv.Ci, nk, (cv.tiles + chunks - 1) / chunks));
   const int64_t T = sc.T;
   parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t ch = c0; ch < c1; ++ch) {
@@ -301,23 +304,40 @@ void winograd_run(const WinoConv& cv, const float* x, const float* u, const floa
         const int64_t nt = std::min(T, end - t0);
         tile_positions(cv, t0, nt, at);
         for (int64_t gi = 0; gi < cv.groups; ++gi) {
-          const float* ug = u + gi * 36 * cv.Ko * cv.Ci;
+          const float* ug = u + gi * 36 * nk * cv.Ci;
           // V[xi] (Ci, nt), 16 tiles at a time
           for (int64_t l0 = 0; l0 < nt; l0 += kLanes)
             winograd_input_tiles(cv, x + gi * cv.Ci * cv.H * cv.W, at + l0,
                                  std::min(kLanes, nt - l0), 0, cv.Ci, V + l0, T, cv.Ci * T);
-          // M[xi] (Ko, nt) = U[xi] (Ko, Ci) x V[xi] (Ci, nt)
+          // M[xi] (nk, nt) = U[xi] (nk, Ci) x V[xi] (Ci, nt)
           for (int64_t e = 0; e < 36; ++e)
-            gemm(false, false, cv.Ko, nt, cv.Ci, 1.0f, ug + e * cv.Ci, 36 * cv.Ci,
-                 V + e * cv.Ci * T, T, 0.0f, M + e * cv.Ko * T, T);
+            gemm(false, false, nk, nt, cv.Ci, 1.0f, ug + e * cv.Ci, 36 * cv.Ci,
+                 V + e * cv.Ci * T, T, 0.0f, M + e * nk * T, T);
           // y = A^T M A + b
           for (int64_t l0 = 0; l0 < nt; l0 += kLanes)
-            winograd_output_tiles(cv, M + l0, T, cv.Ko * T, at + l0, std::min(kLanes, nt - l0), 0,
-                                  cv.Ko, b ? b + gi * cv.Ko : nullptr, y + gi * cv.Ko * cv.P * cv.Q);
+            winograd_output_tiles(cv, M + l0, T, nk * T, at + l0, std::min(kLanes, nt - l0), k0, k1,
+                                  b ? b + gi * cv.Ko : nullptr, y + gi * cv.Ko * cv.P * cv.Q);
         }
       }
     }
   });
+}
+
+// The filter transform and the products over the output channels in chunks whose U (36 values
+// per filter, four times the weights) stays within about 8 MiB: 512 channels in, 512 out would
+// otherwise hold 38 MiB for the call. Each chunk transforms the input tiles again, a small cost
+// beside its products (Ci*Ko multiply-adds per transformed value of a tile's 36).
+void winograd_conv(const WinoConv& cv, const float* x, const float* w, bool for_dx, const float* b, float* y) {
+  constexpr int64_t kMaxU = int64_t(1) << 21;
+  const int64_t per_k = cv.groups * 36 * cv.Ci;
+  const int64_t nchunks = std::max<int64_t>(1, (per_k * cv.Ko + kMaxU - 1) / kMaxU);
+  const int64_t kc = std::min(cv.Ko, ((cv.Ko + nchunks - 1) / nchunks + kLanes - 1) / kLanes * kLanes);
+  Workspace<float> u(per_k * kc);
+  for (int64_t k0 = 0; k0 < cv.Ko; k0 += kc) {
+    const int64_t k1 = std::min(cv.Ko, k0 + kc);
+    transform_filter(cv, w, for_dx, k0, k1, u.data());
+    winograd_run(cv, x, u.data(), k0, k1, b, y);
+  }
 }
 
 // x (N, groups*Ci, H, W), dy (N, groups*Ko, P, Q); dw (groups*Ko, Ci, 3, 3) overwritten:
@@ -406,17 +426,13 @@ bool winograd_weight_grad_selected(const Conv2dShape& s) {
 
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
   const WinoConv cv(s.N, s.C / s.groups, s.K / s.groups, s.H, s.W, s.P, s.Q, s.pad_h, s.pad_w, s.groups);
-  Workspace<float> u(36 * s.K * cv.Ci);
-  transform_filter(cv, w, false, u.data());
-  winograd_run(cv, x, u.data(), b, y);
+  winograd_conv(cv, x, w, false, b, y);
 }
 
 void winograd_backward_data(const Conv2dShape& s, const float* w, const float* dy, float* dx) {
   const WinoConv cv(s.N, s.K / s.groups, s.C / s.groups, s.P, s.Q, s.H, s.W, 2 - s.pad_h,
                     2 - s.pad_w, s.groups);
-  Workspace<float> u(36 * s.C * cv.Ci);
-  transform_filter(cv, w, true, u.data());
-  winograd_run(cv, dy, u.data(), nullptr, dx);
+  winograd_conv(cv, dy, w, true, nullptr, dx);
 }
 
 void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
