@@ -24,6 +24,7 @@
 
 #include "blas.h"
 #include "conv2d_winograd.h"
+#include "elementwise.h"
 #include "isa.h"
 #include "kernels.h"
 #include "parallel.h"
@@ -87,7 +88,7 @@ struct ConvGeom {
 
 // B <= n < 2B: every row is two overlapping fixed-size blocks.
 template <typename T, int64_t B>
-void copy_rows_fixed(T* dst, int64_t dstep, const T* src, int64_t sstep, int64_t rows, int64_t n) {
+__attribute__((always_inline)) inline void copy_rows_fixed(T* dst, int64_t dstep, const T* src, int64_t sstep, int64_t rows, int64_t n) {
   for (; rows > 0; --rows, dst += dstep, src += sstep) {
     std::memcpy(dst, src, B * sizeof(T));
     std::memcpy(dst + n - B, src + n - B, B * sizeof(T));
@@ -96,8 +97,8 @@ void copy_rows_fixed(T* dst, int64_t dstep, const T* src, int64_t sstep, int64_t
 
 // dst[i*dstep + j] = src[i*sstep + j*sw] for i < rows, j < n
 template <typename T>
-void copy_rows(T* dst, int64_t dstep, const T* src, int64_t sstep, int64_t sw, int64_t rows,
-               int64_t n) {
+__attribute__((always_inline)) inline void copy_rows(T* dst, int64_t dstep, const T* src, int64_t sstep,
+                                                    int64_t sw, int64_t rows, int64_t n) {
   if (n <= 0) return;
   if (sw != 1) {
     for (; rows > 0; --rows, dst += dstep, src += sstep)
@@ -119,7 +120,7 @@ void copy_rows(T* dst, int64_t dstep, const T* src, int64_t sstep, int64_t sw, i
 
 // d[0,B) += s[0,B), through registers (the compiler may not assume d and s apart)
 template <typename T, int64_t B>
-inline void add_block(T* d, const T* s) {
+__attribute__((always_inline)) inline void add_block(T* d, const T* s) {
   T a[B], b[B];
   std::memcpy(a, d, sizeof a);
   std::memcpy(b, s, sizeof b);
@@ -129,7 +130,7 @@ inline void add_block(T* d, const T* s) {
 
 // dst[i*dstep + j*sw] += src[i*sstep + j] for i < rows, j < n
 template <typename T>
-void add_rows(T* dst, int64_t dstep, int64_t sw, const T* src, int64_t sstep, int64_t rows,
+__attribute__((always_inline)) inline void add_rows(T* dst, int64_t dstep, int64_t sw, const T* src, int64_t sstep, int64_t rows,
               int64_t n) {
   if (n <= 0) return;
   if (sw != 1) {
@@ -152,7 +153,7 @@ void add_rows(T* dst, int64_t dstep, int64_t sw, const T* src, int64_t sstep, in
 // that read padding are never written: the caller zeroes col once and uses it
 // for im2col only.
 template <typename T>
-void im2col(const Conv2dShape& s, const ConvGeom& g, const T* x, T* col, int64_t ld, int64_t c0,
+CONVNET_CPU_CLONES void im2col(const Conv2dShape& s, const ConvGeom& g, const T* x, T* col, int64_t ld, int64_t c0,
             int64_t c1) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t r = 0; r < s.R; ++r)
@@ -166,7 +167,7 @@ void im2col(const Conv2dShape& s, const ConvGeom& g, const T* x, T* col, int64_t
 // already zeroed: adds every entry of channels [c0, c1) that read the input
 // back to its pixel, in a fixed order.
 template <typename T>
-void col2im(const Conv2dShape& s, const ConvGeom& g, const T* col, int64_t ld, T* dx, int64_t c0,
+CONVNET_CPU_CLONES void col2im(const Conv2dShape& s, const ConvGeom& g, const T* col, int64_t ld, T* dx, int64_t c0,
             int64_t c1) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t r = 0; r < s.R; ++r)
@@ -184,7 +185,7 @@ int64_t channel_grain(const ConvGeom& g) {
 // v[0] + ... + v[n-1] in 16 interleaved partial sums (so it vectorises), in
 // the same order on every call.
 template <typename T>
-T sum(const T* v, int64_t n) {
+CONVNET_CPU_CLONES T sum(const T* v, int64_t n) {
   constexpr int64_t L = 16;
   T part[L] = {};
   int64_t i = 0;
@@ -643,8 +644,7 @@ void gemm_forward(const Conv2dShape& s, const ConvGeom& g, const T* x, const T* 
       if (!bt.direct || b)  // y = out + b
         for_each_plane(s, g, bt, n0, nb, gi, [&](int64_t plane, int64_t row, int64_t k) {
           const T bk = b ? b[gi * g.Kg + k] : T(0);
-          const T* o = bt.direct ? y + plane : out + row;
-          for (int64_t j = 0; j < g.PQ; ++j) y[plane + j] = o[j] + bk;
+          unary_span(g.PQ, bt.direct ? y + plane : out + row, y + plane, [bk](T v) { return v + bk; });
         });
     }
   });
