@@ -218,10 +218,7 @@ CONVNET_CPU_CLONES void plane_means(const T* __restrict x, int64_t planes, int64
   }
 }
 
-}  // namespace
-
-// x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q): flat h*W+w index within the plane
-// max_pool2d_forward_cpu with the argmax written where kIdx.
+// max_pool2d_forward_cpu, with the argmax written where kIdx.
 template <typename T, bool kIdx>
 void max_pool2d_planes(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
@@ -253,6 +250,9 @@ void max_pool2d_planes(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) 
   });
 }
 
+}  // namespace
+
+// x (N,C,H,W), y (N,C,P,Q), argmax (N,C,P,Q) or null: flat h*W+w index within the plane
 template <typename T>
 void max_pool2d_forward_cpu(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
   if (argmax)
