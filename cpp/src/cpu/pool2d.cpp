@@ -222,7 +222,6 @@ CONVNET_CPU_CLONES void plane_means(const T* __restrict x, int64_t planes, int64
 template <typename T, bool kIdx>
 void max_pool2d_planes(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) {
   const int64_t HW = s.H * s.W, PQ = s.P * s.Q;
-  const auto at = [&](int64_t i) { return kIdx ? argmax + i * PQ : nullptr; };
   if (s.R == 2 && s.S == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
       s.dil_h == 1 && s.dil_w == 1 && s.H == 2 * s.P && s.W == 2 * s.Q) {
     parallel_for(s.N * s.C, plane_grain(HW), [&](int64_t i0, int64_t i1) {
@@ -238,7 +237,7 @@ void max_pool2d_planes(const Pool2dShape& s, const T* x, T* y, int64_t* argmax) 
       const T* xp = x + i * HW;
       for (int64_t p = 0; p < s.P; ++p) {
         T* yr = y + i * PQ + p * s.Q;
-        int64_t* ar = kIdx ? at(i) + p * s.Q : nullptr;
+        int64_t* ar = kIdx ? argmax + i * PQ + p * s.Q : nullptr;
         with_stride(s.stride_w, [&](auto SW) {
           max_pool_row<T, SW(), kIdx>(pool_row(s, wh[p], ww, in), xp, yr + in.q0, kIdx ? ar + in.q0 : nullptr);
         });
